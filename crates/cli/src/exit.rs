@@ -1,0 +1,45 @@
+//! The one place where errors become exit codes and messages.
+//!
+//! Docker's convention: 125 when the engine itself fails (and for usage errors),
+//! 126 when the container command cannot be invoked, 127 when it is not found,
+//! otherwise the container's own exit status; plain management commands
+//! (`rmi`, `volume rm`...) exit 1 on failure.
+
+/// Usage errors and engine failures of `run`/`create`.
+pub const USAGE: i32 = 125;
+/// A management command failed.
+pub const FAILURE: i32 = 1;
+
+/// An error that must exit with a specific status (e.g. 126/127 from `run`).
+#[derive(Debug)]
+pub struct StatusError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl std::fmt::Display for StatusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StatusError {}
+
+/// Prints an error the way the docker CLI does (one line, `Error: ` prefix, the
+/// causes joined with `: `) and returns the process exit status.
+pub fn report(result: anyhow::Result<i32>, failure_code: i32) -> i32 {
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            let code = err
+                .downcast_ref::<StatusError>()
+                .map(|s| s.code)
+                .unwrap_or(failure_code);
+            let message = format!("{err:#}");
+            if !message.is_empty() {
+                eprintln!("Error: {message}");
+            }
+            code
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Schema migrations. `PRAGMA user_version` records how many have been applied;
+//! each entry of [`MIGRATIONS`] runs once, in its own transaction. Never edit an
+//! applied migration: append a new one.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: images, layers, containers, volumes.
+    r#"
+    -- One row per unpacked layer directory (layers/<dir>/), keyed by chain ID.
+    -- A layer is in use while an image_layers or container_layers row names it.
+    CREATE TABLE layers (
+        chain_id   TEXT PRIMARY KEY,
+        diff_id    TEXT NOT NULL,
+        parent     TEXT,
+        size       INTEGER NOT NULL,
+        dir        TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    -- One row per image; id is "sha256:<config digest>".
+    CREATE TABLE images (
+        id              TEXT PRIMARY KEY,
+        manifest_digest TEXT,
+        size            INTEGER NOT NULL,
+        created_at      TEXT NOT NULL
+    );
+    CREATE TABLE image_layers (
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        chain_id TEXT NOT NULL REFERENCES layers(chain_id),
+        PRIMARY KEY (image_id, position)
+    );
+    -- Normalized references: "docker.io/library/busybox:latest" (kind 'tag') or
+    -- "docker.io/library/busybox@sha256:..." (kind 'digest').
+    CREATE TABLE image_refs (
+        reference TEXT PRIMARY KEY,
+        kind      TEXT NOT NULL CHECK (kind IN ('tag', 'digest')),
+        image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        added_at  TEXT NOT NULL
+    );
+    CREATE INDEX image_refs_by_image ON image_refs(image_id);
+
+    -- Containers: `config` is the fixed creation spec (JSON, owned by
+    -- berth-container); the other columns are mutable state.
+    CREATE TABLE containers (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        image_id      TEXT NOT NULL,
+        image_ref     TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        config        TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        pid           INTEGER NOT NULL DEFAULT 0,
+        monitor_pid   INTEGER NOT NULL DEFAULT 0,
+        exit_code     INTEGER NOT NULL DEFAULT 0,
+        oom_killed    INTEGER NOT NULL DEFAULT 0,
+        error         TEXT NOT NULL DEFAULT '',
+        started_at    TEXT NOT NULL DEFAULT '0001-01-01T00:00:00Z',
+        finished_at   TEXT NOT NULL DEFAULT '0001-01-01T00:00:00Z',
+        restart_count INTEGER NOT NULL DEFAULT 0,
+        stopped_by_user INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE container_layers (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        position     INTEGER NOT NULL,
+        chain_id     TEXT NOT NULL REFERENCES layers(chain_id),
+        PRIMARY KEY (container_id, position)
+    );
+
+    -- Volumes (local driver). A volume row cannot be deleted while a
+    -- container_volumes row refers to it: the database itself refuses.
+    CREATE TABLE volumes (
+        name       TEXT PRIMARY KEY,
+        driver     TEXT NOT NULL,
+        labels     TEXT NOT NULL DEFAULT '{}',
+        options    TEXT NOT NULL DEFAULT '{}',
+        anonymous  INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE container_volumes (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        destination  TEXT NOT NULL,
+        volume_name  TEXT NOT NULL REFERENCES volumes(name),
+        PRIMARY KEY (container_id, destination)
+    );
+    CREATE INDEX container_volumes_by_volume ON container_volumes(volume_name);
+    "#,
+];
+
+/// Schema version after all migrations.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) fn apply(conn: &mut Connection, db_path: &Path) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > LATEST {
+        return Err(StoreError::SchemaTooNew {
+            path: db_path.to_path_buf(),
+            found: current,
+            supported: LATEST,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+        // Another process may have migrated while we waited for the lock.
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now > index as i64 {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs, from Debian's archive, everything berth and its tests need on a fresh
+# Debian 12 machine: the OCI runtime and helpers berth drives (runc, tini, CNI
+# plugins, iptables), the tools that make test images (busybox-static,
+# debootstrap), the reference engine the tests compare against (docker.io), and
+# the small utilities the scripts use. Only missing packages are installed, and
+# `apt-get update` runs at most once, so a second run is a quick no-op.
+#
+#   scripts/install-deps.sh [--with-bench]
+#
+# --with-bench also installs podman and what rootful podman needs here, for
+# bench/compare.sh.
+set -euo pipefail
+
+die() { echo "install-deps: $*" >&2; exit 1; }
+
+with_bench=false
+for arg in "$@"; do
+    case "$arg" in
+        --with-bench) with_bench=true ;;
+        -h|--help) echo "usage: $0 [--with-bench]"; exit 0 ;;
+        *) die "unknown argument: $arg (usage: $0 [--with-bench])" ;;
+    esac
+done
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (try: sudo $0 $*)"
+command -v apt-get >/dev/null || die "apt-get not found: this script targets Debian 12"
+
+packages=(
+    # what berth runs containers with
+    runc tini containernetworking-plugins iptables kmod
+    # images for tests and the demo
+    busybox-static debootstrap tar xz-utils
+    # the reference engine (also brings containerd)
+    docker.io
+    # storage scenarios: NFS-backed binds, xattr checks
+    nfs-kernel-server e2fsprogs attr
+    # the scripts' own tools (`script` lives in bsdutils)
+    curl ca-certificates python3 jq hyperfine util-linux bsdutils procps
+    # rusqlite's bundled SQLite is compiled with the system C compiler
+    gcc libc6-dev make pkg-config
+)
+if $with_bench; then
+    packages+=(podman uidmap slirp4netns fuse-overlayfs conmon golang-github-containers-common)
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+    [ "${status:0:2}" = "ii" ] || missing+=("$pkg")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    log=$(mktemp /tmp/install-deps.XXXXXX.log)
+    echo "install-deps: installing ${missing[*]} (log: $log)"
+    apt-get update >"$log" 2>&1 || { cat "$log" >&2; die "apt-get update failed"; }
+    apt-get install -y --no-install-recommends "${missing[@]}" >>"$log" 2>&1 \
+        || { tail -n 40 "$log" >&2; die "apt-get install failed (full log: $log)"; }
+    rm -f "$log"
+fi
+
+# berth needs overlayfs; it may be a module or built into the kernel (then
+# modprobe has nothing to load and /proc/filesystems already lists it).
+if ! grep -qw overlay /proc/filesystems; then
+    modprobe overlay 2>/dev/null || true
+    grep -qw overlay /proc/filesystems || die "the kernel has no overlay filesystem (modprobe overlay failed)"
+fi
+
+command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (rust-version in Cargo.toml) first"
