@@ -12,7 +12,8 @@
 # bench/compare.sh.
 set -euo pipefail
 
-die() { echo "install-deps: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 with_bench=false
 for arg in "$@"; do
@@ -23,7 +24,7 @@ for arg in "$@"; do
     esac
 done
 
-[ "$(id -u)" -eq 0 ] || die "must run as root (try: sudo $0 $*)"
+require_root
 command -v apt-get >/dev/null || die "apt-get not found: this script targets Debian 12"
 
 packages=(
@@ -67,4 +68,4 @@ if ! grep -qw overlay /proc/filesystems; then
     grep -qw overlay /proc/filesystems || die "the kernel has no overlay filesystem (modprobe overlay failed)"
 fi
 
-command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (rust-version in Cargo.toml) first"
+cargo_on_path

@@ -17,11 +17,11 @@
 #   --with-user N[:U] add user and group N with id U (default 70, alpine's postgres)
 set -euo pipefail
 
-die() { echo "make-busybox-image: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() { sed -n '/^# usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
-repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-berth=${BERTH_BIN:-}
+berth=""
 root_dir=""
 tag="busybox:latest"
 out=""
@@ -48,11 +48,7 @@ dpkg -S "$busybox" 2>/dev/null | grep -q '^busybox-static:' \
     || die "$busybox is not Debian's busybox-static (run scripts/install-deps.sh)"
 
 if $import_berth && [ -z "$berth" ]; then
-    if [ -x "$repo_dir/target/release/berth" ]; then
-        berth="$repo_dir/target/release/berth"
-    else
-        berth=$(command -v berth) || die "no berth binary: build it (cargo build --release -p berth) or pass --berth"
-    fi
+    berth=$(berth_binary)
 fi
 
 work=$(mktemp -d /tmp/busybox-image.XXXXXX)

@@ -15,12 +15,12 @@
 #   --docker          also `docker import` the tar into dockerd under the same tag
 set -euo pipefail
 
-die() { echo "make-debian-image: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() { sed -n '/^# usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
-repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 suite=bookworm
-berth=${BERTH_BIN:-}
+berth=""
 root_dir=""
 tag="debian:$suite"
 variant=minbase
@@ -42,15 +42,11 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-[ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap creates device nodes and chroots)"
+require_root
 command -v debootstrap >/dev/null || die "debootstrap not found (run scripts/install-deps.sh)"
 
 if $import_berth && [ -z "$berth" ]; then
-    if [ -x "$repo_dir/target/release/berth" ]; then
-        berth="$repo_dir/target/release/berth"
-    else
-        berth=$(command -v berth) || die "no berth binary: build it (cargo build --release -p berth) or pass --berth"
-    fi
+    berth=$(berth_binary)
 fi
 
 # The first URI of a `deb` source for $suite with the main component, from the

@@ -6,9 +6,10 @@
 # options: it picks the cgroupfs driver and starts its own containerd.
 set -euo pipefail
 
-die() { echo "start-dockerd: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ $# -eq 0 ] || die "takes no arguments"
-[ "$(id -u)" -eq 0 ] || die "must run as root"
+require_root
 command -v dockerd >/dev/null || die "dockerd not found (run scripts/install-deps.sh)"
 command -v docker >/dev/null || die "docker CLI not found (run scripts/install-deps.sh)"
 

@@ -19,9 +19,14 @@ const MIGRATIONS: &[&str] = &[
         parent     TEXT,
         size       INTEGER NOT NULL,
         dir        TEXT NOT NULL UNIQUE,
+        -- The layer as it arrived (compressed or not), kept in blobs/ so that
+        -- `save`/`push` reproduce the exact bytes whose digest is diff_id.
+        blob_digest     TEXT NOT NULL,
+        blob_media_type TEXT NOT NULL,
         created_at TEXT NOT NULL
     );
-    -- One row per image; id is "sha256:<config digest>".
+    -- One row per image; id is "sha256:<config digest>" and the config JSON is
+    -- the blob of that digest.
     CREATE TABLE images (
         id              TEXT PRIMARY KEY,
         manifest_digest TEXT,
