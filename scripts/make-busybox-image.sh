@@ -99,6 +99,5 @@ if $import_berth; then
         || die "berth import of $tar_file as $tag failed"
 fi
 if $import_docker; then
-    docker import -c 'CMD ["sh"]' "$tar_file" "$tag" >/dev/null \
-        || die "docker import of $tar_file as $tag failed (is dockerd running? scripts/start-dockerd.sh)"
+    docker_import "$tar_file" "$tag" '["sh"]'
 fi

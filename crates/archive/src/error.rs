@@ -36,11 +36,17 @@ pub enum ArchiveError {
 
 impl ArchiveError {
     pub(crate) fn io(path: impl AsRef<Path>, source: impl Into<io::Error>) -> Self {
-        ArchiveError::Io { path: path.as_ref().to_path_buf(), source: source.into() }
+        ArchiveError::Io {
+            path: path.as_ref().to_path_buf(),
+            source: source.into(),
+        }
     }
 
     pub(crate) fn unsafe_entry(entry: impl AsRef<Path>, reason: impl Into<String>) -> Self {
-        ArchiveError::UnsafeEntry { entry: entry.as_ref().display().to_string(), reason: reason.into() }
+        ArchiveError::UnsafeEntry {
+            entry: entry.as_ref().display().to_string(),
+            reason: reason.into(),
+        }
     }
 
     /// True for "does not exist" failures, whichever variant carries them.

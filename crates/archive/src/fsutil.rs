@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Timespec, Timestamps};
+use rustix::fs::{AtFlags, Dir, FileType, Gid, Mode, OFlags, Timespec, Timestamps, Uid};
 
 /// The host path of an open fd, as the kernel sees it (used to report resolved paths and for l*xattr calls).
 pub(crate) fn fd_path(fd: BorrowedFd<'_>) -> io::Result<PathBuf> {
@@ -51,7 +51,10 @@ pub(crate) fn remove_all_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()>
 
 /// Names in a directory (without `.`/`..`), sorted bytewise so that walks are deterministic.
 pub(crate) fn dir_entries(dir: BorrowedFd<'_>) -> io::Result<Vec<OsString>> {
-    Ok(dir_entries_typed(dir)?.into_iter().map(|(name, _)| name).collect())
+    Ok(dir_entries_typed(dir)?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect())
 }
 
 /// Like [`dir_entries`], with the d_type the kernel reported (Unknown on filesystems that do not fill it).
@@ -74,7 +77,7 @@ pub(crate) fn dir_entries_typed(dir: BorrowedFd<'_>) -> io::Result<Vec<(OsString
 pub(crate) fn list_xattrs(path: &std::path::Path) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut names_buf = vec![0u8; 1024];
     let len = loop {
-        match rustix::fs::llistxattr(path, as_c_chars(&mut names_buf)) {
+        match rustix::fs::llistxattr(path, &mut names_buf) {
             Ok(len) => break len,
             Err(rustix::io::Errno::RANGE) => names_buf.resize(names_buf.len() * 4, 0),
             // Filesystems without xattr support simply have none.
@@ -83,7 +86,10 @@ pub(crate) fn list_xattrs(path: &std::path::Path) -> io::Result<Vec<(String, Vec
         }
     };
     let mut attrs = Vec::new();
-    for raw_name in names_buf[..len].split(|b| *b == 0).filter(|n| !n.is_empty()) {
+    for raw_name in names_buf[..len]
+        .split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+    {
         let name = String::from_utf8_lossy(raw_name).into_owned();
         let mut value = vec![0u8; 256];
         let value_len = loop {
@@ -104,25 +110,44 @@ pub(crate) fn list_xattrs(path: &std::path::Path) -> io::Result<Vec<(String, Vec
     Ok(attrs)
 }
 
-fn as_c_chars(buf: &mut [u8]) -> &mut [libc::c_char] {
-    // c_char is i8 or u8 depending on the target; both have the layout of u8.
-    // SAFETY: same size and alignment, every bit pattern valid.
-    unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<libc::c_char>(), buf.len()) }
+/// chown arguments; `u32::MAX` would mean "leave unchanged" to the kernel, so it is passed as exactly that.
+pub(crate) fn owner(uid: u32, gid: u32) -> (Option<Uid>, Option<Gid>) {
+    // SAFETY: from_raw is unsafe only because -1 has the special "unchanged" meaning, which we map to None.
+    unsafe {
+        (
+            (uid != u32::MAX).then(|| Uid::from_raw(uid)),
+            (gid != u32::MAX).then(|| Gid::from_raw(gid)),
+        )
+    }
 }
 
 pub(crate) fn timestamps(sec: i64, nsec: u32) -> Timestamps {
-    let t = Timespec { tv_sec: sec, tv_nsec: nsec.into() };
-    Timestamps { last_access: t, last_modification: t }
+    let t = Timespec {
+        tv_sec: sec,
+        tv_nsec: nsec.into(),
+    };
+    Timestamps {
+        last_access: t,
+        last_modification: t,
+    }
 }
 
 /// Change the mode of the non-symlink `name` in `dir` without following a symlink swapped in under us: pin the
 /// inode with an `O_PATH|O_NOFOLLOW` fd, check it is not a symlink, then chmod through the fd's magic link.
 pub(crate) fn chmod_nofollow(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io::Result<()> {
-    let fd = rustix::fs::openat(dir, name, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
     let stat = rustix::fs::fstat(&fd)?;
     if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink {
         return Ok(());
     }
-    rustix::fs::chmod(format!("/proc/self/fd/{}", fd.as_raw_fd()), Mode::from_raw_mode(mode))?;
+    rustix::fs::chmod(
+        format!("/proc/self/fd/{}", fd.as_raw_fd()),
+        Mode::from_raw_mode(mode),
+    )?;
     Ok(())
 }

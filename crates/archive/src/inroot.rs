@@ -3,8 +3,9 @@
 //! at the root; `RESOLVE_NO_MAGICLINKS`: `/proc/self/root`-style links inside the root cannot jump out), so there
 //! is no check-then-use race with a container changing its own tree concurrently.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
@@ -19,7 +20,12 @@ const MAX_SYMLINKS: usize = 40;
 
 /// Open `root` itself (as an `O_PATH` anchor for in-root lookups).
 pub(crate) fn open_root(root: &Path) -> Result<OwnedFd, ArchiveError> {
-    rustix::fs::open(root, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).at(root)
+    rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .at(root)
 }
 
 /// `openat2(root_fd, path, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS)`, retrying the EAGAIN the kernel returns when a
@@ -30,7 +36,11 @@ pub(crate) fn openat_in_root(
     flags: OFlags,
     mode: Mode,
 ) -> Result<OwnedFd, Errno> {
-    let path: &Path = if path.as_os_str().is_empty() { Path::new(".") } else { path };
+    let path: &Path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
     let mut last = Errno::AGAIN;
     for _ in 0..64 {
         match rustix::fs::openat2(root_fd, path, flags | OFlags::CLOEXEC, mode, IN_ROOT) {
@@ -47,19 +57,29 @@ pub(crate) fn display_path(root: &Path, path: &Path) -> PathBuf {
 }
 
 /// Open `path` inside `root`, resolving every symlink and `..` as if `root` were `/`.
-pub fn open_in_root(root: &Path, path: &Path, flags: OFlags, mode: Mode) -> Result<OwnedFd, ArchiveError> {
+pub fn open_in_root(
+    root: &Path,
+    path: &Path,
+    flags: OFlags,
+    mode: Mode,
+) -> Result<OwnedFd, ArchiveError> {
     let root_fd = open_root(root)?;
     openat_in_root(root_fd.as_fd(), path, flags, mode).at(display_path(root, path))
 }
 
 /// The in-root form ("/a/b") of an fd opened under `root_host` (the canonical host path of the root).
-pub(crate) fn in_root_path_of(root_host: &Path, fd: BorrowedFd<'_>) -> Result<PathBuf, ArchiveError> {
+pub(crate) fn in_root_path_of(
+    root_host: &Path,
+    fd: BorrowedFd<'_>,
+) -> Result<PathBuf, ArchiveError> {
     let host = fd_path(fd).at(root_host)?;
-    let rel = host.strip_prefix(root_host).map_err(|_| ArchiveError::Refused(format!(
-        "{} resolved outside of {}",
-        host.display(),
-        root_host.display()
-    )))?;
+    let rel = host.strip_prefix(root_host).map_err(|_| {
+        ArchiveError::Refused(format!(
+            "{} resolved outside of {}",
+            host.display(),
+            root_host.display()
+        ))
+    })?;
     Ok(Path::new("/").join(rel))
 }
 
@@ -76,26 +96,37 @@ pub fn resolve_in_root(root: &Path, path: &Path) -> Result<PathBuf, ArchiveError
             Err(Errno::NOENT) => {}
             Err(e) => return Err(ArchiveError::io(display_path(root, &current), e)),
         }
-        let (parent, leaf) = split_leaf(&current).ok_or_else(|| ArchiveError::NotFound { path: path.into() })?;
-        let parent_fd = match openat_in_root(root_fd.as_fd(), &parent, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()) {
+        let (parent, leaf) =
+            split_leaf(&current).ok_or_else(|| ArchiveError::NotFound { path: path.into() })?;
+        let parent_fd = match openat_in_root(
+            root_fd.as_fd(),
+            &parent,
+            OFlags::PATH | OFlags::DIRECTORY,
+            Mode::empty(),
+        ) {
             Ok(fd) => fd,
-            Err(Errno::NOENT) | Err(Errno::NOTDIR) => return Err(ArchiveError::NotFound { path: path.into() }),
+            Err(Errno::NOENT) | Err(Errno::NOTDIR) => {
+                return Err(ArchiveError::NotFound { path: path.into() })
+            }
             Err(e) => return Err(ArchiveError::io(display_path(root, &parent), e)),
         };
         // The leaf is missing, or a dangling symlink whose target we chase (still in-root) to find where it
         // would land.
         match rustix::fs::readlinkat(parent_fd.as_fd(), leaf, Vec::new()) {
             Ok(target) => {
-                let target = PathBuf::from(std::ffi::OsString::from(std::os::unix::ffi::OsStringExt::from_vec(
-                    target.into_bytes(),
-                )));
+                let target = PathBuf::from(OsString::from_vec(target.into_bytes()));
                 current = if target.is_absolute() {
                     target
                 } else {
                     in_root_path_of(&root_host, parent_fd.as_fd())?.join(target)
                 };
             }
-            Err(_) => return under_root(&root_host, fd_path(parent_fd.as_fd()).at(&parent)?.join(leaf)),
+            Err(_) => {
+                return under_root(
+                    &root_host,
+                    fd_path(parent_fd.as_fd()).at(&parent)?.join(leaf),
+                )
+            }
         }
     }
     Err(ArchiveError::io(display_path(root, path), Errno::LOOP))
@@ -105,7 +136,11 @@ fn under_root(root_host: &Path, resolved: PathBuf) -> Result<PathBuf, ArchiveErr
     if resolved.starts_with(root_host) {
         Ok(resolved)
     } else {
-        Err(ArchiveError::Refused(format!("{} resolved outside of {}", resolved.display(), root_host.display())))
+        Err(ArchiveError::Refused(format!(
+            "{} resolved outside of {}",
+            resolved.display(),
+            root_host.display()
+        )))
     }
 }
 
@@ -114,7 +149,14 @@ pub(crate) fn split_leaf(path: &Path) -> Option<(PathBuf, &OsStr)> {
     match path.components().next_back()? {
         Component::Normal(leaf) => {
             let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            Some((if parent.as_os_str().is_empty() { PathBuf::from("/") } else { parent }, leaf))
+            Some((
+                if parent.as_os_str().is_empty() {
+                    PathBuf::from("/")
+                } else {
+                    parent
+                },
+                leaf,
+            ))
         }
         _ => None,
     }
@@ -158,13 +200,14 @@ pub(crate) fn mkdir_all_fd(
                 // is a dangling symlink mkdirat fails with EEXIST instead of following it.
                 match rustix::fs::mkdirat(&dir, name, Mode::from_raw_mode(mode)) {
                     Ok(()) => {
-                        let created = crate::fsutil::open_dir_at(dir.as_fd(), name).at(display_path(root, &walked))?;
-                        rustix::fs::fchmod(&created, Mode::from_raw_mode(mode)).at(display_path(root, &walked))?;
+                        let created = crate::fsutil::open_dir_at(dir.as_fd(), name)
+                            .at(display_path(root, &walked))?;
+                        rustix::fs::fchmod(&created, Mode::from_raw_mode(mode))
+                            .at(display_path(root, &walked))?;
                         created
                     }
-                    Err(Errno::EXIST) => {
-                        openat_in_root(root_fd, &walked, dir_flags, Mode::empty()).at(display_path(root, &walked))?
-                    }
+                    Err(Errno::EXIST) => openat_in_root(root_fd, &walked, dir_flags, Mode::empty())
+                        .at(display_path(root, &walked))?,
                     Err(e) => return Err(ArchiveError::io(display_path(root, &walked), e)),
                 }
             }

@@ -24,8 +24,8 @@
 //! written through a symlink, or a hard link pointing outside, is an error — never silently skipped. Symlinks in
 //! archives are stored as-is and never followed while writing.
 
-mod cp;
 mod copyup;
+mod cp;
 mod diff;
 mod du;
 mod error;
@@ -35,8 +35,10 @@ mod inroot;
 mod pack;
 mod unpack;
 
-pub use cp::{archive_path, copy_from_root, copy_into_root, extract_to_dir, stat_in_root, PathStat};
 pub use copyup::copy_up;
+pub use cp::{
+    archive_path, copy_from_root, copy_into_root, extract_to_dir, stat_in_root, PathStat,
+};
 pub use diff::{changes, Change, ChangeKind};
 pub use du::disk_usage;
 pub use error::ArchiveError;

@@ -78,7 +78,10 @@ fn arg_str(args: &[Value], i: usize) -> Result<String, FuncError> {
 }
 
 fn func_json(args: &[Value]) -> Result<Value, FuncError> {
-    let v = args.first().map(from_value).unwrap_or(serde_json::Value::Null);
+    let v = args
+        .first()
+        .map(from_value)
+        .unwrap_or(serde_json::Value::Null);
     Ok(Value::String(v.to_string()))
 }
 fn func_join(args: &[Value]) -> Result<Value, FuncError> {
@@ -174,10 +177,6 @@ impl Format {
         })
     }
 
-    pub fn is_table(&self) -> bool {
-        self.table
-    }
-
     /// Renders one object.
     pub fn render(&self, value: &serde_json::Value) -> Result<String> {
         if self.json {
@@ -190,7 +189,11 @@ impl Format {
 
     /// Prints every row (one line each); with `table`, a header first (rendered
     /// from `headers`, field name -> column title) and Docker's alignment.
-    pub fn print_rows(&self, headers: &serde_json::Value, rows: &[serde_json::Value]) -> Result<()> {
+    pub fn print_rows(
+        &self,
+        headers: &serde_json::Value,
+        rows: &[serde_json::Value],
+    ) -> Result<()> {
         let mut lines = Vec::with_capacity(rows.len() + 1);
         if self.table && !self.json {
             lines.push(self.render(headers)?);
@@ -210,11 +213,22 @@ impl Format {
     }
 }
 
+/// JSON as the docker CLI prints `inspect` output: indented with 4 spaces,
+/// and without escaping `<`, `>` and `&`.
+pub fn to_docker_json(value: &serde_json::Value) -> Result<String> {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    serde::Serialize::serialize(value, &mut ser).context("encoding JSON")?;
+    String::from_utf8(out).context("encoding JSON")
+}
+
 /// Prints tab-separated lines aligned as docker's tables are
 /// (Go tabwriter: minwidth 10, tabwidth 1, padding 3, padchar ' ').
 pub fn print_aligned(lines: &[String]) -> Result<()> {
     let stdout = std::io::stdout().lock();
-    let mut tw = tabwriter::TabWriter::new(stdout).minwidth(10).padding(3);
+    // Go counts the padding inside minwidth; the tabwriter crate adds it on top.
+    let mut tw = tabwriter::TabWriter::new(stdout).minwidth(7).padding(3);
     for line in lines {
         writeln!(tw, "{line}").context("writing to stdout")?;
     }
@@ -231,7 +245,11 @@ pub fn human_size(bytes: u64) -> String {
         unit += 1;
     }
     // Go's "%.4g" keeps 4 significant digits and drops trailing zeros.
-    let mut s = format!("{:.*}", 3usize.saturating_sub(digits_before_point(size)), size);
+    let mut s = format!(
+        "{:.*}",
+        3usize.saturating_sub(digits_before_point(size)),
+        size
+    );
     if s.contains('.') {
         s = s.trim_end_matches('0').trim_end_matches('.').to_string();
     }
@@ -299,7 +317,7 @@ mod tests {
     #[test]
     fn table_directive_and_escapes() {
         let f = Format::parse("table {{.ID}}\\t{{.Name}}").unwrap();
-        assert!(f.is_table());
+        assert!(f.table);
         assert_eq!(f.render(&json!({"ID": "1", "Name": "n"})).unwrap(), "1\tn");
     }
 

@@ -4,18 +4,29 @@
 mod commands;
 mod exit;
 mod format;
+mod term;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use commands::{image, volume};
+use commands::{container, image, volume};
 
 #[derive(Parser)]
-#[command(name = "berth", version, about = "A container engine that speaks Docker", disable_help_subcommand = true)]
+#[command(
+    name = "berth",
+    version,
+    about = "A container engine that speaks Docker",
+    disable_help_subcommand = true
+)]
 struct Cli {
     /// State root (images, containers, volumes, metadata).
-    #[arg(long, global = true, env = "BERTH_ROOT", default_value = "/var/lib/berth")]
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_ROOT",
+        default_value = "/var/lib/berth"
+    )]
     root: PathBuf,
     /// OCI runtime: runc (default), crun, youki, or a path.
     #[arg(long, global = true, env = "BERTH_RUNTIME", default_value = "runc")]
@@ -58,6 +69,118 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Create and run a new container from an image
+    Run(container::RunArgs),
+    /// Create a new container
+    Create(container::CreateArgs),
+    /// Start one or more stopped containers
+    Start(container::StartArgs),
+    /// Stop one or more running containers
+    Stop(container::StopArgs),
+    /// Restart one or more containers
+    Restart(container::StopArgs),
+    /// Kill one or more running containers
+    Kill(container::KillArgs),
+    /// Pause all processes within one or more containers
+    Pause(container::NamesArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(container::NamesArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(container::NamesArgs),
+    /// Remove one or more containers
+    Rm(container::RmArgs),
+    /// Rename a container
+    Rename(container::RenameArgs),
+    /// List containers
+    #[command(alias = "list")]
+    Ps(container::PsArgs),
+    /// Fetch the logs of a container
+    Logs(container::LogsArgs),
+    /// Execute a command in a running container
+    Exec(container::ExecArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(container::CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(container::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(container::CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(container::ExportArgs),
+    /// Display the running processes of a container
+    Top(container::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(container::StatsArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(container::PortArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(container::AttachArgs),
+    /// Return low-level information on Docker objects
+    Inspect(InspectArgs),
+    /// The per-container monitor (internal).
+    #[command(name = "__monitor", hide = true)]
+    Monitor { id: String },
+}
+
+#[derive(clap::Args)]
+struct InspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long)]
+    format: Option<String>,
+    /// Only inspect objects of the given type
+    #[arg(long = "type")]
+    kind: Option<String>,
+    /// Display total file sizes if the type is container
+    #[arg(short = 's', long)]
+    size: bool,
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+/// `inspect NAME...`: containers, then images, then volumes, as Docker tries them.
+fn inspect(ctx: &Ctx, args: InspectArgs) -> anyhow::Result<i32> {
+    let format = args
+        .format
+        .as_deref()
+        .map(format::Format::parse)
+        .transpose()?;
+    let mut found = Vec::new();
+    let mut failed = false;
+    for name in &args.names {
+        let kind = args.kind.as_deref();
+        let value = match kind {
+            None | Some("container") => container::inspect_value(ctx, name)?,
+            _ => None,
+        };
+        let value = match (value, kind) {
+            (Some(v), _) => Some(v),
+            (None, None | Some("image")) => image::inspect_value(ctx, name)?,
+            _ => None,
+        };
+        let value = match (value, kind) {
+            (Some(v), _) => Some(v),
+            (None, None | Some("volume")) => volume::inspect_value(ctx, name)?,
+            _ => None,
+        };
+        match value {
+            Some(v) => found.push(v),
+            None => {
+                eprintln!("Error: No such object: {name}");
+                failed = true;
+            }
+        }
+    }
+    match format {
+        Some(f) => {
+            for v in &found {
+                println!("{}", f.render(v)?);
+            }
+        }
+        None => println!(
+            "{}",
+            format::to_docker_json(&serde_json::Value::Array(found))?
+        ),
+    }
+    Ok(if failed { 1 } else { 0 })
 }
 
 fn main() {
@@ -80,14 +203,62 @@ fn main() {
     };
     let (result, failure_code) = match cli.command {
         Command::Image(cmd) => (image::dispatch(&ctx, cmd), exit::FAILURE),
-        Command::Images(a) => (image::dispatch(&ctx, image::ImageCommand::Ls(a)), exit::FAILURE),
-        Command::Import(a) => (image::dispatch(&ctx, image::ImageCommand::Import(a)), exit::FAILURE),
-        Command::Load(a) => (image::dispatch(&ctx, image::ImageCommand::Load(a)), exit::FAILURE),
-        Command::Save(a) => (image::dispatch(&ctx, image::ImageCommand::Save(a)), exit::FAILURE),
-        Command::Rmi(a) => (image::dispatch(&ctx, image::ImageCommand::Rm(a)), exit::FAILURE),
-        Command::Tag(a) => (image::dispatch(&ctx, image::ImageCommand::Tag(a)), exit::FAILURE),
-        Command::History(a) => (image::dispatch(&ctx, image::ImageCommand::History(a)), exit::FAILURE),
+        Command::Images(a) => (
+            image::dispatch(&ctx, image::ImageCommand::Ls(a)),
+            exit::FAILURE,
+        ),
+        Command::Import(a) => (
+            image::dispatch(&ctx, image::ImageCommand::Import(a)),
+            exit::FAILURE,
+        ),
+        Command::Load(a) => (
+            image::dispatch(&ctx, image::ImageCommand::Load(a)),
+            exit::FAILURE,
+        ),
+        Command::Save(a) => (
+            image::dispatch(&ctx, image::ImageCommand::Save(a)),
+            exit::FAILURE,
+        ),
+        Command::Rmi(a) => (
+            image::dispatch(&ctx, image::ImageCommand::Rm(a)),
+            exit::FAILURE,
+        ),
+        Command::Tag(a) => (
+            image::dispatch(&ctx, image::ImageCommand::Tag(a)),
+            exit::FAILURE,
+        ),
+        Command::History(a) => (
+            image::dispatch(&ctx, image::ImageCommand::History(a)),
+            exit::FAILURE,
+        ),
         Command::Volume(cmd) => (volume::dispatch(&ctx, cmd), exit::FAILURE),
+        // Docker: `run` and `create` fail with 125 when the engine fails.
+        Command::Run(a) => (container::run(&ctx, a), exit::USAGE),
+        Command::Create(a) => (container::create(&ctx, a), exit::USAGE),
+        Command::Start(a) => (container::start(&ctx, a), exit::FAILURE),
+        Command::Stop(a) => (container::stop(&ctx, a), exit::FAILURE),
+        Command::Restart(a) => (container::restart(&ctx, a), exit::FAILURE),
+        Command::Kill(a) => (container::kill(&ctx, a), exit::FAILURE),
+        Command::Pause(a) => (container::pause(&ctx, a), exit::FAILURE),
+        Command::Unpause(a) => (container::unpause(&ctx, a), exit::FAILURE),
+        Command::Wait(a) => (container::wait(&ctx, a), exit::FAILURE),
+        Command::Rm(a) => (container::rm(&ctx, a), exit::FAILURE),
+        Command::Rename(a) => (container::rename(&ctx, a), exit::FAILURE),
+        Command::Ps(a) => (container::ps(&ctx, a), exit::FAILURE),
+        Command::Logs(a) => (container::logs(&ctx, a), exit::FAILURE),
+        Command::Exec(a) => (container::exec(&ctx, a), exit::FAILURE),
+        Command::Cp(a) => (container::cp(&ctx, a), exit::FAILURE),
+        Command::Diff(a) => (container::diff(&ctx, a), exit::FAILURE),
+        Command::Commit(a) => (container::commit(&ctx, a), exit::FAILURE),
+        Command::Export(a) => (container::export(&ctx, a), exit::FAILURE),
+        Command::Top(a) => (container::top(&ctx, a), exit::FAILURE),
+        Command::Stats(a) => (container::stats(&ctx, a), exit::FAILURE),
+        Command::Port(a) => (container::port(&ctx, a), exit::FAILURE),
+        Command::Attach(a) => (container::attach_cmd(&ctx, a), exit::FAILURE),
+        Command::Inspect(a) => (inspect(&ctx, a), exit::FAILURE),
+        Command::Monitor { id } => {
+            std::process::exit(berth_container::monitor::main(&ctx.root, &ctx.runtime, &id))
+        }
     };
     std::process::exit(exit::report(result, failure_code));
 }

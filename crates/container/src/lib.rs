@@ -1,1 +1,124 @@
+#![recursion_limit = "512"]
+//! Containers: an image's read-only layers plus one writable layer, run by an
+//! OCI runtime under a per-container monitor.
+//!
+//! # Terms and lifecycle
+//! * **create** ([`create::create`]) validates a [`create::CreateRequest`] completely
+//!   into a [`ContainerSpec`] (image, command, env, user, mounts, resources)
+//!   before any side effect, then creates named/anonymous volumes, the container
+//!   directory (`diff/` = writable layer, `work/`, `merged/`) and the metadata
+//!   rows in one transaction. The container is `created`.
+//! * **start** ([`lifecycle::start`]) spawns the monitor (`berth __monitor ID`,
+//!   detached with setsid). The monitor mounts the overlay rootfs, writes the
+//!   OCI bundle, runs `runc create`/`runc start`, reports back through a pipe, and
+//!   then stays the container's parent (child subreaper) for its whole life:
+//!   it holds stdio, writes the json-file log, serves attach clients, records the
+//!   exit, unmounts the rootfs and applies the restart policy.
+//! * **stop/kill** signal through the runtime; the monitor observes the exit.
+//! * **rm** unmounts (if needed), deletes rows and the container directory
+//!   (the writable layer dies with the container), then anonymous volumes with
+//!   `-v`. Volumes are never deleted by anything else.
+//!
+//! # Invariants
+//! * A container whose status says a monitor exists (running, paused,
+//!   restarting) has a live monitor holding `monitor.lock`; when the lock can be
+//!   taken the monitor is dead, and [`lifecycle::reconcile`] marks the container
+//!   exited and cleans up its runtime state and mounts.
+//! * The overlay rootfs is mounted exactly while a monitor runs the container
+//!   (and briefly during `cp`/`export`/`commit` of a stopped container).
 
+pub mod attach;
+pub mod create;
+pub mod inspect;
+pub mod lifecycle;
+pub mod logs;
+pub mod model;
+pub mod monitor;
+pub mod names;
+pub mod ops;
+pub mod rootfs;
+
+use std::path::PathBuf;
+
+pub use model::{
+    Container, ContainerSpec, HostSpec, MountKind, MountPoint, RestartPolicy, State, Status,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("No such container: {0}")]
+    NotFound(String),
+    #[error("multiple IDs found with provided prefix: {0}")]
+    Ambiguous(String),
+    #[error("Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")]
+    NameInUse { name: String, id: String },
+    #[error("Invalid container name ({0}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
+    InvalidName(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The command could not be started: `code` is 126 (not executable) or 127
+    /// (not found), as Docker reports them.
+    #[error("{message}")]
+    CannotRun { code: i32, message: String },
+    #[error("container {id} has corrupt metadata: {reason}")]
+    Corrupt { id: String, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("metadata: {0}")]
+    Db(#[from] berth_store::rusqlite::Error),
+    #[error(transparent)]
+    Store(#[from] berth_store::StoreError),
+    #[error(transparent)]
+    Lock(#[from] berth_store::LockError),
+    #[error(transparent)]
+    Image(#[from] berth_image::ImageError),
+    #[error(transparent)]
+    Volume(#[from] berth_volume::VolumeError),
+    #[error(transparent)]
+    Runtime(#[from] berth_runtime::RuntimeError),
+    #[error(transparent)]
+    Mount(#[from] berth_mount::MountError),
+    #[error(transparent)]
+    Archive(#[from] berth_archive::ArchiveError),
+    #[error("{0}")]
+    Engine(String),
+}
+
+impl ContainerError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ContainerError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            ContainerError::NotFound(_) => true,
+            ContainerError::Image(e) => e.is_not_found(),
+            _ => false,
+        }
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            ContainerError::NameInUse { .. } | ContainerError::Conflict(_)
+        )
+    }
+
+    pub fn is_invalid(&self) -> bool {
+        matches!(
+            self,
+            ContainerError::InvalidName(_) | ContainerError::InvalidArgument(_)
+        )
+    }
+}
+
+pub type Result<T, E = ContainerError> = std::result::Result<T, E>;

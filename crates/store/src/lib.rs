@@ -43,7 +43,9 @@ pub enum StoreError {
     },
     #[error("metadata database: {0}")]
     Db(#[from] rusqlite::Error),
-    #[error("metadata database {path} has schema version {found}, newer than this berth ({supported})")]
+    #[error(
+        "metadata database {path} has schema version {found}, newer than this berth ({supported})"
+    )]
     SchemaTooNew {
         path: PathBuf,
         found: i64,
@@ -136,7 +138,9 @@ impl Store {
 
     /// A fresh, uniquely named directory under [`Store::tmp_dir`].
     pub fn staging_dir(&self, purpose: &str) -> Result<PathBuf, StoreError> {
-        let path = self.tmp_dir().join(format!("{purpose}-{}", &new_id()[..16]));
+        let path = self
+            .tmp_dir()
+            .join(format!("{purpose}-{}", &new_id()[..16]));
         std::fs::create_dir(&path).map_err(|e| StoreError::io(&path, e))?;
         Ok(path)
     }

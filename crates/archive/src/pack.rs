@@ -1,0 +1,294 @@
+//! Writing trees as tar streams: [`pack_layer`] (an overlay upperdir → OCI layer, whiteouts translated back),
+//! [`pack_tree`] (any tree, as-is), and the [`Packer`] they share with cp's GET archive and volume copy-up.
+//!
+//! The walk is fd-relative and never follows a symlink (links are archived as links), entries are emitted in
+//! bytewise-sorted order so the same tree always yields the same bytes (and so the same diff_id). Hard links
+//! (same inode seen twice) become tar hard links to the first name. Sockets are skipped, as Docker does.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io::{self, BufWriter, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
+use tar::{EntryType, Header};
+
+use crate::error::{ArchiveError, At};
+use crate::extract::{OVERLAY_OPAQUE_XATTR, OVERLAY_XATTR_PREFIX};
+use crate::fsutil::{dir_entries, list_xattrs, open_dir_at, proc_child_path};
+use crate::unpack::Hashing;
+
+const OUT_BUF: usize = 1 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedLayer {
+    /// "sha256:<hex>" of the tar stream written.
+    pub diff_id: String,
+    /// Bytes of the (uncompressed) tar stream written.
+    pub size: u64,
+}
+
+/// Write the overlay upperdir `upper` as an uncompressed OCI layer tar.
+pub fn pack_layer(upper: &Path, out: impl Write) -> Result<PackedLayer, ArchiveError> {
+    let dir = open_dir(upper)?;
+    let mut packer = Packer::new(Hashing::new(out), true);
+    packer.add_children(dir.as_fd(), b"", upper)?;
+    let hashing = packer.finish(upper)?;
+    Ok(PackedLayer {
+        diff_id: hashing.digest(),
+        size: hashing.count(),
+    })
+}
+
+/// Write a plain tar of the whole tree under `dir` (no whiteout translation). Returns the bytes written.
+pub fn pack_tree(dir: &Path, out: impl Write) -> Result<u64, ArchiveError> {
+    let fd = open_dir(dir)?;
+    let mut packer = Packer::new(Hashing::new(out), false);
+    packer.add_children(fd.as_fd(), b"", dir)?;
+    Ok(packer.finish(dir)?.count())
+}
+
+fn open_dir(dir: &Path) -> Result<std::os::fd::OwnedFd, ArchiveError> {
+    rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .at(dir)
+}
+
+pub(crate) struct Packer<W: Write> {
+    builder: tar::Builder<BufWriter<W>>,
+    /// Translate overlay whiteouts (0/0 char devices, opaque xattr) into OCI whiteout entries.
+    whiteouts: bool,
+    /// (dev, ino) of multiply-linked files already archived → their tar name.
+    links: HashMap<(u64, u64), Vec<u8>>,
+}
+
+impl<W: Write> Packer<W> {
+    pub(crate) fn new(out: W, whiteouts: bool) -> Self {
+        let mut builder = tar::Builder::new(BufWriter::with_capacity(OUT_BUF, out));
+        builder.follow_symlinks(false);
+        Packer {
+            builder,
+            whiteouts,
+            links: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn finish(self, shown: &Path) -> Result<W, ArchiveError> {
+        let buffered = self.builder.into_inner().at(shown)?;
+        buffered
+            .into_inner()
+            .map_err(|e| ArchiveError::io(shown, e.into_error()))
+    }
+
+    /// Archive every child of `dir` (recursively), named `prefix/child` (or `child` for an empty prefix).
+    pub(crate) fn add_children(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        prefix: &[u8],
+        shown: &Path,
+    ) -> Result<(), ArchiveError> {
+        for name in dir_entries(dir).at(shown)? {
+            let mut tar_name = prefix.to_vec();
+            if !tar_name.is_empty() {
+                tar_name.push(b'/');
+            }
+            tar_name.extend_from_slice(name.as_bytes());
+            self.add(dir, &name, &tar_name, &shown.join(&name))?;
+        }
+        Ok(())
+    }
+
+    /// Archive `parent/name` as `tar_name`, recursing into directories.
+    pub(crate) fn add(
+        &mut self,
+        parent: BorrowedFd<'_>,
+        name: &OsStr,
+        tar_name: &[u8],
+        shown: &Path,
+    ) -> Result<(), ArchiveError> {
+        let stat = match rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => stat,
+            // Vanished while we walked a live tree: nothing to archive.
+            Err(rustix::io::Errno::NOENT) => return Ok(()),
+            Err(e) => return Err(ArchiveError::io(shown, e)),
+        };
+        let file_type = FileType::from_raw_mode(stat.st_mode);
+        if file_type == FileType::Socket {
+            return Ok(());
+        }
+        let xattrs = list_xattrs(&proc_child_path(parent, name)).at(shown)?;
+        let opaque = file_type == FileType::Directory
+            && xattrs
+                .iter()
+                .any(|(key, value)| key == OVERLAY_OPAQUE_XATTR && value == b"y");
+        let xattrs: Vec<_> = xattrs
+            .into_iter()
+            .filter(|(key, _)| !key.starts_with(OVERLAY_XATTR_PREFIX))
+            .collect();
+
+        if self.whiteouts && file_type == FileType::CharacterDevice && stat.st_rdev == 0 {
+            let mut whiteout_name = parent_part(tar_name).to_vec();
+            whiteout_name.extend_from_slice(b".wh.");
+            whiteout_name.extend_from_slice(name.as_bytes());
+            let mut header = header_for(&stat, EntryType::Regular, 0o600);
+            return self.append_data(&mut header, &whiteout_name, io::empty(), shown);
+        }
+
+        let mut header = header_for(&stat, EntryType::Regular, stat.st_mode & 0o7777);
+        if file_type != FileType::Directory && stat.st_nlink > 1 {
+            let key = (stat.st_dev, stat.st_ino);
+            if let Some(first) = self.links.get(&key).cloned() {
+                header.set_entry_type(EntryType::Link);
+                self.append_pax(&xattrs, shown)?;
+                return self
+                    .builder
+                    .append_link(
+                        &mut header,
+                        OsStr::from_bytes(tar_name),
+                        OsStr::from_bytes(&first),
+                    )
+                    .at(shown);
+            }
+            self.links.insert(key, tar_name.to_vec());
+        }
+        self.append_pax(&xattrs, shown)?;
+        match file_type {
+            FileType::RegularFile => {
+                let fd = rustix::fs::openat(
+                    parent,
+                    name,
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .at(shown)?;
+                let size = stat.st_size as u64;
+                header.set_size(size);
+                let content = ExactSize {
+                    inner: std::fs::File::from(fd).take(size),
+                    remaining: size,
+                };
+                self.append_data(&mut header, tar_name, content, shown)
+            }
+            FileType::Directory => {
+                header.set_entry_type(EntryType::Directory);
+                self.append_data(&mut header, tar_name, io::empty(), shown)?;
+                if self.whiteouts && opaque {
+                    let mut marker_name = tar_name.to_vec();
+                    marker_name.extend_from_slice(b"/.wh..wh..opq");
+                    let mut marker = header_for(&stat, EntryType::Regular, stat.st_mode & 0o777);
+                    self.append_data(&mut marker, &marker_name, io::empty(), shown)?;
+                }
+                let dir = open_dir_at(parent, name).at(shown)?;
+                self.add_children(dir.as_fd(), tar_name, shown)
+            }
+            FileType::Symlink => {
+                let target = rustix::fs::readlinkat(parent, name, Vec::new()).at(shown)?;
+                header.set_entry_type(EntryType::Symlink);
+                self.builder
+                    .append_link(
+                        &mut header,
+                        OsStr::from_bytes(tar_name),
+                        OsStr::from_bytes(target.as_bytes()),
+                    )
+                    .at(shown)
+            }
+            FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo => {
+                header.set_entry_type(match file_type {
+                    FileType::CharacterDevice => EntryType::Char,
+                    FileType::BlockDevice => EntryType::Block,
+                    _ => EntryType::Fifo,
+                });
+                if file_type != FileType::Fifo {
+                    let major = rustix::fs::major(stat.st_rdev);
+                    let minor = rustix::fs::minor(stat.st_rdev);
+                    header.set_device_major(major).at(shown)?;
+                    header.set_device_minor(minor).at(shown)?;
+                }
+                self.append_data(&mut header, tar_name, io::empty(), shown)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn append_pax(
+        &mut self,
+        xattrs: &[(String, Vec<u8>)],
+        shown: &Path,
+    ) -> Result<(), ArchiveError> {
+        if xattrs.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = xattrs
+            .iter()
+            .map(|(key, _)| format!("SCHILY.xattr.{key}"))
+            .collect();
+        self.builder
+            .append_pax_extensions(
+                keys.iter()
+                    .map(String::as_str)
+                    .zip(xattrs.iter().map(|(_, v)| v.as_slice())),
+            )
+            .at(shown)
+    }
+
+    fn append_data(
+        &mut self,
+        header: &mut Header,
+        tar_name: &[u8],
+        data: impl Read,
+        shown: &Path,
+    ) -> Result<(), ArchiveError> {
+        self.builder
+            .append_data(header, PathBuf::from(OsStr::from_bytes(tar_name)), data)
+            .at(shown)
+    }
+}
+
+/// "a/b/c" → "a/b/" ; "c" → "".
+fn parent_part(tar_name: &[u8]) -> &[u8] {
+    match tar_name.iter().rposition(|b| *b == b'/') {
+        Some(slash) => &tar_name[..=slash],
+        None => b"",
+    }
+}
+
+fn header_for(stat: &Stat, kind: EntryType, mode: u32) -> Header {
+    let mut header = Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_mode(mode);
+    header.set_uid(stat.st_uid.into());
+    header.set_gid(stat.st_gid.into());
+    header.set_mtime((stat.st_mtime as i64).max(0) as u64);
+    header.set_size(0);
+    header
+}
+
+/// File content of exactly the size announced in the header, even if the file shrank while we read it (a live
+/// container): zero-padded, so the archive stays well-formed.
+struct ExactSize<R> {
+    inner: R,
+    remaining: u64,
+}
+
+impl<R: Read> Read for ExactSize<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.remaining == 0 {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let mut n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            buf[..want].fill(0);
+            n = want;
+        }
+        self.remaining -= n as u64;
+        Ok(n)
+    }
+}

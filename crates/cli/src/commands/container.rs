@@ -1,0 +1,1337 @@
+//! Container commands: Docker's flags, output columns and exit codes over
+//! berth-container. Docker quirks are noted where they are reproduced.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use berth_container::attach;
+use berth_container::create::CreateRequest;
+use berth_container::model::{self, Container, Ulimit};
+use berth_container::{inspect, lifecycle, ops, ContainerError, HostSpec, RestartPolicy, Status};
+use clap::{ArgAction, Args};
+use serde_json::{json, Value};
+
+use crate::exit::StatusError;
+use crate::format::{self, Format};
+use crate::Ctx;
+
+/// Flags shared by `create` and `run`.
+#[derive(Args, Debug, Clone)]
+pub struct CreateFlags {
+    /// Assign a name to the container
+    #[arg(long)]
+    name: Option<String>,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file")]
+    env_file: Vec<PathBuf>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir")]
+    workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short = 'u', long = "user")]
+    user: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long)]
+    entrypoint: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long = "hostname")]
+    hostname: Option<String>,
+    /// Container NIS domain name
+    #[arg(long)]
+    domainname: Option<String>,
+    /// Set meta data on a container
+    #[arg(short = 'l', long = "label")]
+    label: Vec<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long = "interactive")]
+    interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long = "tty")]
+    tty: bool,
+    /// Automatically remove the container when it exits
+    #[arg(long)]
+    rm: bool,
+    /// Restart policy to apply when a container exits
+    #[arg(long, default_value = "no")]
+    restart: String,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    init: bool,
+    /// Memory limit
+    #[arg(short = 'm', long)]
+    memory: Option<String>,
+    /// Number of CPUs
+    #[arg(long)]
+    cpus: Option<f64>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit")]
+    pids_limit: Option<i64>,
+    /// Mount the container's root filesystem as read only
+    #[arg(long = "read-only")]
+    read_only: bool,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add")]
+    cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop")]
+    cap_drop: Vec<String>,
+    /// Give extended privileges to this container
+    #[arg(long)]
+    privileged: bool,
+    /// Security Options
+    #[arg(long = "security-opt")]
+    security_opt: Vec<String>,
+    /// Ulimit options
+    #[arg(long)]
+    ulimit: Vec<String>,
+    /// Bind mount a volume
+    #[arg(short = 'v', long = "volume")]
+    volume: Vec<String>,
+    /// Attach a filesystem mount to the container
+    #[arg(long)]
+    mount: Vec<String>,
+    /// Mount a tmpfs directory
+    #[arg(long)]
+    tmpfs: Vec<String>,
+    /// Mount volumes from the specified container(s)
+    #[arg(long = "volumes-from")]
+    volumes_from: Vec<String>,
+    /// Connect a container to a network
+    #[arg(long = "network", alias = "net", default_value = "bridge")]
+    network: String,
+    /// Set custom DNS servers
+    #[arg(long)]
+    dns: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    add_host: Vec<String>,
+    /// Expose a port or a range of ports
+    #[arg(long)]
+    expose: Vec<String>,
+    /// Signal to stop the container
+    #[arg(long = "stop-signal")]
+    stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout")]
+    stop_timeout: Option<i64>,
+    /// Size of /dev/shm
+    #[arg(long = "shm-size")]
+    shm_size: Option<String>,
+    /// Print help
+    #[arg(long, action = ArgAction::Help)]
+    help: Option<bool>,
+    /// IMAGE [COMMAND] [ARG...]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE [COMMAND] [ARG...]"
+    )]
+    args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    flags: CreateFlags,
+}
+
+#[derive(Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Run container in background and print container ID
+    #[arg(short = 'd', long)]
+    detach: bool,
+    #[command(flatten)]
+    flags: CreateFlags,
+}
+
+/// Docker's RAMInBytes: "512m", "1g", "1024" (bytes), "64k", case-insensitive, optional "b".
+pub fn parse_bytes(s: &str) -> Result<i64> {
+    let lower = s.trim().to_ascii_lowercase();
+    let trimmed = lower.strip_suffix('b').unwrap_or(&lower);
+    let (number, multiplier) = match trimmed.chars().last() {
+        Some('k') => (&trimmed[..trimmed.len() - 1], 1i64 << 10),
+        Some('m') => (&trimmed[..trimmed.len() - 1], 1 << 20),
+        Some('g') => (&trimmed[..trimmed.len() - 1], 1 << 30),
+        Some('t') => (&trimmed[..trimmed.len() - 1], 1 << 40),
+        _ => (trimmed, 1),
+    };
+    let value: f64 = number.parse().map_err(|_| anyhow!("invalid size: '{s}'"))?;
+    if value < 0.0 {
+        bail!("invalid size: '{s}'");
+    }
+    Ok((value * multiplier as f64) as i64)
+}
+
+fn parse_ulimit(s: &str) -> Result<Ulimit> {
+    let (name, values) = s
+        .split_once('=')
+        .ok_or_else(|| anyhow!("invalid ulimit argument: {s}"))?;
+    let (soft, hard) = match values.split_once(':') {
+        Some((a, b)) => (a, b),
+        None => (values, values),
+    };
+    let parse = |v: &str| {
+        v.parse::<u64>()
+            .map_err(|_| anyhow!("invalid ulimit argument: {s}"))
+    };
+    let (soft, hard) = (parse(soft)?, parse(hard)?);
+    if soft > hard {
+        bail!("ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}");
+    }
+    Ok(Ulimit {
+        name: name.to_string(),
+        soft,
+        hard,
+    })
+}
+
+fn parse_restart(s: &str) -> Result<RestartPolicy> {
+    let (name, count) = match s.split_once(':') {
+        Some((n, c)) => (
+            n,
+            c.parse::<i64>().map_err(|_| {
+                anyhow!("invalid restart policy format: maximum retry count must be an integer")
+            })?,
+        ),
+        None => (s, 0),
+    };
+    if count != 0 && name != "on-failure" {
+        bail!(
+            "invalid restart policy format: maximum retry count can only be used with 'on-failure'"
+        );
+    }
+    Ok(RestartPolicy {
+        name: name.to_string(),
+        maximum_retry_count: count,
+    })
+}
+
+/// `KEY=VALUE` stays; a bare `KEY` takes the value from the CLI's environment
+/// (and is dropped if unset), as Docker does.
+fn resolve_env(entries: &[String], out: &mut Vec<String>) {
+    for e in entries {
+        if e.contains('=') {
+            out.push(e.clone());
+        } else if let Ok(v) = std::env::var(e) {
+            out.push(format!("{e}={v}"));
+        }
+    }
+}
+
+fn read_env_file(path: &PathBuf, out: &mut Vec<String>) -> Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("open {}", path.display()))?;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_start().to_string())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    resolve_env(&lines, out);
+    Ok(())
+}
+
+fn parse_labels(labels: &[String]) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (l.clone(), String::new()),
+        })
+        .collect()
+}
+
+/// Flags -> a creation request. Nothing is touched on disk here.
+fn request(flags: &CreateFlags) -> Result<CreateRequest> {
+    let mut env = Vec::new();
+    for file in &flags.env_file {
+        read_env_file(file, &mut env)?;
+    }
+    resolve_env(&flags.env, &mut env);
+    let mut args = flags.args.iter();
+    let image = args
+        .next()
+        .cloned()
+        .ok_or_else(|| anyhow!("requires at least 1 argument"))?;
+    let cmd: Vec<String> = args.cloned().collect();
+    let mut mounts = Vec::new();
+    for m in &flags.mount {
+        mounts.push(berth_volume::spec::parse_mount_flag(m)?);
+    }
+    let mut tmpfs = BTreeMap::new();
+    for t in &flags.tmpfs {
+        let (dest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+        tmpfs.insert(dest.to_string(), opts.to_string());
+    }
+    let host = HostSpec {
+        auto_remove: flags.rm,
+        restart_policy: parse_restart(&flags.restart)?,
+        privileged: flags.privileged,
+        read_only_rootfs: flags.read_only,
+        cap_add: flags.cap_add.clone(),
+        cap_drop: flags.cap_drop.clone(),
+        security_opt: flags.security_opt.clone(),
+        memory: flags
+            .memory
+            .as_deref()
+            .map(parse_bytes)
+            .transpose()?
+            .unwrap_or(0),
+        nano_cpus: match flags.cpus {
+            Some(c) if c < 0.0 => bail!("invalid argument \"{c}\" for \"--cpus\" flag"),
+            Some(c) => (c * 1e9) as i64,
+            None => 0,
+        },
+        pids_limit: flags.pids_limit,
+        ulimits: flags
+            .ulimit
+            .iter()
+            .map(|u| parse_ulimit(u))
+            .collect::<Result<_>>()?,
+        init: flags.init,
+        network_mode: flags.network.clone(),
+        shm_size: flags
+            .shm_size
+            .as_deref()
+            .map(parse_bytes)
+            .transpose()?
+            .unwrap_or(0) as u64,
+        binds: flags.volume.clone(),
+        mount_flags: flags.mount.clone(),
+        tmpfs,
+        volumes_from: flags.volumes_from.clone(),
+        dns: flags.dns.clone(),
+        extra_hosts: flags.add_host.clone(),
+    };
+    Ok(CreateRequest {
+        name: flags.name.clone(),
+        image,
+        cmd: (!cmd.is_empty()).then_some(cmd),
+        // Docker: --entrypoint "" resets the image's entrypoint.
+        entrypoint: flags.entrypoint.as_ref().map(|e| {
+            if e.is_empty() {
+                Vec::new()
+            } else {
+                vec![e.clone()]
+            }
+        }),
+        env,
+        working_dir: flags.workdir.clone(),
+        user: flags.user.clone(),
+        hostname: flags.hostname.clone(),
+        domainname: flags.domainname.clone().unwrap_or_default(),
+        labels: parse_labels(&flags.label),
+        tty: flags.tty,
+        open_stdin: flags.interactive,
+        stop_signal: flags.stop_signal.clone(),
+        stop_timeout: flags.stop_timeout,
+        expose: flags.expose.clone(),
+        mounts,
+        host,
+    })
+}
+
+/// Container errors carry their own exit status (126/127).
+fn status_of(e: ContainerError) -> anyhow::Error {
+    match e {
+        ContainerError::CannotRun { code, message } => StatusError { code, message }.into(),
+        other => other.into(),
+    }
+}
+
+pub fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
+    let req = request(&args.flags)?;
+    let mut store = ctx.store()?;
+    let c = berth_container::create::create(&mut store, req)?;
+    println!("{}", c.id);
+    Ok(0)
+}
+
+pub fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
+    let req = request(&args.flags)?;
+    let mut store = ctx.store()?;
+    let c = berth_container::create::create(&mut store, req)?;
+    if args.detach {
+        lifecycle::start(&mut store, &ctx.runtime, &c.id, None).map_err(status_of)?;
+        println!("{}", c.id);
+        return Ok(0);
+    }
+    let (ours, theirs) = UnixStream::pair().context("socketpair")?;
+    lifecycle::start(&mut store, &ctx.runtime, &c.id, Some(&theirs)).map_err(status_of)?;
+    drop(theirs);
+    drop(store);
+    Ok(attach_session(ours, args.flags.interactive, args.flags.tty))
+}
+
+/// Relays this terminal to an attach stream until the container exits;
+/// returns its exit code.
+fn attach_session(stream: UnixStream, stdin: bool, tty: bool) -> i32 {
+    let raw = if tty {
+        crate::term::RawMode::enable()
+    } else {
+        None
+    };
+    if tty {
+        if let (Some((rows, cols)), Ok(mut w)) = (crate::term::size(), stream.try_clone()) {
+            let _ =
+                attach::write_frame(&mut w, attach::RESIZE, format!("{rows} {cols}").as_bytes());
+        }
+    }
+    if stdin {
+        if let Ok(mut writer) = stream.try_clone() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 32 * 1024];
+                let mut input = std::io::stdin().lock();
+                loop {
+                    match input.read(&mut buf) {
+                        Ok(0) | Err(_) => {
+                            let _ = attach::write_frame(&mut writer, attach::STDIN_CLOSE, &[]);
+                            break;
+                        }
+                        Ok(n) => {
+                            if attach::write_frame(&mut writer, attach::STDIN, &buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
+    let mut reader = stream;
+    let mut code = 0;
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    while let Ok(Some((kind, payload))) = attach::read_frame(&mut reader) {
+        match kind {
+            attach::STDOUT => {
+                let mut out = stdout.lock();
+                let _ = out.write_all(&payload);
+                let _ = out.flush();
+            }
+            attach::STDERR => {
+                let mut err = stderr.lock();
+                let _ = err.write_all(&payload);
+                let _ = err.flush();
+            }
+            attach::EXIT => {
+                code = String::from_utf8_lossy(&payload)
+                    .trim()
+                    .parse()
+                    .unwrap_or(255);
+                break;
+            }
+            _ => {}
+        }
+    }
+    drop(raw);
+    code
+}
+
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short = 'a', long)]
+    attach: bool,
+    /// Attach container's STDIN
+    #[arg(short = 'i', long)]
+    interactive: bool,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+/// Runs `f` for each container argument; errors are printed per container and
+/// the command exits 1 if any failed (Docker's behaviour for multi-target commands).
+fn for_each(containers: &[String], mut f: impl FnMut(&str) -> Result<()>) -> Result<i32> {
+    let mut failed = false;
+    for name in containers {
+        if let Err(e) = f(name) {
+            eprintln!("Error response from daemon: {e:#}");
+            failed = true;
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+pub fn start(ctx: &Ctx, args: StartArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    if args.attach || args.interactive {
+        let [name] = args.containers.as_slice() else {
+            bail!("you cannot start and attach multiple containers at once");
+        };
+        let c = lifecycle::lookup(&mut store, &ctx.runtime, name)?;
+        let (ours, theirs) = UnixStream::pair().context("socketpair")?;
+        lifecycle::start(&mut store, &ctx.runtime, &c.id, Some(&theirs)).map_err(status_of)?;
+        drop(theirs);
+        return Ok(attach_session(ours, args.interactive, c.spec.tty));
+    }
+    for_each(&args.containers, |name| {
+        lifecycle::start(&mut store, &ctx.runtime, name, None).map_err(status_of)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container
+    #[arg(short = 't', long = "time", alias = "timeout")]
+    time: Option<i64>,
+    /// Signal to send to the container
+    #[arg(short = 's', long)]
+    signal: Option<String>,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn stop(ctx: &Ctx, args: StopArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    for_each(&args.containers, |name| {
+        if let Some(sig) = &args.signal {
+            lifecycle::kill(&mut store, &ctx.runtime, name, sig)?;
+        }
+        lifecycle::stop(&mut store, &ctx.runtime, name, args.time)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+pub fn restart(ctx: &Ctx, args: StopArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    for_each(&args.containers, |name| {
+        lifecycle::stop(&mut store, &ctx.runtime, name, args.time)?;
+        lifecycle::start(&mut store, &ctx.runtime, name, None).map_err(status_of)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short = 's', long, default_value = "KILL")]
+    signal: String,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn kill(ctx: &Ctx, args: KillArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    for_each(&args.containers, |name| {
+        lifecycle::kill(&mut store, &ctx.runtime, name, &args.signal)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct NamesArgs {
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn pause(ctx: &Ctx, args: NamesArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    for_each(&args.containers, |name| {
+        lifecycle::pause(&mut store, &ctx.runtime, name)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+pub fn unpause(ctx: &Ctx, args: NamesArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    for_each(&args.containers, |name| {
+        lifecycle::unpause(&mut store, &ctx.runtime, name)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+pub fn wait(ctx: &Ctx, args: NamesArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    for_each(&args.containers, |name| {
+        let code = lifecycle::wait(&mut store, &ctx.runtime, name)?;
+        println!("{code}");
+        Ok(())
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    /// Force the removal of a running container (uses SIGKILL)
+    #[arg(short = 'f', long)]
+    force: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short = 'v', long)]
+    volumes: bool,
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn rm(ctx: &Ctx, args: RmArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    for_each(&args.containers, |name| {
+        lifecycle::remove(&mut store, &ctx.runtime, name, args.force, args.volumes)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct RenameArgs {
+    container: String,
+    new_name: String,
+}
+
+pub fn rename(ctx: &Ctx, args: RenameArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    lifecycle::rename(&mut store, &args.container, &args.new_name)?;
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short = 'a', long)]
+    all: bool,
+    /// Only display container IDs
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Show the latest created container (includes all states)
+    #[arg(short = 'l', long)]
+    latest: bool,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long = "last")]
+    last: Option<usize>,
+    /// Display total file sizes
+    #[arg(short = 's', long)]
+    size: bool,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    /// Filter output based on conditions provided
+    #[arg(short = 'f', long = "filter")]
+    filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long)]
+    format: Option<String>,
+}
+
+/// Docker's Ellipsis: at most `max` characters, the last one "…".
+fn ellipsis(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn matches_filter(store: &berth_store::Store, c: &Container, key: &str, value: &str) -> bool {
+    match key {
+        "status" => c.state.status.as_str() == value,
+        "name" => c.name.contains(value.trim_start_matches('/')),
+        "id" => c.id.starts_with(value),
+        "label" => match value.split_once('=') {
+            Some((k, v)) => c.spec.labels.get(k).is_some_and(|x| x == v),
+            None => c.spec.labels.contains_key(value),
+        },
+        "ancestor" => {
+            c.image_ref == value
+                || c.image_id == value
+                || c.image_id.trim_start_matches("sha256:").starts_with(value)
+                || berth_image::resolve(store, value).is_ok_and(|i| i.id == c.image_id)
+        }
+        "volume" => {
+            c.spec.mounts.iter().any(|m| {
+                m.name == value || m.destination == value || m.source.to_str() == Some(value)
+            })
+        }
+        "exited" => c.state.status == Status::Exited && value.parse() == Ok(c.state.exit_code),
+        _ => true,
+    }
+}
+
+fn ps_row(store: &berth_store::Store, c: &Container, no_trunc: bool, size: bool) -> Value {
+    let command = std::iter::once(c.spec.path.clone())
+        .chain(c.spec.args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let command = if no_trunc {
+        command
+    } else {
+        ellipsis(&command, 20)
+    };
+    let size_text = if size {
+        let upper = model::Paths::of(store, &c.id).upper;
+        let rw = berth_archive::disk_usage(&upper).unwrap_or(0);
+        let image = berth_image::inspect_json(store, &c.image_id)
+            .ok()
+            .and_then(|v| v["Size"].as_u64())
+            .unwrap_or(0);
+        format!(
+            "{} (virtual {})",
+            format::human_size(rw),
+            format::human_size(rw + image)
+        )
+    } else {
+        String::new()
+    };
+    let labels = c
+        .spec
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mounts = c
+        .spec
+        .mounts
+        .iter()
+        .map(|m| {
+            if m.name.is_empty() {
+                m.source.display().to_string()
+            } else {
+                ellipsis(&m.name, if no_trunc { usize::MAX } else { 15 })
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    json!({
+        "ID": if no_trunc { c.id.clone() } else { c.short_id().to_string() },
+        "Image": c.image_ref,
+        "Command": format!("{command:?}"),
+        "CreatedAt": c.created_at,
+        "RunningFor": format!("{} ago", format::human_duration(format::seconds_since(&c.created_at))),
+        "Ports": "",
+        "State": c.state.status.as_str(),
+        "Status": inspect::status_text(c, format::human_duration, format::seconds_since),
+        "Size": size_text,
+        "Names": c.name,
+        "Labels": labels,
+        "Mounts": mounts,
+        "Networks": c.spec.host.network_mode,
+    })
+}
+
+pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    let mut containers = model::list(&store)?;
+    for c in containers.iter_mut() {
+        lifecycle::reconcile(&mut store, &ctx.runtime, c)?;
+    }
+    let filters: Vec<(String, String)> = args
+        .filter
+        .iter()
+        .map(|f| {
+            f.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| anyhow!("bad format of filter (expected name=value)"))
+        })
+        .collect::<Result<_>>()?;
+    for (key, _) in &filters {
+        if !matches!(
+            key.as_str(),
+            "status" | "name" | "id" | "label" | "ancestor" | "volume" | "exited"
+        ) {
+            bail!("invalid filter '{key}'");
+        }
+    }
+    let show_all = args.all
+        || args.latest
+        || args.last.is_some()
+        || filters.iter().any(|(k, _)| k == "status" || k == "exited");
+    let mut selected: Vec<&Container> = containers
+        .iter()
+        .filter(|c| {
+            show_all
+                || matches!(
+                    c.state.status,
+                    Status::Running | Status::Paused | Status::Restarting
+                )
+        })
+        .filter(|c| {
+            // Values of one key are ORed, different keys ANDed (Docker's filters).
+            let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+            keys.dedup();
+            keys.iter().all(|key| {
+                filters
+                    .iter()
+                    .filter(|(k, _)| k == key)
+                    .any(|(k, v)| matches_filter(&store, c, k, v))
+            })
+        })
+        .collect();
+    if args.latest {
+        selected.truncate(1);
+    } else if let Some(n) = args.last {
+        selected.truncate(n);
+    }
+    if args.quiet {
+        for c in selected {
+            println!(
+                "{}",
+                if args.no_trunc {
+                    c.id.as_str()
+                } else {
+                    c.short_id()
+                }
+            );
+        }
+        return Ok(0);
+    }
+    let rows: Vec<Value> = selected
+        .iter()
+        .map(|c| ps_row(&store, c, args.no_trunc, args.size))
+        .collect();
+    let default = if args.size {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+    } else {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+    };
+    let format = Format::parse(args.format.as_deref().unwrap_or(default))?;
+    let headers = json!({
+        "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+        "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
+        "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS",
+    });
+    format.print_rows(&headers, &rows)?;
+    Ok(0)
+}
+
+/// JSON of a container for `inspect`, if `name` is one.
+pub fn inspect_value(ctx: &Ctx, name: &str) -> Result<Option<Value>> {
+    let mut store = ctx.store()?;
+    match lifecycle::lookup(&mut store, &ctx.runtime, name) {
+        Ok(c) => Ok(Some(inspect::inspect(&store, &c))),
+        Err(ContainerError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Follow log output
+    #[arg(short = 'f', long)]
+    follow: bool,
+    /// Number of lines to show from the end of the logs
+    #[arg(short = 'n', long, default_value = "all")]
+    tail: String,
+    /// Show timestamps
+    #[arg(short = 't', long)]
+    timestamps: bool,
+    /// Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)
+    #[arg(long)]
+    since: Option<String>,
+    /// Show logs before a timestamp or relative time
+    #[arg(long)]
+    until: Option<String>,
+    container: String,
+}
+
+/// Docker's time filter values: RFC 3339, a unix timestamp, or a duration ago ("10m", "1h30m").
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    if let Ok(secs) = s.parse::<f64>() {
+        return chrono::DateTime::from_timestamp(secs as i64, 0)
+            .ok_or_else(|| anyhow!("invalid time: {s}"));
+    }
+    let mut total = 0f64;
+    let mut number = String::new();
+    for ch in s.chars() {
+        if ch.is_ascii_digit() || ch == '.' {
+            number.push(ch);
+            continue;
+        }
+        let n: f64 = number
+            .parse()
+            .map_err(|_| anyhow!("invalid time value: {s}"))?;
+        number.clear();
+        total += n * match ch {
+            's' => 1.0,
+            'm' => 60.0,
+            'h' => 3600.0,
+            _ => bail!("invalid time value: {s}"),
+        };
+    }
+    if !number.is_empty() {
+        bail!("invalid time value: {s}");
+    }
+    Ok(chrono::Utc::now() - chrono::Duration::milliseconds((total * 1000.0) as i64))
+}
+
+pub fn logs(ctx: &Ctx, args: LogsArgs) -> Result<i32> {
+    use berth_container::logs::{read, read_from, Entry, ReadOptions};
+    let mut store = ctx.store()?;
+    let c = lifecycle::lookup(&mut store, &ctx.runtime, &args.container)?;
+    let paths = model::Paths::of(&store, &c.id);
+    let opts = ReadOptions {
+        tail: match args.tail.as_str() {
+            "all" | "" => None,
+            n => Some(
+                n.parse()
+                    .map_err(|_| anyhow!("invalid value for tail: {n}"))?,
+            ),
+        },
+        since: args.since.as_deref().map(parse_time).transpose()?,
+        until: args.until.as_deref().map(parse_time).transpose()?,
+    };
+    let print = |entries: &[Entry]| {
+        let mut out = std::io::stdout().lock();
+        let mut err = std::io::stderr().lock();
+        for e in entries {
+            let line = if args.timestamps {
+                format!("{} {}", e.time, e.log)
+            } else {
+                e.log.clone()
+            };
+            let _ = if e.stream == "stderr" {
+                err.write_all(line.as_bytes())
+            } else {
+                out.write_all(line.as_bytes())
+            };
+        }
+        let _ = out.flush();
+    };
+    let (entries, mut offset) = read(&paths.log, &opts)?;
+    print(&entries);
+    if args.follow {
+        let follow_opts = ReadOptions { tail: None, ..opts };
+        loop {
+            let running = berth_store::FileLock::is_held(&paths.monitor_lock);
+            let (more, next) =
+                read_from(&paths.log, offset, &follow_opts).unwrap_or((Vec::new(), offset));
+            print(&more);
+            offset = next;
+            if !running && more.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(if more.is_empty() {
+                100
+            } else {
+                0
+            }));
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short = 'd', long)]
+    detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long)]
+    interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    tty: bool,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    /// Username or UID (format: "<name|uid>[:<group|gid>]")
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long)]
+    workdir: Option<String>,
+    /// Give extended privileges to the command
+    #[arg(long)]
+    privileged: bool,
+    /// Print help
+    #[arg(long, action = ArgAction::Help)]
+    help: Option<bool>,
+    /// CONTAINER COMMAND [ARG...]
+    #[arg(required = true, num_args = 2.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "CONTAINER COMMAND [ARG...]")]
+    args: Vec<String>,
+}
+
+pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    let mut env = Vec::new();
+    resolve_env(&args.env, &mut env);
+    let req = ops::ExecRequest {
+        cmd: args.args[1..].to_vec(),
+        env,
+        user: args.user.clone(),
+        working_dir: args.workdir.clone(),
+        tty: args.tty,
+        interactive: args.interactive,
+        detach: args.detach,
+        privileged: args.privileged,
+    };
+    ops::exec(&mut store, &ctx.runtime, &args.args[0], &req).map_err(status_of)
+}
+
+#[derive(Args, Debug)]
+pub struct CpArgs {
+    /// Archive mode (copy all uid/gid information)
+    #[arg(short = 'a', long)]
+    archive: bool,
+    /// Always follow symbol link in SRC_PATH
+    #[arg(short = 'L', long = "follow-link")]
+    follow_link: bool,
+    /// Suppress progress output during copy
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    src: String,
+    dest: String,
+}
+
+/// Splits "CONTAINER:PATH"; a local path containing ':' must start with '/' or '.' (Docker's rule).
+fn split_container_path(arg: &str) -> Option<(&str, &str)> {
+    if arg.starts_with('/') || arg.starts_with('.') {
+        return None;
+    }
+    arg.split_once(':')
+}
+
+pub fn cp(ctx: &Ctx, args: CpArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    match (
+        split_container_path(&args.src),
+        split_container_path(&args.dest),
+    ) {
+        (Some(_), Some(_)) => bail!("copying between containers is not supported"),
+        (None, None) => bail!("must specify at least one container source"),
+        (Some((container, path)), None) => {
+            if args.dest == "-" {
+                let out = std::io::stdout().lock();
+                ops::archive_out(
+                    &mut store,
+                    &ctx.runtime,
+                    container,
+                    path,
+                    args.follow_link,
+                    out,
+                )?;
+            } else {
+                ops::copy_out(
+                    &mut store,
+                    &ctx.runtime,
+                    container,
+                    path,
+                    args.dest.as_ref(),
+                    args.follow_link,
+                )?;
+            }
+        }
+        (None, Some((container, path))) => {
+            if args.src == "-" {
+                let input = std::io::stdin().lock();
+                ops::archive_in(
+                    &mut store,
+                    &ctx.runtime,
+                    container,
+                    path,
+                    input,
+                    true,
+                    args.archive,
+                )?;
+            } else {
+                let src = PathBuf::from(&args.src);
+                if std::fs::symlink_metadata(&src).is_err() {
+                    bail!("lstat {}: no such file or directory", src.display());
+                }
+                ops::copy_in(
+                    &mut store,
+                    &ctx.runtime,
+                    container,
+                    &src,
+                    path,
+                    args.follow_link,
+                    args.archive,
+                )?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    container: String,
+}
+
+pub fn diff(ctx: &Ctx, args: DiffArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    for change in ops::diff(&mut store, &ctx.runtime, &args.container)? {
+        println!("{} {}", change.kind, change.path);
+    }
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")
+    #[arg(short = 'a', long)]
+    author: Option<String>,
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short = 'c', long)]
+    change: Vec<String>,
+    /// Commit message
+    #[arg(short = 'm', long)]
+    message: Option<String>,
+    /// Pause container during commit
+    #[arg(short = 'p', long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pause: bool,
+    container: String,
+    repository: Option<String>,
+}
+
+pub fn commit(ctx: &Ctx, args: CommitArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    let id = ops::commit(
+        &mut store,
+        &ctx.runtime,
+        &args.container,
+        &ops::CommitRequest {
+            reference: args.repository.clone(),
+            changes: args.change.clone(),
+            message: args.message.clone().unwrap_or_default(),
+            author: args.author.clone().unwrap_or_default(),
+            pause: args.pause,
+        },
+    )?;
+    println!("{id}");
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
+    container: String,
+}
+
+pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    match &args.output {
+        Some(path) => {
+            let tmp = path.with_extension("berth-partial");
+            let file =
+                std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+            let result = ops::export(
+                &mut store,
+                &ctx.runtime,
+                &args.container,
+                std::io::BufWriter::new(file),
+            );
+            if let Err(e) = result {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e.into());
+            }
+            std::fs::rename(&tmp, path).with_context(|| format!("rename to {}", path.display()))?;
+        }
+        None => {
+            if crate::term::stdout_is_terminal() {
+                bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+            }
+            ops::export(
+                &mut store,
+                &ctx.runtime,
+                &args.container,
+                std::io::stdout().lock(),
+            )?;
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    container: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    ps_args: Vec<String>,
+}
+
+pub fn top(ctx: &Ctx, args: TopArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    let (header, rows) = ops::top(&mut store, &ctx.runtime, &args.container, &args.ps_args)?;
+    let mut lines = vec![header.join("\t")];
+    lines.extend(rows.iter().map(|r| r.join("\t")));
+    format::print_aligned(&lines)?;
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Disable streaming stats and only pull the first result
+    #[arg(long = "no-stream")]
+    no_stream: bool,
+    /// Show all containers (default shows just running)
+    #[arg(short = 'a', long)]
+    all: bool,
+    /// Do not truncate output
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+    /// Format output using a custom template
+    #[arg(long)]
+    format: Option<String>,
+    containers: Vec<String>,
+}
+
+pub fn stats(ctx: &Ctx, args: StatsArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    let names: Vec<String> = if args.containers.is_empty() {
+        model::list(&store)?
+            .into_iter()
+            .filter(|c| args.all || c.state.status == Status::Running)
+            .map(|c| c.id)
+            .collect()
+    } else {
+        args.containers.clone()
+    };
+    loop {
+        let mut rows = Vec::new();
+        for name in &names {
+            let (c, s) = ops::stats(
+                &mut store,
+                &ctx.runtime,
+                name,
+                std::time::Duration::from_millis(500),
+            )?;
+            let mem_pct = if s.memory_limit > 0 {
+                s.memory_usage as f64 / s.memory_limit as f64 * 100.0
+            } else {
+                0.0
+            };
+            rows.push(json!({
+                "Container": name,
+                "ID": if args.no_trunc { c.id.clone() } else { c.short_id().to_string() },
+                "Name": c.name,
+                "CPUPerc": format!("{:.2}%", s.cpu_percent),
+                "MemUsage": format!("{} / {}", binary_size(s.memory_usage), binary_size(s.memory_limit)),
+                "MemPerc": format!("{mem_pct:.2}%"),
+                "NetIO": format!("{} / {}", format::human_size(s.net_rx), format::human_size(s.net_tx)),
+                "BlockIO": format!("{} / {}", format::human_size(s.block_read), format::human_size(s.block_write)),
+                "PIDs": s.pids.to_string(),
+            }));
+        }
+        let format = Format::parse(args.format.as_deref().unwrap_or(
+            "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}",
+        ))?;
+        let headers = json!({
+            "Container": "CONTAINER", "ID": "CONTAINER ID", "Name": "NAME", "CPUPerc": "CPU %",
+            "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O",
+            "BlockIO": "BLOCK I/O", "PIDs": "PIDS",
+        });
+        format.print_rows(&headers, &rows)?;
+        if args.no_stream {
+            return Ok(0);
+        }
+    }
+}
+
+/// Docker's BytesSize (binary units: "1.5MiB").
+fn binary_size(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut size = bytes as f64;
+    let mut unit = 0;
+    while size >= 1024.0 && unit < UNITS.len() - 1 {
+        size /= 1024.0;
+        unit += 1;
+    }
+    let s = format!("{size:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}{}", UNITS[unit])
+}
+
+#[derive(Args, Debug)]
+pub struct PortArgs {
+    container: String,
+    private_port: Option<String>,
+}
+
+/// `port`: published ports (none until networking publishes any).
+pub fn port(ctx: &Ctx, args: PortArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    let _ = lifecycle::lookup(&mut store, &ctx.runtime, &args.container)?;
+    if let Some(p) = args.private_port {
+        bail!("No public port '{p}' published for {}", args.container);
+    }
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    no_stdin: bool,
+    container: String,
+}
+
+pub fn attach_cmd(ctx: &Ctx, args: AttachArgs) -> Result<i32> {
+    let mut store = ctx.store()?;
+    let c = lifecycle::lookup(&mut store, &ctx.runtime, &args.container)?;
+    if c.state.status != Status::Running {
+        bail!("You cannot attach to a stopped container, start it first");
+    }
+    let socket = model::Paths::of(&store, &c.id).attach_socket;
+    let stream = berth_container::monitor::connect_short(&socket)
+        .with_context(|| format!("attach to {}", c.id))?;
+    Ok(attach_session(
+        stream,
+        !args.no_stdin && c.spec.open_stdin,
+        c.spec.tty,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_like_docker() {
+        assert_eq!(parse_bytes("512m").unwrap(), 512 << 20);
+        assert_eq!(parse_bytes("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("100").unwrap(), 100);
+        assert_eq!(parse_bytes("64kb").unwrap(), 64 << 10);
+        assert!(parse_bytes("lots").is_err());
+    }
+
+    #[test]
+    fn restart_and_ulimit_parsing() {
+        assert_eq!(
+            parse_restart("on-failure:3").unwrap().maximum_retry_count,
+            3
+        );
+        assert!(parse_restart("always:3").is_err());
+        let u = parse_ulimit("nofile=1024:2048").unwrap();
+        assert_eq!((u.soft, u.hard), (1024, 2048));
+        assert!(parse_ulimit("nofile=2048:1024").is_err());
+    }
+
+    #[test]
+    fn command_ellipsis_and_cp_paths() {
+        assert_eq!(
+            ellipsis("sh -c 'while true; do sleep 1; done'", 20),
+            "sh -c 'while true;…"
+        );
+        assert_eq!(split_container_path("web:/etc"), Some(("web", "/etc")));
+        assert_eq!(split_container_path("./a:b"), None);
+        assert_eq!(split_container_path("/tmp/x"), None);
+    }
+
+    #[test]
+    fn relative_times() {
+        let t = parse_time("10m").unwrap();
+        let ago = chrono::Utc::now() - t;
+        assert!((599..=601).contains(&ago.num_seconds()));
+        assert!(parse_time("10x").is_err());
+    }
+}

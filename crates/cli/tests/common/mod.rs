@@ -1,0 +1,191 @@
+//! Test harness: a private berth root per test, the real `berth` binary, and a
+//! busybox image built from Debian's busybox-static.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+pub struct Berth {
+    pub root: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn bin() -> PathBuf {
+    std::env::var_os("BERTH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_berth")))
+}
+
+impl Berth {
+    pub fn new() -> Berth {
+        let root = tempfile::Builder::new()
+            .prefix("berth-test-")
+            .tempdir_in(test_dir())
+            .expect("temp root");
+        Berth { root }
+    }
+
+    /// A root with `busybox:latest` imported.
+    pub fn with_busybox() -> Berth {
+        let b = Berth::new();
+        b.ok(&[
+            "import",
+            "-c",
+            "CMD [\"sh\"]",
+            busybox_tar().to_str().unwrap(),
+            "busybox:latest",
+        ]);
+        b
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--root").arg(self.root.path()).args(args);
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().expect("spawn berth");
+        to_run(out)
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn berth");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        to_run(child.wait_with_output().unwrap())
+    }
+
+    /// Runs and asserts success; returns trimmed stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "berth {args:?} failed: {}{}", r.stdout, r.stderr);
+        r.stdout.trim().to_string()
+    }
+
+    /// Runs and asserts failure; returns the result.
+    pub fn fails(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_ne!(
+            r.code, 0,
+            "berth {args:?} unexpectedly succeeded: {}",
+            r.stdout
+        );
+        r
+    }
+
+    pub fn path(&self) -> &Path {
+        self.root.path()
+    }
+}
+
+fn to_run(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        // Never leave containers (and their mounts) behind.
+        let ids = self.run(&["ps", "-aq", "--no-trunc"]).stdout;
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-fv"];
+            args.extend(ids);
+            let _ = self.run(&args);
+        }
+    }
+}
+
+/// Where test roots live: on a real filesystem (overlay upper dirs need xattrs).
+fn test_dir() -> PathBuf {
+    let dir = std::env::var_os("BERTH_TEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/berth-tests"));
+    std::fs::create_dir_all(&dir).expect("test dir");
+    dir
+}
+
+/// A busybox rootfs tar: $BERTH_BUSYBOX_TAR, or built once per test binary.
+pub fn busybox_tar() -> &'static Path {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
+    TAR.get_or_init(|| {
+        if let Some(p) = std::env::var_os("BERTH_BUSYBOX_TAR").map(PathBuf::from) {
+            if p.exists() {
+                return p;
+            }
+        }
+        build_busybox_tar()
+    })
+}
+
+fn build_busybox_tar() -> PathBuf {
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "busybox-static is required: apt-get install busybox-static"
+    );
+    let dir = test_dir().join(format!("busybox-rootfs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for d in [
+        "bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "root", "proc", "sys", "dev",
+        "var/www", "home",
+    ] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::copy(busybox, dir.join("bin/busybox")).unwrap();
+    let list = Command::new(busybox).arg("--list-full").output().unwrap();
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        let target = dir.join(applet);
+        if applet != "bin/busybox" && !target.exists() {
+            let _ = std::os::unix::fs::symlink("/bin/busybox", target);
+        }
+    }
+    std::fs::write(
+        dir.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("etc/group"), "root:x:0:\nnobody:x:65534:\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let tar = test_dir().join(format!("busybox-{}.tar", std::process::id()));
+    let status = Command::new("tar")
+        .args(["--numeric-owner", "--owner=0", "--group=0", "-C"])
+        .arg(&dir)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+    tar
+}
+
+/// Mounts under `root` still present in this mount namespace.
+pub fn mounts_under(root: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let prefix = root.to_string_lossy().to_string();
+    text.lines()
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .filter(|mp| mp.starts_with(&prefix))
+        .map(String::from)
+        .collect()
+}

@@ -1,0 +1,583 @@
+//! `create`: a request is validated completely into a [`ContainerSpec`] first;
+//! only then are volumes, the container directory and the rows created. If any
+//! side effect fails, the ones already done are undone and reported with the
+//! original error.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use berth_store::{new_id, now_rfc3339, Store, ZERO_TIME};
+use berth_volume::spec::{MountSource, MountSpec};
+
+use crate::model::{
+    self, Container, ContainerSpec, HostSpec, MountKind, MountPoint, Paths, State, Status,
+};
+use crate::{names, ContainerError, Result};
+
+/// Docker's default PATH, used when the image sets none.
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What a front end (CLI flags or an API body) asks for.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    pub name: Option<String>,
+    pub image: String,
+    /// The command after the image name; `None` keeps the image's CMD.
+    pub cmd: Option<Vec<String>>,
+    /// `--entrypoint`; `Some(vec![])` resets the image's ENTRYPOINT.
+    pub entrypoint: Option<Vec<String>>,
+    /// `-e` and `--env-file` entries, already `KEY=VALUE`.
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub domainname: String,
+    pub labels: BTreeMap<String, String>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<i64>,
+    pub expose: Vec<String>,
+    /// `--mount` (already parsed) — `-v`, `--tmpfs` and `--volumes-from` come in
+    /// `host.binds`, `host.tmpfs` and `host.volumes_from`.
+    pub mounts: Vec<MountSpec>,
+    pub host: HostSpec,
+}
+
+/// A fully validated creation, ready to be committed.
+struct Plan {
+    container: Container,
+    layer_chain_ids: Vec<String>,
+    /// Volumes that do not exist yet: (name, anonymous).
+    volumes_to_create: Vec<(String, bool)>,
+}
+
+/// Creates a container and returns it (status `created`).
+pub fn create(store: &mut Store, req: CreateRequest) -> Result<Container> {
+    let plan = plan(store, req)?;
+    commit(store, plan)
+}
+
+fn plan(store: &Store, req: CreateRequest) -> Result<Plan> {
+    let image = berth_image::resolve(store, &req.image)?;
+    let id = new_id();
+    let name = match &req.name {
+        Some(n) if !names::is_valid_name(n) => return Err(ContainerError::InvalidName(n.clone())),
+        Some(n) => n.trim_start_matches('/').to_string(),
+        None => unused_random_name(store)?,
+    };
+    let host = validate_host(req.host.clone())?;
+    let image_config = image.config.config().clone().unwrap_or_default();
+
+    // ENTRYPOINT/CMD as Docker resolves them: a user entrypoint discards the
+    // image's CMD; a user command replaces the image's CMD.
+    let entrypoint = match &req.entrypoint {
+        Some(e) => e.clone(),
+        None => image_config.entrypoint().clone().unwrap_or_default(),
+    };
+    let cmd = match (&req.cmd, &req.entrypoint) {
+        (Some(c), _) if !c.is_empty() => c.clone(),
+        (_, Some(_)) => Vec::new(),
+        _ => image_config.cmd().clone().unwrap_or_default(),
+    };
+    let mut full = entrypoint.iter().chain(cmd.iter()).cloned();
+    let Some(path) = full.next() else {
+        return Err(ContainerError::InvalidArgument(
+            "no command specified".to_string(),
+        ));
+    };
+    let args: Vec<String> = full.collect();
+
+    let env = merge_env(image_config.env().as_deref().unwrap_or_default(), &req.env)?;
+    let working_dir = match &req.working_dir {
+        Some(w) if !w.is_empty() && !w.starts_with('/') => {
+            return Err(ContainerError::InvalidArgument(format!(
+                "the working directory '{w}' is invalid, it needs to be an absolute path"
+            )))
+        }
+        Some(w) => w.clone(),
+        None => image_config.working_dir().clone().unwrap_or_default(),
+    };
+    let user = req
+        .user
+        .clone()
+        .unwrap_or_else(|| image_config.user().clone().unwrap_or_default());
+    let mut labels: BTreeMap<String, String> = image_config
+        .labels()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    labels.extend(req.labels.clone());
+    let image_volumes: Vec<String> = image_config
+        .volumes()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let mut exposed_ports: Vec<String> = image_config
+        .exposed_ports()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    for port in &req.expose {
+        let p = if port.contains('/') {
+            port.clone()
+        } else {
+            format!("{port}/tcp")
+        };
+        if !exposed_ports.contains(&p) {
+            exposed_ports.push(p);
+        }
+    }
+
+    let (mounts, volumes_to_create) = plan_mounts(store, &req, &host, &image_volumes)?;
+
+    let spec = ContainerSpec {
+        hostname: req.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
+        domainname: req.domainname.clone(),
+        user,
+        tty: req.tty,
+        open_stdin: req.open_stdin,
+        env,
+        cmd,
+        entrypoint,
+        working_dir,
+        labels,
+        stop_signal: req
+            .stop_signal
+            .clone()
+            .or_else(|| image_config.stop_signal().clone())
+            .unwrap_or_default(),
+        stop_timeout: req.stop_timeout,
+        image_volumes,
+        exposed_ports,
+        path,
+        args,
+        host,
+        mounts,
+    };
+    let container = Container {
+        id,
+        name,
+        image_id: image.id.clone(),
+        image_ref: req.image.clone(),
+        created_at: now_rfc3339(),
+        spec,
+        state: State {
+            status: Status::Created,
+            pid: 0,
+            monitor_pid: 0,
+            exit_code: 0,
+            oom_killed: false,
+            error: String::new(),
+            started_at: ZERO_TIME.to_string(),
+            finished_at: ZERO_TIME.to_string(),
+            restart_count: 0,
+            stopped_by_user: false,
+        },
+    };
+    Ok(Plan {
+        container,
+        layer_chain_ids: image.layers.iter().map(|l| l.chain_id.clone()).collect(),
+        volumes_to_create,
+    })
+}
+
+fn unused_random_name(store: &Store) -> Result<String> {
+    for _ in 0..32 {
+        let candidate = names::random_name();
+        let taken: i64 = store.db().query_row(
+            "SELECT count(*) FROM containers WHERE name = ?1",
+            [&candidate],
+            |r| r.get(0),
+        )?;
+        if taken == 0 {
+            return Ok(candidate);
+        }
+    }
+    // The word lists are exhausted in practice only with thousands of
+    // containers: fall back to a numbered name, as Docker does on retry.
+    Ok(format!("{}{}", names::random_name(), rand::random::<u16>()))
+}
+
+fn validate_host(mut host: HostSpec) -> Result<HostSpec> {
+    let policy = &mut host.restart_policy;
+    if policy.name == "no" {
+        policy.name.clear();
+    }
+    match policy.name.as_str() {
+        "" | "always" | "unless-stopped" => {
+            if policy.maximum_retry_count != 0 {
+                return Err(ContainerError::InvalidArgument(format!(
+                    "maximum retry count cannot be used with restart policy '{}'",
+                    policy.name
+                )));
+            }
+        }
+        "on-failure" => {
+            if policy.maximum_retry_count < 0 {
+                return Err(ContainerError::InvalidArgument(
+                    "maximum retry count cannot be negative".into(),
+                ));
+            }
+        }
+        other => {
+            return Err(ContainerError::InvalidArgument(format!(
+                "invalid restart policy '{other}'"
+            )))
+        }
+    }
+    if host.auto_remove && !policy.name.is_empty() {
+        return Err(ContainerError::InvalidArgument(
+            "Conflicting options: --restart and --rm".into(),
+        ));
+    }
+    if host.network_mode.is_empty() {
+        host.network_mode = "bridge".into();
+    }
+    match host.network_mode.as_str() {
+        "bridge" | "host" | "none" | "default" => {}
+        other => {
+            return Err(ContainerError::InvalidArgument(format!(
+                "network {other} not found"
+            )))
+        }
+    }
+    if host.shm_size == 0 {
+        host.shm_size = 64 * 1024 * 1024;
+    }
+    if host.memory < 0 || host.nano_cpus < 0 {
+        return Err(ContainerError::InvalidArgument(
+            "memory and cpu limits cannot be negative".into(),
+        ));
+    }
+    if host.memory > 0 && host.memory < 6 * 1024 * 1024 {
+        return Err(ContainerError::InvalidArgument(
+            "Minimum memory limit allowed is 6MB".into(),
+        ));
+    }
+    for opt in &host.security_opt {
+        if !matches!(
+            opt.as_str(),
+            "no-new-privileges"
+                | "no-new-privileges:true"
+                | "no-new-privileges=true"
+                | "no-new-privileges:false"
+                | "no-new-privileges=false"
+        ) {
+            return Err(ContainerError::InvalidArgument(format!(
+                "invalid --security-opt: {opt:?}"
+            )));
+        }
+    }
+    Ok(host)
+}
+
+/// Image ENV, then the user's entries (a later KEY replaces an earlier one);
+/// Docker's default PATH when none is set.
+fn merge_env(image_env: &[String], user_env: &[String]) -> Result<Vec<String>> {
+    let mut env: Vec<String> = Vec::new();
+    for entry in image_env.iter().chain(user_env) {
+        let key = entry.split('=').next().unwrap_or_default();
+        if key.is_empty() {
+            return Err(ContainerError::InvalidArgument(format!(
+                "invalid environment variable: {entry}"
+            )));
+        }
+        match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
+            Some(existing) => *existing = entry.clone(),
+            None => env.push(entry.clone()),
+        }
+    }
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(0, DEFAULT_PATH.to_string());
+    }
+    Ok(env)
+}
+
+/// Turns `-v`, `--mount`, `--tmpfs`, `--volumes-from` and the image's `VOLUME`s
+/// into mount points, in the order they must be applied (parents first).
+fn plan_mounts(
+    store: &Store,
+    req: &CreateRequest,
+    host: &HostSpec,
+    image_volumes: &[String],
+) -> Result<(Vec<MountPoint>, Vec<(String, bool)>)> {
+    let mut specs: Vec<MountSpec> = Vec::new();
+    for bind in &host.binds {
+        specs.push(berth_volume::spec::parse_volume_flag(bind)?);
+    }
+    specs.extend(req.mounts.iter().cloned());
+    for (dest, opts) in &host.tmpfs {
+        let flag = if opts.is_empty() {
+            dest.clone()
+        } else {
+            format!("{dest}:{opts}")
+        };
+        specs.push(berth_volume::spec::parse_tmpfs_flag(&flag)?);
+    }
+    berth_volume::spec::check_duplicates(&specs)?;
+
+    let mut mounts: Vec<MountPoint> = Vec::new();
+    let mut to_create: Vec<(String, bool)> = Vec::new();
+    for spec in &specs {
+        mounts.push(mount_point(store, spec, &mut to_create)?);
+    }
+    // --volumes-from: every mount of the other container at the same path,
+    // unless this container already mounts something there.
+    for from in &host.volumes_from {
+        let (reference, read_only) = berth_volume::spec::parse_volumes_from(from)?;
+        let other = model::find(store, &reference)?;
+        for m in &other.spec.mounts {
+            if m.kind == MountKind::Tmpfs || mounts.iter().any(|x| x.destination == m.destination) {
+                continue;
+            }
+            let mut inherited = m.clone();
+            inherited.copy_up = false;
+            // The anonymous volume belongs to the other container; here it is shared.
+            inherited.anonymous = false;
+            if let Some(ro) = read_only {
+                inherited.rw = !ro;
+                inherited.mode = if ro { "ro".into() } else { "rw".into() };
+            }
+            mounts.push(inherited);
+        }
+    }
+    // VOLUME paths of the image not covered by an explicit mount get a fresh
+    // anonymous volume each.
+    for path in image_volumes {
+        let path = normalize_destination(path);
+        if mounts.iter().any(|m| m.destination == path) {
+            continue;
+        }
+        let name = new_id();
+        to_create.push((name.clone(), true));
+        mounts.push(MountPoint {
+            kind: MountKind::Volume,
+            source: volume_data_dir(store, &name),
+            name,
+            destination: path,
+            driver: "local".into(),
+            mode: String::new(),
+            rw: true,
+            propagation: String::new(),
+            copy_up: true,
+            anonymous: true,
+            tmpfs_options: Vec::new(),
+        });
+    }
+    mounts.sort_by(|a, b| {
+        let depth = |p: &str| p.split('/').filter(|s| !s.is_empty()).count();
+        depth(&a.destination)
+            .cmp(&depth(&b.destination))
+            .then_with(|| a.destination.cmp(&b.destination))
+    });
+    Ok((mounts, to_create))
+}
+
+fn normalize_destination(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".into()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+fn volume_data_dir(store: &Store, name: &str) -> PathBuf {
+    store.volumes_dir().join(name).join("_data")
+}
+
+fn mount_point(
+    store: &Store,
+    spec: &MountSpec,
+    to_create: &mut Vec<(String, bool)>,
+) -> Result<MountPoint> {
+    let destination = normalize_destination(&spec.destination);
+    let rw = !spec.read_only;
+    let propagation = spec.propagation.clone().unwrap_or_default();
+    Ok(match &spec.source {
+        MountSource::Volume {
+            name,
+            nocopy,
+            driver,
+            ..
+        } => {
+            if let Some(d) = driver {
+                if d != "local" {
+                    return Err(ContainerError::InvalidArgument(format!(
+                        "error looking up volume plugin {d}: plugin \"{d}\" not found"
+                    )));
+                }
+            }
+            let (name, anonymous): (String, bool) = match name {
+                Some(n) => (n.clone(), false),
+                None => (new_id(), true),
+            };
+            let exists = !anonymous && berth_volume::get(store, &name).is_ok();
+            if !exists && !to_create.iter().any(|(n, _)| *n == name) {
+                to_create.push((name.clone(), anonymous));
+            }
+            MountPoint {
+                kind: MountKind::Volume,
+                source: volume_data_dir(store, &name),
+                name,
+                destination,
+                driver: "local".into(),
+                mode: spec.mode_string.clone(),
+                rw,
+                propagation,
+                copy_up: !nocopy,
+                anonymous,
+                tmpfs_options: Vec::new(),
+            }
+        }
+        MountSource::Bind {
+            host,
+            create_missing,
+            ..
+        } => {
+            if !host.exists() {
+                if *create_missing {
+                    // Docker creates a missing -v host directory; it is not
+                    // removed with the container, as in Docker.
+                } else {
+                    return Err(ContainerError::InvalidArgument(format!(
+                        "invalid mount config for type \"bind\": bind source path does not exist: {}",
+                        host.display()
+                    )));
+                }
+            }
+            MountPoint {
+                kind: MountKind::Bind,
+                name: String::new(),
+                source: host.clone(),
+                destination,
+                driver: String::new(),
+                mode: spec.mode_string.clone(),
+                rw,
+                propagation: if propagation.is_empty() {
+                    "rprivate".into()
+                } else {
+                    propagation
+                },
+                copy_up: false,
+                anonymous: false,
+                tmpfs_options: Vec::new(),
+            }
+        }
+        MountSource::Tmpfs { .. } => {
+            let data = spec.tmpfs_data();
+            let options: Vec<String> = data
+                .split(',')
+                .filter(|o| !o.is_empty())
+                .map(String::from)
+                .collect();
+            MountPoint {
+                kind: MountKind::Tmpfs,
+                name: String::new(),
+                source: PathBuf::new(),
+                destination,
+                driver: String::new(),
+                mode: spec.mode_string.clone(),
+                rw,
+                propagation,
+                copy_up: false,
+                anonymous: false,
+                tmpfs_options: options,
+            }
+        }
+    })
+}
+
+fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
+    let Plan {
+        container,
+        layer_chain_ids,
+        volumes_to_create,
+    } = plan;
+    let mut created_volumes = Vec::new();
+    let result = (|| -> Result<()> {
+        for (name, anonymous) in &volumes_to_create {
+            berth_volume::create(
+                store,
+                Some(name),
+                "local",
+                BTreeMap::new(),
+                BTreeMap::new(),
+                *anonymous,
+            )?;
+            created_volumes.push(name.clone());
+        }
+        for m in container
+            .spec
+            .mounts
+            .iter()
+            .filter(|m| m.kind == MountKind::Bind)
+        {
+            if !m.source.exists() {
+                std::fs::create_dir_all(&m.source).map_err(|e| ContainerError::io(&m.source, e))?;
+            }
+        }
+        let staging = store.staging_dir("container")?;
+        let staged = Paths::new(&staging, &container.id);
+        for dir in [&staged.upper, &staged.work, &staged.rootfs] {
+            std::fs::create_dir(dir).map_err(|e| ContainerError::io(dir, e))?;
+        }
+        let final_dir = model::container_dir(store, &container.id);
+        std::fs::rename(&staging, &final_dir).map_err(|e| ContainerError::io(&final_dir, e))?;
+        let inserted = store.write(|tx| model::insert(tx, &container, &layer_chain_ids));
+        if let Err(e) = inserted {
+            let _ = std::fs::remove_dir_all(&final_dir);
+            return Err(e);
+        }
+        Ok(())
+    })();
+    if let Err(err) = result {
+        for name in created_volumes {
+            if let Err(cleanup) = berth_volume::remove(store, &name, true) {
+                return Err(ContainerError::Engine(format!(
+                    "{err}; cleaning up volume {name} also failed: {cleanup}"
+                )));
+            }
+        }
+        return Err(err);
+    }
+    Ok(container)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_merge_overrides_by_key_and_adds_default_path() {
+        let env = merge_env(&["A=1".into(), "B=2".into()], &["A=3".into(), "C".into()]).unwrap();
+        assert_eq!(env, vec![DEFAULT_PATH, "A=3", "B=2", "C"]);
+        let env = merge_env(&["PATH=/bin".into()], &[]).unwrap();
+        assert_eq!(env, vec!["PATH=/bin"]);
+        assert!(merge_env(&[], &["=x".into()]).is_err());
+    }
+
+    #[test]
+    fn restart_policy_validation() {
+        let mut h = HostSpec::default();
+        h.restart_policy.name = "always".into();
+        h.auto_remove = true;
+        assert!(validate_host(h)
+            .unwrap_err()
+            .to_string()
+            .contains("--restart and --rm"));
+        let mut h = HostSpec::default();
+        h.restart_policy.name = "sometimes".into();
+        assert!(validate_host(h).is_err());
+        let mut h = HostSpec::default();
+        h.restart_policy.name = "no".into();
+        let h = validate_host(h).unwrap();
+        assert_eq!(h.restart_policy.name, "");
+        assert_eq!(h.network_mode, "bridge");
+        assert_eq!(h.shm_size, 64 << 20);
+    }
+}

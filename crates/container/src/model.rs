@@ -1,0 +1,415 @@
+//! The container record: a fixed creation spec (what the user asked for, fully
+//! resolved at `create`) and mutable state (what happened since). The spec is
+//! stored as JSON in `containers.config` and never changes after creation except
+//! by `rename`; state lives in plain columns so `ps` reads it without parsing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use berth_store::rusqlite::{self, params, OptionalExtension, Row};
+use berth_store::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::ContainerError;
+
+/// Everything fixed at `create`. Field names follow Docker's Config/HostConfig.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerSpec {
+    pub hostname: String,
+    pub domainname: String,
+    pub user: String,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub env: Vec<String>,
+    /// Config.Cmd: the user's command, or the image's CMD when none was given.
+    pub cmd: Vec<String>,
+    /// Config.Entrypoint: `--entrypoint` or the image's ENTRYPOINT.
+    pub entrypoint: Vec<String>,
+    pub working_dir: String,
+    pub labels: BTreeMap<String, String>,
+    pub stop_signal: String,
+    pub stop_timeout: Option<i64>,
+    /// Config.Volumes of the image (the `VOLUME` paths).
+    pub image_volumes: Vec<String>,
+    /// The image's exposed ports ("80/tcp") plus `--expose`.
+    pub exposed_ports: Vec<String>,
+    /// The process actually run: Path + Args, as Docker reports them.
+    pub path: String,
+    pub args: Vec<String>,
+    pub host: HostSpec,
+    /// Mounts resolved at create, in the order they are applied (by destination).
+    pub mounts: Vec<MountPoint>,
+}
+
+/// Docker's HostConfig subset that berth implements.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostSpec {
+    pub auto_remove: bool,
+    pub restart_policy: RestartPolicy,
+    pub privileged: bool,
+    pub read_only_rootfs: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub memory: i64,
+    pub nano_cpus: i64,
+    pub pids_limit: Option<i64>,
+    pub ulimits: Vec<Ulimit>,
+    pub init: bool,
+    pub network_mode: String,
+    pub shm_size: u64,
+    /// `-v` strings as given (Docker's HostConfig.Binds).
+    pub binds: Vec<String>,
+    /// `--mount` specs as given (shown in HostConfig.Mounts).
+    pub mount_flags: Vec<String>,
+    /// `--tmpfs` destinations and options (HostConfig.Tmpfs).
+    pub tmpfs: BTreeMap<String, String>,
+    pub volumes_from: Vec<String>,
+    pub dns: Vec<String>,
+    pub extra_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestartPolicy {
+    /// "no" (stored as ""), "always", "unless-stopped", "on-failure".
+    pub name: String,
+    pub maximum_retry_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    Volume,
+    Bind,
+    Tmpfs,
+}
+
+/// One mount of the container, as Docker's inspect `Mounts` shows it, plus what
+/// berth needs to set it up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MountPoint {
+    pub kind: MountKind,
+    /// Volume name ("" for binds and tmpfs).
+    pub name: String,
+    /// Host path: the volume's `_data`, the bind source, "" for tmpfs.
+    pub source: PathBuf,
+    pub destination: String,
+    pub driver: String,
+    pub mode: String,
+    pub rw: bool,
+    pub propagation: String,
+    /// Fill an empty volume from the image at first mount (Docker's copy-up).
+    pub copy_up: bool,
+    pub anonymous: bool,
+    /// tmpfs mount options (size=..., mode=...).
+    pub tmpfs_options: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Exited,
+    Dead,
+    Removing,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Restarting => "restarting",
+            Status::Exited => "exited",
+            Status::Dead => "dead",
+            Status::Removing => "removing",
+        }
+    }
+
+    fn parse(s: &str) -> Status {
+        match s {
+            "running" => Status::Running,
+            "paused" => Status::Paused,
+            "restarting" => Status::Restarting,
+            "exited" => Status::Exited,
+            "removing" => Status::Removing,
+            "created" => Status::Created,
+            _ => Status::Dead,
+        }
+    }
+
+    /// A monitor is supposed to exist in these states.
+    pub fn has_monitor(self) -> bool {
+        matches!(self, Status::Running | Status::Paused | Status::Restarting)
+    }
+}
+
+/// Mutable state of a container.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub status: Status,
+    pub pid: i32,
+    pub monitor_pid: i32,
+    pub exit_code: i32,
+    pub oom_killed: bool,
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub restart_count: i64,
+    pub stopped_by_user: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub image_id: String,
+    pub image_ref: String,
+    pub created_at: String,
+    pub spec: ContainerSpec,
+    pub state: State,
+}
+
+const COLUMNS: &str =
+    "id, name, image_id, image_ref, created_at, config, status, pid, monitor_pid, \
+     exit_code, oom_killed, error, started_at, finished_at, restart_count, stopped_by_user";
+
+fn from_row(row: &Row) -> rusqlite::Result<(Container, String)> {
+    let config: String = row.get(5)?;
+    let status: String = row.get(6)?;
+    Ok((
+        Container {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            image_id: row.get(2)?,
+            image_ref: row.get(3)?,
+            created_at: row.get(4)?,
+            spec: ContainerSpec::default(),
+            state: State {
+                status: Status::parse(&status),
+                pid: row.get(7)?,
+                monitor_pid: row.get(8)?,
+                exit_code: row.get(9)?,
+                oom_killed: row.get(10)?,
+                error: row.get(11)?,
+                started_at: row.get(12)?,
+                finished_at: row.get(13)?,
+                restart_count: row.get(14)?,
+                stopped_by_user: row.get(15)?,
+            },
+        },
+        config,
+    ))
+}
+
+fn decode((mut c, config): (Container, String)) -> Result<Container, ContainerError> {
+    c.spec = serde_json::from_str(&config).map_err(|e| ContainerError::Corrupt {
+        id: c.id.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(c)
+}
+
+impl Container {
+    /// `containers/<id>/`: writable layer, bundle, logs and monitor files.
+    pub fn dir(&self, store: &Store) -> PathBuf {
+        container_dir(store, &self.id)
+    }
+
+    /// Docker shows names with a leading slash in inspect.
+    pub fn slash_name(&self) -> String {
+        format!("/{}", self.name)
+    }
+
+    pub fn short_id(&self) -> &str {
+        &self.id[..12]
+    }
+}
+
+pub fn container_dir(store: &Store, id: &str) -> PathBuf {
+    store.containers_dir().join(id)
+}
+
+/// Paths inside a container's directory.
+pub struct Paths {
+    pub dir: PathBuf,
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    pub rootfs: PathBuf,
+    pub bundle_config: PathBuf,
+    pub log: PathBuf,
+    pub monitor_lock: PathBuf,
+    pub attach_socket: PathBuf,
+    pub pid_file: PathBuf,
+    pub hosts: PathBuf,
+    pub hostname: PathBuf,
+    pub resolv_conf: PathBuf,
+}
+
+impl Paths {
+    pub fn new(dir: &Path, id: &str) -> Paths {
+        Paths {
+            dir: dir.to_path_buf(),
+            upper: dir.join("diff"),
+            work: dir.join("work"),
+            rootfs: dir.join("merged"),
+            bundle_config: dir.join("config.json"),
+            log: dir.join(format!("{id}-json.log")),
+            monitor_lock: dir.join("monitor.lock"),
+            attach_socket: dir.join("attach.sock"),
+            pid_file: dir.join("init.pid"),
+            hosts: dir.join("hosts"),
+            hostname: dir.join("hostname"),
+            resolv_conf: dir.join("resolv.conf"),
+        }
+    }
+
+    pub fn of(store: &Store, id: &str) -> Paths {
+        Paths::new(&container_dir(store, id), id)
+    }
+}
+
+/// Looks a container up as Docker does: full ID, then exact name, then a unique
+/// ID prefix.
+pub fn find(store: &Store, reference: &str) -> Result<Container, ContainerError> {
+    let name = reference.strip_prefix('/').unwrap_or(reference);
+    let db = store.db();
+    let by_id_or_name = db
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM containers WHERE id = ?1 OR name = ?2 ORDER BY id = ?1 DESC LIMIT 1"),
+            params![reference, name],
+            from_row,
+        )
+        .optional()?;
+    if let Some(found) = by_id_or_name {
+        return decode(found);
+    }
+    if !reference.is_empty() && reference.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let mut stmt = db.prepare(&format!(
+            "SELECT {COLUMNS} FROM containers WHERE id >= ?1 AND id < ?1 || 'g' LIMIT 2"
+        ))?;
+        let mut rows: Vec<_> = stmt
+            .query_map([reference.to_ascii_lowercase()], from_row)?
+            .collect::<Result<_, _>>()?;
+        match rows.len() {
+            1 => return decode(rows.remove(0)),
+            0 => {}
+            _ => {
+                return Err(ContainerError::Ambiguous(reference.to_string()));
+            }
+        }
+    }
+    Err(ContainerError::NotFound(reference.to_string()))
+}
+
+/// Every container, newest first (as `ps` lists them).
+pub fn list(store: &Store) -> Result<Vec<Container>, ContainerError> {
+    let mut stmt = store.db().prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM containers ORDER BY created_at DESC, rowid DESC"
+    ))?;
+    let rows = stmt
+        .query_map([], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(decode).collect()
+}
+
+/// Re-reads a container's state columns.
+pub fn reload(store: &Store, c: &mut Container) -> Result<(), ContainerError> {
+    *c = find(store, &c.id)?;
+    Ok(())
+}
+
+/// Writes the state columns of a container.
+pub fn save_state(tx: &rusqlite::Connection, id: &str, s: &State) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE containers SET status=?2, pid=?3, monitor_pid=?4, exit_code=?5, oom_killed=?6, \
+         error=?7, started_at=?8, finished_at=?9, restart_count=?10, stopped_by_user=?11 WHERE id=?1",
+        params![
+            id,
+            s.status.as_str(),
+            s.pid,
+            s.monitor_pid,
+            s.exit_code,
+            s.oom_killed,
+            s.error,
+            s.started_at,
+            s.finished_at,
+            s.restart_count,
+            s.stopped_by_user
+        ],
+    )?;
+    Ok(())
+}
+
+/// Inserts a new container with its layer and volume references in one
+/// transaction. A name already taken is reported as Docker does.
+pub fn insert(
+    tx: &rusqlite::Transaction,
+    c: &Container,
+    layer_chain_ids: &[String],
+) -> Result<(), ContainerError> {
+    let taken: Option<String> = tx
+        .query_row(
+            "SELECT id FROM containers WHERE name = ?1",
+            [&c.name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(other) = taken {
+        return Err(ContainerError::NameInUse {
+            name: c.name.clone(),
+            id: other,
+        });
+    }
+    let config = serde_json::to_string(&c.spec).map_err(|e| ContainerError::Corrupt {
+        id: c.id.clone(),
+        reason: e.to_string(),
+    })?;
+    tx.execute(
+        "INSERT INTO containers (id, name, image_id, image_ref, created_at, config, status) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'created')",
+        params![c.id, c.name, c.image_id, c.image_ref, c.created_at, config],
+    )?;
+    for (position, chain_id) in layer_chain_ids.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO container_layers (container_id, position, chain_id) VALUES (?1, ?2, ?3)",
+            params![c.id, position as i64, chain_id],
+        )?;
+    }
+    for m in c.spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
+        tx.execute(
+            "INSERT INTO container_volumes (container_id, destination, volume_name) VALUES (?1, ?2, ?3)",
+            params![c.id, m.destination, m.name],
+        )?;
+    }
+    Ok(())
+}
+
+/// The unpacked layer directories of a container, top-most first (overlay
+/// lowerdir order).
+pub fn lower_dirs(store: &Store, id: &str) -> Result<Vec<PathBuf>, ContainerError> {
+    let mut stmt = store.db().prepare_cached(
+        "SELECT l.dir FROM container_layers cl JOIN layers l ON l.chain_id = cl.chain_id \
+         WHERE cl.container_id = ?1 ORDER BY cl.position DESC",
+    )?;
+    let dirs = stmt
+        .query_map([id], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let layers = store.layers_dir();
+    Ok(dirs.into_iter().map(|d| layers.join(d)).collect())
+}

@@ -1,0 +1,280 @@
+//! Making new images from a single new layer: `import` (a rootfs tar) and
+//! `commit` (a container's upperdir on top of its image).
+//!
+//! Both stream the layer into a blob while unpacking it (so the layer bytes are
+//! read once), then write a Docker-shaped config and commit every row in one
+//! transaction. A layer that already exists (same chain ID) is not stored again.
+
+use std::io::{self, Read, Seek, Write};
+use std::path::Path;
+
+use berth_store::rusqlite::params;
+use berth_store::Store;
+
+use crate::blobs::Staged;
+use crate::config::{ContainerConfig, HistoryEntry, ImageConfigDoc, RootFs};
+use crate::error::At;
+use crate::images::{set_tag, tag_reference, ResolvedImage};
+use crate::layers::{self, chain_ids, sniff_media_type, LayerRow, Pending, StagingDir};
+use crate::reference::Reference;
+use crate::{changes, ImageError};
+
+/// `docker import` options.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// `-c` changes.
+    pub changes: Vec<String>,
+    /// `-m`; Docker's default is `Imported from -` (the CLI always streams).
+    pub message: Option<String>,
+    /// `REPO[:TAG]`.
+    pub tag: Option<String>,
+}
+
+/// The architecture name Docker uses for this machine.
+fn host_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "arm" => "arm",
+        "powerpc64" => "ppc64le",
+        "s390x" => "s390x",
+        "riscv64" => "riscv64",
+        other => other,
+    }
+}
+
+/// Imports a rootfs tar (plain, gzip or zstd) as a one-layer image; returns its ID.
+pub fn import(
+    store: &mut Store,
+    reader: impl Read,
+    opts: &ImportOptions,
+) -> Result<String, ImageError> {
+    // Validate everything the user typed before reading a byte.
+    let tag = opts.tag.as_deref().map(tag_reference).transpose()?;
+    let mut config = ContainerConfig::default();
+    changes::apply_to_docker_config(&mut config, &opts.changes)?;
+
+    let mut pending = Pending::begin(store)?;
+    let row = add_layer_from_stream(store, &mut pending, reader, None)?;
+    let created = berth_store::now_rfc3339();
+    let comment = opts
+        .message
+        .clone()
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "Imported from -".to_string());
+    let doc = ImageConfigDoc {
+        architecture: host_architecture().into(),
+        comment: comment.clone(),
+        config: Some(config),
+        created: created.clone(),
+        history: vec![HistoryEntry {
+            created: Some(created),
+            comment: Some(comment),
+            ..Default::default()
+        }],
+        os: "linux".into(),
+        rootfs: RootFs {
+            kind: "layers".into(),
+            diff_ids: vec![row.diff_id.clone()],
+        },
+        ..Default::default()
+    };
+    finish_image(store, pending, &doc, tag.as_ref())
+}
+
+/// The container side of a commit: its ID and effective config (Docker's
+/// `container` / `container_config`), which is the base of the new image's
+/// config before `changes` apply.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitContainer<'a> {
+    pub id: &'a str,
+    pub config: &'a ContainerConfig,
+}
+
+/// `docker commit`: the overlay upperdir `upper` becomes a new layer on top of
+/// `parent`. Returns the new image ID.
+#[allow(clippy::too_many_arguments)]
+pub fn commit(
+    store: &mut Store,
+    parent: &ResolvedImage,
+    upper: &Path,
+    changes: &[String],
+    comment: &str,
+    author: &str,
+    container: Option<CommitContainer<'_>>,
+    tag: Option<&str>,
+) -> Result<String, ImageError> {
+    let tag = tag.map(tag_reference).transpose()?;
+    let parent_doc = ImageConfigDoc::parse(&crate::blobs::Blobs::new(store).read(&parent.id)?)
+        .map_err(|e| ImageError::json(format!("config of {}", parent.id), e))?;
+    let mut config = match container {
+        Some(c) => c.config.clone(),
+        None => parent_doc.config.clone().unwrap_or_default(),
+    };
+    changes::apply_to_docker_config(&mut config, changes)?;
+
+    let mut pending = Pending::begin(store)?;
+    // Pack the upperdir into a temporary blob, then unpack that blob as the
+    // new layer: the tar is the layer's identity, and unpacking it turns the
+    // upperdir's whiteouts into a clean lowerdir.
+    let mut packed = tempfile::Builder::new()
+        .prefix("commit-")
+        .tempfile_in(store.tmp_dir())
+        .at(store.tmp_dir())?;
+    berth_archive::pack_layer(upper, io::BufWriter::new(packed.as_file_mut()))?;
+    packed.as_file_mut().rewind().at(packed.path())?;
+    let parent_chain = parent.layers.last().map(|l| l.chain_id.clone());
+    for layer in &parent.layers {
+        if let Some(row) = pending.lock_chain(store, &layer.chain_id)? {
+            pending.reuse(row);
+        }
+    }
+    let row = add_layer_from_stream(store, &mut pending, packed.as_file(), parent_chain)?;
+
+    let created = berth_store::now_rfc3339();
+    let mut history = parent_doc.history.clone();
+    history.push(HistoryEntry {
+        created: Some(created.clone()),
+        author: (!author.is_empty()).then(|| author.to_string()),
+        comment: (!comment.is_empty()).then(|| comment.to_string()),
+        ..Default::default()
+    });
+    let mut diff_ids = parent_doc.rootfs.diff_ids.clone();
+    diff_ids.push(row.diff_id.clone());
+    let doc = ImageConfigDoc {
+        architecture: parent_doc.architecture.clone(),
+        author: author.to_string(),
+        comment: comment.to_string(),
+        config: Some(config),
+        container: container.map(|c| c.id.to_string()).unwrap_or_default(),
+        container_config: container.map(|c| c.config.clone()).unwrap_or_default(),
+        created,
+        history,
+        os: parent_doc.os.clone(),
+        rootfs: RootFs {
+            kind: "layers".into(),
+            diff_ids,
+        },
+        variant: parent_doc.variant.clone(),
+        ..Default::default()
+    };
+    finish_image(store, pending, &doc, tag.as_ref())
+}
+
+/// Reads one layer from `reader` (the layer blob, compressed or not), keeping
+/// the blob and unpacking it; stores it unless its chain ID exists already.
+fn add_layer_from_stream(
+    store: &Store,
+    pending: &mut Pending,
+    reader: impl Read,
+    parent_chain: Option<String>,
+) -> Result<LayerRow, ImageError> {
+    let staging = StagingDir::new(store, "layer")?;
+    let mut tee = Tee {
+        inner: reader,
+        blob: Staged::new(&store.tmp_dir())?,
+        magic: Vec::new(),
+    };
+    let unpacked = berth_archive::unpack_layer(&mut tee, &staging.path)?;
+    // The blob is the whole input, including anything after the tar's end.
+    io::copy(&mut tee, &mut io::sink()).map_err(|source| berth_archive::ArchiveError::Stream {
+        entry: "end of archive".into(),
+        source,
+    })?;
+    let media_type = sniff_media_type(&tee.magic);
+    let (blob_file, blob_digest, _) = tee.blob.finish()?;
+    let chain_id = match &parent_chain {
+        None => unpacked.diff_id.clone(),
+        Some(parent) => chain_ids(&[parent.clone(), unpacked.diff_id.clone()])
+            .pop()
+            .unwrap_or_default(),
+    };
+    if let Some(row) = pending.lock_chain(store, &chain_id)? {
+        pending.reuse(row.clone());
+        return Ok(row);
+    }
+    let written = pending.blobs.commit_staged(blob_file, &blob_digest)?;
+    pending.created_blob(&written.digest, written.created);
+    let row = LayerRow {
+        chain_id,
+        diff_id: unpacked.diff_id,
+        parent: parent_chain,
+        size: layers::dir_size(&staging.path)?,
+        blob_digest,
+        blob_media_type: media_type.to_string(),
+    };
+    pending.install(staging, row.clone())?;
+    Ok(row)
+}
+
+/// Stores the config blob and commits the image with its layers and tag.
+pub(crate) fn finish_image(
+    store: &mut Store,
+    mut pending: Pending,
+    doc: &ImageConfigDoc,
+    tag: Option<&Reference>,
+) -> Result<String, ImageError> {
+    let bytes = doc
+        .to_bytes()
+        .map_err(|e| ImageError::json("image config", e))?;
+    let written = pending.blobs.put_bytes(&bytes, None)?;
+    pending.created_blob(&written.digest, written.created);
+    let id = written.digest;
+    let chains = chain_ids(&doc.rootfs.diff_ids);
+    let size: u64 = chains
+        .iter()
+        .filter_map(|c| pending.rows.iter().find(|r| &r.chain_id == c))
+        .map(|r| r.size)
+        .sum();
+    store.write(|tx| -> Result<(), ImageError> {
+        pending.insert_rows(tx)?;
+        insert_image(tx, &id, None, size, &doc.created, &chains)?;
+        if let Some(tag) = tag {
+            set_tag(tx, tag, &id)?;
+        }
+        Ok(())
+    })?;
+    pending.committed();
+    Ok(id)
+}
+
+pub(crate) fn insert_image(
+    tx: &berth_store::rusqlite::Transaction,
+    id: &str,
+    manifest_digest: Option<&str>,
+    size: u64,
+    created: &str,
+    chains: &[String],
+) -> Result<(), ImageError> {
+    tx.execute(
+        "INSERT OR IGNORE INTO images (id, manifest_digest, size, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, manifest_digest, size as i64, created],
+    )?;
+    for (position, chain) in chains.iter().enumerate() {
+        tx.execute(
+            "INSERT OR IGNORE INTO image_layers (image_id, position, chain_id) VALUES (?1, ?2, ?3)",
+            params![id, position as i64, chain],
+        )?;
+    }
+    Ok(())
+}
+
+/// Copies what is read into a staged blob, remembering the first bytes.
+struct Tee<R> {
+    inner: R,
+    blob: Staged,
+    magic: Vec<u8>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.magic.len() < 4 {
+            let take = (4 - self.magic.len()).min(n);
+            self.magic.extend_from_slice(&buf[..take]);
+        }
+        self.blob.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
