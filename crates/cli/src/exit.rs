@@ -35,11 +35,44 @@ pub fn report(result: anyhow::Result<i32>, failure_code: i32) -> i32 {
                 .downcast_ref::<StatusError>()
                 .map(|s| s.code)
                 .unwrap_or(failure_code);
-            let message = format!("{err:#}");
+            let message = one_line(&err);
             if !message.is_empty() {
                 eprintln!("Error: {message}");
             }
             code
         }
+    }
+}
+
+/// The error and its causes joined with ": ", skipping a cause whose text the
+/// message already carries (library errors often embed their source).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading /x: {0}")]
+    struct Embeds(#[source] std::io::Error);
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::Other, "truncated");
+        let err = anyhow::Error::new(Embeds(io)).context("loading image");
+        assert_eq!(one_line(&err), "loading image: reading /x: truncated");
     }
 }

@@ -97,7 +97,7 @@ fn create_ls_inspect_rm() {
         "data\n"
     );
 
-    let mut names = vec![anon.to_string(), "data".to_string()];
+    let mut names = [anon.to_string(), "data".to_string()];
     names.sort();
     assert_eq!(
         root.ok(&["volume", "ls"]),

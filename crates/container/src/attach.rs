@@ -119,3 +119,75 @@ mod tests {
         assert_eq!(fb.next_frame().unwrap(), (EXIT, b"3".to_vec()));
     }
 }
+
+/// A client waiting for a container's next start (Docker clients attach
+/// before they start: `docker run` sends attach, then start).
+///
+/// The waiter listens on `containers/<id>/attach-wait-<n>.sock`; a monitor
+/// starting up connects to every such socket and treats it as an attach
+/// client from the first byte of output, exactly like the socketpair `run`
+/// hands over. No state lives outside the container's directory.
+pub struct AttachWaiter {
+    listener: std::os::unix::net::UnixListener,
+    path: std::path::PathBuf,
+}
+
+/// Prefix of waiting-client socket names in a container's directory.
+pub const WAITER_PREFIX: &str = "attach-wait-";
+
+impl AttachWaiter {
+    pub fn register(container_dir: &std::path::Path) -> crate::Result<AttachWaiter> {
+        let path = container_dir.join(format!(
+            "{WAITER_PREFIX}{}.sock",
+            &berth_store::new_id()[..16]
+        ));
+        let listener = crate::monitor::bind_short(&path)?;
+        Ok(AttachWaiter { listener, path })
+    }
+
+    /// Waits up to `timeout` for a monitor to connect.
+    pub fn accept(
+        &self,
+        timeout: std::time::Duration,
+    ) -> io::Result<std::os::unix::net::UnixStream> {
+        use std::os::fd::AsRawFd;
+        let mut pfd = libc::pollfd {
+            fd: self.listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n <= 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "container did not start",
+            ));
+        }
+        self.listener.accept().map(|(s, _)| s)
+    }
+}
+
+impl Drop for AttachWaiter {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Connects to every waiting client in `container_dir` (called by a starting monitor).
+pub fn connect_waiters(container_dir: &std::path::Path) -> Vec<std::os::unix::net::UnixStream> {
+    let Ok(entries) = std::fs::read_dir(container_dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(WAITER_PREFIX))
+        .filter_map(|e| {
+            let path = e.path();
+            let stream = crate::monitor::connect_short(&path).ok();
+            let _ = std::fs::remove_file(&path);
+            stream
+        })
+        .collect()
+}

@@ -331,8 +331,17 @@ fn plan_mounts(
         let (reference, read_only) = berth_volume::spec::parse_volumes_from(from)?;
         let other = model::find(store, &reference)?;
         for m in &other.spec.mounts {
-            if m.kind == MountKind::Tmpfs || mounts.iter().any(|x| x.destination == m.destination) {
+            if m.kind == MountKind::Tmpfs {
                 continue;
+            }
+            // Docker's precedence: an explicit mount beats --volumes-from, which
+            // beats an anonymous `-v /dst`.
+            if let Some(i) = mounts.iter().position(|x| x.destination == m.destination) {
+                if !mounts[i].anonymous {
+                    continue;
+                }
+                let dropped = mounts.remove(i);
+                to_create.retain(|(name, _)| *name != dropped.name);
             }
             let mut inherited = m.clone();
             inherited.copy_up = false;

@@ -157,6 +157,7 @@ impl Monitor {
             .map_err(|e| ContainerError::io(&paths.attach_socket, e))?;
         let clients = initial
             .into_iter()
+            .chain(attach::connect_waiters(&paths.dir))
             .map(|stream| Client {
                 stream,
                 frames: FrameBuffer::default(),

@@ -175,7 +175,7 @@ pub fn parse_oci(bytes: &[u8]) -> Result<oci_spec::image::ImageConfiguration, se
     let mut value: serde_json::Value = serde_json::from_slice(bytes)?;
     if let Some(obj) = value.as_object_mut() {
         for key in ["history"] {
-            if obj.get(key).map_or(true, |v| v.is_null()) {
+            if !matches!(obj.get(key), Some(v) if !v.is_null()) {
                 obj.insert(key.into(), serde_json::Value::Array(vec![]));
             }
         }

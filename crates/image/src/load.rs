@@ -273,9 +273,11 @@ impl Archive {
                     } else {
                         target.into_owned()
                     };
-                    let resolved = normalize(&base).ok_or_else(|| {
-                        ImageError::archive(format!("link {name} escapes the archive"))
-                    })?;
+                    // A link that leaves the archive can name no member:
+                    // lookups through it simply find nothing.
+                    let Some(resolved) = normalize(&base) else {
+                        continue;
+                    };
                     archive.symlinks.insert(name, resolved);
                 }
                 _ => {}

@@ -34,7 +34,8 @@ fn reference_regexp() -> Result<&'static Regex, ImageError> {
         let host = format!(r"(?:{domain_name}|\[(?:[a-fA-F0-9:]+)\])");
         let domain = format!("{host}(?::[0-9]+)?");
         let name = format!("(?:{domain}/)?{path_component}(?:/{path_component})*");
-        let tag = r"[\w][\w.-]{0,127}";
+        // Go's `\w` is ASCII-only; Rust's would be Unicode (and a large automaton).
+        let tag = r"[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}";
         let digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][[:xdigit:]]{32,}";
         let full = format!("^({name})(?::({tag}))?(?:@({digest}))?$");
         Regex::new(&full)

@@ -237,13 +237,12 @@ fn whiteouts_from_load_make_correct_overlay_views() {
         .status()
         .unwrap();
     assert!(status.success(), "overlay mount failed");
-    let view = (|| {
-        let mut names = entries(&mnt);
-        names.sort();
-        let mut d = entries(&mnt.join("d"));
-        d.sort();
-        (names, d, std::fs::read_to_string(mnt.join("keep")).unwrap())
-    })();
+    let mut top_names = entries(&mnt);
+    top_names.sort();
+    let mut d_names = entries(&mnt.join("d"));
+    d_names.sort();
+    let keep = std::fs::read_to_string(mnt.join("keep"));
+    let view = (top_names, d_names, keep.unwrap_or_default());
     assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
     assert_eq!(view.0, ["d", "keep"]);
     assert_eq!(view.1, ["z"]);
@@ -318,7 +317,11 @@ fn assert_load_fails(archive: &[u8], what: &str) -> ImageError {
 #[test]
 fn bad_archives_leave_nothing_behind() {
     let layer = tar_of(&[("f", Some(b"data"))]);
-    let (good, _) = docker_archive("x:1", &[layer.clone()], &[layer.clone()]);
+    let (good, _) = docker_archive(
+        "x:1",
+        std::slice::from_ref(&layer),
+        std::slice::from_ref(&layer),
+    );
 
     let truncated = &good[..good.len() / 2];
     let err = assert_load_fails(truncated, "truncated");
@@ -331,7 +334,7 @@ fn bad_archives_leave_nothing_behind() {
 
     // Layer bytes that do not hash to the config's diff_id.
     let other = tar_of(&[("f", Some(b"evil"))]);
-    let (mismatch, _) = docker_archive("x:1", &[other], &[layer.clone()]);
+    let (mismatch, _) = docker_archive("x:1", &[other], std::slice::from_ref(&layer));
     let err = assert_load_fails(&mismatch, "diff_id mismatch");
     assert!(matches!(err, ImageError::DigestMismatch { .. }), "{err}");
 
@@ -345,7 +348,11 @@ fn bad_archives_leave_nothing_behind() {
     h.set_cksum();
     evil.append(&h, &b"evil"[..]).unwrap();
     let evil = evil.into_inner().unwrap();
-    let (escape, _) = docker_archive("x:1", &[evil.clone()], &[evil]);
+    let (escape, _) = docker_archive(
+        "x:1",
+        std::slice::from_ref(&evil),
+        std::slice::from_ref(&evil),
+    );
     assert_load_fails(&escape, "escaping entry");
 
     assert_load_fails(b"", "empty input");

@@ -30,7 +30,15 @@ fn bind(host: &str, create_missing: bool) -> MountSource {
 #[test]
 fn volume_flag_valid_forms() {
     // (spec, source, destination, read_only, propagation, mode_string)
-    let cases: &[(&str, MountSource, &str, bool, Option<&str>, &str)] = &[
+    type Case<'a> = (
+        &'a str,
+        MountSource,
+        &'a str,
+        bool,
+        Option<&'a str>,
+        &'a str,
+    );
+    let cases: &[Case] = &[
         ("/dst", volume(None, false), "/dst", false, None, ""),
         (
             "/with space",

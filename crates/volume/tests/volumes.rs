@@ -104,7 +104,9 @@ fn create_makes_root_only_dir_and_row_and_is_idempotent() {
 #[test]
 fn bad_names_drivers_and_options_are_refused_with_nothing_created() {
     let (_d, mut store) = open();
-    let cases: &[(&str, &str, &[(&str, &str)], &str)] = &[
+    // (name, driver, options, Docker's message)
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         ("a", "local", &[], "create a: volume name is too short, names should be at least two alphanumeric characters"),
         ("./x", "local", &[], "create ./x: \"./x\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"),
         ("a b", "local", &[], "create a b: \"a b\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"),
@@ -398,7 +400,7 @@ fn crash_in_remove_after_commit_leaves_volume_gone() {
 
 #[test]
 fn crash_in_create_leaves_an_orphan_that_is_never_listed_nor_reused() {
-    let (dir, mut store) = open();
+    let (dir, store) = open();
     let orphan = store.volumes_dir().join("half/_data");
     fs::create_dir_all(&orphan).unwrap();
     fs::write(orphan.join("stale"), "x").unwrap();

@@ -189,7 +189,7 @@ impl ListFilter {
     }
 
     fn matches(&self, v: &Volume, in_use: bool) -> bool {
-        self.dangling.map_or(true, |d| d != in_use)
+        self.dangling != Some(in_use)
             && (self.names.is_empty() || self.names.iter().any(|n| v.name.contains(n.as_str())))
             && (self.drivers.is_empty() || self.drivers.contains(&v.driver))
             && self.labels.iter().all(|l| l.matches(&v.labels))

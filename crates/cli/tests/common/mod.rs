@@ -65,7 +65,8 @@ impl Berth {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn berth");
-        child.stdin.take().unwrap().write_all(input).unwrap();
+        // berth may exit before reading all of it (e.g. on an error).
+        let _ = child.stdin.take().unwrap().write_all(input);
         to_run(child.wait_with_output().unwrap())
     }
 

@@ -1,0 +1,197 @@
+//! Listening: `-H unix:///path` sockets (mode 0660, owned by root and the
+//! `--group`), `-H tcp://ADDR:PORT` (unauthenticated: a warning is printed),
+//! and a clean stop on SIGTERM/SIGINT (sockets removed, in-flight requests
+//! given a moment, streams cut).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UnixListener};
+
+use crate::error::ApiError;
+use crate::{Engine, ServeOptions, DEFAULT_HOST};
+
+/// One parsed `-H` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    Unix(PathBuf),
+    Tcp(String),
+}
+
+impl Host {
+    pub fn parse(raw: &str) -> Result<Host, ApiError> {
+        if let Some(path) = raw.strip_prefix("unix://") {
+            if !path.starts_with('/') {
+                return Err(ApiError::bad_request(format!(
+                    "invalid unix socket address {raw:?}: the path must be absolute"
+                )));
+            }
+            return Ok(Host::Unix(PathBuf::from(path)));
+        }
+        if let Some(addr) = raw.strip_prefix("tcp://") {
+            let addr = addr.trim_end_matches('/');
+            if !addr.contains(':') {
+                return Err(ApiError::bad_request(format!(
+                    "invalid tcp address {raw:?}: a port is required (tcp://127.0.0.1:2375)"
+                )));
+            }
+            return Ok(Host::Tcp(addr.to_string()));
+        }
+        if raw.starts_with('/') {
+            return Ok(Host::Unix(PathBuf::from(raw)));
+        }
+        Err(ApiError::bad_request(format!(
+            "invalid host {raw:?}: use unix:///path or tcp://host:port"
+        )))
+    }
+}
+
+fn group_id(name: &str) -> Result<libc::gid_t, ApiError> {
+    if let Ok(gid) = name.parse::<libc::gid_t>() {
+        return Ok(gid);
+    }
+    let cname = std::ffi::CString::new(name)
+        .map_err(|_| ApiError::bad_request(format!("invalid group name {name:?}")))?;
+    // SAFETY: getgrnam with a valid C string; the result is read at once, on
+    // this thread, before any other call that could reuse its buffer.
+    let entry = unsafe { libc::getgrnam(cname.as_ptr()) };
+    if entry.is_null() {
+        return Err(ApiError::bad_request(format!("group {name} not found")));
+    }
+    // SAFETY: non-null pointer returned by getgrnam.
+    Ok(unsafe { (*entry).gr_gid })
+}
+
+fn bind_unix(path: &Path, gid: libc::gid_t) -> Result<UnixListener, ApiError> {
+    let io = |e: std::io::Error| ApiError::engine(format!("{}: {e}", path.display()));
+    if path.exists() {
+        // A live server answers: refuse to steal its socket. A stale one is replaced.
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(ApiError::conflict(format!(
+                "{}: another server is listening on this socket",
+                path.display()
+            )));
+        }
+        std::fs::remove_file(path).map_err(io)?;
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let listener = UnixListener::bind(path).map_err(io)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(io)?;
+    std::os::unix::fs::chown(path, Some(0), Some(gid)).map_err(io)?;
+    Ok(listener)
+}
+
+/// Runs the server until SIGTERM or SIGINT. Blocks the calling thread.
+pub fn serve(opts: ServeOptions) -> Result<(), ApiError> {
+    let hosts: Vec<Host> = if opts.hosts.is_empty() {
+        vec![Host::parse(DEFAULT_HOST)?]
+    } else {
+        opts.hosts
+            .iter()
+            .map(|h| Host::parse(h))
+            .collect::<Result<_, _>>()?
+    };
+    let gid = match &opts.group {
+        Some(g) => group_id(g)?,
+        None => 0,
+    };
+    // Fail early on a store that cannot be opened, not on the first request.
+    berth_store::Store::open(&opts.root)?;
+    // One thread for I/O: every blocking call goes to the blocking pool, so
+    // the server stays small when idle.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(256)
+        .thread_keep_alive(Duration::from_secs(10))
+        .build()
+        .map_err(|e| ApiError::engine(format!("starting the server: {e}")))?;
+    let result = runtime.block_on(run(opts, hosts, gid));
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    result
+}
+
+async fn run(opts: ServeOptions, hosts: Vec<Host>, gid: libc::gid_t) -> Result<(), ApiError> {
+    let (events, _) = tokio::sync::broadcast::channel(256);
+    let engine = Arc::new(Engine {
+        root: opts.root.clone(),
+        runtime: opts.runtime.clone(),
+        events,
+    });
+    let app = crate::router(engine);
+    let mut sockets = Vec::new();
+    let mut servers = tokio::task::JoinSet::new();
+    for host in &hosts {
+        match host {
+            Host::Unix(path) => {
+                let listener = bind_unix(path, gid)?;
+                sockets.push(path.clone());
+                eprintln!("berth serve: API listening on {}", path.display());
+                servers.spawn(axum::serve(listener, app.clone()).into_future());
+            }
+            Host::Tcp(addr) => {
+                let listener = TcpListener::bind(addr.as_str())
+                    .await
+                    .map_err(|e| ApiError::engine(format!("listen on {addr}: {e}")))?;
+                eprintln!(
+                    "WARNING: API is accessible on http://{addr} without encryption or authentication: \
+                     anyone who can reach it controls berth (and root on this host)"
+                );
+                servers.spawn(axum::serve(listener, app.clone()).into_future());
+            }
+        }
+    }
+    let outcome = tokio::select! {
+        _ = shutdown_signal() => Ok(()),
+        Some(done) = servers.join_next() => match done {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ApiError::engine(format!("server: {e}"))),
+            Err(e) => Err(ApiError::engine(format!("server: {e}"))),
+        },
+    };
+    for path in &sockets {
+        let _ = std::fs::remove_file(path);
+    }
+    servers.abort_all();
+    outcome
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_forms() {
+        assert_eq!(
+            Host::parse("unix:///run/berth.sock").unwrap(),
+            Host::Unix("/run/berth.sock".into())
+        );
+        assert_eq!(
+            Host::parse("tcp://127.0.0.1:2375").unwrap(),
+            Host::Tcp("127.0.0.1:2375".into())
+        );
+        assert!(Host::parse("tcp://127.0.0.1").is_err());
+        assert!(Host::parse("unix://relative").is_err());
+        assert!(Host::parse("http://x").is_err());
+        assert_eq!(group_id("0").unwrap(), 0);
+        assert_eq!(group_id("root").unwrap(), 0);
+        assert!(group_id("no-such-group-berth").is_err());
+    }
+}

@@ -1,0 +1,142 @@
+//! Networks, endpoints and published ports: how a container is wired to the
+//! host and to other containers.
+//!
+//! # Terms
+//! * A **network** is a row of the `networks` table: a name, a driver and, for
+//!   the `bridge` driver, a Linux bridge device with an IPv4 subnet and gateway.
+//!   Three are built in, as in Docker: `bridge` (the default: device `berth0`,
+//!   10.87.0.0/16, chosen not to collide with docker0's 172.17.0.0/16, podman's
+//!   10.88.0.0/16 or podman's user pool 10.89.0.0/16), `host` and `none`. User
+//!   networks (`network create`) get the next free /16 of 10.90.0.0–10.127.0.0
+//!   that neither another network nor a host route uses, a bridge `berth-<id>`,
+//!   and name resolution (container names and `--network-alias`es) through
+//!   aardvark-dns on their gateway.
+//! * A container's **network mode** is `bridge`, `host`, `none`,
+//!   `container:NAME` or a user network's name. Networks joined later with
+//!   `network connect` (and the mode's network left with `network disconnect`)
+//!   are rows of `container_networks`.
+//! * An **endpoint** is a container's live attachment to one network while it
+//!   runs: an `endpoints` row holding the IPv4 lease (the row *is* the lease —
+//!   IPAM is a free-address search in the same transaction that inserts it),
+//!   the MAC and the interface name (`eth0`, `eth1`…).
+//! * A **published port** is an `endpoint_ports` row: host IP, host port (the
+//!   one chosen for `-p 80`/`-P` included), container port and protocol. While
+//!   the container runs its monitor also holds a socket *bound* (not
+//!   listening) to each host port, so no other program can take it, and a port
+//!   already taken is found by `bind(2)` before anything is set up.
+//! * The **sandbox** is the container's persistent network namespace, a bind
+//!   mount of an unshared thread's `/proc/thread-self/ns/net` at
+//!   `/run/berth/netns/<container id>` (what `ip netns add` does), with `lo` up.
+//!
+//! # Lifecycle
+//! [`setup`] (the monitor, before `runtime create`): reserve host ports and
+//! insert endpoint and port rows in one transaction → create the namespace →
+//! `netavark setup` (veth, bridge, iptables NAT and port forwarding, DNS
+//! entries). A failure at any step undoes the earlier ones, so a refused start
+//! leaves no namespace, rule or lease. [`teardown`] (the monitor after the
+//! container exited, or [`lifecycle::reconcile`] after a monitor died) runs
+//! `netavark teardown`, unmounts and removes the namespace and deletes the
+//! rows; each step tolerates being already done, so it can run again. A
+//! restarted container goes through `setup` again and gets its ports back.
+//!
+//! # Why netavark
+//! netavark (+ aardvark-dns) is podman's network stack, packaged in Debian 12.
+//! One `netavark setup NETNS` reading JSON on stdin creates the bridge, the
+//! veth pair, the addresses, the masquerade and forward rules and the DNAT
+//! rules of published ports — including for 127.0.0.1, for which it enables
+//! `route_localnet` on the bridge and masquerades — and keeps aardvark-dns'
+//! name/alias records for DNS-enabled networks. The CNI plugins would need
+//! four plugin runs per container (loopback, bridge, portmap, firewall), leave
+//! their own lease files to clean up, and offer no name resolution. netavark
+//! has no IPAM of its own, which suits berth: addresses live in SQLite next to
+//! the containers, allocated and released in the same transactions.
+//!
+//! [`lifecycle::reconcile`]: ../berth_container/lifecycle/fn.reconcile.html
+
+mod netavark;
+mod netns;
+mod networks;
+mod ports;
+mod sandbox;
+
+use std::path::PathBuf;
+
+pub use networks::{create, find, list, prune, remove, CreateOptions, Network};
+pub use ports::{parse_publish, PortBinding, PublishedPort};
+pub use sandbox::{
+    connect, container_networks, disconnect, endpoints_of_container, endpoints_of_network,
+    published_ports, resolv_conf, setup, teardown, Endpoint, Mode, Namespace, Sandbox,
+    SandboxSpec,
+};
+
+/// The default network's name (Docker's).
+pub const DEFAULT_NETWORK: &str = "bridge";
+
+/// Errors of networking. I/O errors name their path; netavark's failures carry
+/// its own message.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("network {0} not found")]
+    NotFound(String),
+    #[error("network with name {0} already exists")]
+    NameExists(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// Docker's text for a host port taken by another program or container.
+    #[error("driver failed programming external connectivity on endpoint {endpoint}: Bind for {host_ip}:{host_port} failed: port is already allocated")]
+    PortAllocated {
+        endpoint: String,
+        host_ip: String,
+        host_port: u16,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("netavark {command}: {message}")]
+    Netavark { command: String, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("metadata database: {0}")]
+    Db(#[from] berth_store::rusqlite::Error),
+    #[error(transparent)]
+    Store(#[from] berth_store::StoreError),
+    #[error(transparent)]
+    Lock(#[from] berth_store::LockError),
+    #[error(transparent)]
+    Mount(#[from] berth_mount::MountError),
+}
+
+impl NetworkError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        NetworkError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, NetworkError::NotFound(_))
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            NetworkError::NameExists(_) | NetworkError::Conflict(_) | NetworkError::PortAllocated { .. }
+        )
+    }
+
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, NetworkError::InvalidArgument(_))
+    }
+}
+
+pub type Result<T, E = NetworkError> = std::result::Result<T, E>;
+
+/// Runtime state of networking (tmpfs: namespaces and netavark's state do not
+/// survive a reboot, nor do the veths and rules they describe).
+pub fn run_dir() -> PathBuf {
+    PathBuf::from("/run/berth")
+}
