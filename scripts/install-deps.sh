@@ -30,6 +30,8 @@ command -v apt-get >/dev/null || die "apt-get not found: this script targets Deb
 packages=(
     # what berth runs containers with
     runc tini containernetworking-plugins iptables kmod
+    # networks and published ports (berth-network drives netavark + aardvark-dns)
+    netavark aardvark-dns iproute2
     # images for tests and the demo
     busybox-static debootstrap tar xz-utils
     # the reference engine (also brings containerd)
@@ -40,6 +42,8 @@ packages=(
     curl ca-certificates python3 jq hyperfine util-linux bsdutils procps
     # rusqlite's bundled SQLite is compiled with the system C compiler
     gcc libc6-dev make pkg-config
+    # registries: OpenSSL for TLS (native-tls), and the tests' registry, CA and htpasswd
+    libssl-dev openssl docker-registry apache2-utils
 )
 if $with_bench; then
     packages+=(podman uidmap slirp4netns fuse-overlayfs conmon golang-github-containers-common)

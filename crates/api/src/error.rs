@@ -72,6 +72,12 @@ fn status_of_container(e: &ContainerError) -> StatusCode {
         ContainerError::Runtime(r) if r.to_string().contains("invalid signal") => {
             StatusCode::BAD_REQUEST
         }
+        ContainerError::Archive(a) if a.is_not_found() => StatusCode::NOT_FOUND,
+        ContainerError::Archive(
+            berth_archive::ArchiveError::Refused(_)
+            | berth_archive::ArchiveError::UnsafeEntry { .. }
+            | berth_archive::ArchiveError::NotADirectory { .. },
+        ) => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

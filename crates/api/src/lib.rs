@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! berth-api: the Docker Engine API (`berth serve`) over berth's library crates,
 //! so that the real `docker` CLI, docker-py, bollard and friends drive berth.
 //!

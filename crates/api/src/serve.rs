@@ -130,7 +130,10 @@ async fn run(opts: ServeOptions, hosts: Vec<Host>, gid: libc::gid_t) -> Result<(
                 let listener = bind_unix(path, gid)?;
                 sockets.push(path.clone());
                 eprintln!("berth serve: API listening on {}", path.display());
-                servers.spawn(axum::serve(listener, app.clone()).into_future());
+                servers.spawn(std::future::IntoFuture::into_future(axum::serve(
+                    listener,
+                    app.clone(),
+                )));
             }
             Host::Tcp(addr) => {
                 let listener = TcpListener::bind(addr.as_str())
@@ -140,7 +143,10 @@ async fn run(opts: ServeOptions, hosts: Vec<Host>, gid: libc::gid_t) -> Result<(
                     "WARNING: API is accessible on http://{addr} without encryption or authentication: \
                      anyone who can reach it controls berth (and root on this host)"
                 );
-                servers.spawn(axum::serve(listener, app.clone()).into_future());
+                servers.spawn(std::future::IntoFuture::into_future(axum::serve(
+                    listener,
+                    app.clone(),
+                )));
             }
         }
     }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use commands::{container, image, volume};
+use commands::{container, image, network, registry, system, volume};
 
 #[derive(Parser)]
 #[command(
@@ -69,6 +69,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
     /// Create and run a new container from an image
     Run(container::RunArgs),
     /// Create a new container
@@ -104,6 +107,8 @@ enum Command {
     Diff(container::DiffArgs),
     /// Create a new image from a container's changes
     Commit(container::CommitArgs),
+    /// Build an image from a Dockerfile
+    Build(commands::build::BuildArgs),
     /// Export a container's filesystem as a tar archive
     Export(container::ExportArgs),
     /// Display the running processes of a container
@@ -116,6 +121,26 @@ enum Command {
     Attach(container::AttachArgs),
     /// Return low-level information on Docker objects
     Inspect(InspectArgs),
+    /// Manage Docker
+    #[command(subcommand)]
+    System(system::SystemCommand),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(system::ContainerCommand),
+    /// Show the Docker version information
+    Version(system::VersionArgs),
+    /// Display system-wide information
+    Info(system::InfoArgs),
+    /// Download an image from a registry
+    Pull(registry::PullArgs),
+    /// Upload an image to a registry
+    Push(registry::PushArgs),
+    /// Log in to a registry
+    Login(registry::LoginArgs),
+    /// Log out from a registry
+    Logout(registry::LogoutArgs),
+    /// Serve the Docker Engine API (for the docker CLI, docker-py, bollard...)
+    Serve(commands::serve::ServeArgs),
     /// The per-container monitor (internal).
     #[command(name = "__monitor", hide = true)]
     Monitor { id: String },
@@ -232,6 +257,7 @@ fn main() {
             exit::FAILURE,
         ),
         Command::Volume(cmd) => (volume::dispatch(&ctx, cmd), exit::FAILURE),
+        Command::Network(cmd) => (network::dispatch(&ctx, cmd), exit::FAILURE),
         // Docker: `run` and `create` fail with 125 when the engine fails.
         Command::Run(a) => (container::run(&ctx, a), exit::USAGE),
         Command::Create(a) => (container::create(&ctx, a), exit::USAGE),
@@ -250,12 +276,22 @@ fn main() {
         Command::Cp(a) => (container::cp(&ctx, a), exit::FAILURE),
         Command::Diff(a) => (container::diff(&ctx, a), exit::FAILURE),
         Command::Commit(a) => (container::commit(&ctx, a), exit::FAILURE),
+        Command::Build(a) => (commands::build::build(&ctx, a), exit::FAILURE),
         Command::Export(a) => (container::export(&ctx, a), exit::FAILURE),
         Command::Top(a) => (container::top(&ctx, a), exit::FAILURE),
         Command::Stats(a) => (container::stats(&ctx, a), exit::FAILURE),
         Command::Port(a) => (container::port(&ctx, a), exit::FAILURE),
         Command::Attach(a) => (container::attach_cmd(&ctx, a), exit::FAILURE),
         Command::Inspect(a) => (inspect(&ctx, a), exit::FAILURE),
+        Command::System(cmd) => (system::dispatch(&ctx, cmd), exit::FAILURE),
+        Command::Container(cmd) => (system::dispatch_container(&ctx, cmd), exit::FAILURE),
+        Command::Version(a) => (system::version(&ctx, a), exit::FAILURE),
+        Command::Info(a) => (system::info(&ctx, a), exit::FAILURE),
+        Command::Pull(a) => (registry::pull(&ctx, a), exit::FAILURE),
+        Command::Push(a) => (registry::push(&ctx, a), exit::FAILURE),
+        Command::Login(a) => (registry::login(&ctx, a), exit::FAILURE),
+        Command::Logout(a) => (registry::logout(&ctx, a), exit::FAILURE),
+        Command::Serve(a) => (commands::serve::serve(&ctx, a), exit::FAILURE),
         Command::Monitor { id } => {
             std::process::exit(berth_container::monitor::main(&ctx.root, &ctx.runtime, &id))
         }

@@ -483,3 +483,247 @@ fn lifecycle_commands_follow_docker() {
         .lines()
         .any(|l| l.trim_start_matches("./") == "bin/busybox"));
 }
+
+#[test]
+fn tty_runs_through_a_real_pty() {
+    let b = Berth::with_busybox();
+    // `script` gives berth a terminal; the container must see one too.
+    let cmd = format!(
+        "{} --root {} run --rm -it busybox sh -c 'tty; stty size'",
+        common::bin().display(),
+        b.path().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .env("COLUMNS", "100")
+        .env("LINES", "40")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) from util-linux");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("/dev/pts/"), "{text}");
+    assert!(out.status.success(), "{text}");
+    // Input typed at the terminal reaches the container.
+    let cmd = format!(
+        "printf 'echo typed-$((6*7))\\nexit 4\\n' | {} --root {} run --rm -i -t busybox sh",
+        common::bin().display(),
+        b.path().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("typed-42"), "{text}");
+}
+
+#[test]
+fn start_attach_logs_and_streams() {
+    let b = Berth::with_busybox();
+    let id = b.ok(&[
+        "create",
+        "--name",
+        "talker",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    let r = b.run(&["start", "-a", "talker"]);
+    assert_eq!(r.code, 3);
+    assert_eq!(r.stdout.trim(), "out");
+    assert_eq!(r.stderr.trim(), "err");
+    // logs: streams kept apart, --tail, -t timestamps, --since in the future shows nothing.
+    let r = b.run(&["logs", &id]);
+    assert_eq!((r.stdout.trim(), r.stderr.trim()), ("out", "err"));
+    let r = b.run(&["logs", "--tail", "1", &id]);
+    assert_eq!(r.stdout.trim().len() + r.stderr.trim().len(), 3);
+    let stamped = b.ok(&["logs", "-t", &id]);
+    assert!(
+        stamped.starts_with("20") && stamped.ends_with(" out"),
+        "{stamped}"
+    );
+    assert_eq!(b.ok(&["logs", "--since", "2099-01-01T00:00:00Z", &id]), "");
+    let json = std::fs::read_to_string(
+        b.path()
+            .join("containers")
+            .join(&id)
+            .join(format!("{id}-json.log")),
+    )
+    .unwrap();
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert!(first["log"].is_string() && first["stream"].is_string() && first["time"].is_string());
+    // logs -f follows until the container exits.
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo tick$i; sleep 0.2; done",
+    ]);
+    let followed = b.ok(&["logs", "-f", "ticker"]);
+    assert_eq!(followed, "tick1\ntick2\ntick3");
+}
+
+#[test]
+fn exec_flags_and_exit_codes() {
+    let b = Berth::with_busybox();
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "host",
+        "-e",
+        "FROM_RUN=1",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(
+        b.ok(&[
+            "exec",
+            "-e",
+            "X=y",
+            "-w",
+            "/tmp",
+            "-u",
+            "nobody",
+            "host",
+            "sh",
+            "-c",
+            "echo $X $FROM_RUN $(pwd) $(id -u)"
+        ]),
+        "y 1 /tmp 65534"
+    );
+    let r = b.run(&["exec", "host", "sh", "-c", "exit 9"]);
+    assert_eq!(r.code, 9);
+    let r = b.run(&["exec", "host", "nosuchcmd"]);
+    assert!(r.code == 126 || r.code == 127, "{} {}", r.code, r.stderr);
+    let r = b.run_with_stdin(&["exec", "-i", "host", "cat"], b"piped\n");
+    assert_eq!(r.stdout.trim(), "piped");
+    b.ok(&["exec", "-d", "host", "sh", "-c", "sleep 0.2; echo bg > /bg"]);
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(b.ok(&["exec", "host", "cat", "/bg"]), "bg");
+    let stats = b.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.PIDs}}",
+        "host",
+    ]);
+    assert!(stats.starts_with("host "), "{stats}");
+    b.ok(&["stop", "-t", "0", "host"]);
+    let r = b.fails(&["exec", "host", "true"]);
+    assert!(r.stderr.contains("is not running"), "{}", r.stderr);
+}
+
+#[test]
+fn cp_tar_streams_both_ways() {
+    let b = Berth::with_busybox();
+    b.ok(&["run", "-d", "--name", "box", "busybox", "sleep", "300"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("payload")).unwrap();
+    std::fs::write(dir.path().join("payload/a.txt"), "A").unwrap();
+    let tar = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(dir.path())
+        .args(["-cf", "-", "payload"])
+        .output()
+        .unwrap()
+        .stdout;
+    let r = b.run_with_stdin(&["cp", "-", "box:/tmp"], &tar);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(b.ok(&["exec", "box", "cat", "/tmp/payload/a.txt"]), "A");
+    let out = b
+        .command(&["cp", "box:/tmp/payload", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut archive = tar::Archive::new(&out.stdout[..]);
+    let names: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.trim_end_matches('/') == "payload"),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n == "payload/a.txt"), "{names:?}");
+    // A symlink in the container pointing at / must not let cp write to the host.
+    b.ok(&["exec", "box", "ln", "-s", "/", "/tmp/escape"]);
+    let name = format!("berth-cp-marker-{}", std::process::id());
+    let marker = dir.path().join(&name);
+    std::fs::write(&marker, "m").unwrap();
+    b.ok(&["cp", marker.to_str().unwrap(), "box:/tmp/escape/root/"]);
+    assert!(
+        !std::path::Path::new("/root").join(&name).exists(),
+        "cp wrote through the symlink to the host"
+    );
+    assert_eq!(b.ok(&["exec", "box", "cat", &format!("/root/{name}")]), "m");
+}
+
+#[test]
+fn killing_the_attached_cli_leaves_the_container_running() {
+    let b = Berth::with_busybox();
+    let mut child = b
+        .command(&[
+            "run",
+            "--name",
+            "orphaned",
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 300",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if b.ok(&["ps", "-q", "-f", "name=orphaned"]).len() == 12 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        b.ok(&["inspect", "-f", "{{.State.Status}}", "orphaned"]),
+        "running"
+    );
+    b.ok(&["rm", "-f", "orphaned"]);
+    assert!(mounts_under(b.path()).is_empty());
+}
+
+#[test]
+fn rm_and_ps_run_concurrently() {
+    let b = Berth::with_busybox();
+    for i in 0..10 {
+        b.ok(&["create", "--name", &format!("c{i}"), "busybox", "true"]);
+    }
+    let root = b.path().to_path_buf();
+    let lister = std::thread::spawn(move || {
+        for _ in 0..20 {
+            let out = std::process::Command::new(common::bin())
+                .arg("--root")
+                .arg(&root)
+                .args(["ps", "-a"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    });
+    for i in 0..10 {
+        b.ok(&["rm", &format!("c{i}")]);
+    }
+    lister.join().unwrap();
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+}

@@ -48,8 +48,18 @@ pub struct CreateRequest {
 struct Plan {
     container: Container,
     layer_chain_ids: Vec<String>,
-    /// Volumes that do not exist yet: (name, anonymous).
-    volumes_to_create: Vec<(String, bool)>,
+    /// Volumes that do not exist yet.
+    volumes_to_create: Vec<NewVolume>,
+}
+
+/// A volume the container's mounts name that does not exist yet; `--mount`'s
+/// `volume-opt`/`volume-label` give it its options and labels, as in Docker.
+#[derive(Debug, Clone)]
+struct NewVolume {
+    name: String,
+    anonymous: bool,
+    options: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
 }
 
 /// Creates a container and returns it (status `created`).
@@ -66,7 +76,7 @@ fn plan(store: &Store, req: CreateRequest) -> Result<Plan> {
         Some(n) => n.trim_start_matches('/').to_string(),
         None => unused_random_name(store)?,
     };
-    let host = validate_host(req.host.clone())?;
+    let host = validate_host(store, req.host.clone())?;
     let image_config = image.config.config().clone().unwrap_or_default();
 
     // ENTRYPOINT/CMD as Docker resolves them: a user entrypoint discards the
@@ -202,7 +212,7 @@ fn unused_random_name(store: &Store) -> Result<String> {
     Ok(format!("{}{}", names::random_name(), rand::random::<u16>()))
 }
 
-fn validate_host(mut host: HostSpec) -> Result<HostSpec> {
+fn validate_host(store: &Store, mut host: HostSpec) -> Result<HostSpec> {
     let policy = &mut host.restart_policy;
     if policy.name == "no" {
         policy.name.clear();
@@ -237,14 +247,7 @@ fn validate_host(mut host: HostSpec) -> Result<HostSpec> {
     if host.network_mode.is_empty() {
         host.network_mode = "bridge".into();
     }
-    match host.network_mode.as_str() {
-        "bridge" | "host" | "none" | "default" => {}
-        other => {
-            return Err(ContainerError::InvalidArgument(format!(
-                "network {other} not found"
-            )))
-        }
-    }
+    validate_network(store, &mut host)?;
     if host.shm_size == 0 {
         host.shm_size = 64 * 1024 * 1024;
     }
@@ -273,6 +276,62 @@ fn validate_host(mut host: HostSpec) -> Result<HostSpec> {
         }
     }
     Ok(host)
+}
+
+/// Network mode, ports, aliases and `--ip` as Docker checks them at create:
+/// the network (or the container to share with) must exist; aliases and
+/// fixed addresses need a user network; ports need a network of their own.
+fn validate_network(store: &Store, host: &mut HostSpec) -> Result<()> {
+    use berth_network::Mode;
+    let invalid = |m: &str| Err(ContainerError::InvalidArgument(m.to_string()));
+    let mode = Mode::parse(&host.network_mode);
+    match &mode {
+        Mode::Host => {
+            // Docker discards published ports with the host's network.
+            host.port_bindings.clear();
+            host.publish_all_ports = false;
+        }
+        Mode::Container(other) => {
+            model::find(store, other)?;
+            if !host.port_bindings.is_empty() || host.publish_all_ports {
+                return invalid(
+                    "conflicting options: port publishing and the container type network mode",
+                );
+            }
+        }
+        Mode::None => {
+            if !host.port_bindings.is_empty() || host.publish_all_ports {
+                return invalid(
+                    "conflicting options: port publishing and the container type network mode",
+                );
+            }
+        }
+        Mode::Network(name) => {
+            let network = berth_network::find(store.db(), name)?;
+            if network.name == berth_network::DEFAULT_NETWORK && !host.network_aliases.is_empty() {
+                return invalid(
+                    "network-scoped alias is supported only for containers in user defined networks",
+                );
+            }
+            if network.name == berth_network::DEFAULT_NETWORK && !host.ipv4_address.is_empty() {
+                return invalid(
+                    "user specified IP address is supported on user defined networks only",
+                );
+            }
+        }
+    }
+    if !matches!(mode, Mode::Network(_)) && !host.network_aliases.is_empty() {
+        return invalid(
+            "network-scoped alias is supported only for containers in user defined networks",
+        );
+    }
+    if !matches!(mode, Mode::Network(_)) && !host.ipv4_address.is_empty() {
+        return invalid("user specified IP address is supported on user defined networks only");
+    }
+    if !host.ipv4_address.is_empty() && host.ipv4_address.parse::<std::net::Ipv4Addr>().is_err() {
+        return invalid(&format!("invalid IPv4 address: {}", host.ipv4_address));
+    }
+    Ok(())
 }
 
 /// Image ENV, then the user's entries (a later KEY replaces an earlier one);
@@ -304,7 +363,7 @@ fn plan_mounts(
     req: &CreateRequest,
     host: &HostSpec,
     image_volumes: &[String],
-) -> Result<(Vec<MountPoint>, Vec<(String, bool)>)> {
+) -> Result<(Vec<MountPoint>, Vec<NewVolume>)> {
     let mut specs: Vec<MountSpec> = Vec::new();
     for bind in &host.binds {
         specs.push(berth_volume::spec::parse_volume_flag(bind)?);
@@ -321,7 +380,7 @@ fn plan_mounts(
     berth_volume::spec::check_duplicates(&specs)?;
 
     let mut mounts: Vec<MountPoint> = Vec::new();
-    let mut to_create: Vec<(String, bool)> = Vec::new();
+    let mut to_create: Vec<NewVolume> = Vec::new();
     for spec in &specs {
         mounts.push(mount_point(store, spec, &mut to_create)?);
     }
@@ -341,15 +400,17 @@ fn plan_mounts(
                     continue;
                 }
                 let dropped = mounts.remove(i);
-                to_create.retain(|(name, _)| *name != dropped.name);
+                to_create.retain(|v| v.name != dropped.name);
             }
             let mut inherited = m.clone();
             inherited.copy_up = false;
             // The anonymous volume belongs to the other container; here it is shared.
             inherited.anonymous = false;
-            if let Some(ro) = read_only {
-                inherited.rw = !ro;
-                inherited.mode = if ro { "ro".into() } else { "rw".into() };
+            // As dockerd: the mode string is not inherited, and `:rw` never
+            // makes a read-only mount writable (RW = theirs && ours).
+            inherited.mode = String::new();
+            if read_only == Some(true) {
+                inherited.rw = false;
             }
             mounts.push(inherited);
         }
@@ -362,7 +423,12 @@ fn plan_mounts(
             continue;
         }
         let name = new_id();
-        to_create.push((name.clone(), true));
+        to_create.push(NewVolume {
+            name: name.clone(),
+            anonymous: true,
+            options: BTreeMap::new(),
+            labels: BTreeMap::new(),
+        });
         mounts.push(MountPoint {
             kind: MountKind::Volume,
             source: volume_data_dir(store, &name),
@@ -402,7 +468,7 @@ fn volume_data_dir(store: &Store, name: &str) -> PathBuf {
 fn mount_point(
     store: &Store,
     spec: &MountSpec,
-    to_create: &mut Vec<(String, bool)>,
+    to_create: &mut Vec<NewVolume>,
 ) -> Result<MountPoint> {
     let destination = normalize_destination(&spec.destination);
     let rw = !spec.read_only;
@@ -412,7 +478,8 @@ fn mount_point(
             name,
             nocopy,
             driver,
-            ..
+            driver_opts,
+            labels,
         } => {
             if let Some(d) = driver {
                 if d != "local" {
@@ -426,8 +493,13 @@ fn mount_point(
                 None => (new_id(), true),
             };
             let exists = !anonymous && berth_volume::get(store, &name).is_ok();
-            if !exists && !to_create.iter().any(|(n, _)| *n == name) {
-                to_create.push((name.clone(), anonymous));
+            if !exists && !to_create.iter().any(|v| v.name == name) {
+                to_create.push(NewVolume {
+                    name: name.clone(),
+                    anonymous,
+                    options: driver_opts.clone(),
+                    labels: labels.clone(),
+                });
             }
             MountPoint {
                 kind: MountKind::Volume,
@@ -509,16 +581,16 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
     } = plan;
     let mut created_volumes = Vec::new();
     let result = (|| -> Result<()> {
-        for (name, anonymous) in &volumes_to_create {
+        for v in &volumes_to_create {
             berth_volume::create(
                 store,
-                Some(name),
+                Some(&v.name),
                 "local",
-                BTreeMap::new(),
-                BTreeMap::new(),
-                *anonymous,
+                v.options.clone(),
+                v.labels.clone(),
+                v.anonymous,
             )?;
-            created_volumes.push(name.clone());
+            created_volumes.push(v.name.clone());
         }
         for m in container
             .spec
@@ -572,21 +644,55 @@ mod tests {
 
     #[test]
     fn restart_policy_validation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
         let mut h = HostSpec::default();
         h.restart_policy.name = "always".into();
         h.auto_remove = true;
-        assert!(validate_host(h)
+        assert!(validate_host(&store, h)
             .unwrap_err()
             .to_string()
             .contains("--restart and --rm"));
         let mut h = HostSpec::default();
         h.restart_policy.name = "sometimes".into();
-        assert!(validate_host(h).is_err());
+        assert!(validate_host(&store, h).is_err());
         let mut h = HostSpec::default();
         h.restart_policy.name = "no".into();
-        let h = validate_host(h).unwrap();
+        let h = validate_host(&store, h).unwrap();
         assert_eq!(h.restart_policy.name, "");
         assert_eq!(h.network_mode, "bridge");
         assert_eq!(h.shm_size, 64 << 20);
+    }
+
+    #[test]
+    fn network_modes_are_checked_at_create() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let with = |mode: &str, f: &dyn Fn(&mut HostSpec)| {
+            let mut h = HostSpec {
+                network_mode: mode.into(),
+                ..Default::default()
+            };
+            f(&mut h);
+            validate_host(&store, h)
+        };
+        assert!(with("none", &|_| {}).is_ok());
+        let err = with("nosuchnet", &|_| {}).unwrap_err();
+        assert_eq!(err.to_string(), "network nosuchnet not found");
+        assert!(err.is_not_found());
+        let err = with("bridge", &|h| h.network_aliases = vec!["a".into()]).unwrap_err();
+        assert!(err.to_string().contains("user defined networks"), "{err}");
+        let err = with("bridge", &|h| h.ipv4_address = "10.87.0.9".into()).unwrap_err();
+        assert!(err.to_string().contains("user defined networks"), "{err}");
+        let none_with_ports = with("none", &|h| h.publish_all_ports = true).unwrap_err();
+        assert!(none_with_ports.to_string().contains("port publishing"));
+        let host = with("host", &|h| h.publish_all_ports = true).unwrap();
+        assert!(
+            !host.publish_all_ports,
+            "ports are discarded with the host network"
+        );
+        assert!(with("container:nosuch", &|_| {})
+            .unwrap_err()
+            .is_not_found());
     }
 }

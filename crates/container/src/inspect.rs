@@ -6,6 +6,7 @@
 use serde_json::{json, Map, Value};
 
 use berth_store::Store;
+use berth_volume::spec::{MountSource, MountSpec};
 
 use crate::model::{self, Container, MountKind, MountPoint, Paths, Status};
 
@@ -62,6 +63,85 @@ pub fn mounts_json(c: &Container) -> Value {
     )
 }
 
+/// One `HostConfig.Mounts` entry as the docker CLI sends it for `--mount`: the
+/// option groups (`VolumeOptions`, `BindOptions`, `TmpfsOptions`) appear only
+/// when one of their options was given, with Go's `omitempty` on each field.
+fn host_config_mount(m: &MountSpec) -> Value {
+    let mut v = Map::new();
+    let kind = match &m.source {
+        MountSource::Volume { .. } => "volume",
+        MountSource::Bind { .. } => "bind",
+        MountSource::Tmpfs { .. } => "tmpfs",
+    };
+    v.insert("Type".into(), json!(kind));
+    match &m.source {
+        MountSource::Volume { name: Some(n), .. } => {
+            v.insert("Source".into(), json!(n));
+        }
+        MountSource::Bind { host, .. } => {
+            v.insert("Source".into(), json!(host));
+        }
+        _ => {}
+    }
+    v.insert("Target".into(), json!(m.destination));
+    if m.read_only {
+        v.insert("ReadOnly".into(), json!(true));
+    }
+    match &m.source {
+        MountSource::Volume {
+            nocopy,
+            driver,
+            driver_opts,
+            labels,
+            ..
+        } => {
+            if *nocopy || driver.is_some() || !driver_opts.is_empty() || !labels.is_empty() {
+                let mut options = Map::new();
+                if *nocopy {
+                    options.insert("NoCopy".into(), json!(true));
+                }
+                if !labels.is_empty() {
+                    options.insert("Labels".into(), json!(labels));
+                }
+                let mut driver_config = Map::new();
+                if let Some(d) = driver.as_deref().filter(|d| !d.is_empty()) {
+                    driver_config.insert("Name".into(), json!(d));
+                }
+                if !driver_opts.is_empty() {
+                    driver_config.insert("Options".into(), json!(driver_opts));
+                }
+                options.insert("DriverConfig".into(), Value::Object(driver_config));
+                v.insert("VolumeOptions".into(), Value::Object(options));
+            }
+        }
+        MountSource::Bind { recursive, .. } => {
+            if m.propagation.is_some() || !recursive {
+                let mut options = Map::new();
+                if let Some(p) = &m.propagation {
+                    options.insert("Propagation".into(), json!(p));
+                }
+                if !recursive {
+                    options.insert("NonRecursive".into(), json!(true));
+                }
+                v.insert("BindOptions".into(), Value::Object(options));
+            }
+        }
+        MountSource::Tmpfs { size, mode, .. } => {
+            if size.is_some() || mode.is_some() {
+                let mut options = Map::new();
+                if let Some(size) = size.filter(|s| *s != 0) {
+                    options.insert("SizeBytes".into(), json!(size));
+                }
+                if let Some(mode) = mode.filter(|m| *m != 0) {
+                    options.insert("Mode".into(), json!(mode));
+                }
+                v.insert("TmpfsOptions".into(), Value::Object(options));
+            }
+        }
+    }
+    Value::Object(v)
+}
+
 pub fn inspect(store: &Store, c: &Container) -> Value {
     let paths = Paths::of(store, &c.id);
     let spec = &c.spec;
@@ -78,15 +158,20 @@ pub fn inspect(store: &Store, c: &Container) -> Value {
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
-    let volumes = if spec.image_volumes.is_empty() {
+    // The docker CLI sends `-v /dst` (no host part) as Config.Volumes, not as
+    // a bind; the daemon adds the image's VOLUMEs.
+    let (binds, anonymous): (Vec<String>, Vec<String>) =
+        host.binds.iter().cloned().partition(|b| b.contains(':'));
+    let volume_paths: Map<String, Value> = spec
+        .image_volumes
+        .iter()
+        .chain(anonymous.iter())
+        .map(|v| (v.clone(), json!({})))
+        .collect();
+    let volumes = if volume_paths.is_empty() {
         Value::Null
     } else {
-        Value::Object(
-            spec.image_volumes
-                .iter()
-                .map(|v| (v.clone(), json!({})))
-                .collect(),
-        )
+        Value::Object(volume_paths)
     };
     let exposed = if spec.exposed_ports.is_empty() {
         Value::Null
@@ -107,25 +192,7 @@ pub fn inspect(store: &Store, c: &Container) -> Value {
         .mount_flags
         .iter()
         .filter_map(|flag| berth_volume::spec::parse_mount_flag(flag).ok())
-        .map(|m| {
-            let (kind, source) = match &m.source {
-                berth_volume::spec::MountSource::Volume { name, .. } => {
-                    ("volume", name.clone().unwrap_or_default())
-                }
-                berth_volume::spec::MountSource::Bind { host, .. } => {
-                    ("bind", host.display().to_string())
-                }
-                berth_volume::spec::MountSource::Tmpfs { .. } => ("tmpfs", String::new()),
-            };
-            let mut v = json!({"Type": kind, "Target": m.destination});
-            if !source.is_empty() {
-                v["Source"] = json!(source);
-            }
-            if m.read_only {
-                v["ReadOnly"] = json!(true);
-            }
-            v
-        })
+        .map(|m| host_config_mount(&m))
         .collect();
     let ulimits: Vec<Value> = host
         .ulimits
@@ -164,11 +231,11 @@ pub fn inspect(store: &Store, c: &Container) -> Value {
         "AppArmorProfile": "",
         "ExecIDs": Value::Null,
         "HostConfig": {
-            "Binds": list_or_null(&host.binds),
+            "Binds": list_or_null(&binds),
             "ContainerIDFile": "",
             "LogConfig": {"Type": "json-file", "Config": {}},
             "NetworkMode": host.network_mode,
-            "PortBindings": {},
+            "PortBindings": port_bindings_json(&host.port_bindings),
             "RestartPolicy": {
                 "Name": if host.restart_policy.name.is_empty() { "no" } else { host.restart_policy.name.as_str() },
                 "MaximumRetryCount": host.restart_policy.maximum_retry_count,
@@ -181,7 +248,7 @@ pub fn inspect(store: &Store, c: &Container) -> Value {
             "Dns": host.dns,
             "ExtraHosts": list_or_null(&host.extra_hosts),
             "Privileged": host.privileged,
-            "PublishAllPorts": false,
+            "PublishAllPorts": host.publish_all_ports,
             "ReadonlyRootfs": host.read_only_rootfs,
             "SecurityOpt": list_or_null(&host.security_opt),
             "Tmpfs": tmpfs,
@@ -224,53 +291,149 @@ pub fn inspect(store: &Store, c: &Container) -> Value {
             "Labels": labels,
             "StopSignal": if spec.stop_signal.is_empty() { Value::Null } else { json!(spec.stop_signal) },
         },
-        "NetworkSettings": network_settings(c),
+        "NetworkSettings": network_settings(store, c),
     })
 }
 
-fn network_settings(c: &Container) -> Value {
-    let networks = match c.spec.host.network_mode.as_str() {
-        "none" | "host" => {
-            json!({ c.spec.host.network_mode.clone(): endpoint_json() })
+/// HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8000"}]}.
+fn port_bindings_json(bindings: &[berth_network::PortBinding]) -> Value {
+    let mut out = Map::new();
+    for b in bindings {
+        let entry = json!({
+            "HostIp": b.host_ip,
+            "HostPort": if b.host_port == 0 { String::new() } else { b.host_port.to_string() },
+        });
+        if let Value::Array(list) = out.entry(b.port_key()).or_insert_with(|| json!([])) {
+            list.push(entry);
         }
-        _ => json!({ "bridge": endpoint_json() }),
-    };
+    }
+    Value::Object(out)
+}
+
+/// NetworkSettings as Docker shows it: the endpoints while the container runs
+/// (addresses, published ports, exposed-only ports as null), the networks it
+/// will join otherwise. The top-level address fields describe the default
+/// bridge only, as Docker's legacy fields do.
+fn network_settings(store: &Store, c: &Container) -> Value {
+    let db = store.db();
+    let host = &c.spec.host;
+    let running = c.state.status.has_monitor();
+    let endpoints = berth_network::endpoints_of_container(db, &c.id).unwrap_or_default();
+    let mut networks = Map::new();
+    let mut ports = Map::new();
+    let mut sandbox_key = String::new();
+    if running {
+        if let Some(berth_network::Namespace::Path(p)) =
+            berth_network::Namespace::of_container(&c.id)
+        {
+            sandbox_key = p.to_string_lossy().into_owned();
+        }
+        for e in &endpoints {
+            networks.insert(
+                e.network.name.clone(),
+                endpoint_json(
+                    &e.network.id,
+                    &e.id,
+                    &e.aliases,
+                    &e.ipv4.to_string(),
+                    e.prefix_len(),
+                    &e.gateway().map(|g| g.to_string()).unwrap_or_default(),
+                    &e.mac,
+                    &host.ipv4_address,
+                ),
+            );
+        }
+        for exposed in &c.spec.exposed_ports {
+            ports.insert(exposed.clone(), Value::Null);
+        }
+        for p in berth_network::published_ports(db, &c.id).unwrap_or_default() {
+            let entry = json!({"HostIp": p.shown_host_ip(), "HostPort": p.host_port.to_string()});
+            match ports.entry(p.port_key()).or_insert(Value::Null) {
+                Value::Array(list) => list.push(entry),
+                slot => *slot = json!([entry]),
+            }
+        }
+    }
+    if networks.is_empty() {
+        let mode = berth_network::Mode::parse(&host.network_mode);
+        let attached: Vec<(String, String, Vec<String>)> = match &mode {
+            berth_network::Mode::Network(_) => berth_network::container_networks(
+                db,
+                &c.id,
+                &host.network_mode,
+                &host.network_aliases,
+                &host.ipv4_address,
+            )
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.network.name, a.network.id, a.aliases))
+            .collect(),
+            berth_network::Mode::Host | berth_network::Mode::None => {
+                let name = host.network_mode.clone();
+                let id = berth_network::find(db, &name)
+                    .map(|n| n.id)
+                    .unwrap_or_default();
+                vec![(name, id, Vec::new())]
+            }
+            berth_network::Mode::Container(_) => Vec::new(),
+        };
+        for (name, id, aliases) in attached {
+            networks.insert(
+                name,
+                endpoint_json(&id, "", &aliases, "", 0, "", "", &host.ipv4_address),
+            );
+        }
+    }
+    let legacy = endpoints
+        .iter()
+        .find(|e| running && e.network.name == berth_network::DEFAULT_NETWORK);
     json!({
         "Bridge": "",
-        "SandboxID": "",
+        "SandboxID": if sandbox_key.is_empty() { String::new() } else { c.id.clone() },
         "HairpinMode": false,
         "LinkLocalIPv6Address": "",
         "LinkLocalIPv6PrefixLen": 0,
-        "Ports": {},
-        "SandboxKey": "",
+        "Ports": ports,
+        "SandboxKey": sandbox_key,
         "SecondaryIPAddresses": Value::Null,
         "SecondaryIPv6Addresses": Value::Null,
-        "EndpointID": "",
-        "Gateway": "",
+        "EndpointID": legacy.map(|e| e.id.clone()).unwrap_or_default(),
+        "Gateway": legacy.and_then(|e| e.gateway()).map(|g| g.to_string()).unwrap_or_default(),
         "GlobalIPv6Address": "",
         "GlobalIPv6PrefixLen": 0,
-        "IPAddress": "",
-        "IPPrefixLen": 0,
+        "IPAddress": legacy.map(|e| e.ipv4.to_string()).unwrap_or_default(),
+        "IPPrefixLen": legacy.map(|e| e.prefix_len()).unwrap_or(0),
         "IPv6Gateway": "",
-        "MacAddress": "",
+        "MacAddress": legacy.map(|e| e.mac.clone()).unwrap_or_default(),
         "Networks": networks,
     })
 }
 
-fn endpoint_json() -> Value {
+#[allow(clippy::too_many_arguments)]
+fn endpoint_json(
+    network_id: &str,
+    endpoint_id: &str,
+    aliases: &[String],
+    ip: &str,
+    prefix_len: u8,
+    gateway: &str,
+    mac: &str,
+    requested_ip: &str,
+) -> Value {
     json!({
-        "IPAMConfig": Value::Null,
+        "IPAMConfig": if requested_ip.is_empty() { Value::Null } else { json!({"IPv4Address": requested_ip}) },
         "Links": Value::Null,
-        "Aliases": Value::Null,
-        "NetworkID": "",
-        "EndpointID": "",
-        "Gateway": "",
-        "IPAddress": "",
-        "IPPrefixLen": 0,
+        "Aliases": list_or_null(aliases),
+        "NetworkID": network_id,
+        "EndpointID": endpoint_id,
+        "Gateway": gateway,
+        "IPAddress": ip,
+        "IPPrefixLen": prefix_len,
         "IPv6Gateway": "",
         "GlobalIPv6Address": "",
         "GlobalIPv6PrefixLen": 0,
-        "MacAddress": "",
+        "MacAddress": mac,
+        "DriverOpts": Value::Null,
     })
 }
 

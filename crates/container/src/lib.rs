@@ -86,6 +86,8 @@ pub enum ContainerError {
     Mount(#[from] berth_mount::MountError),
     #[error(transparent)]
     Archive(#[from] berth_archive::ArchiveError),
+    #[error(transparent)]
+    Network(#[from] berth_network::NetworkError),
     #[error("{0}")]
     Engine(String),
 }
@@ -102,22 +104,25 @@ impl ContainerError {
         match self {
             ContainerError::NotFound(_) => true,
             ContainerError::Image(e) => e.is_not_found(),
+            ContainerError::Network(e) => e.is_not_found(),
             _ => false,
         }
     }
 
     pub fn is_conflict(&self) -> bool {
-        matches!(
-            self,
-            ContainerError::NameInUse { .. } | ContainerError::Conflict(_)
-        )
+        match self {
+            ContainerError::NameInUse { .. } | ContainerError::Conflict(_) => true,
+            ContainerError::Network(e) => e.is_conflict(),
+            _ => false,
+        }
     }
 
     pub fn is_invalid(&self) -> bool {
-        matches!(
-            self,
-            ContainerError::InvalidName(_) | ContainerError::InvalidArgument(_)
-        )
+        match self {
+            ContainerError::InvalidName(_) | ContainerError::InvalidArgument(_) => true,
+            ContainerError::Network(e) => e.is_invalid(),
+            _ => false,
+        }
     }
 }
 

@@ -50,6 +50,8 @@ pub fn reconcile(store: &mut Store, runtime: &str, c: &mut Container) -> Result<
         let _ = rt.kill(&c.id, libc::SIGKILL, true);
         let _ = rt.delete(&c.id, true);
     }
+    // The dead monitor's veths, rules, leases and namespace (idempotent).
+    let _ = berth_network::teardown(store, &c.id);
     let sys = Linux;
     for m in c.spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
         let _ = berth_volume::release(store, &m.name, &c.id, &sys);

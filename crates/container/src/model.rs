@@ -69,6 +69,18 @@ pub struct HostSpec {
     pub volumes_from: Vec<String>,
     pub dns: Vec<String>,
     pub extra_hosts: Vec<String>,
+    /// `-p` bindings (HostConfig.PortBindings); host port 0 = any free port.
+    #[serde(default)]
+    pub port_bindings: Vec<berth_network::PortBinding>,
+    /// `-P` (HostConfig.PublishAllPorts).
+    #[serde(default)]
+    pub publish_all_ports: bool,
+    /// `--network-alias`: extra DNS names on the network-mode's network.
+    #[serde(default)]
+    pub network_aliases: Vec<String>,
+    /// `--ip` on the network-mode's network ("" = any).
+    #[serde(default)]
+    pub ipv4_address: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

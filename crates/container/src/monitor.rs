@@ -125,6 +125,8 @@ struct Monitor {
     clients: Vec<Client>,
     listener: UnixListener,
     sys: Linux,
+    /// The running container's networking (holds its host-port reservations).
+    sandbox: Option<berth_network::Sandbox>,
 }
 
 /// How a run of the container ended.
@@ -172,6 +174,7 @@ impl Monitor {
             clients,
             listener,
             sys: Linux,
+            sandbox: None,
         })
     }
 
@@ -311,6 +314,13 @@ impl Monitor {
     fn prepare(&mut self, c: &Container) -> Result<SpecInput> {
         rootfs::mount(&self.store, &c.id, &self.sys)?;
         write_etc_files(&self.paths, c)?;
+        let sandbox = self.setup_network(c)?;
+        write_network_files(&self.paths, c, &sandbox)?;
+        let network = match &sandbox.namespace {
+            berth_network::Namespace::Host => Namespace::Host,
+            berth_network::Namespace::Path(path) => Namespace::Path(path.clone()),
+        };
+        self.sandbox = Some(sandbox);
         let mut mounts = Vec::new();
         for m in &c.spec.mounts {
             match m.kind {
@@ -377,10 +387,6 @@ impl Monitor {
                 }
             ));
         }
-        let network = match c.spec.host.network_mode.as_str() {
-            "host" => Namespace::Host,
-            _ => Namespace::New,
-        };
         let init_binary = if c.spec.host.init {
             Some(tini_path()?)
         } else {
@@ -433,11 +439,35 @@ impl Monitor {
         })
     }
 
+    /// Sets up the container's network namespace, endpoints and published
+    /// ports (berth-network); `container:NAME` joins that container's namespace.
+    fn setup_network(&mut self, c: &Container) -> Result<berth_network::Sandbox> {
+        let host = &c.spec.host;
+        let joined = match berth_network::Mode::parse(&host.network_mode) {
+            berth_network::Mode::Container(other) => joined_namespace(&self.store, &other)?,
+            _ => None,
+        };
+        let spec = berth_network::SandboxSpec {
+            container_id: &c.id,
+            container_name: &c.name,
+            network_mode: &host.network_mode,
+            joined,
+            aliases: &host.network_aliases,
+            ipv4: &host.ipv4_address,
+            port_bindings: &host.port_bindings,
+            publish_all: host.publish_all_ports,
+            exposed_ports: &c.spec.exposed_ports,
+            dns_servers: &host.dns,
+        };
+        Ok(berth_network::setup(&mut self.store, &spec)?)
+    }
+
     /// Copies output, serves attach clients and reaps children until the
     /// container's init (`pid`) has exited and its output is drained.
     fn supervise(&mut self, pid: i32, stdio: &mut Stdio) -> Result<i32> {
         let mut log = LogWriter::open(&self.paths.log)?;
         let sigchld = SignalFd::sigchld()?;
+        self.shed_setup_memory();
         let mut exit_code: Option<i32> = reap(pid);
         let mut drain_deadline: Option<Instant> = None;
         let mut buf = vec![0u8; 32 * 1024];
@@ -482,6 +512,26 @@ impl Monitor {
                     drain_deadline = Some(Instant::now() + Duration::from_secs(2));
                 }
             }
+            // Clients first: fds[4..] match self.clients only until a client
+            // is accepted (below) or dropped by a failed broadcast.
+            let mut closed = Vec::new();
+            for (i, client) in self.clients.iter_mut().enumerate() {
+                if fds[4 + i].revents == 0 {
+                    continue;
+                }
+                match client.stream.read(&mut buf) {
+                    Ok(0) | Err(_) => closed.push(i),
+                    Ok(n) => {
+                        client.frames.push(&buf[..n]);
+                        while let Some((kind, payload)) = client.frames.next_frame() {
+                            stdio.input(kind, &payload);
+                        }
+                    }
+                }
+            }
+            for i in closed.into_iter().rev() {
+                self.clients.remove(i);
+            }
             if fds[1].revents != 0 {
                 while let Ok((stream, _)) = self.listener.accept() {
                     let _ = stream.set_nonblocking(false);
@@ -510,27 +560,19 @@ impl Monitor {
                     }
                 }
             }
-            let mut closed = Vec::new();
-            for (i, client) in self.clients.iter_mut().enumerate() {
-                if fds[4 + i].revents == 0 {
-                    continue;
-                }
-                match client.stream.read(&mut buf) {
-                    Ok(0) | Err(_) => closed.push(i),
-                    Ok(n) => {
-                        client.frames.push(&buf[..n]);
-                        while let Some((kind, payload)) = client.frames.next_frame() {
-                            stdio.input(kind, &payload);
-                        }
-                    }
-                }
-            }
-            for i in closed.into_iter().rev() {
-                self.clients.remove(i);
-            }
         }
         let _ = log.flush();
         Ok(exit_code.unwrap_or(137))
+    }
+
+    /// An idle monitor only runs its poll loop: give back what setup touched
+    /// (SQLite's page cache, freed heap, and the binary's read-only pages,
+    /// which fault back in from the page cache if ever needed again).
+    fn shed_setup_memory(&self) {
+        let _ = self.store.db().execute_batch("PRAGMA shrink_memory");
+        // SAFETY: malloc_trim only returns free heap memory to the kernel.
+        unsafe { libc::malloc_trim(0) };
+        drop_readonly_file_pages();
     }
 
     fn broadcast(&mut self, kind: u8, data: &[u8]) {
@@ -550,6 +592,11 @@ impl Monitor {
     fn cleanup_runtime(&mut self) {
         if let Err(e) = self.runtime.delete(&self.id, true) {
             eprintln!("monitor {}: runtime delete: {e}", self.id);
+        }
+        // Closing the reservations first frees the host ports for the next start.
+        self.sandbox = None;
+        if let Err(e) = berth_network::teardown(&mut self.store, &self.id) {
+            eprintln!("monitor {}: network teardown: {e}", self.id);
         }
         if let Ok(c) = model::find(&self.store, &self.id) {
             for m in c.spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
@@ -574,6 +621,43 @@ impl Monitor {
             )
         })?;
         Ok(())
+    }
+}
+
+/// `MADV_DONTNEED` on every executable, file-backed private mapping (the
+/// binary's and shared libraries' text): text is never written, so its content
+/// is the file's and dropping the page-table entries loses nothing. (Read-only
+/// data is NOT safe: RELRO segments were written during relocation before
+/// being made read-only.)
+fn drop_readonly_file_pages() {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return;
+    };
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms), Some(_offset), Some(_dev), Some(inode)) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) else {
+            continue;
+        };
+        if perms != "r-xp" || inode == "0" {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (
+            usize::from_str_radix(start, 16),
+            usize::from_str_radix(end, 16),
+        ) else {
+            continue;
+        };
+        // SAFETY: the range is one of our own read-only file mappings.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
     }
 }
 
@@ -680,6 +764,50 @@ fn tini_path() -> Result<PathBuf> {
     .map(PathBuf::from)
     .find(|p| p.exists())
     .ok_or_else(|| ContainerError::Engine("--init needs tini: apt-get install tini".into()))
+}
+
+/// The namespace of the running container `reference` (following its own
+/// `container:` mode, and the host's for `--network host`); `None` when it
+/// does not run.
+fn joined_namespace(store: &Store, reference: &str) -> Result<Option<berth_network::Namespace>> {
+    let mut other = model::find(store, reference)?;
+    for _ in 0..8 {
+        if other.state.status != model::Status::Running
+            && other.state.status != model::Status::Paused
+        {
+            return Ok(None);
+        }
+        match berth_network::Mode::parse(&other.spec.host.network_mode) {
+            berth_network::Mode::Host => return Ok(Some(berth_network::Namespace::Host)),
+            berth_network::Mode::Container(next) => other = model::find(store, &next)?,
+            _ => return Ok(berth_network::Namespace::of_container(&other.id)),
+        }
+    }
+    Ok(None)
+}
+
+/// Adds the container's address under its hostname to /etc/hosts and, on
+/// networks with name resolution, points resolv.conf at aardvark-dns.
+fn write_network_files(
+    paths: &Paths,
+    c: &Container,
+    sandbox: &berth_network::Sandbox,
+) -> Result<()> {
+    if let Some(ip) = sandbox.primary_ip() {
+        let mut hosts = std::fs::read_to_string(&paths.hosts)
+            .map_err(|e| ContainerError::io(&paths.hosts, e))?;
+        hosts.push_str(&format!("{ip}\t{}\n", c.spec.hostname));
+        std::fs::write(&paths.hosts, hosts).map_err(|e| ContainerError::io(&paths.hosts, e))?;
+    }
+    let nameservers = sandbox.nameservers();
+    if !nameservers.is_empty() {
+        let base = std::fs::read_to_string(&paths.resolv_conf)
+            .map_err(|e| ContainerError::io(&paths.resolv_conf, e))?;
+        let resolv = berth_network::resolv_conf(&base, &nameservers);
+        std::fs::write(&paths.resolv_conf, resolv)
+            .map_err(|e| ContainerError::io(&paths.resolv_conf, e))?;
+    }
+    Ok(())
 }
 
 /// Writes the container's /etc/hosts, /etc/hostname and /etc/resolv.conf.

@@ -4,6 +4,8 @@
 //! RESOLVE_IN_ROOT), never by following a symlink out of it.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use berth_mount::Linux;
@@ -49,6 +51,43 @@ fn live_root(c: &Container) -> PathBuf {
 /// Runs a process in a running container with this process's stdio; returns
 /// its exit status (Docker's 126/127 when it cannot be run).
 pub fn exec(store: &mut Store, runtime: &str, reference: &str, req: &ExecRequest) -> Result<i32> {
+    let prepared = prepare_exec(store, runtime, reference, req)?;
+    let stdin = if req.interactive || req.tty {
+        std::process::Stdio::inherit()
+    } else {
+        std::process::Stdio::null()
+    };
+    let mut child = prepared.spawn(
+        None,
+        req.detach,
+        stdin,
+        std::process::Stdio::inherit(),
+        std::process::Stdio::inherit(),
+    )?;
+    let status = child
+        .wait()
+        .map_err(|e| ContainerError::io(prepared.runtime.binary(), e))?;
+    prepared.finish(status)
+}
+
+/// An exec whose process description is written and checked, ready to be
+/// spawned with whatever stdio the front end has (its terminal for the CLI, a
+/// hijacked connection for the API). Its files are removed on
+/// [`PreparedExec::finish`] or drop.
+pub struct PreparedExec {
+    pub container: Container,
+    runtime: Runtime,
+    process_path: PathBuf,
+}
+
+/// Validates an exec request against a running container and writes its
+/// OCI process file.
+pub fn prepare_exec(
+    store: &mut Store,
+    runtime: &str,
+    reference: &str,
+    req: &ExecRequest,
+) -> Result<PreparedExec> {
     let c = lookup(store, runtime, reference)?;
     require_running(&c)?;
     if req.cmd.is_empty() {
@@ -111,47 +150,137 @@ pub fn exec(store: &mut Store, runtime: &str, reference: &str, req: &ExecRequest
     let json = serde_json::to_vec(&process).map_err(|e| ContainerError::Engine(e.to_string()))?;
     std::fs::write(&process_path, json).map_err(|e| ContainerError::io(&process_path, e))?;
     let rt = Runtime::new(runtime, &monitor::runtime_state_root())?;
-    let stdin = if req.interactive || req.tty {
-        std::process::Stdio::inherit()
-    } else {
-        std::process::Stdio::null()
-    };
-    let result = (|| {
-        let mut child = rt.exec(
-            &c.id,
-            &process_path,
-            None,
-            req.detach,
+    Ok(PreparedExec {
+        container: c,
+        runtime: rt,
+        process_path,
+    })
+}
+
+impl PreparedExec {
+    /// Starts `runtime exec`. With a tty (and no console socket) the runtime
+    /// needs a terminal as its own stdio: see [`PreparedExec::spawn_pty`].
+    pub fn spawn(
+        &self,
+        console_socket: Option<&Path>,
+        detach: bool,
+        stdin: std::process::Stdio,
+        stdout: std::process::Stdio,
+        stderr: std::process::Stdio,
+    ) -> Result<std::process::Child> {
+        Ok(self.runtime.exec(
+            &self.container.id,
+            &self.process_path,
+            console_socket,
+            detach,
             None,
             stdin,
-            std::process::Stdio::inherit(),
-            std::process::Stdio::inherit(),
+            stdout,
+            stderr,
+        )?)
+    }
+
+    /// Starts `runtime exec` for a tty process on a new pseudo-terminal of its
+    /// own (the runtime relays between it and the container's console, and
+    /// follows its size on SIGWINCH); returns the child and the terminal's
+    /// master side, which the caller reads and writes.
+    pub fn spawn_pty(&self, rows: u16, cols: u16) -> Result<(std::process::Child, std::fs::File)> {
+        use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+        let pty_err = |what: &str, e: rustix::io::Errno| {
+            ContainerError::Engine(format!("{what}: {}", std::io::Error::from(e)))
+        };
+        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+            .map_err(|e| pty_err("opening a pseudo-terminal", e))?;
+        grantpt(&master).map_err(|e| pty_err("grantpt", e))?;
+        unlockpt(&master).map_err(|e| pty_err("unlockpt", e))?;
+        let name = ptsname(&master, Vec::new()).map_err(|e| pty_err("ptsname", e))?;
+        let slave_path = PathBuf::from(name.to_string_lossy().into_owned());
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(&slave_path)
+            .map_err(|e| ContainerError::io(&slave_path, e))?;
+        let master = std::fs::File::from(master);
+        set_window_size(&master, rows, cols);
+        let dup = |f: &std::fs::File| {
+            f.try_clone()
+                .map(std::process::Stdio::from)
+                .map_err(|e| ContainerError::io(&slave_path, e))
+        };
+        let mut command_stdio = (dup(&slave)?, dup(&slave)?, dup(&slave)?);
+        drop(slave);
+        // The runtime must own the terminal (session leader, controlling
+        // tty) to get SIGWINCH when the size changes.
+        let child = self.runtime.exec_with(
+            &self.container.id,
+            &self.process_path,
+            std::mem::replace(&mut command_stdio.0, std::process::Stdio::null()),
+            std::mem::replace(&mut command_stdio.1, std::process::Stdio::null()),
+            std::mem::replace(&mut command_stdio.2, std::process::Stdio::null()),
+            |cmd| {
+                // SAFETY: setsid and ioctl are async-signal-safe.
+                unsafe {
+                    cmd.pre_exec(|| {
+                        if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+            },
         )?;
-        let status = child
-            .wait()
-            .map_err(|e| ContainerError::io(rt.binary(), e))?;
+        Ok((child, master))
+    }
+
+    /// Turns the runtime's exit status into the process's exit code (or the
+    /// 126/127 error when it could not be run) and removes the exec's files.
+    pub fn finish(self, status: std::process::ExitStatus) -> Result<i32> {
         let code = status.code().unwrap_or(255);
-        let log = berth_runtime::exec_log_path(&process_path);
-        if code == 255 {
-            if let Some(message) = Runtime::error_from_log(&log) {
-                let lower = message.to_lowercase();
-                let code = if lower.contains("not found") || lower.contains("no such file") {
-                    127
-                } else {
-                    126
-                };
-                let _ = std::fs::remove_file(&log);
-                return Err(ContainerError::CannotRun {
-                    code,
-                    message: format!("OCI runtime exec failed: {message}"),
-                });
+        let log = berth_runtime::exec_log_path(&self.process_path);
+        let result = if code == 255 {
+            match Runtime::error_from_log(&log) {
+                Some(message) => {
+                    let lower = message.to_lowercase();
+                    let code = if lower.contains("not found") || lower.contains("no such file") {
+                        127
+                    } else {
+                        126
+                    };
+                    Err(ContainerError::CannotRun {
+                        code,
+                        message: format!("OCI runtime exec failed: {message}"),
+                    })
+                }
+                None => Ok(code),
             }
-        }
+        } else {
+            Ok(code)
+        };
         let _ = std::fs::remove_file(&log);
-        Ok(code)
-    })();
-    let _ = std::fs::remove_file(&process_path);
-    result
+        result
+    }
+}
+
+impl Drop for PreparedExec {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.process_path);
+    }
+}
+
+/// Sets a terminal's size (TIOCSWINSZ); the terminal's session gets SIGWINCH.
+pub fn set_window_size(terminal: &impl std::os::fd::AsRawFd, rows: u16, cols: u16) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ with a valid winsize on a terminal descriptor.
+    unsafe { libc::ioctl(terminal.as_raw_fd(), libc::TIOCSWINSZ, &size) };
 }
 
 /// Runs `f` with a root directory through which the container's filesystem

@@ -278,3 +278,96 @@ impl<R: Read> Read for Tee<R> {
         Ok(n)
     }
 }
+
+/// One step of `build`: what the new image adds to its parent.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildStep<'a> {
+    /// The stage so far; `None` for the first step after `FROM scratch`.
+    pub parent: Option<&'a ResolvedImage>,
+    /// An overlay upperdir (or a directory laid out as one) that becomes the
+    /// new layer; `None` for a metadata-only step (an `empty_layer` history entry).
+    pub layer: Option<&'a Path>,
+    /// The new image's config (Docker's `config`).
+    pub config: &'a ContainerConfig,
+    /// The step's container config (Docker's `container_config`: the config
+    /// with the step as its Cmd).
+    pub container_config: &'a ContainerConfig,
+    /// The container the step ran in, if any.
+    pub container: &'a str,
+    /// The history line (`/bin/sh -c #(nop)  ENV A=b`).
+    pub created_by: &'a str,
+    /// `MAINTAINER`.
+    pub author: &'a str,
+}
+
+/// Stores a build step's image (untagged) and returns its ID. The parent's
+/// layers and history are kept; the step's layer, if any, goes on top.
+pub fn commit_build_step(store: &mut Store, step: &BuildStep<'_>) -> Result<String, ImageError> {
+    let blobs = crate::blobs::Blobs::new(store);
+    let parent_doc = match step.parent {
+        Some(parent) => Some(
+            ImageConfigDoc::parse(&blobs.read(&parent.id)?)
+                .map_err(|e| ImageError::json(format!("config of {}", parent.id), e))?,
+        ),
+        None => None,
+    };
+    let mut pending = Pending::begin(store)?;
+    for layer in step.parent.map(|p| p.layers.as_slice()).unwrap_or_default() {
+        if let Some(row) = pending.lock_chain(store, &layer.chain_id)? {
+            pending.reuse(row);
+        }
+    }
+    let mut diff_ids = parent_doc
+        .as_ref()
+        .map(|d| d.rootfs.diff_ids.clone())
+        .unwrap_or_default();
+    if let Some(upper) = step.layer {
+        let mut packed = tempfile::Builder::new()
+            .prefix("build-")
+            .tempfile_in(store.tmp_dir())
+            .at(store.tmp_dir())?;
+        berth_archive::pack_layer(upper, io::BufWriter::new(packed.as_file_mut()))?;
+        packed.as_file_mut().rewind().at(packed.path())?;
+        let parent_chain = step
+            .parent
+            .and_then(|p| p.layers.last())
+            .map(|l| l.chain_id.clone());
+        let row = add_layer_from_stream(store, &mut pending, packed.as_file(), parent_chain)?;
+        diff_ids.push(row.diff_id);
+    }
+    let created = berth_store::now_rfc3339();
+    let mut history = parent_doc
+        .as_ref()
+        .map(|d| d.history.clone())
+        .unwrap_or_default();
+    history.push(HistoryEntry {
+        created: Some(created.clone()),
+        author: (!step.author.is_empty()).then(|| step.author.to_string()),
+        created_by: Some(step.created_by.to_string()),
+        empty_layer: step.layer.is_none(),
+        ..Default::default()
+    });
+    let doc = ImageConfigDoc {
+        architecture: parent_doc
+            .as_ref()
+            .map(|d| d.architecture.clone())
+            .unwrap_or_else(|| host_architecture().into()),
+        author: step.author.to_string(),
+        config: Some(step.config.clone()),
+        container: step.container.to_string(),
+        container_config: step.container_config.clone(),
+        created,
+        history,
+        os: parent_doc
+            .as_ref()
+            .map(|d| d.os.clone())
+            .unwrap_or_else(|| "linux".into()),
+        rootfs: RootFs {
+            kind: "layers".into(),
+            diff_ids,
+        },
+        variant: parent_doc.and_then(|d| d.variant),
+        ..Default::default()
+    };
+    finish_image(store, pending, &doc, None)
+}

@@ -201,7 +201,8 @@ pub struct ImageSummary {
 pub fn list(store: &Store) -> Result<Vec<ImageSummary>, ImageError> {
     let mut stmt = store.db().prepare(
         "SELECT id, size, created_at, (SELECT count(*) FROM containers c WHERE c.image_id = images.id) \
-         FROM images ORDER BY created_at DESC, id",
+         FROM images WHERE NOT (id IN (SELECT parent_id FROM build_cache) \
+         AND id NOT IN (SELECT image_id FROM image_refs)) ORDER BY created_at DESC, id",
     )?;
     let rows = stmt
         .query_map([], |r| {
@@ -593,13 +594,53 @@ pub fn remove(
             short(&id)
         )));
     }
+    let parent = build_parent(store, &id)?;
     let untagged = delete_image(store, &id)?;
     items.extend(untagged.into_iter().map(DeleteItem::Untagged));
     items.push(DeleteItem::Deleted(id));
+    delete_unused_build_parents(store, parent, &mut items)?;
     for layer in layers::gc(store)? {
         items.push(DeleteItem::Deleted(layer.chain_id));
     }
     Ok(items)
+}
+
+/// The image a build step was made on (`build_cache`), if any.
+fn build_parent(store: &Store, id: &str) -> Result<Option<String>, ImageError> {
+    Ok(store
+        .db()
+        .query_row(
+            "SELECT parent_id FROM build_cache WHERE image_id = ?1 AND parent_id != ''",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// dockerd's parent pruning on `rmi`: a build's intermediate images go with
+/// the last image built on them, while untagged, unused and childless.
+fn delete_unused_build_parents(
+    store: &mut Store,
+    mut parent: Option<String>,
+    items: &mut Vec<DeleteItem>,
+) -> Result<(), ImageError> {
+    while let Some(id) = parent.take() {
+        let in_use: bool = store.db().query_row(
+            "SELECT EXISTS (SELECT 1 FROM image_refs WHERE image_id = ?1) \
+             OR EXISTS (SELECT 1 FROM build_cache WHERE parent_id = ?1) \
+             OR EXISTS (SELECT 1 FROM containers WHERE image_id = ?1) \
+             OR NOT EXISTS (SELECT 1 FROM images WHERE id = ?1)",
+            [&id],
+            |r| r.get(0),
+        )?;
+        if in_use {
+            break;
+        }
+        parent = build_parent(store, &id)?;
+        delete_image(store, &id)?;
+        items.push(DeleteItem::Deleted(id));
+    }
+    Ok(())
 }
 
 fn same_name(stored: &str, reference: &Reference) -> bool {

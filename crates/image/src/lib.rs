@@ -24,12 +24,13 @@ mod error;
 pub mod images;
 pub mod layers;
 mod load;
+pub mod pulled;
 pub mod reference;
 mod save;
 
 pub use changes::{apply_changes, apply_to_docker_config};
 pub use config::{ContainerConfig, Empty, ImageConfigDoc};
-pub use create::{commit, import, CommitContainer, ImportOptions};
+pub use create::{commit, commit_build_step, import, BuildStep, CommitContainer, ImportOptions};
 pub use error::ImageError;
 pub use images::{
     history, inspect, inspect_json, list, prune, remove, resolve, resolve_id, tag, DeleteItem,

@@ -18,7 +18,10 @@
 //! * An **endpoint** is a container's live attachment to one network while it
 //!   runs: an `endpoints` row holding the IPv4 lease (the row *is* the lease —
 //!   IPAM is a free-address search in the same transaction that inserts it),
-//!   the MAC and the interface name (`eth0`, `eth1`…).
+//!   the MAC and the interface name (`eth0`, `eth1`…). Because several berth
+//!   roots may share a bridge (the default `berth0`), an address is also
+//!   claimed host-wide by a file `/run/berth/leases/<bridge>/<ip>` naming the
+//!   container; a claim whose container has no namespace any more is stale.
 //! * A **published port** is an `endpoint_ports` row: host IP, host port (the
 //!   one chosen for `-p 80`/`-P` included), container port and protocol. While
 //!   the container runs its monitor also holds a socket *bound* (not
@@ -29,8 +32,8 @@
 //!   `/run/berth/netns/<container id>` (what `ip netns add` does), with `lo` up.
 //!
 //! # Lifecycle
-//! [`setup`] (the monitor, before `runtime create`): reserve host ports and
-//! insert endpoint and port rows in one transaction → create the namespace →
+//! [`setup`] (the monitor, before `runtime create`): create the namespace →
+//! reserve host ports and insert endpoint and port rows in one transaction →
 //! `netavark setup` (veth, bridge, iptables NAT and port forwarding, DNS
 //! entries). A failure at any step undoes the earlier ones, so a refused start
 //! leaves no namespace, rule or lease. [`teardown`] (the monitor after the
@@ -65,8 +68,8 @@ pub use networks::{create, find, list, prune, remove, CreateOptions, Network};
 pub use ports::{parse_publish, PortBinding, PublishedPort};
 pub use sandbox::{
     connect, container_networks, disconnect, endpoints_of_container, endpoints_of_network,
-    published_ports, resolv_conf, setup, teardown, Endpoint, Mode, Namespace, Sandbox,
-    SandboxSpec,
+    published_ports, resolv_conf, setup, teardown, Attachment, Endpoint, Member, Mode, Namespace,
+    Sandbox, SandboxSpec,
 };
 
 /// The default network's name (Docker's).
@@ -124,7 +127,9 @@ impl NetworkError {
     pub fn is_conflict(&self) -> bool {
         matches!(
             self,
-            NetworkError::NameExists(_) | NetworkError::Conflict(_) | NetworkError::PortAllocated { .. }
+            NetworkError::NameExists(_)
+                | NetworkError::Conflict(_)
+                | NetworkError::PortAllocated { .. }
         )
     }
 

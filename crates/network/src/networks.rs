@@ -61,24 +61,29 @@ pub struct CreateOptions {
     pub labels: BTreeMap<String, String>,
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, name, driver, interface, subnet, gateway, internal, dns, labels, created_at";
 
 fn from_row(row: &Row) -> rusqlite::Result<Network> {
-    let subnet: String = row.get(4)?;
-    let gateway: String = row.get(5)?;
-    let labels: String = row.get(8)?;
+    from_row_at(row, 0)
+}
+
+/// A network from the [`COLUMNS`] starting at column `at` of a (joined) row.
+pub(crate) fn from_row_at(row: &Row, at: usize) -> rusqlite::Result<Network> {
+    let subnet: String = row.get(at + 4)?;
+    let gateway: String = row.get(at + 5)?;
+    let labels: String = row.get(at + 8)?;
     Ok(Network {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        driver: row.get(2)?,
-        interface: row.get(3)?,
+        id: row.get(at)?,
+        name: row.get(at + 1)?,
+        driver: row.get(at + 2)?,
+        interface: row.get(at + 3)?,
         subnet: subnet.parse().ok(),
         gateway: gateway.parse().ok(),
-        internal: row.get(6)?,
-        dns: row.get(7)?,
+        internal: row.get(at + 6)?,
+        dns: row.get(at + 7)?,
         labels: serde_json::from_str(&labels).unwrap_or_default(),
-        created_at: row.get(9)?,
+        created_at: row.get(at + 9)?,
     })
 }
 
@@ -230,8 +235,14 @@ pub fn remove(store: &mut Store, reference: &str) -> Result<Network> {
             )));
         }
         tx.execute("DELETE FROM networks WHERE id = ?1", [&n.id])?;
+        forget_leases(&n.interface);
         Ok(n)
     })
+}
+
+/// Removes a removed network's (empty) host-wide lease directory.
+fn forget_leases(interface: &str) {
+    let _ = std::fs::remove_dir(crate::run_dir().join("leases").join(interface));
 }
 
 /// `network prune`: removes the user networks no container refers to (by its
@@ -239,7 +250,7 @@ pub fn remove(store: &mut Store, reference: &str) -> Result<Network> {
 pub fn prune(store: &mut Store) -> Result<Vec<String>> {
     store.write(|tx| {
         let mut stmt = tx.prepare(
-            "SELECT n.id, n.name FROM networks n \
+            "SELECT n.id, n.name, n.interface FROM networks n \
              WHERE n.name NOT IN ('bridge', 'host', 'none') \
              AND NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.network_id = n.id) \
              AND NOT EXISTS (SELECT 1 FROM container_networks c WHERE c.network_id = n.id AND c.connected) \
@@ -247,13 +258,14 @@ pub fn prune(store: &mut Store) -> Result<Vec<String>> {
                  WHERE json_extract(c.config, '$.Host.NetworkMode') IN (n.name, n.id)) \
              ORDER BY n.name",
         )?;
-        let unused: Vec<(String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let unused: Vec<(String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        for (id, _) in &unused {
+        for (id, _, interface) in &unused {
             tx.execute("DELETE FROM networks WHERE id = ?1", [id])?;
+            forget_leases(interface);
         }
-        Ok(unused.into_iter().map(|(_, name)| name).collect())
+        Ok(unused.into_iter().map(|(_, name, _)| name).collect())
     })
 }
 
@@ -264,9 +276,9 @@ fn valid_name(name: &str) -> bool {
 }
 
 fn parse_subnet(s: &str) -> Result<Ipv4Net> {
-    let net: Ipv4Net = s
-        .parse()
-        .map_err(|_| NetworkError::InvalidArgument(format!("invalid subnet {s}: not an IPv4 CIDR")))?;
+    let net: Ipv4Net = s.parse().map_err(|_| {
+        NetworkError::InvalidArgument(format!("invalid subnet {s}: not an IPv4 CIDR"))
+    })?;
     if net.prefix_len() > 30 {
         return Err(NetworkError::InvalidArgument(format!(
             "invalid subnet {s}: too small for containers"

@@ -413,6 +413,34 @@ impl Runtime {
         command.spawn().map_err(|e| self.spawn_error("exec", e))
     }
 
+    /// `exec` in the foreground, with `configure` applied to the command just
+    /// before it is spawned (the API makes the runtime the session leader of
+    /// a pseudo-terminal it owns).
+    pub fn exec_with(
+        &self,
+        id: &str,
+        process_json: &Path,
+        stdin: Stdio,
+        stdout: Stdio,
+        stderr: Stdio,
+        configure: impl FnOnce(&mut Command),
+    ) -> Result<Child, RuntimeError> {
+        check_id(id)?;
+        let log_file = exec_log_path(process_json);
+        Self::fresh_log(&log_file)?;
+        let mut command = self.command(Some(&log_file));
+        command
+            .arg("exec")
+            .arg("--process")
+            .arg(process_json)
+            .arg(id)
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr);
+        configure(&mut command);
+        command.spawn().map_err(|e| self.spawn_error("exec", e))
+    }
+
     /// Changes a running container's cgroup limits (`update --resources -`).
     pub fn update(&self, id: &str, resources: &LinuxResources) -> Result<(), RuntimeError> {
         check_id(id)?;

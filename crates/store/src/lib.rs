@@ -10,8 +10,10 @@
 //!   either the whole change or none of it.
 //! * Content (blobs, layer directories, container layers, volumes) is built in
 //!   [`Store::tmp_dir`] and renamed into place *before* the metadata that refers to
-//!   it is committed; [`Store::open`] sweeps leftovers in `tmp/`. A directory with no
-//!   row is garbage; a row never points at a missing directory.
+//!   it is committed. A crash leaves garbage only in `tmp/`, which
+//!   [`Store::open`] sweeps once an entry has been untouched for a day (other
+//!   berth processes may be staging there right now, so age is the only safe
+//!   signal). A row never points at a missing directory.
 //!
 //! # On-disk layout (below the root)
 //! ```text
@@ -20,7 +22,7 @@
 //! layers/HEX/            one unpacked layer per chain ID (overlay lowerdir)
 //! containers/ID/         a container's writable layer, bundle, logs, monitor files
 //! volumes/NAME/_data     named and anonymous volumes (local driver)
-//! tmp/                   staging area for atomic builds, emptied on open
+//! tmp/                   staging area for atomic builds; stale entries swept on open
 //! ```
 
 mod lock;
@@ -88,6 +90,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::apply(&mut conn, &db_path)?;
+        sweep_stale(&root.join("tmp"));
         Ok(Store { root, conn })
     }
 
@@ -143,6 +146,36 @@ impl Store {
             .join(format!("{purpose}-{}", &new_id()[..16]));
         std::fs::create_dir(&path).map_err(|e| StoreError::io(&path, e))?;
         Ok(path)
+    }
+}
+
+/// How long a staging entry may sit untouched before it counts as a crash's leftover.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes entries of `tmp` untouched for [`STALE_AFTER`]. Best effort: a
+/// failure here must not keep berth from starting.
+fn sweep_stale(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for entry in entries.flatten() {
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        let stale = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if stale {
+            let path = entry.path();
+            let _ = if meta.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
     }
 }
 
@@ -205,6 +238,27 @@ mod tests {
             .query_row("SELECT count(*) FROM volumes", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn open_sweeps_only_stale_staging_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let fresh = store.staging_dir("fresh").unwrap();
+        let stale = store.staging_dir("stale").unwrap();
+        std::fs::write(stale.join("f"), "x").unwrap();
+        let old = std::time::SystemTime::now() - STALE_AFTER - std::time::Duration::from_secs(60);
+        std::fs::File::open(&stale)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        drop(store);
+        Store::open(dir.path()).unwrap();
+        assert!(
+            fresh.exists(),
+            "a fresh staging dir may belong to a running process"
+        );
+        assert!(!stale.exists());
     }
 
     #[test]

@@ -94,6 +94,73 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX container_volumes_by_volume ON container_volumes(volume_name);
     "#,
+    // 2: networks, container attachments, endpoints (address leases), published ports.
+    r#"
+    -- Networks: the built-in bridge/host/none and user networks (berth-network).
+    CREATE TABLE networks (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        driver     TEXT NOT NULL,             -- bridge | host | null
+        interface  TEXT NOT NULL DEFAULT '',  -- the bridge device
+        subnet     TEXT NOT NULL DEFAULT '',  -- IPv4 CIDR
+        gateway    TEXT NOT NULL DEFAULT '',
+        internal   INTEGER NOT NULL DEFAULT 0,
+        dns        INTEGER NOT NULL DEFAULT 0, -- names resolved by aardvark-dns
+        labels     TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+    );
+    INSERT INTO networks (id, name, driver, interface, subnet, gateway, created_at) VALUES
+        (lower(hex(randomblob(32))), 'bridge', 'bridge', 'berth0', '10.87.0.0/16', '10.87.0.1',
+         strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        (lower(hex(randomblob(32))), 'host', 'host', '', '', '', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        (lower(hex(randomblob(32))), 'none', 'null', '', '', '', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+    -- Changes to the networks a container joins at start, besides its network
+    -- mode's: connected=1 joined with `network connect` (aliases, ipv4 asked for
+    -- there), connected=0 the mode's network left with `network disconnect`.
+    CREATE TABLE container_networks (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        network_id   TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+        connected    INTEGER NOT NULL,
+        aliases      TEXT NOT NULL DEFAULT '[]',
+        ipv4         TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (container_id, network_id)
+    );
+    -- A running container's interface on a network; the row is the address lease.
+    CREATE TABLE endpoints (
+        id           TEXT PRIMARY KEY,
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        network_id   TEXT NOT NULL REFERENCES networks(id),
+        interface    TEXT NOT NULL,
+        ipv4         TEXT NOT NULL,
+        mac          TEXT NOT NULL,
+        aliases      TEXT NOT NULL DEFAULT '[]',
+        created_at   TEXT NOT NULL,
+        UNIQUE (network_id, ipv4),
+        UNIQUE (container_id, network_id)
+    );
+    CREATE INDEX endpoints_by_container ON endpoints(container_id);
+    -- A running container's published ports (host_ip '' = every address).
+    CREATE TABLE endpoint_ports (
+        container_id   TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        protocol       TEXT NOT NULL,
+        container_port INTEGER NOT NULL,
+        host_ip        TEXT NOT NULL,
+        host_port      INTEGER NOT NULL,
+        PRIMARY KEY (protocol, host_ip, host_port)
+    );
+    CREATE INDEX endpoint_ports_by_container ON endpoint_ports(container_id);
+    "#,
+    // 3: the build cache. Each image a build step made, with the image it was
+    // made on ("" for the first step after `FROM scratch`) and the step's cache
+    // key (instruction + content digests). Rows go with their image.
+    r#"
+    CREATE TABLE build_cache (
+        image_id  TEXT PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        parent_id TEXT NOT NULL,
+        cache_key TEXT NOT NULL
+    );
+    CREATE INDEX build_cache_by_parent ON build_cache(parent_id, cache_key);
+    "#,
 ];
 
 /// Schema version after all migrations.

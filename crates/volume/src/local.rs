@@ -34,7 +34,14 @@ pub fn acquire(
     let holders_path = volume_dir(store, name).join("holders");
     let mut holders = live_holders(store, &holders_path)?;
     if holders.is_empty() && !mounted(&volume.mountpoint)? {
-        sys.mount(&device_mount(&volume))?;
+        let opt = |k: &str| volume.options.get(k).cloned().unwrap_or_default();
+        sys.mount(&device_mount(&volume))
+            .map_err(|source| VolumeError::MountFailed {
+                path: volume.mountpoint.clone(),
+                device: opt("device"),
+                data: opt("o"),
+                source: Box::new(source),
+            })?;
     }
     if !holders.iter().any(|h| h == container_id) {
         holders.push(container_id.to_string());

@@ -572,3 +572,37 @@ fn remove_unmounts_a_stale_mount_and_never_deletes_across_a_nested_one() {
     assert_eq!(fs::read_dir(&trash).unwrap().count(), 0);
     assert!(outside.path().join("precious").exists());
 }
+
+#[test]
+fn apparent_size_counts_links_once_and_never_leaves_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = dir.path().join("data");
+    let mut expected = 0u64;
+    for d in 0..20 {
+        let sub = top.join(format!("d{d}/nested/deeper"));
+        fs::create_dir_all(&sub).unwrap();
+        for f in 0..25 {
+            let bytes = vec![b'x'; d * 100 + f];
+            fs::write(sub.join(format!("f{f}")), &bytes).unwrap();
+            expected += bytes.len() as u64;
+        }
+    }
+    fs::create_dir(top.join("empty")).unwrap();
+    fs::write(top.join("linked"), vec![0u8; 4000]).unwrap();
+    fs::hard_link(top.join("linked"), top.join("d0/linked-again")).unwrap();
+    expected += 4000;
+    // A symlink counts as itself ("/etc" is 4 bytes), never as its target.
+    std::os::unix::fs::symlink("/etc", top.join("etc-link")).unwrap();
+    expected += 4;
+    // A mount inside the tree is not part of it.
+    let mounted = top.join("d1/mnt");
+    fs::create_dir(&mounted).unwrap();
+    Linux
+        .mount(&Mount::from_options("tmpfs", &mounted, "tmpfs", "size=1m"))
+        .unwrap();
+    fs::write(mounted.join("hidden"), vec![0u8; 100_000]).unwrap();
+    let size = volume::apparent_size(&top);
+    Linux.unmount(&mounted, true).unwrap();
+    assert_eq!(size.unwrap(), expected);
+    assert!(volume::apparent_size(&top.join("etc-link")).is_err());
+}

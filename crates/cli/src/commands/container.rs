@@ -114,6 +114,18 @@ pub struct CreateFlags {
     /// Expose a port or a range of ports
     #[arg(long)]
     expose: Vec<String>,
+    /// Publish a container's port(s) to the host
+    #[arg(short = 'p', long = "publish")]
+    publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    publish_all: bool,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias")]
+    network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long = "ip")]
+    ip: Option<String>,
     /// Signal to stop the container
     #[arg(long = "stop-signal")]
     stop_signal: Option<String>,
@@ -270,6 +282,16 @@ fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         let (dest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
         tmpfs.insert(dest.to_string(), opts.to_string());
     }
+    let mut port_bindings = Vec::new();
+    for p in &flags.publish {
+        port_bindings
+            .extend(berth_network::parse_publish(p).map_err(|e| {
+                anyhow!("invalid argument \"{p}\" for \"-p, --publish\" flag: {e}")
+            })?);
+    }
+    // Docker exposes every published port too.
+    let mut expose = flags.expose.clone();
+    expose.extend(port_bindings.iter().map(|b| b.port_key()));
     let host = HostSpec {
         auto_remove: flags.rm,
         restart_policy: parse_restart(&flags.restart)?,
@@ -309,6 +331,10 @@ fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         volumes_from: flags.volumes_from.clone(),
         dns: flags.dns.clone(),
         extra_hosts: flags.add_host.clone(),
+        port_bindings,
+        publish_all_ports: flags.publish_all,
+        network_aliases: flags.network_alias.clone(),
+        ipv4_address: flags.ip.clone().unwrap_or_default(),
     };
     Ok(CreateRequest {
         name: flags.name.clone(),
@@ -332,7 +358,7 @@ fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         open_stdin: flags.interactive,
         stop_signal: flags.stop_signal.clone(),
         stop_timeout: flags.stop_timeout,
-        expose: flags.expose.clone(),
+        expose,
         mounts,
         host,
     })
@@ -367,7 +393,48 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
     lifecycle::start(&mut store, &ctx.runtime, &c.id, Some(&theirs)).map_err(status_of)?;
     drop(theirs);
     drop(store);
+    if !args.flags.tty {
+        proxy_signals(ctx, &c.id);
+    }
     Ok(attach_session(ours, args.flags.interactive, args.flags.tty))
+}
+
+/// Docker's `--sig-proxy` (on for attached runs without a tty): SIGINT,
+/// SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 received by the CLI are sent to
+/// the container instead of ending the CLI. Must run before any other thread
+/// is spawned, so every thread inherits the blocked mask.
+fn proxy_signals(ctx: &Ctx, id: &str) {
+    let root = ctx.root.clone();
+    let runtime = ctx.runtime.clone();
+    let id = id.to_string();
+    // SAFETY: sigset manipulation on a local, then blocking those signals for
+    // this thread (and the threads it spawns later).
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGQUIT,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+        ] {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    std::thread::spawn(move || loop {
+        let mut sig = 0;
+        // SAFETY: sigwait on the set blocked above.
+        if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+            return;
+        }
+        if let Ok(mut store) = berth_store::Store::open(&root) {
+            let _ = lifecycle::kill(&mut store, &runtime, &id, &sig.to_string());
+        }
+    });
 }
 
 /// Relays this terminal to an attach stream until the container exits;
@@ -470,6 +537,9 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<i32> {
         let (ours, theirs) = UnixStream::pair().context("socketpair")?;
         lifecycle::start(&mut store, &ctx.runtime, &c.id, Some(&theirs)).map_err(status_of)?;
         drop(theirs);
+        if !c.spec.tty {
+            proxy_signals(ctx, &c.id);
+        }
         return Ok(attach_session(ours, args.interactive, c.spec.tty));
     }
     for_each(&args.containers, |name| {
@@ -661,6 +731,67 @@ fn matches_filter(store: &berth_store::Store, c: &Container, key: &str, value: &
     }
 }
 
+/// Docker's PORTS column: "0.0.0.0:8000->80/tcp" per published port (runs of
+/// consecutive ports as "0.0.0.0:8000-8001->80-81/tcp"), "80/tcp" per port
+/// only exposed; empty unless the container runs.
+fn ports_text(store: &berth_store::Store, c: &Container) -> String {
+    if !c.state.status.has_monitor() {
+        return String::new();
+    }
+    let mut published = berth_network::published_ports(store.db(), &c.id).unwrap_or_default();
+    published.sort_by(|a, b| {
+        (a.shown_host_ip(), &a.protocol, a.container_port).cmp(&(
+            b.shown_host_ip(),
+            &b.protocol,
+            b.container_port,
+        ))
+    });
+    // (host ip, protocol, first host port, first container port, run length)
+    let mut runs: Vec<(String, String, u16, u16, u16)> = Vec::new();
+    for p in &published {
+        match runs.last_mut() {
+            Some((ip, proto, host, container, len))
+                if ip == p.shown_host_ip()
+                    && *proto == p.protocol
+                    && u32::from(*host) + u32::from(*len) == u32::from(p.host_port)
+                    && u32::from(*container) + u32::from(*len) == u32::from(p.container_port) =>
+            {
+                *len += 1
+            }
+            _ => runs.push((
+                p.shown_host_ip().to_string(),
+                p.protocol.clone(),
+                p.host_port,
+                p.container_port,
+                1,
+            )),
+        }
+    }
+    let range = |start: u16, len: u16| {
+        if len > 1 {
+            format!("{start}-{}", start + len - 1)
+        } else {
+            start.to_string()
+        }
+    };
+    let mut parts: Vec<String> = runs
+        .iter()
+        .map(|(ip, proto, host, container, len)| {
+            format!(
+                "{ip}:{}->{}/{proto}",
+                range(*host, *len),
+                range(*container, *len)
+            )
+        })
+        .collect();
+    for exposed in &c.spec.exposed_ports {
+        if !published.iter().any(|p| &p.port_key() == exposed) {
+            parts.push(exposed.clone());
+        }
+    }
+    parts.join(", ")
+}
+
 fn ps_row(store: &berth_store::Store, c: &Container, no_trunc: bool, size: bool) -> Value {
     let command = std::iter::once(c.spec.path.clone())
         .chain(c.spec.args.iter().cloned())
@@ -712,7 +843,7 @@ fn ps_row(store: &berth_store::Store, c: &Container, no_trunc: bool, size: bool)
         "Command": format!("{command:?}"),
         "CreatedAt": c.created_at,
         "RunningFor": format!("{} ago", format::human_duration(format::seconds_since(&c.created_at))),
-        "Ports": "",
+        "Ports": ports_text(store, c),
         "State": c.state.status.as_str(),
         "Status": inspect::status_text(c, format::human_duration, format::seconds_since),
         "Size": size_text,
@@ -1257,12 +1388,43 @@ pub struct PortArgs {
     private_port: Option<String>,
 }
 
-/// `port`: published ports (none until networking publishes any).
+/// `port`: a running container's published ports, as "80/tcp -> 0.0.0.0:8000"
+/// lines, or with PRIVATE_PORT[/PROTO] just that port's host addresses.
 pub fn port(ctx: &Ctx, args: PortArgs) -> Result<i32> {
     let mut store = ctx.store()?;
-    let _ = lifecycle::lookup(&mut store, &ctx.runtime, &args.container)?;
-    if let Some(p) = args.private_port {
-        bail!("No public port '{p}' published for {}", args.container);
+    let c = lifecycle::lookup(&mut store, &ctx.runtime, &args.container)?;
+    let published = if c.state.status.has_monitor() {
+        berth_network::published_ports(store.db(), &c.id)?
+    } else {
+        Vec::new()
+    };
+    let mut out = std::io::stdout().lock();
+    match args.private_port {
+        Some(p) => {
+            let key = if p.contains('/') {
+                p.clone()
+            } else {
+                format!("{p}/tcp")
+            };
+            let matching: Vec<_> = published.iter().filter(|b| b.port_key() == key).collect();
+            if matching.is_empty() {
+                bail!("No public port '{key}' published for {}", args.container);
+            }
+            for b in matching {
+                writeln!(out, "{}:{}", b.shown_host_ip(), b.host_port)?;
+            }
+        }
+        None => {
+            for b in &published {
+                writeln!(
+                    out,
+                    "{} -> {}:{}",
+                    b.port_key(),
+                    b.shown_host_ip(),
+                    b.host_port
+                )?;
+            }
+        }
     }
     Ok(0)
 }

@@ -1,0 +1,406 @@
+//! `/images/...`: Docker's image endpoints over berth-image. Image names
+//! contain slashes (`library/busybox`), so per-image routes are one catch-all
+//! whose last segment names the action, as in dockerd's router.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use berth_store::Store;
+use bollard_stubs::models::{ImageHistoryResponseItem, ImageSummary};
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::query::{Filters, Query};
+use crate::streams::{self, BodyReader, ChannelWriter};
+use crate::system::{self, EventKind};
+use crate::Shared;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/images/json", get(list))
+        .route("/images/create", post(create))
+        .route("/images/load", post(load))
+        .route("/images/get", get(save_many))
+        .route("/images/prune", post(prune))
+        .route("/images/search", get(search))
+        .route(
+            "/images/{*rest}",
+            get(per_image_get).post(per_image_post).delete(remove),
+        )
+}
+
+/// Splits `name/with/slashes/ACTION`.
+fn split_action(rest: &str) -> (String, &str) {
+    match rest.rsplit_once('/') {
+        Some((name, action)) => (name.to_string(), action),
+        None => (rest.to_string(), ""),
+    }
+}
+
+/// Docker's reference filter: a glob (`*`, `?`) against `repo` or `repo:tag`.
+fn glob(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && t[0] != b'/' && go(p, &t[1..])),
+            (Some(b'?'), Some(c)) if *c != b'/' => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+fn reference_matches(pattern: &str, tags: &[String]) -> bool {
+    tags.iter().any(|t| {
+        let repo = t.rsplit_once(':').map(|(r, _)| r).unwrap_or(t);
+        glob(pattern, t) || glob(pattern, repo)
+    })
+}
+
+fn summary_json(img: &berth_image::ImageSummary, q: &Query) -> Value {
+    let s = ImageSummary {
+        id: img.id.clone(),
+        parent_id: String::new(),
+        repo_tags: img.repo_tags.clone(),
+        repo_digests: img.repo_digests.clone(),
+        created: crate::containers::unix_seconds(&img.created),
+        size: img.size as i64,
+        shared_size: -1,
+        labels: img.labels.clone().into_iter().collect(),
+        containers: img.containers as i64,
+        manifests: None,
+        descriptor: None,
+    };
+    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+    let version = q.api_version();
+    // Docker quirk: API < 1.44 clients read VirtualSize; < 1.43 show untagged
+    // images as "<none>:<none>".
+    if version.before(1, 44) {
+        v["VirtualSize"] = json!(img.size);
+    }
+    if version.before(1, 43) {
+        if img.repo_tags.is_empty() {
+            v["RepoTags"] = json!(["<none>:<none>"]);
+        }
+        if img.repo_digests.is_empty() {
+            v["RepoDigests"] = json!(["<none>@<none>"]);
+        }
+    }
+    v
+}
+
+async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Vec<Value>>, ApiError> {
+    let filters = q.filters()?;
+    filters.check(&["dangling", "label", "reference", "before", "since"])?;
+    let images = engine
+        .with_store(move |store, _| {
+            let all = berth_image::list(store)?;
+            let created_of = |r: &str| -> Result<String, ApiError> {
+                let id = berth_image::resolve_id(store, r)?;
+                Ok(all
+                    .iter()
+                    .find(|i| i.id == id)
+                    .map(|i| i.created.clone())
+                    .unwrap_or_default())
+            };
+            let before = filters
+                .get("before")
+                .first()
+                .map(|r| created_of(r))
+                .transpose()?;
+            let since = filters
+                .get("since")
+                .first()
+                .map(|r| created_of(r))
+                .transpose()?;
+            Ok(all
+                .into_iter()
+                .filter(|img| {
+                    filters.matches(|k, v| match k {
+                        "dangling" => crate::query::parse_bool(v) == img.repo_tags.is_empty(),
+                        "label" => filters.labels_match("label", &img.labels),
+                        "reference" => reference_matches(v, &img.repo_tags),
+                        _ => true,
+                    }) && before.as_ref().is_none_or(|b| img.created < *b)
+                        && since.as_ref().is_none_or(|s| img.created > *s)
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(Json(images.iter().map(|i| summary_json(i, &q)).collect()))
+}
+
+/// `POST /images/create`: `fromSrc=-` imports the body; `fromImage` would pull.
+async fn create(State(engine): State<Shared>, q: Query, body: Body) -> Result<Response, ApiError> {
+    if let Some(image) = q.text("fromImage") {
+        let reference = match q.text("tag") {
+            Some(t) if !image.contains('@') => format!("{image}:{t}"),
+            _ => image,
+        };
+        return Err(ApiError::not_found(format!(
+            "pull access denied for {reference}: berth serve does not pull images (use `docker load` or `docker import`)"
+        )));
+    }
+    let source = q
+        .text("fromSrc")
+        .ok_or_else(|| ApiError::bad_request("fromSrc or fromImage is required"))?;
+    if source != "-" {
+        return Err(ApiError::bad_request(format!(
+            "importing from a URL is not supported: {source}"
+        )));
+    }
+    let tag = match (q.text("repo"), q.text("tag")) {
+        (Some(r), Some(t)) => Some(format!("{r}:{t}")),
+        (Some(r), None) => Some(r),
+        (None, _) => None,
+    };
+    let opts = berth_image::ImportOptions {
+        changes: q
+            .all("changes")
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .collect(),
+        message: q.text("message"),
+        tag,
+    };
+    let reader = BodyReader::new(body);
+    let id = engine
+        .with_store(move |store, _| Ok(berth_image::import(store, reader, &opts)?))
+        .await?;
+    system::emit(&engine, EventKind::Image, "import", &id, &BTreeMap::new());
+    Ok(json_lines(&[json!({"status": id})]))
+}
+
+fn json_lines(items: &[Value]) -> Response {
+    let mut body = String::new();
+    for i in items {
+        body.push_str(&i.to_string());
+        body.push('\n');
+    }
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+async fn load(State(engine): State<Shared>, body: Body) -> Result<Response, ApiError> {
+    let reader = BodyReader::new(body);
+    let loaded = engine
+        .with_store(move |store, _| Ok(berth_image::load(store, reader)?))
+        .await?;
+    let mut lines = Vec::new();
+    for image in &loaded {
+        // Docker quirk: `quiet` (which the CLI sets whenever its output is not
+        // a terminal) only silences progress; the "Loaded image" lines stay.
+        system::emit(
+            &engine,
+            EventKind::Image,
+            "load",
+            &image.id,
+            &BTreeMap::new(),
+        );
+        for (tag, old) in &image.retagged {
+            lines.push(json!({"stream": format!(
+                "The image {tag} already exists, renaming the old one with ID {old} to empty string\n"
+            )}));
+        }
+        if image.tags.is_empty() {
+            lines.push(json!({"stream": format!("Loaded image ID: {}\n", image.id)}));
+        }
+        for tag in &image.tags {
+            lines.push(json!({"stream": format!("Loaded image: {tag}\n")}));
+        }
+    }
+    Ok(json_lines(&lines))
+}
+
+async fn save(engine: Shared, names: Vec<String>) -> Result<Response, ApiError> {
+    if names.is_empty() {
+        return Err(ApiError::bad_request("no images given"));
+    }
+    let check = names.clone();
+    engine
+        .with_store(move |store, _| {
+            for n in &check {
+                berth_image::resolve_id(store, n)?;
+            }
+            Ok(())
+        })
+        .await?;
+    let root = engine.root.clone();
+    Ok(streams::blocking_body("application/x-tar", move |tx| {
+        let Ok(store) = Store::open(&root) else {
+            return;
+        };
+        if let Err(e) = berth_image::save(&store, &names, ChannelWriter(tx)) {
+            eprintln!("berth serve: save {names:?}: {e}");
+        }
+    }))
+}
+
+async fn save_many(State(engine): State<Shared>, q: Query) -> Result<Response, ApiError> {
+    save(engine, q.all("names")).await
+}
+
+async fn per_image_get(
+    State(engine): State<Shared>,
+    Path(rest): Path<String>,
+    q: Query,
+) -> Result<Response, ApiError> {
+    let (name, action) = split_action(&rest);
+    match action {
+        "json" => {
+            let version = q.api_version();
+            let v = engine
+                .with_store(move |store, _| {
+                    let mut v = berth_image::inspect_json(store, &name)?;
+                    // Docker quirk: VirtualSize went away in API 1.44.
+                    if !version.before(1, 44) {
+                        if let Some(o) = v.as_object_mut() {
+                            o.remove("VirtualSize");
+                        }
+                    }
+                    Ok(v)
+                })
+                .await?;
+            Ok(Json(v).into_response())
+        }
+        "history" => {
+            let items = engine
+                .with_store(move |store, _| Ok(berth_image::history(store, &name)?))
+                .await?;
+            let out: Vec<ImageHistoryResponseItem> = items
+                .into_iter()
+                .map(|h| ImageHistoryResponseItem {
+                    id: h.id,
+                    created: crate::containers::unix_seconds(&h.created),
+                    created_by: h.created_by,
+                    tags: h.tags,
+                    size: h.size as i64,
+                    comment: h.comment,
+                })
+                .collect();
+            Ok(Json(out).into_response())
+        }
+        "get" => save(engine, vec![name]).await,
+        _ => Err(ApiError::not_found(format!(
+            "page not found: /images/{rest}"
+        ))),
+    }
+}
+
+async fn per_image_post(
+    State(engine): State<Shared>,
+    Path(rest): Path<String>,
+    q: Query,
+) -> Result<Response, ApiError> {
+    let (name, action) = split_action(&rest);
+    match action {
+        "tag" => {
+            let repo = q.text("repo").ok_or_else(|| {
+                ApiError::bad_request("repository name must have at least one component")
+            })?;
+            let target = match q.text("tag") {
+                Some(t) => format!("{repo}:{t}"),
+                None => repo,
+            };
+            let id = engine
+                .with_store(move |store, _| {
+                    berth_image::tag(store, &name, &target)?;
+                    Ok(berth_image::resolve_id(store, &target)?)
+                })
+                .await?;
+            system::emit(&engine, EventKind::Image, "tag", &id, &BTreeMap::new());
+            Ok(StatusCode::CREATED.into_response())
+        }
+        "push" => Err(ApiError::engine(format!(
+            "berth serve does not push images: {name}"
+        ))),
+        _ => Err(ApiError::not_found(format!(
+            "page not found: /images/{rest}"
+        ))),
+    }
+}
+
+fn delete_items(items: &[berth_image::DeleteItem]) -> Vec<Value> {
+    items
+        .iter()
+        .map(|i| match i {
+            berth_image::DeleteItem::Untagged(r) => json!({"Untagged": r}),
+            berth_image::DeleteItem::Deleted(id) => json!({"Deleted": id}),
+        })
+        .collect()
+}
+
+async fn remove(
+    State(engine): State<Shared>,
+    Path(name): Path<String>,
+    q: Query,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let force = q.bool("force");
+    let items = engine
+        .with_store(move |store, _| Ok(berth_image::remove(store, &name, force)?))
+        .await?;
+    for i in &items {
+        match i {
+            berth_image::DeleteItem::Untagged(r) => {
+                system::emit(&engine, EventKind::Image, "untag", r, &BTreeMap::new())
+            }
+            berth_image::DeleteItem::Deleted(id) => {
+                system::emit(&engine, EventKind::Image, "delete", id, &BTreeMap::new())
+            }
+        }
+    }
+    Ok(Json(delete_items(&items)))
+}
+
+async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiError> {
+    let filters: Filters = q.filters()?;
+    filters.check(&["dangling"])?;
+    // Docker quirk: `dangling=false` (the CLI's `-a`) prunes every unused image.
+    let all = filters
+        .get("dangling")
+        .iter()
+        .any(|v| !crate::query::parse_bool(v));
+    let (items, reclaimed) = engine
+        .with_store(move |store, _| Ok(berth_image::prune(store, all)?))
+        .await?;
+    let items = delete_items(&items);
+    Ok(Json(json!({
+        "ImagesDeleted": if items.is_empty() { Value::Null } else { Value::Array(items) },
+        "SpaceReclaimed": reclaimed,
+    })))
+}
+
+async fn search() -> ApiError {
+    ApiError::engine("berth serve has no registry to search")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_filter_globs() {
+        let tags = vec!["busybox:latest".to_string(), "my/app:1.0".to_string()];
+        assert!(reference_matches("busybox", &tags));
+        assert!(reference_matches("busy*", &tags));
+        assert!(reference_matches("my/*", &tags));
+        assert!(reference_matches("my/*:1.0", &tags));
+        // As Go's path.Match: `*` does not cross a slash.
+        assert!(!reference_matches("*:1.0", &tags));
+        assert!(!reference_matches("alpine", &tags));
+        assert!(!reference_matches("*", &[]));
+        assert_eq!(
+            split_action("library/busybox:latest/json"),
+            ("library/busybox:latest".into(), "json")
+        );
+    }
+}

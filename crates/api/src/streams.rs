@@ -1,0 +1,377 @@
+//! Streams between Docker clients and containers.
+//!
+//! * **Hijack**: Docker clients ask for a raw connection with `Upgrade: tcp`
+//!   (attach, exec start) and expect `101` and then raw bytes both ways. A
+//!   client that does not ask to upgrade gets `200` and the output as the
+//!   response body (docker-py's non-streaming `attach`/`exec_start`).
+//! * **Framing**: without a tty Docker clients read the multiplexed format
+//!   (8-byte header `[stream, 0, 0, 0, len BE]`); with a tty, raw bytes. The
+//!   monitor always frames (see `berth_container::attach`); its EXIT frame is
+//!   berth's own and is never forwarded.
+//! * **Waiting for a start**: a client that attaches (or waits) before the
+//!   container starts registers an `AttachWaiter`; the starting monitor
+//!   connects to it before the container produces a byte.
+
+use std::convert::Infallible;
+use std::io;
+use std::os::unix::net::UnixStream as StdUnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use berth_container::attach::{self, AttachWaiter};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::net::UnixStream;
+use tokio::sync::mpsc;
+
+pub const RAW_STREAM: &str = "application/vnd.docker.raw-stream";
+pub const MULTIPLEXED_STREAM: &str = "application/vnd.docker.multiplexed-stream";
+
+type Upgraded = TokioIo<hyper::upgrade::Upgraded>;
+
+/// Where a hijacked client's output goes.
+pub enum Sink {
+    Raw(WriteHalf<Upgraded>),
+    Body(mpsc::Sender<Bytes>),
+}
+
+impl Sink {
+    pub async fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Raw(w) => {
+                w.write_all(data).await?;
+                w.flush().await
+            }
+            Sink::Body(tx) => tx
+                .send(Bytes::copy_from_slice(data))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away")),
+        }
+    }
+
+    /// Sends container output as the client expects it: framed unless `tty`.
+    pub async fn output(&mut self, tty: bool, kind: u8, payload: &[u8]) -> io::Result<()> {
+        if tty {
+            self.send(payload).await
+        } else {
+            let mut framed = Vec::with_capacity(payload.len() + 8);
+            framed.push(kind);
+            framed.extend_from_slice(&[0, 0, 0]);
+            framed.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+            framed.extend_from_slice(payload);
+            self.send(&framed).await
+        }
+    }
+
+    pub async fn close(&mut self) {
+        if let Sink::Raw(w) = self {
+            let _ = w.shutdown().await;
+        }
+    }
+}
+
+/// The client's input (stdin) on a hijacked connection.
+pub type Source = ReadHalf<Upgraded>;
+
+/// A response that hands the connection over, and the way to get it.
+pub struct Hijack {
+    pub response: Response,
+    pending: Pending,
+}
+
+enum Pending {
+    Upgrade(hyper::upgrade::OnUpgrade),
+    Body(mpsc::Sender<Bytes>),
+}
+
+impl Hijack {
+    /// Answers `req`: `101` if it asked to upgrade, else `200` with a body.
+    pub fn new(req: &mut Request, tty: bool) -> Hijack {
+        let content_type =
+            HeaderValue::from_static(if tty { RAW_STREAM } else { MULTIPLEXED_STREAM });
+        let wants_upgrade = req.headers().contains_key(header::UPGRADE);
+        if wants_upgrade {
+            let on_upgrade = hyper::upgrade::on(&mut *req);
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+            let h = response.headers_mut();
+            h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+            h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));
+            h.insert(header::CONTENT_TYPE, content_type);
+            Hijack {
+                response,
+                pending: Pending::Upgrade(on_upgrade),
+            }
+        } else {
+            let (tx, rx) = mpsc::channel::<Bytes>(16);
+            let mut response = Response::new(channel_body(rx));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, content_type);
+            Hijack {
+                response,
+                pending: Pending::Body(tx),
+            }
+        }
+    }
+
+    /// Splits the response off; the returned future yields the connection.
+    pub fn into_parts(self) -> (Response, Connect) {
+        (self.response, Connect(self.pending))
+    }
+}
+
+pub struct Connect(Pending);
+
+impl Connect {
+    /// The client's input (if upgraded) and output, once the 101 is sent.
+    pub async fn connect(self) -> Option<(Option<Source>, Sink)> {
+        match self.0 {
+            Pending::Upgrade(on) => {
+                let upgraded = on.await.ok()?;
+                let (r, w) = tokio::io::split(TokioIo::new(upgraded));
+                Some((Some(r), Sink::Raw(w)))
+            }
+            Pending::Body(tx) => Some((None, Sink::Body(tx))),
+        }
+    }
+}
+
+/// A response body fed by a channel: ends when every sender is gone.
+pub fn channel_body(rx: mpsc::Receiver<Bytes>) -> Body {
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    }))
+}
+
+/// Reads one monitor frame; `None` at end of stream.
+pub async fn read_frame(r: &mut (impl AsyncRead + Unpin)) -> io::Result<Option<(u8, Vec<u8>)>> {
+    let mut header = [0u8; 8];
+    match r.read_exact(&mut header).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    if len > attach::MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "attach frame too large",
+        ));
+    }
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload).await?;
+    Ok(Some((header[0], payload)))
+}
+
+pub async fn write_frame(
+    w: &mut (impl AsyncWrite + Unpin),
+    kind: u8,
+    payload: &[u8],
+) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(payload.len() + 8);
+    attach::write_frame(&mut buf, kind, payload)?;
+    w.write_all(&buf).await
+}
+
+pub fn into_tokio(stream: StdUnixStream) -> io::Result<UnixStream> {
+    stream.set_nonblocking(true)?;
+    UnixStream::from_std(stream)
+}
+
+/// A connection to a container's monitor, now or at its next start.
+pub enum MonitorLink {
+    Now(StdUnixStream),
+    AtStart {
+        waiter: AttachWaiter,
+        container_dir: PathBuf,
+    },
+}
+
+impl MonitorLink {
+    /// The monitor's connection: at once, or once the container starts.
+    /// `None` when the container disappears first.
+    pub async fn open(self) -> Option<UnixStream> {
+        match self {
+            MonitorLink::Now(s) => into_tokio(s).ok(),
+            MonitorLink::AtStart {
+                mut waiter,
+                container_dir,
+            } => loop {
+                let dir = container_dir.clone();
+                let (back, accepted) = tokio::task::spawn_blocking(move || {
+                    let r = waiter.accept(Duration::from_millis(250));
+                    (waiter, r)
+                })
+                .await
+                .ok()?;
+                waiter = back;
+                match accepted {
+                    Ok(s) => return into_tokio(s).ok(),
+                    Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                        if !dir.exists() {
+                            return None;
+                        }
+                    }
+                    Err(_) => return None,
+                }
+            },
+        }
+    }
+}
+
+/// What an attach session forwards.
+#[derive(Debug, Clone, Copy)]
+pub struct AttachOptions {
+    pub tty: bool,
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+/// Relays between a client and a monitor until the container exits (or the
+/// monitor goes away). Returns the exit code if the monitor told it.
+pub async fn relay(
+    monitor: UnixStream,
+    source: Option<Source>,
+    sink: &mut Sink,
+    opts: AttachOptions,
+) -> Option<i32> {
+    let (mut from_monitor, mut to_monitor) = monitor.into_split();
+    let input = match (opts.stdin, source) {
+        (true, Some(mut source)) => Some(tokio::spawn(async move {
+            let mut buf = vec![0u8; 32 * 1024];
+            loop {
+                match source.read(&mut buf).await {
+                    Ok(0) | Err(_) => {
+                        // The client closed its stdin (CloseWrite): close the container's.
+                        let _ = write_frame(&mut to_monitor, attach::STDIN_CLOSE, &[]).await;
+                        break;
+                    }
+                    Ok(n) => {
+                        if write_frame(&mut to_monitor, attach::STDIN, &buf[..n])
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+            // Keep the monitor's side open until the output ends.
+            std::future::pending::<()>().await;
+        })),
+        _ => None,
+    };
+    let mut code = None;
+    while let Ok(Some((kind, payload))) = read_frame(&mut from_monitor).await {
+        let wanted = match kind {
+            attach::STDOUT => opts.stdout,
+            attach::STDERR => opts.stderr,
+            attach::EXIT => {
+                code = String::from_utf8_lossy(&payload).trim().parse().ok();
+                break;
+            }
+            _ => false,
+        };
+        if wanted && sink.output(opts.tty, kind, &payload).await.is_err() {
+            break;
+        }
+    }
+    if let Some(task) = input {
+        task.abort();
+    }
+    sink.close().await;
+    code
+}
+
+/// Reads a monitor connection until the container's exit; output is drained
+/// (a client that does not read would stall the monitor). `None` if the
+/// monitor went away without telling.
+pub async fn exit_code(monitor: UnixStream) -> Option<i32> {
+    let mut monitor = monitor;
+    while let Ok(Some((kind, payload))) = read_frame(&mut monitor).await {
+        if kind == attach::EXIT {
+            return String::from_utf8_lossy(&payload).trim().parse().ok();
+        }
+    }
+    None
+}
+
+/// A response with a body streamed from a blocking producer.
+pub fn blocking_body<F>(content_type: &'static str, produce: F) -> Response
+where
+    F: FnOnce(mpsc::Sender<Bytes>) + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    tokio::task::spawn_blocking(move || produce(tx));
+    let mut response = Response::new(channel_body(rx));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// A `Write` that feeds a response body from a blocking thread.
+pub struct ChannelWriter(pub mpsc::Sender<Bytes>);
+
+impl io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .blocking_send(Bytes::copy_from_slice(buf))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A `Read` over a request body, for blocking consumers (load, import, cp).
+pub struct BodyReader {
+    rx: mpsc::Receiver<Result<Bytes, String>>,
+    current: Bytes,
+}
+
+impl BodyReader {
+    /// Starts copying `body` into a channel; read it from a blocking thread.
+    pub fn new(body: Body) -> BodyReader {
+        let (tx, rx) = mpsc::channel(8);
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            let mut stream = body.into_data_stream();
+            while let Some(chunk) = stream.next().await {
+                let item = chunk.map_err(|e| e.to_string());
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        BodyReader {
+            rx,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl io::Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(io::Error::other(e)),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}

@@ -1,0 +1,443 @@
+//! `/_ping`, `/version`, `/info`, `/system/df` and `/events`.
+//!
+//! Events are what this server did (create, start, die, destroy, ... of
+//! containers; image, volume and network changes), broadcast to every
+//! `/events` client while the server runs. They are not persisted and do not
+//! include actions taken with the `berth` CLI directly: berth has no daemon
+//! that could see them. A container started through the API is watched (as an
+//! attach client of its monitor) so that its `die` is reported wherever the
+//! stop came from.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use berth_container::model::{self, Container, Paths};
+use berth_container::{lifecycle, Status};
+use bollard_stubs::models::{SystemVersion, SystemVersionComponents, SystemVersionPlatform};
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::query::Query;
+use crate::{Shared, API_VERSION, MIN_API_VERSION};
+
+pub const ENGINE_VERSION: &str = "26.1.0-berth";
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/_ping", get(ping).head(ping))
+        .route("/version", get(version))
+        .route("/info", get(info))
+        .route("/system/df", get(df))
+        .route("/events", get(events))
+}
+
+fn ping_headers() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("API-Version", HeaderValue::from_static(API_VERSION));
+    h.insert("OSType", HeaderValue::from_static("linux"));
+    h.insert("Docker-Experimental", HeaderValue::from_static("false"));
+    h.insert("Builder-Version", HeaderValue::from_static("1"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h
+}
+
+async fn ping() -> Response {
+    (ping_headers(), "OK").into_response()
+}
+
+fn kernel_version() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+async fn version() -> Json<SystemVersion> {
+    Json(SystemVersion {
+        platform: Some(SystemVersionPlatform {
+            name: "berth".into(),
+        }),
+        components: Some(vec![SystemVersionComponents {
+            name: "Engine".into(),
+            version: ENGINE_VERSION.into(),
+            details: Some(
+                [
+                    ("ApiVersion", API_VERSION.to_string()),
+                    ("MinAPIVersion", MIN_API_VERSION.to_string()),
+                    ("GitCommit", env!("CARGO_PKG_VERSION").to_string()),
+                    ("GoVersion", "rust".to_string()),
+                    ("Os", "linux".to_string()),
+                    ("Arch", arch().to_string()),
+                    ("KernelVersion", kernel_version()),
+                    ("Experimental", "false".to_string()),
+                    ("BuildTime", String::new()),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            ),
+        }]),
+        version: Some(ENGINE_VERSION.into()),
+        api_version: Some(API_VERSION.into()),
+        min_api_version: Some(MIN_API_VERSION.into()),
+        git_commit: Some(env!("CARGO_PKG_VERSION").into()),
+        go_version: Some("rust".into()),
+        os: Some("linux".into()),
+        arch: Some(arch().into()),
+        kernel_version: Some(kernel_version()),
+        experimental: None,
+        build_time: None,
+    })
+}
+
+fn meminfo_total() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+fn operating_system() -> String {
+    std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim_matches('"').to_string())
+        })
+        .unwrap_or_else(|| "Linux".into())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+async fn info(State(engine): State<Shared>) -> Result<Json<Value>, ApiError> {
+    let root = engine.root.clone();
+    let runtime = engine.runtime.clone();
+    let (containers, images) = engine
+        .with_store(move |store, runtime| {
+            let mut list = model::list(store)?;
+            for c in list.iter_mut() {
+                lifecycle::reconcile(store, runtime, c)?;
+            }
+            let images = berth_image::list(store)?.len();
+            Ok((list, images))
+        })
+        .await?;
+    let count = |s: Status| containers.iter().filter(|c| c.state.status == s).count();
+    let cgroup_v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    Ok(Json(json!({
+        "ID": "berth",
+        "Containers": containers.len(),
+        "ContainersRunning": count(Status::Running),
+        "ContainersPaused": count(Status::Paused),
+        "ContainersStopped": containers.len() - count(Status::Running) - count(Status::Paused),
+        "Images": images,
+        "Driver": "overlay2",
+        "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
+        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
+        "MemoryLimit": true,
+        "SwapLimit": true,
+        "CpuCfsPeriod": true,
+        "CpuCfsQuota": true,
+        "CPUShares": true,
+        "CPUSet": true,
+        "PidsLimit": true,
+        "IPv4Forwarding": true,
+        "Debug": false,
+        "NFd": 0,
+        "NGoroutines": 0,
+        "SystemTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        "LoggingDriver": "json-file",
+        "CgroupDriver": "cgroupfs",
+        "CgroupVersion": if cgroup_v2 { "2" } else { "1" },
+        "NEventsListener": engine.events.receiver_count(),
+        "KernelVersion": kernel_version(),
+        "OperatingSystem": operating_system(),
+        "OSVersion": "",
+        "OSType": "linux",
+        "Architecture": std::env::consts::ARCH,
+        "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": null, "AllowNondistributableArtifactsHostnames": null,
+                           "InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {}, "Mirrors": null},
+        "NCPU": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "MemTotal": meminfo_total(),
+        "GenericResources": null,
+        "DockerRootDir": root,
+        "HttpProxy": "",
+        "HttpsProxy": "",
+        "NoProxy": "",
+        "Name": hostname(),
+        "Labels": [],
+        "ExperimentalBuild": false,
+        "ServerVersion": ENGINE_VERSION,
+        "Runtimes": {runtime.clone(): {"path": runtime}},
+        "DefaultRuntime": engine.runtime,
+        "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": false,
+                  "Error": "", "RemoteManagers": null},
+        "LiveRestoreEnabled": true,
+        "Isolation": "",
+        "InitBinary": "docker-init",
+        "ContainerdCommit": {"ID": "", "Expected": ""},
+        "RuncCommit": {"ID": "", "Expected": ""},
+        "InitCommit": {"ID": "", "Expected": ""},
+        "SecurityOptions": ["name=seccomp,profile=builtin"],
+        "Warnings": null,
+    })))
+}
+
+async fn df(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiError> {
+    let version = q.api_version();
+    let v = engine
+        .with_store(move |store, runtime| {
+            let images = berth_image::list(store)?;
+            let mut containers = model::list(store)?;
+            for c in containers.iter_mut() {
+                lifecycle::reconcile(store, runtime, c)?;
+            }
+            let layers_size: u64 = images.iter().map(|i| i.size).sum();
+            let image_rows: Vec<Value> = images
+                .iter()
+                .map(|i| {
+                    let mut v = json!({
+                        "Id": i.id, "ParentId": "", "RepoTags": i.repo_tags, "RepoDigests": i.repo_digests,
+                        "Created": crate::containers::unix_seconds(&i.created), "Size": i.size,
+                        "SharedSize": 0, "Labels": i.labels, "Containers": i.containers,
+                    });
+                    if version.before(1, 44) {
+                        v["VirtualSize"] = json!(i.size);
+                    }
+                    v
+                })
+                .collect();
+            let container_rows: Vec<Value> = containers
+                .iter()
+                .map(|c| {
+                    let rw = berth_archive::disk_usage(&Paths::of(store, &c.id).upper).unwrap_or(0);
+                    json!({
+                        "Id": c.id, "Names": [c.slash_name()], "Image": c.image_ref, "ImageID": c.image_id,
+                        "Command": std::iter::once(c.spec.path.clone()).chain(c.spec.args.iter().cloned()).collect::<Vec<_>>().join(" "),
+                        "Created": crate::containers::unix_seconds(&c.created_at),
+                        "State": c.state.status.as_str(), "Status": c.state.status.as_str(),
+                        "SizeRw": rw, "SizeRootFs": rw, "Labels": c.spec.labels, "Mounts": crate::containers::mount_points(c),
+                    })
+                })
+                .collect();
+            let mut volume_rows = Vec::new();
+            for v in berth_volume::list(store)? {
+                let refs = berth_volume::users(store, &v.name)?.len();
+                let size = berth_volume::apparent_size(&v.mountpoint).unwrap_or(0);
+                let mut j = berth_volume::inspect_json(&v);
+                j["UsageData"] = json!({"Size": size, "RefCount": refs});
+                volume_rows.push(j);
+            }
+            Ok(json!({
+                "LayersSize": layers_size,
+                "Images": image_rows,
+                "Containers": container_rows,
+                "Volumes": volume_rows,
+                "BuildCache": [],
+            }))
+        })
+        .await?;
+    Ok(Json(v))
+}
+
+// ---------------------------------------------------------------- events
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Container,
+    Image,
+    Volume,
+    Network,
+}
+
+impl EventKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Container => "container",
+            EventKind::Image => "image",
+            EventKind::Volume => "volume",
+            EventKind::Network => "network",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    kind: EventKind,
+    action: String,
+    id: String,
+    attributes: BTreeMap<String, String>,
+    time_nano: i64,
+}
+
+impl Event {
+    fn to_json(&self) -> Value {
+        let mut v = json!({
+            "Type": self.kind.as_str(),
+            "Action": self.action,
+            "Actor": {"ID": self.id, "Attributes": self.attributes},
+            "scope": "local",
+            "time": self.time_nano / 1_000_000_000,
+            "timeNano": self.time_nano,
+        });
+        // Docker quirk: container (and image) events keep the pre-1.22 fields
+        // `status`, `id` and `from`, which the docker CLI still prints.
+        if matches!(self.kind, EventKind::Container | EventKind::Image) {
+            v["status"] = json!(self.action);
+            v["id"] = json!(self.id);
+            if let Some(image) = self.attributes.get("image") {
+                v["from"] = json!(image);
+            }
+        }
+        v
+    }
+
+    fn matches(&self, filters: &crate::query::Filters) -> bool {
+        filters.matches(|k, v| match k {
+            "type" => self.kind.as_str() == v,
+            "event" => self.action == v || self.action.starts_with(&format!("{v}:")),
+            "container" => {
+                self.kind == EventKind::Container
+                    && (self.id.starts_with(v)
+                        || self.attributes.get("name").is_some_and(|n| n == v))
+            }
+            "image" => self.attributes.get("image").is_some_and(|i| i == v) || self.id == v,
+            "volume" => self.kind == EventKind::Volume && self.id == v,
+            "network" => self.kind == EventKind::Network && self.id == v,
+            "label" => match v.split_once('=') {
+                Some((k, val)) => self.attributes.get(k).is_some_and(|x| x == val),
+                None => self.attributes.contains_key(v),
+            },
+            _ => true,
+        })
+    }
+}
+
+/// Publishes an event to the `/events` clients.
+pub fn emit(
+    engine: &Shared,
+    kind: EventKind,
+    action: &str,
+    id: &str,
+    attributes: &BTreeMap<String, String>,
+) {
+    let time_nano = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    let _ = engine.events.send(Event {
+        kind,
+        action: action.to_string(),
+        id: id.to_string(),
+        attributes: attributes.clone(),
+        time_nano,
+    });
+}
+
+/// Reports the `die` (and, for `--rm`, `destroy`) of a container this server
+/// started, by listening on its monitor like an attach client.
+pub fn watch_exit(engine: &Shared, c: &Container, link: crate::streams::MonitorLink) {
+    let engine = engine.clone();
+    let c = c.clone();
+    tokio::spawn(async move {
+        let Some(stream) = link.open().await else {
+            return;
+        };
+        let code = crate::streams::exit_code(stream).await;
+        let mut attrs = crate::containers::container_attributes(&c);
+        attrs.insert("exitCode".into(), code.unwrap_or(-1).to_string());
+        emit(&engine, EventKind::Container, "die", &c.id, &attrs);
+        if c.spec.host.auto_remove {
+            emit(
+                &engine,
+                EventKind::Container,
+                "destroy",
+                &c.id,
+                &crate::containers::container_attributes(&c),
+            );
+        }
+    });
+}
+
+fn time_param(q: &Query, key: &str) -> Option<i64> {
+    let v = q.get(key)?;
+    let secs = v.split('.').next()?.parse::<i64>().ok().or_else(|| {
+        chrono::DateTime::parse_from_rfc3339(v)
+            .ok()
+            .map(|t| t.timestamp())
+    })?;
+    Some(secs)
+}
+
+async fn events(State(engine): State<Shared>, q: Query) -> Result<Response, ApiError> {
+    let filters = q.filters()?;
+    let until = time_param(&q, "until");
+    let mut rx = engine.events.subscribe();
+    let (tx, body_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    tokio::spawn(async move {
+        loop {
+            let timeout = match until {
+                Some(u) => {
+                    let left = u - chrono::Utc::now().timestamp();
+                    if left <= 0 {
+                        return;
+                    }
+                    std::time::Duration::from_secs(left as u64)
+                }
+                None => std::time::Duration::from_secs(3600),
+            };
+            tokio::select! {
+                _ = tx.closed() => return,
+                got = tokio::time::timeout(timeout, rx.recv()) => match got {
+                    Ok(Ok(event)) => {
+                        if !event.matches(&filters) {
+                            continue;
+                        }
+                        let mut line = event.to_json().to_string();
+                        line.push('\n');
+                        if tx.send(Bytes::from(line)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+                    Ok(Err(_)) => return,
+                    Err(_) => continue,
+                },
+            }
+        }
+    });
+    let mut response = Response::new(crate::streams::channel_body(body_rx));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}

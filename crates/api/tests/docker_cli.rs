@@ -1,0 +1,376 @@
+//! The real docker CLIs (Debian's 20.10 and a 28.x when installed) against
+//! `berth serve`, through SCENARIOS.md's commands.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::Server;
+
+struct Docker<'a> {
+    bin: &'a Path,
+    host: String,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Docker<'_> {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(self.bin);
+        cmd.args(args)
+            .env("DOCKER_HOST", &self.host)
+            .env("DOCKER_CONFIG", "/nonexistent-docker-config")
+            .env_remove("DOCKER_CONTEXT")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run_input(&self, args: &[&str], input: &[u8]) -> Out {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn docker");
+        let _ = child.stdin.take().unwrap().write_all(input);
+        let out = child.wait_with_output().expect("docker output");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        self.run_input(args, b"")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.code,
+            0,
+            "{} {args:?} failed: {}{}",
+            self.bin.display(),
+            out.stdout,
+            out.stderr
+        );
+        out.stdout.trim().to_string()
+    }
+}
+
+fn scenario(bin: &Path) {
+    let server = Server::start();
+    let d = Docker {
+        bin,
+        host: server.docker_host(),
+    };
+    let root = server.root.path().to_path_buf();
+    let work = tempfile::tempdir_in(root.as_path()).unwrap();
+    let w = |name: &str| work.path().join(name).to_string_lossy().into_owned();
+
+    // Version negotiation: both clients talk to the server at their own level.
+    assert_eq!(
+        d.ok(&["version", "--format", "{{.Server.APIVersion}}"]),
+        "1.45"
+    );
+
+    // Images: list, import (file and stdin), save, load, rmi.
+    let images = d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(images.lines().any(|l| l == "busybox:latest"), "{images}");
+    let tar = common::image_tar(false).to_string_lossy().into_owned();
+    let id = d.ok(&["import", &tar, "imported:1"]);
+    assert!(id.starts_with("sha256:"), "{id}");
+    let input = std::fs::read(&tar).unwrap();
+    let out = d.run_input(&["import", "-", "imported:2"], &input);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let images = d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(
+        images.contains("imported:1") && images.contains("imported:2"),
+        "{images}"
+    );
+    d.ok(&["save", "-o", &w("saved.tar"), "busybox"]);
+    assert!(std::fs::metadata(w("saved.tar")).unwrap().len() > 100_000);
+    let untagged = d.ok(&["rmi", "imported:1", "imported:2"]);
+    assert!(untagged.contains("Untagged: imported:1"), "{untagged}");
+    let loaded = d.ok(&["load", "-i", &w("saved.tar")]);
+    assert!(loaded.contains("Loaded image: busybox:latest"), "{loaded}");
+
+    // run attached: output on the right streams, the container's exit code.
+    let out = d.run(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(out.stdout, "out\n");
+    assert!(out.stderr.contains("err"), "{}", out.stderr);
+    // A missing command: Docker's 127.
+    let out = d.run(&["run", "--rm", "busybox", "no-such-command"]);
+    assert_eq!(out.code, 127, "{}", out.stderr);
+
+    // run -d with a named volume, ps, logs.
+    let id = d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-v",
+        "vol1:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "echo started; while true; do sleep 1; done",
+    ]);
+    assert_eq!(id.len(), 64, "{id}");
+    let ps = d.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.lines().any(|l| l.starts_with("web Up")), "{ps}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(d.ok(&["logs", "web"]), "started");
+
+    // exec with stdin, exit codes.
+    let out = d.run_input(
+        &["exec", "-i", "web", "sh", "-c", "cat; exit 7"],
+        b"hello from stdin\n",
+    );
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert_eq!(out.stdout, "hello from stdin\n");
+    assert_eq!(
+        d.ok(&["exec", "web", "cat", "/proc/1/cmdline"])
+            .replace('\0', " ")
+            .trim(),
+        "sh -c echo started; while true; do sleep 1; done"
+    );
+
+    // cp both ways (a file and a directory).
+    std::fs::write(w("in.txt"), "copied in\n").unwrap();
+    d.ok(&["cp", &w("in.txt"), "web:/data/in.txt"]);
+    assert_eq!(d.ok(&["exec", "web", "cat", "/data/in.txt"]), "copied in");
+    assert_eq!(
+        std::fs::read_to_string(root.join("volumes/vol1/_data/in.txt")).unwrap(),
+        "copied in\n"
+    );
+    d.ok(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "mkdir -p /out/sub && echo deep > /out/sub/f",
+    ]);
+    d.ok(&["cp", "web:/out", &w("out")]);
+    assert_eq!(std::fs::read_to_string(w("out/sub/f")).unwrap(), "deep\n");
+    let out = d.run(&["cp", "web:/does/not/exist", &w("x")]);
+    assert_ne!(out.code, 0);
+    // 20.10 turns the 404 into its own text; newer clients print the server's.
+    assert!(
+        out.stderr.contains("Could not find the file")
+            || out.stderr.contains("No such container:path"),
+        "{}",
+        out.stderr
+    );
+
+    // inspect with --format; a bare name is tried as each kind of object.
+    assert_eq!(
+        d.ok(&["inspect", "--format", "{{.State.Running}} {{.Name}}", "web"]),
+        "true /web"
+    );
+    assert_eq!(
+        d.ok(&[
+            "inspect",
+            "--format",
+            "{{range .Mounts}}{{.Type}}:{{.Name}}{{end}}",
+            "web"
+        ]),
+        "volume:vol1"
+    );
+    assert_eq!(d.ok(&["inspect", "--format", "{{.Name}}", "vol1"]), "vol1");
+    assert!(d
+        .ok(&["inspect", "--format", "{{.Id}}", "busybox"])
+        .starts_with("sha256:"));
+    let out = d.run(&["inspect", "no-such-thing"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("No such object: no-such-thing"),
+        "{}",
+        out.stderr
+    );
+
+    // logs -f follows until the container exits.
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo t$i; sleep 0.2; done",
+    ]);
+    assert_eq!(d.ok(&["logs", "-f", "ticker"]), "t1\nt2\nt3");
+
+    // run -it through a pseudo-terminal.
+    let mut child = Command::new("script")
+        .args([
+            "-qfec",
+            &format!("{} run -it --rm busybox sh", bin.display()),
+            "/dev/null",
+        ])
+        .env("DOCKER_HOST", &d.host)
+        .env("DOCKER_CONFIG", "/nonexistent-docker-config")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) from bsdutils");
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    stdin.write_all(b"echo inside-$((6*7))\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    stdin.write_all(b"exit 4\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("inside-42"), "{text}");
+    assert_eq!(out.status.code(), Some(4), "{text}");
+
+    // exec -it.
+    let mut child = Command::new("script")
+        .args([
+            "-qfec",
+            &format!("{} exec -it web sh", bin.display()),
+            "/dev/null",
+        ])
+        .env("DOCKER_HOST", &d.host)
+        .env("DOCKER_CONFIG", "/nonexistent-docker-config")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    stdin.write_all(b"tty; echo exec-$((2+3))\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    stdin.write_all(b"exit\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("exec-5") && text.contains("/dev/pts/"),
+        "{text}"
+    );
+
+    // Volumes: create, ls, inspect, in-use refusal, rm.
+    assert_eq!(d.ok(&["volume", "create", "v2"]), "v2");
+    let ls = d.ok(&["volume", "ls"]);
+    assert!(
+        ls.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["local", "v2"]),
+        "{ls}"
+    );
+    let mountpoint = d.ok(&["volume", "inspect", "--format", "{{.Mountpoint}}", "v2"]);
+    assert_eq!(Path::new(&mountpoint), root.join("volumes/v2/_data"));
+    let out = d.run(&["volume", "rm", "vol1"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("volume is in use"), "{}", out.stderr);
+
+    // Errors carry berth's messages.
+    let out = d.run(&["rm", "no-such-container"]);
+    assert!(
+        out.stderr.contains("No such container: no-such-container"),
+        "{}",
+        out.stderr
+    );
+    let out = d.run(&["run", "--name", "web", "busybox", "true"]);
+    assert_eq!(out.code, 125);
+    assert!(out.stderr.contains("is already in use"), "{}", out.stderr);
+
+    // -p publishes a container port on the host.
+    let port = free_port();
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /www && echo hello-port > /www/index.html && exec httpd -f -p 80 -h /www",
+    ]);
+    assert_eq!(http_get(port, "/index.html"), "hello-port\n");
+    let ps = d.ok(&["ps", "--filter", "name=srv", "--format", "{{.Ports}}"]);
+    assert_eq!(ps, format!("127.0.0.1:{port}->80/tcp"));
+    assert_eq!(d.ok(&["port", "srv", "80"]), format!("127.0.0.1:{port}"));
+
+    // rm -f $(docker ps -aq) empties the engine; the volumes stay until removed.
+    let ids = d.ok(&["ps", "-aq"]);
+    assert!(ids.lines().count() >= 2, "{ids}");
+    let mut args = vec!["rm", "-f"];
+    args.extend(ids.lines());
+    d.ok(&args);
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+    d.ok(&["volume", "rm", "vol1"]);
+    d.ok(&["volume", "create", "anon-test"]);
+    d.ok(&["volume", "prune", "-f", "--filter", "all=true"]);
+    assert_eq!(d.ok(&["volume", "ls", "-q"]), "");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The body of `GET path` on 127.0.0.1:port, retried while the server starts.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            let mut text = String::new();
+            if s.read_to_string(&mut text).is_ok() && text.starts_with("HTTP/1") {
+                return text
+                    .split_once("\r\n\r\n")
+                    .map(|(_, b)| b.to_string())
+                    .unwrap_or_default();
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing answers on port {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn debian_docker_20_10_cli() {
+    let bin = Path::new("/usr/bin/docker");
+    assert!(
+        bin.exists(),
+        "Debian's docker.io is needed: scripts/install-deps.sh"
+    );
+    scenario(bin);
+}
+
+#[test]
+fn current_docker_cli_when_installed() {
+    let bin = Path::new("/usr/local/bin/docker");
+    if !bin.exists() {
+        eprintln!("no /usr/local/bin/docker on this machine: only Debian's 20.10 client is tested");
+        return;
+    }
+    scenario(bin);
+}

@@ -1,0 +1,129 @@
+//! `build`: Docker's classic builder flags over `berth_build::build`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::exit::StatusError;
+use crate::Ctx;
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Name and optionally a tag in the 'name:tag' format
+    #[arg(short = 't', long = "tag")]
+    tags: Vec<String>,
+    /// Name of the Dockerfile (Default is 'PATH/Dockerfile')
+    #[arg(short = 'f', long = "file")]
+    file: Option<PathBuf>,
+    /// Set build-time variables
+    #[arg(long = "build-arg")]
+    build_args: Vec<String>,
+    /// Set the target build stage to build.
+    #[arg(long)]
+    target: Option<String>,
+    /// Do not use cache when building the image
+    #[arg(long)]
+    no_cache: bool,
+    /// Set metadata for an image
+    #[arg(long = "label")]
+    labels: Vec<String>,
+    /// Set the networking mode for the RUN instructions during build
+    #[arg(long, default_value = "default")]
+    network: String,
+    /// Suppress the build output and print image ID on success
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Remove intermediate containers after a successful build (always on)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, hide = true)]
+    rm: bool,
+    /// Always remove intermediate containers (always on)
+    #[arg(long, hide = true)]
+    force_rm: bool,
+    /// PATH | URL | -
+    context: String,
+}
+
+pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
+    let build_args = args
+        .build_args
+        .iter()
+        .map(|a| match a.split_once('=') {
+            Some((k, v)) => (k.to_string(), Some(v.to_string())),
+            // `--build-arg NAME` takes NAME from this environment, if set.
+            None => (a.clone(), std::env::var(a).ok()),
+        })
+        .collect();
+    let labels = args
+        .labels
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (l.clone(), String::new()),
+        })
+        .collect();
+    let opts = berth_build::BuildOptions {
+        tags: args.tags,
+        dockerfile: args.file,
+        build_args,
+        target: args.target,
+        no_cache: args.no_cache,
+        labels,
+        // `default` is the default bridge (NAT to what the host reaches), as
+        // for Docker's RUN containers.
+        network: args.network,
+        runtime: ctx.runtime.clone(),
+    };
+    let source = if args.context == "-" {
+        berth_build::ContextSource::Stdin(Box::new(std::io::stdin()))
+    } else if args.context.contains("://") || args.context.starts_with("git@") {
+        anyhow::bail!(
+            "unable to prepare context: remote contexts ({}) are not supported; clone or download it and build the directory",
+            args.context
+        );
+    } else {
+        berth_build::ContextSource::Dir(PathBuf::from(&args.context))
+    };
+    let mut store = ctx.store()?;
+    // With -q the progress is kept and shown only if the build fails, as the
+    // docker CLI does.
+    let mut captured: Vec<u8> = Vec::new();
+    let stdout = std::io::stdout();
+    let result = if args.quiet {
+        berth_build::build(&mut store, source, &opts, &mut captured)
+    } else {
+        let mut out = stdout.lock();
+        berth_build::build(&mut store, source, &opts, &mut out)
+    };
+    match result {
+        Ok(outcome) => {
+            let mut out = stdout.lock();
+            if args.quiet {
+                writeln!(out, "{}", outcome.id)?;
+            } else {
+                for tag in &outcome.tags {
+                    writeln!(out, "Successfully tagged {tag}")?;
+                }
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            if args.quiet {
+                let _ = std::io::stderr().write_all(&captured);
+            }
+            match e {
+                // The daemon's message, printed bare, and the command's exit code.
+                berth_build::BuildError::RunFailed { code, .. } => {
+                    eprintln!("{e}");
+                    Err(StatusError {
+                        code,
+                        message: String::new(),
+                    }
+                    .into())
+                }
+                other => Err(other.into()),
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! `berth serve`: the Docker Engine API on a unix socket (or loopback TCP),
+//! so the docker CLI, docker-py or bollard drive berth. The server is
+//! berth-api; this is only its flags.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::Ctx;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Socket(s) to listen on: unix:///path or tcp://127.0.0.1:PORT (unauthenticated)
+    #[arg(short = 'H', long = "host", value_name = "HOST")]
+    hosts: Vec<String>,
+    /// Group owning the unix socket(s) (mode 0660); root's group by default
+    #[arg(short = 'G', long)]
+    group: Option<String>,
+}
+
+pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
+    berth_api::serve(berth_api::ServeOptions {
+        root: PathBuf::from(&ctx.root),
+        runtime: ctx.runtime.clone(),
+        hosts: args.hosts,
+        group: args.group,
+    })?;
+    Ok(0)
+}

@@ -1,0 +1,670 @@
+//! Networks and published ports, end to end as root: real namespaces, veths,
+//! iptables rules (through netavark) and TCP connections.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Berth;
+use serde_json::Value;
+
+/// A TCP port nothing listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One of the host's own non-loopback IPv4 addresses.
+fn host_address() -> Ipv4Addr {
+    let out = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "scope", "global"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .filter_map(|cidr| cidr.split('/').next()?.parse().ok())
+        .next()
+        .expect("a global IPv4 address on the host")
+}
+
+/// GET / over HTTP/1.0; retries while the server is starting.
+fn http_get(ip: Ipv4Addr, port: u16) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempt = (|| -> std::io::Result<(u16, String)> {
+            let mut s = TcpStream::connect_timeout(&(ip, port).into(), Duration::from_secs(2))?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")?;
+            let mut text = String::new();
+            s.read_to_string(&mut text)?;
+            let status = text
+                .split_whitespace()
+                .nth(1)
+                .and_then(|c| c.parse().ok())
+                .ok_or_else(|| std::io::Error::other(format!("no status in {text:?}")))?;
+            let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+            Ok((status, body.to_string()))
+        })();
+        match attempt {
+            Ok(r) => return r,
+            Err(e) if Instant::now() > deadline => panic!("GET {ip}:{port}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+fn inspect(b: &Berth, name: &str) -> Value {
+    let text = b.ok(&["inspect", name]);
+    serde_json::from_str::<Value>(&text).unwrap()[0].clone()
+}
+
+fn iptables_rules() -> String {
+    let mut all = String::new();
+    for table in ["nat", "filter"] {
+        let out = Command::new("iptables-save")
+            .args(["-t", table])
+            .output()
+            .unwrap();
+        all.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    all
+}
+
+fn netns_file(id: &str) -> std::path::PathBuf {
+    Path::new("/run/berth/netns").join(id)
+}
+
+/// Seed 000's scene: two web servers on two published ports serve one
+/// bind-mounted folder; 404 before index.html exists, its content after, at
+/// 127.0.0.1 and at the host's other address.
+#[test]
+fn two_published_servers_share_a_bind_mounted_folder() {
+    let b = Berth::with_busybox();
+    let site = tempfile::tempdir().unwrap();
+    let bind = format!("{}:/www", site.path().display());
+    let ports = [free_port(), free_port()];
+    for (i, port) in ports.iter().enumerate() {
+        b.ok(&[
+            "run",
+            "-d",
+            "--name",
+            &format!("web{i}"),
+            "-p",
+            &format!("{port}:80"),
+            "-v",
+            &bind,
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/www",
+        ]);
+    }
+    let other = host_address();
+    for port in ports {
+        assert_eq!(http_get(Ipv4Addr::LOCALHOST, port).0, 404);
+        assert_eq!(http_get(other, port).0, 404);
+    }
+    std::fs::write(site.path().join("index.html"), "hello from berth\n").unwrap();
+    for port in ports {
+        assert_eq!(
+            http_get(Ipv4Addr::LOCALHOST, port),
+            (200, "hello from berth\n".into())
+        );
+        assert_eq!(http_get(other, port), (200, "hello from berth\n".into()));
+    }
+    assert_eq!(
+        b.ok(&["port", "web0"]),
+        format!("80/tcp -> 0.0.0.0:{}", ports[0])
+    );
+    assert_eq!(
+        b.ok(&["port", "web1", "80"]),
+        format!("0.0.0.0:{}", ports[1])
+    );
+    assert_eq!(
+        b.ok(&["ps", "--filter", "name=web0", "--format", "{{.Ports}}"]),
+        format!("0.0.0.0:{}->80/tcp", ports[0])
+    );
+    let missing = b.fails(&["port", "web0", "81"]);
+    assert!(
+        missing
+            .stderr
+            .contains("No public port '81/tcp' published for web0"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn random_host_ports_are_recorded_and_served() {
+    let b = Berth::with_busybox();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "random\n").unwrap();
+    let bind = format!("{}:/www", site.path().display());
+    b.ok(&[
+        "run", "-d", "--name", "rnd", "-p", "80", "-P", "--expose", "81", "-v", &bind, "busybox",
+        "httpd", "-f", "-p", "80", "-h", "/www",
+    ]);
+    let port: u16 = b
+        .ok(&["port", "rnd", "80/tcp"])
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(port, 0);
+    assert_eq!(
+        http_get(Ipv4Addr::LOCALHOST, port),
+        (200, "random\n".into())
+    );
+    let ports = &inspect(&b, "rnd")["NetworkSettings"]["Ports"];
+    assert_eq!(ports["80/tcp"][0]["HostPort"], port.to_string());
+    assert!(
+        ports["81/tcp"][0]["HostPort"]
+            .as_str()
+            .is_some_and(|p| p != "0"),
+        "{ports}"
+    );
+}
+
+#[test]
+fn a_taken_host_port_fails_the_start_and_leaves_nothing() {
+    let b = Berth::with_busybox();
+    let port = free_port();
+    let held = TcpListener::bind(("0.0.0.0", port)).unwrap();
+    let r = b.run(&[
+        "run",
+        "-d",
+        "--name",
+        "late",
+        "-p",
+        &format!("{port}:80"),
+        "busybox",
+        "sleep",
+        "30",
+    ]);
+    assert_eq!(r.code, 125, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "Bind for 0.0.0.0:{port} failed: port is already allocated"
+        )),
+        "{}",
+        r.stderr
+    );
+    let id = b.ok(&["inspect", "--format", "{{.Id}}", "late"]);
+    assert!(!netns_file(&id).exists());
+    assert!(!iptables_rules().contains(&format!("--dport {port}")));
+    drop(held);
+
+    // Between two containers of berth, the second one is refused too.
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "first",
+        "-p",
+        &format!("{port}:80"),
+        "busybox",
+        "sleep",
+        "30",
+    ]);
+    let r = b.run(&[
+        "run",
+        "-d",
+        "--name",
+        "second",
+        "-p",
+        &format!("{port}:80"),
+        "busybox",
+        "sleep",
+        "30",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("port is already allocated"),
+        "{}",
+        r.stderr
+    );
+    let bridge: Value = serde_json::from_str(&b.ok(&["network", "inspect", "bridge"])).unwrap();
+    let second = b.ok(&["inspect", "--format", "{{.Id}}", "second"]);
+    let containers = bridge[0]["Containers"].as_object().unwrap();
+    assert!(!containers.contains_key(&second));
+    assert!(!netns_file(&second).exists());
+}
+
+#[test]
+fn inspect_shows_network_settings_in_dockers_shape() {
+    let b = Berth::with_busybox();
+    let port = free_port();
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "shape",
+        "-p",
+        &format!("127.0.0.1:{port}:80/tcp"),
+        "busybox",
+        "sleep",
+        "30",
+    ]);
+    let c = inspect(&b, "shape");
+    let ns = &c["NetworkSettings"];
+    let ip: Ipv4Addr = ns["IPAddress"].as_str().unwrap().parse().unwrap();
+    assert_eq!(ip.octets()[..2], [10, 87]);
+    assert_eq!(ns["IPPrefixLen"], 16);
+    assert_eq!(ns["Gateway"], "10.87.0.1");
+    let o = ip.octets();
+    assert_eq!(
+        ns["MacAddress"],
+        format!("02:42:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3])
+    );
+    assert_eq!(ns["Ports"]["80/tcp"][0]["HostIp"], "127.0.0.1");
+    assert_eq!(ns["Ports"]["80/tcp"][0]["HostPort"], port.to_string());
+    let bridge = &ns["Networks"]["bridge"];
+    for key in [
+        "IPAddress",
+        "Gateway",
+        "MacAddress",
+        "NetworkID",
+        "EndpointID",
+    ] {
+        assert!(
+            bridge[key].as_str().is_some_and(|v| !v.is_empty()),
+            "{key}: {bridge}"
+        );
+    }
+    assert_eq!(bridge["IPAddress"], ns["IPAddress"]);
+    assert!(bridge.get("Aliases").is_some());
+    let network_id = b.ok(&["network", "inspect", "--format", "{{.Id}}", "bridge"]);
+    assert_eq!(bridge["NetworkID"], network_id);
+    assert_eq!(
+        c["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+        port.to_string()
+    );
+    // The address is the container's own.
+    let inside = b.ok(&["exec", "shape", "ip", "-4", "-o", "addr", "show", "eth0"]);
+    assert!(inside.contains(&format!("{ip}/16")), "{inside}");
+    let hosts = b.ok(&["exec", "shape", "cat", "/etc/hosts"]);
+    assert!(
+        hosts.contains(&format!("{ip}\t{}", &c["Id"].as_str().unwrap()[..12])),
+        "{hosts}"
+    );
+    // Stopped: the network stays, the address goes.
+    b.ok(&["stop", "-t", "0", "shape"]);
+    let stopped = inspect(&b, "shape");
+    assert_eq!(stopped["NetworkSettings"]["IPAddress"], "");
+    assert_eq!(
+        stopped["NetworkSettings"]["Networks"]["bridge"]["NetworkID"],
+        network_id
+    );
+}
+
+#[test]
+fn network_ls_and_inspect_follow_docker() {
+    let b = Berth::with_busybox();
+    let ls = b.ok(&["network", "ls"]);
+    let mut lines = ls.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .split("  ")
+        .filter(|s| !s.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(header, ["NETWORK ID", "NAME", "DRIVER", "SCOPE"]);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    for (name, driver) in [("bridge", "bridge"), ("host", "host"), ("none", "null")] {
+        assert!(
+            rows.iter()
+                .any(|r| r[1] == name && r[2] == driver && r[3] == "local" && r[0].len() == 12),
+            "{ls}"
+        );
+    }
+    let net = format!("bt{}", std::process::id());
+    let id = b.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.126.0.0/16",
+        "--label",
+        "k=v",
+        &net,
+    ]);
+    assert_eq!(id.len(), 64);
+    let dup = b.fails(&["network", "create", &net]);
+    assert!(
+        dup.stderr
+            .contains(&format!("network with name {net} already exists")),
+        "{}",
+        dup.stderr
+    );
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "member",
+        "--network",
+        &net,
+        "busybox",
+        "sleep",
+        "30",
+    ]);
+    let v: Value = serde_json::from_str(&b.ok(&["network", "inspect", &net])).unwrap();
+    let n = &v[0];
+    assert_eq!(n["IPAM"]["Config"][0]["Subnet"], "10.126.0.0/16");
+    assert_eq!(n["IPAM"]["Config"][0]["Gateway"], "10.126.0.1");
+    assert_eq!(n["Labels"]["k"], "v");
+    let member_id = b.ok(&["inspect", "--format", "{{.Id}}", "member"]);
+    let entry = &n["Containers"][&member_id];
+    assert_eq!(entry["Name"], "member");
+    assert_eq!(entry["IPv4Address"], "10.126.0.2/16");
+    let busy = b.fails(&["network", "rm", &net]);
+    assert!(
+        busy.stderr.contains("has active endpoints"),
+        "{}",
+        busy.stderr
+    );
+    let builtin = b.fails(&["network", "rm", "bridge"]);
+    assert!(builtin
+        .stderr
+        .contains("bridge is a pre-defined network and cannot be removed"));
+    b.ok(&["rm", "-f", "member"]);
+    assert_eq!(
+        b.ok(&["network", "prune", "-f"]),
+        format!("Deleted Networks:\n{net}")
+    );
+    let gone = b.fails(&["run", "--rm", "--network", &net, "busybox", "true"]);
+    assert!(
+        gone.stderr.contains(&format!("network {net} not found")),
+        "{}",
+        gone.stderr
+    );
+}
+
+#[test]
+fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
+    let b = Berth::with_busybox();
+    let net = format!("dns{}", std::process::id());
+    b.ok(&["network", "create", &net]);
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        &net,
+        "--network-alias",
+        "web",
+        "busybox",
+        "sh",
+        "-c",
+        "echo named > /tmp/index.html && httpd -f -p 80 -h /tmp",
+    ]);
+    let out = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "busybox",
+        "sh",
+        "-c",
+        "ping -c1 -W5 srv >/dev/null && wget -qO- http://srv/ && wget -qO- http://web/",
+    ]);
+    assert_eq!(out, "named\nnamed");
+    // connect: a container on the default bridge joins the network too.
+    b.ok(&["run", "-d", "--name", "late", "busybox", "sleep", "60"]);
+    b.ok(&["network", "connect", "--alias", "latecomer", &net, "late"]);
+    let out = b.ok(&["exec", "late", "wget", "-qO-", "http://web/"]);
+    assert_eq!(out, "named");
+    let out = b.ok(&["exec", "srv", "ping", "-c1", "-W5", "latecomer"]);
+    assert!(out.contains("1 packets received"), "{out}");
+    b.ok(&["network", "disconnect", &net, "late"]);
+    let ifaces = b.ok(&["exec", "late", "cat", "/proc/net/dev"]);
+    assert!(!ifaces.contains("eth1"), "{ifaces}");
+    b.ok(&["rm", "-f", "srv", "late"]);
+    b.ok(&["network", "rm", &net]);
+}
+
+#[test]
+fn network_none_has_only_loopback_and_host_shares_the_hosts() {
+    let b = Berth::with_busybox();
+    let dev = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "cat",
+        "/proc/net/dev",
+    ]);
+    let names: Vec<&str> = dev
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(names, ["lo"]);
+    let lo = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "ip",
+        "link",
+        "show",
+        "lo",
+    ]);
+    assert!(lo.contains("UP"), "{lo}");
+    let host = std::fs::read_to_string("/proc/net/dev").unwrap();
+    let inside = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "cat",
+        "/proc/net/dev",
+    ]);
+    assert_eq!(inside.lines().count(), host.trim().lines().count());
+    // container:NAME joins the other container's namespace.
+    b.ok(&["run", "-d", "--name", "owner", "busybox", "sleep", "30"]);
+    let a = b.ok(&["exec", "owner", "cat", "/sys/class/net/eth0/address"]);
+    let joined = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:owner",
+        "busybox",
+        "cat",
+        "/sys/class/net/eth0/address",
+    ]);
+    assert_eq!(a, joined);
+}
+
+/// A server outside (in a namespace of the test's, reached through the host's
+/// routing) sees the host's address, not the container's: masquerading works.
+#[test]
+fn a_container_reaches_an_outside_server_through_nat() {
+    let b = Berth::with_busybox();
+    let tag = format!("bt{}", std::process::id() % 100000);
+    let ns = format!("{tag}-out");
+    let sh = |cmd: &str| {
+        let st = Command::new("sh").args(["-c", cmd]).status().unwrap();
+        assert!(st.success(), "{cmd}");
+    };
+    sh(&format!(
+        "ip netns add {ns} && ip link add {tag}a type veth peer name {tag}b && ip link set {tag}b netns {ns} \
+         && ip addr add 198.51.100.1/24 dev {tag}a && ip link set {tag}a up \
+         && ip -n {ns} addr add 198.51.100.2/24 dev {tag}b && ip -n {ns} link set {tag}b up && ip -n {ns} link set lo up"
+    ));
+    let server = Command::new("ip")
+        .args(["netns", "exec", &ns, "python3", "-c"])
+        .arg(
+            "import socket\ns=socket.socket()\ns.bind(('198.51.100.2',8080))\ns.listen()\n\
+             c,a=s.accept()\nc.sendall(a[0].encode())\nc.close()",
+        )
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let seen = b.run(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "nc -w 5 198.51.100.2 8080 </dev/null",
+    ]);
+    let _ = Command::new("sh")
+        .args(["-c", &format!("ip netns del {ns}; ip link del {tag}a")])
+        .status();
+    let mut server = server;
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(seen.code, 0, "{}", seen.stderr);
+    assert_eq!(seen.stdout.trim(), "198.51.100.1");
+}
+
+/// After `rm -f` of 50 containers publishing ports: no namespace, veth,
+/// lease, rule or listening port is left.
+#[test]
+fn removing_fifty_published_containers_leaves_nothing() {
+    let b = Berth::with_busybox();
+    let net = format!("fifty{}", std::process::id());
+    b.ok(&["network", "create", "--subnet", "10.125.0.0/16", &net]);
+    let v: Value = serde_json::from_str(&b.ok(&["network", "inspect", &net])).unwrap();
+    let bridge = v[0]["Options"]["com.docker.network.bridge.name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut ids = Vec::new();
+    let mut ports = Vec::new();
+    let mut ips = Vec::new();
+    for i in 0..50 {
+        let id = b.ok(&[
+            "run",
+            "-d",
+            "--network",
+            &net,
+            "-p",
+            "80",
+            "--name",
+            &format!("p{i}"),
+            "busybox",
+            "sleep",
+            "300",
+        ]);
+        let port: u16 = b
+            .ok(&["port", &id, "80"])
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let ip = inspect(&b, &id)["NetworkSettings"]["Networks"][&net]["IPAddress"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        ids.push(id);
+        ports.push(port);
+        ips.push(ip);
+    }
+    let brif = |bridge: &str| {
+        std::fs::read_dir(format!("/sys/class/net/{bridge}/brif"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(brif(&bridge), 50);
+    let rules = iptables_rules();
+    assert!(
+        rules.contains(&format!("{}/32", ips[0])) || rules.contains(&ips[0]),
+        "no rule for {}",
+        ips[0]
+    );
+    let mut args = vec!["rm", "-f"];
+    args.extend(ids.iter().map(String::as_str));
+    b.ok(&args);
+    assert_eq!(brif(&bridge), 0, "veths left on {bridge}");
+    let rules = iptables_rules();
+    for (ip, port) in ips.iter().zip(&ports) {
+        assert!(
+            !rules.contains(&format!("{ip}:80")) && !rules.contains(&format!("-d {ip}/32")),
+            "rule for {ip} left"
+        );
+        assert!(
+            !rules.contains(&format!("--dport {port} ")),
+            "rule for port {port} left"
+        );
+        assert!(
+            TcpListener::bind(("0.0.0.0", *port)).is_ok(),
+            "port {port} still taken"
+        );
+        assert!(!Path::new(&format!("/run/berth/leases/{bridge}/{ip}")).exists());
+    }
+    for id in &ids {
+        assert!(!netns_file(id).exists());
+    }
+    let v: Value = serde_json::from_str(&b.ok(&["network", "inspect", &net])).unwrap();
+    assert_eq!(v[0]["Containers"], serde_json::json!({}));
+    b.ok(&["network", "rm", &net]);
+}
+
+/// A SIGKILLed monitor leaves veth, rules and ports behind until the next
+/// command reconciles; `ps` releases them and a restart gets the port back.
+#[test]
+fn a_killed_monitor_releases_its_ports_at_the_next_command() {
+    let b = Berth::with_busybox();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "back\n").unwrap();
+    let bind = format!("{}:/www", site.path().display());
+    let port = free_port();
+    let id = b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "victim",
+        "-p",
+        &format!("{port}:80"),
+        "-v",
+        &bind,
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    assert_eq!(http_get(Ipv4Addr::LOCALHOST, port).0, 200);
+    let monitor = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&format!("__monitor\0{id}")))
+        })
+        .expect("the container's monitor");
+    // SAFETY: signalling a process by pid.
+    unsafe { libc::kill(monitor, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(iptables_rules().contains(&format!("--dport {port}")));
+    b.ok(&["ps"]);
+    assert!(!iptables_rules().contains(&format!("--dport {port}")));
+    assert!(!netns_file(&id).exists());
+    assert!(TcpListener::bind(("0.0.0.0", port)).is_ok());
+    b.ok(&["start", "victim"]);
+    assert_eq!(http_get(Ipv4Addr::LOCALHOST, port), (200, "back\n".into()));
+    b.ok(&["restart", "-t", "0", "victim"]);
+    assert_eq!(http_get(Ipv4Addr::LOCALHOST, port), (200, "back\n".into()));
+}

@@ -1,0 +1,181 @@
+//! Running netavark: `netavark --config DIR setup|teardown NETNS` with the
+//! container's networks as JSON on stdin (netavark's `NetworkOptions`, as
+//! podman sends it). Calls are serialised by a lock file, as podman does: two
+//! setups creating the same bridge or chains at once would trip over each other.
+
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use berth_store::FileLock;
+use serde_json::{json, Value};
+
+use crate::ports::PortBinding;
+use crate::sandbox::Endpoint;
+use crate::{run_dir, NetworkError, Result};
+
+/// Where Debian (and other distributions) install podman's helpers.
+const HELPER_DIRS: [&str; 4] = [
+    "/usr/libexec/podman",
+    "/usr/lib/podman",
+    "/usr/local/libexec/podman",
+    "/usr/local/lib/podman",
+];
+
+/// One netavark invocation's worth of a container's networking.
+pub(crate) struct Request<'a> {
+    pub container_id: &'a str,
+    pub container_name: &'a str,
+    pub endpoints: &'a [&'a Endpoint],
+    pub ports: &'a [PortBinding],
+    /// `--dns` servers, which aardvark-dns forwards to for this container.
+    pub dns_servers: &'a [String],
+}
+
+pub(crate) fn setup(netns: &Path, request: &Request) -> Result<()> {
+    run("setup", netns, request)
+}
+
+pub(crate) fn teardown(netns: &Path, request: &Request) -> Result<()> {
+    run("teardown", netns, request)
+}
+
+fn config_dir() -> PathBuf {
+    run_dir().join("netavark")
+}
+
+fn helper(name: &str) -> Result<PathBuf> {
+    let path_dirs = std::env::var_os("PATH").unwrap_or_default();
+    HELPER_DIRS
+        .iter()
+        .map(PathBuf::from)
+        .chain(std::env::split_paths(&path_dirs))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| NetworkError::Netavark {
+            command: name.to_string(),
+            message: format!("{name} not found: apt-get install netavark aardvark-dns"),
+        })
+}
+
+fn options(request: &Request) -> Value {
+    let mut networks = serde_json::Map::new();
+    let mut info = serde_json::Map::new();
+    // netavark names its iptables chains and aardvark-dns files after the
+    // network's name: berth gives it the bridge's, so every berth root that
+    // uses the same bridge (the default `berth0`) shares the same rules.
+    for e in request.endpoints {
+        let n = &e.network;
+        networks.insert(
+            n.interface.clone(),
+            json!({
+                "aliases": e.aliases,
+                "interface_name": e.interface,
+                "static_ips": [e.ipv4.to_string()],
+                "static_mac": e.mac,
+            }),
+        );
+        info.insert(
+            n.interface.clone(),
+            json!({
+                "name": n.interface,
+                "id": n.id,
+                "driver": "bridge",
+                "network_interface": n.interface,
+                "subnets": [{
+                    "subnet": n.subnet.map(|s| s.to_string()),
+                    "gateway": n.gateway.map(|g| g.to_string()),
+                }],
+                "ipv6_enabled": false,
+                "internal": n.internal,
+                "dns_enabled": n.dns,
+                "ipam_options": {"driver": "host-local"},
+            }),
+        );
+    }
+    let ports: Vec<Value> = request
+        .ports
+        .iter()
+        .map(|p| {
+            json!({
+                "host_ip": p.host_ip,
+                "container_port": p.container_port,
+                "host_port": p.host_port,
+                "range": 1,
+                "protocol": p.protocol,
+            })
+        })
+        .collect();
+    let dns: Vec<&String> = request
+        .dns_servers
+        .iter()
+        .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+        .collect();
+    json!({
+        "container_id": request.container_id,
+        "container_name": request.container_name,
+        "networks": networks,
+        "network_info": info,
+        "port_mappings": ports,
+        "dns_servers": if dns.is_empty() { Value::Null } else { json!(dns) },
+    })
+}
+
+fn run(command: &str, netns: &Path, request: &Request) -> Result<()> {
+    let netavark = helper("netavark")?;
+    let aardvark = helper("aardvark-dns")?;
+    let dir = config_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| NetworkError::io(&dir, e))?;
+    let _lock = FileLock::acquire(&dir.join("berth.lock"))?;
+    // aardvark-dns, started by netavark, inherits netavark's stdout and stderr
+    // and lives on: they go to files, not pipes that would never see EOF.
+    let mut out = tempfile::tempfile().map_err(|e| NetworkError::io(&dir, e))?;
+    let mut err = tempfile::tempfile().map_err(|e| NetworkError::io(&dir, e))?;
+    let stdio = |f: &std::fs::File| -> Result<Stdio> {
+        Ok(Stdio::from(
+            f.try_clone().map_err(|e| NetworkError::io(&dir, e))?,
+        ))
+    };
+    let mut child = Command::new(&netavark)
+        .arg("--config")
+        .arg(&dir)
+        .arg("--aardvark-binary")
+        .arg(&aardvark)
+        .arg(command)
+        .arg(netns)
+        .stdin(Stdio::piped())
+        .stdout(stdio(&out)?)
+        .stderr(stdio(&err)?)
+        .env_remove("RUST_LOG")
+        .spawn()
+        .map_err(|e| NetworkError::io(&netavark, e))?;
+    let input = options(request).to_string();
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .map_err(|e| NetworkError::io(&netavark, e))?;
+    }
+    let status = child.wait().map_err(|e| NetworkError::io(&netavark, e))?;
+    if status.success() {
+        return Ok(());
+    }
+    let read = |f: &mut std::fs::File| {
+        let mut text = String::new();
+        let _ = f.rewind();
+        let _ = f.read_to_string(&mut text);
+        text
+    };
+    let stdout = read(&mut out);
+    // Errors come as {"error": "..."} on stdout; anything else is on stderr.
+    let message = serde_json::from_str::<Value>(stdout.trim())
+        .ok()
+        .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| {
+            let stderr = read(&mut err);
+            format!("{status}: {}", stderr.trim())
+        });
+    Err(NetworkError::Netavark {
+        command: command.to_string(),
+        message,
+    })
+}
