@@ -111,6 +111,17 @@ fn config_of(b: &Berth, image: &str) -> Value {
         .unwrap()
 }
 
+fn docker_image_ids() -> std::collections::BTreeSet<String> {
+    let out = Command::new("docker")
+        .args(["images", "-aq", "--no-trunc"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
 fn docker_answers() -> bool {
     Command::new("docker")
         .arg("info")
@@ -163,6 +174,7 @@ fn multi_stage_build_config_equals_dockers() {
             .output()
             .unwrap();
         assert!(status.status.success());
+        let before = docker_image_ids();
         let built = Command::new("docker")
             .env("DOCKER_BUILDKIT", "0")
             .args([
@@ -189,7 +201,13 @@ fn multi_stage_build_config_equals_dockers() {
             .output()
             .unwrap();
         let live: Value = serde_json::from_slice(&inspect.stdout).unwrap();
-        let _ = Command::new("docker").args(["rmi", &id, tag]).output();
+        // The other stages' images are left dangling by dockerd: remove
+        // every image this build made, then the base.
+        let _ = Command::new("docker").args(["rmi", &id]).output();
+        for made in docker_image_ids().difference(&before) {
+            let _ = Command::new("docker").args(["rmi", made]).output();
+        }
+        let _ = Command::new("docker").args(["rmi", tag]).output();
         assert_eq!(ours, compared(&live), "dockerd's build differs");
     }
 }
