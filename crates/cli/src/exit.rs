@@ -37,16 +37,35 @@ pub fn report(result: anyhow::Result<i32>, failure_code: i32) -> i32 {
                 .unwrap_or(failure_code);
             let message = one_line(&err);
             if !message.is_empty() {
-                eprintln!("Error: {message}");
+                eprintln!("{}{message}", prefix(&err));
             }
             code
         }
     }
 }
 
+/// Docker's CLI prints engine errors as "Error response from daemon: ..." and
+/// its own (client-side) ones as "Error: ...". berth has no daemon, but
+/// scripts match on these words, so an error raised by an engine library
+/// crate gets the daemon prefix.
+pub fn prefix(err: &anyhow::Error) -> &'static str {
+    let from_engine = err.chain().any(|c| {
+        c.is::<berth_container::ContainerError>()
+            || c.is::<berth_image::ImageError>()
+            || c.is::<berth_volume::VolumeError>()
+            || c.is::<berth_network::NetworkError>()
+            || c.is::<berth_registry::RegistryError>()
+    });
+    if from_engine {
+        "Error response from daemon: "
+    } else {
+        "Error: "
+    }
+}
+
 /// The error and its causes joined with ": ", skipping a cause whose text the
 /// message already carries (library errors often embed their source).
-fn one_line(err: &anyhow::Error) -> String {
+pub fn one_line(err: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in err.chain() {
         let text = cause.to_string();

@@ -106,30 +106,12 @@ fn keep(entry: &Entry, opts: &ReadOptions) -> bool {
 /// Reads the entries currently in the log, honouring `tail`/`since`/`until`,
 /// and returns them with the file offset reached (to follow from).
 pub fn read(path: &Path, opts: &ReadOptions) -> Result<(Vec<Entry>, u64)> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-        Err(e) => return Err(ContainerError::io(path, e)),
+    let (mut entries, offset) = match read_from(path, 0, opts) {
+        Err(ContainerError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((Vec::new(), 0))
+        }
+        other => other?,
     };
-    let mut reader = BufReader::new(file);
-    let mut entries = Vec::new();
-    let mut offset = 0u64;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = reader
-            .read_line(&mut line)
-            .map_err(|e| ContainerError::io(path, e))?;
-        if n == 0 || !line.ends_with('\n') {
-            break;
-        }
-        offset += n as u64;
-        if let Ok(entry) = serde_json::from_str::<Entry>(&line) {
-            if keep(&entry, opts) {
-                entries.push(entry);
-            }
-        }
-    }
     if let Some(tail) = opts.tail {
         let skip = entries.len().saturating_sub(tail);
         entries.drain(..skip);
@@ -137,7 +119,8 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<(Vec<Entry>, u64)> {
     Ok((entries, offset))
 }
 
-/// Reads complete entries appended after `offset`; returns them and the new offset.
+/// Reads complete entries appended after `offset`; returns them and the new
+/// offset (a partial last line is left for the next read).
 pub fn read_from(path: &Path, offset: u64, opts: &ReadOptions) -> Result<(Vec<Entry>, u64)> {
     let mut file = File::open(path).map_err(|e| ContainerError::io(path, e))?;
     file.seek(SeekFrom::Start(offset))

@@ -520,7 +520,7 @@ fn for_each(containers: &[String], mut f: impl FnMut(&str) -> Result<()>) -> Res
     let mut failed = false;
     for name in containers {
         if let Err(e) = f(name) {
-            eprintln!("Error response from daemon: {e:#}");
+            eprintln!("{}{}", crate::exit::prefix(&e), crate::exit::one_line(&e));
             failed = true;
         }
     }

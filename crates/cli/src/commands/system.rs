@@ -220,14 +220,9 @@ fn is_active(c: &Container) -> bool {
 
 /// "12.3MB (45%)" as the docker CLI prints a reclaimable amount.
 fn reclaimable(reclaimable: u64, total: u64) -> String {
-    if total > 0 {
-        format!(
-            "{} ({}%)",
-            human_size(reclaimable),
-            reclaimable * 100 / total
-        )
-    } else {
-        human_size(reclaimable)
+    match (reclaimable * 100).checked_div(total) {
+        Some(percent) => format!("{} ({percent}%)", human_size(reclaimable)),
+        None => human_size(reclaimable),
     }
 }
 
