@@ -74,3 +74,36 @@ berth_median=$(median <"$work/berth.times")
 printf 'tar -x        median of %d: %.3f s\n' "$runs" "$tar_median"
 printf 'berth unpack  median of %d: %.3f s\n' "$runs" "$berth_median"
 awk -v t="$tar_median" -v b="$berth_median" 'BEGIN { printf "speed ratio (tar time / berth time): %.2fx\n", t / b }'
+
+# The same layer as an image: `berth load` into a fresh root vs `docker load`.
+(cd "$repo_dir" && cargo build --quiet --release -p berth)
+berth="$repo_dir/target/release/berth"
+"$berth" --root "$work/src" import "$work/layer.tar" unpackbench:latest >/dev/null
+"$berth" --root "$work/src" save -o "$work/image.tar" unpackbench:latest
+rm -rf "$work/src"
+: >"$work/load.times"
+for _ in $(seq "$runs"); do
+    rm -rf "$work/root" && sync
+    start=$EPOCHREALTIME
+    "$berth" --root "$work/root" load -q -i "$work/image.tar" >/dev/null
+    awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.4f\n", b - a }' >>"$work/load.times"
+done
+rm -rf "$work/root"
+load_median=$(median <"$work/load.times")
+printf 'berth load    median of %d: %.3f s\n' "$runs" "$load_median"
+if docker info >/dev/null 2>&1; then
+    : >"$work/docker.times"
+    for _ in $(seq "$runs"); do
+        docker rmi -f unpackbench:latest >/dev/null 2>&1 || true
+        sync
+        start=$EPOCHREALTIME
+        docker load -q -i "$work/image.tar" >/dev/null
+        awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.4f\n", b - a }' >>"$work/docker.times"
+    done
+    docker rmi -f unpackbench:latest >/dev/null 2>&1 || true
+    docker_median=$(median <"$work/docker.times")
+    printf 'docker load   median of %d: %.3f s\n' "$runs" "$docker_median"
+    awk -v d="$docker_median" -v b="$load_median" 'BEGIN { printf "load ratio (berth time / docker time): %.2fx\n", b / d }'
+else
+    echo "docker load: n/a (dockerd not answering; scripts/start-dockerd.sh starts it)"
+fi

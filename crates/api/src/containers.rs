@@ -546,6 +546,7 @@ async fn inspect_one(
         .with_store(move |store, runtime| {
             let c = lifecycle::lookup(store, runtime, &id)?;
             let mut v = inspect::inspect(store, &c);
+            add_docker_defaults(&mut v, &c);
             let execs = crate::exec::ids_of(store, &c.id);
             v["ExecIDs"] = if execs.is_empty() {
                 Value::Null
@@ -565,6 +566,33 @@ async fn inspect_one(
         })
         .await?;
     Ok(Json(v))
+}
+
+/// Docker quirk: dockerd's inspect always carries these HostConfig and
+/// Config keys (zero when unset) and clients look them up by name.
+fn add_docker_defaults(v: &mut Value, c: &Container) {
+    let host_defaults = json!({
+        "CpuShares": 0, "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
+        "CpusetCpus": "", "CpusetMems": "", "Devices": [], "DeviceCgroupRules": null, "DeviceRequests": null,
+        "MemoryReservation": 0, "MemorySwap": 0, "MemorySwappiness": null, "OomKillDisable": null,
+        "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [],
+        "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CgroupParent": "", "CgroupnsMode": "private",
+        "GroupAdd": null, "IpcMode": "private", "Cgroup": "", "Links": null, "OomScoreAdj": 0, "PidMode": "",
+        "UTSMode": "", "UsernsMode": "", "Runtime": "runc", "Isolation": "", "ConsoleSize": [0, 0],
+        "DnsOptions": [], "DnsSearch": [], "KernelMemoryTCP": 0, "MaskedPaths": null, "ReadonlyPaths": null,
+    });
+    if let (Some(host), Some(defaults)) =
+        (v["HostConfig"].as_object_mut(), host_defaults.as_object())
+    {
+        for (k, d) in defaults {
+            host.entry(k.clone()).or_insert_with(|| d.clone());
+        }
+    }
+    if let Some(config) = v["Config"].as_object_mut() {
+        if let Some(t) = c.spec.stop_timeout {
+            config.entry("StopTimeout").or_insert(json!(t));
+        }
+    }
 }
 
 // ---------------------------------------------------------------- lifecycle

@@ -98,6 +98,12 @@ fn status_of_volume(e: &VolumeError) -> StatusCode {
     match e {
         VolumeError::NotFound(_) => StatusCode::NOT_FOUND,
         VolumeError::InUse { .. } => StatusCode::CONFLICT,
+        // Docker quirk: an unknown volume driver is a missing plugin: 404.
+        VolumeError::Create { reason, .. }
+            if reason.contains("plugin") && reason.contains("not found") =>
+        {
+            StatusCode::NOT_FOUND
+        }
         VolumeError::Create { .. }
         | VolumeError::InvalidSpec(_)
         | VolumeError::InvalidFlag { .. }

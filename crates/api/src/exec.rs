@@ -214,7 +214,12 @@ async fn start(
             Ok((rec, prepared))
         })
         .await?;
+    // The process gets a terminal if the exec was created with one...
     let tty = rec.config.tty.unwrap_or(false);
+    // Docker quirk: ...but the stream is raw only if the *start* asks for
+    // it (`Tty` of the start body, which docker-py leaves false): otherwise
+    // the terminal's output comes framed as stdout.
+    let raw_stream = start.tty.unwrap_or(false);
     let attach_stdin = rec.config.attach_stdin.unwrap_or(false) && !detach;
     let root = engine.root.clone();
     let (out_tx, mut out_rx) = mpsc::channel::<Output>(16);
@@ -238,7 +243,7 @@ async fn start(
         tokio::spawn(async move { while out_rx.recv().await.is_some() {} });
         return Ok(StatusCode::OK.into_response());
     }
-    let (response, connect) = Hijack::new(&mut req, tty).into_parts();
+    let (response, connect) = Hijack::new(&mut req, raw_stream).into_parts();
     tokio::spawn(async move {
         let Some((source, mut sink)) = connect.connect().await else {
             return;
@@ -259,7 +264,7 @@ async fn start(
                 None
             }
         };
-        relay_output(&mut out_rx, &mut sink, tty).await;
+        relay_output(&mut out_rx, &mut sink, raw_stream).await;
         if let Some(task) = input {
             task.abort();
         }

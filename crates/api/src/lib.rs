@@ -174,6 +174,7 @@ pub(crate) fn router(engine: Shared) -> Router {
     Router::new()
         .fallback_service(api)
         .layer(axum::middleware::from_fn(negotiate_version))
+        .layer(axum::middleware::from_fn(serve::track_activity))
         .layer(axum::middleware::from_fn(server_header))
 }
 

@@ -4,13 +4,67 @@
 //! given a moment, streams cut).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, UnixListener};
 
 use crate::error::ApiError;
 use crate::{Engine, ServeOptions, DEFAULT_HOST};
+
+/// Requests in flight and the time of the last one, so that an idle server
+/// can give back the memory that serving touched.
+struct Activity {
+    in_flight: AtomicUsize,
+    last_ms: AtomicU64,
+    shed: AtomicBool,
+}
+
+static ACTIVITY: Activity = Activity {
+    in_flight: AtomicUsize::new(0),
+    last_ms: AtomicU64::new(0),
+    shed: AtomicBool::new(false),
+};
+
+fn now_ms() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+/// Middleware: counts requests in flight.
+pub(crate) async fn track_activity(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    ACTIVITY.in_flight.fetch_add(1, Ordering::SeqCst);
+    ACTIVITY.shed.store(false, Ordering::SeqCst);
+    ACTIVITY.last_ms.store(now_ms(), Ordering::SeqCst);
+    let resp = next.run(req).await;
+    ACTIVITY.last_ms.store(now_ms(), Ordering::SeqCst);
+    ACTIVITY.in_flight.fetch_sub(1, Ordering::SeqCst);
+    resp
+}
+
+/// Once the server has been idle for a second, returns freed heap to the
+/// kernel and drops the binary's code pages from the page tables (they fault
+/// back in from the page cache on the next request): an idle server then
+/// holds little more than its sockets.
+async fn shed_memory_when_idle() {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        let idle_for = now_ms().saturating_sub(ACTIVITY.last_ms.load(Ordering::SeqCst));
+        if ACTIVITY.in_flight.load(Ordering::SeqCst) == 0
+            && idle_for >= 1000
+            && !ACTIVITY.shed.swap(true, Ordering::SeqCst)
+        {
+            // SAFETY: malloc_trim only returns free heap memory to the kernel.
+            unsafe { libc::malloc_trim(0) };
+            berth_container::monitor::drop_readonly_file_pages();
+        }
+    }
+}
 
 /// One parsed `-H` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +204,10 @@ async fn run(opts: ServeOptions, hosts: Vec<Host>, gid: libc::gid_t) -> Result<(
             }
         }
     }
+    servers.spawn(async {
+        shed_memory_when_idle().await;
+        Ok::<(), std::io::Error>(())
+    });
     let outcome = tokio::select! {
         _ = shutdown_signal() => Ok(()),
         Some(done) = servers.join_next() => match done {

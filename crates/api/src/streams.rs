@@ -133,6 +133,11 @@ impl Connect {
         match self.0 {
             Pending::Upgrade(on) => {
                 let upgraded = on.await.ok()?;
+                // Docker quirk (docker-py): the client reads the hijacked
+                // socket underneath its buffered HTTP reader, so bytes that
+                // arrive together with the 101 headers are lost. Let it
+                // take the headers before the first byte follows.
+                tokio::time::sleep(Duration::from_millis(25)).await;
                 let (r, w) = tokio::io::split(TokioIo::new(upgraded));
                 Some((Some(r), Sink::Raw(w)))
             }

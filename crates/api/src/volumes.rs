@@ -56,7 +56,10 @@ async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, Api
     Ok(Json(json!({"Volumes": volumes, "Warnings": null})))
 }
 
-async fn create(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+async fn create(State(engine): State<Shared>, q: Query, body: Bytes) -> Result<Response, ApiError> {
+    // Docker quirk: since API 1.42 a volume created without a name is an
+    // anonymous one (and so pruned by a plain `volume prune`).
+    let unnamed_is_anonymous = !q.api_version().before(1, 42);
     let req: VolumeCreateRequest = if body.iter().all(u8::is_ascii_whitespace) {
         VolumeCreateRequest::default()
     } else {
@@ -78,13 +81,14 @@ async fn create(State(engine): State<Shared>, body: Bytes) -> Result<Response, A
             let labels: BTreeMap<String, String> =
                 req.labels.clone().unwrap_or_default().into_iter().collect();
             let name = req.name.clone().filter(|n| !n.is_empty());
+            let anonymous = name.is_none() && unnamed_is_anonymous;
             Ok(berth_volume::create(
                 store,
                 name.as_deref(),
                 &driver,
                 opts,
                 labels,
-                false,
+                anonymous,
             )?)
         })
         .await?;

@@ -235,8 +235,10 @@ pub fn print_aligned(lines: &[String]) -> Result<()> {
     tw.flush().context("writing to stdout")
 }
 
-/// Docker's `units.HumanSize`: decimal units, 3 significant digits ("4.26MB", "1.2GB", "512B").
-pub fn human_size(bytes: u64) -> String {
+/// go-units `HumanSizeWithPrecision(size, precision)`: decimal units and Go's
+/// `%.{precision}g` ("1.986MB" at 4, "1.99MB" at 3; "1e+03kB" when rounding
+/// reaches 1000, as Go prints it).
+pub fn human_size_with_precision(bytes: u64, precision: usize) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     let mut size = bytes as f64;
     let mut unit = 0;
@@ -244,26 +246,34 @@ pub fn human_size(bytes: u64) -> String {
         size /= 1000.0;
         unit += 1;
     }
-    // Go's "%.4g" keeps 4 significant digits and drops trailing zeros.
-    let mut s = format!(
-        "{:.*}",
-        3usize.saturating_sub(digits_before_point(size)),
-        size
-    );
-    if s.contains('.') {
+    let integer_digits = if size < 10.0 {
+        1
+    } else if size < 100.0 {
+        2
+    } else {
+        3
+    };
+    let decimals = precision.saturating_sub(integer_digits);
+    let mut s = format!("{size:.decimals$}");
+    let rounded: f64 = s.parse().unwrap_or(size);
+    if rounded >= 10f64.powi(precision as i32) {
+        // Only reachable with precision 3: sizes stay below 1000 of a unit.
+        s = "1e+03".to_string();
+    } else if s.contains('.') {
         s = s.trim_end_matches('0').trim_end_matches('.').to_string();
     }
     format!("{s}{}", UNITS[unit])
 }
 
-fn digits_before_point(v: f64) -> usize {
-    if v < 10.0 {
-        1
-    } else if v < 100.0 {
-        2
-    } else {
-        3
-    }
+/// The docker CLI's listing columns (`images` SIZE, `ps -s`): 3 significant digits.
+pub fn human_size(bytes: u64) -> String {
+    human_size_with_precision(bytes, 3)
+}
+
+/// go-units `HumanSize` (4 significant digits), used by totals such as
+/// "Total reclaimed space" and `system df`.
+pub fn human_size_precise(bytes: u64) -> String {
+    human_size_with_precision(bytes, 4)
 }
 
 /// Docker's `units.HumanDuration` as used in "Up 3 minutes" / "2 hours ago".
@@ -329,6 +339,14 @@ mod tests {
         assert_eq!(human_size(4_261_000), "4.26MB");
         assert_eq!(human_size(1_234_567_890), "1.23GB");
         assert_eq!(human_size(12_345), "12.3kB");
+    }
+
+    #[test]
+    fn precise_sizes_match_go_units() {
+        assert_eq!(human_size_precise(1234), "1.234kB");
+        assert_eq!(human_size_precise(12_345), "12.35kB");
+        assert_eq!(human_size_precise(4_261_000), "4.261MB");
+        assert_eq!(human_size_precise(1000), "1kB");
     }
 
     #[test]

@@ -629,7 +629,7 @@ impl Monitor {
 /// is the file's and dropping the page-table entries loses nothing. (Read-only
 /// data is NOT safe: RELRO segments were written during relocation before
 /// being made read-only.)
-fn drop_readonly_file_pages() {
+pub fn drop_readonly_file_pages() {
     let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
         return;
     };

@@ -1482,7 +1482,7 @@ mod tests {
     fn command_ellipsis_and_cp_paths() {
         assert_eq!(
             ellipsis("sh -c 'while true; do sleep 1; done'", 20),
-            "sh -c 'while true;…"
+            "sh -c 'while true; …"
         );
         assert_eq!(split_container_path("web:/etc"), Some(("web", "/etc")));
         assert_eq!(split_container_path("./a:b"), None);

@@ -651,7 +651,11 @@ fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
         print_delete_items(&mut out, &items, true)?;
         writeln!(out)?;
     }
-    writeln!(out, "Total reclaimed space: {}", human_size(reclaimed))?;
+    writeln!(
+        out,
+        "Total reclaimed space: {}",
+        crate::format::human_size_precise(reclaimed)
+    )?;
     Ok(0)
 }
 

@@ -221,8 +221,11 @@ fn is_active(c: &Container) -> bool {
 /// "12.3MB (45%)" as the docker CLI prints a reclaimable amount.
 fn reclaimable(reclaimable: u64, total: u64) -> String {
     match (reclaimable * 100).checked_div(total) {
-        Some(percent) => format!("{} ({percent}%)", human_size(reclaimable)),
-        None => human_size(reclaimable),
+        Some(percent) => format!(
+            "{} ({percent}%)",
+            crate::format::human_size_precise(reclaimable)
+        ),
+        None => crate::format::human_size_precise(reclaimable),
     }
 }
 
@@ -256,7 +259,7 @@ fn summary_rows(u: &Usage) -> Vec<Value> {
             "Images",
             u.images.len(),
             u.images.iter().filter(|i| i.containers > 0).count(),
-            human_size(u.layers_size),
+            crate::format::human_size_precise(u.layers_size),
             reclaimable(u.layers_size.saturating_sub(used_by_images), u.layers_size),
         ),
         row(
@@ -266,58 +269,24 @@ fn summary_rows(u: &Usage) -> Vec<Value> {
                 .iter()
                 .filter(|c| is_active(&c.container))
                 .count(),
-            human_size(containers_total),
+            crate::format::human_size_precise(containers_total),
             reclaimable(containers_idle, containers_total),
         ),
         row(
             "Local Volumes",
             u.volumes.len(),
             u.volumes.iter().filter(|v| v.links > 0).count(),
-            human_size(volumes_total),
+            crate::format::human_size_precise(volumes_total),
             reclaimable(volumes_idle, volumes_total),
         ),
-        row("Build Cache", 0, 0, human_size(0), human_size(0)),
+        row(
+            "Build Cache",
+            0,
+            0,
+            crate::format::human_size_precise(0),
+            crate::format::human_size_precise(0),
+        ),
     ]
-}
-
-/// go-units `HumanSizeWithPrecision(size, precision)`: decimal units and Go's
-/// `%.{precision}g` ("1.986MB" at 4, "1.99MB" at 3; "1e+03kB" when rounding
-/// reaches 1000, as Go prints it).
-fn human_size_with_precision(bytes: u64, precision: usize) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut size = bytes as f64;
-    let mut unit = 0;
-    while size >= 1000.0 && unit < UNITS.len() - 1 {
-        size /= 1000.0;
-        unit += 1;
-    }
-    let integer_digits = if size < 10.0 {
-        1
-    } else if size < 100.0 {
-        2
-    } else {
-        3
-    };
-    let decimals = precision.saturating_sub(integer_digits);
-    let mut s = format!("{size:.decimals$}");
-    let rounded: f64 = s.parse().unwrap_or(size);
-    if rounded >= 10f64.powi(precision as i32) {
-        // Only reachable with precision 3: sizes stay below 1000 of a unit.
-        s = "1e+03".to_string();
-    } else if s.contains('.') {
-        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    format!("{s}{}", UNITS[unit])
-}
-
-/// Docker's `units.HumanSize` (4 significant digits): summary and volume sizes.
-fn human_size(bytes: u64) -> String {
-    human_size_with_precision(bytes, 4)
-}
-
-/// The 3-digit variant of the verbose tables' image and container SIZE columns.
-fn human_size3(bytes: u64) -> String {
-    human_size_with_precision(bytes, 3)
 }
 
 fn ago(rfc3339: &str) -> String {
@@ -406,9 +375,9 @@ fn print_verbose(u: &Usage) -> Result<()> {
             "{repo}\t{tag}\t{}\t{}\t{}\t{}\t{}\t{}",
             short_id(&i.id),
             ago(&i.created),
-            human_size3(i.size),
-            human_size(i.shared),
-            human_size(i.size.saturating_sub(i.shared)),
+            crate::format::human_size(i.size),
+            crate::format::human_size_precise(i.shared),
+            crate::format::human_size_precise(i.size.saturating_sub(i.shared)),
             i.containers
         ));
     }
@@ -438,7 +407,7 @@ fn print_verbose(u: &Usage) -> Result<()> {
             c.short_id(),
             c.image_ref,
             ellipsis(&command, 20),
-            human_size3(cu.size_rw),
+            crate::format::human_size(cu.size_rw),
             ago(&c.created_at),
             inspect::status_text(c, format::human_duration, format::seconds_since),
             c.name
@@ -451,12 +420,21 @@ fn print_verbose(u: &Usage) -> Result<()> {
     drop(out);
     let mut lines = vec!["VOLUME NAME\tLINKS\tSIZE".to_string()];
     for v in &u.volumes {
-        lines.push(format!("{}\t{}\t{}", v.name, v.links, human_size(v.size)));
+        lines.push(format!(
+            "{}\t{}\t{}",
+            v.name,
+            v.links,
+            crate::format::human_size_precise(v.size)
+        ));
     }
     print_aligned(&lines)?;
 
     let mut out = std::io::stdout().lock();
-    writeln!(out, "\nBuild cache usage: {}\n", human_size(0))?;
+    writeln!(
+        out,
+        "\nBuild cache usage: {}\n",
+        crate::format::human_size_precise(0)
+    )?;
     drop(out);
     print_aligned(&["CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED".to_string()])
 }
@@ -535,7 +513,11 @@ fn container_prune(ctx: &Ctx, args: ContainerPruneArgs) -> Result<i32> {
         }
         writeln!(out)?;
     }
-    writeln!(out, "Total reclaimed space: {}", human_size(reclaimed))?;
+    writeln!(
+        out,
+        "Total reclaimed space: {}",
+        crate::format::human_size_precise(reclaimed)
+    )?;
     Ok(0)
 }
 
@@ -587,7 +569,11 @@ fn system_prune(ctx: &Ctx, args: SystemPruneArgs) -> Result<i32> {
         .collect();
     section(&mut out, "Deleted Images:", &lines)?;
 
-    writeln!(out, "Total reclaimed space: {}", human_size(reclaimed))?;
+    writeln!(
+        out,
+        "Total reclaimed space: {}",
+        crate::format::human_size_precise(reclaimed)
+    )?;
     Ok(0)
 }
 
@@ -823,17 +809,17 @@ mod tests {
 
     #[test]
     fn precision_three_sizes_match_go_units() {
-        assert_eq!(human_size3(0), "0B");
-        assert_eq!(human_size3(1_986_000), "1.99MB");
-        assert_eq!(human_size3(116_600_000), "117MB");
-        assert_eq!(human_size3(20_480), "20.5kB");
-        assert_eq!(human_size3(999_999), "1e+03kB");
-        assert_eq!(human_size3(4096), "4.1kB");
-        assert_eq!(human_size(307_200), "307.2kB");
-        assert_eq!(human_size(118_600_000), "118.6MB");
-        assert_eq!(human_size(1_986_000), "1.986MB");
-        assert_eq!(human_size(20_480), "20.48kB");
-        assert_eq!(human_size(0), "0B");
+        assert_eq!(crate::format::human_size(0), "0B");
+        assert_eq!(crate::format::human_size(1_986_000), "1.99MB");
+        assert_eq!(crate::format::human_size(116_600_000), "117MB");
+        assert_eq!(crate::format::human_size(20_480), "20.5kB");
+        assert_eq!(crate::format::human_size(999_999), "1e+03kB");
+        assert_eq!(crate::format::human_size(4096), "4.1kB");
+        assert_eq!(crate::format::human_size_precise(307_200), "307.2kB");
+        assert_eq!(crate::format::human_size_precise(118_600_000), "118.6MB");
+        assert_eq!(crate::format::human_size_precise(1_986_000), "1.986MB");
+        assert_eq!(crate::format::human_size_precise(20_480), "20.48kB");
+        assert_eq!(crate::format::human_size_precise(0), "0B");
     }
 
     #[test]

@@ -343,33 +343,9 @@ fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
     }
     println!(
         "Total reclaimed space: {}",
-        human_size_precise(report.reclaimed)
+        crate::format::human_size_precise(report.reclaimed)
     );
     Ok(0)
-}
-
-/// go-units `HumanSize` (4 significant digits: "1.234kB"), which `prune`
-/// reports use; listings use the 3-digit `format::human_size`.
-fn human_size_precise(bytes: u64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut size = bytes as f64;
-    let mut unit = 0;
-    while size >= 1000.0 && unit < UNITS.len() - 1 {
-        size /= 1000.0;
-        unit += 1;
-    }
-    let int_digits = if size < 10.0 {
-        1
-    } else if size < 100.0 {
-        2
-    } else {
-        3
-    };
-    let mut s = format!("{:.*}", 4 - int_digits, size);
-    if s.contains('.') {
-        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    format!("{s}{}", UNITS[unit])
 }
 
 #[cfg(test)]
@@ -378,10 +354,10 @@ mod tests {
 
     #[test]
     fn prune_sizes_use_four_significant_digits() {
-        assert_eq!(human_size_precise(0), "0B");
-        assert_eq!(human_size_precise(1234), "1.234kB");
-        assert_eq!(human_size_precise(1000), "1kB");
-        assert_eq!(human_size_precise(12_345), "12.35kB");
-        assert_eq!(human_size_precise(4_261_000), "4.261MB");
+        assert_eq!(crate::format::human_size_precise(0), "0B");
+        assert_eq!(crate::format::human_size_precise(1234), "1.234kB");
+        assert_eq!(crate::format::human_size_precise(1000), "1kB");
+        assert_eq!(crate::format::human_size_precise(12_345), "12.35kB");
+        assert_eq!(crate::format::human_size_precise(4_261_000), "4.261MB");
     }
 }
