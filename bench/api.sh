@@ -45,7 +45,8 @@ trap cleanup EXIT
 server=$!
 for _ in $(seq 200); do [ -S "$work/api.sock" ] && break; sleep 0.02; done
 [ -S "$work/api.sock" ] || die "berth serve did not start"
-sleep 0.5
+# The server gives memory back after a second without requests.
+sleep 2
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
 rss_start=$(rss)
 
@@ -81,7 +82,7 @@ for p in ["/version", "/info", "/containers/json?all=1", "/images/json", "/volum
         pass
     c.close()
 PY
-sleep 1
+sleep 2
 rss_idle=$(rss)
 echo "idle RSS: $((rss_start)) KiB after start, $((rss_idle)) KiB after the requests (goal < 10240 KiB)"
 echo "binary: $berth"

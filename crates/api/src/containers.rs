@@ -931,6 +931,8 @@ async fn attach(
     let opts_stream = q.bool("stream");
     let logs = q.bool("logs");
     let (stdin, stdout, stderr) = (q.bool("stdin"), q.bool("stdout"), q.bool("stderr"));
+    let detach_keys = streams::DetachKeys::parse(q.get("detachKeys").unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
     let (c, link, past) = engine
         .with_store(move |store, runtime| {
             let c = lifecycle::lookup(store, runtime, &id)?;
@@ -957,6 +959,7 @@ async fn attach(
         stdin,
         stdout,
         stderr,
+        detach_keys,
     };
     tokio::spawn(async move {
         let Some((source, mut sink)) = connect.connect().await else {

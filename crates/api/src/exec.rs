@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 
 use crate::error::ApiError;
 use crate::query::Query;
-use crate::streams::{Hijack, Sink};
+use crate::streams::{DetachKeys, Hijack, Sink};
 use crate::Shared;
 
 pub fn routes() -> Router<Shared> {
@@ -216,13 +216,15 @@ async fn start(
         .await?;
     // The process gets a terminal if the exec was created with one...
     let tty = rec.config.tty.unwrap_or(false);
+    let mut detach_keys = DetachKeys::parse(rec.config.detach_keys.as_deref().unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
     // Docker quirk: ...but the stream is raw only if the *start* asks for
     // it (`Tty` of the start body, which docker-py leaves false): otherwise
     // the terminal's output comes framed as stdout.
     let raw_stream = start.tty.unwrap_or(false);
     let attach_stdin = rec.config.attach_stdin.unwrap_or(false) && !detach;
     let root = engine.root.clone();
-    let (out_tx, mut out_rx) = mpsc::channel::<Output>(16);
+    let (out_tx, out_rx) = mpsc::channel::<Output>(16);
     let (in_tx, in_rx) = mpsc::channel::<Bytes>(16);
     let rows = size.first().copied().unwrap_or(0) as u16;
     let cols = size.get(1).copied().unwrap_or(0) as u16;
@@ -240,6 +242,7 @@ async fn start(
     });
     if detach {
         // The output is dropped; the process runs on its own.
+        let mut out_rx = out_rx;
         tokio::spawn(async move { while out_rx.recv().await.is_some() {} });
         return Ok(StatusCode::OK.into_response());
     }
@@ -248,23 +251,35 @@ async fn start(
         let Some((source, mut sink)) = connect.connect().await else {
             return;
         };
+        let detached = std::sync::Arc::new(tokio::sync::Notify::new());
         let input = match (attach_stdin, source) {
-            (true, Some(mut source)) => Some(tokio::spawn(async move {
-                use tokio::io::AsyncReadExt;
-                let mut buf = vec![0u8; 32 * 1024];
-                // Dropping the sender at EOF closes the process's stdin.
-                while let Ok(n) = source.read(&mut buf).await {
-                    if n == 0 || in_tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
-                        break;
+            (true, Some(mut source)) => {
+                let detached = detached.clone();
+                Some(tokio::spawn(async move {
+                    use tokio::io::AsyncReadExt;
+                    let mut buf = vec![0u8; 32 * 1024];
+                    // Dropping the sender at EOF closes the process's stdin.
+                    while let Ok(n) = source.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        let (data, detach) = detach_keys.filter(&buf[..n]);
+                        if !data.is_empty() && in_tx.send(Bytes::from(data)).await.is_err() {
+                            break;
+                        }
+                        if detach {
+                            detached.notify_one();
+                            break;
+                        }
                     }
-                }
-            })),
+                }))
+            }
             _ => {
                 drop(in_tx);
                 None
             }
         };
-        relay_output(&mut out_rx, &mut sink, raw_stream).await;
+        relay_output(out_rx, &mut sink, raw_stream, &detached).await;
         if let Some(task) = input {
             task.abort();
         }
@@ -273,14 +288,26 @@ async fn start(
     Ok(response)
 }
 
-async fn relay_output(out: &mut mpsc::Receiver<Output>, sink: &mut Sink, tty: bool) {
-    while let Some((kind, data)) = out.recv().await {
+/// Forwards the exec's output until it ends, the client goes away or it
+/// types the detach keys; what the process writes after that is drained so
+/// that it never blocks on a full pipe.
+async fn relay_output(
+    mut out: mpsc::Receiver<Output>,
+    sink: &mut Sink,
+    tty: bool,
+    detached: &tokio::sync::Notify,
+) {
+    loop {
+        let item = tokio::select! {
+            item = out.recv() => item,
+            _ = detached.notified() => break,
+        };
+        let Some((kind, data)) = item else { return };
         if sink.output(tty, kind, &data).await.is_err() {
-            // The client is gone: keep draining so the process never blocks.
-            while out.recv().await.is_some() {}
-            return;
+            break;
         }
     }
+    tokio::spawn(async move { while out.recv().await.is_some() {} });
 }
 
 fn pump(

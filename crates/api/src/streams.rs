@@ -230,16 +230,93 @@ impl MonitorLink {
 }
 
 /// What an attach session forwards.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AttachOptions {
     pub tty: bool,
     pub stdin: bool,
     pub stdout: bool,
     pub stderr: bool,
+    pub detach_keys: DetachKeys,
 }
 
-/// Relays between a client and a monitor until the container exits (or the
-/// monitor goes away). Returns the exit code if the monitor told it.
+/// Docker's detach sequence (default ctrl-p,ctrl-q): typed on an attached
+/// stdin, it ends the attachment and leaves the container running. Bytes
+/// that start the sequence are held back until it is complete or broken.
+#[derive(Debug, Clone)]
+pub struct DetachKeys {
+    sequence: Vec<u8>,
+    held: Vec<u8>,
+}
+
+impl Default for DetachKeys {
+    fn default() -> Self {
+        DetachKeys {
+            sequence: vec![0x10, 0x11],
+            held: Vec::new(),
+        }
+    }
+}
+
+impl DetachKeys {
+    /// Parses Docker's syntax: keys separated by commas, each a single
+    /// character or `ctrl-<a-z|@|[|\\|]|^|_>`. Empty means the default.
+    pub fn parse(spec: &str) -> Result<DetachKeys, String> {
+        if spec.is_empty() {
+            return Ok(DetachKeys::default());
+        }
+        let mut sequence = Vec::new();
+        for key in spec.split(',') {
+            let lower = key.to_ascii_lowercase();
+            if let Some(c) = lower.strip_prefix("ctrl-") {
+                let code = match c.as_bytes() {
+                    [b @ b'a'..=b'z'] => b - b'a' + 1,
+                    [b'@'] => 0,
+                    [b'['] => 27,
+                    [b'\\'] => 28,
+                    [b']'] => 29,
+                    [b'^'] => 30,
+                    [b'_'] => 31,
+                    _ => return Err(format!("Invalid escape keys ({spec}) provided")),
+                };
+                sequence.push(code);
+            } else if key.len() == 1 {
+                sequence.push(key.as_bytes()[0]);
+            } else {
+                return Err(format!("Invalid escape keys ({spec}) provided"));
+            }
+        }
+        Ok(DetachKeys {
+            sequence,
+            held: Vec::new(),
+        })
+    }
+
+    /// The bytes to forward, and whether the sequence was typed.
+    pub fn filter(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        let mut out = Vec::with_capacity(input.len());
+        for &b in input {
+            if b == self.sequence[self.held.len()] {
+                self.held.push(b);
+                if self.held.len() == self.sequence.len() {
+                    self.held.clear();
+                    return (out, true);
+                }
+            } else {
+                out.append(&mut self.held);
+                if b == self.sequence[0] {
+                    self.held.push(b);
+                } else {
+                    out.push(b);
+                }
+            }
+        }
+        (out, false)
+    }
+}
+
+/// Relays between a client and a monitor until the container exits, the
+/// monitor goes away or the client types the detach keys. Returns the exit
+/// code if the monitor told it.
 pub async fn relay(
     monitor: UnixStream,
     source: Option<Source>,
@@ -247,33 +324,51 @@ pub async fn relay(
     opts: AttachOptions,
 ) -> Option<i32> {
     let (mut from_monitor, mut to_monitor) = monitor.into_split();
+    let detached = std::sync::Arc::new(tokio::sync::Notify::new());
     let input = match (opts.stdin, source) {
-        (true, Some(mut source)) => Some(tokio::spawn(async move {
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                match source.read(&mut buf).await {
-                    Ok(0) | Err(_) => {
-                        // The client closed its stdin (CloseWrite): close the container's.
-                        let _ = write_frame(&mut to_monitor, attach::STDIN_CLOSE, &[]).await;
-                        break;
-                    }
-                    Ok(n) => {
-                        if write_frame(&mut to_monitor, attach::STDIN, &buf[..n])
-                            .await
-                            .is_err()
-                        {
+        (true, Some(mut source)) => {
+            let detached = detached.clone();
+            let mut keys = opts.detach_keys.clone();
+            Some(tokio::spawn(async move {
+                let mut buf = vec![0u8; 32 * 1024];
+                loop {
+                    match source.read(&mut buf).await {
+                        Ok(0) | Err(_) => {
+                            // The client closed its stdin (CloseWrite): close the container's.
+                            let _ = write_frame(&mut to_monitor, attach::STDIN_CLOSE, &[]).await;
                             break;
+                        }
+                        Ok(n) => {
+                            let (data, detach) = keys.filter(&buf[..n]);
+                            if !data.is_empty()
+                                && write_frame(&mut to_monitor, attach::STDIN, &data)
+                                    .await
+                                    .is_err()
+                            {
+                                break;
+                            }
+                            if detach {
+                                detached.notify_one();
+                                break;
+                            }
                         }
                     }
                 }
-            }
-            // Keep the monitor's side open until the output ends.
-            std::future::pending::<()>().await;
-        })),
+                // Keep the monitor's side open until the output ends.
+                std::future::pending::<()>().await;
+            }))
+        }
         _ => None,
     };
     let mut code = None;
-    while let Ok(Some((kind, payload))) = read_frame(&mut from_monitor).await {
+    loop {
+        let frame = tokio::select! {
+            frame = read_frame(&mut from_monitor) => frame,
+            _ = detached.notified() => break,
+        };
+        let Ok(Some((kind, payload))) = frame else {
+            break;
+        };
         let wanted = match kind {
             attach::STDOUT => opts.stdout,
             attach::STDERR => opts.stderr,
@@ -378,5 +473,24 @@ impl io::Read for BodyReader {
         buf[..n].copy_from_slice(&self.current[..n]);
         self.current = self.current.slice(n..);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys_parse_and_match() {
+        let mut keys = DetachKeys::default();
+        assert_eq!(keys.filter(b"ab\x10c"), (b"ab\x10c".to_vec(), false));
+        assert_eq!(keys.filter(b"x\x10"), (b"x".to_vec(), false));
+        assert_eq!(keys.filter(b"\x11rest"), (Vec::new(), true));
+        let mut keys = DetachKeys::parse("ctrl-x").unwrap();
+        assert_eq!(keys.filter(b"hi\x18"), (b"hi".to_vec(), true));
+        let mut keys = DetachKeys::parse("a,ctrl-\\\\").unwrap();
+        assert_eq!(keys.filter(b"aa\x1c"), (b"a".to_vec(), true));
+        assert!(DetachKeys::parse("ctrl-1").is_err());
+        assert!(DetachKeys::parse("ab").is_err());
     }
 }

@@ -618,3 +618,46 @@ fn server_socket_signals_and_restarts() {
         );
     });
 }
+
+#[test]
+fn tcp_listener_answers_and_warns() {
+    let server = Server::start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let mut child = std::process::Command::new(common::berth_bin())
+        .arg("--root")
+        .arg(server.root.path())
+        .args(["serve", "-H", &format!("tcp://127.0.0.1:{port}")])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut stream = loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "no tcp listener");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    use std::io::{Read, Write};
+    stream
+        .write_all(b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    assert!(
+        text.starts_with("HTTP/1.1 200") && text.ends_with("OK"),
+        "{text}"
+    );
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("without encryption or authentication"),
+        "{stderr}"
+    );
+}

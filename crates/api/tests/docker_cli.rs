@@ -311,6 +311,20 @@ fn scenario(bin: &Path) {
     assert_eq!(ps, format!("127.0.0.1:{port}->80/tcp"));
     assert_eq!(d.ok(&["port", "srv", "80"]), format!("127.0.0.1:{port}"));
 
+    // Networks.
+    let net = format!("apinet{}", port);
+    d.ok(&["network", "create", &net]);
+    let ls = d.ok(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+    assert!(ls.lines().any(|l| l == format!("{net} bridge")), "{ls}");
+    assert!(ls.lines().any(|l| l == "bridge bridge"), "{ls}");
+    assert_eq!(
+        d.ok(&["network", "inspect", "--format", "{{.Name}}", &net]),
+        net
+    );
+    d.ok(&["network", "rm", &net]);
+    let out = d.run(&["network", "inspect", &net]);
+    assert_ne!(out.code, 0);
+
     // rm -f $(docker ps -aq) empties the engine; the volumes stay until removed.
     let ids = d.ok(&["ps", "-aq"]);
     assert!(ids.lines().count() >= 2, "{ids}");

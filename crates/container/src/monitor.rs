@@ -624,41 +624,58 @@ impl Monitor {
     }
 }
 
-/// `MADV_DONTNEED` on every executable, file-backed private mapping (the
-/// binary's and shared libraries' text): text is never written, so its content
-/// is the file's and dropping the page-table entries loses nothing. (Read-only
-/// data is NOT safe: RELRO segments were written during relocation before
-/// being made read-only.)
+/// `MADV_DONTNEED` on the read-only segments of every loaded object (the
+/// binary, libc, ...) except their `PT_GNU_RELRO` ranges: those pages still
+/// hold the file's bytes, so dropping them loses nothing and they fault back in
+/// from the page cache if touched. RELRO pages were written by the dynamic
+/// linker before being made read-only and must be kept.
 pub fn drop_readonly_file_pages() {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return;
-    };
-    for line in maps.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(range), Some(perms), Some(_offset), Some(_dev), Some(inode)) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        ) else {
-            continue;
-        };
-        if perms != "r-xp" || inode == "0" {
-            continue;
+    unsafe extern "C" fn visit(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        _data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: the loader hands us a valid dl_phdr_info for the call.
+        let info = unsafe { &*info };
+        if info.dlpi_phdr.is_null() {
+            return 0;
         }
-        let Some((start, end)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(start), Ok(end)) = (
-            usize::from_str_radix(start, 16),
-            usize::from_str_radix(end, 16),
-        ) else {
-            continue;
-        };
-        // SAFETY: the range is one of our own read-only file mappings.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        // SAFETY: dlpi_phdr points at dlpi_phnum program headers.
+        let headers =
+            unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) };
+        let base = info.dlpi_addr as usize;
+        let relro = headers
+            .iter()
+            .find(|h| h.p_type == libc::PT_GNU_RELRO)
+            .map(|h| {
+                (
+                    base + h.p_vaddr as usize,
+                    base + (h.p_vaddr + h.p_memsz) as usize,
+                )
+            });
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
+        for h in headers
+            .iter()
+            .filter(|h| h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_W == 0)
+        {
+            let start = (base + h.p_vaddr as usize).div_ceil(page) * page;
+            let end = (base + (h.p_vaddr + h.p_filesz) as usize) / page * page;
+            let mut ranges = vec![(start, end)];
+            if let Some((r0, r1)) = relro {
+                let (r0, r1) = (r0 / page * page, r1.div_ceil(page) * page);
+                ranges = vec![(start, end.min(r0)), (start.max(r1), end)];
+            }
+            for (a, b) in ranges.into_iter().filter(|(a, b)| a < b) {
+                // SAFETY: [a, b) lies inside a read-only, file-backed segment
+                // of a loaded object and outside its RELRO range.
+                unsafe { libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_DONTNEED) };
+            }
+        }
+        0
     }
+    // SAFETY: dl_iterate_phdr calls `visit` synchronously for each object.
+    unsafe { libc::dl_iterate_phdr(Some(visit), std::ptr::null_mut()) };
 }
 
 /// Docker's restart decision after an exit.

@@ -4,6 +4,9 @@
 #
 # usage: crates/api/tests/docker-py/run.sh DOCKER_PY_SRC (berth|dockerd) [PYTEST ARGS...]
 #
+# The images: busybox:latest, and alpine:3.10 = alpine:latest (busybox applets
+# plus a `postgres` user), both from scripts/make-busybox-image.sh.
+#
 #   DOCKER_PY_SRC  a checkout of github.com/docker/docker-py at tag 7.1.0 (its
 #                  tests/ are not in the PyPI sdist); never committed here
 #   berth          builds a fresh berth root with busybox:latest and alpine:3.10
@@ -42,6 +45,7 @@ case "$engine" in
         "$repo/scripts/make-busybox-image.sh" --berth "$berth" --root "$work/root" >/dev/null
         "$repo/scripts/make-busybox-image.sh" --berth "$berth" --root "$work/root" \
             --tag alpine:3.10 --with-user postgres >/dev/null
+        "$berth" --root "$work/root" tag alpine:3.10 alpine:latest
         "$berth" --root "$work/root" serve -H "unix://$work/berth.sock" 2>"$work/serve.log" &
         server=$!
         for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
@@ -52,6 +56,7 @@ case "$engine" in
         docker version >/dev/null
         "$repo/scripts/make-busybox-image.sh" --no-import --docker >/dev/null
         "$repo/scripts/make-busybox-image.sh" --no-import --docker --tag alpine:3.10 --with-user postgres >/dev/null
+        docker tag alpine:3.10 alpine:latest
         ;;
     *) echo "engine must be berth or dockerd" >&2; exit 2 ;;
 esac
