@@ -36,7 +36,7 @@ fi
 
 log="$repo_dir/target/test.log"
 set +e
-cargo test --workspace --release 2>&1 | tee "$log"
+cargo test --workspace --release --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 

@@ -4,6 +4,7 @@
 //! the same JSON the `berth inspect` command prints.
 
 use std::collections::BTreeMap;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -188,6 +189,14 @@ fn create_request(
     body: ContainerCreateBody,
 ) -> Result<CreateRequest, ApiError> {
     let host = body.host_config.clone().unwrap_or_default();
+    // berth logs with json-file; "none" is accepted (and still logged).
+    if let Some(driver) = host.log_config.as_ref().and_then(|l| l.typ.clone()) {
+        if !matches!(driver.as_str(), "" | "json-file" | "none") {
+            return Err(ApiError::bad_request(format!(
+                "logger: no log driver named '{driver}' is registered"
+            )));
+        }
+    }
     let image = body
         .image
         .clone()
@@ -1069,6 +1078,31 @@ async fn logs(
         .await?;
     let tty = c.spec.tty;
     let paths = Paths::of(&berth_store::Store::open(&engine.root)?, &c.id);
+    // Hold the log open before answering: a client may remove the container
+    // as soon as it exits (docker-py's `containers.run(remove=True)` follows
+    // the logs, waits, removes, and only then reads the stream).
+    let log_path = paths.log.clone();
+    let lock = paths.monitor_lock.clone();
+    let log = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match std::fs::File::open(&log_path) {
+                Ok(f) => return Some(f),
+                // A container that just started opens its log a moment later.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        && follow
+                        && berth_store::FileLock::is_held(&lock)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(_) => return None,
+            }
+        }
+    })
+    .await
+    .map_err(|e| ApiError::engine(e.to_string()))?;
     let content_type = if tty {
         streams::RAW_STREAM
     } else {
@@ -1101,7 +1135,10 @@ async fn logs(
             }
             true
         };
-        let Ok((entries, mut offset)) = read(&paths.log, &opts) else {
+        let Some(log) = log else { return };
+        // Read through our descriptor: it outlives the container's removal.
+        let log_path = std::path::PathBuf::from(format!("/proc/self/fd/{}", log.as_raw_fd()));
+        let Ok((entries, mut offset)) = read(&log_path, &opts) else {
             return;
         };
         if !send(&entries) || !follow {
@@ -1111,7 +1148,7 @@ async fn logs(
         loop {
             let running = berth_store::FileLock::is_held(&paths.monitor_lock);
             let (more, next) =
-                read_from(&paths.log, offset, &follow_opts).unwrap_or((Vec::new(), offset));
+                read_from(&log_path, offset, &follow_opts).unwrap_or((Vec::new(), offset));
             if !send(&more) || tx.is_closed() {
                 return;
             }

@@ -419,9 +419,11 @@ fn run(
     let code = match status {
         Ok(status) => match prepared.finish(status) {
             Ok(code) => code,
-            Err(ContainerError::CannotRun { code, message }) => {
+            // Docker quirk: an exec that cannot start exits 126, whatever the
+            // reason (`run` distinguishes 127 for a missing command).
+            Err(ContainerError::CannotRun { message, .. }) => {
                 let _ = out.blocking_send((2, format!("{message}\n").into_bytes()));
-                code
+                126
             }
             Err(e) => {
                 let _ = out.blocking_send((2, format!("{e}\n").into_bytes()));

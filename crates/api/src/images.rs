@@ -192,9 +192,20 @@ fn json_lines(items: &[Value]) -> Response {
 
 async fn load(State(engine): State<Shared>, body: Body) -> Result<Response, ApiError> {
     let reader = BodyReader::new(body);
-    let loaded = engine
+    let loaded = match engine
         .with_store(move |store, _| Ok(berth_image::load(store, reader)?))
-        .await?;
+        .await
+    {
+        Ok(loaded) => loaded,
+        // Docker quirk: a bad archive is reported inside a 200 message stream
+        // (docker-py raises ImageLoadError from it, the CLI prints it).
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            return Ok(json_lines(&[
+                json!({"errorDetail": {"message": e.message}, "error": e.message}),
+            ]));
+        }
+        Err(e) => return Err(e),
+    };
     let mut lines = Vec::new();
     for image in &loaded {
         // Docker quirk: `quiet` (which the CLI sets whenever its output is not

@@ -488,7 +488,7 @@ mod tests {
         assert_eq!(keys.filter(b"\x11rest"), (Vec::new(), true));
         let mut keys = DetachKeys::parse("ctrl-x").unwrap();
         assert_eq!(keys.filter(b"hi\x18"), (b"hi".to_vec(), true));
-        let mut keys = DetachKeys::parse("a,ctrl-\\\\").unwrap();
+        let mut keys = DetachKeys::parse("a,ctrl-\\").unwrap();
         assert_eq!(keys.filter(b"aa\x1c"), (b"a".to_vec(), true));
         assert!(DetachKeys::parse("ctrl-1").is_err());
         assert!(DetachKeys::parse("ab").is_err());

@@ -41,7 +41,7 @@ async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, Api
                             values.iter().any(|d| crate::query::parse_bool(d) == unused)
                         }
                         "name" => values.iter().any(|n| v.name.contains(n.as_str())),
-                        "driver" => values.iter().any(|d| *d == v.driver),
+                        "driver" => values.contains(&v.driver),
                         "label" => filters.labels_match("label", &v.labels),
                         _ => true,
                     };

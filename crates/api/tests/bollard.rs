@@ -626,7 +626,7 @@ fn tcp_listener_answers_and_warns() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap();
-    let mut child = std::process::Command::new(common::berth_bin())
+    let child = std::process::Command::new(common::berth_bin())
         .arg("--root")
         .arg(server.root.path())
         .args(["serve", "-H", &format!("tcp://127.0.0.1:{port}")])
@@ -660,4 +660,41 @@ fn tcp_listener_answers_and_warns() {
         stderr.contains("without encryption or authentication"),
         "{stderr}"
     );
+}
+
+/// Regression: docker-py's `containers.run(remove=True)` follows the logs,
+/// waits, removes the container and only then reads the stream.
+#[test]
+fn followed_logs_outlive_the_container() {
+    use std::io::{Read, Write};
+    let server = Server::start();
+    runtime().block_on(async {
+        let docker = connect(&server);
+        for _ in 0..5 {
+            let id = create(&docker, None, body("busybox", &["echo", "hello world"])).await;
+            docker.start_container(&id, None).await.unwrap();
+            let mut s = std::os::unix::net::UnixStream::connect(&server.socket).unwrap();
+            write!(
+                s,
+                "GET /containers/{id}/logs?follow=1&stdout=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                s.read_exact(&mut byte).unwrap();
+                head.push(byte[0]);
+            }
+            let mut wait = docker.wait_container(&id, None::<WaitContainerOptions>);
+            let _ = wait.next().await;
+            docker.remove_container(&id, None).await.unwrap();
+            let mut rest = Vec::new();
+            s.read_to_end(&mut rest).unwrap();
+            assert!(
+                String::from_utf8_lossy(&rest).contains("hello world"),
+                "{}",
+                String::from_utf8_lossy(&rest)
+            );
+        }
+    });
 }

@@ -211,7 +211,6 @@ impl Monitor {
                 self.notify_exit(exit.code);
                 return Ok(());
             }
-            self.notify_exit(exit.code);
             // Docker's backoff: doubling from 100ms, reset after 10s of running.
             if exit.ran_for >= Duration::from_secs(10) {
                 backoff = Duration::from_millis(100);
@@ -222,6 +221,9 @@ impl Monitor {
                     [&self.id],
                 )
             })?;
+            // Only now: a client acting on the exit (e.g. `rm` after `wait`)
+            // must find the container restarting, not exited.
+            self.notify_exit(exit.code);
             let deadline = Instant::now() + backoff;
             while Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(50));
