@@ -23,6 +23,10 @@ fn writes_land_in_the_container_layer_and_die_with_it() {
     assert!(diff.contains("A /hello"), "{diff}");
     assert!(diff.contains("D /etc/group"), "{diff}");
     assert!(diff.contains("C /etc/passwd"), "{diff}");
+    // A container that changes nothing has an empty diff: the runtime's mount
+    // points live in the init layer, as in Docker.
+    b.ok(&["run", "--name", "untouched", "busybox", "true"]);
+    assert_eq!(b.ok(&["diff", "untouched"]), "");
     // A second container of the same image sees none of it.
     let other = b.run(&[
         "run",
@@ -726,4 +730,48 @@ fn rm_and_ps_run_concurrently() {
     }
     lister.join().unwrap();
     assert_eq!(b.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn cp_reaches_the_volumes_of_a_stopped_container() {
+    // Docker mounts a stopped container's volumes for `cp`: the copy lands in
+    // the volume, not in the container layer under it.
+    let b = Berth::with_busybox();
+    b.ok(&[
+        "create",
+        "--name",
+        "stopped",
+        "-v",
+        "kept:/data",
+        "-v",
+        "frozen:/ro:ro",
+        "busybox",
+        "true",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.txt");
+    std::fs::write(&file, "into the volume").unwrap();
+    b.ok(&["cp", file.to_str().unwrap(), "stopped:/data/"]);
+    let mountpoint = b.ok(&["volume", "inspect", "-f", "{{.Mountpoint}}", "kept"]);
+    assert_eq!(
+        std::fs::read_to_string(std::path::Path::new(&mountpoint).join("f.txt")).unwrap(),
+        "into the volume"
+    );
+    let upper = b.ok(&["inspect", "-f", "{{.GraphDriver.Data.UpperDir}}", "stopped"]);
+    assert!(!std::path::Path::new(&upper).join("data/f.txt").exists());
+    let out = dir.path().join("back.txt");
+    b.ok(&["cp", "stopped:/data/f.txt", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "into the volume");
+    let r = b.fails(&["cp", file.to_str().unwrap(), "stopped:/ro/"]);
+    assert!(
+        r.stderr.contains("Read-only file system") || r.stderr.contains("read-only"),
+        "{}",
+        r.stderr
+    );
+    // Nothing stays mounted afterwards.
+    assert!(
+        mounts_under(b.path()).is_empty(),
+        "{:?}",
+        mounts_under(b.path())
+    );
 }

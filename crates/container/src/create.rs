@@ -604,9 +604,10 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
         }
         let staging = store.staging_dir("container")?;
         let staged = Paths::new(&staging, &container.id);
-        for dir in [&staged.upper, &staged.work, &staged.rootfs] {
+        for dir in [&staged.init, &staged.upper, &staged.work, &staged.rootfs] {
             std::fs::create_dir(dir).map_err(|e| ContainerError::io(dir, e))?;
         }
+        model::make_init_layer(&staged.init)?;
         let final_dir = model::container_dir(store, &container.id);
         std::fs::rename(&staging, &final_dir).map_err(|e| ContainerError::io(&final_dir, e))?;
         let inserted = store.write(|tx| model::insert(tx, &container, &layer_chain_ids));

@@ -147,7 +147,7 @@ pub fn inspect(store: &Store, c: &Container) -> Value {
     let spec = &c.spec;
     let host = &spec.host;
     let s = &c.state;
-    let lowers = model::lower_dirs(store, &c.id)
+    let lowers = model::rootfs_lowers(store, &c.id)
         .unwrap_or_default()
         .iter()
         .map(|p| p.display().to_string())

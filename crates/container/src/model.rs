@@ -260,6 +260,8 @@ pub fn container_dir(store: &Store, id: &str) -> PathBuf {
 /// Paths inside a container's directory.
 pub struct Paths {
     pub dir: PathBuf,
+    /// The init layer: mount-point placeholders between image and `diff/`.
+    pub init: PathBuf,
     pub upper: PathBuf,
     pub work: PathBuf,
     pub rootfs: PathBuf,
@@ -277,6 +279,7 @@ impl Paths {
     pub fn new(dir: &Path, id: &str) -> Paths {
         Paths {
             dir: dir.to_path_buf(),
+            init: dir.join("init"),
             upper: dir.join("diff"),
             work: dir.join("work"),
             rootfs: dir.join("merged"),
@@ -412,8 +415,42 @@ pub fn insert(
     Ok(())
 }
 
-/// The unpacked layer directories of a container, top-most first (overlay
-/// lowerdir order).
+/// Everything under a container's writable layer, top-most first: its init
+/// layer, then its image's layers (what overlayfs gets as lowerdirs).
+pub fn rootfs_lowers(store: &Store, id: &str) -> Result<Vec<PathBuf>, ContainerError> {
+    let init = Paths::of(store, id).init;
+    let mut lowers = Vec::new();
+    // Containers created before init layers existed have none.
+    if init.is_dir() {
+        lowers.push(init);
+    }
+    lowers.extend(lower_dirs(store, id)?);
+    Ok(lowers)
+}
+
+/// The mount points the runtime needs in every rootfs. Docker keeps them in a
+/// per-container init layer so that they never show in `diff` or `commit`.
+pub const INIT_DIRS: &[&str] = &["dev", "proc", "sys", "etc"];
+pub const INIT_FILES: &[&str] = &["etc/hosts", "etc/hostname", "etc/resolv.conf"];
+
+/// Builds an init layer in `dir` (an empty directory).
+pub fn make_init_layer(dir: &Path) -> Result<(), ContainerError> {
+    use std::os::unix::fs::DirBuilderExt;
+    for d in INIT_DIRS {
+        let path = dir.join(d);
+        std::fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&path)
+            .map_err(|e| ContainerError::io(&path, e))?;
+    }
+    for f in INIT_FILES {
+        let path = dir.join(f);
+        std::fs::File::create(&path).map_err(|e| ContainerError::io(&path, e))?;
+    }
+    Ok(())
+}
+
+/// The unpacked image layer directories of a container, top-most first.
 pub fn lower_dirs(store: &Store, id: &str) -> Result<Vec<PathBuf>, ContainerError> {
     let mut stmt = store.db().prepare_cached(
         "SELECT l.dir FROM container_layers cl JOIN layers l ON l.chain_id = cl.chain_id \

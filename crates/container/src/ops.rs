@@ -283,13 +283,14 @@ pub fn set_window_size(terminal: &impl std::os::fd::AsRawFd, rows: u16, cols: u1
     unsafe { libc::ioctl(terminal.as_raw_fd(), libc::TIOCSWINSZ, &size) };
 }
 
-/// Runs `f` with a root directory through which the container's filesystem
-/// (including its volumes when running) can be reached.
+/// Runs `f` with a root directory through which the container's filesystem,
+/// volumes and binds included, can be reached: the live root of a running
+/// container, or the rootfs with its storage mounted for a stopped one.
 fn with_root<T>(store: &Store, c: &Container, f: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
     if c.state.status == Status::Running || c.state.status == Status::Paused {
         f(&live_root(c))
     } else {
-        rootfs::with_mounted(store, &c.id, &Linux, f)
+        rootfs::with_mounted_storage(store, c, &Linux, f)
     }
 }
 
@@ -384,7 +385,7 @@ pub fn diff(
 ) -> Result<Vec<berth_archive::Change>> {
     let c = lookup(store, runtime, reference)?;
     let paths = Paths::of(store, &c.id);
-    let lowers = model::lower_dirs(store, &c.id)?;
+    let lowers = model::rootfs_lowers(store, &c.id)?;
     Ok(berth_archive::changes(&paths.upper, &lowers)?)
 }
 

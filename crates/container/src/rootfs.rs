@@ -3,10 +3,10 @@
 //! `merged/`. Mounted while the container runs, or briefly for `cp`, `export`
 //! and `commit` of a stopped container; the writable layer is kept until `rm`.
 
-use berth_mount::{OverlayMount, Syscalls};
+use berth_mount::{Mount, OverlayMount, Syscalls};
 use berth_store::Store;
 
-use crate::model::{self, Paths};
+use crate::model::{self, Container, MountKind, Paths};
 use crate::{ContainerError, Result};
 
 /// Mounts the overlay at `merged/` unless it is already mounted.
@@ -15,7 +15,7 @@ pub fn mount(store: &Store, id: &str, sys: &dyn Syscalls) -> Result<()> {
     if berth_mount::is_mountpoint(&paths.rootfs)? {
         return Ok(());
     }
-    let lowers = model::lower_dirs(store, id)?;
+    let lowers = model::rootfs_lowers(store, id)?;
     if lowers.is_empty() {
         return Err(ContainerError::Engine(format!(
             "container {id} has no image layers recorded"
@@ -64,4 +64,62 @@ pub fn with_mounted<T>(
         }
     }
     result
+}
+
+/// Runs `f` with the rootfs mounted *and* the container's volumes and binds
+/// mounted at their destinations, as Docker does for `cp` on a stopped
+/// container (a file copied to `/data` of a container with a volume there
+/// lands in the volume). Destinations are resolved inside the rootfs; the
+/// mounts are undone afterwards, in reverse order, whatever `f` returns.
+pub fn with_mounted_storage<T>(
+    store: &Store,
+    c: &Container,
+    sys: &dyn Syscalls,
+    f: impl FnOnce(&std::path::Path) -> Result<T>,
+) -> Result<T> {
+    with_mounted(store, &c.id, sys, |root| {
+        let mut mounted = Vec::new();
+        let result = (|| {
+            for m in c.spec.mounts.iter().filter(|m| m.kind != MountKind::Tmpfs) {
+                let destination = std::path::Path::new(&m.destination);
+                let target = if m.source.is_dir() {
+                    berth_archive::mkdir_all_in_root(root, destination, 0o755)?
+                } else {
+                    // A single file bound onto a file path: make the mount point a file.
+                    let parent = destination.parent().unwrap_or(std::path::Path::new("/"));
+                    berth_archive::mkdir_all_in_root(root, parent, 0o755)?;
+                    let flags = rustix::fs::OFlags::CREATE
+                        | rustix::fs::OFlags::WRONLY
+                        | rustix::fs::OFlags::CLOEXEC;
+                    berth_archive::open_in_root(
+                        root,
+                        destination,
+                        flags,
+                        rustix::fs::Mode::from_raw_mode(0o644),
+                    )?;
+                    berth_archive::resolve_in_root(root, destination)?
+                };
+                sys.mount(&Mount::bind(&m.source, &target, true))?;
+                mounted.push(target.clone());
+                if !m.rw {
+                    sys.set_readonly_recursive(&target)?;
+                }
+            }
+            f(root)
+        })();
+        let mut cleanup_error = None;
+        for target in mounted.iter().rev() {
+            if let Err(e) = sys.unmount(target, true) {
+                cleanup_error.get_or_insert(e);
+            }
+        }
+        match (result, cleanup_error) {
+            (Ok(v), None) => Ok(v),
+            (Ok(_), Some(e)) => Err(e.into()),
+            (Err(original), None) => Err(original),
+            (Err(original), Some(e)) => Err(ContainerError::Engine(format!(
+                "{original}; unmounting the container's volumes also failed: {e}"
+            ))),
+        }
+    })
 }
