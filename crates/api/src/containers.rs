@@ -375,33 +375,6 @@ fn seconds_since(rfc3339: &str) -> i64 {
     (chrono::Utc::now().timestamp() - unix_seconds(rfc3339)).max(0)
 }
 
-fn matches_filter(store: &Store, c: &Container, key: &str, value: &str) -> bool {
-    match key {
-        "status" => c.state.status.as_str() == value,
-        "name" => c.name.contains(value.trim_start_matches('/')),
-        "id" => c.id.starts_with(value),
-        "label" => match value.split_once('=') {
-            Some((k, v)) => c.spec.labels.get(k).is_some_and(|x| x == v),
-            None => c.spec.labels.contains_key(value),
-        },
-        "ancestor" => {
-            c.image_ref == value
-                || c.image_id == value
-                || c.image_id.trim_start_matches("sha256:").starts_with(value)
-                || berth_image::resolve(store, value).is_ok_and(|i| i.id == c.image_id)
-        }
-        "volume" => {
-            c.spec.mounts.iter().any(|m| {
-                m.name == value || m.destination == value || m.source.to_str() == Some(value)
-            })
-        }
-        "exited" => c.state.status == Status::Exited && value.parse() == Ok(c.state.exit_code),
-        "network" => c.spec.host.network_mode == value,
-        "is-task" => value == "false",
-        _ => true,
-    }
-}
-
 pub fn mount_points(c: &Container) -> Vec<MountPoint> {
     c.spec
         .mounts
@@ -528,7 +501,8 @@ async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Vec<Value>>
                     }
                 }
                 let keep = filters.matches(|k, v| {
-                    matches!(k, "before" | "since") || matches_filter(store, c, k, v)
+                    matches!(k, "before" | "since")
+                        || berth_container::filter::matches(store, c, k, v)
                 });
                 if keep {
                     out.push(summary(store, c, size));

@@ -29,6 +29,7 @@
 
 pub mod attach;
 pub mod create;
+pub mod filter;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;

@@ -706,31 +706,6 @@ fn ellipsis(s: &str, max: usize) -> String {
     }
 }
 
-fn matches_filter(store: &berth_store::Store, c: &Container, key: &str, value: &str) -> bool {
-    match key {
-        "status" => c.state.status.as_str() == value,
-        "name" => c.name.contains(value.trim_start_matches('/')),
-        "id" => c.id.starts_with(value),
-        "label" => match value.split_once('=') {
-            Some((k, v)) => c.spec.labels.get(k).is_some_and(|x| x == v),
-            None => c.spec.labels.contains_key(value),
-        },
-        "ancestor" => {
-            c.image_ref == value
-                || c.image_id == value
-                || c.image_id.trim_start_matches("sha256:").starts_with(value)
-                || berth_image::resolve(store, value).is_ok_and(|i| i.id == c.image_id)
-        }
-        "volume" => {
-            c.spec.mounts.iter().any(|m| {
-                m.name == value || m.destination == value || m.source.to_str() == Some(value)
-            })
-        }
-        "exited" => c.state.status == Status::Exited && value.parse() == Ok(c.state.exit_code),
-        _ => true,
-    }
-}
-
 /// Docker's PORTS column: "0.0.0.0:8000->80/tcp" per published port (runs of
 /// consecutive ports as "0.0.0.0:8000-8001->80-81/tcp"), "80/tcp" per port
 /// only exposed; empty unless the container runs.
@@ -870,10 +845,7 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<i32> {
         })
         .collect::<Result<_>>()?;
     for (key, _) in &filters {
-        if !matches!(
-            key.as_str(),
-            "status" | "name" | "id" | "label" | "ancestor" | "volume" | "exited"
-        ) {
+        if !berth_container::filter::KEYS.contains(&key.as_str()) {
             bail!("invalid filter '{key}'");
         }
     }
@@ -898,7 +870,7 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<i32> {
                 filters
                     .iter()
                     .filter(|(k, _)| k == key)
-                    .any(|(k, v)| matches_filter(&store, c, k, v))
+                    .any(|(k, v)| berth_container::filter::matches(&store, c, k, v))
             })
         })
         .collect();
