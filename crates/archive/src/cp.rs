@@ -78,8 +78,9 @@ pub(crate) fn go_file_mode(st_mode: u32) -> u32 {
 
 // ---- Go path helpers: Docker's rules are phrased in terms of filepath.Clean/Dir/Base/Split. ----
 
-/// Go's filepath.Clean.
-fn go_clean(path: &str) -> String {
+/// Go's `path.Clean` for slash paths: lexical, no file system access. Docker
+/// phrases its path rules (cp, build context, mount specs) in these terms.
+pub fn go_clean(path: &str) -> String {
     let rooted = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {

@@ -37,7 +37,8 @@ mod unpack;
 
 pub use copyup::copy_up;
 pub use cp::{
-    archive_path, copy_from_root, copy_into_root, extract_to_dir, stat_in_root, PathStat,
+    archive_path, copy_from_root, copy_into_root, extract_to_dir, go_clean as clean_path,
+    stat_in_root, PathStat,
 };
 pub use diff::{changes, Change, ChangeKind};
 pub use du::disk_usage;

@@ -159,30 +159,7 @@ fn is_read_only_word(word: &str) -> bool {
     RW_MODES.contains(&word) && word != "rw"
 }
 
-/// `path.Clean` for slash paths.
-fn clean(path: &str) -> String {
-    let absolute = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|p| *p != "..") {
-                    parts.pop();
-                } else if !absolute {
-                    parts.push("..");
-                }
-            }
-            p => parts.push(p),
-        }
-    }
-    let joined = parts.join("/");
-    match (absolute, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
-}
+use berth_archive::clean_path as clean;
 
 /// dockerd's checks of a destination: present, not "/", absolute.
 fn check_destination(kind: &str, target: &str) -> Result<(), String> {
