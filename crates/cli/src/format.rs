@@ -213,6 +213,20 @@ impl Format {
     }
 }
 
+/// Prints `inspect` results as the docker CLI does: each object through the
+/// `--format` template, or all of them as one indented JSON array.
+pub fn print_inspect(format: Option<&Format>, found: Vec<serde_json::Value>) -> Result<()> {
+    match format {
+        Some(f) => {
+            for v in &found {
+                println!("{}", f.render(v)?);
+            }
+        }
+        None => println!("{}", to_docker_json(&serde_json::Value::Array(found))?),
+    }
+    Ok(())
+}
+
 /// JSON as the docker CLI prints `inspect` output: indented with 4 spaces,
 /// and without escaping `<`, `>` and `&`.
 pub fn to_docker_json(value: &serde_json::Value) -> Result<String> {

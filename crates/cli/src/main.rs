@@ -194,17 +194,7 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    match format {
-        Some(f) => {
-            for v in &found {
-                println!("{}", f.render(v)?);
-            }
-        }
-        None => println!(
-            "{}",
-            format::to_docker_json(&serde_json::Value::Array(found))?
-        ),
-    }
+    format::print_inspect(format.as_ref(), found)?;
     Ok(if failed { 1 } else { 0 })
 }
 

@@ -307,14 +307,7 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
             Err(e) => status = daemon_error(&e),
         }
     }
-    match format {
-        Some(f) => {
-            for v in &found {
-                println!("{}", f.render(v)?);
-            }
-        }
-        None => println!("{}", format::to_docker_json(&Value::Array(found))?),
-    }
+    format::print_inspect(format.as_ref(), found)?;
     Ok(status)
 }
 
