@@ -313,13 +313,7 @@ async fn create(State(engine): State<Shared>, q: Query, body: Bytes) -> Result<R
     let c = engine
         .with_store(move |store, _| Ok(berth_container::create::create(store, req)?))
         .await?;
-    system::emit(
-        &engine,
-        EventKind::Container,
-        "create",
-        &c.id,
-        &container_attributes(&c),
-    );
+    emit_container(&engine, "create", &c);
     Ok((
         StatusCode::CREATED,
         Json(json!({"Id": c.id, "Warnings": []})),
@@ -597,13 +591,7 @@ async fn start(State(engine): State<Shared>, Path(id): Path<String>) -> Result<R
     match started {
         None => Ok(StatusCode::NOT_MODIFIED.into_response()),
         Some((c, watcher)) => {
-            system::emit(
-                &engine,
-                EventKind::Container,
-                "start",
-                &c.id,
-                &container_attributes(&c),
-            );
+            emit_container(&engine, "start", &c);
             system::watch_exit(&engine, &c, watcher);
             Ok(no_content())
         }
@@ -639,13 +627,7 @@ async fn stop(
     match stopped {
         None => Ok(StatusCode::NOT_MODIFIED.into_response()),
         Some(c) => {
-            system::emit(
-                &engine,
-                EventKind::Container,
-                "stop",
-                &c.id,
-                &container_attributes(&c),
-            );
+            emit_container(&engine, "stop", &c);
             Ok(no_content())
         }
     }
@@ -665,13 +647,7 @@ async fn restart(
             Ok((c, watcher))
         })
         .await?;
-    system::emit(
-        &engine,
-        EventKind::Container,
-        "restart",
-        &c.id,
-        &container_attributes(&c),
-    );
+    emit_container(&engine, "restart", &c);
     system::watch_exit(&engine, &c, watcher);
     Ok(no_content())
 }
@@ -685,13 +661,7 @@ async fn kill(
     let c = engine
         .with_store(move |store, runtime| Ok(lifecycle::kill(store, runtime, &id, &signal)?))
         .await?;
-    system::emit(
-        &engine,
-        EventKind::Container,
-        "kill",
-        &c.id,
-        &container_attributes(&c),
-    );
+    emit_container(&engine, "kill", &c);
     Ok(no_content())
 }
 
@@ -699,13 +669,7 @@ async fn pause(State(engine): State<Shared>, Path(id): Path<String>) -> Result<R
     let c = engine
         .with_store(move |store, runtime| Ok(lifecycle::pause(store, runtime, &id)?))
         .await?;
-    system::emit(
-        &engine,
-        EventKind::Container,
-        "pause",
-        &c.id,
-        &container_attributes(&c),
-    );
+    emit_container(&engine, "pause", &c);
     Ok(no_content())
 }
 
@@ -716,13 +680,7 @@ async fn unpause(
     let c = engine
         .with_store(move |store, runtime| Ok(lifecycle::unpause(store, runtime, &id)?))
         .await?;
-    system::emit(
-        &engine,
-        EventKind::Container,
-        "unpause",
-        &c.id,
-        &container_attributes(&c),
-    );
+    emit_container(&engine, "unpause", &c);
     Ok(no_content())
 }
 
@@ -740,13 +698,7 @@ async fn remove(
             Ok(c)
         })
         .await?;
-    system::emit(
-        &engine,
-        EventKind::Container,
-        "destroy",
-        &c.id,
-        &container_attributes(&c),
-    );
+    emit_container(&engine, "destroy", &c);
     Ok(no_content())
 }
 
@@ -764,13 +716,7 @@ async fn rename(
             Ok(model::find(store, &name)?)
         })
         .await?;
-    system::emit(
-        &engine,
-        EventKind::Container,
-        "rename",
-        &c.id,
-        &container_attributes(&c),
-    );
+    emit_container(&engine, "rename", &c);
     Ok(no_content())
 }
 
@@ -1452,4 +1398,15 @@ mod tests {
         assert!(parse_time_param("2024-01-02T03:04:05Z").unwrap().is_some());
         assert!(parse_time_param("yesterday").is_err());
     }
+}
+
+/// Emits a container event with the container's attributes, as dockerd does.
+fn emit_container(engine: &Shared, action: &str, c: &Container) {
+    system::emit(
+        engine,
+        EventKind::Container,
+        action,
+        &c.id,
+        &container_attributes(c),
+    );
 }
