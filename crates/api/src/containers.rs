@@ -14,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use berth_container::create::CreateRequest;
+use berth_engine::container::create::CreateRequest;
 use berth_container::model::{self, Container, MountKind, Paths, Ulimit};
-use berth_container::{inspect, lifecycle, ops, ContainerError, HostSpec, RestartPolicy, Status};
+use berth_engine::container::{lifecycle, ops};
+use berth_container::{inspect, ContainerError, HostSpec, RestartPolicy, Status};
 use berth_store::Store;
 use bollard_stubs::models::{
     ContainerCreateBody, ContainerSummary, ContainerSummaryHostConfig, ContainerSummaryStateEnum,
@@ -311,7 +312,7 @@ async fn create(State(engine): State<Shared>, q: Query, body: Bytes) -> Result<R
     let decoded: ContainerCreateBody = serde_json::from_value(normalise_create_body(value))?;
     let req = create_request(q.text("name"), decoded)?;
     let c = engine
-        .with_store(move |store, _| Ok(berth_container::create::create(store, req)?))
+        .with_store(move |store, _| Ok(berth_engine::container::create::create(store, req)?))
         .await?;
     emit_container(&engine, "create", &c);
     Ok((
@@ -496,7 +497,7 @@ async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Vec<Value>>
                 }
                 let keep = filters.matches(|k, v| {
                     matches!(k, "before" | "since")
-                        || berth_container::filter::matches(store, c, k, v)
+                        || berth_engine::container::filter::matches(store, c, k, v)
                 });
                 if keep {
                     out.push(summary(store, c, size));
@@ -602,7 +603,7 @@ async fn start(State(engine): State<Shared>, Path(id): Path<String>) -> Result<R
 fn exit_watcher(store: &Store, c: &Container) -> Result<MonitorLink, ApiError> {
     let paths = Paths::of(store, &c.id);
     Ok(MonitorLink::AtStart {
-        waiter: berth_container::attach::AttachWaiter::register(&paths.dir)?,
+        waiter: berth_engine::monitor::attach::AttachWaiter::register(&paths.dir)?,
         container_dir: paths.dir,
     })
 }
@@ -767,11 +768,11 @@ async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, Ap
 fn monitor_link(store: &Store, c: &Container) -> Result<MonitorLink, ApiError> {
     let paths = Paths::of(store, &c.id);
     if c.state.status.has_monitor() {
-        if let Ok(s) = berth_container::monitor::connect_short(&paths.attach_socket) {
+        if let Ok(s) = berth_engine::monitor::connect_short(&paths.attach_socket) {
             return Ok(MonitorLink::Now(s));
         }
     }
-    let waiter = berth_container::attach::AttachWaiter::register(&paths.dir)?;
+    let waiter = berth_engine::monitor::attach::AttachWaiter::register(&paths.dir)?;
     Ok(MonitorLink::AtStart {
         waiter,
         container_dir: paths.dir,
@@ -939,11 +940,11 @@ fn send_resize(store: &Store, c: &Container, h: i64, w: i64) -> Result<(), ApiEr
         )));
     }
     let socket = Paths::of(store, &c.id).attach_socket;
-    let mut s = berth_container::monitor::connect_short(&socket)
+    let mut s = berth_engine::monitor::connect_short(&socket)
         .map_err(|e| ApiError::conflict(format!("Container {} is not running: {e}", c.id)))?;
-    berth_container::attach::write_frame(
+    berth_engine::monitor::attach::write_frame(
         &mut s,
-        berth_container::attach::RESIZE,
+        berth_engine::monitor::attach::RESIZE,
         format!("{h} {w}").as_bytes(),
     )?;
     Ok(())
@@ -1044,7 +1045,7 @@ async fn logs(
                 let mut out = Vec::with_capacity(line.len() + 8);
                 if tty {
                     out.extend_from_slice(line.as_bytes());
-                } else if berth_container::attach::write_frame(&mut out, kind, line.as_bytes())
+                } else if berth_engine::monitor::attach::write_frame(&mut out, kind, line.as_bytes())
                     .is_err()
                 {
                     return false;

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use berth_container::ContainerError;
 use berth_image::ImageError;
 use berth_volume::VolumeError;
+use berth_error::{ErrorKind, HasKind};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -56,91 +57,43 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn status_of_container(e: &ContainerError) -> StatusCode {
-    match e {
-        ContainerError::NotFound(_) => StatusCode::NOT_FOUND,
-        ContainerError::Image(i) => status_of_image(i),
-        ContainerError::Volume(v) => status_of_volume(v),
-        ContainerError::NameInUse { .. } | ContainerError::Conflict(_) => StatusCode::CONFLICT,
-        ContainerError::InvalidName(_)
-        | ContainerError::InvalidArgument(_)
-        | ContainerError::Ambiguous(_) => StatusCode::BAD_REQUEST,
+/// The one mapping from an error's kind to Docker's HTTP status.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::NotImplemented => StatusCode::NOT_IMPLEMENTED,
         // Docker quirk: a command that cannot run is a 400 from `start`
         // (dockerd maps the runtime's "executable file not found" to
-        // InvalidParameter); the CLI derives exit status 126/127 from the text.
-        ContainerError::CannotRun { .. } => StatusCode::BAD_REQUEST,
-        ContainerError::Runtime(r) if r.to_string().contains("invalid signal") => {
-            StatusCode::BAD_REQUEST
+        // InvalidParameter).
+        ErrorKind::CommandNotFound | ErrorKind::CannotExecute => StatusCode::BAD_REQUEST,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Any library error becomes Docker's status for its kind, with its own text.
+macro_rules! from_library_error {
+    ($($t:ty),* $(,)?) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> ApiError {
+                ApiError::new(status_of(e.kind()), e.to_string())
+            }
         }
-        ContainerError::Archive(a) if a.is_not_found() => StatusCode::NOT_FOUND,
-        ContainerError::Archive(
-            berth_archive::ArchiveError::Refused(_)
-            | berth_archive::ArchiveError::UnsafeEntry { .. }
-            | berth_archive::ArchiveError::NotADirectory { .. },
-        ) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    )*};
 }
 
-fn status_of_image(e: &ImageError) -> StatusCode {
-    if e.is_not_found() {
-        StatusCode::NOT_FOUND
-    } else if e.is_conflict() {
-        StatusCode::CONFLICT
-    } else if e.is_invalid_argument() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
-}
-
-fn status_of_volume(e: &VolumeError) -> StatusCode {
-    match e {
-        VolumeError::NotFound(_) => StatusCode::NOT_FOUND,
-        VolumeError::InUse { .. } => StatusCode::CONFLICT,
-        // Docker quirk: an unknown volume driver is a missing plugin: 404.
-        VolumeError::Create { reason, .. }
-            if reason.contains("plugin") && reason.contains("not found") =>
-        {
-            StatusCode::NOT_FOUND
-        }
-        VolumeError::Create { .. }
-        | VolumeError::InvalidSpec(_)
-        | VolumeError::InvalidFlag { .. }
-        | VolumeError::InvalidFilter(_) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-impl From<ContainerError> for ApiError {
-    fn from(e: ContainerError) -> ApiError {
-        ApiError::new(status_of_container(&e), e.to_string())
-    }
-}
-
-impl From<ImageError> for ApiError {
-    fn from(e: ImageError) -> ApiError {
-        ApiError::new(status_of_image(&e), e.to_string())
-    }
-}
-
-impl From<VolumeError> for ApiError {
-    fn from(e: VolumeError) -> ApiError {
-        ApiError::new(status_of_volume(&e), e.to_string())
-    }
-}
-
-impl From<berth_store::StoreError> for ApiError {
-    fn from(e: berth_store::StoreError) -> ApiError {
-        ApiError::engine(e.to_string())
-    }
-}
-
-impl From<berth_archive::ArchiveError> for ApiError {
-    fn from(e: berth_archive::ArchiveError) -> ApiError {
-        ApiError::from(ContainerError::from(e))
-    }
-}
+from_library_error!(
+    ContainerError,
+    ImageError,
+    VolumeError,
+    berth_network::NetworkError,
+    berth_store::StoreError,
+    berth_archive::ArchiveError,
+);
 
 impl From<berth_store::rusqlite::Error> for ApiError {
     fn from(e: berth_store::rusqlite::Error) -> ApiError {

@@ -26,21 +26,6 @@ pub fn routes() -> Router<Shared> {
         .route("/networks/{id}/disconnect", post(disconnect))
 }
 
-impl From<NetworkError> for ApiError {
-    fn from(e: NetworkError) -> ApiError {
-        let status = if e.is_not_found() {
-            StatusCode::NOT_FOUND
-        } else if e.is_conflict() {
-            StatusCode::CONFLICT
-        } else if e.is_invalid() {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
-        };
-        ApiError::new(status, e.to_string())
-    }
-}
-
 fn network_json(store: &berth_store::Store, n: &Network) -> Value {
     let config: Vec<Value> = match (n.subnet, n.gateway) {
         (Some(s), Some(g)) => vec![json!({"Subnet": s.to_string(), "Gateway": g.to_string()})],
@@ -193,7 +178,7 @@ fn member_call<T>(
     container: &str,
     f: impl FnOnce(&mut berth_store::Store, &berth_network::Member) -> Result<T, NetworkError>,
 ) -> Result<T, ApiError> {
-    let c = berth_container::lifecycle::lookup(store, runtime, container)?;
+    let c = berth_engine::container::lifecycle::lookup(store, runtime, container)?;
     let member = berth_network::Member {
         container_id: &c.id,
         container_name: &c.name,

@@ -61,7 +61,7 @@ async fn shed_memory_when_idle() {
         {
             // SAFETY: malloc_trim only returns free heap memory to the kernel.
             unsafe { libc::malloc_trim(0) };
-            berth_container::monitor::drop_readonly_file_pages();
+            berth_engine::monitor::drop_readonly_file_pages();
         }
     }
 }

@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use berth_container::model::{self, Container, Paths};
-use berth_container::{lifecycle, Status};
+use berth_engine::container::{lifecycle};
+use berth_container::{Status};
 use bollard_stubs::models::{SystemVersion, SystemVersionComponents, SystemVersionPlatform};
 use serde_json::{json, Value};
 

@@ -59,6 +59,20 @@ impl ArchiveError {
     }
 }
 
+impl berth_error::HasKind for ArchiveError {
+    fn kind(&self) -> berth_error::ErrorKind {
+        use berth_error::ErrorKind;
+        match self {
+            _ if self.is_not_found() => ErrorKind::NotFound,
+            ArchiveError::Refused(_)
+            | ArchiveError::UnsafeEntry { .. }
+            | ArchiveError::NotADirectory { .. }
+            | ArchiveError::Stream { .. } => ErrorKind::InvalidArgument,
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
 /// Attach a path to a failing syscall result.
 pub(crate) trait At<T> {
     fn at(self, path: impl AsRef<Path>) -> Result<T, ArchiveError>;

@@ -7,13 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
-use berth_container::attach;
-use berth_container::create::CreateRequest;
-use berth_container::model::Paths;
-use berth_container::{lifecycle, rootfs, ContainerError, HostSpec};
+use crate::steps::{StepContainer, StepContainers};
 use berth_image::blobs::Blobs;
 use berth_image::config::Empty;
 use berth_image::{ContainerConfig, ImageConfigDoc, Reference, ResolvedImage};
@@ -42,6 +38,9 @@ const PREDEFINED_ARGS: &[&str] = &[
 
 const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
 
+/// Docker's default PATH, which the builder gives every stage whose base has none.
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// Where the context comes from.
 pub enum ContextSource {
     /// A directory.
@@ -67,8 +66,6 @@ pub struct BuildOptions {
     pub labels: Vec<(String, String)>,
     /// The network mode of RUN containers.
     pub network: String,
-    /// The OCI runtime RUN containers use.
-    pub runtime: String,
 }
 
 /// What a build made.
@@ -82,6 +79,7 @@ pub struct BuildOutcome {
 /// Runs a build; progress goes to `out`.
 pub fn build(
     store: &mut Store,
+    steps: &mut dyn StepContainers,
     source: ContextSource,
     opts: &BuildOptions,
     out: &mut dyn Write,
@@ -101,7 +99,7 @@ pub fn build(
         .collect::<Result<Vec<_>, _>>()?;
     let (context, text) = load(store, source, opts)?;
     let dockerfile = dockerfile::parse(&text)?;
-    let mut builder = Builder::new(store, &context, opts, out, dockerfile.escape);
+    let mut builder = Builder::new(store, steps, &context, opts, out, dockerfile.escape);
     let id = builder.run(dockerfile)?;
     let mut tagged = Vec::new();
     for reference in tags {
@@ -247,6 +245,7 @@ struct CopyPlan {
 
 struct Builder<'a> {
     store: &'a mut Store,
+    steps: &'a mut dyn StepContainers,
     context: &'a Context,
     opts: &'a BuildOptions,
     out: &'a mut dyn Write,
@@ -266,6 +265,7 @@ struct Builder<'a> {
 impl<'a> Builder<'a> {
     fn new(
         store: &'a mut Store,
+        steps: &'a mut dyn StepContainers,
         context: &'a Context,
         opts: &'a BuildOptions,
         out: &'a mut dyn Write,
@@ -273,6 +273,7 @@ impl<'a> Builder<'a> {
     ) -> Builder<'a> {
         Builder {
             store,
+            steps,
             context,
             opts,
             out,
@@ -544,7 +545,7 @@ impl<'a> Builder<'a> {
         // Docker's builder gives every stage the default PATH when its base has none.
         let env = stage.config.env.get_or_insert_with(Vec::new);
         if !env.iter().any(|e| e.starts_with("PATH=")) {
-            env.push(berth_container::create::DEFAULT_PATH.to_string());
+            env.push(DEFAULT_PATH.to_string());
         }
         let triggers = stage.config.on_build.take().unwrap_or_default();
         if !triggers.is_empty() {
@@ -910,29 +911,19 @@ impl<'a> Builder<'a> {
     /// A container of the stage's image that is never started (COPY, WORKDIR,
     /// and `COPY --from` sources): only its root is mounted.
     fn scratch_container(&mut self, image: &str, comment: &str) -> Result<String, BuildError> {
-        let c = berth_container::create::create(
+        self.steps.create(
             self.store,
-            CreateRequest {
+            StepContainer {
                 image: image.to_string(),
-                cmd: Some(vec![
-                    "/bin/sh".into(),
-                    "-c".into(),
-                    format!("#(nop) {comment}"),
-                ]),
-                entrypoint: Some(vec![]),
-                host: HostSpec {
-                    network_mode: "none".into(),
-                    ..Default::default()
-                },
-                ..Default::default()
+                cmd: vec!["/bin/sh".into(), "-c".into(), format!("#(nop) {comment}")],
+                env: Vec::new(),
+                network: "none".into(),
             },
-        )?;
-        Ok(c.id)
+        )
     }
 
     fn remove_container(&mut self, id: &str) -> Result<(), BuildError> {
-        lifecycle::remove(self.store, &self.opts.runtime, id, true, true)?;
-        Ok(())
+        self.steps.remove(self.store, id)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -953,74 +944,37 @@ impl<'a> Builder<'a> {
             )));
         };
         let command_text = cmd.join(" ");
-        let c = berth_container::create::create(
+        let cid = self.steps.create(
             self.store,
-            CreateRequest {
+            StepContainer {
                 image: image.id.clone(),
-                cmd: Some(cmd),
-                entrypoint: Some(vec![]),
+                cmd,
                 env,
-                host: HostSpec {
-                    network_mode: self.opts.network.clone(),
-                    ..Default::default()
-                },
-                ..Default::default()
+                network: self.opts.network.clone(),
             },
         )?;
-        self.say(format!(" ---> Running in {}", &c.id[..12]))?;
-        let result = self.run_container(&c.id, &command_text).and_then(|()| {
-            let upper = Paths::of(self.store, &c.id).upper;
+        self.say(format!(" ---> Running in {}", &cid[..12]))?;
+        let result = self.run_container(&cid, &command_text).and_then(|()| {
+            let upper = self.steps.upper_dir(self.store, &cid);
             self.commit(
                 stage,
                 Some(&upper),
                 config,
                 container_config,
-                &c.id,
+                &cid,
                 created_by,
             )
         });
-        let removed = self.remove_container(&c.id);
+        let removed = self.remove_container(&cid);
         let id = result?;
         removed?;
-        self.say(format!("Removing intermediate container {}", &c.id[..12]))?;
+        self.say(format!("Removing intermediate container {}", &cid[..12]))?;
         Ok(id)
     }
 
     /// Starts the container, relays its output, and fails unless it exits 0.
     fn run_container(&mut self, id: &str, command_text: &str) -> Result<(), BuildError> {
-        let (ours, theirs) = UnixStream::pair().map_err(|e| BuildError::io("socketpair", e))?;
-        match lifecycle::start(self.store, &self.opts.runtime, id, Some(&theirs)) {
-            Ok(_) => {}
-            Err(ContainerError::CannotRun { code, message }) => {
-                self.say(message)?;
-                return Err(BuildError::RunFailed {
-                    command: command_text.to_string(),
-                    code,
-                });
-            }
-            Err(e) => return Err(e.into()),
-        }
-        drop(theirs);
-        let mut reader = ours;
-        let mut code = None;
-        while let Ok(Some((kind, payload))) = attach::read_frame(&mut reader) {
-            match kind {
-                attach::STDOUT | attach::STDERR => {
-                    self.out
-                        .write_all(&payload)
-                        .and_then(|()| self.out.flush())
-                        .map_err(|e| BuildError::io("build output", e))?;
-                }
-                attach::EXIT => {
-                    code = String::from_utf8_lossy(&payload).trim().parse::<i32>().ok();
-                    break;
-                }
-                _ => {}
-            }
-        }
-        // The monitor records the exit and unmounts before it goes away.
-        let recorded = lifecycle::wait(self.store, &self.opts.runtime, id)?;
-        let code = code.unwrap_or(recorded);
+        let code = self.steps.run(self.store, id, self.out)?;
         if code != 0 {
             return Err(BuildError::RunFailed {
                 command: command_text.to_string(),
@@ -1097,11 +1051,13 @@ impl<'a> Builder<'a> {
                 } else {
                     let cid = self.scratch_container(&image_id, "COPY --from source")?;
                     plan.from_container = Some(cid.clone());
-                    if let Err(e) = rootfs::mount(self.store, &cid, &berth_mount::Linux) {
-                        self.release_copy_sources(&plan)?;
-                        return Err(e.into());
+                    match self.steps.mount_root(self.store, &cid) {
+                        Ok(root) => Some(root),
+                        Err(e) => {
+                            self.release_copy_sources(&plan)?;
+                            return Err(e);
+                        }
                     }
-                    Some(Paths::of(self.store, &cid).rootfs)
                 }
             }
         };
@@ -1156,7 +1112,7 @@ impl<'a> Builder<'a> {
             std::fs::remove_dir_all(dir).map_err(|e| BuildError::io(dir, e))?;
         }
         if let Some(cid) = &plan.from_container {
-            rootfs::unmount(self.store, cid, &berth_mount::Linux)?;
+            self.steps.unmount_root(self.store, cid)?;
             self.remove_container(cid)?;
         }
         Ok(())
@@ -1183,12 +1139,18 @@ impl<'a> Builder<'a> {
             return result;
         }
         let cid = self.scratch_container(stage.image_id(), created_by)?;
-        let result = rootfs::with_mounted(self.store, &cid, &berth_mount::Linux, |root| {
-            write(root).map_err(|e| ContainerError::Engine(e.to_string()))
-        })
-        .map_err(BuildError::from)
-        .and_then(|changed| {
-            let upper = Paths::of(self.store, &cid).upper;
+        let result = self
+            .steps
+            .mount_root(self.store, &cid)
+            .and_then(|root| {
+                let written = write(&root);
+                let unmounted = self.steps.unmount_root(self.store, &cid);
+                let changed = written?;
+                unmounted?;
+                Ok(changed)
+            })
+            .and_then(|changed| {
+            let upper = self.steps.upper_dir(self.store, &cid);
             let layer = changed.then_some(upper.as_path());
             self.commit(stage, layer, config, container_config, &cid, created_by)
         });

@@ -27,10 +27,12 @@ pub mod context;
 pub mod dockerfile;
 pub mod ignore;
 pub mod lex;
+pub mod steps;
 
 use std::path::PathBuf;
 
 pub use builder::{build, BuildOptions, BuildOutcome, ContextSource};
+pub use steps::{StepContainer, StepContainers};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -73,6 +75,25 @@ pub enum BuildError {
 impl From<berth_container::ContainerError> for BuildError {
     fn from(e: berth_container::ContainerError) -> Self {
         BuildError::Container(Box::new(e))
+    }
+}
+
+impl berth_error::HasKind for BuildError {
+    fn kind(&self) -> berth_error::ErrorKind {
+        use berth_error::ErrorKind;
+        match self {
+            BuildError::Syntax { .. }
+            | BuildError::RunFailed { .. }
+            | BuildError::SourceNotFound { .. }
+            | BuildError::NoSources(_)
+            | BuildError::Refused(_)
+            | BuildError::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            BuildError::Store(e) => e.kind(),
+            BuildError::Image(e) => e.kind(),
+            BuildError::Container(e) => e.kind(),
+            BuildError::Archive(e) => e.kind(),
+            _ => ErrorKind::Internal,
+        }
     }
 }
 

@@ -50,7 +50,8 @@ pub fn report(result: anyhow::Result<i32>, failure_code: i32) -> i32 {
 /// crate gets the daemon prefix.
 pub fn prefix(err: &anyhow::Error) -> &'static str {
     let from_engine = err.chain().any(|c| {
-        c.is::<berth_container::ContainerError>()
+        c.is::<berth_engine::Error>()
+            || c.is::<berth_container::ContainerError>()
             || c.is::<berth_image::ImageError>()
             || c.is::<berth_volume::VolumeError>()
             || c.is::<berth_network::NetworkError>()

@@ -45,6 +45,15 @@ impl Ctx {
     pub fn store(&self) -> anyhow::Result<berth_store::Store> {
         Ok(berth_store::Store::open(&self.root)?)
     }
+
+    /// The engine every command runs through.
+    pub fn engine(&self) -> anyhow::Result<berth_engine::Engine> {
+        Ok(berth_engine::Engine::open(berth_engine::Config {
+            root: self.root.clone(),
+            run_dir: berth_engine::Config::DEFAULT_RUN_DIR.into(),
+            default_runtime: self.runtime.clone(),
+        })?)
+    }
 }
 
 #[derive(Subcommand)]
@@ -283,7 +292,7 @@ fn main() {
         Command::Logout(a) => (registry::logout(&ctx, a), exit::FAILURE),
         Command::Serve(a) => (commands::serve::serve(&ctx, a), exit::FAILURE),
         Command::Monitor { id } => {
-            std::process::exit(berth_container::monitor::main(&ctx.root, &ctx.runtime, &id))
+            std::process::exit(berth_engine::monitor::main(&ctx.root, &ctx.runtime, &id))
         }
     };
     std::process::exit(exit::report(result, failure_code));

@@ -27,16 +27,10 @@
 //! * The overlay rootfs is mounted exactly while a monitor runs the container
 //!   (and briefly during `cp`/`export`/`commit` of a stopped container).
 
-pub mod attach;
-pub mod create;
-pub mod filter;
 pub mod inspect;
-pub mod lifecycle;
 pub mod logs;
 pub mod model;
-pub mod monitor;
 pub mod names;
-pub mod ops;
 pub mod rootfs;
 
 use std::path::PathBuf;
@@ -100,29 +94,31 @@ impl ContainerError {
             source,
         }
     }
+}
 
-    pub fn is_not_found(&self) -> bool {
+impl berth_error::HasKind for ContainerError {
+    fn kind(&self) -> berth_error::ErrorKind {
+        use berth_error::ErrorKind;
         match self {
-            ContainerError::NotFound(_) => true,
-            ContainerError::Image(e) => e.is_not_found(),
-            ContainerError::Network(e) => e.is_not_found(),
-            _ => false,
-        }
-    }
-
-    pub fn is_conflict(&self) -> bool {
-        match self {
-            ContainerError::NameInUse { .. } | ContainerError::Conflict(_) => true,
-            ContainerError::Network(e) => e.is_conflict(),
-            _ => false,
-        }
-    }
-
-    pub fn is_invalid(&self) -> bool {
-        match self {
-            ContainerError::InvalidName(_) | ContainerError::InvalidArgument(_) => true,
-            ContainerError::Network(e) => e.is_invalid(),
-            _ => false,
+            ContainerError::NotFound(_) => ErrorKind::NotFound,
+            ContainerError::NameInUse { .. } | ContainerError::Conflict(_) => ErrorKind::Conflict,
+            ContainerError::InvalidName(_)
+            | ContainerError::InvalidArgument(_)
+            | ContainerError::Ambiguous(_) => ErrorKind::InvalidArgument,
+            ContainerError::CannotRun { code: 127, .. } => ErrorKind::CommandNotFound,
+            ContainerError::CannotRun { .. } => ErrorKind::CannotExecute,
+            ContainerError::Store(e) => e.kind(),
+            ContainerError::Lock(e) => e.kind(),
+            ContainerError::Image(e) => e.kind(),
+            ContainerError::Volume(e) => e.kind(),
+            ContainerError::Runtime(e) => e.kind(),
+            ContainerError::Mount(e) => e.kind(),
+            ContainerError::Archive(e) => e.kind(),
+            ContainerError::Network(e) => e.kind(),
+            ContainerError::Corrupt { .. }
+            | ContainerError::Io { .. }
+            | ContainerError::Db(_)
+            | ContainerError::Engine(_) => ErrorKind::Internal,
         }
     }
 }

@@ -102,6 +102,20 @@ impl ImageError {
     }
 }
 
+impl berth_error::HasKind for ImageError {
+    fn kind(&self) -> berth_error::ErrorKind {
+        use berth_error::ErrorKind;
+        match self {
+            _ if self.is_not_found() => ErrorKind::NotFound,
+            _ if self.is_conflict() => ErrorKind::Conflict,
+            _ if self.is_invalid_argument() => ErrorKind::InvalidArgument,
+            ImageError::Store(e) => e.kind(),
+            ImageError::Lock(e) => e.kind(),
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
 /// Attaches a path to an I/O result.
 pub(crate) trait At<T> {
     fn at(self, path: impl AsRef<Path>) -> Result<T, ImageError>;

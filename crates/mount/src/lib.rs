@@ -224,6 +224,15 @@ pub enum MountError {
     Injected { target: PathBuf },
 }
 
+impl berth_error::HasKind for MountError {
+    fn kind(&self) -> berth_error::ErrorKind {
+        match self {
+            MountError::InvalidPath { .. } => berth_error::ErrorKind::InvalidArgument,
+            _ => berth_error::ErrorKind::Internal,
+        }
+    }
+}
+
 /// Everything that touches the kernel's mount table.
 pub trait Syscalls {
     /// Performs one literal `mount(2)`.

@@ -119,22 +119,22 @@ impl NetworkError {
             source,
         }
     }
+}
 
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, NetworkError::NotFound(_))
-    }
-
-    pub fn is_conflict(&self) -> bool {
-        matches!(
-            self,
+impl berth_error::HasKind for NetworkError {
+    fn kind(&self) -> berth_error::ErrorKind {
+        use berth_error::ErrorKind;
+        match self {
+            NetworkError::NotFound(_) => ErrorKind::NotFound,
             NetworkError::NameExists(_)
-                | NetworkError::Conflict(_)
-                | NetworkError::PortAllocated { .. }
-        )
-    }
-
-    pub fn is_invalid(&self) -> bool {
-        matches!(self, NetworkError::InvalidArgument(_))
+            | NetworkError::Conflict(_)
+            | NetworkError::PortAllocated { .. } => ErrorKind::Conflict,
+            NetworkError::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            NetworkError::Store(e) => e.kind(),
+            NetworkError::Lock(e) => e.kind(),
+            NetworkError::Mount(e) => e.kind(),
+            _ => ErrorKind::Internal,
+        }
     }
 }
 

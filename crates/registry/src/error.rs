@@ -54,6 +54,21 @@ impl RegistryError {
     }
 }
 
+impl berth_error::HasKind for RegistryError {
+    fn kind(&self) -> berth_error::ErrorKind {
+        use berth_error::ErrorKind;
+        match self {
+            RegistryError::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            RegistryError::Unreachable(_) => ErrorKind::Unavailable,
+            RegistryError::Unauthorized(_) => ErrorKind::Unauthorized,
+            RegistryError::NotFound(_) => ErrorKind::NotFound,
+            RegistryError::Image(e) => e.kind(),
+            RegistryError::Store(e) => e.kind(),
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
 /// Attaches a path to an I/O result.
 pub(crate) trait At<T> {
     fn at(self, path: impl AsRef<Path>) -> Result<T, RegistryError>;

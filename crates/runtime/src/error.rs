@@ -45,6 +45,21 @@ pub enum RuntimeError {
     Spec(#[from] oci_spec::OciSpecError),
 }
 
+impl berth_error::HasKind for RuntimeError {
+    fn kind(&self) -> berth_error::ErrorKind {
+        use berth_error::ErrorKind;
+        match self {
+            RuntimeError::UserNotFound(_)
+            | RuntimeError::GroupNotFound(_)
+            | RuntimeError::IdOutOfRange
+            | RuntimeError::InvalidInput(_)
+            | RuntimeError::InvalidSignal(_) => ErrorKind::InvalidArgument,
+            RuntimeError::RuntimeNotFound(_) => ErrorKind::Unavailable,
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
 impl RuntimeError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         RuntimeError::Io {

@@ -64,6 +64,12 @@ impl StoreError {
     }
 }
 
+impl berth_error::HasKind for StoreError {
+    fn kind(&self) -> berth_error::ErrorKind {
+        berth_error::ErrorKind::Internal
+    }
+}
+
 /// A handle on a berth state root.
 pub struct Store {
     root: PathBuf,

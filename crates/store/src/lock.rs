@@ -18,6 +18,16 @@ pub enum LockError {
     WouldBlock { path: PathBuf },
 }
 
+impl berth_error::HasKind for LockError {
+    fn kind(&self) -> berth_error::ErrorKind {
+        match self {
+            // Another process holds what this one needs right now.
+            LockError::WouldBlock { .. } => berth_error::ErrorKind::Conflict,
+            LockError::Io { .. } => berth_error::ErrorKind::Internal,
+        }
+    }
+}
+
 /// An exclusive flock on a file; released when dropped (or when the process dies).
 #[derive(Debug)]
 pub struct FileLock {

@@ -114,6 +114,24 @@ impl VolumeError {
     }
 }
 
+impl berth_error::HasKind for VolumeError {
+    fn kind(&self) -> berth_error::ErrorKind {
+        use berth_error::ErrorKind;
+        match self {
+            VolumeError::NotFound(_) => ErrorKind::NotFound,
+            VolumeError::InUse { .. } => ErrorKind::Conflict,
+            VolumeError::Create { .. }
+            | VolumeError::InvalidSpec(_)
+            | VolumeError::InvalidFlag { .. }
+            | VolumeError::InvalidFilter(_) => ErrorKind::InvalidArgument,
+            VolumeError::Store(e) => e.kind(),
+            VolumeError::Lock(e) => e.kind(),
+            VolumeError::Mount(e) => e.kind(),
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
 /// One volume as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Volume {

@@ -73,7 +73,6 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
         // `default` is the default bridge (NAT to what the host reaches), as
         // for Docker's RUN containers.
         network: args.network,
-        runtime: ctx.runtime.clone(),
     };
     let source = if args.context == "-" {
         berth_build::ContextSource::Stdin(Box::new(std::io::stdin()))
@@ -85,16 +84,16 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
     } else {
         berth_build::ContextSource::Dir(PathBuf::from(&args.context))
     };
-    let mut store = ctx.store()?;
+    let mut engine = ctx.engine()?;
     // With -q the progress is kept and shown only if the build fails, as the
     // docker CLI does.
     let mut captured: Vec<u8> = Vec::new();
     let stdout = std::io::stdout();
     let result = if args.quiet {
-        berth_build::build(&mut store, source, &opts, &mut captured)
+        engine.image_build(source, &opts, &mut captured)
     } else {
         let mut out = stdout.lock();
-        berth_build::build(&mut store, source, &opts, &mut out)
+        engine.image_build(source, &opts, &mut out)
     };
     match result {
         Ok(outcome) => {
@@ -114,7 +113,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
             }
             match e {
                 // The daemon's message, printed bare, and the command's exit code.
-                berth_build::BuildError::RunFailed { code, .. } => {
+                berth_engine::Error::Build(berth_build::BuildError::RunFailed { code, .. }) => {
                     eprintln!("{e}");
                     Err(StatusError {
                         code,

@@ -7,10 +7,11 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use berth_container::attach;
-use berth_container::create::CreateRequest;
+use berth_engine::monitor::attach;
+use berth_engine::container::create::CreateRequest;
 use berth_container::model::{self, Container, Ulimit};
-use berth_container::{inspect, lifecycle, ops, ContainerError, HostSpec, RestartPolicy, Status};
+use berth_engine::container::{lifecycle, ops};
+use berth_container::{inspect, ContainerError, HostSpec, RestartPolicy, Status};
 use clap::{ArgAction, Args};
 use serde_json::{json, Value};
 
@@ -375,7 +376,7 @@ fn status_of(e: ContainerError) -> anyhow::Error {
 pub fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
     let req = request(&args.flags)?;
     let mut store = ctx.store()?;
-    let c = berth_container::create::create(&mut store, req)?;
+    let c = berth_engine::container::create::create(&mut store, req)?;
     println!("{}", c.id);
     Ok(0)
 }
@@ -383,7 +384,7 @@ pub fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
 pub fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
     let req = request(&args.flags)?;
     let mut store = ctx.store()?;
-    let c = berth_container::create::create(&mut store, req)?;
+    let c = berth_engine::container::create::create(&mut store, req)?;
     if args.detach {
         lifecycle::start(&mut store, &ctx.runtime, &c.id, None).map_err(status_of)?;
         println!("{}", c.id);
@@ -845,7 +846,7 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<i32> {
         })
         .collect::<Result<_>>()?;
     for (key, _) in &filters {
-        if !berth_container::filter::KEYS.contains(&key.as_str()) {
+        if !berth_engine::container::filter::KEYS.contains(&key.as_str()) {
             bail!("invalid filter '{key}'");
         }
     }
@@ -870,7 +871,7 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<i32> {
                 filters
                     .iter()
                     .filter(|(k, _)| k == key)
-                    .any(|(k, v)| berth_container::filter::matches(&store, c, k, v))
+                    .any(|(k, v)| berth_engine::container::filter::matches(&store, c, k, v))
             })
         })
         .collect();
@@ -1416,7 +1417,7 @@ pub fn attach_cmd(ctx: &Ctx, args: AttachArgs) -> Result<i32> {
         bail!("You cannot attach to a stopped container, start it first");
     }
     let socket = model::Paths::of(&store, &c.id).attach_socket;
-    let stream = berth_container::monitor::connect_short(&socket)
+    let stream = berth_engine::monitor::connect_short(&socket)
         .with_context(|| format!("attach to {}", c.id))?;
     Ok(attach_session(
         stream,

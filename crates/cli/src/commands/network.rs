@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
 use anyhow::{Context, Result};
-use berth_container::lifecycle;
+use berth_engine::container::lifecycle;
 use berth_network::{self as network, Network, NetworkError};
 use clap::{Args, Subcommand};
 use serde_json::{json, Map, Value};

@@ -14,7 +14,8 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use anyhow::{bail, Context, Result};
-use berth_container::{inspect, lifecycle, model, Container, MountKind, Status};
+use berth_engine::container::{lifecycle};
+use berth_container::{inspect, model, Container, MountKind, Status};
 use berth_store::Store;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};

@@ -343,8 +343,6 @@ fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn prune_sizes_use_four_significant_digits() {
         assert_eq!(crate::format::human_size_precise(0), "0B");

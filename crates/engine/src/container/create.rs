@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use berth_store::{new_id, now_rfc3339, Store, ZERO_TIME};
 use berth_volume::spec::{MountSource, MountSpec};
 
-use crate::model::{
+use berth_container::model::{
     self, Container, ContainerSpec, HostSpec, MountKind, MountPoint, Paths, State, Status,
 };
-use crate::{names, ContainerError, Result};
+use berth_container::{names, ContainerError, Result};
 
 /// Docker's default PATH, used when the image sets none.
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -633,6 +633,7 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use berth_error::HasKind;
 
     #[test]
     fn env_merge_overrides_by_key_and_adds_default_path() {
@@ -680,7 +681,7 @@ mod tests {
         assert!(with("none", &|_| {}).is_ok());
         let err = with("nosuchnet", &|_| {}).unwrap_err();
         assert_eq!(err.to_string(), "network nosuchnet not found");
-        assert!(err.is_not_found());
+        assert_eq!(err.kind(), berth_error::ErrorKind::NotFound);
         let err = with("bridge", &|h| h.network_aliases = vec!["a".into()]).unwrap_err();
         assert!(err.to_string().contains("user defined networks"), "{err}");
         let err = with("bridge", &|h| h.ipv4_address = "10.87.0.9".into()).unwrap_err();
@@ -692,8 +693,9 @@ mod tests {
             !host.publish_all_ports,
             "ports are discarded with the host network"
         );
-        assert!(with("container:nosuch", &|_| {})
-            .unwrap_err()
-            .is_not_found());
+        assert_eq!(
+            with("container:nosuch", &|_| {}).unwrap_err().kind(),
+            berth_error::ErrorKind::NotFound
+        );
     }
 }

@@ -136,7 +136,7 @@ pub struct AttachWaiter {
 pub const WAITER_PREFIX: &str = "attach-wait-";
 
 impl AttachWaiter {
-    pub fn register(container_dir: &std::path::Path) -> crate::Result<AttachWaiter> {
+    pub fn register(container_dir: &std::path::Path) -> berth_container::Result<AttachWaiter> {
         let path = container_dir.join(format!(
             "{WAITER_PREFIX}{}.sock",
             &berth_store::new_id()[..16]

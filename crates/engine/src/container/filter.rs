@@ -4,7 +4,7 @@
 
 use berth_store::Store;
 
-use crate::model::{Container, Status};
+use berth_container::model::{Container, Status};
 
 /// Filter keys berth understands (others are an error for the caller to report).
 pub const KEYS: &[&str] = &[

@@ -13,9 +13,9 @@ use berth_mount::Linux;
 use berth_runtime::Runtime;
 use berth_store::{FileLock, Store};
 
-use crate::model::{self, Container, MountKind, Paths, Status};
+use berth_container::model::{self, Container, MountKind, Paths, Status};
 use crate::monitor::{self, StartReport, ATTACH_ENV, ATTACH_FD, SYNC_FD};
-use crate::{rootfs, ContainerError, Result};
+use berth_container::{rootfs, ContainerError, Result};
 
 /// Finds a container and repairs its state if its monitor died.
 pub fn lookup(store: &mut Store, runtime: &str, reference: &str) -> Result<Container> {
@@ -430,7 +430,7 @@ pub fn remove_stopped(store: &mut Store, c: &Container, volumes: bool) -> Result
 pub fn rename(store: &mut Store, reference: &str, new_name: &str) -> Result<()> {
     let c = model::find(store, reference)?;
     let new_name = new_name.trim_start_matches('/');
-    if !crate::names::is_valid_name(new_name) {
+    if !berth_container::names::is_valid_name(new_name) {
         return Err(ContainerError::InvalidName(new_name.to_string()));
     }
     if new_name == c.name {

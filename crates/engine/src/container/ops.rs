@@ -12,9 +12,10 @@ use berth_mount::Linux;
 use berth_runtime::Runtime;
 use berth_store::Store;
 
-use crate::lifecycle::lookup;
-use crate::model::{self, Container, Paths, Status};
-use crate::{monitor, rootfs, ContainerError, Result};
+use crate::container::lifecycle::lookup;
+use berth_container::model::{self, Container, Paths, Status};
+use crate::monitor;
+use berth_container::{rootfs, ContainerError, Result};
 
 /// `exec` options, as Docker's.
 #[derive(Debug, Clone, Default)]

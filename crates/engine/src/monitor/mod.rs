@@ -26,10 +26,13 @@ use berth_runtime::{BindMount, ExtraMount, Namespace, Runtime, SpecInput, Ulimit
 use berth_store::{now_rfc3339, FileLock, Store};
 use serde::{Deserialize, Serialize};
 
-use crate::attach::{self, FrameBuffer};
-use crate::logs::LogWriter;
-use crate::model::{self, Container, MountKind, Paths};
-use crate::{lifecycle, rootfs, ContainerError, Result};
+pub mod attach;
+
+use attach::FrameBuffer;
+use berth_container::logs::LogWriter;
+use berth_container::model::{self, Container, MountKind, Paths};
+use crate::container::lifecycle;
+use berth_container::{rootfs, ContainerError, Result};
 
 /// Descriptor on which the monitor reports the first start to its spawner.
 pub const SYNC_FD: RawFd = 3;

@@ -1,0 +1,6 @@
+//! Container operations.
+
+pub mod create;
+pub mod filter;
+pub mod lifecycle;
+pub mod ops;

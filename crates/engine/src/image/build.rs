@@ -1,0 +1,109 @@
+//! `build`: berth-build's classic builder, with its RUN, COPY and ADD steps in
+//! the engine's own containers.
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use berth_build::{BuildError, BuildOptions, BuildOutcome, ContextSource, StepContainer, StepContainers};
+use berth_container::model::Paths;
+use berth_container::{rootfs, ContainerError, HostSpec};
+use berth_store::Store;
+
+use crate::container::create::{self, CreateRequest};
+use crate::container::lifecycle;
+use crate::monitor::attach;
+use crate::{Engine, Result};
+
+impl Engine {
+    /// `build`: an image from a Dockerfile; the classic builder's progress
+    /// goes to `out`.
+    pub fn image_build(
+        &mut self,
+        source: ContextSource,
+        opts: &BuildOptions,
+        out: &mut dyn Write,
+    ) -> Result<BuildOutcome> {
+        let mut steps = Steps {
+            runtime: self.config.default_runtime.clone(),
+        };
+        Ok(berth_build::build(&mut self.store, &mut steps, source, opts, out)?)
+    }
+}
+
+/// Build step containers are ordinary containers, never started by anyone but
+/// the build, and removed by it.
+struct Steps {
+    runtime: String,
+}
+
+impl StepContainers for Steps {
+    fn create(&mut self, store: &mut Store, spec: StepContainer) -> Result<String, BuildError> {
+        let c = create::create(
+            store,
+            CreateRequest {
+                image: spec.image,
+                cmd: Some(spec.cmd),
+                entrypoint: Some(vec![]),
+                env: spec.env,
+                host: HostSpec {
+                    network_mode: spec.network,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )?;
+        Ok(c.id)
+    }
+
+    fn run(&mut self, store: &mut Store, id: &str, out: &mut dyn Write) -> Result<i32, BuildError> {
+        let (ours, theirs) = UnixStream::pair().map_err(|e| BuildError::io("socketpair", e))?;
+        match lifecycle::start(store, &self.runtime, id, Some(&theirs)) {
+            Ok(_) => {}
+            Err(ContainerError::CannotRun { code, message }) => {
+                writeln!(out, "{message}").map_err(|e| BuildError::io("build output", e))?;
+                return Ok(code);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        drop(theirs);
+        let mut reader = ours;
+        let mut code = None;
+        while let Ok(Some((kind, payload))) = attach::read_frame(&mut reader) {
+            match kind {
+                attach::STDOUT | attach::STDERR => {
+                    out.write_all(&payload)
+                        .and_then(|()| out.flush())
+                        .map_err(|e| BuildError::io("build output", e))?;
+                }
+                attach::EXIT => {
+                    code = String::from_utf8_lossy(&payload).trim().parse::<i32>().ok();
+                    break;
+                }
+                _ => {}
+            }
+        }
+        // The monitor records the exit and unmounts before it goes away.
+        let recorded = lifecycle::wait(store, &self.runtime, id)?;
+        Ok(code.unwrap_or(recorded))
+    }
+
+    fn mount_root(&mut self, store: &mut Store, id: &str) -> Result<PathBuf, BuildError> {
+        rootfs::mount(store, id, &berth_mount::Linux)?;
+        Ok(Paths::of(store, id).rootfs)
+    }
+
+    fn unmount_root(&mut self, store: &mut Store, id: &str) -> Result<(), BuildError> {
+        rootfs::unmount(store, id, &berth_mount::Linux)?;
+        Ok(())
+    }
+
+    fn upper_dir(&self, store: &Store, id: &str) -> PathBuf {
+        Paths::of(store, id).upper
+    }
+
+    fn remove(&mut self, store: &mut Store, id: &str) -> Result<(), BuildError> {
+        lifecycle::remove(store, &self.runtime, id, true, true)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Image operations.
+
+pub mod build;

@@ -1,0 +1,87 @@
+//! berth-engine: the one engine under every front end.
+//!
+//! # Bird's-eye view
+//! Every operation the CLI, the Docker Engine API and the CRI server offer is
+//! implemented here, once, over the library crates (store, archive, mount,
+//! image, volume, network, runtime, registry, build, container). Front ends
+//! translate their wire formats to and from this crate's typed requests and
+//! results; none of them touches SQLite, a monitor's socket or a library
+//! below this crate directly.
+//!
+//! # Lifecycle
+//! A front end opens an [`Engine`] on a [`Config`] (state root, run
+//! directory, default OCI runtime) and calls its operations; each operation
+//! is one file under `container/`, `image/`, `volume/`, `network/` or
+//! `system/`, written as an `impl Engine` block. There is no daemon: an
+//! `Engine` is a handle on the state root, opened per CLI command and per API
+//! request; running containers are supervised by their monitors
+//! ([`monitor`]), which open their own engine.
+//!
+//! # Errors
+//! Every operation returns [`Error`]; [`Error::kind`] (from
+//! [`berth_error::HasKind`]) is what front ends map to exit codes, HTTP
+//! statuses and gRPC codes.
+
+pub mod container;
+mod error;
+pub mod image;
+pub mod monitor;
+
+use std::path::{Path, PathBuf};
+
+pub use berth_error::{ErrorKind, HasKind};
+pub use error::{Error, Result};
+
+use berth_store::Store;
+
+/// Where an engine keeps its state and what it runs containers with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The state root: metadata, images, containers, volumes
+    /// (`--root`, `BERTH_ROOT`; [`Config::DEFAULT_ROOT`]).
+    pub root: PathBuf,
+    /// The run directory, on a tmpfs: network namespaces, address leases and
+    /// the OCI runtime's state, none of which outlive a reboot
+    /// (`--run-dir`, `BERTH_RUN_DIR`; [`Config::DEFAULT_RUN_DIR`]).
+    pub run_dir: PathBuf,
+    /// The OCI runtime a container is created with unless it names one
+    /// (`--runtime`, `BERTH_RUNTIME`: runc, crun, youki or a path).
+    pub default_runtime: String,
+}
+
+impl Config {
+    pub const DEFAULT_ROOT: &'static str = "/var/lib/berth";
+    pub const DEFAULT_RUN_DIR: &'static str = "/run/berth";
+    pub const DEFAULT_RUNTIME: &'static str = "runc";
+
+    /// A configuration with the given root and the defaults for the rest.
+    pub fn with_root(root: impl Into<PathBuf>) -> Config {
+        Config {
+            root: root.into(),
+            run_dir: PathBuf::from(Config::DEFAULT_RUN_DIR),
+            default_runtime: Config::DEFAULT_RUNTIME.to_string(),
+        }
+    }
+}
+
+/// A handle on a state root through which every operation runs.
+pub struct Engine {
+    config: Config,
+    store: Store,
+}
+
+impl Engine {
+    /// Opens (creating if needed) the state root of `config`.
+    pub fn open(config: Config) -> Result<Engine> {
+        let store = Store::open(&config.root)?;
+        Ok(Engine { config, store })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.config.root
+    }
+}
