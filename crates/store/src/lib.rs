@@ -25,6 +25,7 @@
 //! tmp/                   staging area for atomic builds; stale entries swept on open
 //! ```
 
+pub mod events;
 mod lock;
 mod migrations;
 

@@ -161,6 +161,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX build_cache_by_parent ON build_cache(parent_id, cache_key);
     "#,
+    // 4: the event log (berth_store::events): appended in the transaction of
+    // the change it reports, bounded to the newest events.
+    r#"
+    CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        time_nano  INTEGER NOT NULL,
+        type       TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        attributes TEXT NOT NULL DEFAULT '{}'
+    );
+    "#,
 ];
 
 /// Schema version after all migrations.
