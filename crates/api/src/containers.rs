@@ -237,10 +237,10 @@ fn create_request(
     let restart = host.restart_policy.clone().unwrap_or_default();
     let host_spec = HostSpec {
         auto_remove: host.auto_remove.unwrap_or(false),
-        restart_policy: RestartPolicy {
-            name: restart.name.map(|n| n.to_string()).unwrap_or_default(),
-            maximum_retry_count: restart.maximum_retry_count.unwrap_or(0),
-        },
+        restart_policy: RestartPolicy::from_parts(
+            &restart.name.map(|n| n.to_string()).unwrap_or_default(),
+            restart.maximum_retry_count.unwrap_or(0),
+        )?,
         privileged: host.privileged.unwrap_or(false),
         read_only_rootfs: host.readonly_rootfs.unwrap_or(false),
         cap_add: host.cap_add.clone().unwrap_or_default(),
@@ -1379,8 +1379,10 @@ mod tests {
             req.host.mount_flags,
             vec!["type=volume,source=v1,target=/v,readonly,volume-nocopy"]
         );
-        assert_eq!(req.host.restart_policy.name, "on-failure");
-        assert_eq!(req.host.restart_policy.maximum_retry_count, 3);
+        assert_eq!(
+            req.host.restart_policy,
+            RestartPolicy::OnFailure { max_retries: 3 }
+        );
         assert_eq!(req.host.pids_limit, None);
         assert_eq!(
             req.host.tmpfs.get("/run").map(String::as_str),

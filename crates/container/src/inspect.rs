@@ -237,8 +237,8 @@ pub fn inspect(store: &Store, c: &Container) -> Value {
             "NetworkMode": host.network_mode,
             "PortBindings": port_bindings_json(&host.port_bindings),
             "RestartPolicy": {
-                "Name": if host.restart_policy.name.is_empty() { "no" } else { host.restart_policy.name.as_str() },
-                "MaximumRetryCount": host.restart_policy.maximum_retry_count,
+                "Name": host.restart_policy.name(),
+                "MaximumRetryCount": host.restart_policy.maximum_retry_count(),
             },
             "AutoRemove": host.auto_remove,
             "VolumeDriver": "",

@@ -27,6 +27,7 @@
 //! * The overlay rootfs is mounted exactly while a monitor runs the container
 //!   (and briefly during `cp`/`export`/`commit` of a stopped container).
 
+pub mod config;
 pub mod inspect;
 pub mod logs;
 pub mod model;
@@ -35,9 +36,8 @@ pub mod rootfs;
 
 use std::path::PathBuf;
 
-pub use model::{
-    Container, ContainerSpec, HostSpec, MountKind, MountPoint, RestartPolicy, State, Status,
-};
+pub use config::{RestartPolicy, SecurityOptions};
+pub use model::{Container, ContainerSpec, HostSpec, MountKind, MountPoint, State, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {

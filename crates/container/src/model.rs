@@ -10,6 +10,7 @@ use berth_store::rusqlite::{self, params, OptionalExtension, Row};
 use berth_store::Store;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{RestartPolicy, SecurityOptions};
 use crate::ContainerError;
 
 /// Everything fixed at `create`. Field names follow Docker's Config/HostConfig.
@@ -52,7 +53,11 @@ pub struct HostSpec {
     pub read_only_rootfs: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `--security-opt` as given (Docker's HostConfig.SecurityOpt).
     pub security_opt: Vec<String>,
+    /// What `security_opt` means, parsed at create.
+    #[serde(default)]
+    pub security: SecurityOptions,
     pub memory: i64,
     pub nano_cpus: i64,
     pub pids_limit: Option<i64>,
@@ -81,14 +86,6 @@ pub struct HostSpec {
     /// `--ip` on the network-mode's network ("" = any).
     #[serde(default)]
     pub ipv4_address: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
-pub struct RestartPolicy {
-    /// "no" (stored as ""), "always", "unless-stopped", "on-failure".
-    pub name: String,
-    pub maximum_retry_count: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

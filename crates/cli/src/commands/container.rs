@@ -222,10 +222,7 @@ fn parse_restart(s: &str) -> Result<RestartPolicy> {
             "invalid restart policy format: maximum retry count can only be used with 'on-failure'"
         );
     }
-    Ok(RestartPolicy {
-        name: name.to_string(),
-        maximum_retry_count: count,
-    })
+    Ok(RestartPolicy::from_parts(name, count)?)
 }
 
 /// `KEY=VALUE` stays; a bare `KEY` takes the value from the CLI's environment
@@ -301,6 +298,8 @@ fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         cap_add: flags.cap_add.clone(),
         cap_drop: flags.cap_drop.clone(),
         security_opt: flags.security_opt.clone(),
+        // Parsed from security_opt at create.
+        security: Default::default(),
         memory: flags
             .memory
             .as_deref()
@@ -1442,7 +1441,7 @@ mod tests {
     #[test]
     fn restart_and_ulimit_parsing() {
         assert_eq!(
-            parse_restart("on-failure:3").unwrap().maximum_retry_count,
+            parse_restart("on-failure:3").unwrap().maximum_retry_count(),
             3
         );
         assert!(parse_restart("always:3").is_err());

@@ -213,33 +213,7 @@ fn unused_random_name(store: &Store) -> Result<String> {
 }
 
 fn validate_host(store: &Store, mut host: HostSpec) -> Result<HostSpec> {
-    let policy = &mut host.restart_policy;
-    if policy.name == "no" {
-        policy.name.clear();
-    }
-    match policy.name.as_str() {
-        "" | "always" | "unless-stopped" => {
-            if policy.maximum_retry_count != 0 {
-                return Err(ContainerError::InvalidArgument(format!(
-                    "maximum retry count cannot be used with restart policy '{}'",
-                    policy.name
-                )));
-            }
-        }
-        "on-failure" => {
-            if policy.maximum_retry_count < 0 {
-                return Err(ContainerError::InvalidArgument(
-                    "maximum retry count cannot be negative".into(),
-                ));
-            }
-        }
-        other => {
-            return Err(ContainerError::InvalidArgument(format!(
-                "invalid restart policy '{other}'"
-            )))
-        }
-    }
-    if host.auto_remove && !policy.name.is_empty() {
+    if host.auto_remove && !host.restart_policy.is_no() {
         return Err(ContainerError::InvalidArgument(
             "Conflicting options: --restart and --rm".into(),
         ));
@@ -261,20 +235,7 @@ fn validate_host(store: &Store, mut host: HostSpec) -> Result<HostSpec> {
             "Minimum memory limit allowed is 6MB".into(),
         ));
     }
-    for opt in &host.security_opt {
-        if !matches!(
-            opt.as_str(),
-            "no-new-privileges"
-                | "no-new-privileges:true"
-                | "no-new-privileges=true"
-                | "no-new-privileges:false"
-                | "no-new-privileges=false"
-        ) {
-            return Err(ContainerError::InvalidArgument(format!(
-                "invalid --security-opt: {opt:?}"
-            )));
-        }
-    }
+    host.security = berth_container::SecurityOptions::parse(&host.security_opt)?;
     Ok(host)
 }
 
@@ -645,23 +606,23 @@ mod tests {
     }
 
     #[test]
-    fn restart_policy_validation() {
+    fn host_validation() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let mut h = HostSpec::default();
-        h.restart_policy.name = "always".into();
+        h.restart_policy = berth_container::RestartPolicy::Always;
         h.auto_remove = true;
         assert!(validate_host(&store, h)
             .unwrap_err()
             .to_string()
             .contains("--restart and --rm"));
         let mut h = HostSpec::default();
-        h.restart_policy.name = "sometimes".into();
+        h.security_opt = vec!["label=disable".into()];
         assert!(validate_host(&store, h).is_err());
         let mut h = HostSpec::default();
-        h.restart_policy.name = "no".into();
+        h.security_opt = vec!["no-new-privileges".into()];
         let h = validate_host(&store, h).unwrap();
-        assert_eq!(h.restart_policy.name, "");
+        assert!(h.security.no_new_privileges);
         assert_eq!(h.network_mode, "bridge");
         assert_eq!(h.shm_size, 64 << 20);
     }

@@ -140,9 +140,7 @@ pub fn prepare_exec(
         req.privileged || host.privileged,
         &host.cap_add,
         &host.cap_drop,
-        host.security_opt
-            .iter()
-            .any(|o| o.starts_with("no-new-privileges") && !o.ends_with("false")),
+        host.security.no_new_privileges,
     )?;
     let paths = Paths::of(store, &c.id);
     let process_path = paths

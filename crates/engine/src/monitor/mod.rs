@@ -416,12 +416,7 @@ impl Monitor {
             privileged: c.spec.host.privileged,
             cap_add: c.spec.host.cap_add.clone(),
             cap_drop: c.spec.host.cap_drop.clone(),
-            no_new_privileges: c.spec.host.security_opt.iter().any(|o| {
-                matches!(
-                    o.as_str(),
-                    "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"
-                )
-            }),
+            no_new_privileges: c.spec.host.security.no_new_privileges,
             memory_bytes: (c.spec.host.memory > 0).then_some(c.spec.host.memory),
             nano_cpus: (c.spec.host.nano_cpus > 0).then_some(c.spec.host.nano_cpus),
             pids_limit: c.spec.host.pids_limit,
@@ -685,19 +680,10 @@ pub fn drop_readonly_file_pages() {
 
 /// Docker's restart decision after an exit.
 pub fn should_restart(c: &Container, code: i32) -> bool {
-    if c.state.stopped_by_user {
-        return false;
-    }
-    let policy = &c.spec.host.restart_policy;
-    match policy.name.as_str() {
-        "always" | "unless-stopped" => true,
-        "on-failure" => {
-            code != 0
-                && (policy.maximum_retry_count == 0
-                    || c.state.restart_count < policy.maximum_retry_count)
-        }
-        _ => false,
-    }
+    c.spec
+        .host
+        .restart_policy
+        .should_restart(code, c.state.restart_count, c.state.stopped_by_user)
 }
 
 /// Maps the runtime's failure to start a process onto Docker's exit codes.
