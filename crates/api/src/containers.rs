@@ -19,6 +19,7 @@ use berth_container::model::{self, Container, MountKind, Paths, Ulimit};
 use berth_engine::container::{lifecycle, ops};
 use berth_container::{inspect, ContainerError, HostSpec, RestartPolicy, Status};
 use berth_store::Store;
+use berth_volume::spec::{BindOptions, DriverConfig, MountRequest, TmpfsOptions, VolumeOptions};
 use bollard_stubs::models::{
     ContainerCreateBody, ContainerSummary, ContainerSummaryHostConfig, ContainerSummaryStateEnum,
     ContainerTopResponse, MountPoint, PortSummary, PortSummaryTypeEnum,
@@ -85,48 +86,36 @@ fn bind_destination(bind: &str) -> Option<String> {
         .map(|m| m.destination.trim_end_matches('/').to_string())
 }
 
-/// A `HostConfig.Mounts` entry as the `--mount` flag that says the same.
-fn mount_flag(m: &bollard_stubs::models::Mount) -> Result<String, ApiError> {
-    let mut fields = Vec::new();
-    let kind = m
-        .typ
-        .map(|t| t.to_string())
-        .unwrap_or_else(|| "volume".into());
-    fields.push(format!("type={kind}"));
-    if let Some(s) = m.source.as_deref().filter(|s| !s.is_empty()) {
-        fields.push(format!("source={s}"));
+/// A `HostConfig.Mounts` entry, kept as the client sent it (dockerd shows it
+/// back in inspect as given).
+fn mount_request(m: &bollard_stubs::models::Mount) -> MountRequest {
+    MountRequest {
+        // Docker quirk: a mount without a type is a volume.
+        kind: m
+            .typ
+            .map(|t| t.to_string())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "volume".into()),
+        source: m.source.clone().unwrap_or_default(),
+        target: m.target.clone().unwrap_or_default(),
+        read_only: m.read_only.unwrap_or(false),
+        bind_options: m.bind_options.as_ref().map(|b| BindOptions {
+            propagation: b.propagation.map(|p| p.to_string()).filter(|p| !p.is_empty()),
+            non_recursive: b.non_recursive.unwrap_or(false),
+        }),
+        volume_options: m.volume_options.as_ref().map(|v| VolumeOptions {
+            no_copy: v.no_copy.unwrap_or(false),
+            labels: v.labels.clone().unwrap_or_default().into_iter().collect(),
+            driver_config: v.driver_config.as_ref().map(|d| DriverConfig {
+                name: d.name.clone().unwrap_or_default(),
+                options: d.options.clone().unwrap_or_default().into_iter().collect(),
+            }),
+        }),
+        tmpfs_options: m.tmpfs_options.as_ref().map(|t| TmpfsOptions {
+            size_bytes: t.size_bytes.filter(|s| *s > 0).map(|s| s as u64),
+            mode: t.mode.filter(|m| *m > 0).map(|m| m as u32),
+        }),
     }
-    match m.target.as_deref() {
-        Some(t) if !t.is_empty() => fields.push(format!("target={t}")),
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid mount config: Target must not be empty",
-            ))
-        }
-    }
-    if m.read_only == Some(true) {
-        fields.push("readonly".into());
-    }
-    if let Some(p) = m.bind_options.as_ref().and_then(|b| b.propagation) {
-        fields.push(format!("bind-propagation={p}"));
-    }
-    if let Some(v) = &m.volume_options {
-        if v.no_copy == Some(true) {
-            fields.push("volume-nocopy".into());
-        }
-        for (k, val) in v.labels.iter().flatten() {
-            fields.push(format!("volume-label={k}={val}"));
-        }
-    }
-    if let Some(t) = &m.tmpfs_options {
-        if let Some(size) = t.size_bytes.filter(|s| *s > 0) {
-            fields.push(format!("tmpfs-size={size}"));
-        }
-        if let Some(mode) = t.mode.filter(|m| *m > 0) {
-            fields.push(format!("tmpfs-mode={mode:o}"));
-        }
-    }
-    Ok(fields.join(","))
 }
 
 /// `HostConfig.PortBindings` (`{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`)
@@ -206,16 +195,7 @@ fn create_request(
             ApiError::bad_request("Config cannot be empty in order to create a container")
         })?;
     let binds = host.binds.clone().unwrap_or_default();
-    let mount_flags = host
-        .mounts
-        .iter()
-        .flatten()
-        .map(mount_flag)
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut mounts = Vec::new();
-    for flag in &mount_flags {
-        mounts.push(berth_volume::spec::parse_mount_flag(flag)?);
-    }
+    let mounts: Vec<MountRequest> = host.mounts.iter().flatten().map(mount_request).collect();
     let tmpfs: BTreeMap<String, String> =
         host.tmpfs.clone().unwrap_or_default().into_iter().collect();
     // Docker quirk: `-v /dst` (an anonymous volume) arrives as Config.Volumes,
@@ -225,7 +205,7 @@ fn create_request(
     covered.extend(
         mounts
             .iter()
-            .map(|m| m.destination.trim_end_matches('/').to_string()),
+            .map(|m| berth_archive::clean_path(&m.target).trim_end_matches('/').to_string()),
     );
     covered.extend(tmpfs.keys().map(|k| k.trim_end_matches('/').to_string()));
     let mut all_binds = binds.clone();
@@ -264,7 +244,7 @@ fn create_request(
         network_mode: host.network_mode.clone().unwrap_or_default(),
         shm_size: host.shm_size.unwrap_or(0).max(0) as u64,
         binds: all_binds,
-        mount_flags,
+        mounts,
         tmpfs,
         volumes_from: host.volumes_from.clone().unwrap_or_default(),
         dns: host.dns.clone().unwrap_or_default(),
@@ -298,7 +278,6 @@ fn create_request(
         stop_signal: body.stop_signal.filter(|s| !s.is_empty()),
         stop_timeout: body.stop_timeout,
         expose: body.exposed_ports.unwrap_or_default(),
-        mounts,
         host: host_spec,
     })
 }
@@ -1376,8 +1355,9 @@ mod tests {
         assert_eq!(req.entrypoint, Some(vec![]));
         assert_eq!(req.host.binds, vec!["/tmp:/bound:ro", "/data"]);
         assert_eq!(
-            req.host.mount_flags,
-            vec!["type=volume,source=v1,target=/v,readonly,volume-nocopy"]
+            serde_json::to_value(&req.host.mounts).unwrap(),
+            json!([{"Type": "volume", "Source": "v1", "Target": "/v", "ReadOnly": true,
+                    "VolumeOptions": {"NoCopy": true}}])
         );
         assert_eq!(
             req.host.restart_policy,

@@ -6,7 +6,6 @@
 use serde_json::{json, Map, Value};
 
 use berth_store::Store;
-use berth_volume::spec::{MountSource, MountSpec};
 
 use crate::model::{self, Container, MountKind, MountPoint, Paths, Status};
 
@@ -63,85 +62,6 @@ pub fn mounts_json(c: &Container) -> Value {
     )
 }
 
-/// One `HostConfig.Mounts` entry as the docker CLI sends it for `--mount`: the
-/// option groups (`VolumeOptions`, `BindOptions`, `TmpfsOptions`) appear only
-/// when one of their options was given, with Go's `omitempty` on each field.
-fn host_config_mount(m: &MountSpec) -> Value {
-    let mut v = Map::new();
-    let kind = match &m.source {
-        MountSource::Volume { .. } => "volume",
-        MountSource::Bind { .. } => "bind",
-        MountSource::Tmpfs { .. } => "tmpfs",
-    };
-    v.insert("Type".into(), json!(kind));
-    match &m.source {
-        MountSource::Volume { name: Some(n), .. } => {
-            v.insert("Source".into(), json!(n));
-        }
-        MountSource::Bind { host, .. } => {
-            v.insert("Source".into(), json!(host));
-        }
-        _ => {}
-    }
-    v.insert("Target".into(), json!(m.destination));
-    if m.read_only {
-        v.insert("ReadOnly".into(), json!(true));
-    }
-    match &m.source {
-        MountSource::Volume {
-            nocopy,
-            driver,
-            driver_opts,
-            labels,
-            ..
-        } => {
-            if *nocopy || driver.is_some() || !driver_opts.is_empty() || !labels.is_empty() {
-                let mut options = Map::new();
-                if *nocopy {
-                    options.insert("NoCopy".into(), json!(true));
-                }
-                if !labels.is_empty() {
-                    options.insert("Labels".into(), json!(labels));
-                }
-                let mut driver_config = Map::new();
-                if let Some(d) = driver.as_deref().filter(|d| !d.is_empty()) {
-                    driver_config.insert("Name".into(), json!(d));
-                }
-                if !driver_opts.is_empty() {
-                    driver_config.insert("Options".into(), json!(driver_opts));
-                }
-                options.insert("DriverConfig".into(), Value::Object(driver_config));
-                v.insert("VolumeOptions".into(), Value::Object(options));
-            }
-        }
-        MountSource::Bind { recursive, .. } => {
-            if m.propagation.is_some() || !recursive {
-                let mut options = Map::new();
-                if let Some(p) = &m.propagation {
-                    options.insert("Propagation".into(), json!(p));
-                }
-                if !recursive {
-                    options.insert("NonRecursive".into(), json!(true));
-                }
-                v.insert("BindOptions".into(), Value::Object(options));
-            }
-        }
-        MountSource::Tmpfs { size, mode, .. } => {
-            if size.is_some() || mode.is_some() {
-                let mut options = Map::new();
-                if let Some(size) = size.filter(|s| *s != 0) {
-                    options.insert("SizeBytes".into(), json!(size));
-                }
-                if let Some(mode) = mode.filter(|m| *m != 0) {
-                    options.insert("Mode".into(), json!(mode));
-                }
-                v.insert("TmpfsOptions".into(), Value::Object(options));
-            }
-        }
-    }
-    Value::Object(v)
-}
-
 pub fn inspect(store: &Store, c: &Container) -> Value {
     let paths = Paths::of(store, &c.id);
     let spec = &c.spec;
@@ -188,12 +108,7 @@ pub fn inspect(store: &Store, c: &Container) -> Value {
     } else {
         json!(host.tmpfs)
     };
-    let host_mounts: Vec<Value> = host
-        .mount_flags
-        .iter()
-        .filter_map(|flag| berth_volume::spec::parse_mount_flag(flag).ok())
-        .map(|m| host_config_mount(&m))
-        .collect();
+    let host_mounts = &host.mounts;
     let ulimits: Vec<Value> = host
         .ulimits
         .iter()

@@ -67,8 +67,9 @@ pub struct HostSpec {
     pub shm_size: u64,
     /// `-v` strings as given (Docker's HostConfig.Binds).
     pub binds: Vec<String>,
-    /// `--mount` specs as given (shown in HostConfig.Mounts).
-    pub mount_flags: Vec<String>,
+    /// `--mount`s / `HostConfig.Mounts` as given (shown back by inspect).
+    #[serde(default)]
+    pub mounts: Vec<berth_volume::spec::MountRequest>,
     /// `--tmpfs` destinations and options (HostConfig.Tmpfs).
     pub tmpfs: BTreeMap<String, String>,
     pub volumes_from: Vec<String>,

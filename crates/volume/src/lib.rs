@@ -32,6 +32,7 @@
 //!   crosses into another filesystem (a still-mounted NFS export is refused,
 //!   not emptied).
 
+mod request;
 pub mod spec;
 
 mod local;

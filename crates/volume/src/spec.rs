@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub use crate::request::{BindOptions, DriverConfig, MountRequest, TmpfsOptions, VolumeOptions};
 use crate::VolumeError;
 
 /// Where a mount's content comes from.
@@ -317,9 +318,15 @@ pub fn ram_in_bytes(v: &str) -> Option<u64> {
     Some((number * multiplier as f64) as u64)
 }
 
-/// `--mount type=...,source=...,target=...[,options]`, a CSV record as the
-/// docker CLI reads it.
+/// `--mount type=...,source=...,target=...[,options]`: the docker CLI's
+/// reading of the flag, then dockerd's validation of the mount it describes.
 pub fn parse_mount_flag(s: &str) -> Result<MountSpec, VolumeError> {
+    validate_mount(&parse_mount_request(s)?)
+}
+
+/// `--mount ...`, a CSV record, read as the docker CLI reads it into the
+/// API's mount description (nothing is validated beyond the flag's grammar).
+pub fn parse_mount_request(s: &str) -> Result<MountRequest, VolumeError> {
     let flag_error = |reason: String| VolumeError::InvalidFlag {
         flag: "--mount",
         value: s.to_string(),
@@ -336,21 +343,10 @@ pub fn parse_mount_flag(s: &str) -> Result<MountSpec, VolumeError> {
         Err(e) => return Err(flag_error(format!("parse error: {e}"))),
     }
 
-    let mut kind = "volume".to_string();
-    let mut source = String::new();
-    let mut target = String::new();
-    let mut read_only = false;
-    let mut volume_opts = false;
-    let mut bind_opts = false;
-    let mut tmpfs_opts = false;
-    let mut nocopy = false;
-    let mut driver = None;
-    let mut driver_opts = BTreeMap::new();
-    let mut labels = BTreeMap::new();
-    let mut propagation: Option<String> = None;
-    let mut recursive = true;
-    let mut size = None;
-    let mut mode = None;
+    let mut m = MountRequest {
+        kind: "volume".into(),
+        ..Default::default()
+    };
     let set_map = |map: &mut BTreeMap<String, String>, v: &str| {
         let (k, v) = v.split_once('=').unwrap_or((v, ""));
         if !k.is_empty() {
@@ -360,15 +356,9 @@ pub fn parse_mount_flag(s: &str) -> Result<MountSpec, VolumeError> {
     for field in record.iter() {
         let Some((key, value)) = field.split_once('=') else {
             match field {
-                "readonly" | "ro" => read_only = true,
-                "volume-nocopy" => {
-                    volume_opts = true;
-                    nocopy = true;
-                }
-                "bind-nonrecursive" => {
-                    bind_opts = true;
-                    recursive = false;
-                }
+                "readonly" | "ro" => m.read_only = true,
+                "volume-nocopy" => m.volume_options().no_copy = true,
+                "bind-nonrecursive" => m.bind_options().non_recursive = true,
                 _ => {
                     return Err(flag_error(format!(
                         "invalid field '{field}' must be a key=value pair"
@@ -379,145 +369,141 @@ pub fn parse_mount_flag(s: &str) -> Result<MountSpec, VolumeError> {
         };
         let bad_value = || flag_error(format!("invalid value for {key}: {value}"));
         match key {
-            "type" => kind = value.to_ascii_lowercase(),
+            "type" => m.kind = value.to_ascii_lowercase(),
             "source" | "src" => {
-                source = if value == "." || value.starts_with("./") {
+                m.source = if value == "." || value.starts_with("./") {
                     absolutize(value)
                 } else {
                     value.to_string()
                 }
             }
-            "target" | "dst" | "destination" => target = value.to_string(),
-            "readonly" | "ro" => read_only = parse_bool(value).ok_or_else(bad_value)?,
+            "target" | "dst" | "destination" => m.target = value.to_string(),
+            "readonly" | "ro" => m.read_only = parse_bool(value).ok_or_else(bad_value)?,
             "consistency" => {}
             "bind-propagation" => {
-                bind_opts = true;
-                propagation = Some(value.to_ascii_lowercase());
+                m.bind_options().propagation = Some(value.to_ascii_lowercase());
             }
             "bind-nonrecursive" => {
-                bind_opts = true;
-                recursive = !parse_bool(value).ok_or_else(bad_value)?;
+                m.bind_options().non_recursive = parse_bool(value).ok_or_else(bad_value)?;
             }
             "volume-nocopy" => {
-                volume_opts = true;
-                nocopy = parse_bool(value).ok_or_else(|| {
+                m.volume_options().no_copy = parse_bool(value).ok_or_else(|| {
                     flag_error(format!("invalid value for volume-nocopy: {value}"))
                 })?;
             }
-            "volume-label" => {
-                volume_opts = true;
-                set_map(&mut labels, value);
-            }
-            "volume-driver" => {
-                volume_opts = true;
-                driver = Some(value.to_string());
-            }
-            "volume-opt" => {
-                volume_opts = true;
-                set_map(&mut driver_opts, value);
-            }
+            "volume-label" => set_map(&mut m.volume_options().labels, value),
+            "volume-driver" => m.volume_options().driver_config().name = value.to_string(),
+            "volume-opt" => set_map(&mut m.volume_options().driver_config().options, value),
             "tmpfs-size" => {
-                tmpfs_opts = true;
-                size = Some(ram_in_bytes(value).ok_or_else(bad_value)?);
+                m.tmpfs_options().size_bytes = Some(ram_in_bytes(value).ok_or_else(bad_value)?);
             }
             "tmpfs-mode" => {
-                tmpfs_opts = true;
-                mode = Some(u32::from_str_radix(value, 8).map_err(|_| bad_value())?);
+                m.tmpfs_options().mode = Some(u32::from_str_radix(value, 8).map_err(|_| bad_value())?);
             }
             _ => return Err(flag_error(format!("unexpected key '{key}' in '{field}'"))),
         }
     }
-    if kind.is_empty() {
+    // Docker quirk: the docker CLI creates an empty DriverConfig along with
+    // any volume option, and dockerd shows it back in HostConfig.Mounts.
+    if let Some(options) = &mut m.volume_options {
+        options.driver_config();
+    }
+    if m.kind.is_empty() {
         return Err(flag_error("type is required".into()));
     }
-    if target.is_empty() {
+    if m.target.is_empty() {
         return Err(flag_error("target is required".into()));
     }
-    for (present, family, owner) in [
-        (volume_opts, "volume", "volume"),
-        (bind_opts, "bind", "bind"),
-        (tmpfs_opts, "tmpfs", "tmpfs"),
+    for (present, family) in [
+        (m.volume_options.is_some(), "volume"),
+        (m.bind_options.is_some(), "bind"),
+        (m.tmpfs_options.is_some(), "tmpfs"),
     ] {
-        if present && kind != owner {
+        if present && m.kind != family {
             return Err(flag_error(format!(
-                "cannot mix '{family}-*' options with mount type '{kind}'"
+                "cannot mix '{family}-*' options with mount type '{}'",
+                m.kind
             )));
         }
     }
+    Ok(m)
+}
 
-    // dockerd's validation.
-    check_destination(&kind, &target).map_err(invalid)?;
-    let source = match kind.as_str() {
+/// dockerd's validation of a mount (`HostConfig.Mounts[]`, or what
+/// `--mount` said): the spec to apply, or Docker's refusal.
+pub fn validate_mount(m: &MountRequest) -> Result<MountSpec, VolumeError> {
+    let kind = m.kind.as_str();
+    check_destination(kind, &m.target).map_err(invalid)?;
+    let source = &m.source;
+    let propagation = m.bind_options.as_ref().and_then(|b| b.propagation.clone());
+    let source = match kind {
         "bind" => {
             if source.is_empty() {
-                return Err(invalid(mount_config(
-                    &kind,
-                    "field Source must not be empty",
-                )));
+                return Err(invalid(mount_config(kind, "field Source must not be empty")));
             }
             if let Some(p) = propagation.as_deref().filter(|p| !PROPAGATIONS.contains(p)) {
                 return Err(invalid(mount_config(
-                    &kind,
+                    kind,
                     format!("invalid propagation mode: {p}"),
                 )));
             }
             if !source.starts_with('/') {
                 return Err(invalid(mount_config(
-                    &kind,
+                    kind,
                     format!("invalid mount path: '{source}' mount path must be absolute"),
                 )));
             }
-            match std::fs::symlink_metadata(&source) {
+            match std::fs::symlink_metadata(source) {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return Err(invalid(mount_config(
-                        &kind,
+                        kind,
                         format!("bind source path does not exist: {source}"),
                     )))
                 }
-                Err(e) => return Err(invalid(mount_config(&kind, e))),
+                Err(e) => return Err(invalid(mount_config(kind, e))),
             }
             MountSource::Bind {
-                host: PathBuf::from(clean(&source)),
+                host: PathBuf::from(clean(source)),
                 create_missing: false,
-                recursive,
+                recursive: !m.bind_options.as_ref().is_some_and(|b| b.non_recursive),
             }
         }
         "volume" => {
-            if read_only && source.is_empty() {
+            if m.read_only && source.is_empty() {
                 return Err(invalid(mount_config(
-                    &kind,
+                    kind,
                     "must not set ReadOnly mode when using anonymous volumes",
                 )));
             }
             let name = if source.is_empty() {
                 None
             } else {
-                crate::validate_name(&source)?;
-                Some(source)
+                crate::validate_name(source)?;
+                Some(source.clone())
             };
+            let options = m.volume_options.clone().unwrap_or_default();
+            let driver = options.driver_config.unwrap_or_default();
             MountSource::Volume {
                 name,
-                nocopy,
-                driver,
-                driver_opts,
-                labels,
+                nocopy: options.no_copy,
+                driver: (!driver.name.is_empty()).then_some(driver.name),
+                driver_opts: driver.options,
+                labels: options.labels,
             }
         }
         "tmpfs" => {
             if !source.is_empty() {
-                return Err(invalid(mount_config(
-                    &kind,
-                    "field Source must not be specified",
-                )));
+                return Err(invalid(mount_config(kind, "field Source must not be specified")));
             }
+            let options = m.tmpfs_options.clone().unwrap_or_default();
             MountSource::Tmpfs {
-                size,
-                mode,
+                size: options.size_bytes,
+                mode: options.mode,
                 options: String::new(),
             }
         }
-        _ => return Err(invalid(mount_config(&kind, "mount type unknown"))),
+        _ => return Err(invalid(mount_config(kind, "mount type unknown"))),
     };
     let mode_string = if matches!(source, MountSource::Volume { .. }) {
         "z"
@@ -526,8 +512,8 @@ pub fn parse_mount_flag(s: &str) -> Result<MountSpec, VolumeError> {
     };
     Ok(MountSpec {
         source,
-        destination: clean(&target),
-        read_only,
+        destination: clean(&m.target),
+        read_only: m.read_only,
         propagation,
         selinux_label: None,
         mode_string: mode_string.into(),

@@ -273,7 +273,7 @@ fn request(flags: &CreateFlags) -> Result<CreateRequest> {
     let cmd: Vec<String> = args.cloned().collect();
     let mut mounts = Vec::new();
     for m in &flags.mount {
-        mounts.push(berth_volume::spec::parse_mount_flag(m)?);
+        mounts.push(berth_volume::spec::parse_mount_request(m)?);
     }
     let mut tmpfs = BTreeMap::new();
     for t in &flags.tmpfs {
@@ -326,7 +326,7 @@ fn request(flags: &CreateFlags) -> Result<CreateRequest> {
             .transpose()?
             .unwrap_or(0) as u64,
         binds: flags.volume.clone(),
-        mount_flags: flags.mount.clone(),
+        mounts,
         tmpfs,
         volumes_from: flags.volumes_from.clone(),
         dns: flags.dns.clone(),
@@ -359,7 +359,6 @@ fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         stop_signal: flags.stop_signal.clone(),
         stop_timeout: flags.stop_timeout,
         expose,
-        mounts,
         host,
     })
 }

@@ -38,9 +38,6 @@ pub struct CreateRequest {
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<i64>,
     pub expose: Vec<String>,
-    /// `--mount` (already parsed) — `-v`, `--tmpfs` and `--volumes-from` come in
-    /// `host.binds`, `host.tmpfs` and `host.volumes_from`.
-    pub mounts: Vec<MountSpec>,
     pub host: HostSpec,
 }
 
@@ -142,7 +139,7 @@ fn plan(store: &Store, req: CreateRequest) -> Result<Plan> {
         }
     }
 
-    let (mounts, volumes_to_create) = plan_mounts(store, &req, &host, &image_volumes)?;
+    let (mounts, volumes_to_create) = plan_mounts(store, &host, &image_volumes)?;
 
     let spec = ContainerSpec {
         hostname: req.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
@@ -321,7 +318,6 @@ fn merge_env(image_env: &[String], user_env: &[String]) -> Result<Vec<String>> {
 /// into mount points, in the order they must be applied (parents first).
 fn plan_mounts(
     store: &Store,
-    req: &CreateRequest,
     host: &HostSpec,
     image_volumes: &[String],
 ) -> Result<(Vec<MountPoint>, Vec<NewVolume>)> {
@@ -329,7 +325,9 @@ fn plan_mounts(
     for bind in &host.binds {
         specs.push(berth_volume::spec::parse_volume_flag(bind)?);
     }
-    specs.extend(req.mounts.iter().cloned());
+    for m in &host.mounts {
+        specs.push(berth_volume::spec::validate_mount(m)?);
+    }
     for (dest, opts) in &host.tmpfs {
         let flag = if opts.is_empty() {
             dest.clone()
