@@ -17,7 +17,9 @@ use base64::Engine as _;
 use berth_engine::container::create::CreateRequest;
 use berth_container::model::{self, Container, MountKind, Paths, Ulimit};
 use berth_engine::container::{lifecycle, ops};
-use berth_container::{inspect, ContainerError, HostSpec, RestartPolicy, Status};
+use berth_container::{ContainerError, HostSpec, RestartPolicy, Status};
+use berth_engine::container::details::ContainerDetails;
+use berth_engine::container::list::{ContainerFilter, ListRequest};
 use berth_store::Store;
 use berth_volume::spec::{BindOptions, DriverConfig, MountRequest, TmpfsOptions, VolumeOptions};
 use bollard_stubs::models::{
@@ -374,21 +376,12 @@ pub fn mount_points(c: &Container) -> Vec<MountPoint> {
         .collect()
 }
 
-fn summary(store: &Store, c: &Container, size: bool) -> Value {
+fn summary(d: &ContainerDetails) -> Value {
+    let c = &d.container;
     let command = std::iter::once(c.spec.path.clone())
         .chain(c.spec.args.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
-    let (size_rw, size_root) = if size {
-        let upper = Paths::of(store, &c.id).upper;
-        let rw = berth_archive::disk_usage(&upper).unwrap_or(0) as i64;
-        let image = berth_image::inspect(store, &c.image_id)
-            .map(|i| i.size as i64)
-            .unwrap_or(0);
-        (Some(rw), Some(rw + image))
-    } else {
-        (None, None)
-    };
     let network = c.spec.host.network_mode.clone();
     let s = ContainerSummary {
         id: Some(c.id.clone()),
@@ -398,9 +391,9 @@ fn summary(store: &Store, c: &Container, size: bool) -> Value {
         command: Some(command),
         created: Some(unix_seconds(&c.created_at)),
         ports: Some(
-            berth_network::published_ports(store.db(), &c.id)
-                .unwrap_or_default()
-                .into_iter()
+            d.networking
+                .published
+                .iter()
                 .map(|p| PortSummary {
                     ip: Some(p.shown_host_ip().to_string()),
                     private_port: p.container_port,
@@ -409,8 +402,8 @@ fn summary(store: &Store, c: &Container, size: bool) -> Value {
                 })
                 .collect(),
         ),
-        size_rw,
-        size_root_fs: size_root,
+        size_rw: d.size.map(|s| s.rw as i64),
+        size_root_fs: d.size.map(|s| s.root_fs as i64),
         labels: Some(c.spec.labels.clone().into_iter().collect()),
         state: c
             .state
@@ -418,7 +411,7 @@ fn summary(store: &Store, c: &Container, size: bool) -> Value {
             .as_str()
             .parse::<ContainerSummaryStateEnum>()
             .ok(),
-        status: Some(inspect::status_text(c, human_duration, seconds_since)),
+        status: Some(berth_docker::inspect::status_text(c, human_duration, seconds_since)),
         host_config: Some(ContainerSummaryHostConfig {
             network_mode: Some(network.clone()),
             annotations: None,
@@ -428,67 +421,23 @@ fn summary(store: &Store, c: &Container, size: bool) -> Value {
     };
     let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
     // The endpoints as inspect shows them (`docker ps --format '{{.Networks}}'`).
-    let networks = inspect::inspect(store, c)["NetworkSettings"]["Networks"].take();
+    let networks = berth_docker::inspect::container(d)["NetworkSettings"]["Networks"].take();
     v["NetworkSettings"] = json!({ "Networks": networks });
     v
 }
 
 async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Vec<Value>>, ApiError> {
     let filters = q.filters()?;
-    filters.check(&[
-        "status", "name", "id", "label", "ancestor", "volume", "exited", "network", "is-task",
-        "before", "since",
-    ])?;
-    let all = q.bool("all");
-    let size = q.bool("size");
-    let limit = q.int("limit")?.filter(|l| *l > 0);
+    let request = ListRequest {
+        all: q.bool("all"),
+        limit: q.int("limit")?.filter(|l| *l > 0).map(|l| l as usize),
+        size: q.bool("size"),
+        filter: ContainerFilter::parse(filters.pairs())?,
+    };
     let rows = engine
-        .with_store(move |store, runtime| {
-            let mut containers = model::list(store)?;
-            for c in containers.iter_mut() {
-                lifecycle::reconcile(store, runtime, c)?;
-            }
-            let show_all = all || limit.is_some() || filters.has("status") || filters.has("exited");
-            let before = filters
-                .get("before")
-                .first()
-                .map(|r| model::find(store, r))
-                .transpose()?;
-            let since = filters
-                .get("since")
-                .first()
-                .map(|r| model::find(store, r))
-                .transpose()?;
-            let mut out = Vec::new();
-            for c in &containers {
-                if !show_all && !c.state.status.has_monitor() {
-                    continue;
-                }
-                if let Some(b) = &before {
-                    if c.created_at >= b.created_at {
-                        continue;
-                    }
-                }
-                if let Some(s) = &since {
-                    if c.created_at <= s.created_at {
-                        continue;
-                    }
-                }
-                let keep = filters.matches(|k, v| {
-                    matches!(k, "before" | "since")
-                        || berth_engine::container::filter::matches(store, c, k, v)
-                });
-                if keep {
-                    out.push(summary(store, c, size));
-                }
-                if limit.is_some_and(|l| out.len() as i64 >= l) {
-                    break;
-                }
-            }
-            Ok(out)
-        })
+        .with_engine(move |engine| Ok(engine.container_list(&request)?))
         .await?;
-    Ok(Json(rows))
+    Ok(Json(rows.iter().map(summary).collect()))
 }
 
 // ---------------------------------------------------------------- inspect
@@ -499,57 +448,10 @@ async fn inspect_one(
     q: Query,
 ) -> Result<Json<Value>, ApiError> {
     let size = q.bool("size");
-    let v = engine
-        .with_store(move |store, runtime| {
-            let c = lifecycle::lookup(store, runtime, &id)?;
-            let mut v = inspect::inspect(store, &c);
-            add_docker_defaults(&mut v, &c);
-            let execs = crate::exec::ids_of(store, &c.id);
-            v["ExecIDs"] = if execs.is_empty() {
-                Value::Null
-            } else {
-                json!(execs)
-            };
-            if size {
-                let upper = Paths::of(store, &c.id).upper;
-                let rw = berth_archive::disk_usage(&upper).unwrap_or(0);
-                let image = berth_image::inspect(store, &c.image_id)
-                    .map(|i| i.size)
-                    .unwrap_or(0);
-                v["SizeRw"] = json!(rw);
-                v["SizeRootFs"] = json!(rw + image);
-            }
-            Ok(v)
-        })
+    let d = engine
+        .with_engine(move |engine| Ok(engine.container_inspect(&id, size)?))
         .await?;
-    Ok(Json(v))
-}
-
-/// Docker quirk: dockerd's inspect always carries these HostConfig and
-/// Config keys (zero when unset) and clients look them up by name.
-fn add_docker_defaults(v: &mut Value, c: &Container) {
-    let host_defaults = json!({
-        "CpuShares": 0, "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
-        "CpusetCpus": "", "CpusetMems": "", "Devices": [], "DeviceCgroupRules": null, "DeviceRequests": null,
-        "MemoryReservation": 0, "MemorySwap": 0, "MemorySwappiness": null, "OomKillDisable": null,
-        "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [],
-        "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CgroupParent": "", "CgroupnsMode": "private",
-        "GroupAdd": null, "IpcMode": "private", "Cgroup": "", "Links": null, "OomScoreAdj": 0, "PidMode": "",
-        "UTSMode": "", "UsernsMode": "", "Runtime": "runc", "Isolation": "", "ConsoleSize": [0, 0],
-        "DnsOptions": [], "DnsSearch": [], "KernelMemoryTCP": 0, "MaskedPaths": null, "ReadonlyPaths": null,
-    });
-    if let (Some(host), Some(defaults)) =
-        (v["HostConfig"].as_object_mut(), host_defaults.as_object())
-    {
-        for (k, d) in defaults {
-            host.entry(k.clone()).or_insert_with(|| d.clone());
-        }
-    }
-    if let Some(config) = v["Config"].as_object_mut() {
-        if let Some(t) = c.spec.stop_timeout {
-            config.entry("StopTimeout").or_insert(json!(t));
-        }
-    }
+    Ok(Json(berth_docker::inspect::container(&d)))
 }
 
 // ---------------------------------------------------------------- lifecycle

@@ -87,6 +87,7 @@ macro_rules! from_library_error {
 }
 
 from_library_error!(
+    berth_engine::Error,
     ContainerError,
     ImageError,
     VolumeError,

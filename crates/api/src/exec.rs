@@ -11,7 +11,6 @@
 //! server that was killed is reported as exited once its pid is gone.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -19,11 +18,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_engine::container::{lifecycle, ops};
-use berth_container::{model, ContainerError, Status};
-use berth_store::Store;
-use bollard_stubs::models::{ExecConfig, ExecStartConfig};
-use serde::{Deserialize, Serialize};
+use berth_container::ContainerError;
+use berth_engine::container::exec_instances::{ExecConfig, ExecInstance};
+use berth_engine::container::ops;
+use bollard_stubs::models::ExecStartConfig;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -40,85 +38,6 @@ pub fn routes() -> Router<Shared> {
         .route("/exec/{id}/json", get(inspect))
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ExecRecord {
-    id: String,
-    container_id: String,
-    config: ExecConfig,
-    running: bool,
-    started: bool,
-    exit_code: Option<i64>,
-    /// The runtime's (`runc exec`) pid while running: its stdio is the
-    /// exec's terminal, which resize reaches through /proc.
-    pid: i64,
-}
-
-fn exec_dir(store: &Store, container_id: &str) -> PathBuf {
-    model::container_dir(store, container_id).join("exec")
-}
-
-/// Exec IDs of a container (inspect's `ExecIDs`).
-pub fn ids_of(store: &Store, container_id: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(exec_dir(store, container_id)) else {
-        return Vec::new();
-    };
-    let mut ids: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".json"))
-                .map(String::from)
-        })
-        .collect();
-    ids.sort();
-    ids
-}
-
-fn record_path(store: &Store, container_id: &str, id: &str) -> PathBuf {
-    exec_dir(store, container_id).join(format!("{id}.json"))
-}
-
-fn save(store: &Store, rec: &ExecRecord) -> Result<(), ApiError> {
-    let dir = exec_dir(store, &rec.container_id);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| ApiError::engine(format!("{}: {e}", dir.display())))?;
-    let path = record_path(store, &rec.container_id, &rec.id);
-    let tmp = path.with_extension("tmp");
-    let data = serde_json::to_vec(rec).map_err(|e| ApiError::engine(e.to_string()))?;
-    std::fs::write(&tmp, data).map_err(|e| ApiError::engine(format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, &path).map_err(|e| ApiError::engine(format!("{}: {e}", path.display())))
-}
-
-fn no_such_exec(id: &str) -> ApiError {
-    ApiError::not_found(format!("No such exec instance: {id}"))
-}
-
-fn load(store: &Store, id: &str) -> Result<ExecRecord, ApiError> {
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(no_such_exec(id));
-    }
-    let containers = store.containers_dir();
-    let entries = std::fs::read_dir(&containers)
-        .map_err(|e| ApiError::engine(format!("{}: {e}", containers.display())))?;
-    for entry in entries.flatten() {
-        let path = entry.path().join("exec").join(format!("{id}.json"));
-        if let Ok(data) = std::fs::read(&path) {
-            let mut rec: ExecRecord = serde_json::from_slice(&data)
-                .map_err(|e| ApiError::engine(format!("{}: {e}", path.display())))?;
-            if rec.running && !pid_alive(rec.pid) {
-                rec.running = false;
-            }
-            return Ok(rec);
-        }
-    }
-    Err(no_such_exec(id))
-}
-
-fn pid_alive(pid: i64) -> bool {
-    pid > 0 && std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
 async fn create(
     State(engine): State<Shared>,
     Path(container): Path<String>,
@@ -130,55 +49,23 @@ async fn create(
         let s = s.clone();
         value["Cmd"] = json!([s]);
     }
-    let config: ExecConfig = serde_json::from_value(value)?;
-    if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
-        return Err(ApiError::bad_request("No exec command specified"));
-    }
+    let body: bollard_stubs::models::ExecConfig = serde_json::from_value(value)?;
+    let config = ExecConfig {
+        cmd: body.cmd.unwrap_or_default(),
+        env: body.env.unwrap_or_default(),
+        user: body.user.unwrap_or_default(),
+        working_dir: body.working_dir.unwrap_or_default(),
+        tty: body.tty.unwrap_or(false),
+        privileged: body.privileged.unwrap_or(false),
+        attach_stdin: body.attach_stdin.unwrap_or(false),
+        attach_stdout: body.attach_stdout.unwrap_or(false),
+        attach_stderr: body.attach_stderr.unwrap_or(false),
+        detach_keys: body.detach_keys.unwrap_or_default(),
+    };
     let id = engine
-        .with_store(move |store, runtime| {
-            let c = lifecycle::lookup(store, runtime, &container)?;
-            match c.state.status {
-                Status::Running => {}
-                Status::Paused => {
-                    return Err(ApiError::conflict(format!(
-                        "Container {} is paused, unpause the container before exec",
-                        c.id
-                    )))
-                }
-                _ => {
-                    return Err(ApiError::conflict(format!(
-                        "Container {} is not running",
-                        c.id
-                    )))
-                }
-            }
-            let rec = ExecRecord {
-                id: berth_store::new_id(),
-                container_id: c.id.clone(),
-                config,
-                running: false,
-                started: false,
-                exit_code: None,
-                pid: 0,
-            };
-            save(store, &rec)?;
-            Ok(rec.id)
-        })
+        .with_engine(move |engine| Ok(engine.exec_create(&container, config)?))
         .await?;
     Ok((StatusCode::CREATED, Json(json!({"Id": id}))).into_response())
-}
-
-fn request_of(cfg: &ExecConfig) -> ops::ExecRequest {
-    ops::ExecRequest {
-        cmd: cfg.cmd.clone().unwrap_or_default(),
-        env: cfg.env.clone().unwrap_or_default(),
-        user: cfg.user.clone().filter(|u| !u.is_empty()),
-        working_dir: cfg.working_dir.clone().filter(|w| !w.is_empty()),
-        tty: cfg.tty.unwrap_or(false),
-        interactive: cfg.attach_stdin.unwrap_or(false),
-        detach: false,
-        privileged: cfg.privileged.unwrap_or(false),
-    }
 }
 
 /// Output of a running exec: (stream, bytes); stream 2 is stderr.
@@ -200,38 +87,25 @@ async fn start(
     let detach = start.detach.unwrap_or(false);
     let size = start.console_size.clone().unwrap_or_default();
     let (rec, prepared) = engine
-        .with_store(move |store, runtime| {
-            let mut rec = load(store, &id)?;
-            if rec.started {
-                return Err(ApiError::conflict(format!(
-                    "Exec command {} has already run",
-                    rec.id
-                )));
-            }
-            let prepared =
-                ops::prepare_exec(store, runtime, &rec.container_id, &request_of(&rec.config))?;
-            rec.started = true;
-            save(store, &rec)?;
-            Ok((rec, prepared))
-        })
+        .with_engine(move |engine| Ok(engine.exec_prepare(&id)?))
         .await?;
     // The process gets a terminal if the exec was created with one...
-    let tty = rec.config.tty.unwrap_or(false);
-    let mut detach_keys = DetachKeys::parse(rec.config.detach_keys.as_deref().unwrap_or(""))
-        .map_err(ApiError::bad_request)?;
+    let tty = rec.config.tty;
+    let mut detach_keys =
+        DetachKeys::parse(&rec.config.detach_keys).map_err(ApiError::bad_request)?;
     // Docker quirk: ...but the stream is raw only if the *start* asks for
     // it (`Tty` of the start body, which docker-py leaves false): otherwise
     // the terminal's output comes framed as stdout.
     let raw_stream = start.tty.unwrap_or(false);
-    let attach_stdin = rec.config.attach_stdin.unwrap_or(false) && !detach;
-    let root = engine.root.clone();
+    let attach_stdin = rec.config.attach_stdin && !detach;
+    let config = engine.config();
     let (out_tx, out_rx) = mpsc::channel::<Output>(16);
     let (in_tx, in_rx) = mpsc::channel::<Bytes>(16);
     let rows = size.first().copied().unwrap_or(0) as u16;
     let cols = size.get(1).copied().unwrap_or(0) as u16;
     tokio::task::spawn_blocking(move || {
         run(
-            root,
+            config,
             rec,
             prepared,
             tty,
@@ -350,8 +224,8 @@ fn feed(
 /// the stream ends sees it.
 #[allow(clippy::too_many_arguments)]
 fn run(
-    root: PathBuf,
-    mut rec: ExecRecord,
+    config: berth_engine::Config,
+    mut rec: ExecInstance,
     prepared: ops::PreparedExec,
     tty: bool,
     attach_stdin: bool,
@@ -359,7 +233,7 @@ fn run(
     out: mpsc::Sender<Output>,
     input: mpsc::Receiver<Bytes>,
 ) {
-    let Ok(store) = Store::open(&root) else {
+    let Ok(mut engine) = berth_engine::Engine::open(config) else {
         return;
     };
     let spawned = if tty {
@@ -405,14 +279,11 @@ fn run(
         Ok(x) => x,
         Err(e) => {
             let _ = out.blocking_send((2, format!("{e}\n").into_bytes()));
-            rec.exit_code = Some(126);
-            let _ = save(&store, &rec);
+            let _ = engine.exec_exited(&mut rec, 126);
             return;
         }
     };
-    rec.running = true;
-    rec.pid = child.id() as i64;
-    let _ = save(&store, &rec);
+    let _ = engine.exec_running(&mut rec, child.id() as i64);
     let status = child.wait();
     for r in readers {
         let _ = r.join();
@@ -433,9 +304,7 @@ fn run(
         },
         Err(_) => 126,
     };
-    rec.running = false;
-    rec.exit_code = Some(code as i64);
-    let _ = save(&store, &rec);
+    let _ = engine.exec_exited(&mut rec, code as i64);
     drop(out);
 }
 
@@ -447,29 +316,7 @@ async fn resize(
     let h = q.int("h")?.unwrap_or(0).clamp(0, u16::MAX as i64) as u16;
     let w = q.int("w")?.unwrap_or(0).clamp(0, u16::MAX as i64) as u16;
     engine
-        .with_store(move |store, _| {
-            let rec = load(store, &id)?;
-            if !rec.running {
-                return Err(ApiError::conflict(format!(
-                    "Exec {} is not running",
-                    rec.id
-                )));
-            }
-            if rec.config.tty.unwrap_or(false) {
-                // The runtime's stdin is the exec's terminal: resizing it
-                // sends the runtime SIGWINCH, and it resizes the container's.
-                let path = format!("/proc/{}/fd/0", rec.pid);
-                let terminal = std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(&path)
-                    .map_err(|e| {
-                        ApiError::conflict(format!("Exec {} is not running: {e}", rec.id))
-                    })?;
-                ops::set_window_size(&terminal, h, w);
-            }
-            Ok(())
-        })
+        .with_engine(move |engine| Ok(engine.exec_resize(&id, h, w)?))
         .await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -478,25 +325,27 @@ async fn inspect(
     State(engine): State<Shared>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let rec = engine.with_store(move |store, _| load(store, &id)).await?;
-    let cmd = rec.config.cmd.clone().unwrap_or_default();
+    let rec = engine
+        .with_engine(move |engine| Ok(engine.exec_inspect(&id)?))
+        .await?;
+    let cmd = &rec.config.cmd;
     Ok(Json(json!({
         "ID": rec.id,
         "Running": rec.running,
         "ExitCode": rec.exit_code,
         "ProcessConfig": {
-            "tty": rec.config.tty.unwrap_or(false),
+            "tty": rec.config.tty,
             "entrypoint": cmd.first().cloned().unwrap_or_default(),
             "arguments": cmd.iter().skip(1).collect::<Vec<_>>(),
-            "privileged": rec.config.privileged.unwrap_or(false),
-            "user": rec.config.user.clone().unwrap_or_default(),
+            "privileged": rec.config.privileged,
+            "user": rec.config.user,
         },
-        "OpenStdin": rec.config.attach_stdin.unwrap_or(false),
-        "OpenStderr": rec.config.attach_stderr.unwrap_or(false),
-        "OpenStdout": rec.config.attach_stdout.unwrap_or(false),
+        "OpenStdin": rec.config.attach_stdin,
+        "OpenStderr": rec.config.attach_stderr,
+        "OpenStdout": rec.config.attach_stdout,
         "CanRemove": false,
         "ContainerID": rec.container_id,
-        "DetachKeys": rec.config.detach_keys.clone().unwrap_or_default(),
+        "DetachKeys": rec.config.detach_keys,
         "Pid": if rec.running { rec.pid } else { 0 },
     })))
 }

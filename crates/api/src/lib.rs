@@ -90,6 +90,31 @@ impl Engine {
         .await
         .map_err(|e| ApiError::engine(format!("request worker failed: {e}")))?
     }
+
+    /// The engine's configuration for this server.
+    pub fn config(&self) -> berth_engine::Config {
+        berth_engine::Config {
+            root: self.root.clone(),
+            run_dir: berth_engine::Config::DEFAULT_RUN_DIR.into(),
+            default_runtime: self.runtime.clone(),
+        }
+    }
+
+    /// Runs an engine operation (blocking: SQLite, the runtime, file
+    /// systems) on the blocking pool, with an engine opened for this request.
+    pub async fn with_engine<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut berth_engine::Engine) -> Result<T, ApiError> + Send + 'static,
+    {
+        let config = self.config();
+        tokio::task::spawn_blocking(move || {
+            let mut engine = berth_engine::Engine::open(config)?;
+            f(&mut engine)
+        })
+        .await
+        .map_err(|e| ApiError::engine(format!("request worker failed: {e}")))?
+    }
 }
 
 /// The API version a request is served at (the path's, capped at ours).

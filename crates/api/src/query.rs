@@ -133,8 +133,11 @@ impl Filters {
         self.0.get(key).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    pub fn has(&self, key: &str) -> bool {
-        self.0.contains_key(key)
+    /// Every `key=value` pair, as the engine's filters take them.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .flat_map(|(k, values)| values.iter().map(move |v| (k.as_str(), v.as_str())))
     }
 
     /// Refuses keys outside `allowed`, with dockerd's message.

@@ -182,7 +182,7 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> anyhow::Result<i32> {
     for name in &args.names {
         let kind = args.kind.as_deref();
         let value = match kind {
-            None | Some("container") => container::inspect_value(ctx, name)?,
+            None | Some("container") => container::inspect_value(ctx, name, args.size)?,
             _ => None,
         };
         let value = match (value, kind) {

@@ -28,7 +28,6 @@
 //!   (and briefly during `cp`/`export`/`commit` of a stopped container).
 
 pub mod config;
-pub mod inspect;
 pub mod logs;
 pub mod model;
 pub mod names;

@@ -256,6 +256,7 @@ pub fn container_dir(store: &Store, id: &str) -> PathBuf {
 }
 
 /// Paths inside a container's directory.
+#[derive(Debug, Clone)]
 pub struct Paths {
     pub dir: PathBuf,
     /// The init layer: mount-point placeholders between image and `diff/`.

@@ -32,6 +32,20 @@ use std::path::{Path, PathBuf};
 pub use berth_error::{ErrorKind, HasKind};
 pub use error::{Error, Result};
 
+/// The library types that front ends meet in the engine's requests and
+/// results.
+pub mod model {
+    pub use berth_container::model::{Paths, Ulimit};
+    pub use berth_container::{
+        Container, ContainerSpec, HostSpec, MountKind, MountPoint, RestartPolicy, SecurityOptions,
+        State, Status,
+    };
+    pub use berth_network::{Endpoint, PortBinding, DEFAULT_NETWORK};
+    pub use berth_volume::spec::{
+        BindOptions, DriverConfig, MountRequest, TmpfsOptions, VolumeOptions,
+    };
+}
+
 use berth_store::Store;
 
 /// Where an engine keeps its state and what it runs containers with.

@@ -9,9 +9,12 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context as _, Result};
 use berth_engine::monitor::attach;
 use berth_engine::container::create::CreateRequest;
-use berth_container::model::{self, Container, Ulimit};
+use berth_container::model::{self, Ulimit};
 use berth_engine::container::{lifecycle, ops};
-use berth_container::{inspect, ContainerError, HostSpec, RestartPolicy, Status};
+use berth_container::{ContainerError, HostSpec, RestartPolicy, Status};
+use berth_engine::container::details::ContainerDetails;
+use berth_engine::container::list::{ContainerFilter, ListRequest};
+use berth_engine::{ErrorKind, HasKind};
 use clap::{ArgAction, Args};
 use serde_json::{json, Value};
 
@@ -708,11 +711,12 @@ fn ellipsis(s: &str, max: usize) -> String {
 /// Docker's PORTS column: "0.0.0.0:8000->80/tcp" per published port (runs of
 /// consecutive ports as "0.0.0.0:8000-8001->80-81/tcp"), "80/tcp" per port
 /// only exposed; empty unless the container runs.
-fn ports_text(store: &berth_store::Store, c: &Container) -> String {
+fn ports_text(d: &ContainerDetails) -> String {
+    let c = &d.container;
     if !c.state.status.has_monitor() {
         return String::new();
     }
-    let mut published = berth_network::published_ports(store.db(), &c.id).unwrap_or_default();
+    let mut published = d.networking.published.clone();
     published.sort_by(|a, b| {
         (a.shown_host_ip(), &a.protocol, a.container_port).cmp(&(
             b.shown_host_ip(),
@@ -766,7 +770,8 @@ fn ports_text(store: &berth_store::Store, c: &Container) -> String {
     parts.join(", ")
 }
 
-fn ps_row(store: &berth_store::Store, c: &Container, no_trunc: bool, size: bool) -> Value {
+fn ps_row(d: &ContainerDetails, no_trunc: bool) -> Value {
+    let c = &d.container;
     let command = std::iter::once(c.spec.path.clone())
         .chain(c.spec.args.iter().cloned())
         .collect::<Vec<_>>()
@@ -776,20 +781,13 @@ fn ps_row(store: &berth_store::Store, c: &Container, no_trunc: bool, size: bool)
     } else {
         ellipsis(&command, 20)
     };
-    let size_text = if size {
-        let upper = model::Paths::of(store, &c.id).upper;
-        let rw = berth_archive::disk_usage(&upper).unwrap_or(0);
-        let image = berth_image::inspect_json(store, &c.image_id)
-            .ok()
-            .and_then(|v| v["Size"].as_u64())
-            .unwrap_or(0);
-        format!(
+    let size_text = match d.size {
+        Some(size) => format!(
             "{} (virtual {})",
-            format::human_size(rw),
-            format::human_size(rw + image)
-        )
-    } else {
-        String::new()
+            format::human_size(size.rw),
+            format::human_size(size.root_fs)
+        ),
+        None => String::new(),
     };
     let labels = c
         .spec
@@ -817,9 +815,9 @@ fn ps_row(store: &berth_store::Store, c: &Container, no_trunc: bool, size: bool)
         "Command": format!("{command:?}"),
         "CreatedAt": c.created_at,
         "RunningFor": format!("{} ago", format::human_duration(format::seconds_since(&c.created_at))),
-        "Ports": ports_text(store, c),
+        "Ports": ports_text(d),
         "State": c.state.status.as_str(),
-        "Status": inspect::status_text(c, format::human_duration, format::seconds_since),
+        "Status": berth_docker::inspect::status_text(c, format::human_duration, format::seconds_since),
         "Size": size_text,
         "Names": c.name,
         "Labels": labels,
@@ -829,57 +827,24 @@ fn ps_row(store: &berth_store::Store, c: &Container, no_trunc: bool, size: bool)
 }
 
 pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<i32> {
-    let mut store = ctx.store()?;
-    let mut containers = model::list(&store)?;
-    for c in containers.iter_mut() {
-        lifecycle::reconcile(&mut store, &ctx.runtime, c)?;
-    }
-    let filters: Vec<(String, String)> = args
+    let filters: Vec<(&str, &str)> = args
         .filter
         .iter()
         .map(|f| {
             f.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
                 .ok_or_else(|| anyhow!("bad format of filter (expected name=value)"))
         })
         .collect::<Result<_>>()?;
-    for (key, _) in &filters {
-        if !berth_engine::container::filter::KEYS.contains(&key.as_str()) {
-            bail!("invalid filter '{key}'");
-        }
-    }
-    let show_all = args.all
-        || args.latest
-        || args.last.is_some()
-        || filters.iter().any(|(k, _)| k == "status" || k == "exited");
-    let mut selected: Vec<&Container> = containers
-        .iter()
-        .filter(|c| {
-            show_all
-                || matches!(
-                    c.state.status,
-                    Status::Running | Status::Paused | Status::Restarting
-                )
-        })
-        .filter(|c| {
-            // Values of one key are ORed, different keys ANDed (Docker's filters).
-            let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
-            keys.dedup();
-            keys.iter().all(|key| {
-                filters
-                    .iter()
-                    .filter(|(k, _)| k == key)
-                    .any(|(k, v)| berth_engine::container::filter::matches(&store, c, k, v))
-            })
-        })
-        .collect();
-    if args.latest {
-        selected.truncate(1);
-    } else if let Some(n) = args.last {
-        selected.truncate(n);
-    }
+    let request = ListRequest {
+        all: args.all,
+        limit: if args.latest { Some(1) } else { args.last },
+        size: args.size,
+        filter: ContainerFilter::parse(filters)?,
+    };
+    let selected = ctx.engine()?.container_list(&request)?;
     if args.quiet {
-        for c in selected {
+        for d in &selected {
+            let c = &d.container;
             println!(
                 "{}",
                 if args.no_trunc {
@@ -891,10 +856,7 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let rows: Vec<Value> = selected
-        .iter()
-        .map(|c| ps_row(&store, c, args.no_trunc, args.size))
-        .collect();
+    let rows: Vec<Value> = selected.iter().map(|d| ps_row(d, args.no_trunc)).collect();
     let default = if args.size {
         "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
     } else {
@@ -911,11 +873,10 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<i32> {
 }
 
 /// JSON of a container for `inspect`, if `name` is one.
-pub fn inspect_value(ctx: &Ctx, name: &str) -> Result<Option<Value>> {
-    let mut store = ctx.store()?;
-    match lifecycle::lookup(&mut store, &ctx.runtime, name) {
-        Ok(c) => Ok(Some(inspect::inspect(&store, &c))),
-        Err(ContainerError::NotFound(_)) => Ok(None),
+pub fn inspect_value(ctx: &Ctx, name: &str, size: bool) -> Result<Option<Value>> {
+    match ctx.engine()?.container_inspect(name, size) {
+        Ok(d) => Ok(Some(berth_docker::inspect::container(&d))),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

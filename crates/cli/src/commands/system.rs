@@ -15,7 +15,7 @@ use std::io::Write;
 
 use anyhow::{bail, Context, Result};
 use berth_engine::container::{lifecycle};
-use berth_container::{inspect, model, Container, MountKind, Status};
+use berth_container::{model, Container, MountKind, Status};
 use berth_store::Store;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -410,7 +410,7 @@ fn print_verbose(u: &Usage) -> Result<()> {
             ellipsis(&command, 20),
             crate::format::human_size(cu.size_rw),
             ago(&c.created_at),
-            inspect::status_text(c, format::human_duration, format::seconds_since),
+            berth_docker::inspect::status_text(c, format::human_duration, format::seconds_since),
             c.name
         ));
     }

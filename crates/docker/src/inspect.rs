@@ -1,13 +1,12 @@
-//! `inspect` and `ps` views of a container, in Docker's JSON shapes. Docker's
-//! quirks are kept deliberately: `null` for unset lists, `"no"` for an empty
-//! restart policy, bind mounts without `Name`/`Driver` keys, `--tmpfs` mounts
-//! absent from `Mounts` (they only appear in `HostConfig.Tmpfs`).
+//! `inspect` of a container, in Docker's JSON shape. Docker's quirks are
+//! kept deliberately: `null` for unset lists, `"no"` for an empty restart
+//! policy, bind mounts without `Name`/`Driver` keys, `--tmpfs` mounts absent
+//! from `Mounts` (they only appear in `HostConfig.Tmpfs`).
 
 use serde_json::{json, Map, Value};
 
-use berth_store::Store;
-
-use crate::model::{self, Container, MountKind, MountPoint, Paths, Status};
+use berth_engine::container::details::{ContainerDetails, Networking};
+use berth_engine::model::{Container, MountKind, MountPoint, PortBinding, Status, DEFAULT_NETWORK};
 
 fn list_or_null(items: &[String]) -> Value {
     if items.is_empty() {
@@ -62,13 +61,15 @@ pub fn mounts_json(c: &Container) -> Value {
     )
 }
 
-pub fn inspect(store: &Store, c: &Container) -> Value {
-    let paths = Paths::of(store, &c.id);
+/// A container's `inspect` document.
+pub fn container(d: &ContainerDetails) -> Value {
+    let c = &d.container;
+    let paths = &d.paths;
     let spec = &c.spec;
     let host = &spec.host;
     let s = &c.state;
-    let lowers = model::rootfs_lowers(store, &c.id)
-        .unwrap_or_default()
+    let lowers = d
+        .lower_dirs
         .iter()
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
@@ -114,7 +115,7 @@ pub fn inspect(store: &Store, c: &Container) -> Value {
         .iter()
         .map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard}))
         .collect();
-    json!({
+    let mut v = json!({
         "Id": c.id,
         "Created": c.created_at,
         "Path": spec.path,
@@ -206,12 +207,50 @@ pub fn inspect(store: &Store, c: &Container) -> Value {
             "Labels": labels,
             "StopSignal": if spec.stop_signal.is_empty() { Value::Null } else { json!(spec.stop_signal) },
         },
-        "NetworkSettings": network_settings(store, c),
-    })
+        "NetworkSettings": network_settings(c, &d.networking),
+    });
+    add_docker_defaults(&mut v, c);
+    v["ExecIDs"] = if d.exec_ids.is_empty() {
+        Value::Null
+    } else {
+        json!(d.exec_ids)
+    };
+    if let Some(size) = d.size {
+        v["SizeRw"] = json!(size.rw);
+        v["SizeRootFs"] = json!(size.root_fs);
+    }
+    v
+}
+
+/// Docker quirk: dockerd's inspect always carries these HostConfig and
+/// Config keys (zero when unset) and clients look them up by name.
+fn add_docker_defaults(v: &mut Value, c: &Container) {
+    let host_defaults = json!({
+        "CpuShares": 0, "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
+        "CpusetCpus": "", "CpusetMems": "", "Devices": [], "DeviceCgroupRules": null, "DeviceRequests": null,
+        "MemoryReservation": 0, "MemorySwap": 0, "MemorySwappiness": null, "OomKillDisable": null,
+        "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [],
+        "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CgroupParent": "", "CgroupnsMode": "private",
+        "GroupAdd": null, "IpcMode": "private", "Cgroup": "", "Links": null, "OomScoreAdj": 0, "PidMode": "",
+        "UTSMode": "", "UsernsMode": "", "Runtime": "runc", "Isolation": "", "ConsoleSize": [0, 0],
+        "DnsOptions": [], "DnsSearch": [], "KernelMemoryTCP": 0, "MaskedPaths": null, "ReadonlyPaths": null,
+    });
+    if let (Some(host), Some(defaults)) =
+        (v["HostConfig"].as_object_mut(), host_defaults.as_object())
+    {
+        for (k, d) in defaults {
+            host.entry(k.clone()).or_insert_with(|| d.clone());
+        }
+    }
+    if let Some(config) = v["Config"].as_object_mut() {
+        if let Some(t) = c.spec.stop_timeout {
+            config.entry("StopTimeout").or_insert(json!(t));
+        }
+    }
 }
 
 /// HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8000"}]}.
-fn port_bindings_json(bindings: &[berth_network::PortBinding]) -> Value {
+fn port_bindings_json(bindings: &[PortBinding]) -> Value {
     let mut out = Map::new();
     for b in bindings {
         let entry = json!({
@@ -229,21 +268,19 @@ fn port_bindings_json(bindings: &[berth_network::PortBinding]) -> Value {
 /// (addresses, published ports, exposed-only ports as null), the networks it
 /// will join otherwise. The top-level address fields describe the default
 /// bridge only, as Docker's legacy fields do.
-fn network_settings(store: &Store, c: &Container) -> Value {
-    let db = store.db();
+fn network_settings(c: &Container, n: &Networking) -> Value {
     let host = &c.spec.host;
     let running = c.state.status.has_monitor();
-    let endpoints = berth_network::endpoints_of_container(db, &c.id).unwrap_or_default();
+    let endpoints = &n.endpoints;
     let mut networks = Map::new();
     let mut ports = Map::new();
-    let mut sandbox_key = String::new();
+    let sandbox_key = n
+        .sandbox_key
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if running {
-        if let Some(berth_network::Namespace::Path(p)) =
-            berth_network::Namespace::of_container(&c.id)
-        {
-            sandbox_key = p.to_string_lossy().into_owned();
-        }
-        for e in &endpoints {
+        for e in endpoints {
             networks.insert(
                 e.network.name.clone(),
                 endpoint_json(
@@ -261,7 +298,7 @@ fn network_settings(store: &Store, c: &Container) -> Value {
         for exposed in &c.spec.exposed_ports {
             ports.insert(exposed.clone(), Value::Null);
         }
-        for p in berth_network::published_ports(db, &c.id).unwrap_or_default() {
+        for p in &n.published {
             let entry = json!({"HostIp": p.shown_host_ip(), "HostPort": p.host_port.to_string()});
             match ports.entry(p.port_key()).or_insert(Value::Null) {
                 Value::Array(list) => list.push(entry),
@@ -270,38 +307,16 @@ fn network_settings(store: &Store, c: &Container) -> Value {
         }
     }
     if networks.is_empty() {
-        let mode = berth_network::Mode::parse(&host.network_mode);
-        let attached: Vec<(String, String, Vec<String>)> = match &mode {
-            berth_network::Mode::Network(_) => berth_network::container_networks(
-                db,
-                &c.id,
-                &host.network_mode,
-                &host.network_aliases,
-                &host.ipv4_address,
-            )
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| (a.network.name, a.network.id, a.aliases))
-            .collect(),
-            berth_network::Mode::Host | berth_network::Mode::None => {
-                let name = host.network_mode.clone();
-                let id = berth_network::find(db, &name)
-                    .map(|n| n.id)
-                    .unwrap_or_default();
-                vec![(name, id, Vec::new())]
-            }
-            berth_network::Mode::Container(_) => Vec::new(),
-        };
-        for (name, id, aliases) in attached {
+        for a in &n.attached {
             networks.insert(
-                name,
-                endpoint_json(&id, "", &aliases, "", 0, "", "", &host.ipv4_address),
+                a.name.clone(),
+                endpoint_json(&a.id, "", &a.aliases, "", 0, "", "", &host.ipv4_address),
             );
         }
     }
     let legacy = endpoints
         .iter()
-        .find(|e| running && e.network.name == berth_network::DEFAULT_NETWORK);
+        .find(|e| running && e.network.name == DEFAULT_NETWORK);
     json!({
         "Bridge": "",
         "SandboxID": if sandbox_key.is_empty() { String::new() } else { c.id.clone() },

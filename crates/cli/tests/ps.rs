@@ -1,0 +1,114 @@
+//! `ps` filters as dockerd applies them: different keys ANDed, values of one
+//! key ORed, `label` values all required; a `status` filter lists stopped
+//! containers, an `exited` one alone does not. The same containers and
+//! queries run in dockerd when it answers, and both must agree.
+
+mod common;
+
+use std::process::Command;
+
+use common::Berth;
+
+/// The containers of the scenario: (name suffix, labels, running).
+const CONTAINERS: &[(&str, &[&str], bool)] = &[
+    ("r1", &["a=1", "b=2"], true),
+    ("r2", &["a=1"], true),
+    ("ex0", &[], false),
+];
+
+/// (filters, -a, the name suffixes expected, sorted).
+fn cases(prefix: &str) -> Vec<(Vec<String>, bool, Vec<&'static str>)> {
+    let f = |s: &str| s.replace("PFX", prefix);
+    vec![
+        (vec![f("label=a=1"), f("label=b=2")], false, vec!["r1"]),
+        (vec![f("name=PFXr1"), f("name=PFXr2")], false, vec!["r1", "r2"]),
+        (vec![f("name=PFXr"), f("label=b")], false, vec!["r1"]),
+        (vec![f("name=^PFX")], false, vec!["r1", "r2"]),
+        (vec![f("name=^/PFXe")], true, vec!["ex0"]),
+        (vec![f("exited=0")], false, vec![]),
+        (vec![f("exited=0")], true, vec!["ex0"]),
+        (vec![f("status=exited")], false, vec!["ex0"]),
+        (vec![f("status=running"), f("status=exited")], false, vec!["ex0", "r1", "r2"]),
+    ]
+}
+
+/// Runs `ps` with the case's filters plus one that keeps only this test's
+/// containers; returns the name suffixes, sorted.
+fn names(run: impl Fn(&[String]) -> String, prefix: &str, filters: &[String], all: bool) -> Vec<String> {
+    let mut args = vec!["ps".to_string(), "--format".into(), "{{.Names}}".into()];
+    if all {
+        args.push("-a".into());
+    }
+    for f in filters {
+        args.push("-f".into());
+        args.push(f.clone());
+    }
+    args.push("-f".into());
+    args.push(format!("label=test={prefix}"));
+    let mut out: Vec<String> = run(&args)
+        .lines()
+        .map(|l| l.trim().trim_start_matches(prefix).to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    out.sort();
+    out
+}
+
+fn docker(args: &[String]) -> Option<String> {
+    let out = Command::new("docker").args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn create_all(run: &dyn Fn(&[String]) -> Option<String>, prefix: &str) -> Option<()> {
+    for (suffix, labels, running) in CONTAINERS {
+        let mut args: Vec<String> = vec!["run".into(), "--name".into(), format!("{prefix}{suffix}")];
+        args.extend(["-l".into(), format!("test={prefix}")]);
+        for l in *labels {
+            args.extend(["-l".into(), l.to_string()]);
+        }
+        if *running {
+            args.extend(["-d".into(), "busybox".into(), "sleep".into(), "600".into()]);
+        } else {
+            args.extend(["busybox".into(), "true".into()]);
+        }
+        run(&args)?;
+    }
+    Some(())
+}
+
+#[test]
+fn ps_filters_follow_dockerd() {
+    let b = Berth::with_busybox();
+    let prefix = format!("ps{}-", std::process::id());
+    let berth = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Some(b.ok(&args))
+    };
+    create_all(&berth, &prefix).expect("berth run");
+    let docker_ready = docker(&["image".into(), "inspect".into(), "busybox".into()]).is_some()
+        && create_all(&docker, &prefix).is_some();
+    for (filters, all, want) in cases(&prefix) {
+        let got = names(|a| berth(a).unwrap(), &prefix, &filters, all);
+        assert_eq!(got, want, "berth ps {filters:?} -a={all}");
+        if docker_ready {
+            let theirs = names(|a| docker(a).unwrap_or_default(), &prefix, &filters, all);
+            assert_eq!(got, theirs, "berth and dockerd disagree on {filters:?} -a={all}");
+        }
+    }
+    if docker_ready {
+        for (suffix, ..) in CONTAINERS {
+            docker(&["rm".into(), "-f".into(), format!("{prefix}{suffix}")]);
+        }
+    }
+    // Refusals, with dockerd's words.
+    for (filter, message) in [
+        ("status=foo", "Invalid filter 'status=foo'"),
+        ("nosuch=1", "Invalid filter 'nosuch'"),
+        ("exited=x", "strconv.Atoi: parsing \"x\": invalid syntax"),
+    ] {
+        let r = b.fails(&["ps", "-f", filter]);
+        assert!(r.stderr.contains(message), "{filter}: {}", r.stderr);
+    }
+}

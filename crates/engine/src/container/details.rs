@@ -1,0 +1,142 @@
+//! What a front end shows about a container beyond its record: its
+//! networking as it is now, its layers and its size. Gathered here so that no
+//! front end reads the store or the network state itself.
+
+use std::path::PathBuf;
+
+use berth_container::model::{self, Container, Paths};
+use berth_network::{Endpoint, Mode, PortBinding};
+use berth_store::Store;
+
+use crate::Result;
+
+/// A container with everything `inspect` and `ps` show about it.
+#[derive(Debug, Clone)]
+pub struct ContainerDetails {
+    pub container: Container,
+    pub paths: Paths,
+    /// The overlay's lower directories, top-most first (inspect's
+    /// `GraphDriver.Data.LowerDir`); empty in lists.
+    pub lower_dirs: Vec<PathBuf>,
+    pub networking: Networking,
+    /// Filled when the request asked for sizes.
+    pub size: Option<ContainerSize>,
+    /// IDs of the container's exec instances (inspect's `ExecIDs`).
+    pub exec_ids: Vec<String>,
+}
+
+/// The container's networking: live endpoints while it runs, the networks it
+/// will join otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct Networking {
+    /// The network namespace while the container runs.
+    pub sandbox_key: Option<PathBuf>,
+    /// Live endpoints, eth0 first (empty unless running).
+    pub endpoints: Vec<Endpoint>,
+    /// Published ports (empty unless running).
+    pub published: Vec<PortBinding>,
+    /// The networks the container is attached to when it is not running
+    /// (its mode's network and those it was connected to).
+    pub attached: Vec<AttachedNetwork>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedNetwork {
+    pub name: String,
+    pub id: String,
+    pub aliases: Vec<String>,
+}
+
+/// A container's disk use, as Docker reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerSize {
+    /// What the container wrote: its writable layer (`SizeRw`).
+    pub rw: u64,
+    /// The writable layer plus its image (`SizeRootFs`).
+    pub root_fs: u64,
+}
+
+/// How much to gather.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Detail {
+    pub lower_dirs: bool,
+    pub size: bool,
+}
+
+pub(crate) fn gather(store: &Store, c: Container, detail: Detail) -> Result<ContainerDetails> {
+    let paths = Paths::of(store, &c.id);
+    let lower_dirs = if detail.lower_dirs {
+        model::rootfs_lowers(store, &c.id)?
+    } else {
+        Vec::new()
+    };
+    let networking = networking(store, &c)?;
+    let size = if detail.size {
+        Some(size_of(store, &c))
+    } else {
+        None
+    };
+    let exec_ids = crate::container::exec_instances::ids_of(store, &c.id);
+    Ok(ContainerDetails {
+        container: c,
+        paths,
+        lower_dirs,
+        networking,
+        size,
+        exec_ids,
+    })
+}
+
+fn networking(store: &Store, c: &Container) -> Result<Networking> {
+    let db = store.db();
+    let host = &c.spec.host;
+    let mut n = Networking::default();
+    if c.state.status.has_monitor() {
+        if let Some(berth_network::Namespace::Path(p)) =
+            berth_network::Namespace::of_container(&c.id)
+        {
+            n.sandbox_key = Some(p);
+        }
+        n.endpoints = berth_network::endpoints_of_container(db, &c.id)?;
+        n.published = berth_network::published_ports(db, &c.id)?;
+    }
+    if n.endpoints.is_empty() {
+        n.attached = match Mode::parse(&host.network_mode) {
+            Mode::Network(_) => berth_network::container_networks(
+                db,
+                &c.id,
+                &host.network_mode,
+                &host.network_aliases,
+                &host.ipv4_address,
+            )
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| AttachedNetwork {
+                name: a.network.name,
+                id: a.network.id,
+                aliases: a.aliases,
+            })
+            .collect(),
+            Mode::Host | Mode::None => vec![AttachedNetwork {
+                name: host.network_mode.clone(),
+                id: berth_network::find(db, &host.network_mode)
+                    .map(|n| n.id)
+                    .unwrap_or_default(),
+                aliases: Vec::new(),
+            }],
+            Mode::Container(_) => Vec::new(),
+        };
+    }
+    Ok(n)
+}
+
+fn size_of(store: &Store, c: &Container) -> ContainerSize {
+    let rw = berth_archive::disk_usage(&Paths::of(store, &c.id).upper).unwrap_or(0);
+    let image = berth_image::inspect(store, &c.image_id)
+        .map(|i| i.size)
+        .unwrap_or(0);
+    ContainerSize {
+        rw,
+        root_fs: rw + image,
+    }
+}

@@ -1,0 +1,248 @@
+//! Exec instances, as Docker has them: `exec create` records a command to run
+//! in a running container, `exec start` runs it once, `exec inspect` reports
+//! it (running, pid, exit code) for as long as the container exists.
+//!
+//! A record is a JSON file `containers/<container>/exec/<exec id>.json`: it
+//! lives and dies with its container, and no process keeps it in memory (a
+//! restarted `berth serve` still answers inspect for execs it ran before).
+//! Lifecycle: created (not started) → running (the runtime's pid recorded)
+//! → exited (exit code recorded). A record left running by a process that
+//! was killed is reported as exited once its pid is gone.
+
+use std::path::PathBuf;
+
+use berth_container::model::{self, Status};
+use berth_store::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::{Engine, Error, ErrorKind, Result};
+
+/// What to run, as `docker exec` / `POST /containers/{id}/exec` ask.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecConfig {
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    /// "" for the container's user.
+    pub user: String,
+    /// "" for the container's working directory.
+    pub working_dir: String,
+    pub tty: bool,
+    pub privileged: bool,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    /// Docker's detach key sequence ("" for the default ctrl-p,ctrl-q).
+    pub detach_keys: String,
+}
+
+/// One exec instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecInstance {
+    pub id: String,
+    pub container_id: String,
+    pub config: ExecConfig,
+    pub started: bool,
+    pub running: bool,
+    pub exit_code: Option<i64>,
+    /// The runtime's exec process while running (its stdio is the exec's
+    /// terminal, which resize reaches through /proc).
+    pub pid: i64,
+}
+
+fn exec_dir(store: &Store, container_id: &str) -> PathBuf {
+    model::container_dir(store, container_id).join("exec")
+}
+
+fn record_path(store: &Store, container_id: &str, id: &str) -> PathBuf {
+    exec_dir(store, container_id).join(format!("{id}.json"))
+}
+
+/// Exec IDs of a container, sorted (inspect's `ExecIDs`).
+pub(crate) fn ids_of(store: &Store, container_id: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(exec_dir(store, container_id)) else {
+        return Vec::new();
+    };
+    let mut ids: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+                .map(String::from)
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Writes a record atomically (temporary file, then rename).
+pub(crate) fn save(store: &Store, rec: &ExecInstance) -> Result<()> {
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        Error::from(berth_container::ContainerError::io(path, e))
+    };
+    let dir = exec_dir(store, &rec.container_id);
+    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    let path = record_path(store, &rec.container_id, &rec.id);
+    let tmp = path.with_extension("tmp");
+    let data = serde_json::to_vec(rec).map_err(|e| {
+        Error::refused(ErrorKind::Internal, format!("exec record {}: {e}", rec.id))
+    })?;
+    std::fs::write(&tmp, data).map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+}
+
+fn no_such_exec(id: &str) -> Error {
+    Error::refused(ErrorKind::NotFound, format!("No such exec instance: {id}"))
+}
+
+/// Finds an exec instance by its full ID.
+pub(crate) fn load(store: &Store, id: &str) -> Result<ExecInstance> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(no_such_exec(id));
+    }
+    let containers = store.containers_dir();
+    let entries = std::fs::read_dir(&containers)
+        .map_err(|e| berth_container::ContainerError::io(&containers, e))?;
+    for entry in entries.flatten() {
+        let path = entry.path().join("exec").join(format!("{id}.json"));
+        if let Ok(data) = std::fs::read(&path) {
+            let mut rec: ExecInstance = serde_json::from_slice(&data).map_err(|e| {
+                Error::from(berth_container::ContainerError::Corrupt {
+                    id: id.to_string(),
+                    reason: format!("{}: {e}", path.display()),
+                })
+            })?;
+            if rec.running && !pid_alive(rec.pid) {
+                rec.running = false;
+            }
+            return Ok(rec);
+        }
+    }
+    Err(no_such_exec(id))
+}
+
+fn pid_alive(pid: i64) -> bool {
+    pid > 0 && std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+impl Engine {
+    /// `exec create`: records `config` for a running container; returns the
+    /// exec's ID.
+    pub fn exec_create(&mut self, container: &str, config: ExecConfig) -> Result<String> {
+        if config.cmd.is_empty() {
+            return Err(Error::refused(
+                ErrorKind::InvalidArgument,
+                "No exec command specified",
+            ));
+        }
+        let c = self.container_lookup(container)?;
+        match c.state.status {
+            Status::Running => {}
+            Status::Paused => {
+                return Err(Error::refused(
+                    ErrorKind::Conflict,
+                    format!(
+                        "Container {} is paused, unpause the container before exec",
+                        c.id
+                    ),
+                ))
+            }
+            _ => {
+                return Err(Error::refused(
+                    ErrorKind::Conflict,
+                    format!("Container {} is not running", c.id),
+                ))
+            }
+        }
+        let rec = ExecInstance {
+            id: berth_store::new_id(),
+            container_id: c.id.clone(),
+            config,
+            started: false,
+            running: false,
+            exit_code: None,
+            pid: 0,
+        };
+        save(&self.store, &rec)?;
+        Ok(rec.id)
+    }
+
+    /// `exec inspect`.
+    pub fn exec_inspect(&mut self, id: &str) -> Result<ExecInstance> {
+        load(&self.store, id)
+    }
+}
+
+impl Engine {
+    /// `exec start`, first half: marks the instance started (an instance
+    /// runs once) and prepares its process in the container.
+    pub fn exec_prepare(&mut self, id: &str) -> Result<(ExecInstance, crate::container::ops::PreparedExec)> {
+        let mut rec = load(&self.store, id)?;
+        if rec.started {
+            return Err(Error::refused(
+                ErrorKind::Conflict,
+                format!("Exec command {} has already run", rec.id),
+            ));
+        }
+        let c = &rec.config;
+        let request = crate::container::ops::ExecRequest {
+            cmd: c.cmd.clone(),
+            env: c.env.clone(),
+            user: Some(c.user.clone()).filter(|u| !u.is_empty()),
+            working_dir: Some(c.working_dir.clone()).filter(|w| !w.is_empty()),
+            tty: c.tty,
+            interactive: c.attach_stdin,
+            detach: false,
+            privileged: c.privileged,
+        };
+        let prepared = crate::container::ops::prepare_exec(
+            &mut self.store,
+            &self.config.default_runtime,
+            &rec.container_id,
+            &request,
+        )?;
+        rec.started = true;
+        save(&self.store, &rec)?;
+        Ok((rec, prepared))
+    }
+
+    /// Records that an exec's process runs as `pid`.
+    pub fn exec_running(&mut self, rec: &mut ExecInstance, pid: i64) -> Result<()> {
+        rec.running = true;
+        rec.pid = pid;
+        save(&self.store, rec)
+    }
+
+    /// Records an exec's exit status.
+    pub fn exec_exited(&mut self, rec: &mut ExecInstance, code: i64) -> Result<()> {
+        rec.running = false;
+        rec.exit_code = Some(code);
+        save(&self.store, rec)
+    }
+
+    /// `exec resize`: the terminal of a running tty exec.
+    pub fn exec_resize(&mut self, id: &str, rows: u16, cols: u16) -> Result<()> {
+        let rec = load(&self.store, id)?;
+        let not_running = |detail: String| {
+            Error::refused(
+                ErrorKind::Conflict,
+                format!("Exec {} is not running{detail}", rec.id),
+            )
+        };
+        if !rec.running {
+            return Err(not_running(String::new()));
+        }
+        if rec.config.tty {
+            // The runtime's stdin is the exec's terminal: resizing it sends
+            // the runtime SIGWINCH, and it resizes the container's.
+            let path = format!("/proc/{}/fd/0", rec.pid);
+            let terminal = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| not_running(format!(": {e}")))?;
+            crate::container::ops::set_window_size(&terminal, rows, cols);
+        }
+        Ok(())
+    }
+}
