@@ -4,7 +4,6 @@
 //! the same JSON the `berth inspect` command prints.
 
 use std::collections::BTreeMap;
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -20,6 +19,7 @@ use berth_engine::container::{lifecycle, ops};
 use berth_container::{ContainerError, HostSpec, RestartPolicy, Status};
 use berth_engine::container::details::ContainerDetails;
 use berth_engine::container::list::{ContainerFilter, ListRequest};
+use berth_engine::container::logs::LogsRequest;
 use berth_store::Store;
 use berth_volume::spec::{BindOptions, DriverConfig, MountRequest, TmpfsOptions, VolumeOptions};
 use bollard_stubs::models::{
@@ -870,49 +870,26 @@ async fn logs(
                 .max(0) as usize,
         ),
     };
-    let opts = berth_container::logs::ReadOptions {
+    let request = LogsRequest {
         tail,
         since: parse_time_param(q.get("since").unwrap_or(""))?,
         until: parse_time_param(q.get("until").unwrap_or(""))?,
+        follow,
     };
-    let c = engine
-        .with_store(move |store, runtime| Ok(lifecycle::lookup(store, runtime, &id)?))
-        .await?;
-    let tty = c.spec.tty;
-    let paths = Paths::of(&berth_store::Store::open(&engine.root)?, &c.id);
-    // Hold the log open before answering: a client may remove the container
+    // The log is opened before answering: a client may remove the container
     // as soon as it exits (docker-py's `containers.run(remove=True)` follows
     // the logs, waits, removes, and only then reads the stream).
-    let log_path = paths.log.clone();
-    let lock = paths.monitor_lock.clone();
-    let log = tokio::task::spawn_blocking(move || {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            match std::fs::File::open(&log_path) {
-                Ok(f) => return Some(f),
-                // A container that just started opens its log a moment later.
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::NotFound
-                        && follow
-                        && berth_store::FileLock::is_held(&lock)
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err(_) => return None,
-            }
-        }
-    })
-    .await
-    .map_err(|e| ApiError::engine(e.to_string()))?;
+    let mut reader = engine
+        .with_engine(move |engine| Ok(engine.container_logs(&id, &request)?))
+        .await?;
+    let tty = reader.tty;
     let content_type = if tty {
         streams::RAW_STREAM
     } else {
         streams::MULTIPLEXED_STREAM
     };
     Ok(streams::blocking_body(content_type, move |tx| {
-        use berth_container::logs::{read, read_from, Entry};
-        let send = |entries: &[Entry]| -> bool {
+        while let Ok(Some(entries)) = reader.next_batch() {
             for e in entries {
                 let kind = if e.stream == "stderr" { 2u8 } else { 1u8 };
                 if (kind == 1 && !stdout) || (kind == 2 && !stderr) {
@@ -921,7 +898,7 @@ async fn logs(
                 let line = if timestamps {
                     format!("{} {}", e.time, e.log)
                 } else {
-                    e.log.clone()
+                    e.log
                 };
                 let mut out = Vec::with_capacity(line.len() + 8);
                 if tty {
@@ -929,37 +906,14 @@ async fn logs(
                 } else if berth_engine::monitor::attach::write_frame(&mut out, kind, line.as_bytes())
                     .is_err()
                 {
-                    return false;
+                    return;
                 }
                 if tx.blocking_send(Bytes::from(out)).is_err() {
-                    return false;
+                    return;
                 }
             }
-            true
-        };
-        let Some(log) = log else { return };
-        // Read through our descriptor: it outlives the container's removal.
-        let log_path = std::path::PathBuf::from(format!("/proc/self/fd/{}", log.as_raw_fd()));
-        let Ok((entries, mut offset)) = read(&log_path, &opts) else {
-            return;
-        };
-        if !send(&entries) || !follow {
-            return;
-        }
-        let follow_opts = berth_container::logs::ReadOptions { tail: None, ..opts };
-        loop {
-            let running = berth_store::FileLock::is_held(&paths.monitor_lock);
-            let (more, next) =
-                read_from(&log_path, offset, &follow_opts).unwrap_or((Vec::new(), offset));
-            if !send(&more) || tx.is_closed() {
+            if tx.is_closed() {
                 return;
-            }
-            offset = next;
-            if !running && more.is_empty() {
-                return;
-            }
-            if more.is_empty() {
-                std::thread::sleep(Duration::from_millis(100));
             }
         }
     }))

@@ -14,6 +14,7 @@ use berth_engine::container::{lifecycle, ops};
 use berth_container::{ContainerError, HostSpec, RestartPolicy, Status};
 use berth_engine::container::details::ContainerDetails;
 use berth_engine::container::list::{ContainerFilter, ListRequest};
+use berth_engine::container::logs::LogsRequest;
 use berth_engine::{ErrorKind, HasKind};
 use clap::{ArgAction, Args};
 use serde_json::{json, Value};
@@ -935,11 +936,7 @@ fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
 }
 
 pub fn logs(ctx: &Ctx, args: LogsArgs) -> Result<i32> {
-    use berth_container::logs::{read, read_from, Entry, ReadOptions};
-    let mut store = ctx.store()?;
-    let c = lifecycle::lookup(&mut store, &ctx.runtime, &args.container)?;
-    let paths = model::Paths::of(&store, &c.id);
-    let opts = ReadOptions {
+    let request = LogsRequest {
         tail: match args.tail.as_str() {
             "all" | "" => None,
             n => Some(
@@ -949,15 +946,17 @@ pub fn logs(ctx: &Ctx, args: LogsArgs) -> Result<i32> {
         },
         since: args.since.as_deref().map(parse_time).transpose()?,
         until: args.until.as_deref().map(parse_time).transpose()?,
+        follow: args.follow,
     };
-    let print = |entries: &[Entry]| {
+    let mut reader = ctx.engine()?.container_logs(&args.container, &request)?;
+    while let Some(entries) = reader.next_batch()? {
         let mut out = std::io::stdout().lock();
         let mut err = std::io::stderr().lock();
         for e in entries {
             let line = if args.timestamps {
                 format!("{} {}", e.time, e.log)
             } else {
-                e.log.clone()
+                e.log
             };
             let _ = if e.stream == "stderr" {
                 err.write_all(line.as_bytes())
@@ -966,26 +965,6 @@ pub fn logs(ctx: &Ctx, args: LogsArgs) -> Result<i32> {
             };
         }
         let _ = out.flush();
-    };
-    let (entries, mut offset) = read(&paths.log, &opts)?;
-    print(&entries);
-    if args.follow {
-        let follow_opts = ReadOptions { tail: None, ..opts };
-        loop {
-            let running = berth_store::FileLock::is_held(&paths.monitor_lock);
-            let (more, next) =
-                read_from(&paths.log, offset, &follow_opts).unwrap_or((Vec::new(), offset));
-            print(&more);
-            offset = next;
-            if !running && more.is_empty() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(if more.is_empty() {
-                100
-            } else {
-                0
-            }));
-        }
     }
     Ok(0)
 }

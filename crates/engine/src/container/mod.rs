@@ -5,6 +5,7 @@ pub mod details;
 pub mod exec_instances;
 pub mod lifecycle;
 pub mod list;
+pub mod logs;
 pub mod ops;
 
 use berth_container::Container;
