@@ -5,6 +5,8 @@
 //! otherwise the container's own exit status; plain management commands
 //! (`rmi`, `volume rm`...) exit 1 on failure.
 
+use berth_engine::{ErrorKind, HasKind};
+
 /// Usage errors and engine failures of `run`/`create`.
 pub const USAGE: i32 = 125;
 /// A management command failed.
@@ -31,10 +33,13 @@ pub fn report(result: anyhow::Result<i32>, failure_code: i32) -> i32 {
     match result {
         Ok(code) => code,
         Err(err) => {
-            let code = err
-                .downcast_ref::<StatusError>()
-                .map(|s| s.code)
-                .unwrap_or(failure_code);
+            let code = match err.downcast_ref::<StatusError>() {
+                Some(s) => s.code,
+                None => match kind_of(&err) {
+                    Some(kind) => code_of(kind, failure_code),
+                    None => failure_code,
+                },
+            };
             let message = one_line(&err);
             if !message.is_empty() {
                 eprintln!("{}{message}", prefix(&err));
@@ -42,6 +47,26 @@ pub fn report(result: anyhow::Result<i32>, failure_code: i32) -> i32 {
             code
         }
     }
+}
+
+/// The one mapping from an error's kind to an exit status: Docker's 127 and
+/// 126 when a container's command cannot run, else the command's failure
+/// status.
+pub fn code_of(kind: ErrorKind, failure_code: i32) -> i32 {
+    match kind {
+        ErrorKind::CommandNotFound => 127,
+        ErrorKind::CannotExecute => 126,
+        _ => failure_code,
+    }
+}
+
+/// The kind of the first error in the chain that knows its kind.
+fn kind_of(err: &anyhow::Error) -> Option<ErrorKind> {
+    err.chain().find_map(|c| {
+        c.downcast_ref::<berth_engine::Error>()
+            .map(HasKind::kind)
+            .or_else(|| c.downcast_ref::<berth_container::ContainerError>().map(HasKind::kind))
+    })
 }
 
 /// Docker's CLI prints engine errors as "Error response from daemon: ..." and

@@ -11,7 +11,7 @@ use berth_engine::monitor::attach;
 use berth_engine::container::create::CreateRequest;
 use berth_container::model::{self, Ulimit};
 use berth_engine::container::{lifecycle, ops};
-use berth_container::{ContainerError, HostSpec, RestartPolicy, Status};
+use berth_container::{HostSpec, RestartPolicy, Status};
 use berth_engine::container::details::ContainerDetails;
 use berth_engine::container::list::{ContainerFilter, ListRequest};
 use berth_engine::container::logs::LogsRequest;
@@ -19,7 +19,6 @@ use berth_engine::{ErrorKind, HasKind};
 use clap::{ArgAction, Args};
 use serde_json::{json, Value};
 
-use crate::exit::StatusError;
 use crate::format::{self, Format};
 use crate::Ctx;
 
@@ -368,13 +367,6 @@ fn request(flags: &CreateFlags) -> Result<CreateRequest> {
 }
 
 /// Container errors carry their own exit status (126/127).
-fn status_of(e: ContainerError) -> anyhow::Error {
-    match e {
-        ContainerError::CannotRun { code, message } => StatusError { code, message }.into(),
-        other => other.into(),
-    }
-}
-
 pub fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
     let req = request(&args.flags)?;
     let mut store = ctx.store()?;
@@ -388,12 +380,12 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
     let mut store = ctx.store()?;
     let c = berth_engine::container::create::create(&mut store, req)?;
     if args.detach {
-        lifecycle::start(&mut store, &ctx.runtime, &c.id, None).map_err(status_of)?;
+        lifecycle::start(&mut store, &ctx.runtime, &c.id, None)?;
         println!("{}", c.id);
         return Ok(0);
     }
     let (ours, theirs) = UnixStream::pair().context("socketpair")?;
-    lifecycle::start(&mut store, &ctx.runtime, &c.id, Some(&theirs)).map_err(status_of)?;
+    lifecycle::start(&mut store, &ctx.runtime, &c.id, Some(&theirs))?;
     drop(theirs);
     drop(store);
     if !args.flags.tty {
@@ -538,7 +530,7 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<i32> {
         };
         let c = lifecycle::lookup(&mut store, &ctx.runtime, name)?;
         let (ours, theirs) = UnixStream::pair().context("socketpair")?;
-        lifecycle::start(&mut store, &ctx.runtime, &c.id, Some(&theirs)).map_err(status_of)?;
+        lifecycle::start(&mut store, &ctx.runtime, &c.id, Some(&theirs))?;
         drop(theirs);
         if !c.spec.tty {
             proxy_signals(ctx, &c.id);
@@ -546,7 +538,7 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<i32> {
         return Ok(attach_session(ours, args.interactive, c.spec.tty));
     }
     for_each(&args.containers, |name| {
-        lifecycle::start(&mut store, &ctx.runtime, name, None).map_err(status_of)?;
+        lifecycle::start(&mut store, &ctx.runtime, name, None)?;
         println!("{name}");
         Ok(())
     })
@@ -580,7 +572,7 @@ pub fn restart(ctx: &Ctx, args: StopArgs) -> Result<i32> {
     let mut store = ctx.store()?;
     for_each(&args.containers, |name| {
         lifecycle::stop(&mut store, &ctx.runtime, name, args.time)?;
-        lifecycle::start(&mut store, &ctx.runtime, name, None).map_err(status_of)?;
+        lifecycle::start(&mut store, &ctx.runtime, name, None)?;
         println!("{name}");
         Ok(())
     })
@@ -1015,7 +1007,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
         detach: args.detach,
         privileged: args.privileged,
     };
-    ops::exec(&mut store, &ctx.runtime, &args.args[0], &req).map_err(status_of)
+    ops::exec(&mut store, &ctx.runtime, &args.args[0], &req).map_err(anyhow::Error::from)
 }
 
 #[derive(Args, Debug)]
