@@ -293,7 +293,7 @@ async fn create(State(engine): State<Shared>, q: Query, body: Bytes) -> Result<R
     let decoded: ContainerCreateBody = serde_json::from_value(normalise_create_body(value))?;
     let req = create_request(q.text("name"), decoded)?;
     let c = engine
-        .with_store(move |store, _| Ok(berth_engine::container::create::create(store, req)?))
+        .with_engine(move |engine| Ok(engine.container_create(req)?))
         .await?;
     emit_container(&engine, "create", &c);
     Ok((

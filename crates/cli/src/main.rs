@@ -148,6 +148,8 @@ enum Command {
     Login(registry::LoginArgs),
     /// Log out from a registry
     Logout(registry::LogoutArgs),
+    /// Get real time events from the server
+    Events(commands::events::EventsArgs),
     /// Serve the Docker Engine API (for the docker CLI, docker-py, bollard...)
     Serve(commands::serve::ServeArgs),
     /// The per-container monitor (internal).
@@ -290,6 +292,7 @@ fn main() {
         Command::Push(a) => (registry::push(&ctx, a), exit::FAILURE),
         Command::Login(a) => (registry::login(&ctx, a), exit::FAILURE),
         Command::Logout(a) => (registry::logout(&ctx, a), exit::FAILURE),
+        Command::Events(a) => (commands::events::events(&ctx, a), exit::FAILURE),
         Command::Serve(a) => (commands::serve::serve(&ctx, a), exit::FAILURE),
         Command::Monitor { id } => {
             std::process::exit(berth_engine::monitor::main(&ctx.root, &ctx.runtime, &id))

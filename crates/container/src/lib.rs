@@ -27,6 +27,7 @@
 //! * The overlay rootfs is mounted exactly while a monitor runs the container
 //!   (and briefly during `cp`/`export`/`commit` of a stopped container).
 
+mod attributes;
 pub mod config;
 pub mod logs;
 pub mod model;

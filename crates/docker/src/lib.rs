@@ -8,4 +8,5 @@
 //! quirks in these documents are kept deliberately and marked
 //! `Docker quirk:`. A CRI front end does not use this crate.
 
+pub mod events;
 pub mod inspect;

@@ -24,6 +24,7 @@
 
 pub mod container;
 mod error;
+pub mod events;
 pub mod image;
 pub mod monitor;
 

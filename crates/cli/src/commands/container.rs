@@ -369,16 +369,15 @@ fn request(flags: &CreateFlags) -> Result<CreateRequest> {
 /// Container errors carry their own exit status (126/127).
 pub fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
     let req = request(&args.flags)?;
-    let mut store = ctx.store()?;
-    let c = berth_engine::container::create::create(&mut store, req)?;
+    let c = ctx.engine()?.container_create(req)?;
     println!("{}", c.id);
     Ok(0)
 }
 
 pub fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
     let req = request(&args.flags)?;
+    let c = ctx.engine()?.container_create(req)?;
     let mut store = ctx.store()?;
-    let c = berth_engine::container::create::create(&mut store, req)?;
     if args.detach {
         lifecycle::start(&mut store, &ctx.runtime, &c.id, None)?;
         println!("{}", c.id);

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use berth_store::events::{self, EventType, NewEvent};
 use berth_store::{new_id, now_rfc3339, Store, ZERO_TIME};
 use berth_volume::spec::{MountSource, MountSpec};
 
@@ -63,6 +64,14 @@ struct NewVolume {
 pub fn create(store: &mut Store, req: CreateRequest) -> Result<Container> {
     let plan = plan(store, req)?;
     commit(store, plan)
+}
+
+impl crate::Engine {
+    /// `create`: validates the request completely, then makes the
+    /// container (status `created`) and records the `create` event.
+    pub fn container_create(&mut self, req: CreateRequest) -> crate::Result<Container> {
+        Ok(create(&mut self.store, req)?)
+    }
 }
 
 fn plan(store: &Store, req: CreateRequest) -> Result<Plan> {
@@ -569,7 +578,19 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
         model::make_init_layer(&staged.init)?;
         let final_dir = model::container_dir(store, &container.id);
         std::fs::rename(&staging, &final_dir).map_err(|e| ContainerError::io(&final_dir, e))?;
-        let inserted = store.write(|tx| model::insert(tx, &container, &layer_chain_ids));
+        let inserted = store.write(|tx| {
+            model::insert(tx, &container, &layer_chain_ids)?;
+            events::append(
+                tx,
+                &NewEvent {
+                    kind: EventType::Container,
+                    action: "create",
+                    actor: &container.id,
+                    attributes: container.event_attributes(),
+                },
+            )?;
+            Ok(())
+        });
         if let Err(e) = inserted {
             let _ = std::fs::remove_dir_all(&final_dir);
             return Err(e);
