@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# berth's main job end to end (README's first command: `sudo scripts/demo.sh`).
+# berth's main job end to end (README's first command: `scripts/demo.sh`, as root).
 # Installs what is missing, builds berth, makes busybox:latest in berth's default
 # root (/var/lib/berth), then walks through SCENARIOS.md:
 #   §1 a container's changes live in its own writable layer: they survive

@@ -8,7 +8,7 @@ repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 
 require_root() {
-    [ "$(id -u)" -eq 0 ] || die "must run as root (try: sudo $0)"
+    [ "$(id -u)" -eq 0 ] || die "must run as root (as root: $0; or with sudo where it is installed)"
 }
 
 # The berth binary to drive: $BERTH_BIN, else this workspace's release build,

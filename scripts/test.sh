@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's test command (README: `sudo scripts/test.sh`; CI's .ci/run runs it).
+# The project's test command (README: `scripts/test.sh`, as root; CI's .ci/run runs it).
 # Installs what is missing, builds berth once in the release profile, makes the
 # starter busybox image tar, then runs every crate's tests in that same profile
 # so nothing is compiled twice. Tests find:
