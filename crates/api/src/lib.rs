@@ -32,6 +32,7 @@ mod images;
 mod networks;
 mod query;
 mod streams;
+mod swarm;
 mod system;
 mod volumes;
 
@@ -190,6 +191,7 @@ pub(crate) fn router(engine: Shared) -> Router {
         .merge(images::routes())
         .merge(volumes::routes())
         .merge(networks::routes())
+        .merge(swarm::routes())
         .fallback(|req: Request| async move {
             ApiError::not_found(format!("page not found: {}", req.uri().path()))
         })
