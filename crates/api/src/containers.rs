@@ -988,18 +988,20 @@ async fn archive_put(
     let path = required_path(&q)?;
     let no_overwrite = q.bool("noOverwriteDirNonDir");
     let copy_uid_gid = q.bool("copyUIDGID");
-    let reader = streams::BodyReader::new(body);
+    let mut reader = streams::BodyReader::new(body);
     engine
         .with_store(move |store, runtime| {
-            Ok(ops::archive_in(
+            let result = ops::archive_in(
                 store,
                 runtime,
                 &id,
                 &path,
-                reader,
+                &mut reader,
                 no_overwrite,
                 copy_uid_gid,
-            )?)
+            );
+            reader.drain();
+            Ok(result?)
         })
         .await?;
     Ok(StatusCode::OK.into_response())

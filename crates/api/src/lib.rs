@@ -25,6 +25,7 @@
 //!
 //! Docker's quirks live here, in the API layer, each marked `Docker quirk:`.
 
+mod build;
 mod containers;
 mod error;
 mod exec;
@@ -186,6 +187,7 @@ async fn server_header(req: Request, next: Next) -> Response {
 pub(crate) fn router(engine: Shared) -> Router {
     let api = Router::new()
         .merge(system::routes())
+        .merge(build::routes())
         .merge(containers::routes())
         .merge(exec::routes())
         .merge(images::routes())

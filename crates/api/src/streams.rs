@@ -445,10 +445,18 @@ impl BodyReader {
         tokio::spawn(async move {
             use futures_util::StreamExt;
             let mut stream = body.into_data_stream();
+            // Read to the end even when the reader stopped early (a tar's end
+            // marker arrives before the client's padding): a server that stops
+            // reading makes the client fail with "broken pipe" although its
+            // request was handled.
+            let mut reader_gone = false;
             while let Some(chunk) = stream.next().await {
                 let item = chunk.map_err(|e| e.to_string());
                 let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
+                if !reader_gone && tx.send(item).await.is_err() {
+                    reader_gone = true;
+                }
+                if failed {
                     break;
                 }
             }
@@ -457,6 +465,15 @@ impl BodyReader {
             rx,
             current: Bytes::new(),
         }
+    }
+}
+
+impl BodyReader {
+    /// Reads what is left of the body and drops it: a client writes its
+    /// whole request (a tar's padding after its end marker included) before
+    /// it reads the answer.
+    pub fn drain(&mut self) {
+        let _ = io::copy(self, &mut io::sink());
     }
 }
 

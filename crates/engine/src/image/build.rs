@@ -5,7 +5,8 @@ use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
-use berth_build::{BuildError, BuildOptions, BuildOutcome, ContextSource, StepContainer, StepContainers};
+pub use berth_build::{BuildError, BuildOptions, BuildOutcome, ContextSource};
+use berth_build::{StepContainer, StepContainers};
 use berth_container::model::Paths;
 use berth_container::{rootfs, ContainerError, HostSpec};
 use berth_store::Store;
