@@ -34,8 +34,9 @@ packages=(
     netavark aardvark-dns iproute2
     # images for tests and the demo
     busybox-static debootstrap tar xz-utils
-    # the reference engine (also brings containerd)
-    docker.io
+    # the reference engine (also brings containerd), and Docker's own tools
+    # that the tests drive against `berth serve`
+    docker.io docker-compose
     # storage scenarios: NFS-backed binds, xattr checks
     nfs-kernel-server e2fsprogs attr
     # the scripts' own tools (`script` lives in bsdutils)
