@@ -458,15 +458,15 @@ async fn inspect_one(
 
 async fn start(State(engine): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let started = engine
-        .with_store(move |store, runtime| {
-            let c = lifecycle::lookup(store, runtime, &id)?;
+        .with_store(move |store, _| {
+            let c = lifecycle::lookup(store, &id)?;
             // Docker quirk: starting a running container is 304, not an error.
             if matches!(c.state.status, Status::Running | Status::Restarting) {
                 return Ok(None);
             }
             // Registered before the start, so even an instant exit is seen.
             let watcher = exit_watcher(store, &c)?;
-            lifecycle::start(store, runtime, &c.id, None)?;
+            lifecycle::start(store, &c.id, None)?;
             Ok(Some((c, watcher)))
         })
         .await?;
@@ -484,7 +484,7 @@ async fn start(State(engine): State<Shared>, Path(id): Path<String>) -> Result<R
 fn exit_watcher(store: &Store, c: &Container) -> Result<MonitorLink, ApiError> {
     let paths = Paths::of(store, &c.id);
     Ok(MonitorLink::AtStart {
-        waiter: berth_engine::monitor::attach::AttachWaiter::register(&paths.dir)?,
+        waiter: berth_engine::monitor::client::AttachWaiter::register(&paths.dir)?,
         container_dir: paths.dir,
     })
 }
@@ -496,13 +496,13 @@ async fn stop(
 ) -> Result<Response, ApiError> {
     let timeout = q.int("t")?.or(q.int("timeout")?);
     let stopped = engine
-        .with_store(move |store, runtime| {
-            let c = lifecycle::lookup(store, runtime, &id)?;
+        .with_store(move |store, _| {
+            let c = lifecycle::lookup(store, &id)?;
             // Docker quirk: stopping a stopped container is 304.
             if !c.state.status.has_monitor() {
                 return Ok(None);
             }
-            lifecycle::stop(store, runtime, &c.id, timeout)?;
+            lifecycle::stop(store, &c.id, timeout)?;
             Ok(Some(c))
         })
         .await?;
@@ -522,10 +522,10 @@ async fn restart(
 ) -> Result<Response, ApiError> {
     let timeout = q.int("t")?.or(q.int("timeout")?);
     let (c, watcher) = engine
-        .with_store(move |store, runtime| {
-            let c = lifecycle::stop(store, runtime, &id, timeout)?;
+        .with_store(move |store, _| {
+            let c = lifecycle::stop(store, &id, timeout)?;
             let watcher = exit_watcher(store, &c)?;
-            lifecycle::start(store, runtime, &c.id, None)?;
+            lifecycle::start(store, &c.id, None)?;
             Ok((c, watcher))
         })
         .await?;
@@ -541,7 +541,7 @@ async fn kill(
 ) -> Result<Response, ApiError> {
     let signal = q.text("signal").unwrap_or_else(|| "KILL".into());
     let c = engine
-        .with_store(move |store, runtime| Ok(lifecycle::kill(store, runtime, &id, &signal)?))
+        .with_store(move |store, _| Ok(lifecycle::kill(store, &id, &signal)?))
         .await?;
     emit_container(&engine, "kill", &c);
     Ok(no_content())
@@ -549,7 +549,7 @@ async fn kill(
 
 async fn pause(State(engine): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let c = engine
-        .with_store(move |store, runtime| Ok(lifecycle::pause(store, runtime, &id)?))
+        .with_store(move |store, _| Ok(lifecycle::pause(store, &id)?))
         .await?;
     emit_container(&engine, "pause", &c);
     Ok(no_content())
@@ -560,7 +560,7 @@ async fn unpause(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = engine
-        .with_store(move |store, runtime| Ok(lifecycle::unpause(store, runtime, &id)?))
+        .with_store(move |store, _| Ok(lifecycle::unpause(store, &id)?))
         .await?;
     emit_container(&engine, "unpause", &c);
     Ok(no_content())
@@ -574,9 +574,9 @@ async fn remove(
     let force = q.bool("force");
     let volumes = q.bool("v");
     let c = engine
-        .with_store(move |store, runtime| {
-            let c = lifecycle::lookup(store, runtime, &id)?;
-            lifecycle::remove(store, runtime, &c.id, force, volumes)?;
+        .with_store(move |store, _| {
+            let c = lifecycle::lookup(store, &id)?;
+            lifecycle::remove(store, &c.id, force, volumes)?;
             Ok(c)
         })
         .await?;
@@ -606,12 +606,12 @@ async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, Ap
     let filters = q.filters()?;
     filters.check(&["label", "label!", "until"])?;
     let (deleted, reclaimed) = engine
-        .with_store(move |store, runtime| {
+        .with_store(move |store, _| {
             let mut deleted = Vec::new();
             let mut reclaimed = 0u64;
             let mut containers = model::list(store)?;
             for c in containers.iter_mut() {
-                lifecycle::reconcile(store, runtime, c)?;
+                lifecycle::reconcile(store, c)?;
                 if c.state.status.has_monitor() || !filters.labels_match("label", &c.spec.labels) {
                     continue;
                 }
@@ -622,7 +622,7 @@ async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, Ap
                     continue;
                 }
                 reclaimed += berth_archive::disk_usage(&Paths::of(store, &c.id).upper).unwrap_or(0);
-                lifecycle::remove(store, runtime, &c.id, false, false)?;
+                lifecycle::remove(store, &c.id, false, false)?;
                 deleted.push(c.id.clone());
             }
             Ok((deleted, reclaimed))
@@ -649,11 +649,11 @@ async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, Ap
 fn monitor_link(store: &Store, c: &Container) -> Result<MonitorLink, ApiError> {
     let paths = Paths::of(store, &c.id);
     if c.state.status.has_monitor() {
-        if let Ok(s) = berth_engine::monitor::connect_short(&paths.attach_socket) {
+        if let Ok(s) = berth_engine::monitor::client::connect(&paths.attach_socket) {
             return Ok(MonitorLink::Now(s));
         }
     }
-    let waiter = berth_engine::monitor::attach::AttachWaiter::register(&paths.dir)?;
+    let waiter = berth_engine::monitor::client::AttachWaiter::register(&paths.dir)?;
     Ok(MonitorLink::AtStart {
         waiter,
         container_dir: paths.dir,
@@ -673,8 +673,8 @@ async fn wait(
     }
     let cond = condition.clone();
     let (c, link) = engine
-        .with_store(move |store, runtime| {
-            let c = lifecycle::lookup(store, runtime, &id)?;
+        .with_store(move |store, _| {
+            let c = lifecycle::lookup(store, &id)?;
             if cond == "not-running" && !c.state.status.has_monitor() {
                 return Ok((c, None));
             }
@@ -695,7 +695,7 @@ async fn wait(
                 let id = c.id.clone();
                 let removed = condition == "removed";
                 let latest = engine2
-                    .with_store(move |store, runtime| {
+                    .with_store(move |store, _| {
                         if removed {
                             // The monitor tells the exit after removal; a
                             // crashed one leaves the row to reconcile.
@@ -706,7 +706,7 @@ async fn wait(
                                 std::thread::sleep(Duration::from_millis(50));
                             }
                         }
-                        match lifecycle::lookup(store, runtime, &id) {
+                        match lifecycle::lookup(store, &id) {
                             Ok(c) => Ok(Some(c.state.exit_code)),
                             Err(ContainerError::NotFound(_)) => Ok(None),
                             Err(e) => Err(e.into()),
@@ -745,8 +745,8 @@ async fn attach(
     let detach_keys = streams::DetachKeys::parse(q.get("detachKeys").unwrap_or(""))
         .map_err(ApiError::bad_request)?;
     let (c, link, past) = engine
-        .with_store(move |store, runtime| {
-            let c = lifecycle::lookup(store, runtime, &id)?;
+        .with_store(move |store, _| {
+            let c = lifecycle::lookup(store, &id)?;
             let past = if logs {
                 let log = Paths::of(store, &c.id).log;
                 berth_container::logs::read(&log, &Default::default())
@@ -804,8 +804,8 @@ async fn resize(
     let h = q.int("h")?.unwrap_or(0);
     let w = q.int("w")?.unwrap_or(0);
     engine
-        .with_store(move |store, runtime| {
-            let c = lifecycle::lookup(store, runtime, &id)?;
+        .with_store(move |store, _| {
+            let c = lifecycle::lookup(store, &id)?;
             send_resize(store, &c, h, w)
         })
         .await?;
@@ -821,14 +821,9 @@ fn send_resize(store: &Store, c: &Container, h: i64, w: i64) -> Result<(), ApiEr
         )));
     }
     let socket = Paths::of(store, &c.id).attach_socket;
-    let mut s = berth_engine::monitor::connect_short(&socket)
-        .map_err(|e| ApiError::conflict(format!("Container {} is not running: {e}", c.id)))?;
-    berth_engine::monitor::attach::write_frame(
-        &mut s,
-        berth_engine::monitor::attach::RESIZE,
-        format!("{h} {w}").as_bytes(),
-    )?;
-    Ok(())
+    let size = |n: i64| n.clamp(0, u16::MAX as i64) as u16;
+    berth_engine::monitor::client::resize(&socket, size(h), size(w))
+        .map_err(|e| ApiError::conflict(format!("Container {} is not running: {e}", c.id)))
 }
 
 // ---------------------------------------------------------------- logs
@@ -903,7 +898,7 @@ async fn logs(
                 let mut out = Vec::with_capacity(line.len() + 8);
                 if tty {
                     out.extend_from_slice(line.as_bytes());
-                } else if berth_engine::monitor::attach::write_frame(&mut out, kind, line.as_bytes())
+                } else if berth_engine::monitor::protocol::write_frame(&mut out, kind, line.as_bytes())
                     .is_err()
                 {
                     return;
@@ -947,7 +942,7 @@ async fn archive_head(
 ) -> Result<Response, ApiError> {
     let path = required_path(&q)?;
     let stat = engine
-        .with_store(move |store, runtime| Ok(ops::stat(store, runtime, &id, &path)?))
+        .with_store(move |store, _| Ok(ops::stat(store, &id, &path)?))
         .await?;
     let mut resp = StatusCode::OK.into_response();
     resp.headers_mut().insert(STAT_HEADER, stat_header(&stat)?);
@@ -962,15 +957,14 @@ async fn archive_get(
     let path = required_path(&q)?;
     let (stat_id, stat_path) = (id.clone(), path.clone());
     let stat = engine
-        .with_store(move |store, runtime| Ok(ops::stat(store, runtime, &stat_id, &stat_path)?))
+        .with_store(move |store, _| Ok(ops::stat(store, &stat_id, &stat_path)?))
         .await?;
     let root = engine.root.clone();
-    let runtime = engine.runtime.clone();
     let mut resp = streams::blocking_body("application/x-tar", move |tx| {
         let Ok(mut store) = Store::open(&root) else {
             return;
         };
-        if let Err(e) = ops::archive_out(&mut store, &runtime, &id, &path, false, ChannelWriter(tx))
+        if let Err(e) = ops::archive_out(&mut store, &id, &path, false, ChannelWriter(tx))
         {
             eprintln!("berth serve: archive of {id}:{path}: {e}");
         }
@@ -990,10 +984,9 @@ async fn archive_put(
     let copy_uid_gid = q.bool("copyUIDGID");
     let mut reader = streams::BodyReader::new(body);
     engine
-        .with_store(move |store, runtime| {
+        .with_store(move |store, _| {
             let result = ops::archive_in(
                 store,
-                runtime,
                 &id,
                 &path,
                 &mut reader,
@@ -1014,7 +1007,7 @@ async fn changes(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let list = engine
-        .with_store(move |store, runtime| Ok(ops::diff(store, runtime, &id)?))
+        .with_store(move |store, _| Ok(ops::diff(store, &id)?))
         .await?;
     let items: Vec<Value> = list
         .iter()
@@ -1040,17 +1033,16 @@ async fn export(
 ) -> Result<Response, ApiError> {
     let check_id = id.clone();
     engine
-        .with_store(move |store, runtime| {
-            Ok(lifecycle::lookup(store, runtime, &check_id).map(drop)?)
+        .with_store(move |store, _| {
+            Ok(lifecycle::lookup(store, &check_id).map(drop)?)
         })
         .await?;
     let root = engine.root.clone();
-    let runtime = engine.runtime.clone();
     Ok(streams::blocking_body("application/x-tar", move |tx| {
         let Ok(mut store) = Store::open(&root) else {
             return;
         };
-        if let Err(e) = ops::export(&mut store, &runtime, &id, ChannelWriter(tx)) {
+        if let Err(e) = ops::export(&mut store, &id, ChannelWriter(tx)) {
             eprintln!("berth serve: export of {id}: {e}");
         }
     }))
@@ -1066,7 +1058,7 @@ async fn top(
         .map(|a| a.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
     let (titles, processes) = engine
-        .with_store(move |store, runtime| Ok(ops::top(store, runtime, &id, &args)?))
+        .with_store(move |store, _| Ok(ops::top(store, &id, &args)?))
         .await?;
     Ok(Json(ContainerTopResponse {
         titles: Some(titles),
@@ -1121,19 +1113,18 @@ async fn stats(
     let stream = q.bool_or("stream", true) && !q.bool("one-shot");
     let check_id = id.clone();
     engine
-        .with_store(move |store, runtime| {
-            Ok(lifecycle::lookup(store, runtime, &check_id).map(drop)?)
+        .with_store(move |store, _| {
+            Ok(lifecycle::lookup(store, &check_id).map(drop)?)
         })
         .await?;
     let root = engine.root.clone();
-    let runtime = engine.runtime.clone();
     Ok(streams::blocking_body("application/json", move |tx| {
         let Ok(mut store) = Store::open(&root) else {
             return;
         };
         loop {
             let interval = Duration::from_millis(if stream { 1000 } else { 100 });
-            let Ok((c, s)) = ops::stats(&mut store, &runtime, &id, interval) else {
+            let Ok((c, s)) = ops::stats(&mut store, &id, interval) else {
                 return;
             };
             let read = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
@@ -1169,7 +1160,7 @@ async fn commit(State(engine): State<Shared>, q: Query) -> Result<Response, ApiE
         pause: q.bool_or("pause", true),
     };
     let id = engine
-        .with_store(move |store, runtime| Ok(ops::commit(store, runtime, &container, &req)?))
+        .with_store(move |store, _| Ok(ops::commit(store, &container, &req)?))
         .await?;
     Ok((StatusCode::CREATED, Json(json!({"Id": id}))).into_response())
 }

@@ -147,7 +147,7 @@ mod tests {
         })
         .into();
         assert_eq!(e.status, StatusCode::NOT_FOUND);
-        let e: ApiError = ContainerError::Engine("boom".into()).into();
+        let e: ApiError = ContainerError::StartFailed("boom".into()).into();
         assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

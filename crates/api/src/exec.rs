@@ -236,46 +236,35 @@ fn run(
     let Ok(mut engine) = berth_engine::Engine::open(config) else {
         return;
     };
-    let spawned = if tty {
-        prepared.spawn_pty(rows, cols).and_then(|(child, master)| {
+    let stdio = if tty {
+        ops::ExecStdio::Terminal { rows, cols }
+    } else {
+        ops::ExecStdio::Pipes {
+            stdin: attach_stdin,
+        }
+    };
+    let spawned = prepared.spawn(stdio, false).and_then(|mut running| {
+        let mut readers = Vec::new();
+        let mut stdin = running.stdin.take();
+        if let Some(master) = running.terminal.take() {
             let reader = master
                 .try_clone()
-                .map_err(|e| ContainerError::Engine(format!("pty: {e}")))?;
-            let readers = vec![pump(reader, 1, out.clone())];
-            if attach_stdin {
-                feed(master, input);
-            }
-            Ok((child, readers))
-        })
-    } else {
-        let stdin = if attach_stdin {
-            std::process::Stdio::piped()
-        } else {
-            std::process::Stdio::null()
-        };
-        prepared
-            .spawn(
-                None,
-                false,
-                stdin,
-                std::process::Stdio::piped(),
-                std::process::Stdio::piped(),
-            )
-            .map(|mut child| {
-                let mut readers = Vec::new();
-                if let Some(o) = child.stdout.take() {
-                    readers.push(pump(o, 1, out.clone()));
-                }
-                if let Some(e) = child.stderr.take() {
-                    readers.push(pump(e, 2, out.clone()));
-                }
-                if let Some(i) = child.stdin.take() {
-                    feed(i, input);
-                }
-                (child, readers)
-            })
-    };
-    let (mut child, readers) = match spawned {
+                .map_err(|e| ContainerError::sys("duplicating the terminal", e))?;
+            readers.push(pump(reader, 1, out.clone()));
+            stdin = attach_stdin.then_some(master);
+        }
+        if let Some(o) = running.stdout.take() {
+            readers.push(pump(o, 1, out.clone()));
+        }
+        if let Some(e) = running.stderr.take() {
+            readers.push(pump(e, 2, out.clone()));
+        }
+        if let Some(i) = stdin {
+            feed(i, input);
+        }
+        Ok((running, readers))
+    });
+    let (mut running, readers) = match spawned {
         Ok(x) => x,
         Err(e) => {
             let _ = out.blocking_send((2, format!("{e}\n").into_bytes()));
@@ -283,26 +272,23 @@ fn run(
             return;
         }
     };
-    let _ = engine.exec_running(&mut rec, child.id() as i64);
-    let status = child.wait();
+    let _ = engine.exec_running(&mut rec, running.pid() as i64);
+    let status = running.wait();
     for r in readers {
         let _ = r.join();
     }
     let code = match status {
-        Ok(status) => match prepared.finish(status) {
-            Ok(code) => code,
-            // Docker quirk: an exec that cannot start exits 126, whatever the
-            // reason (`run` distinguishes 127 for a missing command).
-            Err(ContainerError::CannotRun { message, .. }) => {
-                let _ = out.blocking_send((2, format!("{message}\n").into_bytes()));
-                126
-            }
-            Err(e) => {
-                let _ = out.blocking_send((2, format!("{e}\n").into_bytes()));
-                126
-            }
-        },
-        Err(_) => 126,
+        Ok(code) => code,
+        // Docker quirk: an exec that cannot start exits 126, whatever the
+        // reason (`run` distinguishes 127 for a missing command).
+        Err(ContainerError::CannotRun { message, .. }) => {
+            let _ = out.blocking_send((2, format!("{message}\n").into_bytes()));
+            126
+        }
+        Err(e) => {
+            let _ = out.blocking_send((2, format!("{e}\n").into_bytes()));
+            126
+        }
     };
     let _ = engine.exec_exited(&mut rec, code as i64);
     drop(out);

@@ -174,11 +174,10 @@ async fn prune(State(engine): State<Shared>) -> Result<Json<Value>, ApiError> {
 /// The container side of connect/disconnect.
 fn member_call<T>(
     store: &mut berth_store::Store,
-    runtime: &str,
     container: &str,
     f: impl FnOnce(&mut berth_store::Store, &berth_network::Member) -> Result<T, NetworkError>,
 ) -> Result<T, ApiError> {
-    let c = berth_engine::container::lifecycle::lookup(store, runtime, container)?;
+    let c = berth_engine::container::lifecycle::lookup(store, container)?;
     let member = berth_network::Member {
         container_id: &c.id,
         container_name: &c.name,
@@ -205,8 +204,8 @@ async fn connect(
         .and_then(|c| c.ipv4_address.clone())
         .unwrap_or_default();
     engine
-        .with_store(move |store, runtime| {
-            member_call(store, runtime, &container, |store, member| {
+        .with_store(move |store, _| {
+            member_call(store, &container, |store, member| {
                 berth_network::connect(store, &id, member, &aliases, &ipv4)
             })
         })
@@ -222,8 +221,8 @@ async fn disconnect(
     let req: bollard_stubs::models::NetworkDisconnectRequest = serde_json::from_slice(&body)?;
     let container = req.container.clone();
     engine
-        .with_store(move |store, runtime| {
-            member_call(store, runtime, &container, |store, member| {
+        .with_store(move |store, _| {
+            member_call(store, &container, |store, member| {
                 berth_network::disconnect(store, &id, member)
             })
         })

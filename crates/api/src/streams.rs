@@ -6,7 +6,7 @@
 //!   response body (docker-py's non-streaming `attach`/`exec_start`).
 //! * **Framing**: without a tty Docker clients read the multiplexed format
 //!   (8-byte header `[stream, 0, 0, 0, len BE]`); with a tty, raw bytes. The
-//!   monitor always frames (see `berth_engine::monitor::attach`); its EXIT frame is
+//!   monitor always frames (see `berth_engine::monitor::protocol`); its EXIT frame is
 //!   berth's own and is never forwarded.
 //! * **Waiting for a start**: a client that attaches (or waits) before the
 //!   container starts registers an `AttachWaiter`; the starting monitor
@@ -22,7 +22,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use berth_engine::monitor::attach::{self, AttachWaiter};
+use berth_engine::monitor::client::AttachWaiter;
+use berth_engine::monitor::protocol as attach;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::UnixStream;

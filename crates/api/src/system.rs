@@ -144,10 +144,10 @@ async fn info(State(engine): State<Shared>) -> Result<Json<Value>, ApiError> {
     let root = engine.root.clone();
     let runtime = engine.runtime.clone();
     let (containers, images) = engine
-        .with_store(move |store, runtime| {
+        .with_store(move |store, _| {
             let mut list = model::list(store)?;
             for c in list.iter_mut() {
-                lifecycle::reconcile(store, runtime, c)?;
+                lifecycle::reconcile(store, c)?;
             }
             let images = berth_image::list(store)?.len();
             Ok((list, images))
@@ -218,11 +218,11 @@ async fn info(State(engine): State<Shared>) -> Result<Json<Value>, ApiError> {
 async fn df(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiError> {
     let version = q.api_version();
     let v = engine
-        .with_store(move |store, runtime| {
+        .with_store(move |store, _| {
             let images = berth_image::list(store)?;
             let mut containers = model::list(store)?;
             for c in containers.iter_mut() {
-                lifecycle::reconcile(store, runtime, c)?;
+                lifecycle::reconcile(store, c)?;
             }
             let layers_size: u64 = images.iter().map(|i| i.size).sum();
             let image_rows: Vec<Value> = images

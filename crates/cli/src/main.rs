@@ -295,7 +295,7 @@ fn main() {
         Command::Events(a) => (commands::events::events(&ctx, a), exit::FAILURE),
         Command::Serve(a) => (commands::serve::serve(&ctx, a), exit::FAILURE),
         Command::Monitor { id } => {
-            std::process::exit(berth_engine::monitor::main(&ctx.root, &ctx.runtime, &id))
+            std::process::exit(berth_engine::monitor::main(&ctx.root, &id))
         }
     };
     std::process::exit(exit::report(result, failure_code));

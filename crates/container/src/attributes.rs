@@ -8,9 +8,19 @@ impl Container {
     /// Docker's `Actor.Attributes` of a container event: its labels, the
     /// image as the user named it, and its name.
     pub fn event_attributes(&self) -> BTreeMap<String, String> {
-        let mut attrs = self.spec.labels.clone();
-        attrs.insert("image".into(), self.image_ref.clone());
-        attrs.insert("name".into(), self.name.clone());
-        attrs
+        event_attributes(&self.spec.labels, &self.image_ref, &self.name)
     }
+}
+
+/// [`Container::event_attributes`] from a container's labels, image
+/// reference and name.
+pub(crate) fn event_attributes(
+    labels: &BTreeMap<String, String>,
+    image_ref: &str,
+    name: &str,
+) -> BTreeMap<String, String> {
+    let mut attrs = labels.clone();
+    attrs.insert("image".into(), image_ref.to_string());
+    attrs.insert("name".into(), name.to_string());
+    attrs
 }

@@ -3,27 +3,32 @@
 //! OCI runtime under a per-container monitor.
 //!
 //! # Terms and lifecycle
-//! * **create** ([`create::create`]) validates a [`create::CreateRequest`] completely
-//!   into a [`ContainerSpec`] (image, command, env, user, mounts, resources)
-//!   before any side effect, then creates named/anonymous volumes, the container
-//!   directory (`diff/` = writable layer, `work/`, `merged/`) and the metadata
-//!   rows in one transaction. The container is `created`.
-//! * **start** ([`lifecycle::start`]) spawns the monitor (`berth __monitor ID`,
-//!   detached with setsid). The monitor mounts the overlay rootfs, writes the
-//!   OCI bundle, runs `runc create`/`runc start`, reports back through a pipe, and
-//!   then stays the container's parent (child subreaper) for its whole life:
-//!   it holds stdio, writes the json-file log, serves attach clients, records the
-//!   exit, unmounts the rootfs and applies the restart policy.
+//! This crate keeps the container *record*; berth-engine runs the operations.
+//! * **create** (berth-engine) validates a request completely into a
+//!   [`ContainerSpec`] (image, command, env, user, mounts, resources, the OCI
+//!   runtime) before any side effect, then creates named/anonymous volumes, the
+//!   container directory (`diff/` = writable layer, `work/`, `merged/`) and the
+//!   metadata rows in one transaction. The container is `created`.
+//! * **start** spawns the monitor (`berth __monitor ID`, detached with setsid).
+//!   The monitor mounts the overlay rootfs ([`rootfs`]), writes the OCI bundle,
+//!   has the container's runtime create and start it, reports back through a
+//!   pipe, and then stays the container's parent (child subreaper) for its
+//!   whole life: it holds stdio, writes the json-file log ([`logs`]), serves
+//!   attach clients, records the exit, unmounts the rootfs and applies the
+//!   restart policy.
 //! * **stop/kill** signal through the runtime; the monitor observes the exit.
 //! * **rm** unmounts (if needed), deletes rows and the container directory
 //!   (the writable layer dies with the container), then anonymous volumes with
 //!   `-v`. Volumes are never deleted by anything else.
 //!
 //! # Invariants
+//! * A container's status changes only through [`state::transition`], which
+//!   refuses changes its current status does not allow and records the
+//!   matching event in the same transaction.
 //! * A container whose status says a monitor exists (running, paused,
 //!   restarting) has a live monitor holding `monitor.lock`; when the lock can be
-//!   taken the monitor is dead, and [`lifecycle::reconcile`] marks the container
-//!   exited and cleans up its runtime state and mounts.
+//!   taken the monitor is dead, and berth-engine's `reconcile` marks the
+//!   container exited and cleans up its runtime state and mounts.
 //! * The overlay rootfs is mounted exactly while a monitor runs the container
 //!   (and briefly during `cp`/`export`/`commit` of a stopped container).
 
@@ -33,6 +38,7 @@ pub mod logs;
 pub mod model;
 pub mod names;
 pub mod rootfs;
+pub mod state;
 
 use std::path::PathBuf;
 
@@ -53,6 +59,14 @@ pub enum ContainerError {
     InvalidArgument(String),
     #[error("{0}")]
     Conflict(String),
+    /// A status change the container's current status does not allow (see
+    /// [`state::transition`]); nothing was changed.
+    #[error("container {id} is {from}: it cannot become {to}")]
+    InvalidTransition {
+        id: String,
+        from: Status,
+        to: Status,
+    },
     /// The command could not be started: `code` is 126 (not executable) or 127
     /// (not found), as Docker reports them.
     #[error("{message}")]
@@ -64,6 +78,37 @@ pub enum ContainerError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    /// A system call that concerns no file failed (pipe, poll, signalfd, timerfd, fork).
+    #[error("{what}: {source}")]
+    Sys {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A container's monitor broke its protocol (exited without reporting,
+    /// sent what cannot be read).
+    #[error("the monitor of container {id}: {problem}")]
+    Monitor { id: String, problem: String },
+    /// The monitor reported that the container could not be started, for a
+    /// reason other than its command (which is [`ContainerError::CannotRun`]).
+    #[error("{0}")]
+    StartFailed(String),
+    /// The container's processes were killed but it did not stop.
+    #[error("container {0} did not stop after SIGKILL")]
+    DidNotStop(String),
+    /// `--init` without a tini binary on the host.
+    #[error("--init needs tini: apt-get install tini")]
+    InitNotFound,
+    /// `top`'s `ps` failed (its stderr).
+    #[error("ps: {0}")]
+    Ps(String),
+    /// `error`, and undoing what led to it failed too.
+    #[error("{error}; {what} also failed: {cleanup}")]
+    CleanupFailed {
+        error: Box<ContainerError>,
+        what: String,
+        cleanup: Box<ContainerError>,
     },
     #[error("metadata: {0}")]
     Db(#[from] berth_store::rusqlite::Error),
@@ -83,8 +128,6 @@ pub enum ContainerError {
     Archive(#[from] berth_archive::ArchiveError),
     #[error(transparent)]
     Network(#[from] berth_network::NetworkError),
-    #[error("{0}")]
-    Engine(String),
 }
 
 impl ContainerError {
@@ -94,6 +137,26 @@ impl ContainerError {
             source,
         }
     }
+
+    pub fn sys(what: &'static str, source: impl Into<std::io::Error>) -> Self {
+        ContainerError::Sys {
+            what,
+            source: source.into(),
+        }
+    }
+
+    /// `self`, with the failure of the cleanup `what` that followed it.
+    pub fn with_cleanup_failure(
+        self,
+        what: impl Into<String>,
+        cleanup: impl Into<ContainerError>,
+    ) -> Self {
+        ContainerError::CleanupFailed {
+            error: Box::new(self),
+            what: what.into(),
+            cleanup: Box::new(cleanup.into()),
+        }
+    }
 }
 
 impl berth_error::HasKind for ContainerError {
@@ -101,7 +164,9 @@ impl berth_error::HasKind for ContainerError {
         use berth_error::ErrorKind;
         match self {
             ContainerError::NotFound(_) => ErrorKind::NotFound,
-            ContainerError::NameInUse { .. } | ContainerError::Conflict(_) => ErrorKind::Conflict,
+            ContainerError::NameInUse { .. }
+            | ContainerError::Conflict(_)
+            | ContainerError::InvalidTransition { .. } => ErrorKind::Conflict,
             ContainerError::InvalidName(_)
             | ContainerError::InvalidArgument(_)
             | ContainerError::Ambiguous(_) => ErrorKind::InvalidArgument,
@@ -115,10 +180,16 @@ impl berth_error::HasKind for ContainerError {
             ContainerError::Mount(e) => e.kind(),
             ContainerError::Archive(e) => e.kind(),
             ContainerError::Network(e) => e.kind(),
+            ContainerError::CleanupFailed { error, .. } => error.kind(),
+            ContainerError::InitNotFound => ErrorKind::Unavailable,
             ContainerError::Corrupt { .. }
             | ContainerError::Io { .. }
-            | ContainerError::Db(_)
-            | ContainerError::Engine(_) => ErrorKind::Internal,
+            | ContainerError::Sys { .. }
+            | ContainerError::Monitor { .. }
+            | ContainerError::StartFailed(_)
+            | ContainerError::DidNotStop(_)
+            | ContainerError::Ps(_)
+            | ContainerError::Db(_) => ErrorKind::Internal,
         }
     }
 }

@@ -87,6 +87,15 @@ pub struct HostSpec {
     /// `--ip` on the network-mode's network ("" = any).
     #[serde(default)]
     pub ipv4_address: String,
+    /// The OCI runtime the container was created with (HostConfig.Runtime:
+    /// `runc`, `crun`, `youki` or a path); every later operation uses it.
+    /// Records from before it was stored were all run by runc.
+    #[serde(default = "default_runtime")]
+    pub runtime: String,
+}
+
+fn default_runtime() -> String {
+    "runc".to_string()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -151,21 +160,28 @@ impl Status {
         }
     }
 
-    fn parse(s: &str) -> Status {
-        match s {
+    fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "created" => Status::Created,
             "running" => Status::Running,
             "paused" => Status::Paused,
             "restarting" => Status::Restarting,
             "exited" => Status::Exited,
+            "dead" => Status::Dead,
             "removing" => Status::Removing,
-            "created" => Status::Created,
-            _ => Status::Dead,
-        }
+            _ => return None,
+        })
     }
 
     /// A monitor is supposed to exist in these states.
     pub fn has_monitor(self) -> bool {
         matches!(self, Status::Running | Status::Paused | Status::Restarting)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -184,6 +200,24 @@ pub struct State {
     pub stopped_by_user: bool,
 }
 
+impl State {
+    /// A container's state when it is created.
+    pub fn created() -> State {
+        State {
+            status: Status::Created,
+            pid: 0,
+            monitor_pid: 0,
+            exit_code: 0,
+            oom_killed: false,
+            error: String::new(),
+            started_at: berth_store::ZERO_TIME.to_string(),
+            finished_at: berth_store::ZERO_TIME.to_string(),
+            restart_count: 0,
+            stopped_by_user: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Container {
     pub id: String,
@@ -199,11 +233,16 @@ const COLUMNS: &str =
     "id, name, image_id, image_ref, created_at, config, status, pid, monitor_pid, \
      exit_code, oom_killed, error, started_at, finished_at, restart_count, stopped_by_user";
 
-fn from_row(row: &Row) -> rusqlite::Result<(Container, String)> {
-    let config: String = row.get(5)?;
-    let status: String = row.get(6)?;
-    Ok((
-        Container {
+/// A row as read: the container with its spec and status still to decode.
+struct RawRow {
+    container: Container,
+    config: String,
+    status: String,
+}
+
+fn from_row(row: &Row) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        container: Container {
             id: row.get(0)?,
             name: row.get(1)?,
             image_id: row.get(2)?,
@@ -211,7 +250,7 @@ fn from_row(row: &Row) -> rusqlite::Result<(Container, String)> {
             created_at: row.get(4)?,
             spec: ContainerSpec::default(),
             state: State {
-                status: Status::parse(&status),
+                status: Status::Created,
                 pid: row.get(7)?,
                 monitor_pid: row.get(8)?,
                 exit_code: row.get(9)?,
@@ -223,16 +262,31 @@ fn from_row(row: &Row) -> rusqlite::Result<(Container, String)> {
                 stopped_by_user: row.get(15)?,
             },
         },
-        config,
-    ))
+        config: row.get(5)?,
+        status: row.get(6)?,
+    })
 }
 
-fn decode((mut c, config): (Container, String)) -> Result<Container, ContainerError> {
+fn decode(row: RawRow) -> Result<Container, ContainerError> {
+    let RawRow {
+        container: mut c,
+        config,
+        status,
+    } = row;
     c.spec = serde_json::from_str(&config).map_err(|e| ContainerError::Corrupt {
         id: c.id.clone(),
         reason: e.to_string(),
     })?;
+    c.state.status = parse_status(&c.id, &status)?;
     Ok(c)
+}
+
+/// A status column's value; anything else is corruption, never a guess.
+pub(crate) fn parse_status(id: &str, text: &str) -> Result<Status, ContainerError> {
+    Status::parse(text).ok_or_else(|| ContainerError::Corrupt {
+        id: id.to_string(),
+        reason: format!("unknown status {text:?}"),
+    })
 }
 
 impl Container {
@@ -268,7 +322,6 @@ pub struct Paths {
     pub log: PathBuf,
     pub monitor_lock: PathBuf,
     pub attach_socket: PathBuf,
-    pub pid_file: PathBuf,
     pub hosts: PathBuf,
     pub hostname: PathBuf,
     pub resolv_conf: PathBuf,
@@ -286,7 +339,6 @@ impl Paths {
             log: dir.join(format!("{id}-json.log")),
             monitor_lock: dir.join("monitor.lock"),
             attach_socket: dir.join("attach.sock"),
-            pid_file: dir.join("init.pid"),
             hosts: dir.join("hosts"),
             hostname: dir.join("hostname"),
             resolv_conf: dir.join("resolv.conf"),
@@ -345,28 +397,6 @@ pub fn list(store: &Store) -> Result<Vec<Container>, ContainerError> {
 /// Re-reads a container's state columns.
 pub fn reload(store: &Store, c: &mut Container) -> Result<(), ContainerError> {
     *c = find(store, &c.id)?;
-    Ok(())
-}
-
-/// Writes the state columns of a container.
-pub fn save_state(tx: &rusqlite::Connection, id: &str, s: &State) -> rusqlite::Result<()> {
-    tx.execute(
-        "UPDATE containers SET status=?2, pid=?3, monitor_pid=?4, exit_code=?5, oom_killed=?6, \
-         error=?7, started_at=?8, finished_at=?9, restart_count=?10, stopped_by_user=?11 WHERE id=?1",
-        params![
-            id,
-            s.status.as_str(),
-            s.pid,
-            s.monitor_pid,
-            s.exit_code,
-            s.oom_killed,
-            s.error,
-            s.started_at,
-            s.finished_at,
-            s.restart_count,
-            s.stopped_by_user
-        ],
-    )?;
     Ok(())
 }
 
@@ -460,4 +490,17 @@ pub fn lower_dirs(store: &Store, id: &str) -> Result<Vec<PathBuf>, ContainerErro
         .collect::<Result<Vec<_>, _>>()?;
     let layers = store.layers_dir();
     Ok(dirs.into_iter().map(|d| layers.join(d)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_from_before_the_runtime_was_stored_were_run_by_runc() {
+        let mut json = serde_json::to_value(HostSpec::default()).unwrap();
+        json.as_object_mut().unwrap().remove("Runtime").unwrap();
+        let host: HostSpec = serde_json::from_value(json).unwrap();
+        assert_eq!(host.runtime, "runc");
+    }
 }

@@ -17,9 +17,10 @@ pub fn mount(store: &Store, id: &str, sys: &dyn Syscalls) -> Result<()> {
     }
     let lowers = model::rootfs_lowers(store, id)?;
     if lowers.is_empty() {
-        return Err(ContainerError::Engine(format!(
-            "container {id} has no image layers recorded"
-        )));
+        return Err(ContainerError::Corrupt {
+            id: id.to_string(),
+            reason: "no image layers recorded".into(),
+        });
     }
     sys.mount_overlay(&OverlayMount {
         lowers,
@@ -57,9 +58,7 @@ pub fn with_mounted<T>(
         if let Err(e) = unmount(store, id, sys) {
             return match result {
                 Ok(_) => Err(e),
-                Err(original) => Err(ContainerError::Engine(format!(
-                    "{original}; unmounting the rootfs also failed: {e}"
-                ))),
+                Err(original) => Err(original.with_cleanup_failure("unmounting the rootfs", e)),
             };
         }
     }
@@ -117,9 +116,9 @@ pub fn with_mounted_storage<T>(
             (Ok(v), None) => Ok(v),
             (Ok(_), Some(e)) => Err(e.into()),
             (Err(original), None) => Err(original),
-            (Err(original), Some(e)) => Err(ContainerError::Engine(format!(
-                "{original}; unmounting the container's volumes also failed: {e}"
-            ))),
+            (Err(original), Some(e)) => {
+                Err(original.with_cleanup_failure("unmounting the container's volumes", e))
+            }
         }
     })
 }

@@ -175,6 +175,7 @@ pub fn container(d: &ContainerDetails) -> Value {
             "Ulimits": if ulimits.is_empty() { Value::Null } else { json!(ulimits) },
             "Init": if host.init { json!(true) } else { Value::Null },
             "Mounts": if host_mounts.is_empty() { Value::Null } else { json!(host_mounts) },
+            "Runtime": host.runtime,
         },
         "GraphDriver": {
             "Data": {
@@ -232,7 +233,7 @@ fn add_docker_defaults(v: &mut Value, c: &Container) {
         "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [],
         "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CgroupParent": "", "CgroupnsMode": "private",
         "GroupAdd": null, "IpcMode": "private", "Cgroup": "", "Links": null, "OomScoreAdj": 0, "PidMode": "",
-        "UTSMode": "", "UsernsMode": "", "Runtime": "runc", "Isolation": "", "ConsoleSize": [0, 0],
+        "UTSMode": "", "UsernsMode": "", "Isolation": "", "ConsoleSize": [0, 0],
         "DnsOptions": [], "DnsSearch": [], "KernelMemoryTCP": 0, "MaskedPaths": null, "ReadonlyPaths": null,
     });
     if let (Some(host), Some(defaults)) =

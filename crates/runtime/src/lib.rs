@@ -9,12 +9,16 @@
 //! * A **user** is resolved by [`resolve_user`] from Docker's `-u` grammar against the
 //!   image's `/etc/passwd` and `/etc/group`, which are opened *inside* the rootfs so
 //!   that a symlink in an image can never make berth read a host file.
-//! * The **runtime** ([`Runtime`]) is the OCI runtime binary plus its state root.
-//!   A container goes `create` (namespaces set up, process waiting) → `start` (user
-//!   process runs) → exits → `delete`; `kill`, `pause`/`resume`, `state`, `ps`,
-//!   `exec` and `update` act on it in between. The runtime's own state (under the
-//!   state root) is authoritative only for "is it there and what is its pid"; berth
-//!   keeps everything else in its store.
+//! * The **runtime** is an [`OciRuntime`]: a container goes `create` (namespaces
+//!   set up, process waiting) → `start` (user process runs) → exits → `delete`;
+//!   `kill`, `pause`/`resume`, `state`, `ps`, `exec` and `update` act on it in
+//!   between (the trait's documentation has the exact lifecycle). Its stdio is
+//!   typed ([`ProcessIo`]: descriptors handed over, or a terminal whose master
+//!   comes back), and so are its failures ([`RuntimeError`]). [`open`] gives the
+//!   runtime a container names; [`RuncCli`], runc's command line (which crun
+//!   and youki share), is the one implementation today. The runtime's own state
+//!   (under its state root) is authoritative only for "is it there and what is
+//!   its pid"; berth keeps everything else in its store.
 //! * [`build_exec_process`] makes the `process.json` given to `runtime exec`, with
 //!   the same security defaults as the container's main process;
 //!   [`inherit_container_limits`] copies the container's rlimits and OOM score onto
@@ -22,18 +26,31 @@
 
 mod caps;
 mod error;
-mod runtime;
+mod oci;
+mod runc;
 mod signal;
 mod spec;
+mod terminal;
 mod user;
+
+use std::path::Path;
 
 pub use caps::{all_capabilities, default_capabilities, tweak_capabilities};
 pub use error::RuntimeError;
+pub use oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, WindowSize};
 pub use oci_spec;
-pub use runtime::{exec_log_path, Runtime, State};
+pub use runc::RuncCli;
 pub use signal::parse_signal;
 pub use spec::{
     build_exec_process, build_spec, inherit_container_limits, write_bundle, BindMount, ExtraMount,
     Namespace, SpecInput, Ulimit, DEFAULT_SHM_SIZE_BYTES,
 };
+pub use terminal::set_window_size;
 pub use user::{resolve_user, User};
+
+/// The runtime called `name` (`runc`, `crun`, `youki` or an absolute path to
+/// a binary with their command line), keeping its containers' state under
+/// `state_root`.
+pub fn open(name: &str, state_root: &Path) -> Result<Box<dyn OciRuntime>, RuntimeError> {
+    Ok(Box::new(RuncCli::new(name, state_root)?))
+}

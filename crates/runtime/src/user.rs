@@ -33,6 +33,19 @@ pub struct User {
     pub home: String,
 }
 
+impl User {
+    /// `HOME=` the user's home directory (`/` when unknown), for a process
+    /// whose environment sets none.
+    pub fn home_env(&self) -> String {
+        let home = if self.home.is_empty() {
+            "/"
+        } else {
+            &self.home
+        };
+        format!("HOME={home}")
+    }
+}
+
 /// Largest id Docker accepts (`int32` max).
 const MAX_ID: i64 = 2_147_483_647;
 /// An `/etc/passwd` or `/etc/group` larger than this is refused rather than read.

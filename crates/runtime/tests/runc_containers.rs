@@ -1,14 +1,15 @@
 //! Real containers: a busybox rootfs, a bundle from `build_spec`, run by runc through
-//! `Runtime`. Everything is asserted from inside the container.
+//! `RuncCli`. Everything is asserted from inside the container.
 
 use std::fs;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use berth_runtime::{
-    build_exec_process, build_spec, resolve_user, write_bundle, Namespace, Runtime, RuntimeError,
-    SpecInput, User,
+    build_exec_process, build_spec, resolve_user, write_bundle, Namespace, OciRuntime, ProcessIo,
+    RuncCli, RuntimeError, SpecInput, Status, User,
 };
 
 const APPLETS: &[&str] = &["sh", "cat", "id", "ls", "grep", "wc", "sleep"];
@@ -41,9 +42,9 @@ fn busybox() -> PathBuf {
     ensure_installed(&["/bin/busybox", "/usr/bin/busybox"], "busybox-static")
 }
 
-fn runtime(state_root: &Path) -> Runtime {
+fn runtime(state_root: &Path) -> RuncCli {
     ensure_installed(&["/usr/sbin/runc", "/usr/bin/runc", "/sbin/runc"], "runc");
-    Runtime::new("runc", state_root).unwrap()
+    RuncCli::new("runc", state_root).unwrap()
 }
 
 /// A rootfs holding only a static busybox, its applet links, and passwd/group.
@@ -106,7 +107,7 @@ fn input(rootfs: &Path, id: &str, user: User, script: &str) -> SpecInput {
 
 /// Deletes the container however the test ends.
 struct Cleanup<'a> {
-    runtime: &'a Runtime,
+    runtime: &'a RuncCli,
     id: String,
 }
 
@@ -116,16 +117,16 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-fn wait_until_stopped(runtime: &Runtime, id: &str) {
+fn wait_until_stopped(runtime: &RuncCli, id: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let state = runtime.state(id).unwrap().expect("container known to runc");
-        if state.status == "stopped" {
+        if state.status == Status::Stopped {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "container {id} still {} after 30s",
+            "container {id} still {:?} after 30s",
             state.status
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -133,36 +134,31 @@ fn wait_until_stopped(runtime: &Runtime, id: &str) {
 }
 
 /// Runs `script` to completion in a fresh container and returns its stdout+stderr.
-fn run_to_completion(dir: &Path, runtime: &Runtime, spec_input: &SpecInput, id: &str) -> String {
+fn run_to_completion(dir: &Path, runtime: &RuncCli, spec_input: &SpecInput, id: &str) -> String {
     let bundle = dir.join(format!("bundle-{id}"));
     write_bundle(&bundle, &build_spec(spec_input).unwrap()).unwrap();
     let output_path = dir.join(format!("{id}.out"));
     let output = fs::File::create(&output_path).unwrap();
-    let pid_file = bundle.join("pid");
     let _cleanup = Cleanup {
         runtime,
         id: id.to_string(),
     };
 
-    runtime
+    let created = runtime
         .create(
             id,
             &bundle,
-            &pid_file,
-            None,
-            Stdio::null(),
-            Stdio::from(output.try_clone().unwrap()),
-            Stdio::from(output),
+            ProcessIo::Fds {
+                stdin: None,
+                stdout: Some(OwnedFd::from(output.try_clone().unwrap())),
+                stderr: Some(OwnedFd::from(output)),
+            },
         )
         .unwrap();
-    let pid: i32 = fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    assert!(created.terminal.is_none());
     let state = runtime.state(id).unwrap().unwrap();
-    assert_eq!(state.status, "created");
-    assert_eq!(state.pid, pid);
+    assert_eq!(state.status, Status::Created);
+    assert_eq!(state.pid, created.pid);
     runtime.start(id).unwrap();
     wait_until_stopped(runtime, id);
     runtime.delete(id, false).unwrap();
@@ -249,6 +245,23 @@ fn named_user_runs_with_resolved_ids_and_no_effective_caps() {
     assert!(out.contains("CapEff:\t0000000000000000"), "{out}");
 }
 
+/// An exec'd process without a terminal, with no-new-privileges.
+fn exec_process(args: &[&str], user: &User) -> berth_runtime::oci_spec::runtime::Process {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    build_exec_process(
+        &args,
+        &["PATH=/bin".into()],
+        "/",
+        user,
+        false,
+        false,
+        &[],
+        &[],
+        true,
+    )
+    .unwrap()
+}
+
 #[test]
 fn init_exec_ps_kill_on_a_live_container() {
     let dir = tempfile::tempdir().unwrap();
@@ -265,57 +278,53 @@ fn init_exec_ps_kill_on_a_live_container() {
         runtime: &runtime,
         id: id.clone(),
     };
-    runtime
-        .create(
-            &id,
-            &bundle,
-            &bundle.join("pid"),
-            None,
-            Stdio::null(),
-            Stdio::null(),
-            Stdio::null(),
-        )
-        .unwrap();
+    runtime.create(&id, &bundle, ProcessIo::null()).unwrap();
     runtime.start(&id).unwrap();
-    assert_eq!(runtime.state(&id).unwrap().unwrap().status, "running");
+    assert_eq!(runtime.state(&id).unwrap().unwrap().status, Status::Running);
 
-    let process = build_exec_process(
-        &["id".into(), "-u".into()],
-        &["PATH=/bin".into()],
-        "/",
-        &resolve_user(&rootfs, "tester").unwrap(),
-        false,
-        false,
-        &[],
-        &[],
-        true,
-    )
-    .unwrap();
-    let process_json = dir.path().join("exec.json");
-    fs::write(&process_json, serde_json::to_vec(&process).unwrap()).unwrap();
-    let child = runtime
+    let process = exec_process(&["id", "-u"], &resolve_user(&rootfs, "tester").unwrap());
+    let (out_r, out_w) = rustix::pipe::pipe().unwrap();
+    let mut out_r = fs::File::from(out_r);
+    let mut exec = runtime
         .exec(
             &id,
-            &process_json,
-            None,
+            &process,
+            ProcessIo::Fds {
+                stdin: None,
+                stdout: Some(out_w),
+                stderr: None,
+            },
             false,
-            None,
-            Stdio::null(),
-            Stdio::piped(),
-            Stdio::piped(),
         )
         .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "1234");
+    let mut output = String::new();
+    std::io::Read::read_to_string(&mut out_r, &mut output).unwrap();
+    assert_eq!(exec.process.wait().unwrap(), 0);
+    assert_eq!(output.trim(), "1234");
+    // The exec's files in the state root are gone with it.
+    drop(exec);
+    let leftovers: Vec<_> = fs::read_dir(dir.path().join("state"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".exec-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A command that does not exist: the runtime's failure, typed.
+    let missing = exec_process(&["/no/such/binary"], &resolve_user(&rootfs, "").unwrap());
+    let mut exec = runtime
+        .exec(&id, &missing, ProcessIo::null(), false)
+        .unwrap();
+    let err = exec.process.wait().unwrap_err();
+    assert!(matches!(err, RuntimeError::CommandNotFound { .. }), "{err}");
 
     // tini as pid 1 and its child, sleep.
     assert_eq!(runtime.ps(&id).unwrap().len(), 2);
 
     runtime.pause(&id).unwrap();
-    assert_eq!(runtime.state(&id).unwrap().unwrap().status, "paused");
+    assert_eq!(runtime.state(&id).unwrap().unwrap().status, Status::Paused);
     runtime.resume(&id).unwrap();
-    assert_eq!(runtime.state(&id).unwrap().unwrap().status, "running");
+    assert_eq!(runtime.state(&id).unwrap().unwrap().status, Status::Running);
 
     runtime
         .kill(&id, berth_runtime::parse_signal("KILL").unwrap(), false)
@@ -341,19 +350,11 @@ fn runtime_failures_carry_runcs_message() {
         id: id.clone(),
     };
     let err = runtime
-        .create(
-            &id,
-            &bundle,
-            &bundle.join("pid"),
-            None,
-            Stdio::null(),
-            Stdio::null(),
-            Stdio::null(),
-        )
+        .create(&id, &bundle, ProcessIo::null())
         .and_then(|_| runtime.start(&id))
         .unwrap_err();
     match &err {
-        RuntimeError::Command {
+        RuntimeError::CommandNotFound {
             runtime, message, ..
         } => {
             assert_eq!(runtime, "runc");
@@ -370,6 +371,7 @@ fn runtime_failures_carry_runcs_message() {
         .unwrap_err();
     assert!(err.to_string().starts_with("runc kill failed: "), "{err}");
     assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(matches!(err, RuntimeError::NotFound { .. }), "{err}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use berth_engine::monitor::attach;
+use berth_engine::monitor::protocol as attach;
 use berth_engine::container::create::CreateRequest;
 use berth_container::model::{self, Ulimit};
 use berth_engine::container::{lifecycle, ops};
@@ -338,6 +338,8 @@ fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         publish_all_ports: flags.publish_all,
         network_aliases: flags.network_alias.clone(),
         ipv4_address: flags.ip.clone().unwrap_or_default(),
+        // The engine's default runtime (`--runtime`), filled in by create.
+        runtime: String::new(),
     };
     Ok(CreateRequest {
         name: flags.name.clone(),
@@ -379,12 +381,12 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
     let c = ctx.engine()?.container_create(req)?;
     let mut store = ctx.store()?;
     if args.detach {
-        lifecycle::start(&mut store, &ctx.runtime, &c.id, None)?;
+        lifecycle::start(&mut store, &c.id, None)?;
         println!("{}", c.id);
         return Ok(0);
     }
     let (ours, theirs) = UnixStream::pair().context("socketpair")?;
-    lifecycle::start(&mut store, &ctx.runtime, &c.id, Some(&theirs))?;
+    lifecycle::start(&mut store, &c.id, Some(&theirs))?;
     drop(theirs);
     drop(store);
     if !args.flags.tty {
@@ -399,7 +401,6 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
 /// is spawned, so every thread inherits the blocked mask.
 fn proxy_signals(ctx: &Ctx, id: &str) {
     let root = ctx.root.clone();
-    let runtime = ctx.runtime.clone();
     let id = id.to_string();
     // SAFETY: sigset manipulation on a local, then blocking those signals for
     // this thread (and the threads it spawns later).
@@ -426,7 +427,7 @@ fn proxy_signals(ctx: &Ctx, id: &str) {
             return;
         }
         if let Ok(mut store) = berth_store::Store::open(&root) {
-            let _ = lifecycle::kill(&mut store, &runtime, &id, &sig.to_string());
+            let _ = lifecycle::kill(&mut store, &id, &sig.to_string());
         }
     });
 }
@@ -527,9 +528,9 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<i32> {
         let [name] = args.containers.as_slice() else {
             bail!("you cannot start and attach multiple containers at once");
         };
-        let c = lifecycle::lookup(&mut store, &ctx.runtime, name)?;
+        let c = lifecycle::lookup(&mut store, name)?;
         let (ours, theirs) = UnixStream::pair().context("socketpair")?;
-        lifecycle::start(&mut store, &ctx.runtime, &c.id, Some(&theirs))?;
+        lifecycle::start(&mut store, &c.id, Some(&theirs))?;
         drop(theirs);
         if !c.spec.tty {
             proxy_signals(ctx, &c.id);
@@ -537,7 +538,7 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<i32> {
         return Ok(attach_session(ours, args.interactive, c.spec.tty));
     }
     for_each(&args.containers, |name| {
-        lifecycle::start(&mut store, &ctx.runtime, name, None)?;
+        lifecycle::start(&mut store, name, None)?;
         println!("{name}");
         Ok(())
     })
@@ -559,9 +560,9 @@ pub fn stop(ctx: &Ctx, args: StopArgs) -> Result<i32> {
     let mut store = ctx.store()?;
     for_each(&args.containers, |name| {
         if let Some(sig) = &args.signal {
-            lifecycle::kill(&mut store, &ctx.runtime, name, sig)?;
+            lifecycle::kill(&mut store, name, sig)?;
         }
-        lifecycle::stop(&mut store, &ctx.runtime, name, args.time)?;
+        lifecycle::stop(&mut store, name, args.time)?;
         println!("{name}");
         Ok(())
     })
@@ -570,8 +571,8 @@ pub fn stop(ctx: &Ctx, args: StopArgs) -> Result<i32> {
 pub fn restart(ctx: &Ctx, args: StopArgs) -> Result<i32> {
     let mut store = ctx.store()?;
     for_each(&args.containers, |name| {
-        lifecycle::stop(&mut store, &ctx.runtime, name, args.time)?;
-        lifecycle::start(&mut store, &ctx.runtime, name, None)?;
+        lifecycle::stop(&mut store, name, args.time)?;
+        lifecycle::start(&mut store, name, None)?;
         println!("{name}");
         Ok(())
     })
@@ -589,7 +590,7 @@ pub struct KillArgs {
 pub fn kill(ctx: &Ctx, args: KillArgs) -> Result<i32> {
     let mut store = ctx.store()?;
     for_each(&args.containers, |name| {
-        lifecycle::kill(&mut store, &ctx.runtime, name, &args.signal)?;
+        lifecycle::kill(&mut store, name, &args.signal)?;
         println!("{name}");
         Ok(())
     })
@@ -604,7 +605,7 @@ pub struct NamesArgs {
 pub fn pause(ctx: &Ctx, args: NamesArgs) -> Result<i32> {
     let mut store = ctx.store()?;
     for_each(&args.containers, |name| {
-        lifecycle::pause(&mut store, &ctx.runtime, name)?;
+        lifecycle::pause(&mut store, name)?;
         println!("{name}");
         Ok(())
     })
@@ -613,7 +614,7 @@ pub fn pause(ctx: &Ctx, args: NamesArgs) -> Result<i32> {
 pub fn unpause(ctx: &Ctx, args: NamesArgs) -> Result<i32> {
     let mut store = ctx.store()?;
     for_each(&args.containers, |name| {
-        lifecycle::unpause(&mut store, &ctx.runtime, name)?;
+        lifecycle::unpause(&mut store, name)?;
         println!("{name}");
         Ok(())
     })
@@ -622,7 +623,7 @@ pub fn unpause(ctx: &Ctx, args: NamesArgs) -> Result<i32> {
 pub fn wait(ctx: &Ctx, args: NamesArgs) -> Result<i32> {
     let mut store = ctx.store()?;
     for_each(&args.containers, |name| {
-        let code = lifecycle::wait(&mut store, &ctx.runtime, name)?;
+        let code = lifecycle::wait(&mut store, name)?;
         println!("{code}");
         Ok(())
     })
@@ -643,7 +644,7 @@ pub struct RmArgs {
 pub fn rm(ctx: &Ctx, args: RmArgs) -> Result<i32> {
     let mut store = ctx.store()?;
     for_each(&args.containers, |name| {
-        lifecycle::remove(&mut store, &ctx.runtime, name, args.force, args.volumes)?;
+        lifecycle::remove(&mut store, name, args.force, args.volumes)?;
         println!("{name}");
         Ok(())
     })
@@ -1006,7 +1007,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
         detach: args.detach,
         privileged: args.privileged,
     };
-    ops::exec(&mut store, &ctx.runtime, &args.args[0], &req).map_err(anyhow::Error::from)
+    ops::exec(&mut store, &args.args[0], &req).map_err(anyhow::Error::from)
 }
 
 #[derive(Args, Debug)]
@@ -1045,7 +1046,6 @@ pub fn cp(ctx: &Ctx, args: CpArgs) -> Result<i32> {
                 let out = std::io::stdout().lock();
                 ops::archive_out(
                     &mut store,
-                    &ctx.runtime,
                     container,
                     path,
                     args.follow_link,
@@ -1054,7 +1054,6 @@ pub fn cp(ctx: &Ctx, args: CpArgs) -> Result<i32> {
             } else {
                 ops::copy_out(
                     &mut store,
-                    &ctx.runtime,
                     container,
                     path,
                     args.dest.as_ref(),
@@ -1067,7 +1066,6 @@ pub fn cp(ctx: &Ctx, args: CpArgs) -> Result<i32> {
                 let input = std::io::stdin().lock();
                 ops::archive_in(
                     &mut store,
-                    &ctx.runtime,
                     container,
                     path,
                     input,
@@ -1081,7 +1079,6 @@ pub fn cp(ctx: &Ctx, args: CpArgs) -> Result<i32> {
                 }
                 ops::copy_in(
                     &mut store,
-                    &ctx.runtime,
                     container,
                     &src,
                     path,
@@ -1101,7 +1098,7 @@ pub struct DiffArgs {
 
 pub fn diff(ctx: &Ctx, args: DiffArgs) -> Result<i32> {
     let mut store = ctx.store()?;
-    for change in ops::diff(&mut store, &ctx.runtime, &args.container)? {
+    for change in ops::diff(&mut store, &args.container)? {
         println!("{} {}", change.kind, change.path);
     }
     Ok(0)
@@ -1129,7 +1126,6 @@ pub fn commit(ctx: &Ctx, args: CommitArgs) -> Result<i32> {
     let mut store = ctx.store()?;
     let id = ops::commit(
         &mut store,
-        &ctx.runtime,
         &args.container,
         &ops::CommitRequest {
             reference: args.repository.clone(),
@@ -1160,7 +1156,6 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<i32> {
                 std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
             let result = ops::export(
                 &mut store,
-                &ctx.runtime,
                 &args.container,
                 std::io::BufWriter::new(file),
             );
@@ -1176,7 +1171,6 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<i32> {
             }
             ops::export(
                 &mut store,
-                &ctx.runtime,
                 &args.container,
                 std::io::stdout().lock(),
             )?;
@@ -1194,7 +1188,7 @@ pub struct TopArgs {
 
 pub fn top(ctx: &Ctx, args: TopArgs) -> Result<i32> {
     let mut store = ctx.store()?;
-    let (header, rows) = ops::top(&mut store, &ctx.runtime, &args.container, &args.ps_args)?;
+    let (header, rows) = ops::top(&mut store, &args.container, &args.ps_args)?;
     let mut lines = vec![header.join("\t")];
     lines.extend(rows.iter().map(|r| r.join("\t")));
     format::print_aligned(&lines)?;
@@ -1234,7 +1228,6 @@ pub fn stats(ctx: &Ctx, args: StatsArgs) -> Result<i32> {
         for name in &names {
             let (c, s) = ops::stats(
                 &mut store,
-                &ctx.runtime,
                 name,
                 std::time::Duration::from_millis(500),
             )?;
@@ -1294,7 +1287,7 @@ pub struct PortArgs {
 /// lines, or with PRIVATE_PORT[/PROTO] just that port's host addresses.
 pub fn port(ctx: &Ctx, args: PortArgs) -> Result<i32> {
     let mut store = ctx.store()?;
-    let c = lifecycle::lookup(&mut store, &ctx.runtime, &args.container)?;
+    let c = lifecycle::lookup(&mut store, &args.container)?;
     let published = if c.state.status.has_monitor() {
         berth_network::published_ports(store.db(), &c.id)?
     } else {
@@ -1341,12 +1334,12 @@ pub struct AttachArgs {
 
 pub fn attach_cmd(ctx: &Ctx, args: AttachArgs) -> Result<i32> {
     let mut store = ctx.store()?;
-    let c = lifecycle::lookup(&mut store, &ctx.runtime, &args.container)?;
+    let c = lifecycle::lookup(&mut store, &args.container)?;
     if c.state.status != Status::Running {
         bail!("You cannot attach to a stopped container, start it first");
     }
     let socket = model::Paths::of(&store, &c.id).attach_socket;
-    let stream = berth_engine::monitor::connect_short(&socket)
+    let stream = berth_engine::monitor::client::connect(&socket)
         .with_context(|| format!("attach to {}", c.id))?;
     Ok(attach_session(
         stream,

@@ -360,7 +360,7 @@ fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
 
 fn connect(ctx: &Ctx, args: ConnectArgs) -> Result<i32> {
     let mut store = ctx.store()?;
-    let c = match lifecycle::lookup(&mut store, &ctx.runtime, &args.container) {
+    let c = match lifecycle::lookup(&mut store, &args.container) {
         Ok(c) => c,
         Err(e) => return Ok(daemon_error(&e)),
     };
@@ -404,7 +404,7 @@ fn use_network_dns(store: &berth_store::Store, id: &str) -> Result<()> {
 fn disconnect(ctx: &Ctx, args: DisconnectArgs) -> Result<i32> {
     let _ = args.force;
     let mut store = ctx.store()?;
-    let c = match lifecycle::lookup(&mut store, &ctx.runtime, &args.container) {
+    let c = match lifecycle::lookup(&mut store, &args.container) {
         Ok(c) => c,
         Err(e) => return Ok(daemon_error(&e)),
     };

@@ -133,7 +133,7 @@ struct Usage {
     volumes: Vec<VolumeUsage>,
 }
 
-fn collect_usage(ctx: &Ctx, store: &mut Store) -> Result<Usage> {
+fn collect_usage(store: &mut Store) -> Result<Usage> {
     let (layer_sizes, image_layers) = layer_table(store)?;
     let mut users_of_layer: HashMap<&str, usize> = HashMap::new();
     for layers in image_layers.values() {
@@ -164,7 +164,7 @@ fn collect_usage(ctx: &Ctx, store: &mut Store) -> Result<Usage> {
 
     let mut containers = Vec::new();
     for mut c in model::list(store)? {
-        lifecycle::reconcile(store, &ctx.runtime, &mut c)?;
+        lifecycle::reconcile(store, &mut c)?;
         let upper = model::Paths::of(store, &c.id).upper;
         let size_rw = berth_archive::disk_usage(&upper)
             .with_context(|| format!("size of container {}", c.short_id()))?;
@@ -326,7 +326,7 @@ fn ellipsis(s: &str, max: usize) -> String {
 
 fn df(ctx: &Ctx, args: DfArgs) -> Result<i32> {
     let mut store = ctx.store()?;
-    let usage = collect_usage(ctx, &mut store)?;
+    let usage = collect_usage(&mut store)?;
     if let Some(f) = &args.format {
         if args.verbose {
             bail!("--format is not supported together with --verbose");
@@ -471,20 +471,19 @@ fn confirm(warning: &str) -> Result<bool> {
 /// Removes every container that is not running and matches the filters;
 /// returns their ids and the writable-layer bytes freed.
 fn prune_containers(
-    ctx: &Ctx,
     store: &mut Store,
     filters: &[berth_volume::LabelFilter],
 ) -> Result<(Vec<String>, u64)> {
     let mut deleted = Vec::new();
     let mut reclaimed = 0;
     for mut c in model::list(store)? {
-        lifecycle::reconcile(store, &ctx.runtime, &mut c)?;
+        lifecycle::reconcile(store, &mut c)?;
         if is_active(&c) || !filters.iter().all(|f| f.matches(&c.spec.labels)) {
             continue;
         }
         let upper = model::Paths::of(store, &c.id).upper;
         let size = berth_archive::disk_usage(&upper).unwrap_or(0);
-        match lifecycle::remove(store, &ctx.runtime, &c.id, false, false) {
+        match lifecycle::remove(store, &c.id, false, false) {
             Ok(()) => {
                 deleted.push(c.id.clone());
                 reclaimed += size;
@@ -505,7 +504,7 @@ fn container_prune(ctx: &Ctx, args: ContainerPruneArgs) -> Result<i32> {
         return Ok(0);
     }
     let mut store = ctx.store()?;
-    let (deleted, reclaimed) = prune_containers(ctx, &mut store, &filters)?;
+    let (deleted, reclaimed) = prune_containers(&mut store, &filters)?;
     let mut out = std::io::stdout().lock();
     if !deleted.is_empty() {
         writeln!(out, "Deleted Containers:")?;
@@ -546,7 +545,7 @@ fn system_prune(ctx: &Ctx, args: SystemPruneArgs) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     let mut reclaimed = 0;
 
-    let (containers, freed) = prune_containers(ctx, &mut store, &filters)?;
+    let (containers, freed) = prune_containers(&mut store, &filters)?;
     reclaimed += freed;
     section(&mut out, "Deleted Containers:", &containers)?;
 
@@ -696,7 +695,7 @@ pub fn info(ctx: &Ctx, args: InfoArgs) -> Result<i32> {
     let mut store = ctx.store()?;
     let mut containers = model::list(&store)?;
     for c in containers.iter_mut() {
-        lifecycle::reconcile(&mut store, &ctx.runtime, c)?;
+        lifecycle::reconcile(&mut store, c)?;
     }
     let count = |s: Status| containers.iter().filter(|c| c.state.status == s).count();
     let (running, paused) = (count(Status::Running), count(Status::Paused));

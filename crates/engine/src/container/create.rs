@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use berth_store::events::{self, EventType, NewEvent};
-use berth_store::{new_id, now_rfc3339, Store, ZERO_TIME};
+use berth_store::{new_id, now_rfc3339, Store};
 use berth_volume::spec::{MountSource, MountSpec};
 
 use berth_container::model::{
-    self, Container, ContainerSpec, HostSpec, MountKind, MountPoint, Paths, State, Status,
+    self, Container, ContainerSpec, HostSpec, MountKind, MountPoint, Paths, State,
 };
 use berth_container::{names, ContainerError, Result};
 
@@ -60,9 +60,11 @@ struct NewVolume {
     labels: BTreeMap<String, String>,
 }
 
-/// Creates a container and returns it (status `created`).
-pub fn create(store: &mut Store, req: CreateRequest) -> Result<Container> {
-    let plan = plan(store, req)?;
+/// Creates a container and returns it (status `created`). It runs with
+/// the OCI runtime `req.host.runtime` names, or `default_runtime`
+/// (`Config::default_runtime`) when that is empty, for its whole life.
+pub fn create(store: &mut Store, default_runtime: &str, req: CreateRequest) -> Result<Container> {
+    let plan = plan(store, default_runtime, req)?;
     commit(store, plan)
 }
 
@@ -70,11 +72,11 @@ impl crate::Engine {
     /// `create`: validates the request completely, then makes the
     /// container (status `created`) and records the `create` event.
     pub fn container_create(&mut self, req: CreateRequest) -> crate::Result<Container> {
-        Ok(create(&mut self.store, req)?)
+        Ok(create(&mut self.store, &self.config.default_runtime, req)?)
     }
 }
 
-fn plan(store: &Store, req: CreateRequest) -> Result<Plan> {
+fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan> {
     let image = berth_image::resolve(store, &req.image)?;
     let id = new_id();
     let name = match &req.name {
@@ -82,7 +84,10 @@ fn plan(store: &Store, req: CreateRequest) -> Result<Plan> {
         Some(n) => n.trim_start_matches('/').to_string(),
         None => unused_random_name(store)?,
     };
-    let host = validate_host(store, req.host.clone())?;
+    let mut host = validate_host(store, req.host.clone())?;
+    if host.runtime.is_empty() {
+        host.runtime = default_runtime.to_string();
+    }
     let image_config = image.config.config().clone().unwrap_or_default();
 
     // ENTRYPOINT/CMD as Docker resolves them: a user entrypoint discards the
@@ -181,18 +186,7 @@ fn plan(store: &Store, req: CreateRequest) -> Result<Plan> {
         image_ref: req.image.clone(),
         created_at: now_rfc3339(),
         spec,
-        state: State {
-            status: Status::Created,
-            pid: 0,
-            monitor_pid: 0,
-            exit_code: 0,
-            oom_killed: false,
-            error: String::new(),
-            started_at: ZERO_TIME.to_string(),
-            finished_at: ZERO_TIME.to_string(),
-            restart_count: 0,
-            stopped_by_user: false,
-        },
+        state: State::created(),
     };
     Ok(Plan {
         container,
@@ -600,9 +594,7 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
     if let Err(err) = result {
         for name in created_volumes {
             if let Err(cleanup) = berth_volume::remove(store, &name, true) {
-                return Err(ContainerError::Engine(format!(
-                    "{err}; cleaning up volume {name} also failed: {cleanup}"
-                )));
+                return Err(err.with_cleanup_failure(format!("cleaning up volume {name}"), cleanup));
             }
         }
         return Err(err);

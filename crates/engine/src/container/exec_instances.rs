@@ -197,7 +197,6 @@ impl Engine {
         };
         let prepared = crate::container::ops::prepare_exec(
             &mut self.store,
-            &self.config.default_runtime,
             &rec.container_id,
             &request,
         )?;

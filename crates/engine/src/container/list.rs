@@ -251,11 +251,7 @@ impl Engine {
     pub fn container_list(&mut self, req: &ListRequest) -> Result<Vec<ContainerDetails>> {
         let mut containers = berth_container::model::list(&self.store)?;
         for c in containers.iter_mut() {
-            crate::container::lifecycle::reconcile(
-                &mut self.store,
-                &self.config.default_runtime,
-                c,
-            )?;
+            crate::container::lifecycle::reconcile(&mut self.store, c)?;
         }
         let created_of = |reference: &str| {
             containers

@@ -13,7 +13,7 @@ use berth_store::Store;
 
 use crate::container::create::{self, CreateRequest};
 use crate::container::lifecycle;
-use crate::monitor::attach;
+use crate::monitor::protocol as attach;
 use crate::{Engine, Result};
 
 impl Engine {
@@ -42,6 +42,7 @@ impl StepContainers for Steps {
     fn create(&mut self, store: &mut Store, spec: StepContainer) -> Result<String, BuildError> {
         let c = create::create(
             store,
+            &self.runtime,
             CreateRequest {
                 image: spec.image,
                 cmd: Some(spec.cmd),
@@ -59,7 +60,7 @@ impl StepContainers for Steps {
 
     fn run(&mut self, store: &mut Store, id: &str, out: &mut dyn Write) -> Result<i32, BuildError> {
         let (ours, theirs) = UnixStream::pair().map_err(|e| BuildError::io("socketpair", e))?;
-        match lifecycle::start(store, &self.runtime, id, Some(&theirs)) {
+        match lifecycle::start(store, id, Some(&theirs)) {
             Ok(_) => {}
             Err(ContainerError::CannotRun { code, message }) => {
                 writeln!(out, "{message}").map_err(|e| BuildError::io("build output", e))?;
@@ -85,7 +86,7 @@ impl StepContainers for Steps {
             }
         }
         // The monitor records the exit and unmounts before it goes away.
-        let recorded = lifecycle::wait(store, &self.runtime, id)?;
+        let recorded = lifecycle::wait(store, id)?;
         Ok(code.unwrap_or(recorded))
     }
 
@@ -104,7 +105,7 @@ impl StepContainers for Steps {
     }
 
     fn remove(&mut self, store: &mut Store, id: &str) -> Result<(), BuildError> {
-        lifecycle::remove(store, &self.runtime, id, true, true)?;
+        lifecycle::remove(store, id, true, true)?;
         Ok(())
     }
 }

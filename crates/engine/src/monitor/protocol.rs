@@ -1,5 +1,14 @@
-//! The attach protocol between a container's monitor and its clients (`run`
-//! attached, `start -a`, `attach`, the API's attach endpoint).
+//! What a container's monitor and the processes talking to it exchange.
+//!
+//! # Spawning
+//! The engine spawns `berth __monitor ID` with a pipe on [`SYNC_FD`], on which
+//! the monitor writes one [`StartReport`] about the container's first start,
+//! and optionally a first attach client on [`ATTACH_FD`] (flagged by
+//! [`ATTACH_ENV`] in its environment).
+//!
+//! # Attaching
+//! Clients are `run` attached, `start -a`, `attach`, the API's attach and wait
+//! endpoints, and the engine itself (a stop during the restart back-off).
 //!
 //! A client is a unix stream socket: either one end of a socketpair handed to
 //! the monitor when it is spawned (so `run` misses no output), or a connection
@@ -11,9 +20,45 @@
 //!   code in decimal, sent once the container has exited (and, with `--rm`,
 //!   been removed); then the monitor closes the connection.
 //! * client -> monitor: [`STDIN`] data, [`STDIN_CLOSE`] (the client's stdin hit
-//!   EOF: close the container's stdin), [`RESIZE`] ("ROWS COLS") for a tty.
+//!   EOF: close the container's stdin), [`RESIZE`] ("ROWS COLS") for a tty,
+//!   [`CANCEL_RESTART`] (the user stopped the container: do not restart it).
+//!
+//! A client that must be attached before the container starts (Docker
+//! clients send attach, then start) listens on a socket named
+//! [`WAITER_PREFIX`]`*.sock` in the container's directory; a starting monitor
+//! connects to each and treats it as an attach client from the first byte.
+//!
+//! Socket paths may be longer than `sun_path` allows; [`bind_short`] and
+//! [`connect_short`] reach them through `/proc/self/fd`.
 
+use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Descriptor on which the monitor reports the first start to its spawner.
+pub const SYNC_FD: RawFd = 3;
+/// Descriptor of an attach client handed over at spawn time (if any).
+pub const ATTACH_FD: RawFd = 4;
+/// Set in the monitor's environment when [`ATTACH_FD`] is passed.
+pub const ATTACH_ENV: &str = "BERTH_MONITOR_ATTACH";
+
+/// What the monitor tells its spawner about the first start.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct StartReport {
+    pub ok: bool,
+    #[serde(default)]
+    pub error: String,
+    /// 126/127 when the command cannot run, 125 for other failures.
+    #[serde(default)]
+    pub code: i32,
+}
+
+/// Prefix of waiting-client socket names in a container's directory.
+pub const WAITER_PREFIX: &str = "attach-wait-";
 
 pub const STDIN: u8 = 0;
 pub const STDOUT: u8 = 1;
@@ -21,6 +66,7 @@ pub const STDERR: u8 = 2;
 pub const EXIT: u8 = 3;
 pub const RESIZE: u8 = 4;
 pub const STDIN_CLOSE: u8 = 5;
+pub const CANCEL_RESTART: u8 = 6;
 
 /// Largest payload a frame carries; longer writes are split.
 pub const MAX_FRAME: usize = 32 * 1024;
@@ -91,6 +137,26 @@ impl FrameBuffer {
     }
 }
 
+/// Binds a unix socket at `path` even when the path is longer than
+/// `sun_path` allows, by going through `/proc/self/fd/N` of its directory.
+pub fn bind_short(path: &Path) -> io::Result<UnixListener> {
+    with_short_path(path, |short| UnixListener::bind(short))
+}
+
+/// Connects to a unix socket at a possibly long `path` (see [`bind_short`]).
+pub fn connect_short(path: &Path) -> io::Result<UnixStream> {
+    with_short_path(path, |short| UnixStream::connect(short))
+}
+
+fn with_short_path<T>(path: &Path, f: impl FnOnce(&Path) -> io::Result<T>) -> io::Result<T> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return f(path);
+    };
+    let dir = File::open(dir)?;
+    let short = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name);
+    f(&short)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,76 +184,4 @@ mod tests {
         assert_eq!(fb.next_frame().unwrap(), (STDOUT, b"hello".to_vec()));
         assert_eq!(fb.next_frame().unwrap(), (EXIT, b"3".to_vec()));
     }
-}
-
-/// A client waiting for a container's next start (Docker clients attach
-/// before they start: `docker run` sends attach, then start).
-///
-/// The waiter listens on `containers/<id>/attach-wait-<n>.sock`; a monitor
-/// starting up connects to every such socket and treats it as an attach
-/// client from the first byte of output, exactly like the socketpair `run`
-/// hands over. No state lives outside the container's directory.
-pub struct AttachWaiter {
-    listener: std::os::unix::net::UnixListener,
-    path: std::path::PathBuf,
-}
-
-/// Prefix of waiting-client socket names in a container's directory.
-pub const WAITER_PREFIX: &str = "attach-wait-";
-
-impl AttachWaiter {
-    pub fn register(container_dir: &std::path::Path) -> berth_container::Result<AttachWaiter> {
-        let path = container_dir.join(format!(
-            "{WAITER_PREFIX}{}.sock",
-            &berth_store::new_id()[..16]
-        ));
-        let listener = crate::monitor::bind_short(&path)?;
-        Ok(AttachWaiter { listener, path })
-    }
-
-    /// Waits up to `timeout` for a monitor to connect.
-    pub fn accept(
-        &self,
-        timeout: std::time::Duration,
-    ) -> io::Result<std::os::unix::net::UnixStream> {
-        use std::os::fd::AsRawFd;
-        let mut pfd = libc::pollfd {
-            fd: self.listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if n <= 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "container did not start",
-            ));
-        }
-        self.listener.accept().map(|(s, _)| s)
-    }
-}
-
-impl Drop for AttachWaiter {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Connects to every waiting client in `container_dir` (called by a starting monitor).
-pub fn connect_waiters(container_dir: &std::path::Path) -> Vec<std::os::unix::net::UnixStream> {
-    let Ok(entries) = std::fs::read_dir(container_dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(WAITER_PREFIX))
-        .filter_map(|e| {
-            let path = e.path();
-            let stream = crate::monitor::connect_short(&path).ok();
-            let _ = std::fs::remove_file(&path);
-            stream
-        })
-        .collect()
 }

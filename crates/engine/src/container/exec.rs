@@ -1,0 +1,236 @@
+//! `exec`: one more process in a running container, with the stdio the
+//! front end has (its own for the CLI, pipes or a terminal for the API).
+
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+
+use berth_container::model::{Container, Status};
+use berth_container::{ContainerError, Result};
+use berth_runtime::oci_spec::runtime::Process;
+use berth_runtime::{ExecProcess, OciRuntime, ProcessIo, RuntimeError, WindowSize};
+use berth_store::Store;
+
+use super::reconcile::lookup;
+use super::runtime::{docker_exit_status, runtime_of};
+
+pub use berth_runtime::set_window_size;
+
+/// `exec` options, as Docker's.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub detach: bool,
+    pub privileged: bool,
+}
+
+pub(super) fn require_running(c: &Container) -> Result<()> {
+    match c.state.status {
+        Status::Running => Ok(()),
+        Status::Paused => Err(ContainerError::Conflict(format!(
+            "container {} is paused, unpause the container before exec",
+            c.id
+        ))),
+        _ => Err(ContainerError::Conflict(format!(
+            "container {} is not running",
+            c.id
+        ))),
+    }
+}
+
+/// The container's root as its processes see it (with all its mounts).
+pub(super) fn live_root(c: &Container) -> PathBuf {
+    PathBuf::from(format!("/proc/{}/root", c.state.pid))
+}
+
+/// Runs a process in a running container with this process's stdio; returns
+/// its exit status (Docker's 126/127 when it cannot be run).
+pub fn exec(store: &mut Store, reference: &str, req: &ExecRequest) -> Result<i32> {
+    let prepared = prepare_exec(store, reference, req)?;
+    let stdio = ExecStdio::Inherit {
+        stdin: req.interactive || req.tty,
+    };
+    prepared.spawn(stdio, req.detach)?.wait()
+}
+
+/// An exec whose process is built and checked, ready to be spawned with
+/// whatever stdio the front end has.
+pub struct PreparedExec {
+    pub container: Container,
+    runtime: Box<dyn OciRuntime>,
+    process: Process,
+}
+
+/// The stdio of an exec's process.
+#[derive(Debug, Clone, Copy)]
+pub enum ExecStdio {
+    /// This process's own stdout and stderr, and its stdin if `stdin` (the
+    /// CLI's terminal or pipes; with a tty the runtime relays between it and
+    /// the process's terminal).
+    Inherit { stdin: bool },
+    /// New pipes, whose other ends come back in [`RunningExec`]; stdin only
+    /// if `stdin`.
+    Pipes { stdin: bool },
+    /// A new terminal of this size, whose master comes back in
+    /// [`RunningExec::terminal`].
+    Terminal { rows: u16, cols: u16 },
+}
+
+/// A started exec and the caller's ends of its stdio.
+pub struct RunningExec {
+    process: Box<dyn ExecProcess>,
+    pub stdin: Option<File>,
+    pub stdout: Option<File>,
+    pub stderr: Option<File>,
+    pub terminal: Option<File>,
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| ContainerError::sys("pipe", e))
+}
+
+fn dup(fd: impl AsFd) -> Result<OwnedFd> {
+    fd.as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| ContainerError::sys("dup", e))
+}
+
+/// The exec's process could not run: Docker's 127 when its command does
+/// not exist, 126 for any other failure of the runtime's.
+fn exec_failure(e: RuntimeError) -> ContainerError {
+    match e.runtime_message() {
+        Some(message) => ContainerError::CannotRun {
+            code: docker_exit_status(&e).unwrap_or(126),
+            message: format!("OCI runtime exec failed: {message}"),
+        },
+        None => e.into(),
+    }
+}
+
+impl PreparedExec {
+    /// Starts the process. With `detach`, [`RunningExec::wait`] returns as
+    /// soon as it runs.
+    pub fn spawn(self, stdio: ExecStdio, detach: bool) -> Result<RunningExec> {
+        // The caller's ends: stdin, stdout, stderr.
+        let mut ends: [Option<File>; 3] = [None, None, None];
+        let io = match stdio {
+            ExecStdio::Inherit { stdin } => ProcessIo::Fds {
+                stdin: if stdin {
+                    Some(dup(std::io::stdin())?)
+                } else {
+                    None
+                },
+                stdout: Some(dup(std::io::stdout())?),
+                stderr: Some(dup(std::io::stderr())?),
+            },
+            ExecStdio::Pipes { stdin } => {
+                let stdin = if stdin {
+                    let (read, write) = pipe()?;
+                    ends[0] = Some(File::from(write));
+                    Some(read)
+                } else {
+                    None
+                };
+                let (out_read, out_write) = pipe()?;
+                let (err_read, err_write) = pipe()?;
+                ends[1] = Some(File::from(out_read));
+                ends[2] = Some(File::from(err_read));
+                ProcessIo::Fds {
+                    stdin,
+                    stdout: Some(out_write),
+                    stderr: Some(err_write),
+                }
+            }
+            ExecStdio::Terminal { rows, cols } => ProcessIo::Terminal(WindowSize { rows, cols }),
+        };
+        let exec = self
+            .runtime
+            .exec(&self.container.id, &self.process, io, detach)
+            .map_err(exec_failure)?;
+        let [stdin, stdout, stderr] = ends;
+        Ok(RunningExec {
+            process: exec.process,
+            stdin,
+            stdout,
+            stderr,
+            terminal: exec.terminal.map(File::from),
+        })
+    }
+}
+
+impl RunningExec {
+    /// Host pid of the process holding the exec's stdio (the runtime's, for
+    /// a terminal it relays).
+    pub fn pid(&self) -> i32 {
+        self.process.pid()
+    }
+
+    /// Waits for the process: its exit status, or Docker's 126/127 error when
+    /// it could not be run.
+    pub fn wait(&mut self) -> Result<i32> {
+        self.process.wait().map_err(exec_failure)
+    }
+}
+
+/// Validates an exec request against a running container and builds its
+/// OCI process.
+pub fn prepare_exec(store: &mut Store, reference: &str, req: &ExecRequest) -> Result<PreparedExec> {
+    let c = lookup(store, reference)?;
+    require_running(&c)?;
+    if req.cmd.is_empty() {
+        return Err(ContainerError::InvalidArgument(
+            "No exec command specified".into(),
+        ));
+    }
+    let root = live_root(&c);
+    let user_spec = req.user.clone().unwrap_or_else(|| c.spec.user.clone());
+    let user = berth_runtime::resolve_user(&root, &user_spec)?;
+    let mut env = c.spec.env.clone();
+    env.push(format!("HOSTNAME={}", c.spec.hostname));
+    if req.tty {
+        env.push("TERM=xterm".into());
+    }
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(user.home_env());
+    }
+    for e in &req.env {
+        let key = e.split('=').next().unwrap_or_default();
+        env.retain(|x| x.split('=').next() != Some(key));
+        env.push(e.clone());
+    }
+    let cwd = req
+        .working_dir
+        .clone()
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| {
+            if c.spec.working_dir.is_empty() {
+                "/".into()
+            } else {
+                c.spec.working_dir.clone()
+            }
+        });
+    let host = &c.spec.host;
+    let process = berth_runtime::build_exec_process(
+        &req.cmd,
+        &env,
+        &cwd,
+        &user,
+        req.tty,
+        req.privileged || host.privileged,
+        &host.cap_add,
+        &host.cap_drop,
+        host.security.no_new_privileges,
+    )?;
+    let runtime = runtime_of(&c)?;
+    Ok(PreparedExec {
+        container: c,
+        runtime,
+        process,
+    })
+}

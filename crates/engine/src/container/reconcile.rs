@@ -1,0 +1,60 @@
+//! Finding a container, and repairing the record of one whose monitor died
+//! (SIGKILL, OOM, reboot).
+
+use berth_container::model::{self, Container, Paths, Status};
+use berth_container::state::{self, Exit, Transition};
+use berth_container::{rootfs, Result};
+use berth_mount::Linux;
+use berth_store::{FileLock, Store};
+
+use super::rm::remove_stopped;
+use super::runtime::runtime_of;
+use super::volumes;
+
+/// Finds a container and repairs its state if its monitor died.
+pub fn lookup(store: &mut Store, reference: &str) -> Result<Container> {
+    let mut c = model::find(store, reference)?;
+    reconcile(store, &mut c)?;
+    Ok(c)
+}
+
+/// If `c` claims a monitor but none holds its lock, the monitor died: kill
+/// what is left of the container, release its mounts and mark it exited.
+/// A container left `removing` by an interrupted `rm` is removed.
+pub fn reconcile(store: &mut Store, c: &mut Container) -> Result<()> {
+    if c.state.status == Status::Removing {
+        return remove_stopped(store, c, false);
+    }
+    if !c.state.status.has_monitor() {
+        return Ok(());
+    }
+    let paths = Paths::of(store, &c.id);
+    if FileLock::is_held(&paths.monitor_lock) {
+        return Ok(());
+    }
+    // Take the lock ourselves so a monitor being spawned right now cannot race us.
+    let Ok(_lock) = FileLock::try_acquire(&paths.monitor_lock) else {
+        return Ok(());
+    };
+    let latest = model::find(store, &c.id)?;
+    if !latest.state.status.has_monitor() {
+        *c = latest;
+        return Ok(());
+    }
+    if let Ok(rt) = runtime_of(c) {
+        let _ = rt.kill(&c.id, libc::SIGKILL, true);
+        let _ = rt.delete(&c.id, true);
+    }
+    // The dead monitor's veths, rules, leases and namespace (idempotent).
+    let _ = berth_network::teardown(store, &c.id);
+    let sys = Linux;
+    let _ = volumes::release_all(store, c, &sys);
+    rootfs::unmount(store, &c.id, &sys)?;
+    let exit = Exit {
+        code: 137,
+        oom_killed: false,
+        error: "monitor exited unexpectedly",
+    };
+    store.write(|tx| state::transition(tx, &c.id, Transition::Die(exit)))?;
+    model::reload(store, c)
+}

@@ -1,0 +1,82 @@
+//! `rm [-f] [-v]`.
+
+use std::time::Duration;
+
+use berth_container::model::{self, Container, Status};
+use berth_container::state::{self, Transition};
+use berth_container::{rootfs, ContainerError, Result};
+use berth_mount::Linux;
+use berth_store::Store;
+
+use super::reconcile::{lookup, reconcile};
+use super::runtime::runtime_of;
+use super::stop::mark_stopped_by_user;
+use super::volumes;
+use crate::monitor::client;
+
+/// `rm [-f] [-v]`.
+pub fn remove(store: &mut Store, reference: &str, force: bool, volumes: bool) -> Result<()> {
+    let c = lookup(store, reference)?;
+    if c.state.status.has_monitor() {
+        if !force {
+            let what = if c.state.status == Status::Paused {
+                "paused"
+            } else {
+                "running"
+            };
+            return Err(ContainerError::Conflict(format!(
+                "cannot remove container \"{}\": container is {what}: stop the container before removing or force remove",
+                c.slash_name()
+            )));
+        }
+        mark_stopped_by_user(store, &c)?;
+        let rt = runtime_of(&c)?;
+        if c.state.status == Status::Paused {
+            let _ = rt.resume(&c.id);
+        }
+        let _ = rt.kill(&c.id, libc::SIGKILL, true);
+        if !client::wait_exit(store, &c.id, Duration::from_secs(30)) {
+            return Err(ContainerError::DidNotStop(c.id));
+        }
+    }
+    match model::find(store, &c.id) {
+        Ok(mut latest) => {
+            // A monitor that died instead of recording the exit.
+            if latest.state.status.has_monitor() {
+                reconcile(store, &mut latest)?;
+            }
+            remove_stopped(store, &latest, volumes)
+        }
+        Err(ContainerError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a container that has no monitor: rootfs unmounted, directory and
+/// rows deleted, anonymous volumes too if `volumes`. Crash-safe: the row is
+/// marked `removing` first; the directory is moved to tmp/ (swept at open)
+/// before the rows go, so a rerun (via `reconcile`) finishes the job.
+pub fn remove_stopped(store: &mut Store, c: &Container, volumes: bool) -> Result<()> {
+    store.write(|tx| state::transition(tx, &c.id, Transition::Remove))?;
+    rootfs::unmount(store, &c.id, &Linux)?;
+    let dir = c.dir(store);
+    let trash = store.tmp_dir().join(format!("removed-{}", c.id));
+    match std::fs::rename(&dir, &trash) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ContainerError::io(&dir, e)),
+    }
+    store.write(|tx| {
+        state::record(tx, &c.id, "destroy", vec![])?;
+        tx.execute("DELETE FROM containers WHERE id=?1", [&c.id])?;
+        Ok::<_, ContainerError>(())
+    })?;
+    if trash.exists() {
+        std::fs::remove_dir_all(&trash).map_err(|e| ContainerError::io(&trash, e))?;
+    }
+    if volumes {
+        volumes::remove_anonymous(store, c)?;
+    }
+    berth_image::gc_layers(store)?;
+    Ok(())
+}

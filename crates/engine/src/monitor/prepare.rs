@@ -1,0 +1,279 @@
+//! Everything a container's run needs before the runtime creates it: the
+//! rootfs mounted, volumes attached, the network set up, `/etc/hosts`,
+//! `/etc/hostname` and `/etc/resolv.conf` written, and the OCI runtime's
+//! input built from the container's spec.
+
+use std::path::{Path, PathBuf};
+
+use berth_container::model::{self, Container, MountKind, Paths};
+use berth_container::{rootfs, ContainerError, Result};
+use berth_mount::Linux;
+use berth_runtime::{BindMount, ExtraMount, Namespace, SpecInput, Ulimit};
+use berth_store::Store;
+
+use crate::container::volumes;
+
+/// Mounts the rootfs and volumes, sets up the network, writes the network
+/// files and builds the runtime input. The sandbox (which holds the
+/// container's host-port reservations) is set as soon as it exists, so that a
+/// failure after it still has it torn down.
+pub(super) fn spec_input(
+    store: &mut Store,
+    paths: &Paths,
+    c: &Container,
+    sys: &Linux,
+    sandbox_slot: &mut Option<berth_network::Sandbox>,
+) -> Result<SpecInput> {
+    rootfs::mount(store, &c.id, sys)?;
+    write_etc_files(paths, c)?;
+    let sandbox = sandbox_slot.insert(setup_network(store, c)?);
+    write_network_files(paths, c, sandbox)?;
+    let network = match &sandbox.namespace {
+        berth_network::Namespace::Host => Namespace::Host,
+        berth_network::Namespace::Path(path) => Namespace::Path(path.clone()),
+    };
+    let mut mounts = Vec::new();
+    for m in &c.spec.mounts {
+        match m.kind {
+            MountKind::Volume => {
+                let source = volumes::acquire(store, m, &c.id, sys)?;
+                if m.copy_up && dir_is_empty(&source) {
+                    berth_archive::copy_up(&paths.rootfs, &m.destination, &source)?;
+                }
+                mounts.push(ExtraMount::Bind(BindMount {
+                    source,
+                    destination: m.destination.clone(),
+                    read_only: !m.rw,
+                    recursive: true,
+                    propagation: None,
+                }));
+            }
+            MountKind::Bind => mounts.push(ExtraMount::Bind(BindMount {
+                source: m.source.clone(),
+                destination: m.destination.clone(),
+                read_only: !m.rw,
+                recursive: true,
+                propagation: (!m.propagation.is_empty()).then(|| m.propagation.clone()),
+            })),
+            MountKind::Tmpfs => {
+                let mut options = m.tmpfs_options.clone();
+                if !m.rw {
+                    options.push("ro".into());
+                }
+                mounts.push(ExtraMount::Tmpfs {
+                    destination: m.destination.clone(),
+                    options,
+                })
+            }
+        }
+    }
+    for (file, destination) in [
+        (&paths.hosts, "/etc/hosts"),
+        (&paths.hostname, "/etc/hostname"),
+        (&paths.resolv_conf, "/etc/resolv.conf"),
+    ] {
+        mounts.push(ExtraMount::Bind(BindMount {
+            source: file.clone(),
+            destination: destination.to_string(),
+            read_only: c.spec.host.read_only_rootfs,
+            recursive: false,
+            propagation: None,
+        }));
+    }
+    let user = berth_runtime::resolve_user(&paths.rootfs, &c.spec.user)?;
+    let mut env = c.spec.env.clone();
+    if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
+        env.insert(1.min(env.len()), format!("HOSTNAME={}", c.spec.hostname));
+    }
+    if c.spec.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(user.home_env());
+    }
+    let init_binary = if c.spec.host.init {
+        Some(tini_path()?)
+    } else {
+        None
+    };
+    Ok(SpecInput {
+        rootfs: paths.rootfs.clone(),
+        read_only_rootfs: c.spec.host.read_only_rootfs,
+        args: std::iter::once(c.spec.path.clone())
+            .chain(c.spec.args.iter().cloned())
+            .collect(),
+        env,
+        cwd: if c.spec.working_dir.is_empty() {
+            "/".into()
+        } else {
+            c.spec.working_dir.clone()
+        },
+        user,
+        terminal: c.spec.tty,
+        hostname: c.spec.hostname.clone(),
+        mounts,
+        privileged: c.spec.host.privileged,
+        cap_add: c.spec.host.cap_add.clone(),
+        cap_drop: c.spec.host.cap_drop.clone(),
+        no_new_privileges: c.spec.host.security.no_new_privileges,
+        memory_bytes: (c.spec.host.memory > 0).then_some(c.spec.host.memory),
+        nano_cpus: (c.spec.host.nano_cpus > 0).then_some(c.spec.host.nano_cpus),
+        pids_limit: c.spec.host.pids_limit,
+        ulimits: c
+            .spec
+            .host
+            .ulimits
+            .iter()
+            .map(|u| Ulimit {
+                name: u.name.clone(),
+                soft: u.soft,
+                hard: u.hard,
+            })
+            .collect(),
+        network,
+        init_binary,
+        shm_size_bytes: c.spec.host.shm_size,
+        cgroups_path: format!("/berth/{}", c.id),
+        oom_score_adj: None,
+    })
+}
+
+/// Sets up the container's network namespace, endpoints and published
+/// ports (berth-network); `container:NAME` joins that container's namespace.
+fn setup_network(store: &mut Store, c: &Container) -> Result<berth_network::Sandbox> {
+    let host = &c.spec.host;
+    let joined = match berth_network::Mode::parse(&host.network_mode) {
+        berth_network::Mode::Container(other) => joined_namespace(store, &other)?,
+        _ => None,
+    };
+    let spec = berth_network::SandboxSpec {
+        container_id: &c.id,
+        container_name: &c.name,
+        network_mode: &host.network_mode,
+        joined,
+        aliases: &host.network_aliases,
+        ipv4: &host.ipv4_address,
+        port_bindings: &host.port_bindings,
+        publish_all: host.publish_all_ports,
+        exposed_ports: &c.spec.exposed_ports,
+        dns_servers: &host.dns,
+    };
+    Ok(berth_network::setup(store, &spec)?)
+}
+
+fn dir_is_empty(path: &Path) -> bool {
+    std::fs::read_dir(path)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false)
+}
+
+/// The static tini that `--init` bind-mounts as /sbin/docker-init.
+fn tini_path() -> Result<PathBuf> {
+    [
+        "/usr/bin/tini-static",
+        "/usr/bin/docker-init",
+        "/usr/bin/tini",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+    .ok_or(ContainerError::InitNotFound)
+}
+
+/// The namespace of the running container `reference` (following its own
+/// `container:` mode, and the host's for `--network host`); `None` when it
+/// does not run.
+fn joined_namespace(store: &Store, reference: &str) -> Result<Option<berth_network::Namespace>> {
+    let mut other = model::find(store, reference)?;
+    for _ in 0..8 {
+        if other.state.status != model::Status::Running
+            && other.state.status != model::Status::Paused
+        {
+            return Ok(None);
+        }
+        match berth_network::Mode::parse(&other.spec.host.network_mode) {
+            berth_network::Mode::Host => return Ok(Some(berth_network::Namespace::Host)),
+            berth_network::Mode::Container(next) => other = model::find(store, &next)?,
+            _ => return Ok(berth_network::Namespace::of_container(&other.id)),
+        }
+    }
+    Ok(None)
+}
+
+/// Adds the container's address under its hostname to /etc/hosts and, on
+/// networks with name resolution, points resolv.conf at aardvark-dns.
+fn write_network_files(
+    paths: &Paths,
+    c: &Container,
+    sandbox: &berth_network::Sandbox,
+) -> Result<()> {
+    if let Some(ip) = sandbox.primary_ip() {
+        let mut hosts = std::fs::read_to_string(&paths.hosts)
+            .map_err(|e| ContainerError::io(&paths.hosts, e))?;
+        hosts.push_str(&format!("{ip}\t{}\n", c.spec.hostname));
+        std::fs::write(&paths.hosts, hosts).map_err(|e| ContainerError::io(&paths.hosts, e))?;
+    }
+    let nameservers = sandbox.nameservers();
+    if !nameservers.is_empty() {
+        let base = std::fs::read_to_string(&paths.resolv_conf)
+            .map_err(|e| ContainerError::io(&paths.resolv_conf, e))?;
+        let resolv = berth_network::resolv_conf(&base, &nameservers);
+        std::fs::write(&paths.resolv_conf, resolv)
+            .map_err(|e| ContainerError::io(&paths.resolv_conf, e))?;
+    }
+    Ok(())
+}
+
+/// Writes the container's /etc/hosts, /etc/hostname and /etc/resolv.conf.
+fn write_etc_files(paths: &Paths, c: &Container) -> Result<()> {
+    let host_network = c.spec.host.network_mode == "host";
+    let hosts = if host_network {
+        std::fs::read_to_string("/etc/hosts").unwrap_or_default()
+    } else {
+        let mut h = String::from(
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n\
+             ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+        );
+        for extra in &c.spec.host.extra_hosts {
+            if let Some((name, ip)) = extra.split_once(':') {
+                h.push_str(&format!("{ip}\t{name}\n"));
+            }
+        }
+        h
+    };
+    let hostname = if host_network {
+        std::fs::read_to_string("/etc/hostname").unwrap_or_default()
+    } else {
+        format!("{}\n", c.spec.hostname)
+    };
+    let resolv = resolv_conf(&c.spec.host.dns);
+    for (path, content) in [
+        (&paths.hosts, hosts),
+        (&paths.hostname, hostname),
+        (&paths.resolv_conf, resolv),
+    ] {
+        std::fs::write(path, content).map_err(|e| ContainerError::io(path, e))?;
+    }
+    Ok(())
+}
+
+/// The host's resolv.conf, without loopback nameservers (unreachable from a
+/// container's own network namespace), as Docker filters it; `--dns` replaces
+/// the nameservers.
+fn resolv_conf(dns: &[String]) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut out = String::new();
+    for line in host.lines() {
+        let is_ns = line.trim_start().starts_with("nameserver");
+        let loopback = line.contains("127.") || line.contains("::1");
+        if is_ns && (!dns.is_empty() || loopback) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    for server in dns {
+        out.push_str(&format!("nameserver {server}\n"));
+    }
+    out
+}

@@ -1,0 +1,527 @@
+//! The monitor process (`berth __monitor ID`) and its poll loop.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use berth_container::logs::LogWriter;
+use berth_container::model::{self, Container, Paths};
+use berth_container::state::{self, Exit, Transition};
+use berth_container::{rootfs, ContainerError, Result};
+use berth_mount::Linux;
+use berth_runtime::OciRuntime;
+use berth_store::{FileLock, Store};
+
+use super::memory::shed_setup_memory;
+use super::prepare;
+use super::protocol::{self, FrameBuffer, StartReport, ATTACH_ENV, ATTACH_FD, SYNC_FD};
+use super::reap::{ChildSignals, Reaper};
+use super::stdio::ContainerStdio;
+use super::timer::Timer;
+use crate::container::runtime::{docker_exit_status, runtime_of};
+use crate::container::{lifecycle, volumes};
+
+/// Entry point of `berth __monitor ID`. Returns the process exit status.
+pub fn main(root: &Path, id: &str) -> i32 {
+    // Detach: the spawner waits for this first process, the grandchild lives on.
+    // SAFETY: the monitor is single-threaded at this point.
+    match unsafe { libc::fork() } {
+        -1 => return 125,
+        0 => {}
+        _ => return 0,
+    }
+    // SAFETY: plain prctl/fcntl with integer arguments. The handed-over fds
+    // must not leak into the runtime or the container.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        libc::fcntl(SYNC_FD, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(ATTACH_FD, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+    // SAFETY: fd 3 was set up by the spawner for us alone.
+    let mut sync = Some(unsafe { File::from_raw_fd(SYNC_FD) });
+    let initial_client = std::env::var_os(ATTACH_ENV).map(|_| {
+        // SAFETY: fd 4 was set up by the spawner for us alone.
+        unsafe { UnixStream::from_raw_fd(ATTACH_FD) }
+    });
+    match Monitor::new(root, id, initial_client) {
+        Ok(mut m) => {
+            if let Err(e) = m.run(&mut sync) {
+                report(&mut sync, &e.to_string(), exit_code_of(&e));
+                eprintln!("monitor {id}: {e}");
+            }
+            0
+        }
+        Err(e) => {
+            report(&mut sync, &e.to_string(), exit_code_of(&e));
+            1
+        }
+    }
+}
+
+fn report(sync: &mut Option<File>, error: &str, code: i32) {
+    if let Some(mut f) = sync.take() {
+        let r = StartReport {
+            ok: error.is_empty(),
+            error: error.to_string(),
+            code,
+        };
+        let _ = serde_json::to_writer(&mut f, &r);
+    }
+}
+
+fn exit_code_of(e: &ContainerError) -> i32 {
+    match e {
+        ContainerError::CannotRun { code, .. } => *code,
+        _ => 125,
+    }
+}
+
+/// A runtime's failure to start the container's process; Docker's 126/127
+/// when the command cannot run.
+fn start_failure(e: berth_runtime::RuntimeError) -> ContainerError {
+    match docker_exit_status(&e) {
+        Some(code) => ContainerError::CannotRun {
+            code,
+            message: format!("failed to create task for container: {e}"),
+        },
+        None => e.into(),
+    }
+}
+
+/// Docker's restart decision after an exit.
+fn should_restart(c: &Container, code: i32) -> bool {
+    c.spec
+        .host
+        .restart_policy
+        .should_restart(code, c.state.restart_count, c.state.stopped_by_user)
+}
+
+/// Whether the kernel OOM-killed a process in the container's memory cgroup
+/// (cgroup v1 `memory.oom_control`, or v2 `memory.events`).
+fn oom_killed(id: &str) -> bool {
+    let candidates = [
+        format!("/sys/fs/cgroup/memory/berth/{id}/memory.oom_control"),
+        format!("/sys/fs/cgroup/berth/{id}/memory.events"),
+        format!("/sys/fs/cgroup/unified/berth/{id}/memory.events"),
+    ];
+    candidates.iter().any(|path| {
+        std::fs::read_to_string(path)
+            .map(|text| {
+                text.lines().any(|l| {
+                    l.strip_prefix("oom_kill ")
+                        .and_then(|n| n.trim().parse::<u64>().ok())
+                        .is_some_and(|n| n > 0)
+                })
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// Connects to every client waiting for this start in `container_dir`
+/// (see [`super::client::AttachWaiter`]).
+fn connect_waiters(container_dir: &Path) -> Vec<UnixStream> {
+    let Ok(entries) = std::fs::read_dir(container_dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(protocol::WAITER_PREFIX)
+        })
+        .filter_map(|e| {
+            let path = e.path();
+            let stream = protocol::connect_short(&path).ok();
+            let _ = std::fs::remove_file(&path);
+            stream
+        })
+        .collect()
+}
+
+fn pollfd(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// One `poll(2)`; `false` when a signal interrupted it.
+fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<bool> {
+    // SAFETY: fds is a valid array of pollfd for its length.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if n >= 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    if err.kind() == std::io::ErrorKind::Interrupted {
+        Ok(false)
+    } else {
+        Err(ContainerError::sys("poll", err))
+    }
+}
+
+struct Client {
+    stream: UnixStream,
+    frames: FrameBuffer,
+}
+
+impl Client {
+    fn new(stream: UnixStream) -> Client {
+        Client {
+            stream,
+            frames: FrameBuffer::default(),
+        }
+    }
+}
+
+struct Monitor {
+    store: Store,
+    runtime: Box<dyn OciRuntime>,
+    id: String,
+    paths: Paths,
+    _lock: FileLock,
+    clients: Vec<Client>,
+    listener: UnixListener,
+    sys: Linux,
+    /// The running container's networking (holds its host-port reservations).
+    sandbox: Option<berth_network::Sandbox>,
+    reaper: Reaper,
+    timer: Timer,
+}
+
+/// How a run of the container ended.
+struct RunEnd {
+    code: i32,
+    oom_killed: bool,
+    ran_for: Duration,
+    /// Why it could not start ("" when it ran).
+    error: String,
+}
+
+impl Monitor {
+    fn new(root: &Path, id: &str, initial: Option<UnixStream>) -> Result<Monitor> {
+        let store = Store::open(root)?;
+        let paths = Paths::of(&store, id);
+        let lock = FileLock::try_acquire(&paths.monitor_lock).map_err(|e| match e {
+            berth_store::LockError::WouldBlock { .. } => {
+                ContainerError::Conflict(format!("container {id} is already running"))
+            }
+            other => other.into(),
+        })?;
+        let runtime = runtime_of(&model::find(&store, id)?)?;
+        let _ = std::fs::remove_file(&paths.attach_socket);
+        let listener = protocol::bind_short(&paths.attach_socket)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| ContainerError::io(&paths.attach_socket, e))?;
+        let clients = initial
+            .into_iter()
+            .chain(connect_waiters(&paths.dir))
+            .map(Client::new)
+            .collect();
+        Ok(Monitor {
+            store,
+            runtime,
+            id: id.to_string(),
+            paths,
+            _lock: lock,
+            clients,
+            listener,
+            sys: Linux,
+            sandbox: None,
+            reaper: Reaper::new(),
+            timer: Timer::new()?,
+        })
+    }
+
+    fn transition(&mut self, t: Transition) -> Result<()> {
+        let id = &self.id;
+        self.store.write(|tx| state::transition(tx, id, t))
+    }
+
+    /// Runs the container until it exits for good: with its restart policy,
+    /// again after a back-off (Docker's: doubling from 100ms, reset after 10s
+    /// of running), unless the user stops it meanwhile.
+    fn run(&mut self, sync: &mut Option<File>) -> Result<()> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let container = model::find(&self.store, &self.id)?;
+            let outcome = self.run_once(&container, sync);
+            self.cleanup_runtime();
+            let end = match outcome {
+                Ok(end) => end,
+                Err(e) => {
+                    let end = RunEnd {
+                        code: exit_code_of(&e),
+                        oom_killed: false,
+                        ran_for: Duration::ZERO,
+                        error: e.to_string(),
+                    };
+                    if sync.is_some() {
+                        // The first start failed: its caller hears why; no restart.
+                        self.transition(Transition::Die(Exit {
+                            code: end.code,
+                            oom_killed: false,
+                            error: &end.error,
+                        }))?;
+                        report(sync, &end.error, end.code);
+                        self.finish(&container)?;
+                        self.notify_exit(end.code);
+                        return Ok(());
+                    }
+                    end
+                }
+            };
+            let exit = Exit {
+                code: end.code,
+                oom_killed: end.oom_killed,
+                error: &end.error,
+            };
+            let container = model::find(&self.store, &self.id)?;
+            if !should_restart(&container, end.code) {
+                self.transition(Transition::Die(exit))?;
+                // Clients (e.g. `run --rm`) learn the exit once removal is done.
+                self.finish(&container)?;
+                self.notify_exit(end.code);
+                return Ok(());
+            }
+            if end.ran_for >= Duration::from_secs(10) {
+                backoff = Duration::from_millis(100);
+            }
+            self.transition(Transition::DieToRestart(exit))?;
+            // Only now: a client acting on the exit (e.g. `rm` after `wait`)
+            // must find the container restarting, not exited.
+            self.notify_exit(end.code);
+            if !self.back_off(backoff)? {
+                return Ok(());
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(60));
+        }
+    }
+
+    /// Waits `delay` before a restart, serving attach clients meanwhile.
+    /// Returns false (and records the container exited) when the user
+    /// stopped it during the wait.
+    fn back_off(&mut self, delay: Duration) -> Result<bool> {
+        self.timer.arm(delay)?;
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let mut fds = vec![
+                pollfd(self.timer.as_raw_fd()),
+                pollfd(self.listener.as_raw_fd()),
+            ];
+            fds.extend(self.clients.iter().map(|c| pollfd(c.stream.as_raw_fd())));
+            if !poll(&mut fds, -1)? {
+                continue;
+            }
+            let fired = fds[0].revents != 0 && self.timer.expired();
+            let cancelled = self
+                .read_clients(&fds[2..], &mut buf)
+                .iter()
+                .any(|(kind, _)| *kind == protocol::CANCEL_RESTART);
+            if fds[1].revents != 0 {
+                self.accept_clients();
+            }
+            if fired || cancelled {
+                if model::find(&self.store, &self.id)?.state.stopped_by_user {
+                    self.transition(Transition::CancelRestart)?;
+                    return Ok(false);
+                }
+                if fired {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    /// Final step after the last exit: `--rm` removal.
+    fn finish(&mut self, container: &Container) -> Result<()> {
+        if container.spec.host.auto_remove {
+            lifecycle::remove_stopped(&mut self.store, container, true)?;
+        }
+        Ok(())
+    }
+
+    /// One run of the container: prepare, create, start, supervise until exit.
+    fn run_once(&mut self, c: &Container, sync: &mut Option<File>) -> Result<RunEnd> {
+        let input = prepare::spec_input(
+            &mut self.store,
+            &self.paths,
+            c,
+            &self.sys,
+            &mut self.sandbox,
+        )?;
+        let spec = berth_runtime::build_spec(&input)?;
+        berth_runtime::write_bundle(&self.paths.dir, &spec)?;
+        let (mut stdio, io) = ContainerStdio::new(c)?;
+        let created = self
+            .runtime
+            .create(&self.id, &self.paths.dir, io)
+            .map_err(start_failure)?;
+        if let Some(master) = created.terminal {
+            stdio.set_terminal(master);
+        }
+        self.reaper.track(created.pid);
+        self.runtime.start(&self.id).map_err(start_failure)?;
+        let started = Instant::now();
+        self.transition(Transition::Start {
+            pid: created.pid,
+            monitor_pid: std::process::id() as i32,
+        })?;
+        report(sync, "", 0);
+        let code = self.supervise(created.pid, &mut stdio)?;
+        Ok(RunEnd {
+            code,
+            oom_killed: oom_killed(&self.id),
+            ran_for: started.elapsed(),
+            error: String::new(),
+        })
+    }
+
+    /// The exit status of `pid` if it has exited (reaping what there is to reap).
+    fn reaped(&mut self, pid: i32) -> Option<i32> {
+        self.reaper
+            .reap()
+            .into_iter()
+            .find(|e| e.pid == pid)
+            .map(|e| e.status)
+    }
+
+    /// Copies output, serves attach clients and reaps until the container's
+    /// init (`pid`) has exited and its output is drained.
+    fn supervise(&mut self, pid: i32, stdio: &mut ContainerStdio) -> Result<i32> {
+        let mut log = LogWriter::open(&self.paths.log)?;
+        let sigchld = ChildSignals::new()?;
+        // It may have exited before SIGCHLD was blocked.
+        let mut exit_code = self.reaped(pid);
+        // Last: what runs from here on is all an idle monitor touches.
+        shed_setup_memory(&self.store);
+        let mut drain_deadline: Option<Instant> = None;
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            if exit_code.is_some() && stdio.out.is_none() && stdio.err.is_none() {
+                break;
+            }
+            if drain_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                break;
+            }
+            let raw = |f: &Option<File>| f.as_ref().map_or(-1, |f| f.as_raw_fd());
+            let mut fds = vec![
+                pollfd(sigchld.as_raw_fd()),
+                pollfd(self.listener.as_raw_fd()),
+                pollfd(raw(&stdio.out)),
+                pollfd(raw(&stdio.err)),
+            ];
+            fds.extend(self.clients.iter().map(|c| pollfd(c.stream.as_raw_fd())));
+            let timeout = if exit_code.is_some() { 100 } else { -1 };
+            if !poll(&mut fds, timeout)? {
+                continue;
+            }
+            if fds[0].revents != 0 {
+                sigchld.drain();
+                if let Some(code) = self.reaped(pid) {
+                    exit_code = Some(code);
+                    drain_deadline = Some(Instant::now() + Duration::from_secs(2));
+                }
+            }
+            // Clients before accepting: fds[4..] match self.clients only until then.
+            for (kind, payload) in self.read_clients(&fds[4..], &mut buf) {
+                stdio.input(kind, &payload);
+            }
+            if fds[1].revents != 0 {
+                self.accept_clients();
+            }
+            for (index, stream_kind) in [(2usize, protocol::STDOUT), (3, protocol::STDERR)] {
+                if fds[index].revents == 0 {
+                    continue;
+                }
+                let source = if stream_kind == protocol::STDOUT {
+                    &mut stdio.out
+                } else {
+                    &mut stdio.err
+                };
+                let Some(fd) = source.as_mut() else { continue };
+                match fd.read(&mut buf) {
+                    Ok(0) | Err(_) => *source = None,
+                    Ok(n) => {
+                        let _ = log.write(stream_kind, &buf[..n]);
+                        self.broadcast(stream_kind, &buf[..n]);
+                    }
+                }
+            }
+        }
+        let _ = log.flush();
+        Ok(exit_code.unwrap_or(137))
+    }
+
+    /// Reads what the clients whose poll entries (`fds`, in client order)
+    /// are ready sent; drops those that hung up. Returns the complete frames.
+    fn read_clients(&mut self, fds: &[libc::pollfd], buf: &mut [u8]) -> Vec<(u8, Vec<u8>)> {
+        let mut frames = Vec::new();
+        let mut closed = Vec::new();
+        for (i, client) in self.clients.iter_mut().enumerate() {
+            if !fds.get(i).is_some_and(|fd| fd.revents != 0) {
+                continue;
+            }
+            match client.stream.read(buf) {
+                Ok(0) | Err(_) => closed.push(i),
+                Ok(n) => {
+                    client.frames.push(&buf[..n]);
+                    while let Some(frame) = client.frames.next_frame() {
+                        frames.push(frame);
+                    }
+                }
+            }
+        }
+        for i in closed.into_iter().rev() {
+            self.clients.remove(i);
+        }
+        frames
+    }
+
+    fn accept_clients(&mut self) {
+        while let Ok((stream, _)) = self.listener.accept() {
+            let _ = stream.set_nonblocking(false);
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+            self.clients.push(Client::new(stream));
+        }
+    }
+
+    fn broadcast(&mut self, kind: u8, data: &[u8]) {
+        self.clients
+            .retain_mut(|c| protocol::write_frame(&mut c.stream, kind, data).is_ok());
+    }
+
+    fn notify_exit(&mut self, code: i32) {
+        let payload = code.to_string();
+        for c in &mut self.clients {
+            let _ = protocol::write_frame(&mut c.stream, protocol::EXIT, payload.as_bytes());
+        }
+    }
+
+    /// Deletes the runtime's state, tears the network down, releases volumes
+    /// and unmounts the rootfs. Failures are logged: they must not keep the
+    /// exit from being recorded.
+    fn cleanup_runtime(&mut self) {
+        if let Err(e) = self.runtime.delete(&self.id, true) {
+            eprintln!("monitor {}: runtime delete: {e}", self.id);
+        }
+        // Closing the reservations first frees the host ports for the next start.
+        self.sandbox = None;
+        if let Err(e) = berth_network::teardown(&mut self.store, &self.id) {
+            eprintln!("monitor {}: network teardown: {e}", self.id);
+        }
+        if let Ok(c) = model::find(&self.store, &self.id) {
+            for (name, e) in volumes::release_all(&mut self.store, &c, &self.sys) {
+                eprintln!("monitor {}: releasing volume {name}: {e}", self.id);
+            }
+        }
+        if let Err(e) = rootfs::unmount(&self.store, &self.id, &self.sys) {
+            eprintln!("monitor {}: unmount: {e}", self.id);
+        }
+    }
+}
