@@ -155,7 +155,12 @@ impl Reaper {
                 }
             }
         });
-        for pid in zombie_children() {
+        // A tracked pid that exited after the loop above is reaped by the next
+        // call, with its status.
+        for pid in zombie_children()
+            .into_iter()
+            .filter(|pid| !self.tracked.contains(pid))
+        {
             let from_container =
                 pid_ns(&pid.to_string()).is_some_and(|ns| Some(ns) != self.own_pid_ns);
             if from_container {
