@@ -319,10 +319,10 @@ impl Monitor {
                 continue;
             }
             let fired = fds[0].revents != 0 && self.timer.expired();
-            let cancelled = self
-                .read_clients(&fds[2..], &mut buf)
-                .iter()
-                .any(|(kind, _)| *kind == protocol::CANCEL_RESTART);
+            let mut cancelled = false;
+            self.read_clients(&fds[2..], &mut buf, |kind, _| {
+                cancelled |= kind == protocol::CANCEL_RESTART
+            });
             if fds[1].revents != 0 {
                 self.accept_clients();
             }
@@ -398,10 +398,12 @@ impl Monitor {
         let sigchld = ChildSignals::new()?;
         // It may have exited before SIGCHLD was blocked.
         let mut exit_code = self.reaped(pid);
-        // Last: what runs from here on is all an idle monitor touches.
-        shed_setup_memory(&self.store);
         let mut drain_deadline: Option<Instant> = None;
         let mut buf = vec![0u8; 32 * 1024];
+        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(8 + self.clients.len());
+        // Last: what runs from here on is all an idle monitor touches, so
+        // the loop allocates nothing and stays in this function's code.
+        shed_setup_memory(&self.store);
         loop {
             if exit_code.is_some() && stdio.out.is_none() && stdio.err.is_none() {
                 break;
@@ -410,13 +412,14 @@ impl Monitor {
                 break;
             }
             let raw = |f: &Option<File>| f.as_ref().map_or(-1, |f| f.as_raw_fd());
-            let mut fds = vec![
-                pollfd(sigchld.as_raw_fd()),
-                pollfd(self.listener.as_raw_fd()),
-                pollfd(raw(&stdio.out)),
-                pollfd(raw(&stdio.err)),
-            ];
-            fds.extend(self.clients.iter().map(|c| pollfd(c.stream.as_raw_fd())));
+            fds.clear();
+            fds.push(pollfd(sigchld.as_raw_fd()));
+            fds.push(pollfd(self.listener.as_raw_fd()));
+            fds.push(pollfd(raw(&stdio.out)));
+            fds.push(pollfd(raw(&stdio.err)));
+            for c in &self.clients {
+                fds.push(pollfd(c.stream.as_raw_fd()));
+            }
             let timeout = if exit_code.is_some() { 100 } else { -1 };
             if !poll(&mut fds, timeout)? {
                 continue;
@@ -429,9 +432,9 @@ impl Monitor {
                 }
             }
             // Clients before accepting: fds[4..] match self.clients only until then.
-            for (kind, payload) in self.read_clients(&fds[4..], &mut buf) {
-                stdio.input(kind, &payload);
-            }
+            self.read_clients(&fds[4..], &mut buf, |kind, payload| {
+                stdio.input(kind, payload)
+            });
             if fds[1].revents != 0 {
                 self.accept_clients();
             }
@@ -459,9 +462,14 @@ impl Monitor {
     }
 
     /// Reads what the clients whose poll entries (`fds`, in client order)
-    /// are ready sent; drops those that hung up. Returns the complete frames.
-    fn read_clients(&mut self, fds: &[libc::pollfd], buf: &mut [u8]) -> Vec<(u8, Vec<u8>)> {
-        let mut frames = Vec::new();
+    /// are ready sent, and hands each complete frame to `on_frame`; drops
+    /// the clients that hung up.
+    fn read_clients(
+        &mut self,
+        fds: &[libc::pollfd],
+        buf: &mut [u8],
+        mut on_frame: impl FnMut(u8, &[u8]),
+    ) {
         let mut closed = Vec::new();
         for (i, client) in self.clients.iter_mut().enumerate() {
             if !fds.get(i).is_some_and(|fd| fd.revents != 0) {
@@ -471,8 +479,8 @@ impl Monitor {
                 Ok(0) | Err(_) => closed.push(i),
                 Ok(n) => {
                     client.frames.push(&buf[..n]);
-                    while let Some(frame) = client.frames.next_frame() {
-                        frames.push(frame);
+                    while let Some((kind, payload)) = client.frames.next_frame() {
+                        on_frame(kind, &payload);
                     }
                 }
             }
@@ -480,7 +488,6 @@ impl Monitor {
         for i in closed.into_iter().rev() {
             self.clients.remove(i);
         }
-        frames
     }
 
     fn accept_clients(&mut self) {
