@@ -56,6 +56,9 @@
 //!
 //! [`lifecycle::reconcile`]: ../berth_container/lifecycle/fn.reconcile.html
 
+mod connect;
+mod endpoints;
+mod mode;
 mod netavark;
 mod netns;
 mod networks;
@@ -66,11 +69,13 @@ use std::path::PathBuf;
 
 pub use networks::{create, find, list, prune, remove, CreateOptions, Network};
 pub use ports::{parse_publish, PortBinding, PublishedPort};
-pub use sandbox::{
-    connect, container_networks, disconnect, endpoints_of_container, endpoints_of_network,
-    published_ports, resolv_conf, setup, teardown, Attachment, Endpoint, Member, Mode, Namespace,
-    Sandbox, SandboxSpec,
+pub use connect::{connect, disconnect, Member};
+pub use endpoints::{
+    container_networks, endpoints_of_container, endpoints_of_network, published_ports,
+    Attachment, Endpoint,
 };
+pub use mode::{Mode, Namespace};
+pub use sandbox::{resolv_conf, setup, teardown, Sandbox, SandboxSpec};
 
 /// The default network's name (Docker's).
 pub const DEFAULT_NETWORK: &str = "bridge";

@@ -11,7 +11,7 @@ use berth_store::FileLock;
 use serde_json::{json, Value};
 
 use crate::ports::PortBinding;
-use crate::sandbox::Endpoint;
+use crate::endpoints::Endpoint;
 use crate::{run_dir, NetworkError, Result};
 
 /// Where Debian (and other distributions) install podman's helpers.
