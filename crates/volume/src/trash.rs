@@ -1,0 +1,162 @@
+//! Removing volume directories crash-safely: a directory leaves its name by a
+//! rename into `volumes/.trash/<random>-NAME` in the transaction that deletes
+//! its row, and is deleted after the commit; [`recover`] finishes or rolls
+//! back what a crash interrupted and sweeps orphans (directories without a
+//! row).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use berth_mount::Linux;
+use berth_store::rusqlite::OptionalExtension;
+use berth_store::Store;
+
+use crate::driver::{driver, VolumeDriver, DRIVERS};
+use crate::{VolumeError, TRASH_DIR};
+
+/// Where the directory of volume `name` goes when it is removed.
+pub(crate) fn trash_path(volumes: &Path, name: &str) -> PathBuf {
+    volumes
+        .join(TRASH_DIR)
+        .join(format!("{}-{name}", &berth_store::new_id()[..16]))
+}
+
+pub(crate) fn move_to_trash(dir: &Path, trash: &Path) -> Result<(), VolumeError> {
+    if let Some(parent) = trash.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| VolumeError::io(parent, e))?;
+    }
+    match std::fs::rename(dir, trash) {
+        Ok(()) => Ok(()),
+        // A row without a directory cannot be made by berth; removing it is
+        // the only way forward.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(VolumeError::io(dir, e)),
+    }
+}
+
+/// Moves an orphan directory to the trash and deletes it, once its driver has
+/// undone what it had active on it (caller holds the write lock).
+fn discard_tree(
+    volumes: &Path,
+    name: &str,
+    driver: &dyn VolumeDriver,
+) -> Result<(), VolumeError> {
+    let dir = volumes.join(name);
+    let trash = trash_path(volumes, name);
+    driver.remove(&dir)?;
+    move_to_trash(&dir, &trash)?;
+    delete_tree(name, &trash)
+}
+
+/// The volume directories some driver keeps that have no row, with their
+/// driver's name.
+fn orphans(
+    db: &berth_store::rusqlite::Connection,
+    volumes: &Path,
+) -> Result<Vec<(&'static str, String)>, VolumeError> {
+    let names: HashSet<String> = {
+        let mut stmt = db.prepare("SELECT name FROM volumes")?;
+        let names = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        names
+    };
+    let mut out = Vec::new();
+    for &name in DRIVERS {
+        for dir in driver(name, &Linux)?.list(volumes)? {
+            if !names.contains(&dir) {
+                out.push((name, dir));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Finishes or rolls back interrupted removes and sweeps orphan directories;
+/// runs under the write lock, so no remove or create is half-way meanwhile.
+pub(crate) fn recover(store: &mut Store) -> Result<(), VolumeError> {
+    let volumes = store.volumes_dir();
+    let trash_dir = volumes.join(TRASH_DIR);
+    if read_dir_names(&trash_dir)?.is_empty() && orphans(store.db(), &volumes)?.is_empty() {
+        return Ok(());
+    }
+    store.write(|tx| {
+        for entry in read_dir_names(&trash_dir)? {
+            let path = trash_dir.join(&entry);
+            let name = entry.split_once('-').map_or("", |(_, n)| n);
+            let row: Option<String> = tx
+                .query_row("SELECT name FROM volumes WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let home = volumes.join(name);
+            if row.is_some() && !name.is_empty() && !home.exists() {
+                // The remove crashed before its commit: the volume stays.
+                std::fs::rename(&path, &home).map_err(|e| VolumeError::io(&path, e))?;
+            } else if delete_tree(name, &path).is_err() {
+                // Best effort: an entry that cannot be deleted yet (e.g. a
+                // mount still inside it) is retried by the next recovery
+                // rather than blocking every volume operation.
+                continue;
+            }
+        }
+        for (driver_name, name) in orphans(tx, &volumes)? {
+            discard_tree(&volumes, &name, driver(driver_name, &Linux)?.as_ref())?;
+        }
+        Ok::<(), VolumeError>(())
+    })
+}
+
+pub(crate) fn read_dir_names(dir: &Path) -> Result<Vec<String>, VolumeError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(VolumeError::io(dir, e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| VolumeError::io(dir, e))?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    Ok(names)
+}
+
+/// `rm -rf` that never follows symlinks and refuses to enter any mount below
+/// `path` (a mount left inside a volume is reported, never emptied).
+pub(crate) fn delete_tree(name: &str, path: &Path) -> Result<(), VolumeError> {
+    use std::os::unix::fs::MetadataExt;
+    let top = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(VolumeError::io(path, e)),
+    };
+    fn walk(name: &str, dev: u64, path: &Path) -> Result<(), VolumeError> {
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(VolumeError::io(path, e)),
+        };
+        if !meta.is_dir() {
+            return match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(VolumeError::io(path, e)),
+                _ => Ok(()),
+            };
+        }
+        // A bind from the same filesystem keeps st_dev; only the mount-root
+        // attribute reveals it.
+        if meta.dev() != dev || berth_mount::is_mountpoint(path)? {
+            return Err(VolumeError::CrossesMount {
+                name: name.to_string(),
+                path: path.to_path_buf(),
+            });
+        }
+        for child in read_dir_names(path)? {
+            walk(name, dev, &path.join(child))?;
+        }
+        match std::fs::remove_dir(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(VolumeError::io(path, e)),
+            _ => Ok(()),
+        }
+    }
+    walk(name, top.dev(), path)
+}
