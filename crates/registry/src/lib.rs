@@ -6,9 +6,10 @@
 //!   is reached (HTTPS verified with the system CAs plus `certs.d`, or — for
 //!   insecure hosts — HTTPS unverified, falling back to plain HTTP);
 //! * **credentials** ([`credentials`]) live in the docker CLI's config.json and
-//!   are written by [`login`] only after the registry accepted them, removed by
-//!   [`logout`], and offered as Basic auth (or exchanged for a bearer token) by
-//!   [`pull`] and [`push`];
+//!   are written (by the front end) only after [`login`] checked them with the
+//!   registry, and offered as Basic auth (or exchanged for a bearer token) by
+//!   [`pull`] and [`push`], which are given the credentials of the reference's
+//!   [`registry_host`];
 //! * [`pull`] resolves a reference to a manifest (choosing a platform from an
 //!   index), downloads the missing layer blobs concurrently into the store's
 //!   `tmp/`, verifies and moves each into the content store, then commits the
@@ -16,7 +17,7 @@
 //!   the verified blobs and nothing else, and the next pull reuses them;
 //! * [`push`] uploads the layer blobs and config the registry lacks, then the
 //!   manifest, and records the pushed digest as the image's repo digest;
-//! * [`progress`] reports both in Docker's words, as bars on a terminal.
+//! * [`progress`] reports both as data, for the front ends to render.
 //!
 //! Every public function is synchronous: each runs its own single-threaded
 //! tokio runtime, whose one thread drives all concurrent transfers.
@@ -32,12 +33,18 @@ mod push;
 pub use credentials::{Credentials, DockerConfig};
 pub use endpoint::RegistrySettings;
 pub use error::RegistryError;
-pub use login::{login, logout};
-pub use progress::{LayerStatus, PlainProgress, Progress, TerminalProgress};
+pub use login::login;
+pub use progress::{Event, LayerStatus, Progress};
 pub use pull::{pull, Platform, PullOptions, Pulled};
 pub use push::{push, PushOptions, Pushed};
 
 use berth_image::Reference;
+
+/// The registry host a reference names (`docker.io` for Docker Hub's), whose
+/// credentials [`pull`] and [`push`] need.
+pub fn registry_host(name: &str) -> Result<String, RegistryError> {
+    Ok(split_name(&Reference::parse(name)?).0)
+}
 
 /// A single-threaded runtime for one command.
 fn runtime() -> Result<tokio::runtime::Runtime, RegistryError> {

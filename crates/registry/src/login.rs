@@ -1,12 +1,12 @@
-//! `login` and `logout`. Login checks the credentials the way dockerd does
-//! before anything is saved: `GET /v2/` anonymously; a `Basic` challenge is
+//! `login`: checks credentials the way dockerd does, before a front end
+//! saves them: `GET /v2/` anonymously; a `Basic` challenge is
 //! answered with the credentials, a `Bearer` challenge by asking the token
-//! realm for a token with them (and using it on `/v2/`). Only a registry that
-//! accepts them gets them written to config.json.
+//! realm for a token with them (and using it on `/v2/`). Only credentials a
+//! registry accepts are to be written to config.json.
 
 use base64::Engine;
 
-use crate::credentials::{server_key, Credentials, DockerConfig, DOCKER_HUB_KEY};
+use crate::credentials::{server_key, Credentials, DOCKER_HUB_KEY};
 use crate::endpoint::{Endpoint, RegistrySettings};
 use crate::error::{from_reqwest, token_error_detail};
 use crate::{runtime, RegistryError};
@@ -20,11 +20,10 @@ fn host_of(key: &str) -> &str {
     }
 }
 
-/// Verifies `credentials` with `server` and stores them in `config`.
-/// Returns the key they were stored under.
+/// Verifies `credentials` with `server`; returns the key they are to be
+/// stored under (the front end keeps them: dockerd does not either).
 pub fn login(
     settings: &RegistrySettings,
-    config: &mut DockerConfig,
     server: &str,
     credentials: &Credentials,
 ) -> Result<String, RegistryError> {
@@ -34,18 +33,7 @@ pub fn login(
         let endpoint = Endpoint::open(settings, host_of(&key)).await?;
         verify(&endpoint, credentials).await
     })?;
-    config.set(&key, credentials);
-    config.save()?;
     Ok(key)
-}
-
-/// Forgets `server`'s credentials; false if there were none.
-pub fn logout(config: &mut DockerConfig, server: &str) -> Result<bool, RegistryError> {
-    if !config.remove(server) {
-        return Ok(false);
-    }
-    config.save()?;
-    Ok(true)
 }
 
 async fn verify(endpoint: &Endpoint, credentials: &Credentials) -> Result<(), RegistryError> {

@@ -20,10 +20,10 @@ use oci_client::secrets::RegistryAuth;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::credentials::DockerConfig;
+use crate::credentials::Credentials;
 use crate::endpoint::{Endpoint, RegistrySettings};
 use crate::error::{from_oci, At};
-use crate::progress::{short_id, LayerStatus, Progress};
+use crate::progress::{short_id, Event, LayerStatus, Progress};
 use crate::{oci_reference, runtime, split_name, RegistryError};
 
 /// Docker's default `max-concurrent-downloads`.
@@ -184,7 +184,7 @@ struct ConfigPlatform {
 pub fn pull(
     store: &mut Store,
     settings: &RegistrySettings,
-    credentials: &DockerConfig,
+    credentials: Option<&Credentials>,
     opts: &PullOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<Pulled>, RegistryError> {
@@ -197,15 +197,14 @@ pub fn pull(
         ));
     }
     if !opts.all_tags && reference.tag().is_none() && reference.digest().is_none() {
-        progress.line(&format!(
-            "Using default tag: {}",
-            berth_image::reference::DEFAULT_TAG
-        ));
+        progress.event(Event::DefaultTag {
+            tag: berth_image::reference::DEFAULT_TAG,
+        });
         reference = reference.with_default_tag();
     }
     let (domain, _) = split_name(&reference);
-    let auth = match credentials.get(&domain)? {
-        Some(c) => RegistryAuth::Basic(c.username, c.password),
+    let auth = match credentials {
+        Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.clone()),
         None => RegistryAuth::Anonymous,
     };
     let rt = runtime()?;
@@ -256,22 +255,22 @@ pub fn pull(
                 announced.set(announced.get() + 1);
                 if let Some(id) = layer_ids.get(i) {
                     if unpacked {
-                        progress.layer(id, LayerStatus::Extracting);
-                        progress.layer(id, LayerStatus::PullComplete);
+                        progress.event(Event::Layer { id, status: LayerStatus::Extracting });
+                        progress.event(Event::Layer { id, status: LayerStatus::PullComplete });
                     } else if !fetched.already_stored.get(i).copied().unwrap_or(false) {
-                        progress.layer(id, LayerStatus::PullComplete);
+                        progress.event(Event::Layer { id, status: LayerStatus::PullComplete });
                     }
                 }
             },
         )?;
-        progress.line(&format!("Digest: {}", fetched.top_digest));
+        progress.event(Event::Digest {
+            digest: &fetched.top_digest,
+        });
         if !opts.all_tags {
-            let status = if stored.up_to_date {
-                "Image is up to date for"
-            } else {
-                "Downloaded newer image for"
-            };
-            progress.line(&format!("Status: {status} {}", target.familiar()));
+            progress.event(Event::Status {
+                reference: &target.familiar(),
+                up_to_date: stored.up_to_date,
+            });
         }
         pulled.push(Pulled {
             reference: target.to_string(),
@@ -281,16 +280,10 @@ pub fn pull(
         });
     }
     if opts.all_tags {
-        let newer = pulled.iter().any(|p| !p.up_to_date);
-        let status = if newer {
-            "Downloaded newer image for"
-        } else {
-            "Image is up to date for"
-        };
-        progress.line(&format!("Status: {status} {}", reference.familiar_name()));
-        progress.line(&reference.name());
-    } else {
-        progress.line(&reference.to_string());
+        progress.event(Event::Status {
+            reference: &reference.familiar_name(),
+            up_to_date: pulled.iter().all(|p| p.up_to_date),
+        });
     }
     Ok(pulled)
 }
@@ -331,7 +324,10 @@ async fn fetch(
     if let Some(expected) = target.digest() {
         check(&what, &bytes, expected)?;
     }
-    progress.line(&format!("{label}: Pulling from {path}"));
+    progress.event(Event::PullingFrom {
+        tag: &label,
+        repository: &path,
+    });
     let mut manifest_bytes = bytes.to_vec();
     let mut manifest_digest = top_digest.clone();
     let mut manifest = parse_manifest(&manifest_bytes, &what)?;
@@ -403,12 +399,12 @@ async fn fetch(
         berth_image::blobs::digest_hex(&layer.digest)?;
         let id = short_id(&layer.digest);
         if *stored {
-            progress.layer(&id, LayerStatus::AlreadyExists);
+            progress.event(Event::Layer { id: &id, status: LayerStatus::AlreadyExists });
         } else if blobs.exists(&layer.digest) {
             // Completed by an earlier, interrupted pull.
-            progress.layer(&id, LayerStatus::DownloadComplete);
+            progress.event(Event::Layer { id: &id, status: LayerStatus::DownloadComplete });
         } else if !queue.iter().any(|d: &&Descriptor| d.digest == layer.digest) {
-            progress.layer(&id, LayerStatus::PullingFsLayer);
+            progress.event(Event::Layer { id: &id, status: LayerStatus::PullingFsLayer });
             queue.push(layer);
         }
     }
@@ -497,9 +493,9 @@ async fn download(
         hasher.update(&chunk);
         file.write_all(&chunk).at(file.path())?;
         done += chunk.len() as u64;
-        progress.layer(&id, LayerStatus::Downloading { done, total });
+        progress.event(Event::Layer { id: &id, status: LayerStatus::Downloading { done, total } });
     }
-    progress.layer(&id, LayerStatus::VerifyingChecksum);
+    progress.event(Event::Layer { id: &id, status: LayerStatus::VerifyingChecksum });
     let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
     if actual != layer.digest {
         return Err(RegistryError::DigestMismatch(format!(
@@ -515,7 +511,7 @@ async fn download(
     }
     file.as_file().sync_all().at(file.path())?;
     blobs.adopt(file.path(), &actual)?;
-    progress.layer(&id, LayerStatus::DownloadComplete);
+    progress.event(Event::Layer { id: &id, status: LayerStatus::DownloadComplete });
     Ok(())
 }
 

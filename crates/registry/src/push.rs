@@ -19,10 +19,10 @@ use oci_client::RegistryOperation;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::credentials::DockerConfig;
+use crate::credentials::Credentials;
 use crate::endpoint::{Endpoint, RegistrySettings};
 use crate::error::from_oci;
-use crate::progress::{short_id, LayerStatus, Progress};
+use crate::progress::{short_id, Event, LayerStatus, Progress};
 use crate::{oci_reference, runtime, split_name, RegistryError};
 
 /// Docker's default `max-concurrent-uploads`.
@@ -49,7 +49,7 @@ pub struct Pushed {
 pub fn push(
     store: &mut Store,
     settings: &RegistrySettings,
-    credentials: &DockerConfig,
+    credentials: Option<&Credentials>,
     opts: &PushOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<Pushed>, RegistryError> {
@@ -82,10 +82,9 @@ pub fn push(
         tags
     } else {
         if reference.tag().is_none() {
-            progress.line(&format!(
-                "Using default tag: {}",
-                berth_image::reference::DEFAULT_TAG
-            ));
+            progress.event(Event::DefaultTag {
+                tag: berth_image::reference::DEFAULT_TAG,
+            });
             reference = reference.with_default_tag();
         }
         vec![reference.clone()]
@@ -106,17 +105,16 @@ pub fn push(
     }
 
     let (domain, _) = split_name(&reference);
-    let auth = match credentials.get(&domain)? {
-        Some(c) => RegistryAuth::Basic(c.username, c.password),
+    let auth = match credentials {
+        Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.clone()),
         None => RegistryAuth::Anonymous,
     };
     let rt = runtime()?;
     let endpoint = rt.block_on(Endpoint::open(settings, &domain))?;
     let client = endpoint.oci_client()?;
-    progress.line(&format!(
-        "The push refers to repository [{}]",
-        reference.familiar_name()
-    ));
+    progress.event(Event::PushRefersTo {
+        repository: &reference.familiar_name(),
+    });
     let blobs = Blobs::new(store);
     let mut pushed = Vec::new();
     for (target, id) in images {
@@ -127,7 +125,7 @@ pub fn push(
             .map_err(|e| from_oci(e, &what))?;
         let result = rt.block_on(async {
             for layer in source.layers.iter().rev() {
-                progress.layer(&short_id(&layer.blob_digest), LayerStatus::Preparing);
+                progress.event(Event::Layer { id: &short_id(&layer.blob_digest), status: LayerStatus::Preparing });
             }
             let mut unique: Vec<&PushLayer> = Vec::new();
             for layer in source.layers.iter().rev() {
@@ -183,7 +181,11 @@ pub fn push(
         });
         let (digest, size) = result?;
         let tag = target.tag().unwrap_or_default().to_string();
-        progress.line(&format!("{tag}: digest: {digest} size: {size}"));
+        progress.event(Event::Pushed {
+            tag: &tag,
+            digest: &digest,
+            size,
+        });
         add_digest_ref(store, &target, &digest, &id)?;
         pushed.push(Pushed { tag, digest, size });
     }
@@ -204,7 +206,7 @@ async fn upload_layer(
         .await
         .map_err(|e| from_oci(e, &what))?
     {
-        progress.layer(&id, LayerStatus::LayerAlreadyExists);
+        progress.event(Event::Layer { id: &id, status: LayerStatus::LayerAlreadyExists });
         return Ok(());
     }
     let file = blobs.open(&layer.blob_digest)?;
@@ -229,13 +231,13 @@ async fn upload_layer(
     let upload = client.push_blob_stream(oci_ref, stream, &layer.blob_digest, Some(layer.size));
     let ticker = async {
         loop {
-            progress.layer(
-                &id,
-                LayerStatus::Pushing {
+            progress.event(Event::Layer {
+                id: &id,
+                status: LayerStatus::Pushing {
                     done: sent.load(Ordering::Relaxed),
                     total: layer.size,
                 },
-            );
+            });
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
@@ -245,6 +247,6 @@ async fn upload_layer(
         futures_util::future::Either::Right((never, _)) => never,
     };
     result.map_err(|e| from_oci(e, &what))?;
-    progress.layer(&id, LayerStatus::Pushed);
+    progress.event(Event::Layer { id: &id, status: LayerStatus::Pushed });
     Ok(())
 }
