@@ -15,6 +15,8 @@ pub enum Error {
     #[error(transparent)]
     Build(#[from] berth_build::BuildError),
     #[error(transparent)]
+    Registry(#[from] berth_registry::RegistryError),
+    #[error(transparent)]
     Runtime(#[from] berth_runtime::RuntimeError),
     #[error(transparent)]
     Archive(#[from] berth_archive::ArchiveError),
@@ -47,6 +49,7 @@ impl HasKind for Error {
             Error::Volume(e) => e.kind(),
             Error::Network(e) => e.kind(),
             Error::Build(e) => e.kind(),
+            Error::Registry(e) => e.kind(),
             Error::Runtime(e) => e.kind(),
             Error::Archive(e) => e.kind(),
             Error::Store(e) => e.kind(),

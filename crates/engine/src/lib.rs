@@ -25,8 +25,13 @@
 pub mod container;
 mod error;
 pub mod events;
+pub mod filters;
 pub mod image;
 pub mod monitor;
+pub mod network;
+pub mod system;
+pub mod units;
+pub mod volume;
 
 use std::path::{Path, PathBuf};
 

@@ -135,6 +135,13 @@ pub fn resolve(store: &Store, name_or_id: &str) -> Result<ResolvedImage, ImageEr
     Ok(ResolvedImage { id, config, layers })
 }
 
+/// The size of an image: the sum of its layers' sizes (what a container's
+/// `SizeRootFs` adds to its writable layer).
+pub fn size(store: &Store, name_or_id: &str) -> Result<u64, ImageError> {
+    let id = resolve_id(store, name_or_id)?;
+    Ok(image_layers(store, &id)?.iter().map(|r| r.size).sum())
+}
+
 /// The layer rows of an image, bottom first.
 pub(crate) fn image_layers(store: &Store, id: &str) -> Result<Vec<layers::LayerRow>, ImageError> {
     let mut stmt = store.db().prepare_cached(
@@ -662,8 +669,13 @@ fn delete_image(store: &mut Store, id: &str) -> Result<Vec<String>, ImageError> 
 }
 
 /// `docker image prune [-a]`: removes dangling images (with `all`, every image)
-/// no container uses. Returns the output lines and the bytes reclaimed.
-pub fn prune(store: &mut Store, all: bool) -> Result<(Vec<DeleteItem>, u64), ImageError> {
+/// no container uses, of those `select` (given the store and an image ID)
+/// accepts. Returns the output lines and the bytes reclaimed.
+pub fn prune(
+    store: &mut Store,
+    all: bool,
+    select: &dyn Fn(&Store, &str) -> Result<bool, ImageError>,
+) -> Result<(Vec<DeleteItem>, u64), ImageError> {
     let candidates: Vec<String> = {
         let sql = if all {
             "SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM containers) ORDER BY created_at DESC"
@@ -679,6 +691,9 @@ pub fn prune(store: &mut Store, all: bool) -> Result<(Vec<DeleteItem>, u64), Ima
     };
     let mut items = Vec::new();
     for id in candidates {
+        if !select(store, &id)? {
+            continue;
+        }
         let untagged = delete_image(store, &id)?;
         items.extend(untagged.into_iter().map(DeleteItem::Untagged));
         items.push(DeleteItem::Deleted(id));

@@ -25,7 +25,7 @@
 //!    its rename and its commit), rows nobody references are deleted, then their
 //!    dirs and every dir without a row, then unreferenced blobs.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -408,6 +408,32 @@ pub fn gc(store: &mut Store) -> Result<Vec<RemovedLayer>, ImageError> {
         }
     }
     Ok(removed)
+}
+
+/// Every layer's size and every image's layers, for `system df`.
+#[derive(Debug, Clone, Default)]
+pub struct LayerUsage {
+    /// Size by chain ID.
+    pub sizes: HashMap<String, u64>,
+    /// Chain IDs by image ID, bottom first.
+    pub by_image: HashMap<String, Vec<String>>,
+}
+
+pub fn usage(store: &Store) -> Result<LayerUsage, ImageError> {
+    let db = store.db();
+    let mut stmt = db.prepare("SELECT chain_id, size FROM layers")?;
+    let sizes = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?
+        .collect::<Result<HashMap<_, _>, _>>()?;
+    let mut stmt = db.prepare("SELECT image_id, chain_id FROM image_layers ORDER BY position")?;
+    let mut by_image: HashMap<String, Vec<String>> = HashMap::new();
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (image, layer) = row?;
+        by_image.entry(image).or_default().push(layer);
+    }
+    Ok(LayerUsage { sizes, by_image })
 }
 
 fn query_strings(store: &Store, sql: &str) -> Result<HashSet<String>, ImageError> {

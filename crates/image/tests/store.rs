@@ -558,10 +558,10 @@ fn prune_removes_dangling_then_all_unused() {
     let dangling =
         berth_image::import(&mut store, tar.as_slice(), &ImportOptions::default()).unwrap();
     let tagged = import(&mut store, &tar, "keep");
-    let (items, reclaimed) = berth_image::prune(&mut store, false).unwrap();
+    let (items, reclaimed) = berth_image::prune(&mut store, false, &|_, _| Ok(true)).unwrap();
     assert_eq!(items, vec![berth_image::DeleteItem::Deleted(dangling)]);
     assert_eq!(reclaimed, 0, "the layer is still used by the tagged image");
-    let (items, reclaimed) = berth_image::prune(&mut store, true).unwrap();
+    let (items, reclaimed) = berth_image::prune(&mut store, true, &|_, _| Ok(true)).unwrap();
     assert_eq!(
         items[0],
         berth_image::DeleteItem::Untagged("keep:latest".into())

@@ -246,11 +246,12 @@ fn forget_leases(interface: &str) {
 }
 
 /// `network prune`: removes the user networks no container refers to (by its
-/// network mode or a `network connect`) and none runs on. Returns their names.
-pub fn prune(store: &mut Store) -> Result<Vec<String>> {
+/// network mode or a `network connect`) and none runs on, of those `select`
+/// accepts. Returns their names.
+pub fn prune(store: &mut Store, select: &dyn Fn(&Network) -> bool) -> Result<Vec<String>> {
     store.write(|tx| {
         let mut stmt = tx.prepare(
-            "SELECT n.id, n.name, n.interface FROM networks n \
+            "SELECT n.id FROM networks n \
              WHERE n.name NOT IN ('bridge', 'host', 'none') \
              AND NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.network_id = n.id) \
              AND NOT EXISTS (SELECT 1 FROM container_networks c WHERE c.network_id = n.id AND c.connected) \
@@ -258,14 +259,20 @@ pub fn prune(store: &mut Store) -> Result<Vec<String>> {
                  WHERE json_extract(c.config, '$.Host.NetworkMode') IN (n.name, n.id)) \
              ORDER BY n.name",
         )?;
-        let unused: Vec<(String, String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        let unused: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        for (id, _, interface) in &unused {
+        let mut pruned = Vec::new();
+        for id in &unused {
+            let n = find(tx, id)?;
+            if !select(&n) {
+                continue;
+            }
             tx.execute("DELETE FROM networks WHERE id = ?1", [id])?;
-            forget_leases(interface);
+            forget_leases(&n.interface);
+            pruned.push(n.name);
         }
-        Ok(unused.into_iter().map(|(_, name, _)| name).collect())
+        Ok(pruned)
     })
 }
 

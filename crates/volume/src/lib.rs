@@ -378,35 +378,6 @@ fn remove_unused(store: &mut Store, name: &str) -> Result<(), VolumeError> {
     delete_tree(name, &trash)
 }
 
-/// A `label=KEY[=VALUE]` or `label!=KEY[=VALUE]` filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelFilter {
-    pub key: String,
-    pub value: Option<String>,
-    /// `label!=`: the volume must NOT match.
-    pub negate: bool,
-}
-
-impl LabelFilter {
-    /// Parses the part after `label=` / `label!=`.
-    pub fn new(expr: &str, negate: bool) -> LabelFilter {
-        let (key, value) = match expr.split_once('=') {
-            Some((k, v)) => (k.to_string(), Some(v.to_string())),
-            None => (expr.to_string(), None),
-        };
-        LabelFilter { key, value, negate }
-    }
-
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        let hit = match (&self.value, labels.get(&self.key)) {
-            (None, found) => found.is_some(),
-            (Some(want), Some(have)) => want == have,
-            (Some(_), None) => false,
-        };
-        hit != self.negate
-    }
-}
-
 /// What a prune removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PruneReport {
@@ -415,17 +386,16 @@ pub struct PruneReport {
     pub reclaimed: u64,
 }
 
-/// Removes unused volumes matching every filter: anonymous ones only, unless
-/// `all` (Docker 23+ semantics).
+/// Removes the unused volumes `select` accepts (the engine decides which:
+/// anonymous ones, labels...).
 pub fn prune(
     store: &mut Store,
-    all: bool,
-    label_filters: &[LabelFilter],
+    select: &dyn Fn(&Volume) -> bool,
 ) -> Result<PruneReport, VolumeError> {
     recover(store)?;
     let mut report = PruneReport::default();
     for volume in list(store)? {
-        if !(all || volume.anonymous) || !label_filters.iter().all(|f| f.matches(&volume.labels)) {
+        if !select(&volume) {
             continue;
         }
         if !users(store, &volume.name)?.is_empty() {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use berth_mount::{is_mountpoint, Call, Linux, Mount, MountFlags, Recording, Syscalls};
 use berth_store::Store;
-use berth_volume::{self as volume, LabelFilter, VolumeError};
+use berth_volume::{self as volume, VolumeError};
 
 fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -261,7 +261,7 @@ fn volume_in_use_is_refused_and_its_data_kept() {
             format!("remove db: volume is in use - [{a}, {b}]")
         );
     }
-    let err = volume::prune(&mut store, true, &[]).unwrap();
+    let err = volume::prune(&mut store, &|_| true).unwrap();
     assert!(err.deleted.is_empty());
     assert_eq!(
         fs::read_to_string(v.mountpoint.join("table")).unwrap(),
@@ -312,7 +312,7 @@ fn prune_removes_anonymous_by_default_and_all_with_flag() {
         &[("/u", &used_anon.name)],
     );
 
-    let report = volume::prune(&mut store, false, &[]).unwrap();
+    let report = volume::prune(&mut store, &|v| v.anonymous).unwrap();
     assert_eq!(report.deleted, vec![anon.name.clone()]);
     assert_eq!(report.reclaimed, 1234);
     assert!(!anon.mountpoint.exists());
@@ -320,13 +320,13 @@ fn prune_removes_anonymous_by_default_and_all_with_flag() {
     want.sort();
     assert_eq!(names(&store), want);
 
-    let report = volume::prune(&mut store, true, &[]).unwrap();
+    let report = volume::prune(&mut store, &|_| true).unwrap();
     assert_eq!(report.deleted, vec!["keep"]);
     assert_eq!(names(&store), vec![used_anon.name]);
 }
 
 #[test]
-fn prune_and_label_filters() {
+fn prune_removes_only_what_select_accepts() {
     let (_d, mut store) = open();
     for (name, labels) in [
         ("v1", map(&[("env", "prod")])),
@@ -335,17 +335,12 @@ fn prune_and_label_filters() {
     ] {
         volume::create(&mut store, Some(name), "local", map(&[]), labels, false).unwrap();
     }
-    let f = |expr: &str, negate| LabelFilter::new(expr, negate);
-    let labels_of = |n: &str, s: &Store| volume::get(s, n).unwrap().labels;
-    assert!(f("env", false).matches(&labels_of("v1", &store)));
-    assert!(f("env=prod", false).matches(&labels_of("v1", &store)));
-    assert!(!f("env=prod", false).matches(&labels_of("v2", &store)));
-    assert!(f("env=prod", true).matches(&labels_of("v2", &store)));
-    assert!(f("env", true).matches(&labels_of("v3", &store)));
-
-    let report = volume::prune(&mut store, true, &[f("env=dev", false)]).unwrap();
+    let report = volume::prune(&mut store, &|v| {
+        v.labels.get("env").map(String::as_str) == Some("dev")
+    })
+    .unwrap();
     assert_eq!(report.deleted, vec!["v2"]);
-    let report = volume::prune(&mut store, true, &[f("env", true)]).unwrap();
+    let report = volume::prune(&mut store, &|v| !v.labels.contains_key("env")).unwrap();
     assert_eq!(report.deleted, vec!["v3"]);
     assert_eq!(names(&store), vec!["v1"]);
 }
@@ -390,7 +385,7 @@ fn crash_in_remove_after_commit_leaves_volume_gone() {
     drop(store);
 
     let mut store = Store::open(dir.path().join("root")).unwrap();
-    volume::prune(&mut store, false, &[]).unwrap();
+    volume::prune(&mut store, &|v| v.anonymous).unwrap();
     assert!(names(&store).is_empty());
     assert_eq!(fs::read_dir(&trash).unwrap().count(), 0);
     // Recreating the name gives a fresh, empty volume.

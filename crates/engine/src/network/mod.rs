@@ -1,0 +1,15 @@
+//! Network operations, one file each: create, list, inspect, rm, prune,
+//! connect, disconnect.
+
+mod connect;
+mod create;
+mod filter;
+mod inspect;
+mod list;
+mod prune;
+mod rm;
+
+pub use berth_network::{CreateOptions as NetworkCreate, Endpoint, Network};
+pub use connect::NetworkConnect;
+pub use filter::{NetworkFilter, NetworkPruneFilter};
+pub use inspect::{inspect_json, NetworkDetails};
