@@ -312,40 +312,7 @@ pub fn container_attributes(c: &Container) -> BTreeMap<String, String> {
 
 // ---------------------------------------------------------------- list
 
-/// Docker's units.HumanDuration.
-pub fn human_duration(seconds: i64) -> String {
-    let hours = ((seconds as f64) / 3600.0 + 0.5) as i64;
-    let minutes = seconds / 60;
-    if seconds < 1 {
-        "Less than a second".into()
-    } else if seconds == 1 {
-        "1 second".into()
-    } else if seconds < 60 {
-        format!("{seconds} seconds")
-    } else if minutes == 1 {
-        "About a minute".into()
-    } else if minutes < 60 {
-        format!("{minutes} minutes")
-    } else if hours == 1 {
-        "About an hour".into()
-    } else if hours < 48 {
-        format!("{hours} hours")
-    } else if hours < 24 * 7 * 2 {
-        format!("{} days", hours / 24)
-    } else if hours < 24 * 30 * 2 {
-        format!("{} weeks", hours / 24 / 7)
-    } else if hours < 24 * 365 * 2 {
-        format!("{} months", hours / 24 / 30)
-    } else {
-        format!("{} years", seconds / 3600 / 24 / 365)
-    }
-}
-
-pub fn unix_seconds(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.timestamp())
-        .unwrap_or(0)
-}
+pub use berth_engine::units::{human_duration, unix_seconds};
 
 fn seconds_since(rfc3339: &str) -> i64 {
     (chrono::Utc::now().timestamp() - unix_seconds(rfc3339)).max(0)
@@ -1168,18 +1135,6 @@ async fn commit(State(engine): State<Shared>, q: Query) -> Result<Response, ApiE
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn human_durations_like_docker() {
-        assert_eq!(human_duration(0), "Less than a second");
-        assert_eq!(human_duration(1), "1 second");
-        assert_eq!(human_duration(59), "59 seconds");
-        assert_eq!(human_duration(60), "About a minute");
-        assert_eq!(human_duration(600), "10 minutes");
-        assert_eq!(human_duration(3600), "About an hour");
-        assert_eq!(human_duration(3 * 3600), "3 hours");
-        assert_eq!(human_duration(3 * 86400), "3 days");
-    }
 
     #[test]
     fn create_body_maps_to_request() {

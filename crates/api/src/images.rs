@@ -1,4 +1,5 @@
-//! `/images/...`: Docker's image endpoints over berth-image. Image names
+//! `/images/...`: Docker's image endpoints over the engine's image
+//! operations. Image names
 //! contain slashes (`library/busybox`), so per-image routes are one catch-all
 //! whose last segment names the action, as in dockerd's router.
 
@@ -10,12 +11,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_store::Store;
+use berth_engine::image::{DeleteItem, ImageFilter, ImagePruneFilter, ImportOptions};
+use berth_engine::units::unix_seconds;
 use bollard_stubs::models::{ImageHistoryResponseItem, ImageSummary};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::query::{Filters, Query};
+use crate::query::Query;
 use crate::streams::{self, BodyReader, ChannelWriter};
 use crate::system::{self, EventKind};
 use crate::Shared;
@@ -42,34 +44,13 @@ fn split_action(rest: &str) -> (String, &str) {
     }
 }
 
-/// Docker's reference filter: a glob (`*`, `?`) against `repo` or `repo:tag`.
-fn glob(pattern: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && t[0] != b'/' && go(p, &t[1..])),
-            (Some(b'?'), Some(c)) if *c != b'/' => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
-    go(pattern.as_bytes(), text.as_bytes())
-}
-
-fn reference_matches(pattern: &str, tags: &[String]) -> bool {
-    tags.iter().any(|t| {
-        let repo = t.rsplit_once(':').map(|(r, _)| r).unwrap_or(t);
-        glob(pattern, t) || glob(pattern, repo)
-    })
-}
-
-fn summary_json(img: &berth_image::ImageSummary, q: &Query) -> Value {
+fn summary_json(img: &berth_engine::image::ImageSummary, q: &Query) -> Value {
     let s = ImageSummary {
         id: img.id.clone(),
         parent_id: String::new(),
         repo_tags: img.repo_tags.clone(),
         repo_digests: img.repo_digests.clone(),
-        created: crate::containers::unix_seconds(&img.created),
+        created: unix_seconds(&img.created),
         size: img.size as i64,
         shared_size: -1,
         labels: img.labels.clone().into_iter().collect(),
@@ -96,42 +77,9 @@ fn summary_json(img: &berth_image::ImageSummary, q: &Query) -> Value {
 }
 
 async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Vec<Value>>, ApiError> {
-    let filters = q.filters()?;
-    filters.check(&["dangling", "label", "reference", "before", "since"])?;
+    let filter = ImageFilter::new(&q.filters()?.to_engine())?;
     let images = engine
-        .with_store(move |store, _| {
-            let all = berth_image::list(store)?;
-            let created_of = |r: &str| -> Result<String, ApiError> {
-                let id = berth_image::resolve_id(store, r)?;
-                Ok(all
-                    .iter()
-                    .find(|i| i.id == id)
-                    .map(|i| i.created.clone())
-                    .unwrap_or_default())
-            };
-            let before = filters
-                .get("before")
-                .first()
-                .map(|r| created_of(r))
-                .transpose()?;
-            let since = filters
-                .get("since")
-                .first()
-                .map(|r| created_of(r))
-                .transpose()?;
-            Ok(all
-                .into_iter()
-                .filter(|img| {
-                    filters.matches(|k, v| match k {
-                        "dangling" => crate::query::parse_bool(v) == img.repo_tags.is_empty(),
-                        "label" => filters.labels_match("label", &img.labels),
-                        "reference" => reference_matches(v, &img.repo_tags),
-                        _ => true,
-                    }) && before.as_ref().is_none_or(|b| img.created < *b)
-                        && since.as_ref().is_none_or(|s| img.created > *s)
-                })
-                .collect::<Vec<_>>())
-        })
+        .with_engine(move |engine| Ok(engine.image_list(&filter)?))
         .await?;
     Ok(Json(images.iter().map(|i| summary_json(i, &q)).collect()))
 }
@@ -160,7 +108,7 @@ async fn create(State(engine): State<Shared>, q: Query, body: Body) -> Result<Re
         (Some(r), None) => Some(r),
         (None, _) => None,
     };
-    let opts = berth_image::ImportOptions {
+    let opts = ImportOptions {
         changes: q
             .all("changes")
             .into_iter()
@@ -171,7 +119,7 @@ async fn create(State(engine): State<Shared>, q: Query, body: Body) -> Result<Re
     };
     let reader = BodyReader::new(body);
     let id = engine
-        .with_store(move |store, _| Ok(berth_image::import(store, reader, &opts)?))
+        .with_engine(move |engine| Ok(engine.image_import(reader, &opts)?))
         .await?;
     system::emit(&engine, EventKind::Image, "import", &id, &BTreeMap::new());
     Ok(json_lines(&[json!({"status": id})]))
@@ -193,7 +141,7 @@ fn json_lines(items: &[Value]) -> Response {
 async fn load(State(engine): State<Shared>, body: Body) -> Result<Response, ApiError> {
     let reader = BodyReader::new(body);
     let loaded = match engine
-        .with_store(move |store, _| Ok(berth_image::load(store, reader)?))
+        .with_engine(move |engine| Ok(engine.image_load(reader)?))
         .await
     {
         Ok(loaded) => loaded,
@@ -238,19 +186,18 @@ async fn save(engine: Shared, names: Vec<String>) -> Result<Response, ApiError> 
     }
     let check = names.clone();
     engine
-        .with_store(move |store, _| {
+        .with_engine(move |engine| {
             for n in &check {
-                berth_image::resolve_id(store, n)?;
+                engine.image_id(n)?;
             }
             Ok(())
         })
         .await?;
-    let root = engine.root.clone();
+    let config = engine.config();
     Ok(streams::blocking_body("application/x-tar", move |tx| {
-        let Ok(store) = Store::open(&root) else {
-            return;
-        };
-        if let Err(e) = berth_image::save(&store, &names, ChannelWriter(tx)) {
+        let saved = berth_engine::Engine::open(config)
+            .and_then(|engine| engine.image_save(&names, ChannelWriter(tx)));
+        if let Err(e) = saved {
             eprintln!("berth serve: save {names:?}: {e}");
         }
     }))
@@ -270,8 +217,8 @@ async fn per_image_get(
         "json" => {
             let version = q.api_version();
             let v = engine
-                .with_store(move |store, _| {
-                    let mut v = berth_image::inspect_json(store, &name)?;
+                .with_engine(move |engine| {
+                    let mut v = serde_json::to_value(engine.image_inspect(&name)?)?;
                     // Docker quirk: VirtualSize went away in API 1.44.
                     if !version.before(1, 44) {
                         if let Some(o) = v.as_object_mut() {
@@ -285,13 +232,13 @@ async fn per_image_get(
         }
         "history" => {
             let items = engine
-                .with_store(move |store, _| Ok(berth_image::history(store, &name)?))
+                .with_engine(move |engine| Ok(engine.image_history(&name)?))
                 .await?;
             let out: Vec<ImageHistoryResponseItem> = items
                 .into_iter()
                 .map(|h| ImageHistoryResponseItem {
                     id: h.id,
-                    created: crate::containers::unix_seconds(&h.created),
+                    created: unix_seconds(&h.created),
                     created_by: h.created_by,
                     tags: h.tags,
                     size: h.size as i64,
@@ -323,10 +270,7 @@ async fn per_image_post(
                 None => repo,
             };
             let id = engine
-                .with_store(move |store, _| {
-                    berth_image::tag(store, &name, &target)?;
-                    Ok(berth_image::resolve_id(store, &target)?)
-                })
+                .with_engine(move |engine| Ok(engine.image_tag(&name, &target)?))
                 .await?;
             system::emit(&engine, EventKind::Image, "tag", &id, &BTreeMap::new());
             Ok(StatusCode::CREATED.into_response())
@@ -340,12 +284,12 @@ async fn per_image_post(
     }
 }
 
-fn delete_items(items: &[berth_image::DeleteItem]) -> Vec<Value> {
+fn delete_items(items: &[DeleteItem]) -> Vec<Value> {
     items
         .iter()
         .map(|i| match i {
-            berth_image::DeleteItem::Untagged(r) => json!({"Untagged": r}),
-            berth_image::DeleteItem::Deleted(id) => json!({"Deleted": id}),
+            DeleteItem::Untagged(r) => json!({"Untagged": r}),
+            DeleteItem::Deleted(id) => json!({"Deleted": id}),
         })
         .collect()
 }
@@ -357,14 +301,14 @@ async fn remove(
 ) -> Result<Json<Vec<Value>>, ApiError> {
     let force = q.bool("force");
     let items = engine
-        .with_store(move |store, _| Ok(berth_image::remove(store, &name, force)?))
+        .with_engine(move |engine| Ok(engine.image_remove(&name, force)?))
         .await?;
     for i in &items {
         match i {
-            berth_image::DeleteItem::Untagged(r) => {
+            DeleteItem::Untagged(r) => {
                 system::emit(&engine, EventKind::Image, "untag", r, &BTreeMap::new())
             }
-            berth_image::DeleteItem::Deleted(id) => {
+            DeleteItem::Deleted(id) => {
                 system::emit(&engine, EventKind::Image, "delete", id, &BTreeMap::new())
             }
         }
@@ -373,20 +317,14 @@ async fn remove(
 }
 
 async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiError> {
-    let filters: Filters = q.filters()?;
-    filters.check(&["dangling"])?;
-    // Docker quirk: `dangling=false` (the CLI's `-a`) prunes every unused image.
-    let all = filters
-        .get("dangling")
-        .iter()
-        .any(|v| !crate::query::parse_bool(v));
-    let (items, reclaimed) = engine
-        .with_store(move |store, _| Ok(berth_image::prune(store, all)?))
+    let filter = ImagePruneFilter::new(&q.filters()?.to_engine())?;
+    let report = engine
+        .with_engine(move |engine| Ok(engine.image_prune(&filter)?))
         .await?;
-    let items = delete_items(&items);
+    let items = delete_items(&report.deleted);
     Ok(Json(json!({
         "ImagesDeleted": if items.is_empty() { Value::Null } else { Value::Array(items) },
-        "SpaceReclaimed": reclaimed,
+        "SpaceReclaimed": report.reclaimed,
     })))
 }
 
@@ -399,16 +337,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reference_filter_globs() {
-        let tags = vec!["busybox:latest".to_string(), "my/app:1.0".to_string()];
-        assert!(reference_matches("busybox", &tags));
-        assert!(reference_matches("busy*", &tags));
-        assert!(reference_matches("my/*", &tags));
-        assert!(reference_matches("my/*:1.0", &tags));
-        // As Go's path.Match: `*` does not cross a slash.
-        assert!(!reference_matches("*:1.0", &tags));
-        assert!(!reference_matches("alpine", &tags));
-        assert!(!reference_matches("*", &[]));
+    fn actions_split_off_names_with_slashes() {
         assert_eq!(
             split_action("library/busybox:latest/json"),
             ("library/busybox:latest".into(), "json")

@@ -48,9 +48,9 @@ use axum::Router;
 pub use error::ApiError;
 
 /// The API version this server speaks (Docker 26.1's).
-pub const API_VERSION: &str = "1.45";
+pub const API_VERSION: &str = berth_engine::system::API_VERSION;
 /// The oldest API version accepted, as dockerd's.
-pub const MIN_API_VERSION: &str = "1.24";
+pub const MIN_API_VERSION: &str = berth_engine::system::MIN_API_VERSION;
 /// The host `berth serve` listens on when no `-H` is given.
 pub const DEFAULT_HOST: &str = "unix:///run/berth.sock";
 
@@ -116,6 +116,30 @@ impl Engine {
         })
         .await
         .map_err(|e| ApiError::engine(format!("request worker failed: {e}")))?
+    }
+}
+
+impl Engine {
+    /// Runs an engine operation on the blocking pool, with an engine opened
+    /// for this request alone.
+    pub async fn with_engine<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut berth_engine::Engine) -> Result<T, ApiError> + Send + 'static,
+    {
+        let config = self.config();
+        tokio::task::spawn_blocking(move || f(&mut berth_engine::Engine::open(config)?))
+            .await
+            .map_err(|e| ApiError::engine(format!("request worker failed: {e}")))?
+    }
+
+    /// The configuration of the engines this server opens.
+    pub fn config(&self) -> berth_engine::Config {
+        berth_engine::Config {
+            root: self.root.clone(),
+            run_dir: berth_engine::Config::DEFAULT_RUN_DIR.into(),
+            default_runtime: self.runtime.clone(),
+        }
     }
 }
 

@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_network::{Network, NetworkError};
+use berth_engine::network::{
+    inspect_json, NetworkConnect, NetworkCreate, NetworkFilter, NetworkPruneFilter,
+};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
@@ -26,85 +28,22 @@ pub fn routes() -> Router<Shared> {
         .route("/networks/{id}/disconnect", post(disconnect))
 }
 
-fn network_json(store: &berth_store::Store, n: &Network) -> Value {
-    let config: Vec<Value> = match (n.subnet, n.gateway) {
-        (Some(s), Some(g)) => vec![json!({"Subnet": s.to_string(), "Gateway": g.to_string()})],
-        (Some(s), None) => vec![json!({"Subnet": s.to_string()})],
-        _ => Vec::new(),
-    };
-    let mut containers = serde_json::Map::new();
-    for e in berth_network::endpoints_of_network(store.db(), &n.id).unwrap_or_default() {
-        containers.insert(
-            e.container_id.clone(),
-            json!({
-                "Name": e.container_name,
-                "EndpointID": e.id,
-                "MacAddress": e.mac,
-                "IPv4Address": format!("{}/{}", e.ipv4, e.prefix_len()),
-                "IPv6Address": "",
-            }),
-        );
-    }
-    let mut options = serde_json::Map::new();
-    if n.is_bridge() && !n.interface.is_empty() {
-        options.insert("com.docker.network.bridge.name".into(), json!(n.interface));
-    }
-    json!({
-        "Name": n.name,
-        "Id": n.id,
-        "Created": n.created_at,
-        "Scope": "local",
-        "Driver": n.driver,
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": null, "Config": config},
-        "Internal": n.internal,
-        "Attachable": false,
-        "Ingress": false,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": false,
-        "Containers": containers,
-        "Options": options,
-        "Labels": n.labels,
-    })
-}
-
 async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Vec<Value>>, ApiError> {
-    let filters = q.filters()?;
-    filters.check(&["name", "id", "driver", "label", "type", "scope", "dangling"])?;
-    let rows = engine
-        .with_store(move |store, _| {
-            let mut out = Vec::new();
-            for n in berth_network::list(store.db())? {
-                let keep = filters.matches(|k, v| match k {
-                    "name" => n.name.contains(v),
-                    "id" => n.id.starts_with(v),
-                    "driver" => n.driver == v,
-                    "label" => filters.labels_match("label", &n.labels),
-                    "type" => (v == "builtin") == n.is_builtin(),
-                    "scope" => v == "local",
-                    _ => true,
-                });
-                if keep {
-                    out.push(network_json(store, &n));
-                }
-            }
-            Ok(out)
-        })
+    let filter = NetworkFilter::new(&q.filters()?.to_engine())?;
+    let networks = engine
+        .with_engine(move |engine| Ok(engine.network_list(&filter)?))
         .await?;
-    Ok(Json(rows))
+    Ok(Json(networks.iter().map(inspect_json).collect()))
 }
 
 async fn inspect(
     State(engine): State<Shared>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let v = engine
-        .with_store(move |store, _| {
-            let n = berth_network::find(store.db(), &id)?;
-            Ok(network_json(store, &n))
-        })
+    let details = engine
+        .with_engine(move |engine| Ok(engine.network_inspect(&id)?))
         .await?;
-    Ok(Json(v))
+    Ok(Json(inspect_json(&details)))
 }
 
 async fn create(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
@@ -114,7 +53,7 @@ async fn create(State(engine): State<Shared>, body: Bytes) -> Result<Response, A
         .as_ref()
         .and_then(|i| i.config.as_ref())
         .and_then(|c| c.first().cloned());
-    let opts = berth_network::CreateOptions {
+    let request = NetworkCreate {
         name: req.name.clone(),
         driver: req.driver.clone().unwrap_or_default(),
         subnet: ipam
@@ -129,7 +68,7 @@ async fn create(State(engine): State<Shared>, body: Bytes) -> Result<Response, A
         labels: req.labels.clone().unwrap_or_default().into_iter().collect(),
     };
     let n = engine
-        .with_store(move |store, _| Ok(berth_network::create(store, opts)?))
+        .with_engine(move |engine| Ok(engine.network_create(request)?))
         .await?;
     system::emit(
         &engine,
@@ -150,7 +89,7 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let n = engine
-        .with_store(move |store, _| Ok(berth_network::remove(store, &id)?))
+        .with_engine(move |engine| Ok(engine.network_remove(&id)?))
         .await?;
     system::emit(
         &engine,
@@ -162,31 +101,14 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn prune(State(engine): State<Shared>) -> Result<Json<Value>, ApiError> {
+async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiError> {
+    let filter = NetworkPruneFilter::new(&q.filters()?.to_engine())?;
     let names = engine
-        .with_store(move |store, _| Ok(berth_network::prune(store)?))
+        .with_engine(move |engine| Ok(engine.network_prune(&filter)?))
         .await?;
     Ok(Json(json!({
         "NetworksDeleted": if names.is_empty() { Value::Null } else { json!(names) },
     })))
-}
-
-/// The container side of connect/disconnect.
-fn member_call<T>(
-    store: &mut berth_store::Store,
-    container: &str,
-    f: impl FnOnce(&mut berth_store::Store, &berth_network::Member) -> Result<T, NetworkError>,
-) -> Result<T, ApiError> {
-    let c = berth_engine::container::lifecycle::lookup(store, container)?;
-    let member = berth_network::Member {
-        container_id: &c.id,
-        container_name: &c.name,
-        network_mode: &c.spec.host.network_mode,
-        aliases: &[],
-        ipv4: "",
-        dns_servers: &c.spec.host.dns,
-    };
-    Ok(f(store, &member)?)
 }
 
 async fn connect(
@@ -195,20 +117,17 @@ async fn connect(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: bollard_stubs::models::NetworkConnectRequest = serde_json::from_slice(&body)?;
-    let container = req.container.clone();
-    let endpoint = req.endpoint_config.clone().unwrap_or_default();
-    let aliases = endpoint.aliases.clone().unwrap_or_default();
-    let ipv4 = endpoint
-        .ipam_config
-        .as_ref()
-        .and_then(|c| c.ipv4_address.clone())
-        .unwrap_or_default();
+    let endpoint = req.endpoint_config.unwrap_or_default();
+    let request = NetworkConnect {
+        aliases: endpoint.aliases.unwrap_or_default(),
+        ipv4: endpoint
+            .ipam_config
+            .and_then(|c| c.ipv4_address)
+            .unwrap_or_default(),
+    };
+    let container = req.container;
     engine
-        .with_store(move |store, _| {
-            member_call(store, &container, |store, member| {
-                berth_network::connect(store, &id, member, &aliases, &ipv4)
-            })
-        })
+        .with_engine(move |engine| Ok(engine.network_connect(&id, &container, &request)?))
         .await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -219,13 +138,9 @@ async fn disconnect(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: bollard_stubs::models::NetworkDisconnectRequest = serde_json::from_slice(&body)?;
-    let container = req.container.clone();
+    let container = req.container;
     engine
-        .with_store(move |store, _| {
-            member_call(store, &container, |store, member| {
-                berth_network::disconnect(store, &id, member)
-            })
-        })
+        .with_engine(move |engine| Ok(engine.network_disconnect(&id, &container)?))
         .await?;
     Ok(StatusCode::OK.into_response())
 }

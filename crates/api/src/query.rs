@@ -140,6 +140,11 @@ impl Filters {
             .flat_map(|(k, values)| values.iter().map(move |v| (k.as_str(), v.as_str())))
     }
 
+    /// The same filters, as the engine's typed filters are built from them.
+    pub fn to_engine(&self) -> berth_engine::filters::Filters {
+        berth_engine::filters::Filters::from_map(self.0.clone())
+    }
+
     /// Refuses keys outside `allowed`, with dockerd's message.
     pub fn check(&self, allowed: &[&str]) -> Result<(), ApiError> {
         match self.0.keys().find(|k| !allowed.contains(&k.as_str())) {

@@ -16,16 +16,19 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use berth_container::model::{self, Container, Paths};
-use berth_engine::container::{lifecycle};
-use berth_container::{Status};
+use berth_container::model::Container;
+use berth_engine::system::VersionInfo;
+use berth_engine::units::unix_seconds;
+use berth_engine::volume::inspect_json as volume_json;
 use bollard_stubs::models::{SystemVersion, SystemVersionComponents, SystemVersionPlatform};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::query::Query;
-use crate::{Shared, API_VERSION, MIN_API_VERSION};
+use crate::{Shared, API_VERSION};
 
+/// Docker quirk: clients compare the engine's version with Docker's, so the
+/// API reports the Docker release whose API it speaks.
 pub const ENGINE_VERSION: &str = "26.1.0-berth";
 
 pub fn routes() -> Router<Shared> {
@@ -59,22 +62,11 @@ async fn ping() -> Response {
     (ping_headers(), "OK").into_response()
 }
 
-fn kernel_version() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
-}
-
-fn arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
-}
-
-async fn version() -> Json<SystemVersion> {
-    Json(SystemVersion {
+async fn version(State(engine): State<Shared>) -> Result<Json<SystemVersion>, ApiError> {
+    let v: VersionInfo = engine
+        .with_engine(|engine| Ok(engine.system_version()))
+        .await?;
+    Ok(Json(SystemVersion {
         platform: Some(SystemVersionPlatform {
             name: "berth".into(),
         }),
@@ -83,13 +75,13 @@ async fn version() -> Json<SystemVersion> {
             version: ENGINE_VERSION.into(),
             details: Some(
                 [
-                    ("ApiVersion", API_VERSION.to_string()),
-                    ("MinAPIVersion", MIN_API_VERSION.to_string()),
-                    ("GitCommit", env!("CARGO_PKG_VERSION").to_string()),
+                    ("ApiVersion", v.api_version.to_string()),
+                    ("MinAPIVersion", v.min_api_version.to_string()),
+                    ("GitCommit", v.version.to_string()),
                     ("GoVersion", "rust".to_string()),
-                    ("Os", "linux".to_string()),
-                    ("Arch", arch().to_string()),
-                    ("KernelVersion", kernel_version()),
+                    ("Os", v.os.to_string()),
+                    ("Arch", v.arch.to_string()),
+                    ("KernelVersion", v.kernel_version.clone()),
                     ("Experimental", "false".to_string()),
                     ("BuildTime", String::new()),
                 ]
@@ -99,72 +91,30 @@ async fn version() -> Json<SystemVersion> {
             ),
         }]),
         version: Some(ENGINE_VERSION.into()),
-        api_version: Some(API_VERSION.into()),
-        min_api_version: Some(MIN_API_VERSION.into()),
-        git_commit: Some(env!("CARGO_PKG_VERSION").into()),
+        api_version: Some(v.api_version.into()),
+        min_api_version: Some(v.min_api_version.into()),
+        git_commit: Some(v.version.into()),
         go_version: Some("rust".into()),
-        os: Some("linux".into()),
-        arch: Some(arch().into()),
-        kernel_version: Some(kernel_version()),
+        os: Some(v.os.into()),
+        arch: Some(v.arch.into()),
+        kernel_version: Some(v.kernel_version),
         experimental: None,
         build_time: None,
-    })
-}
-
-fn meminfo_total() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map(|kb| kb * 1024)
-        .unwrap_or(0)
-}
-
-fn operating_system() -> String {
-    std::fs::read_to_string("/etc/os-release")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-                .map(|v| v.trim_matches('"').to_string())
-        })
-        .unwrap_or_else(|| "Linux".into())
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
+    }))
 }
 
 async fn info(State(engine): State<Shared>) -> Result<Json<Value>, ApiError> {
-    let root = engine.root.clone();
-    let runtime = engine.runtime.clone();
-    let (containers, images) = engine
-        .with_store(move |store, _| {
-            let mut list = model::list(store)?;
-            for c in list.iter_mut() {
-                lifecycle::reconcile(store, c)?;
-            }
-            let images = berth_image::list(store)?.len();
-            Ok((list, images))
-        })
-        .await?;
-    let count = |s: Status| containers.iter().filter(|c| c.state.status == s).count();
-    let cgroup_v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let i = engine.with_engine(|engine| Ok(engine.system_info()?)).await?;
     Ok(Json(json!({
         "ID": "berth",
-        "Containers": containers.len(),
-        "ContainersRunning": count(Status::Running),
-        "ContainersPaused": count(Status::Paused),
-        "ContainersStopped": containers.len() - count(Status::Running) - count(Status::Paused),
-        "Images": images,
+        "Containers": i.containers,
+        "ContainersRunning": i.containers_running,
+        "ContainersPaused": i.containers_paused,
+        "ContainersStopped": i.containers_stopped,
+        "Images": i.images,
         "Driver": "overlay2",
         "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
-        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
+        "Plugins": {"Volume": i.volume_drivers, "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
         "MemoryLimit": true,
         "SwapLimit": true,
         "CpuCfsPeriod": true,
@@ -179,29 +129,29 @@ async fn info(State(engine): State<Shared>) -> Result<Json<Value>, ApiError> {
         "SystemTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         "LoggingDriver": "json-file",
         "CgroupDriver": "cgroupfs",
-        "CgroupVersion": if cgroup_v2 { "2" } else { "1" },
+        "CgroupVersion": i.cgroup_version,
         "NEventsListener": engine.events.receiver_count(),
-        "KernelVersion": kernel_version(),
-        "OperatingSystem": operating_system(),
+        "KernelVersion": i.kernel_version,
+        "OperatingSystem": i.operating_system,
         "OSVersion": "",
         "OSType": "linux",
-        "Architecture": std::env::consts::ARCH,
+        "Architecture": i.architecture,
         "IndexServerAddress": "https://index.docker.io/v1/",
         "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": null, "AllowNondistributableArtifactsHostnames": null,
                            "InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {}, "Mirrors": null},
-        "NCPU": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "MemTotal": meminfo_total(),
+        "NCPU": i.ncpu,
+        "MemTotal": i.mem_total,
         "GenericResources": null,
-        "DockerRootDir": root,
+        "DockerRootDir": i.root,
         "HttpProxy": "",
         "HttpsProxy": "",
         "NoProxy": "",
-        "Name": hostname(),
+        "Name": i.hostname,
         "Labels": [],
         "ExperimentalBuild": false,
         "ServerVersion": ENGINE_VERSION,
-        "Runtimes": {runtime.clone(): {"path": runtime}},
-        "DefaultRuntime": engine.runtime,
+        "Runtimes": {i.default_runtime.clone(): {"path": i.default_runtime}},
+        "DefaultRuntime": i.default_runtime,
         "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": false,
                   "Error": "", "RemoteManagers": null},
         "LiveRestoreEnabled": true,
@@ -217,59 +167,55 @@ async fn info(State(engine): State<Shared>) -> Result<Json<Value>, ApiError> {
 
 async fn df(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiError> {
     let version = q.api_version();
-    let v = engine
-        .with_store(move |store, _| {
-            let images = berth_image::list(store)?;
-            let mut containers = model::list(store)?;
-            for c in containers.iter_mut() {
-                lifecycle::reconcile(store, c)?;
+    let usage = engine.with_engine(|engine| Ok(engine.system_df()?)).await?;
+    let images: Vec<Value> = usage
+        .images
+        .iter()
+        .map(|u| {
+            let i = &u.image;
+            let mut v = json!({
+                "Id": i.id, "ParentId": "", "RepoTags": i.repo_tags, "RepoDigests": i.repo_digests,
+                "Created": unix_seconds(&i.created), "Size": u.size,
+                "SharedSize": u.shared, "Labels": i.labels, "Containers": i.containers,
+            });
+            // Docker quirk: API < 1.44 clients read VirtualSize.
+            if version.before(1, 44) {
+                v["VirtualSize"] = json!(u.size);
             }
-            let layers_size: u64 = images.iter().map(|i| i.size).sum();
-            let image_rows: Vec<Value> = images
-                .iter()
-                .map(|i| {
-                    let mut v = json!({
-                        "Id": i.id, "ParentId": "", "RepoTags": i.repo_tags, "RepoDigests": i.repo_digests,
-                        "Created": crate::containers::unix_seconds(&i.created), "Size": i.size,
-                        "SharedSize": 0, "Labels": i.labels, "Containers": i.containers,
-                    });
-                    if version.before(1, 44) {
-                        v["VirtualSize"] = json!(i.size);
-                    }
-                    v
-                })
-                .collect();
-            let container_rows: Vec<Value> = containers
-                .iter()
-                .map(|c| {
-                    let rw = berth_archive::disk_usage(&Paths::of(store, &c.id).upper).unwrap_or(0);
-                    json!({
-                        "Id": c.id, "Names": [c.slash_name()], "Image": c.image_ref, "ImageID": c.image_id,
-                        "Command": std::iter::once(c.spec.path.clone()).chain(c.spec.args.iter().cloned()).collect::<Vec<_>>().join(" "),
-                        "Created": crate::containers::unix_seconds(&c.created_at),
-                        "State": c.state.status.as_str(), "Status": c.state.status.as_str(),
-                        "SizeRw": rw, "SizeRootFs": rw, "Labels": c.spec.labels, "Mounts": crate::containers::mount_points(c),
-                    })
-                })
-                .collect();
-            let mut volume_rows = Vec::new();
-            for v in berth_volume::list(store)? {
-                let refs = berth_volume::users(store, &v.name)?.len();
-                let size = berth_volume::apparent_size(&v.mountpoint).unwrap_or(0);
-                let mut j = berth_volume::inspect_json(&v);
-                j["UsageData"] = json!({"Size": size, "RefCount": refs});
-                volume_rows.push(j);
-            }
-            Ok(json!({
-                "LayersSize": layers_size,
-                "Images": image_rows,
-                "Containers": container_rows,
-                "Volumes": volume_rows,
-                "BuildCache": [],
-            }))
+            v
         })
-        .await?;
-    Ok(Json(v))
+        .collect();
+    let containers: Vec<Value> = usage
+        .containers
+        .iter()
+        .map(|u| {
+            let c: &Container = &u.container;
+            json!({
+                "Id": c.id, "Names": [c.slash_name()], "Image": c.image_ref, "ImageID": c.image_id,
+                "Command": std::iter::once(c.spec.path.clone()).chain(c.spec.args.iter().cloned()).collect::<Vec<_>>().join(" "),
+                "Created": unix_seconds(&c.created_at),
+                "State": c.state.status.as_str(), "Status": c.state.status.as_str(),
+                "SizeRw": u.size.rw, "SizeRootFs": u.size.root_fs, "Labels": c.spec.labels,
+                "Mounts": crate::containers::mount_points(c),
+            })
+        })
+        .collect();
+    let volumes: Vec<Value> = usage
+        .volumes
+        .iter()
+        .map(|u| {
+            let mut v = volume_json(&u.volume);
+            v["UsageData"] = json!({"Size": u.size, "RefCount": u.links});
+            v
+        })
+        .collect();
+    Ok(Json(json!({
+        "LayersSize": usage.layers_size,
+        "Images": images,
+        "Containers": containers,
+        "Volumes": volumes,
+        "BuildCache": [],
+    })))
 }
 
 // ---------------------------------------------------------------- events

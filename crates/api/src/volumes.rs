@@ -1,6 +1,6 @@
-//! `/volumes/...`: Docker's volume endpoints over berth-volume. The JSON of
-//! one volume is `berth_volume::inspect_json`, what `berth volume inspect`
-//! prints.
+//! `/volumes/...`: Docker's volume endpoints over the engine's volume
+//! operations. The JSON of one volume is the engine's `inspect_json`, what
+//! `berth volume inspect` prints.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use berth_engine::volume::{
+    inspect_json, VolumeCreate, VolumeFilter, VolumePruneFilter, LOCAL_DRIVER,
+};
 use bollard_stubs::models::VolumeCreateRequest;
 use serde_json::{json, Value};
 
@@ -27,32 +30,11 @@ pub fn routes() -> Router<Shared> {
 }
 
 async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiError> {
-    let filters = q.filters()?;
-    filters.check(&["dangling", "name", "label", "driver"])?;
+    let filter = VolumeFilter::new(&q.filters()?.to_engine())?;
     let volumes = engine
-        .with_store(move |store, _| {
-            let mut out = Vec::new();
-            for v in berth_volume::list(store)? {
-                let mut keep = true;
-                for (key, values) in &filters.0 {
-                    keep &= match key.as_str() {
-                        "dangling" => {
-                            let unused = berth_volume::users(store, &v.name)?.is_empty();
-                            values.iter().any(|d| crate::query::parse_bool(d) == unused)
-                        }
-                        "name" => values.iter().any(|n| v.name.contains(n.as_str())),
-                        "driver" => values.contains(&v.driver),
-                        "label" => filters.labels_match("label", &v.labels),
-                        _ => true,
-                    };
-                }
-                if keep {
-                    out.push(berth_volume::inspect_json(&v));
-                }
-            }
-            Ok(out)
-        })
+        .with_engine(move |engine| Ok(engine.volume_list(&filter)?))
         .await?;
+    let volumes: Vec<Value> = volumes.iter().map(inspect_json).collect();
     Ok(Json(json!({"Volumes": volumes, "Warnings": null})))
 }
 
@@ -65,32 +47,19 @@ async fn create(State(engine): State<Shared>, q: Query, body: Bytes) -> Result<R
     } else {
         serde_json::from_slice(&body)?
     };
+    let name = req.name.filter(|n| !n.is_empty());
+    let request = VolumeCreate {
+        anonymous: name.is_none() && unnamed_is_anonymous,
+        name,
+        driver: req
+            .driver
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| LOCAL_DRIVER.into()),
+        options: req.driver_opts.unwrap_or_default().into_iter().collect(),
+        labels: req.labels.unwrap_or_default().into_iter().collect(),
+    };
     let v = engine
-        .with_store(move |store, _| {
-            let driver = req
-                .driver
-                .clone()
-                .filter(|d| !d.is_empty())
-                .unwrap_or_else(|| "local".into());
-            let opts: BTreeMap<String, String> = req
-                .driver_opts
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            let labels: BTreeMap<String, String> =
-                req.labels.clone().unwrap_or_default().into_iter().collect();
-            let name = req.name.clone().filter(|n| !n.is_empty());
-            let anonymous = name.is_none() && unnamed_is_anonymous;
-            Ok(berth_volume::create(
-                store,
-                name.as_deref(),
-                &driver,
-                opts,
-                labels,
-                anonymous,
-            )?)
-        })
+        .with_engine(move |engine| Ok(engine.volume_create(request)?))
         .await?;
     system::emit(
         &engine,
@@ -99,7 +68,7 @@ async fn create(State(engine): State<Shared>, q: Query, body: Bytes) -> Result<R
         &v.name,
         &BTreeMap::new(),
     );
-    Ok((StatusCode::CREATED, Json(berth_volume::inspect_json(&v))).into_response())
+    Ok((StatusCode::CREATED, Json(inspect_json(&v))).into_response())
 }
 
 async fn inspect(
@@ -107,9 +76,9 @@ async fn inspect(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let v = engine
-        .with_store(move |store, _| Ok(berth_volume::get(store, &name)?))
+        .with_engine(move |engine| Ok(engine.volume_inspect(&name)?))
         .await?;
-    Ok(Json(berth_volume::inspect_json(&v)))
+    Ok(Json(inspect_json(&v)))
 }
 
 async fn remove(
@@ -120,7 +89,7 @@ async fn remove(
     let force = q.bool("force");
     let n = name.clone();
     engine
-        .with_store(move |store, _| Ok(berth_volume::remove(store, &n, force)?))
+        .with_engine(move |engine| Ok(engine.volume_remove(&n, force)?))
         .await?;
     system::emit(
         &engine,
@@ -133,28 +102,15 @@ async fn remove(
 }
 
 async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiError> {
-    let filters = q.filters()?;
-    filters.check(&["label", "label!", "all"])?;
+    let mut filters = q.filters()?.to_engine();
     // Docker quirk: since API 1.42 only anonymous volumes are pruned unless
     // `all=true`; older clients (docker 20.10) expect every unused volume.
-    let all = filters
-        .get("all")
-        .iter()
-        .any(|v| crate::query::parse_bool(v))
-        || q.api_version().before(1, 42);
-    let mut labels: Vec<berth_volume::LabelFilter> = filters
-        .get("label")
-        .iter()
-        .map(|l| berth_volume::LabelFilter::new(l, false))
-        .collect();
-    labels.extend(
-        filters
-            .get("label!")
-            .iter()
-            .map(|l| berth_volume::LabelFilter::new(l, true)),
-    );
+    if q.api_version().before(1, 42) {
+        filters.add("all", "true");
+    }
+    let filter = VolumePruneFilter::new(&filters)?;
     let report = engine
-        .with_store(move |store, _| Ok(berth_volume::prune(store, all, &labels)?))
+        .with_engine(move |engine| Ok(engine.volume_prune(&filter)?))
         .await?;
     for name in &report.deleted {
         system::emit(

@@ -249,72 +249,76 @@ pub fn print_aligned(lines: &[String]) -> Result<()> {
     tw.flush().context("writing to stdout")
 }
 
-/// go-units `HumanSizeWithPrecision(size, precision)`: decimal units and Go's
-/// `%.{precision}g` ("1.986MB" at 4, "1.99MB" at 3; "1e+03kB" when rounding
-/// reaches 1000, as Go prints it).
-pub fn human_size_with_precision(bytes: u64, precision: usize) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut size = bytes as f64;
-    let mut unit = 0;
-    while size >= 1000.0 && unit < UNITS.len() - 1 {
-        size /= 1000.0;
-        unit += 1;
+pub use berth_engine::units::{human_duration, human_size, human_size_precise, seconds_since};
+
+/// "3 hours ago".
+pub fn ago(rfc3339: &str) -> String {
+    format!("{} ago", human_duration(seconds_since(rfc3339)))
+}
+
+/// The 12 hex digits Docker shows of an ID (`sha256:` dropped).
+pub fn short_id(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
+}
+
+/// Docker's `stringutils.Ellipsis`: at most `max` characters, the last one
+/// `…` when cut.
+pub fn ellipsis(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
     }
-    let integer_digits = if size < 10.0 {
-        1
-    } else if size < 100.0 {
-        2
-    } else {
-        3
-    };
-    let decimals = precision.saturating_sub(integer_digits);
-    let mut s = format!("{size:.decimals$}");
-    let rounded: f64 = s.parse().unwrap_or(size);
-    if rounded >= 10f64.powi(precision as i32) {
-        // Only reachable with precision 3: sizes stay below 1000 of a unit.
-        s = "1e+03".to_string();
-    } else if s.contains('.') {
-        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    format!("{s}{}", UNITS[unit])
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
 }
 
-/// The docker CLI's listing columns (`images` SIZE, `ps -s`): 3 significant digits.
-pub fn human_size(bytes: u64) -> String {
-    human_size_with_precision(bytes, 3)
+/// `a=b,c=` as Docker's listings show labels.
+pub fn labels_text(labels: &std::collections::BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
-/// go-units `HumanSize` (4 significant digits), used by totals such as
-/// "Total reclaimed space" and `system df`.
-pub fn human_size_precise(bytes: u64) -> String {
-    human_size_with_precision(bytes, 4)
-}
-
-/// Docker's `units.HumanDuration` as used in "Up 3 minutes" / "2 hours ago".
-pub fn human_duration(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let minutes = s / 60;
-    let hours = minutes / 60;
-    match () {
-        _ if s < 1 => "Less than a second".into(),
-        _ if s == 1 => "1 second".into(),
-        _ if s < 60 => format!("{s} seconds"),
-        _ if minutes == 1 => "About a minute".into(),
-        _ if minutes < 60 => format!("{minutes} minutes"),
-        _ if hours == 1 => "About an hour".into(),
-        _ if hours < 48 => format!("{hours} hours"),
-        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
-        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
-        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
-        _ => format!("{} years", hours / 24 / 365),
+/// Splits a familiar `repo:tag` (`sep` ':') or `repo@digest` (`sep` '@') into
+/// the repository and the rest ("" when there is none); a tag separator is the
+/// last ':' after the last '/' (a registry port is not a tag).
+pub fn split_familiar(reference: &str, sep: char) -> (String, String) {
+    let slash = reference.rfind('/').map_or(0, |i| i + 1);
+    match reference[slash..].rfind(sep) {
+        Some(i) => (
+            reference[..slash + i].to_string(),
+            reference[slash + i + 1..].to_string(),
+        ),
+        None => (reference.to_string(), String::new()),
     }
 }
 
-/// Seconds elapsed since an RFC 3339 timestamp (0 if unparsable).
-pub fn seconds_since(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds())
-        .unwrap_or(0)
+/// clap's parser of `--filter KEY=VALUE` flags: a flag without `=` is a
+/// usage error, as the docker CLI's.
+pub fn filter_flag(value: &str) -> Result<String, String> {
+    berth_engine::filters::Filters::parse_flags(&[value])
+        .map(|_| value.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Docker's `[y/N]` prompt after `warning`; anything but y/yes (or end of
+/// input) declines.
+pub fn confirm(warning: &str) -> Result<bool> {
+    let mut out = std::io::stdout().lock();
+    write!(out, "{warning}\nAre you sure you want to continue? [y/N] ")
+        .and_then(|()| out.flush())
+        .context("writing to stdout")?;
+    drop(out);
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .context("reading the answer from stdin")?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 #[cfg(test)]
@@ -346,28 +350,21 @@ mod tests {
     }
 
     #[test]
-    fn human_size_matches_docker() {
-        assert_eq!(human_size(0), "0B");
-        assert_eq!(human_size(999), "999B");
-        assert_eq!(human_size(1000), "1kB");
-        assert_eq!(human_size(4_261_000), "4.26MB");
-        assert_eq!(human_size(1_234_567_890), "1.23GB");
-        assert_eq!(human_size(12_345), "12.3kB");
-    }
-
-    #[test]
-    fn precise_sizes_match_go_units() {
-        assert_eq!(human_size_precise(1234), "1.234kB");
-        assert_eq!(human_size_precise(12_345), "12.35kB");
-        assert_eq!(human_size_precise(4_261_000), "4.261MB");
-        assert_eq!(human_size_precise(1000), "1kB");
-    }
-
-    #[test]
-    fn human_duration_matches_docker() {
-        assert_eq!(human_duration(0), "Less than a second");
-        assert_eq!(human_duration(5), "5 seconds");
-        assert_eq!(human_duration(65), "About a minute");
-        assert_eq!(human_duration(3 * 3600), "3 hours");
+    fn ids_references_and_ellipses() {
+        assert_eq!(short_id(&format!("sha256:{}", "ab".repeat(32))), "abababababab");
+        assert_eq!(
+            split_familiar("busybox:latest", ':'),
+            ("busybox".into(), "latest".into())
+        );
+        assert_eq!(
+            split_familiar("localhost:5000/x:1", ':'),
+            ("localhost:5000/x".into(), "1".into())
+        );
+        assert_eq!(
+            split_familiar("localhost:5000/x", ':'),
+            ("localhost:5000/x".into(), String::new())
+        );
+        assert_eq!(ellipsis(&"x".repeat(50), 45).chars().count(), 45);
+        assert_eq!(ellipsis("short", 45), "short");
     }
 }

@@ -1,9 +1,10 @@
-//! `build`: Docker's classic builder flags over `berth_build::build`.
+//! `build`: Docker's classic builder flags over the engine's `image_build`.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use berth_engine::image::{BuildError, BuildOptions, ContextSource};
 use clap::Args;
 
 use crate::exit::StatusError;
@@ -63,7 +64,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
             None => (l.clone(), String::new()),
         })
         .collect();
-    let opts = berth_build::BuildOptions {
+    let opts = BuildOptions {
         tags: args.tags,
         dockerfile: args.file,
         build_args,
@@ -75,14 +76,14 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
         network: args.network,
     };
     let source = if args.context == "-" {
-        berth_build::ContextSource::Stdin(Box::new(std::io::stdin()))
+        ContextSource::Stdin(Box::new(std::io::stdin()))
     } else if args.context.contains("://") || args.context.starts_with("git@") {
         anyhow::bail!(
             "unable to prepare context: remote contexts ({}) are not supported; clone or download it and build the directory",
             args.context
         );
     } else {
-        berth_build::ContextSource::Dir(PathBuf::from(&args.context))
+        ContextSource::Dir(PathBuf::from(&args.context))
     };
     let mut engine = ctx.engine()?;
     // With -q the progress is kept and shown only if the build fails, as the
@@ -113,7 +114,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
             }
             match e {
                 // The daemon's message, printed bare, and the command's exit code.
-                berth_engine::Error::Build(berth_build::BuildError::RunFailed { code, .. }) => {
+                berth_engine::Error::Build(BuildError::RunFailed { code, .. }) => {
                     eprintln!("{e}");
                     Err(StatusError {
                         code,

@@ -1,16 +1,20 @@
 //! Image commands: `images`, `import`, `load`, `save`, `rmi`, `tag`, `history`,
 //! `image inspect`, `image prune` — Docker's flags, output and exit codes over
-//! berth-image.
+//! the engine's image operations.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context as _, Result};
-use berth_image::{DeleteItem, ImageSummary};
+use anyhow::{bail, Context as _, Result};
+use berth_engine::filters::Filters;
+use berth_engine::image::{
+    DeleteItem, ImageFilter, ImagePruneFilter, ImageSummary, ImportOptions,
+};
+use berth_engine::{ErrorKind, HasKind};
 use clap::{ArgAction, Args, Subcommand};
 use serde_json::json;
 
-use crate::format::{human_duration, human_size, seconds_since, Format};
+use crate::format::{ago, ellipsis, human_size, short_id, split_familiar, Format};
 use crate::Ctx;
 
 #[derive(Subcommand)]
@@ -46,7 +50,7 @@ pub struct ListArgs {
     #[arg(long)]
     digests: bool,
     /// Filter output based on conditions provided
-    #[arg(short, long = "filter")]
+    #[arg(short, long = "filter", value_parser = crate::format::filter_flag)]
     filter: Vec<String>,
     /// Pretty-print images using a Go template
     #[arg(long)]
@@ -151,7 +155,7 @@ pub struct PruneArgs {
     #[arg(short, long)]
     force: bool,
     /// Provide filter values
-    #[arg(long)]
+    #[arg(long, value_parser = crate::format::filter_flag)]
     filter: Vec<String>,
 }
 
@@ -163,7 +167,7 @@ pub fn dispatch(ctx: &Ctx, cmd: ImageCommand) -> Result<i32> {
         ImageCommand::Save(a) => save(ctx, a),
         ImageCommand::Rm(a) => remove(ctx, a),
         ImageCommand::Tag(a) => {
-            berth_image::tag(&mut ctx.store()?, &a.source, &a.target)?;
+            ctx.engine()?.image_tag(&a.source, &a.target)?;
             Ok(0)
         }
         ImageCommand::History(a) => history(ctx, a),
@@ -175,15 +179,11 @@ pub fn dispatch(ctx: &Ctx, cmd: ImageCommand) -> Result<i32> {
 /// The image's inspect document for the generic `inspect`, `None` if no image
 /// has that name.
 pub fn inspect_value(ctx: &Ctx, name: &str) -> Result<Option<serde_json::Value>> {
-    match berth_image::inspect_json(&ctx.store()?, name) {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_not_found() || e.is_invalid_argument() => Ok(None),
+    match ctx.engine()?.image_inspect(name) {
+        Ok(v) => Ok(Some(serde_json::to_value(v)?)),
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::InvalidArgument) => Ok(None),
         Err(e) => Err(e.into()),
     }
-}
-
-fn short_id(id: &str) -> String {
-    id.trim_start_matches("sha256:").chars().take(12).collect()
 }
 
 /// Go's `time.Time.String()` for a UTC time, as `CreatedAt` columns show it.
@@ -197,14 +197,6 @@ fn go_time(rfc3339: &str) -> String {
         .unwrap_or_default()
 }
 
-fn ago(rfc3339: &str) -> String {
-    format!("{} ago", human_duration(seconds_since(rfc3339)))
-}
-
-fn glob_match(pattern: &str, text: &str) -> Result<bool> {
-    Ok(berth_image::reference::path_match(pattern, text)?)
-}
-
 /// One `images` row.
 struct Row {
     id: String,
@@ -214,19 +206,6 @@ struct Row {
     created: String,
     size: u64,
     containers: u64,
-}
-
-/// Splits a familiar `repo:tag` / `repo@digest` into its repository and the rest.
-fn split_familiar(reference: &str, sep: char) -> (String, String) {
-    // The tag separator is the last ':' after the last '/' (a registry port is not a tag).
-    let slash = reference.rfind('/').map_or(0, |i| i + 1);
-    match reference[slash..].rfind(sep) {
-        Some(i) => (
-            reference[..slash + i].to_string(),
-            reference[slash + i + 1..].to_string(),
-        ),
-        None => (reference.to_string(), String::new()),
-    }
 }
 
 fn rows_of(image: &ImageSummary) -> Vec<Row> {
@@ -268,89 +247,19 @@ fn rows_of(image: &ImageSummary) -> Vec<Row> {
     rows
 }
 
-/// Docker's `images` filters.
-struct ListFilter {
-    dangling: Option<bool>,
-    references: Vec<String>,
-    labels: Vec<(String, Option<String>)>,
-}
-
-impl ListFilter {
-    fn parse(filters: &[String], positional: Option<&str>) -> Result<ListFilter> {
-        let mut f = ListFilter {
-            dangling: None,
-            references: positional.map(|p| vec![p.to_string()]).unwrap_or_default(),
-            labels: Vec::new(),
-        };
-        for spec in filters {
-            let (key, value) = spec
-                .split_once('=')
-                .ok_or_else(|| anyhow!("bad format of filter (expected name=value)"))?;
-            match key.to_ascii_lowercase().as_str() {
-                "dangling" => {
-                    f.dangling = Some(match value.to_ascii_lowercase().as_str() {
-                        "true" | "1" => true,
-                        "false" | "0" => false,
-                        _ => bail!("Invalid filter 'dangling={value}'"),
-                    })
-                }
-                "reference" => f.references.push(value.to_string()),
-                "label" => f.labels.push(match value.split_once('=') {
-                    Some((k, v)) => (k.to_string(), Some(v.to_string())),
-                    None => (value.to_string(), None),
-                }),
-                _ => bail!("Invalid filter '{key}'"),
-            }
-        }
-        Ok(f)
-    }
-
-    fn keep_image(&self, image: &ImageSummary) -> bool {
-        let dangling = image.repo_tags.is_empty() && image.repo_digests.is_empty();
-        if self.dangling.is_some_and(|want| want != dangling) {
-            return false;
-        }
-        self.labels
-            .iter()
-            .all(|(k, v)| match (image.labels.get(k), v) {
-                (Some(actual), Some(want)) => actual == want,
-                (Some(_), None) => true,
-                (None, _) => false,
-            })
-    }
-
-    /// With reference filters, only rows whose `repo:tag` (or `repo`) match.
-    fn keep_row(&self, row: &Row) -> Result<bool> {
-        if self.references.is_empty() {
-            return Ok(true);
-        }
-        if row.repository == "<none>" {
-            return Ok(false);
-        }
-        let full = format!("{}:{}", row.repository, row.tag);
-        for pattern in &self.references {
-            if glob_match(pattern, &full)? || glob_match(pattern, &row.repository)? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-}
-
 fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
-    let store = ctx.store()?;
-    let filter = ListFilter::parse(&args.filter, args.repository.as_deref())?;
-    let mut rows = Vec::new();
-    for image in berth_image::list(&store)? {
-        if !filter.keep_image(&image) {
-            continue;
-        }
-        for row in rows_of(&image) {
-            if filter.keep_row(&row)? {
-                rows.push(row);
-            }
-        }
+    let mut filters = Filters::parse_flags(&args.filter)?;
+    // The docker CLI turns `images REPOSITORY[:TAG]` into a reference filter.
+    if let Some(repository) = &args.repository {
+        filters.add("reference", repository);
     }
+    let filter = ImageFilter::new(&filters)?;
+    let rows: Vec<Row> = ctx
+        .engine()?
+        .image_list(&filter)?
+        .iter()
+        .flat_map(rows_of)
+        .collect();
     let _ = args.all; // berth keeps no intermediate images: -a lists the same set.
     if args.quiet {
         let mut seen = std::collections::HashSet::new();
@@ -402,36 +311,36 @@ fn import(ctx: &Ctx, args: ImportArgs) -> Result<i32> {
     if args.file.contains("://") {
         bail!("importing from a URL is not supported: {}", args.file);
     }
-    let opts = berth_image::ImportOptions {
+    let opts = ImportOptions {
         changes: args.change,
         message: args.message,
         tag: args.reference,
     };
-    let mut store = ctx.store()?;
+    let mut engine = ctx.engine()?;
     let id = if args.file == "-" {
-        berth_image::import(&mut store, std::io::stdin().lock(), &opts)?
+        engine.image_import(std::io::stdin().lock(), &opts)?
     } else {
         let file =
             std::fs::File::open(&args.file).with_context(|| format!("open {}", args.file))?;
-        berth_image::import(&mut store, std::io::BufReader::new(file), &opts)?
+        engine.image_import(std::io::BufReader::new(file), &opts)?
     };
     println!("{id}");
     Ok(0)
 }
 
 fn load(ctx: &Ctx, args: LoadArgs) -> Result<i32> {
-    let mut store = ctx.store()?;
+    let mut engine = ctx.engine()?;
     let loaded = match &args.input {
         Some(path) => {
             let file = std::fs::File::open(path).with_context(|| format!("open {path}"))?;
-            berth_image::load(&mut store, file)?
+            engine.image_load(file)?
         }
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
                 bail!("requested load from stdin, but stdin is empty");
             }
-            berth_image::load(&mut store, stdin.lock())?
+            engine.image_load(stdin.lock())?
         }
     };
     let mut out = std::io::stdout().lock();
@@ -453,7 +362,7 @@ fn load(ctx: &Ctx, args: LoadArgs) -> Result<i32> {
 }
 
 fn save(ctx: &Ctx, args: SaveArgs) -> Result<i32> {
-    let store = ctx.store()?;
+    let engine = ctx.engine()?;
     match &args.output {
         Some(path) => {
             // Write next to the target and rename, so a failed save leaves no
@@ -473,7 +382,7 @@ fn save(ctx: &Ctx, args: SaveArgs) -> Result<i32> {
                     format!("failed to save image: invalid output path: {path}")
                 })?;
                 let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
-                berth_image::save(&store, &args.images, &mut writer)?;
+                engine.image_save(&args.images, &mut writer)?;
                 let file = writer
                     .into_inner()
                     .map_err(|e| e.into_error())
@@ -492,7 +401,7 @@ fn save(ctx: &Ctx, args: SaveArgs) -> Result<i32> {
                 bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
             }
             let mut writer = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            berth_image::save(&store, &args.images, &mut writer)?;
+            engine.image_save(&args.images, &mut writer)?;
             writer.flush().context("writing archive")?;
         }
     }
@@ -516,10 +425,10 @@ fn print_delete_items(out: &mut impl Write, items: &[DeleteItem], lower: bool) -
 }
 
 fn remove(ctx: &Ctx, args: RmArgs) -> Result<i32> {
-    let mut store = ctx.store()?;
+    let mut engine = ctx.engine()?;
     let mut status = 0;
     for name in &args.images {
-        match berth_image::remove(&mut store, name, args.force) {
+        match engine.image_remove(name, args.force) {
             Ok(items) => print_delete_items(&mut std::io::stdout().lock(), &items, false)?,
             Err(e) => {
                 eprintln!("Error: {e}");
@@ -531,8 +440,7 @@ fn remove(ctx: &Ctx, args: RmArgs) -> Result<i32> {
 }
 
 fn history(ctx: &Ctx, args: HistoryArgs) -> Result<i32> {
-    let store = ctx.store()?;
-    let items = berth_image::history(&store, &args.image)?;
+    let items = ctx.engine()?.image_history(&args.image)?;
     let id_of = |id: &str| {
         if id == "<missing>" || args.no_trunc {
             id.to_string()
@@ -578,26 +486,15 @@ fn history(ctx: &Ctx, args: HistoryArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Docker's `stringutils.Ellipsis`.
-fn ellipsis(s: &str, max: usize) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() <= max {
-        return s.to_string();
-    }
-    let mut out: String = chars[..max - 1].iter().collect();
-    out.push('…');
-    out
-}
-
 fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
-    let store = ctx.store()?;
+    let engine = ctx.engine()?;
     let format = args.format.as_deref().map(Format::parse).transpose()?;
     let mut found = Vec::new();
     let mut status = 0;
     for name in &args.images {
-        match berth_image::inspect(&store, name) {
+        match engine.image_inspect(name) {
             Ok(doc) => found.push(doc),
-            Err(e) if e.is_not_found() => {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
                 eprintln!("Error: No such image: {name}");
                 status = 1;
             }
@@ -626,60 +523,31 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
 }
 
 fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
-    if let Some(f) = args.filter.first() {
-        bail!("Invalid filter '{}'", f.split('=').next().unwrap_or(f));
-    }
+    let mut filters = Filters::parse_flags(&args.filter)?;
+    // As the docker CLI: `-a` is `dangling=false`, its absence `dangling=true`.
+    filters.add("dangling", if args.all { "false" } else { "true" });
+    let filter = ImagePruneFilter::new(&filters)?;
     if !args.force {
         let warning = if args.all {
             "WARNING! This will remove all images without at least one container associated to them."
         } else {
             "WARNING! This will remove all dangling images."
         };
-        print!("{warning}\nAre you sure you want to continue? [y/N] ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        let _ = std::io::stdin().read_line(&mut answer);
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        if !crate::format::confirm(warning)? {
             return Ok(0);
         }
     }
-    let mut store = ctx.store()?;
-    let (items, reclaimed) = berth_image::prune(&mut store, args.all)?;
+    let report = ctx.engine()?.image_prune(&filter)?;
     let mut out = std::io::stdout().lock();
-    if !items.is_empty() {
+    if !report.deleted.is_empty() {
         writeln!(out, "Deleted Images:")?;
-        print_delete_items(&mut out, &items, true)?;
+        print_delete_items(&mut out, &report.deleted, true)?;
         writeln!(out)?;
     }
     writeln!(
         out,
         "Total reclaimed space: {}",
-        crate::format::human_size_precise(reclaimed)
+        crate::format::human_size_precise(report.reclaimed)
     )?;
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn familiar_references_split_at_the_tag() {
-        assert_eq!(
-            split_familiar("busybox:latest", ':'),
-            ("busybox".into(), "latest".into())
-        );
-        assert_eq!(
-            split_familiar("localhost:5000/x:1", ':'),
-            ("localhost:5000/x".into(), "1".into())
-        );
-        assert_eq!(ellipsis(&"x".repeat(50), 45).chars().count(), 45);
-    }
-
-    #[test]
-    fn reference_filter_is_path_match() {
-        assert!(glob_match("busy*", "busybox:latest").unwrap());
-        assert!(!glob_match("*", "user/app").unwrap());
-        assert!(glob_match("*/*", "user/app").unwrap());
-    }
 }

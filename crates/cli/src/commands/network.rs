@@ -1,16 +1,18 @@
 //! `berth network create|ls|inspect|rm|prune|connect|disconnect`, with Docker's
-//! flags, output and exit statuses. Networks themselves are `berth_network`.
+//! flags, output and exit statuses, over the engine's network operations.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
 
-use anyhow::{Context, Result};
-use berth_engine::container::lifecycle;
-use berth_network::{self as network, Network, NetworkError};
+use anyhow::Result;
+use berth_engine::filters::Filters;
+use berth_engine::network::{
+    inspect_json, Network, NetworkConnect, NetworkCreate, NetworkFilter, NetworkPruneFilter,
+};
+use berth_engine::{ErrorKind, HasKind};
 use clap::{Args, Subcommand};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::format::{self, Format};
+use crate::format::{self, labels_text, Format};
 use crate::Ctx;
 
 #[derive(Subcommand)]
@@ -65,7 +67,7 @@ pub struct ListArgs {
     #[arg(long = "no-trunc")]
     no_trunc: bool,
     /// Provide filter values (e.g. "driver=bridge")
-    #[arg(short = 'f', long = "filter")]
+    #[arg(short = 'f', long = "filter", value_parser = format::filter_flag)]
     filters: Vec<String>,
     /// Format output using a custom template
     #[arg(long)]
@@ -95,6 +97,9 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
     force: bool,
+    /// Provide filter values (e.g. "label=<key>=<value>")
+    #[arg(long = "filter", value_parser = format::filter_flag)]
+    filters: Vec<String>,
 }
 
 #[derive(Args)]
@@ -131,7 +136,7 @@ pub fn dispatch(ctx: &Ctx, cmd: NetworkCommand) -> Result<i32> {
 }
 
 /// Prints an engine-side failure the way the docker CLI relays dockerd's.
-fn daemon_error(e: &dyn std::fmt::Display) -> i32 {
+fn daemon_error(e: &berth_engine::Error) -> i32 {
     eprintln!("Error response from daemon: {e}");
     crate::exit::FAILURE
 }
@@ -146,8 +151,7 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
             (k.to_string(), v.to_string())
         })
         .collect();
-    let mut store = ctx.store()?;
-    let opts = network::CreateOptions {
+    let request = NetworkCreate {
         name: args.name,
         driver: args.driver,
         subnet: args.subnet,
@@ -155,7 +159,7 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
         internal: args.internal,
         labels,
     };
-    match network::create(&mut store, opts) {
+    match ctx.engine()?.network_create(request) {
         Ok(n) => {
             println!("{}", n.id);
             Ok(0)
@@ -164,58 +168,15 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
     }
 }
 
-fn scope(_: &Network) -> &'static str {
-    "local"
-}
-
-/// `network ls --filter`: driver, id (prefix), name (substring), label (key or
-/// key=value), type (builtin/custom).
-fn matches_filters(n: &Network, filters: &[(String, String)]) -> Result<bool, String> {
-    let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (k, v) in filters {
-        by_key.entry(k.as_str()).or_default().push(v.as_str());
-    }
-    for (key, values) in by_key {
-        let ok = match key {
-            "driver" => values.iter().any(|v| n.driver == *v),
-            "id" => values.iter().any(|v| n.id.starts_with(v)),
-            "name" => values.iter().any(|v| n.name.contains(v)),
-            "label" => values.iter().all(|v| match v.split_once('=') {
-                Some((k, val)) => n.labels.get(k).is_some_and(|x| x == val),
-                None => n.labels.contains_key(*v),
-            }),
-            "type" => values.iter().any(|v| match *v {
-                "builtin" => n.is_builtin(),
-                "custom" => !n.is_builtin(),
-                _ => false,
-            }),
-            other => return Err(format!("invalid filter '{other}'")),
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
-    let filters: Vec<(String, String)> = args
-        .filters
-        .iter()
-        .map(|f| {
-            let (k, v) = f.split_once('=').unwrap_or((f, ""));
-            (k.to_string(), v.to_string())
-        })
-        .collect();
-    let store = ctx.store()?;
-    let mut selected = Vec::new();
-    for n in network::list(store.db())? {
-        match matches_filters(&n, &filters) {
-            Ok(true) => selected.push(n),
-            Ok(false) => {}
-            Err(e) => return Ok(daemon_error(&e)),
-        }
-    }
+    let engine = ctx.engine()?;
+    let selected: Vec<Network> = match Filters::parse_flags(&args.filters)
+        .and_then(|f| NetworkFilter::new(&f))
+        .and_then(|f| engine.network_list(&f))
+    {
+        Ok(found) => found.into_iter().map(|d| d.network).collect(),
+        Err(e) => return Ok(daemon_error(&e)),
+    };
     let id = |n: &Network| {
         if args.no_trunc {
             n.id.clone()
@@ -233,9 +194,9 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
         .iter()
         .map(|n| {
             json!({
-                "ID": id(n), "Name": n.name, "Driver": n.driver, "Scope": scope(n),
+                "ID": id(n), "Name": n.name, "Driver": n.driver, "Scope": "local",
                 "IPv6": "false", "Internal": n.internal.to_string(),
-                "Labels": n.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+                "Labels": labels_text(&n.labels),
                 "CreatedAt": n.created_at,
             })
         })
@@ -253,57 +214,14 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Docker's network inspect shape; `Containers` lists the running ones.
-fn inspect_json(store: &berth_store::Store, n: &Network) -> Result<Value> {
-    let mut containers = Map::new();
-    for e in network::endpoints_of_network(store.db(), &n.id)? {
-        containers.insert(
-            e.container_id.clone(),
-            json!({
-                "Name": e.container_name,
-                "EndpointID": e.id,
-                "MacAddress": e.mac,
-                "IPv4Address": format!("{}/{}", e.ipv4, e.prefix_len()),
-                "IPv6Address": "",
-            }),
-        );
-    }
-    let config: Vec<Value> = match (n.subnet, n.gateway) {
-        (Some(s), Some(g)) => vec![json!({"Subnet": s.to_string(), "Gateway": g.to_string()})],
-        _ => Vec::new(),
-    };
-    let options = if n.is_bridge() {
-        json!({"com.docker.network.bridge.name": n.interface})
-    } else {
-        json!({})
-    };
-    Ok(json!({
-        "Name": n.name,
-        "Id": n.id,
-        "Created": n.created_at,
-        "Scope": scope(n),
-        "Driver": n.driver,
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": Value::Null, "Config": config},
-        "Internal": n.internal,
-        "Attachable": false,
-        "Ingress": false,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": false,
-        "Containers": containers,
-        "Options": options,
-        "Labels": n.labels,
-    }))
-}
-
 fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
     let format = args.format.as_deref().map(Format::parse).transpose()?;
-    let store = ctx.store()?;
+    let engine = ctx.engine()?;
     let mut found = Vec::new();
     let mut status = 0;
     for name in &args.networks {
-        match network::find(store.db(), name) {
-            Ok(n) => found.push(inspect_json(&store, &n)?),
+        match engine.network_inspect(name) {
+            Ok(n) => found.push(inspect_json(&n)),
             Err(e) => status = daemon_error(&e),
         }
     }
@@ -312,12 +230,12 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
 }
 
 fn remove(ctx: &Ctx, args: RmArgs) -> Result<i32> {
-    let mut store = ctx.store()?;
+    let mut engine = ctx.engine()?;
     let mut status = 0;
     for name in &args.networks {
-        match network::remove(&mut store, name) {
+        match engine.network_remove(name) {
             Ok(_) => println!("{name}"),
-            Err(NetworkError::NotFound(_)) if args.force => {}
+            Err(e) if args.force && e.kind() == ErrorKind::NotFound => {}
             Err(e) => status = daemon_error(&e),
         }
     }
@@ -325,26 +243,18 @@ fn remove(ctx: &Ctx, args: RmArgs) -> Result<i32> {
 }
 
 fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
-    if !args.force {
-        let mut out = std::io::stdout().lock();
-        write!(
-            out,
-            "WARNING! This will remove all custom networks not used by at least one container.\n\
-             Are you sure you want to continue? [y/N] "
-        )
-        .and_then(|()| out.flush())
-        .context("writing to stdout")?;
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .context("reading the answer from stdin")?;
-        if !matches!(answer.trim(), "y" | "Y") {
-            return Ok(0);
-        }
+    let filter = match Filters::parse_flags(&args.filters).and_then(|f| NetworkPruneFilter::new(&f)) {
+        Ok(f) => f,
+        Err(e) => return Ok(daemon_error(&e)),
+    };
+    if !args.force
+        && !format::confirm(
+            "WARNING! This will remove all custom networks not used by at least one container.",
+        )?
+    {
+        return Ok(0);
     }
-    let mut store = ctx.store()?;
-    let deleted = match network::prune(&mut store) {
+    let deleted = match ctx.engine()?.network_prune(&filter) {
         Ok(d) => d,
         Err(e) => return Ok(daemon_error(&e)),
     };
@@ -359,65 +269,25 @@ fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
 }
 
 fn connect(ctx: &Ctx, args: ConnectArgs) -> Result<i32> {
-    let mut store = ctx.store()?;
-    let c = match lifecycle::lookup(&mut store, &args.container) {
-        Ok(c) => c,
-        Err(e) => return Ok(daemon_error(&e)),
+    let request = NetworkConnect {
+        aliases: args.aliases,
+        ipv4: args.ip.unwrap_or_default(),
     };
-    let host = &c.spec.host;
-    let member = network::Member {
-        container_id: &c.id,
-        container_name: &c.name,
-        network_mode: &host.network_mode,
-        aliases: &host.network_aliases,
-        ipv4: &host.ipv4_address,
-        dns_servers: &host.dns,
-    };
-    let ip = args.ip.unwrap_or_default();
-    if let Err(e) = network::connect(&mut store, &args.network, &member, &args.aliases, &ip) {
-        return Ok(daemon_error(&e));
+    match ctx
+        .engine()?
+        .network_connect(&args.network, &args.container, &request)
+    {
+        Ok(()) => Ok(0),
+        Err(e) => Ok(daemon_error(&e)),
     }
-    use_network_dns(&store, &c.id)?;
-    Ok(0)
-}
-
-/// Once a running container is on a network with name resolution, its
-/// resolv.conf points at that network's resolver (as Docker switches to its
-/// embedded DNS); aardvark-dns forwards other names to the host's servers.
-fn use_network_dns(store: &berth_store::Store, id: &str) -> Result<()> {
-    let nameservers: Vec<std::net::Ipv4Addr> = network::endpoints_of_container(store.db(), id)?
-        .iter()
-        .filter(|e| e.network.dns)
-        .filter_map(|e| e.gateway())
-        .collect();
-    if nameservers.is_empty() {
-        return Ok(());
-    }
-    let path = berth_container::model::Paths::of(store, id).resolv_conf;
-    let base = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-    // Rewritten in place: the container sees the file through a bind mount.
-    std::fs::write(&path, network::resolv_conf(&base, &nameservers))
-        .with_context(|| path.display().to_string())?;
-    Ok(())
 }
 
 fn disconnect(ctx: &Ctx, args: DisconnectArgs) -> Result<i32> {
     let _ = args.force;
-    let mut store = ctx.store()?;
-    let c = match lifecycle::lookup(&mut store, &args.container) {
-        Ok(c) => c,
-        Err(e) => return Ok(daemon_error(&e)),
-    };
-    let host = &c.spec.host;
-    let member = network::Member {
-        container_id: &c.id,
-        container_name: &c.name,
-        network_mode: &host.network_mode,
-        aliases: &host.network_aliases,
-        ipv4: &host.ipv4_address,
-        dns_servers: &host.dns,
-    };
-    match network::disconnect(&mut store, &args.network, &member) {
+    match ctx
+        .engine()?
+        .network_disconnect(&args.network, &args.container)
+    {
         Ok(()) => Ok(0),
         Err(e) => Ok(daemon_error(&e)),
     }

@@ -1,15 +1,21 @@
 //! Registry commands: `pull`, `push`, `login`, `logout` — Docker's flags,
-//! output and exit codes over berth-registry. Credentials are the docker
-//! CLI's (`$DOCKER_CONFIG/config.json`, default `~/.docker/config.json`).
+//! output and exit codes over the engine's image operations. Credentials are
+//! the docker CLI's (`$DOCKER_CONFIG/config.json`, default
+//! `~/.docker/config.json`), which this front end reads and writes; progress
+//! is rendered here, as the docker CLI renders it.
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Read, Write};
+use std::sync::Mutex;
 
 use anyhow::{bail, Result};
-use berth_registry::{
-    credentials, Credentials, DockerConfig, LayerStatus, PlainProgress, Progress, PullOptions,
-    PushOptions, RegistrySettings, TerminalProgress,
+use berth_engine::image::{
+    default_config_path, server_key, Credentials, DockerConfig, LayerStatus, Progress,
+    ProgressEvent, PullOptions, PushOptions, Reference, DOCKER_HUB_KEY,
 };
+use berth_engine::Engine;
 use clap::Args;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Ctx;
 
@@ -67,14 +73,6 @@ pub struct LogoutArgs {
     server: Option<String>,
 }
 
-/// `-q`: nothing while working.
-struct Quiet;
-
-impl Progress for Quiet {
-    fn layer(&self, _id: &str, _status: LayerStatus) {}
-    fn line(&self, _text: &str) {}
-}
-
 fn progress(quiet: bool) -> Box<dyn Progress> {
     if quiet {
         Box::new(Quiet)
@@ -86,47 +84,43 @@ fn progress(quiet: bool) -> Box<dyn Progress> {
 }
 
 fn docker_config() -> Result<DockerConfig> {
-    Ok(DockerConfig::load(&credentials::default_config_path())?)
+    Ok(DockerConfig::load(&default_config_path())?)
 }
 
 pub fn pull(ctx: &Ctx, args: PullArgs) -> Result<i32> {
-    let mut store = ctx.store()?;
-    let settings = RegistrySettings::from_env()?;
     let config = docker_config()?;
-    let opts = PullOptions {
+    let request = PullOptions {
         name: args.name,
         all_tags: args.all_tags,
         platform: args.platform.filter(|p| !p.is_empty()),
     };
     let progress = progress(args.quiet);
-    let pulled = berth_registry::pull(&mut store, &settings, &config, &opts, progress.as_ref())?;
+    ctx.engine()?
+        .image_pull(&request, &config, progress.as_ref())?;
     drop(progress);
-    if args.quiet {
-        match (opts.all_tags, pulled.last()) {
-            (false, Some(p)) => println!("{}", p.reference),
-            (true, Some(_)) => {
-                let name = berth_image::Reference::parse(&opts.name)?.name();
-                println!("{name}");
-            }
-            _ => {}
-        }
+    // As the docker CLI, the reference pulled (the repository with -a).
+    let reference = Reference::parse(&request.name)?;
+    if request.all_tags {
+        println!("{}", reference.name());
+    } else {
+        println!("{}", reference.with_default_tag());
     }
     Ok(0)
 }
 
 pub fn push(ctx: &Ctx, args: PushArgs) -> Result<i32> {
-    let mut store = ctx.store()?;
-    let settings = RegistrySettings::from_env()?;
     let config = docker_config()?;
-    let opts = PushOptions {
+    let request = PushOptions {
         name: args.name,
         all_tags: args.all_tags,
     };
     let progress = progress(args.quiet);
-    let pushed = berth_registry::push(&mut store, &settings, &config, &opts, progress.as_ref())?;
+    let pushed = ctx
+        .engine()?
+        .image_push(&request, &config, progress.as_ref())?;
     drop(progress);
     if args.quiet {
-        let name = berth_image::Reference::parse(&opts.name)?;
+        let name = Reference::parse(&request.name)?;
         for p in &pushed {
             println!("{}:{}", name.familiar_name(), p.tag);
         }
@@ -144,15 +138,14 @@ pub fn login(_ctx: &Ctx, args: LoginArgs) -> Result<i32> {
     let server = args
         .server
         .clone()
-        .unwrap_or_else(|| credentials::DOCKER_HUB_KEY.to_string());
-    let settings = RegistrySettings::from_env()?;
+        .unwrap_or_else(|| DOCKER_HUB_KEY.to_string());
     let mut config = docker_config()?;
 
     // No flags and stored credentials: try those first, as the docker CLI does.
     if args.username.is_none() && args.password.is_none() && !args.password_stdin {
         if let Some(stored) = config.get(&server)? {
             println!("Authenticating with existing credentials...");
-            if berth_registry::login(&settings, &mut config, &server, &stored).is_ok() {
+            if Engine::registry_login(&server, &stored).is_ok() {
                 println!("Login Succeeded");
                 return Ok(0);
             }
@@ -195,12 +188,11 @@ pub fn login(_ctx: &Ctx, args: LoginArgs) -> Result<i32> {
             p
         }
     };
-    berth_registry::login(
-        &settings,
-        &mut config,
-        &server,
-        &Credentials { username, password },
-    )?;
+    let credentials = Credentials { username, password };
+    let key = Engine::registry_login(&server, &credentials)?;
+    // Kept only once the registry accepted them, as the docker CLI does.
+    config.set(&key, &credentials);
+    config.save()?;
     eprintln!(
         "WARNING! Your password will be stored unencrypted in {}.",
         config.path().display()
@@ -210,12 +202,11 @@ pub fn login(_ctx: &Ctx, args: LoginArgs) -> Result<i32> {
 }
 
 pub fn logout(_ctx: &Ctx, args: LogoutArgs) -> Result<i32> {
-    let server = args
-        .server
-        .unwrap_or_else(|| credentials::DOCKER_HUB_KEY.to_string());
-    let key = credentials::server_key(&server);
+    let server = args.server.unwrap_or_else(|| DOCKER_HUB_KEY.to_string());
+    let key = server_key(&server);
     let mut config = docker_config()?;
-    if berth_registry::logout(&mut config, &key)? {
+    if config.remove(&key) {
+        config.save()?;
         println!("Removing login credentials for {key}");
     } else {
         println!("Not logged in to {key}");
@@ -251,4 +242,189 @@ fn prompt(label: &str, echo: bool) -> Result<String> {
     }
     read?;
     Ok(line.trim_end_matches(['\n', '\r']).trim().to_string())
+}
+
+// ---------------------------------------------------------------- progress
+
+/// The docker CLI's line for an event of its own (not a layer's).
+fn line_of(event: &ProgressEvent) -> Option<String> {
+    Some(match *event {
+        ProgressEvent::Layer { .. } => return None,
+        ProgressEvent::DefaultTag { tag } => format!("Using default tag: {tag}"),
+        ProgressEvent::PullingFrom { tag, repository } => {
+            format!("{tag}: Pulling from {repository}")
+        }
+        ProgressEvent::Digest { digest } => format!("Digest: {digest}"),
+        ProgressEvent::Status {
+            reference,
+            up_to_date,
+        } => {
+            let status = if up_to_date {
+                "Image is up to date for"
+            } else {
+                "Downloaded newer image for"
+            };
+            format!("Status: {status} {reference}")
+        }
+        ProgressEvent::PushRefersTo { repository } => {
+            format!("The push refers to repository [{repository}]")
+        }
+        ProgressEvent::Pushed { tag, digest, size } => {
+            format!("{tag}: digest: {digest} size: {size}")
+        }
+    })
+}
+
+/// `-q`: nothing while working.
+struct Quiet;
+
+impl Progress for Quiet {
+    fn event(&self, _event: ProgressEvent<'_>) {}
+}
+
+/// Plain lines: each layer status once, progress updates not at all.
+struct PlainProgress<W: Write + Send> {
+    out: Mutex<W>,
+    last: Mutex<HashMap<String, &'static str>>,
+}
+
+impl<W: Write + Send> PlainProgress<W> {
+    fn new(out: W) -> Self {
+        PlainProgress {
+            out: Mutex::new(out),
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn layer(&self, id: &str, status: LayerStatus) {
+        // The docker CLI drops progress messages when not on a terminal.
+        if status.bytes().is_some() {
+            return;
+        }
+        let text = status.text();
+        if let Ok(mut last) = self.last.lock() {
+            if last.get(id) == Some(&text) {
+                return;
+            }
+            last.insert(id.to_string(), text);
+        }
+        if let Ok(mut out) = self.out.lock() {
+            let _ = writeln!(out, "{id}: {text}");
+            let _ = out.flush();
+        }
+    }
+
+    fn line(&self, text: &str) {
+        if let Ok(mut out) = self.out.lock() {
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        }
+    }
+}
+
+/// Live bars on a terminal (stdout), one line per layer.
+struct TerminalProgress {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl TerminalProgress {
+    fn new() -> Self {
+        TerminalProgress {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
+            bars: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn status_style() -> ProgressStyle {
+        ProgressStyle::with_template("{prefix}: {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+    }
+
+    fn bar_style() -> ProgressStyle {
+        ProgressStyle::with_template("{prefix}: {msg:<11} [{bar:50}] {bytes:>9}/{total_bytes}")
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+    }
+
+    fn layer(&self, id: &str, status: LayerStatus) {
+        let Ok(mut bars) = self.bars.lock() else {
+            return;
+        };
+        let bar = bars.entry(id.to_string()).or_insert_with(|| {
+            let bar = self.multi.add(ProgressBar::new(0));
+            bar.set_style(Self::status_style());
+            bar.set_prefix(id.to_string());
+            bar
+        });
+        bar.set_message(status.text());
+        match status.bytes() {
+            Some((done, total)) => {
+                bar.set_style(Self::bar_style());
+                bar.set_length(total.max(done));
+                bar.set_position(done);
+            }
+            None => bar.set_style(Self::status_style()),
+        }
+        if matches!(
+            status,
+            LayerStatus::AlreadyExists
+                | LayerStatus::PullComplete
+                | LayerStatus::Pushed
+                | LayerStatus::LayerAlreadyExists
+                | LayerStatus::Mounted
+        ) {
+            bar.tick();
+        }
+    }
+
+    fn line(&self, text: &str) {
+        // Lines of their own start a new set of layer lines below them.
+        if let Ok(mut bars) = self.bars.lock() {
+            for bar in bars.values() {
+                bar.finish();
+            }
+            bars.clear();
+        }
+        let _ = self.multi.println(text);
+        if self.multi.is_hidden() {
+            println!("{text}");
+        }
+    }
+}
+
+impl Drop for TerminalProgress {
+    fn drop(&mut self) {
+        if let Ok(bars) = self.bars.lock() {
+            for bar in bars.values() {
+                bar.finish();
+            }
+        }
+    }
+}
+
+impl<W: Write + Send> Progress for PlainProgress<W> {
+    fn event(&self, event: ProgressEvent<'_>) {
+        match event {
+            ProgressEvent::Layer { id, status } => self.layer(id, status),
+            other => {
+                if let Some(line) = line_of(&other) {
+                    self.line(&line);
+                }
+            }
+        }
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn event(&self, event: ProgressEvent<'_>) {
+        match event {
+            ProgressEvent::Layer { id, status } => self.layer(id, status),
+            other => {
+                if let Some(line) = line_of(&other) {
+                    self.line(&line);
+                }
+            }
+        }
+    }
 }

@@ -1,26 +1,22 @@
 //! `system df [-v]`, `system prune`, `container prune`, `version` and `info`,
-//! with Docker's output shapes.
+//! with Docker's output shapes, over the engine's system operations.
 //!
-//! Terms of `system df`, as Docker defines them:
-//! * an image's **size** is the sum of its layers; its **shared size** the part
-//!   in layers other images also use; the images' total counts each layer once;
-//! * a container's **size** is its writable layer (`containers/ID/diff`);
-//! * a volume's **size** is the apparent size of its `_data`, and its **links**
-//!   the containers (any state) that use it;
-//! * **active**: images with a container, running containers, volumes with a
-//!   link; **reclaimable**: what removing the inactive ones would free.
+//! In `system df` (sizes as [`berth_engine::system::DiskUsage`] defines them)
+//! **active** means images with a container, running containers and volumes
+//! with a link; **reclaimable** is what removing the inactive ones would free.
 
-use std::collections::HashMap;
 use std::io::Write;
 
-use anyhow::{bail, Context, Result};
-use berth_engine::container::{lifecycle};
-use berth_container::{model, Container, MountKind, Status};
-use berth_store::Store;
+use anyhow::{bail, Result};
+use berth_engine::container::prune::ContainerPruneFilter;
+use berth_engine::filters::Filters;
+use berth_engine::image::DeleteItem;
+use berth_engine::system::{DiskUsage, SystemPrune};
+use berth_engine::volume::LOCAL_DRIVER;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::format::{self, print_aligned};
+use crate::format::{self, ago, ellipsis, human_size, human_size_precise, print_aligned, short_id};
 use crate::Ctx;
 
 #[derive(Subcommand, Debug)]
@@ -61,7 +57,7 @@ pub struct SystemPruneArgs {
     #[arg(long)]
     volumes: bool,
     /// Provide filter values (e.g. "label=<key>=<value>")
-    #[arg(long)]
+    #[arg(long, value_parser = format::filter_flag)]
     filter: Vec<String>,
 }
 
@@ -71,7 +67,7 @@ pub struct ContainerPruneArgs {
     #[arg(short = 'f', long)]
     force: bool,
     /// Provide filter values (e.g. "label=<key>=<value>")
-    #[arg(long)]
+    #[arg(long, value_parser = format::filter_flag)]
     filter: Vec<String>,
 }
 
@@ -105,144 +101,33 @@ pub fn dispatch_container(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
 
 // ---------------------------------------------------------------- system df
 
-struct ImageUsage {
-    id: String,
-    repo_tags: Vec<String>,
-    created: String,
-    size: u64,
-    shared: u64,
-    containers: u64,
-}
-
-struct ContainerUsage {
-    container: Container,
-    size_rw: u64,
-}
-
-struct VolumeUsage {
-    name: String,
-    size: u64,
-    links: usize,
-}
-
-struct Usage {
-    /// Every layer counted once.
-    layers_size: u64,
-    images: Vec<ImageUsage>,
-    containers: Vec<ContainerUsage>,
-    volumes: Vec<VolumeUsage>,
-}
-
-fn collect_usage(store: &mut Store) -> Result<Usage> {
-    let (layer_sizes, image_layers) = layer_table(store)?;
-    let mut users_of_layer: HashMap<&str, usize> = HashMap::new();
-    for layers in image_layers.values() {
-        for l in layers {
-            *users_of_layer.entry(l.as_str()).or_default() += 1;
-        }
-    }
-    let layers_size = layer_sizes.values().sum();
-    let images = berth_image::list(store)?
-        .into_iter()
-        .map(|i| {
-            let layers = image_layers.get(&i.id).map(Vec::as_slice).unwrap_or(&[]);
-            let size_of = |l: &String| layer_sizes.get(l).copied().unwrap_or(0);
-            ImageUsage {
-                size: layers.iter().map(size_of).sum(),
-                shared: layers
-                    .iter()
-                    .filter(|l| users_of_layer.get(l.as_str()).copied().unwrap_or(0) > 1)
-                    .map(size_of)
-                    .sum(),
-                id: i.id,
-                repo_tags: i.repo_tags,
-                created: i.created,
-                containers: i.containers,
-            }
-        })
-        .collect();
-
-    let mut containers = Vec::new();
-    for mut c in model::list(store)? {
-        lifecycle::reconcile(store, &mut c)?;
-        let upper = model::Paths::of(store, &c.id).upper;
-        let size_rw = berth_archive::disk_usage(&upper)
-            .with_context(|| format!("size of container {}", c.short_id()))?;
-        containers.push(ContainerUsage {
-            container: c,
-            size_rw,
-        });
-    }
-    containers.sort_by(|a, b| b.container.created_at.cmp(&a.container.created_at));
-
-    let mut volumes = Vec::new();
-    for v in berth_volume::list(store)? {
-        volumes.push(VolumeUsage {
-            links: berth_volume::users(store, &v.name)?.len(),
-            size: berth_volume::apparent_size(&v.mountpoint)?,
-            name: v.name,
-        });
-    }
-    Ok(Usage {
-        layers_size,
-        images,
-        containers,
-        volumes,
-    })
-}
-
-type LayerSizes = HashMap<String, u64>;
-type ImageLayers = HashMap<String, Vec<String>>;
-
-/// Layer sizes by chain id, and each image's layer chain ids.
-fn layer_table(store: &Store) -> Result<(LayerSizes, ImageLayers)> {
-    let db = store.db();
-    let mut stmt = db.prepare("SELECT chain_id, size FROM layers")?;
-    let sizes = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-        })?
-        .collect::<std::result::Result<HashMap<_, _>, _>>()?;
-    let mut stmt = db.prepare("SELECT image_id, chain_id FROM image_layers ORDER BY position")?;
-    let mut by_image: ImageLayers = HashMap::new();
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-        let (image, layer) = row?;
-        by_image.entry(image).or_default().push(layer);
-    }
-    Ok((sizes, by_image))
-}
-
-fn is_active(c: &Container) -> bool {
-    matches!(
-        c.state.status,
-        Status::Running | Status::Paused | Status::Restarting
-    )
+fn is_active(status: berth_container::Status) -> bool {
+    use berth_container::Status;
+    matches!(status, Status::Running | Status::Paused | Status::Restarting)
 }
 
 /// "12.3MB (45%)" as the docker CLI prints a reclaimable amount.
 fn reclaimable(reclaimable: u64, total: u64) -> String {
     match (reclaimable * 100).checked_div(total) {
-        Some(percent) => format!(
-            "{} ({percent}%)",
-            crate::format::human_size_precise(reclaimable)
-        ),
-        None => crate::format::human_size_precise(reclaimable),
+        Some(percent) => format!("{} ({percent}%)", human_size_precise(reclaimable)),
+        None => human_size_precise(reclaimable),
     }
 }
 
-fn summary_rows(u: &Usage) -> Vec<Value> {
+fn summary_rows(u: &DiskUsage) -> Vec<Value> {
     let used_by_images: u64 = u
         .images
         .iter()
-        .filter(|i| i.containers > 0)
+        .filter(|i| i.image.containers > 0)
         .map(|i| i.size.saturating_sub(i.shared))
         .sum();
-    let containers_total: u64 = u.containers.iter().map(|c| c.size_rw).sum();
+    let active = |c: &&berth_engine::system::ContainerUsage| is_active(c.container.state.status);
+    let containers_total: u64 = u.containers.iter().map(|c| c.size.rw).sum();
     let containers_idle: u64 = u
         .containers
         .iter()
-        .filter(|c| !is_active(&c.container))
-        .map(|c| c.size_rw)
+        .filter(|c| !active(c))
+        .map(|c| c.size.rw)
         .sum();
     let volumes_total: u64 = u.volumes.iter().map(|v| v.size).sum();
     let volumes_idle: u64 = u
@@ -259,74 +144,36 @@ fn summary_rows(u: &Usage) -> Vec<Value> {
         row(
             "Images",
             u.images.len(),
-            u.images.iter().filter(|i| i.containers > 0).count(),
-            crate::format::human_size_precise(u.layers_size),
+            u.images.iter().filter(|i| i.image.containers > 0).count(),
+            human_size_precise(u.layers_size),
             reclaimable(u.layers_size.saturating_sub(used_by_images), u.layers_size),
         ),
         row(
             "Containers",
             u.containers.len(),
-            u.containers
-                .iter()
-                .filter(|c| is_active(&c.container))
-                .count(),
-            crate::format::human_size_precise(containers_total),
+            u.containers.iter().filter(active).count(),
+            human_size_precise(containers_total),
             reclaimable(containers_idle, containers_total),
         ),
         row(
             "Local Volumes",
             u.volumes.len(),
             u.volumes.iter().filter(|v| v.links > 0).count(),
-            crate::format::human_size_precise(volumes_total),
+            human_size_precise(volumes_total),
             reclaimable(volumes_idle, volumes_total),
         ),
         row(
             "Build Cache",
             0,
             0,
-            crate::format::human_size_precise(0),
-            crate::format::human_size_precise(0),
+            human_size_precise(0),
+            human_size_precise(0),
         ),
     ]
 }
 
-fn ago(rfc3339: &str) -> String {
-    format!(
-        "{} ago",
-        format::human_duration(format::seconds_since(rfc3339))
-    )
-}
-
-/// "busybox:latest" -> ("busybox", "latest"); the tag follows the last ':'
-/// after the last '/'.
-fn split_tag(reference: &str) -> (String, String) {
-    let slash = reference.rfind('/').map_or(0, |i| i + 1);
-    match reference[slash..].rfind(':') {
-        Some(i) => (
-            reference[..slash + i].to_string(),
-            reference[slash + i + 1..].to_string(),
-        ),
-        None => (reference.to_string(), "<none>".to_string()),
-    }
-}
-
-fn short_id(id: &str) -> String {
-    id.trim_start_matches("sha256:").chars().take(12).collect()
-}
-
-fn ellipsis(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max - 1).collect();
-        out.push('…');
-        out
-    }
-}
-
 fn df(ctx: &Ctx, args: DfArgs) -> Result<i32> {
-    let mut store = ctx.store()?;
-    let usage = collect_usage(&mut store)?;
+    let usage = ctx.engine()?.system_df()?;
     if let Some(f) = &args.format {
         if args.verbose {
             bail!("--format is not supported together with --verbose");
@@ -360,34 +207,37 @@ fn text(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
 }
 
-fn print_verbose(u: &Usage) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "Images space usage:\n")?;
+/// A section title of `system df -v`, then its table.
+fn section(title: &str, lines: &[String]) -> Result<()> {
+    writeln!(std::io::stdout().lock(), "{title}")?;
+    print_aligned(lines)
+}
+
+fn print_verbose(u: &DiskUsage) -> Result<()> {
     let mut lines = vec![
         "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS"
             .to_string(),
     ];
     for i in &u.images {
-        let (repo, tag) = match i.repo_tags.first() {
-            Some(r) => split_tag(r),
+        let (repo, tag) = match i.image.repo_tags.first() {
+            Some(r) => match format::split_familiar(r, ':') {
+                (repo, tag) if tag.is_empty() => (repo, "<none>".to_string()),
+                pair => pair,
+            },
             None => ("<none>".into(), "<none>".into()),
         };
         lines.push(format!(
             "{repo}\t{tag}\t{}\t{}\t{}\t{}\t{}\t{}",
-            short_id(&i.id),
-            ago(&i.created),
-            crate::format::human_size(i.size),
-            crate::format::human_size_precise(i.shared),
-            crate::format::human_size_precise(i.size.saturating_sub(i.shared)),
-            i.containers
+            short_id(&i.image.id),
+            ago(&i.image.created),
+            human_size(i.size),
+            human_size_precise(i.shared),
+            human_size_precise(i.size.saturating_sub(i.shared)),
+            i.image.containers
         ));
     }
-    drop(out);
-    print_aligned(&lines)?;
+    section("Images space usage:\n", &lines)?;
 
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "\nContainers space usage:\n")?;
-    drop(out);
     let mut lines = vec![
         "CONTAINER ID\tIMAGE\tCOMMAND\tLOCAL VOLUMES\tSIZE\tCREATED\tSTATUS\tNAMES".to_string(),
     ];
@@ -401,128 +251,61 @@ fn print_verbose(u: &Usage) -> Result<()> {
             .spec
             .mounts
             .iter()
-            .filter(|m| m.kind == MountKind::Volume && m.driver == "local")
+            .filter(|m| m.kind == berth_container::MountKind::Volume && m.driver == LOCAL_DRIVER)
             .count();
         lines.push(format!(
             "{}\t{}\t{:?}\t{local_volumes}\t{}\t{}\t{}\t{}",
             c.short_id(),
             c.image_ref,
             ellipsis(&command, 20),
-            crate::format::human_size(cu.size_rw),
+            human_size(cu.size.rw),
             ago(&c.created_at),
             berth_docker::inspect::status_text(c, format::human_duration, format::seconds_since),
             c.name
         ));
     }
-    print_aligned(&lines)?;
+    section("\nContainers space usage:\n", &lines)?;
 
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "\nLocal Volumes space usage:\n")?;
-    drop(out);
     let mut lines = vec!["VOLUME NAME\tLINKS\tSIZE".to_string()];
     for v in &u.volumes {
         lines.push(format!(
             "{}\t{}\t{}",
-            v.name,
+            v.volume.name,
             v.links,
-            crate::format::human_size_precise(v.size)
+            human_size_precise(v.size)
         ));
     }
-    print_aligned(&lines)?;
-
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "\nBuild cache usage: {}\n",
-        crate::format::human_size_precise(0)
-    )?;
-    drop(out);
-    print_aligned(&["CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED".to_string()])
+    section("\nLocal Volumes space usage:\n", &lines)?;
+    section(
+        &format!("\nBuild cache usage: {}\n", human_size_precise(0)),
+        &["CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED".to_string()],
+    )
 }
 
 // ---------------------------------------------------------------- prunes
 
-/// `label=K[=V]` / `label!=K[=V]` filters, the ones prunes accept here.
-fn label_filters(filters: &[String]) -> Result<Vec<berth_volume::LabelFilter>> {
-    filters
-        .iter()
-        .map(|f| {
-            let (key, value) = f.split_once('=').unwrap_or((f.as_str(), ""));
-            match key {
-                "label" => Ok(berth_volume::LabelFilter::new(value, false)),
-                "label!" => Ok(berth_volume::LabelFilter::new(value, true)),
-                other => bail!("Invalid filter '{other}'"),
-            }
-        })
-        .collect()
-}
-
-fn confirm(warning: &str) -> Result<bool> {
-    print!("{warning}\nAre you sure you want to continue? [y/N] ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    let _ = std::io::stdin().read_line(&mut answer);
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
-}
-
-/// Removes every container that is not running and matches the filters;
-/// returns their ids and the writable-layer bytes freed.
-fn prune_containers(
-    store: &mut Store,
-    filters: &[berth_volume::LabelFilter],
-) -> Result<(Vec<String>, u64)> {
-    let mut deleted = Vec::new();
-    let mut reclaimed = 0;
-    for mut c in model::list(store)? {
-        lifecycle::reconcile(store, &mut c)?;
-        if is_active(&c) || !filters.iter().all(|f| f.matches(&c.spec.labels)) {
-            continue;
-        }
-        let upper = model::Paths::of(store, &c.id).upper;
-        let size = berth_archive::disk_usage(&upper).unwrap_or(0);
-        match lifecycle::remove(store, &c.id, false, false) {
-            Ok(()) => {
-                deleted.push(c.id.clone());
-                reclaimed += size;
-            }
-            // Started or removed by someone else meanwhile: not ours to prune.
-            Err(e) if model::find(store, &c.id).map_or(true, |now| is_active(&now)) => {
-                let _ = e;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok((deleted, reclaimed))
-}
-
 fn container_prune(ctx: &Ctx, args: ContainerPruneArgs) -> Result<i32> {
-    let filters = label_filters(&args.filter)?;
-    if !args.force && !confirm("WARNING! This will remove all stopped containers.")? {
+    let filter = ContainerPruneFilter::new(&Filters::parse_flags(&args.filter)?)?;
+    if !args.force && !format::confirm("WARNING! This will remove all stopped containers.")? {
         return Ok(0);
     }
-    let mut store = ctx.store()?;
-    let (deleted, reclaimed) = prune_containers(&mut store, &filters)?;
+    let report = ctx.engine()?.container_prune(&filter)?;
     let mut out = std::io::stdout().lock();
-    if !deleted.is_empty() {
-        writeln!(out, "Deleted Containers:")?;
-        for id in &deleted {
-            writeln!(out, "{id}")?;
-        }
-        writeln!(out)?;
-    }
+    report_section(&mut out, "Deleted Containers:", &report.deleted)?;
     writeln!(
         out,
         "Total reclaimed space: {}",
-        crate::format::human_size_precise(reclaimed)
+        human_size_precise(report.reclaimed)
     )?;
     Ok(0)
 }
 
 fn system_prune(ctx: &Ctx, args: SystemPruneArgs) -> Result<i32> {
-    let filters = label_filters(&args.filter)?;
+    let request = SystemPrune {
+        all: args.all,
+        volumes: args.volumes,
+        filters: Filters::parse_flags(&args.filter)?,
+    };
     if !args.force {
         let mut warning = String::from(
             "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
@@ -537,48 +320,34 @@ fn system_prune(ctx: &Ctx, args: SystemPruneArgs) -> Result<i32> {
         } else {
             warning.push_str("  - all dangling images\n  - all dangling build cache\n");
         }
-        if !confirm(&warning)? {
+        if !format::confirm(&warning)? {
             return Ok(0);
         }
     }
-    let mut store = ctx.store()?;
+    let report = ctx.engine()?.system_prune(&request)?;
     let mut out = std::io::stdout().lock();
-    let mut reclaimed = 0;
-
-    let (containers, freed) = prune_containers(&mut store, &filters)?;
-    reclaimed += freed;
-    section(&mut out, "Deleted Containers:", &containers)?;
-
-    let networks = berth_network::prune(&mut store)?;
-    section(&mut out, "Deleted Networks:", &networks)?;
-
-    if args.volumes {
-        let report = berth_volume::prune(&mut store, false, &filters)?;
-        reclaimed += report.reclaimed;
-        section(&mut out, "Deleted Volumes:", &report.deleted)?;
-    }
-
-    let (items, freed) = berth_image::prune(&mut store, args.all)?;
-    reclaimed += freed;
-    let lines: Vec<String> = items
+    report_section(&mut out, "Deleted Containers:", &report.containers)?;
+    report_section(&mut out, "Deleted Networks:", &report.networks)?;
+    report_section(&mut out, "Deleted Volumes:", &report.volumes)?;
+    let images: Vec<String> = report
+        .images
         .iter()
         .map(|item| match item {
-            berth_image::DeleteItem::Untagged(r) => format!("untagged: {r}"),
-            berth_image::DeleteItem::Deleted(id) => format!("deleted: {id}"),
+            DeleteItem::Untagged(r) => format!("untagged: {r}"),
+            DeleteItem::Deleted(id) => format!("deleted: {id}"),
         })
         .collect();
-    section(&mut out, "Deleted Images:", &lines)?;
-
+    report_section(&mut out, "Deleted Images:", &images)?;
     writeln!(
         out,
         "Total reclaimed space: {}",
-        crate::format::human_size_precise(reclaimed)
+        human_size_precise(report.reclaimed)
     )?;
     Ok(0)
 }
 
 /// One prune report as the docker CLI prints it: title, lines, blank line.
-fn section(out: &mut impl Write, title: &str, lines: &[String]) -> Result<()> {
+fn report_section(out: &mut impl Write, title: &str, lines: &[String]) -> Result<()> {
     if !lines.is_empty() {
         writeln!(out, "{title}")?;
         for l in lines {
@@ -591,160 +360,91 @@ fn section(out: &mut impl Write, title: &str, lines: &[String]) -> Result<()> {
 
 // ---------------------------------------------------------------- version, info
 
-/// The API version berth's REST API (berth-api) speaks.
-const API_VERSION: &str = "1.45";
-const MIN_API_VERSION: &str = "1.24";
-
-fn arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
-}
-
-fn kernel_version() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
-}
-
 pub fn version(ctx: &Ctx, args: VersionArgs) -> Result<i32> {
-    let berth_version = env!("CARGO_PKG_VERSION");
+    let v = ctx.engine()?.system_version();
     let value = json!({
         "Client": {
             "Platform": {"Name": "berth"},
-            "Version": berth_version,
-            "ApiVersion": API_VERSION,
-            "DefaultAPIVersion": API_VERSION,
+            "Version": v.version,
+            "ApiVersion": v.api_version,
+            "DefaultAPIVersion": v.api_version,
             "GoVersion": "rust",
-            "Os": "linux",
-            "Arch": arch(),
+            "Os": v.os,
+            "Arch": v.arch,
             "Context": "default",
         },
         "Server": {
             "Platform": {"Name": "berth"},
-            "Components": [{"Name": "Engine", "Version": berth_version,
-                            "Details": {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
-                                        "Os": "linux", "Arch": arch(), "KernelVersion": kernel_version()}},
-                           {"Name": "runtime", "Version": runtime_version(&ctx.runtime),
-                            "Details": {"Path": ctx.runtime}}],
-            "Version": berth_version,
-            "ApiVersion": API_VERSION,
-            "MinAPIVersion": MIN_API_VERSION,
-            "Os": "linux",
-            "Arch": arch(),
-            "KernelVersion": kernel_version(),
+            "Components": [{"Name": "Engine", "Version": v.version,
+                            "Details": {"ApiVersion": v.api_version, "MinAPIVersion": v.min_api_version,
+                                        "Os": v.os, "Arch": v.arch, "KernelVersion": v.kernel_version}},
+                           {"Name": "runtime", "Version": v.runtime_version,
+                            "Details": {"Path": v.runtime}}],
+            "Version": v.version,
+            "ApiVersion": v.api_version,
+            "MinAPIVersion": v.min_api_version,
+            "Os": v.os,
+            "Arch": v.arch,
+            "KernelVersion": v.kernel_version,
         },
     });
     if let Some(f) = &args.format {
         println!("{}", format::Format::parse(f)?.render(&value)?);
         return Ok(0);
     }
-    let server = &value["Server"];
     let mut out = std::io::stdout().lock();
     writeln!(out, "Client:")?;
-    for (k, v) in [
-        ("Version", berth_version.to_string()),
-        ("API version", API_VERSION.to_string()),
-        ("OS/Arch", format!("linux/{}", arch())),
+    for (k, val) in [
+        ("Version", v.version.to_string()),
+        ("API version", v.api_version.to_string()),
+        ("OS/Arch", format!("{}/{}", v.os, v.arch)),
         ("Context", "default".to_string()),
     ] {
-        writeln!(out, " {:<19}{v}", format!("{k}:"))?;
+        writeln!(out, " {:<19}{val}", format!("{k}:"))?;
     }
     writeln!(out, "\nServer: berth")?;
     writeln!(out, " Engine:")?;
-    for (k, v) in [
-        ("Version", berth_version.to_string()),
+    for (k, val) in [
+        ("Version", v.version.to_string()),
         (
             "API version",
-            format!("{API_VERSION} (minimum version {MIN_API_VERSION})"),
+            format!("{} (minimum version {})", v.api_version, v.min_api_version),
         ),
-        ("OS/Arch", format!("linux/{}", arch())),
-        ("Kernel", kernel_version()),
+        ("OS/Arch", format!("{}/{}", v.os, v.arch)),
+        ("Kernel", v.kernel_version.clone()),
     ] {
-        writeln!(out, "  {:<18}{v}", format!("{k}:"))?;
+        writeln!(out, "  {:<18}{val}", format!("{k}:"))?;
     }
-    writeln!(out, " {}:", ctx.runtime)?;
-    writeln!(
-        out,
-        "  {:<18}{}",
-        "Version:",
-        text(&server["Components"][1]["Version"])
-    )?;
+    writeln!(out, " {}:", v.runtime)?;
+    writeln!(out, "  {:<18}{}", "Version:", v.runtime_version)?;
     Ok(0)
 }
 
-/// `RUNTIME --version`'s version number ("1.1.5+ds1"), or "" if it cannot run.
-fn runtime_version(runtime: &str) -> String {
-    std::process::Command::new(runtime)
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(2))
-                .map(String::from)
-        })
-        .unwrap_or_default()
-}
-
 pub fn info(ctx: &Ctx, args: InfoArgs) -> Result<i32> {
-    let mut store = ctx.store()?;
-    let mut containers = model::list(&store)?;
-    for c in containers.iter_mut() {
-        lifecycle::reconcile(&mut store, c)?;
-    }
-    let count = |s: Status| containers.iter().filter(|c| c.state.status == s).count();
-    let (running, paused) = (count(Status::Running), count(Status::Paused));
-    let images = berth_image::list(&store)?.len();
-    let volumes = berth_volume::list(&store)?.len();
-    let cgroup_v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
-    let os = std::fs::read_to_string("/etc/os-release")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-                .map(|v| v.trim_matches('"').to_string())
-        })
-        .unwrap_or_else(|| "Linux".into());
-    let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mem_total = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024);
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
+    let i = ctx.engine()?.system_info()?;
     let value = json!({
-        "Containers": containers.len(),
-        "ContainersRunning": running,
-        "ContainersPaused": paused,
-        "ContainersStopped": containers.len() - running - paused,
-        "Images": images,
-        "Volumes": volumes,
+        "Containers": i.containers,
+        "ContainersRunning": i.containers_running,
+        "ContainersPaused": i.containers_paused,
+        "ContainersStopped": i.containers_stopped,
+        "Images": i.images,
+        "Volumes": i.volumes,
         "Driver": "overlay2",
-        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
+        "Plugins": {"Volume": i.volume_drivers, "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
         "LoggingDriver": "json-file",
         "CgroupDriver": "cgroupfs",
-        "CgroupVersion": if cgroup_v2 { "2" } else { "1" },
-        "KernelVersion": kernel_version(),
-        "OperatingSystem": os,
+        "CgroupVersion": i.cgroup_version,
+        "KernelVersion": i.kernel_version,
+        "OperatingSystem": i.operating_system,
         "OSType": "linux",
-        "Architecture": std::env::consts::ARCH,
-        "NCPU": ncpu,
-        "MemTotal": mem_total,
-        "DockerRootDir": ctx.root,
-        "Name": hostname,
+        "Architecture": i.architecture,
+        "NCPU": i.ncpu,
+        "MemTotal": i.mem_total,
+        "DockerRootDir": i.root,
+        "Name": i.hostname,
         "ServerVersion": env!("CARGO_PKG_VERSION"),
-        "DefaultRuntime": ctx.runtime,
-        "Runtimes": {ctx.runtime.clone(): {"path": ctx.runtime}},
+        "DefaultRuntime": i.default_runtime,
+        "Runtimes": {i.default_runtime.clone(): {"path": i.default_runtime}},
         "SecurityOptions": ["name=seccomp,profile=builtin"],
     });
     if let Some(f) = &args.format {
@@ -776,9 +476,9 @@ pub fn info(ctx: &Ctx, args: InfoArgs) -> Result<i32> {
     }
     writeln!(out, " Plugins:")?;
     for (k, v) in [
-        ("Volume", "local"),
-        ("Network", "bridge host null"),
-        ("Log", "json-file"),
+        ("Volume", i.volume_drivers.join(" ")),
+        ("Network", "bridge host null".to_string()),
+        ("Log", "json-file".to_string()),
     ] {
         writeln!(out, "  {k}: {v}")?;
     }
@@ -796,10 +496,10 @@ pub fn info(ctx: &Ctx, args: InfoArgs) -> Result<i32> {
     writeln!(
         out,
         " Total Memory: {:.2}GiB",
-        mem_total as f64 / (1u64 << 30) as f64
+        i.mem_total as f64 / (1u64 << 30) as f64
     )?;
     writeln!(out, " Name: {}", field("Name"))?;
-    writeln!(out, " Docker Root Dir: {}", ctx.root.display())?;
+    writeln!(out, " Docker Root Dir: {}", i.root.display())?;
     Ok(0)
 }
 
@@ -808,36 +508,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn precision_three_sizes_match_go_units() {
-        assert_eq!(crate::format::human_size(0), "0B");
-        assert_eq!(crate::format::human_size(1_986_000), "1.99MB");
-        assert_eq!(crate::format::human_size(116_600_000), "117MB");
-        assert_eq!(crate::format::human_size(20_480), "20.5kB");
-        assert_eq!(crate::format::human_size(999_999), "1e+03kB");
-        assert_eq!(crate::format::human_size(4096), "4.1kB");
-        assert_eq!(crate::format::human_size_precise(307_200), "307.2kB");
-        assert_eq!(crate::format::human_size_precise(118_600_000), "118.6MB");
-        assert_eq!(crate::format::human_size_precise(1_986_000), "1.986MB");
-        assert_eq!(crate::format::human_size_precise(20_480), "20.48kB");
-        assert_eq!(crate::format::human_size_precise(0), "0B");
-    }
-
-    #[test]
     fn reclaimable_has_a_percentage_only_with_a_total() {
         assert_eq!(reclaimable(0, 0), "0B");
         assert_eq!(reclaimable(307_200, 307_200), "307.2kB (100%)");
         assert_eq!(reclaimable(0, 20_480), "0B (0%)");
-    }
-
-    #[test]
-    fn tags_split_after_the_last_slash() {
-        assert_eq!(
-            split_tag("busybox:latest"),
-            ("busybox".into(), "latest".into())
-        );
-        assert_eq!(
-            split_tag("localhost:5000/app:1"),
-            ("localhost:5000/app".into(), "1".into())
-        );
     }
 }

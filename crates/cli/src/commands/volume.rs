@@ -1,15 +1,18 @@
 //! `berth volume create|ls|inspect|rm|prune`, with Docker's flags, output and
-//! exit statuses. The volume store itself is `berth_volume`.
+//! exit statuses, over the engine's volume operations.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
 
-use anyhow::{bail, Context, Result};
-use berth_volume::{self as volume, LabelFilter, Volume, VolumeError};
+use anyhow::{bail, Result};
+use berth_engine::filters::Filters;
+use berth_engine::volume::{
+    inspect_json, VolumeCreate, VolumeFilter, VolumePruneFilter, LOCAL_DRIVER,
+};
+use berth_engine::{ErrorKind, HasKind};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::format::{self, Format};
+use crate::format::{self, labels_text, Format};
 use crate::Ctx;
 
 #[derive(Subcommand)]
@@ -31,7 +34,7 @@ pub enum VolumeCommand {
 #[derive(Args)]
 pub struct CreateArgs {
     /// Specify volume driver name
-    #[arg(short = 'd', long, default_value = volume::LOCAL_DRIVER)]
+    #[arg(short = 'd', long, default_value = LOCAL_DRIVER)]
     driver: String,
     /// Set driver specific options
     #[arg(short = 'o', long = "opt")]
@@ -51,7 +54,7 @@ pub struct ListArgs {
     #[arg(short = 'q', long)]
     quiet: bool,
     /// Provide filter values (e.g. "dangling=true")
-    #[arg(short = 'f', long = "filter")]
+    #[arg(short = 'f', long = "filter", value_parser = format::filter_flag)]
     filters: Vec<String>,
     /// Format output using a custom template
     #[arg(long)]
@@ -85,7 +88,7 @@ pub struct PruneArgs {
     #[arg(short = 'f', long)]
     force: bool,
     /// Provide filter values (e.g. "label=<label>")
-    #[arg(long = "filter")]
+    #[arg(long = "filter", value_parser = format::filter_flag)]
     filters: Vec<String>,
 }
 
@@ -101,16 +104,15 @@ pub fn dispatch(ctx: &Ctx, cmd: VolumeCommand) -> Result<i32> {
 
 /// JSON of a volume for the top-level `inspect`, if `name` is one.
 pub fn inspect_value(ctx: &Ctx, name: &str) -> Result<Option<Value>> {
-    let store = ctx.store()?;
-    match volume::get(&store, name) {
-        Ok(v) => Ok(Some(volume::inspect_json(&v))),
-        Err(VolumeError::NotFound(_)) => Ok(None),
+    match ctx.engine()?.volume_inspect(name) {
+        Ok(v) => Ok(Some(inspect_json(&v))),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
 
 /// Prints an engine-side failure the way the docker CLI relays dockerd's.
-fn daemon_error(e: &VolumeError) -> i32 {
+fn daemon_error(e: &berth_engine::Error) -> i32 {
     eprintln!("Error response from daemon: {e}");
     crate::exit::FAILURE
 }
@@ -133,15 +135,14 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
         }
         (a, b) => a.or(b),
     };
-    let mut store = ctx.store()?;
-    match volume::create(
-        &mut store,
-        name.as_deref(),
-        &args.driver,
-        key_values(&args.opts),
-        key_values(&args.labels),
-        false,
-    ) {
+    let request = VolumeCreate {
+        name,
+        driver: args.driver,
+        options: key_values(&args.opts),
+        labels: key_values(&args.labels),
+        anonymous: false,
+    };
+    match ctx.engine()?.volume_create(request) {
         Ok(v) => {
             println!("{}", v.name);
             Ok(0)
@@ -150,73 +151,15 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
     }
 }
 
-/// `volume ls` filters: different keys must all match; several values of one
-/// key match if any does (labels: all must).
-struct ListFilter {
-    dangling: Option<bool>,
-    names: Vec<String>,
-    drivers: Vec<String>,
-    labels: Vec<LabelFilter>,
-}
-
-impl ListFilter {
-    fn parse(filters: &[String]) -> Result<ListFilter, VolumeError> {
-        let mut f = ListFilter {
-            dangling: None,
-            names: Vec::new(),
-            drivers: Vec::new(),
-            labels: Vec::new(),
-        };
-        for filter in filters {
-            let (key, value) = filter
-                .split_once('=')
-                .ok_or_else(|| VolumeError::InvalidFilter(filter.clone()))?;
-            match key.trim().to_ascii_lowercase().as_str() {
-                "dangling" => {
-                    f.dangling = Some(match value {
-                        "true" | "1" => true,
-                        "false" | "0" => false,
-                        _ => return Err(VolumeError::InvalidFilter(format!("dangling=[{value}]"))),
-                    })
-                }
-                "name" => f.names.push(value.to_string()),
-                "driver" => f.drivers.push(value.to_string()),
-                "label" => f.labels.push(LabelFilter::new(value, false)),
-                _ => return Err(VolumeError::InvalidFilter(key.to_string())),
-            }
-        }
-        Ok(f)
-    }
-
-    fn matches(&self, v: &Volume, in_use: bool) -> bool {
-        self.dangling != Some(in_use)
-            && (self.names.is_empty() || self.names.iter().any(|n| v.name.contains(n.as_str())))
-            && (self.drivers.is_empty() || self.drivers.contains(&v.driver))
-            && self.labels.iter().all(|l| l.matches(&v.labels))
-    }
-}
-
-fn labels_text(labels: &BTreeMap<String, String>) -> String {
-    labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
-    let filter = match ListFilter::parse(&args.filters) {
-        Ok(f) => f,
+    let engine = ctx.engine()?;
+    let selected = match Filters::parse_flags(&args.filters)
+        .and_then(|f| VolumeFilter::new(&f))
+        .and_then(|f| engine.volume_list(&f))
+    {
+        Ok(selected) => selected,
         Err(e) => return Ok(daemon_error(&e)),
     };
-    let store = ctx.store()?;
-    let mut selected = Vec::new();
-    for v in volume::list(&store)? {
-        let in_use = !volume::users(&store, &v.name)?.is_empty();
-        if filter.matches(&v, in_use) {
-            selected.push(v);
-        }
-    }
     if args.quiet {
         for v in &selected {
             println!("{}", v.name);
@@ -229,7 +172,7 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
             json!({
                 "Availability": "N/A", "Driver": v.driver, "Group": "N/A",
                 "Labels": labels_text(&v.labels), "Links": "N/A", "Mountpoint": v.mountpoint,
-                "Name": v.name, "Scope": "local", "Size": "N/A", "Status": "N/A",
+                "Name": v.name, "Scope": v.scope.as_str(), "Size": "N/A", "Status": "N/A",
             })
         })
         .collect();
@@ -249,12 +192,12 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
 
 fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
     let format = args.format.as_deref().map(Format::parse).transpose()?;
-    let store = ctx.store()?;
+    let engine = ctx.engine()?;
     let mut found = Vec::new();
     let mut status = 0;
     for name in &args.names {
-        match volume::get(&store, name) {
-            Ok(v) => found.push(volume::inspect_json(&v)),
+        match engine.volume_inspect(name) {
+            Ok(v) => found.push(inspect_json(&v)),
             Err(e) => status = daemon_error(&e),
         }
     }
@@ -263,10 +206,10 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
 }
 
 fn remove(ctx: &Ctx, args: RmArgs) -> Result<i32> {
-    let mut store = ctx.store()?;
+    let mut engine = ctx.engine()?;
     let mut status = 0;
     for name in &args.names {
-        match volume::remove(&mut store, name, args.force) {
+        match engine.volume_remove(name, args.force) {
             Ok(()) => println!("{name}"),
             Err(e) => status = daemon_error(&e),
         }
@@ -279,51 +222,30 @@ const PRUNE_ANONYMOUS_WARNING: &str =
 const PRUNE_ALL_WARNING: &str =
     "WARNING! This will remove all local volumes not used by at least one container.";
 
-/// Docker's `[y/N]` prompt; anything but y/Y (or end of input) declines.
-fn confirm(warning: &str) -> Result<bool> {
-    let mut out = std::io::stdout().lock();
-    write!(out, "{warning}\nAre you sure you want to continue? [y/N] ")
-        .and_then(|()| out.flush())
-        .context("writing to stdout")?;
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .context("reading the answer from stdin")?;
-    Ok(matches!(answer.trim(), "y" | "Y"))
-}
-
 fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
-    let mut labels = Vec::new();
-    let mut all = args.all;
-    for filter in &args.filters {
-        match filter.split_once('=') {
-            Some(("label", v)) => labels.push(LabelFilter::new(v, false)),
-            Some(("label!", v)) => labels.push(LabelFilter::new(v, true)),
-            Some(("all", v)) => {
-                if args.all {
-                    bail!("conflicting options: cannot specify both --all and --filter all=1");
-                }
-                all = matches!(v, "1" | "true");
-            }
-            Some((key, _)) => {
-                return Ok(daemon_error(&VolumeError::InvalidFilter(key.to_string())))
-            }
-            None => return Ok(daemon_error(&VolumeError::InvalidFilter(filter.clone()))),
+    let mut filters = Filters::parse_flags(&args.filters)?;
+    if args.all {
+        // As the docker CLI: `-a` is the filter `all=true`.
+        if filters.contains("all") {
+            bail!("conflicting options: cannot specify both --all and --filter all=1");
         }
+        filters.add("all", "true");
     }
+    let filter = match VolumePruneFilter::new(&filters) {
+        Ok(f) => f,
+        Err(e) => return Ok(daemon_error(&e)),
+    };
     if !args.force {
         let warning = if args.all {
             PRUNE_ALL_WARNING
         } else {
             PRUNE_ANONYMOUS_WARNING
         };
-        if !confirm(warning)? {
+        if !format::confirm(warning)? {
             return Ok(0);
         }
     }
-    let mut store = ctx.store()?;
-    let report = match volume::prune(&mut store, all, &labels) {
+    let report = match ctx.engine()?.volume_prune(&filter) {
         Ok(r) => r,
         Err(e) => return Ok(daemon_error(&e)),
     };
@@ -336,19 +258,7 @@ fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
     }
     println!(
         "Total reclaimed space: {}",
-        crate::format::human_size_precise(report.reclaimed)
+        format::human_size_precise(report.reclaimed)
     );
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn prune_sizes_use_four_significant_digits() {
-        assert_eq!(crate::format::human_size_precise(0), "0B");
-        assert_eq!(crate::format::human_size_precise(1234), "1.234kB");
-        assert_eq!(crate::format::human_size_precise(1000), "1kB");
-        assert_eq!(crate::format::human_size_precise(12_345), "12.35kB");
-        assert_eq!(crate::format::human_size_precise(4_261_000), "4.261MB");
-    }
 }
