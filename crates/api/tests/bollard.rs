@@ -536,6 +536,24 @@ fn images_volumes_and_events() {
             actions.push(e.action.unwrap());
         }
         assert_eq!(actions, ["create", "start", "die"]);
+        // system df: a container's SizeRootFs is its writable layer plus its
+        // image, as the CLI's `ps -s` "virtual" size.
+        let df = raw_http(&server, "GET /v1.45/system/df HTTP/1.0\r\n\r\n");
+        let usage: serde_json::Value =
+            serde_json::from_str(&df[df.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+        let row = usage["Containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["Id"] == id.as_str())
+            .unwrap();
+        let image_size = inspected.size.unwrap() as u64;
+        assert!(image_size > 0);
+        assert_eq!(
+            row["SizeRootFs"].as_u64().unwrap(),
+            row["SizeRw"].as_u64().unwrap() + image_size,
+            "{row}"
+        );
         let e = docker
             .remove_volume("data", None::<RemoveVolumeOptions>)
             .await
