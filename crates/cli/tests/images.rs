@@ -354,14 +354,6 @@ fn interoperates_with_real_docker() {
     );
 }
 
-/// `docker ARGS`' stdout, if a dockerd answers and the command succeeds.
-fn docker(args: &[&str]) -> Option<String> {
-    let out = Command::new("docker").args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// `images` filters as dockerd applies them: keys ANDed, values of one key
 /// ORed (`label` values ANDed); `reference` keeps only the matching tags;
 /// `before`/`since` by creation time; `dangling=true` only untagged images.
@@ -373,7 +365,7 @@ fn list_filters_combine_as_dockerd_does() {
     let repo = |n: &str| format!("bt{suffix}/{n}");
     let tar = busybox_tar().to_str().unwrap().to_string();
     let b = Berth::new();
-    let dockerd = docker(&["version", "--format", "{{.Server.Version}}"]).is_some();
+    let dockerd = common::dockerd_answers();
     let (first, second, third) = (repo("first:1"), repo("second:1"), repo("third:1"));
     let mine = format!("LABEL bt={suffix}");
     // Three images a second apart (before/since compare creation times),
@@ -394,14 +386,19 @@ fn list_filters_combine_as_dockerd_does() {
         args.extend(tag);
         b.ok(&args);
         if dockerd {
-            made.push(docker(&args).expect("docker import").trim().to_string());
+            made.push(
+                common::docker(&args)
+                    .expect("docker import")
+                    .trim()
+                    .to_string(),
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(1100));
     }
     let extra = repo("first:2");
     b.ok(&["tag", &first, &extra]);
     if dockerd {
-        docker(&["tag", &first, &extra]).unwrap();
+        common::docker(&["tag", &first, &extra]).unwrap();
     }
     let cases: [(Vec<String>, &[&str]); 7] = [
         (
@@ -409,7 +406,10 @@ fn list_filters_combine_as_dockerd_does() {
             &["first:1", "first:2"],
         ),
         (
-            vec![format!("reference=bt{suffix}/first:2"), "label=tier=web".into()],
+            vec![
+                format!("reference=bt{suffix}/first:2"),
+                "label=tier=web".into(),
+            ],
             &["first:2"],
         ),
         (
@@ -419,43 +419,34 @@ fn list_filters_combine_as_dockerd_does() {
             ],
             &["first:1", "first:2", "third:1"],
         ),
-        (vec![format!("since={first}"), "label=tier".into()], &["<none>:<none>", "second:1"]),
-        (vec![format!("before={third}"), format!("since={first}")], &["second:1"]),
-        (vec!["dangling=true".into(), "label=spare".into()], &["<none>:<none>"]),
+        (
+            vec![format!("since={first}"), "label=tier".into()],
+            &["<none>:<none>", "second:1"],
+        ),
+        (
+            vec![format!("before={third}"), format!("since={first}")],
+            &["second:1"],
+        ),
+        (
+            vec!["dangling=true".into(), "label=spare".into()],
+            &["<none>:<none>"],
+        ),
         (vec!["dangling=true".into(), "label=tier=db".into()], &[]),
     ];
-    let mut failures = Vec::new();
-    for (filters, expected) in &cases {
-        let label = format!("label=bt={suffix}");
-        let mut args = vec!["images", "--format", "{{.Repository}}:{{.Tag}}", "-f", &label];
-        for f in filters {
-            args.extend(["-f", f]);
-        }
-        let shown = |text: &str| {
-            let mut lines: Vec<String> = text
-                .lines()
-                .map(|l| l.replace(&format!("bt{suffix}/"), ""))
-                .collect();
-            lines.sort();
-            lines
-        };
-        let ours = shown(&b.ok(&args));
-        if ours != *expected {
-            failures.push(format!("berth {filters:?}: {ours:?}, expected {expected:?}"));
-        }
-        if dockerd {
-            let theirs = shown(&docker(&args).unwrap_or_default());
-            if theirs != ours {
-                failures.push(format!("{filters:?}: dockerd {theirs:?}, berth {ours:?}"));
-            }
-        }
-    }
+    let failures = common::filter_failures(
+        &["images", "--format", "{{.Repository}}:{{.Tag}}"],
+        &format!("label=bt={suffix}"),
+        &cases,
+        &format!("bt{suffix}/"),
+        dockerd,
+        &|args| b.ok(args),
+    );
     if dockerd {
         for r in [&first, &second, &third, &extra] {
-            let _ = docker(&["rmi", r]);
+            let _ = common::docker(&["rmi", r]);
         }
         for id in &made {
-            let _ = docker(&["rmi", id]);
+            let _ = common::docker(&["rmi", id]);
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

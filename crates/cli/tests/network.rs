@@ -669,14 +669,6 @@ fn a_killed_monitor_releases_its_ports_at_the_next_command() {
     assert_eq!(http_get(Ipv4Addr::LOCALHOST, port), (200, "back\n".into()));
 }
 
-/// `docker ARGS`' stdout, if a dockerd answers and the command succeeds.
-fn docker(args: &[&str]) -> Option<String> {
-    let out = Command::new("docker").args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// `network ls` filters as dockerd applies them: keys ANDed, values of one
 /// key ORed (`label` values ANDed), `name` a regular expression, `type`
 /// builtin/custom, `dangling` for user networks no container is on. Each
@@ -688,7 +680,7 @@ fn ls_filters_combine_as_dockerd_does() {
     let (front, back) = (format!("btfront{suffix}"), format!("btback{suffix}"));
     let tag = format!("bt={suffix}");
     let b = Berth::new();
-    let dockerd = docker(&["version", "--format", "{{.Server.Version}}"]).is_some();
+    let dockerd = common::dockerd_answers();
     for (n, labels) in [(&front, &["tier=web"][..]), (&back, &[][..])] {
         let mut args = vec!["network", "create", "--label", &tag];
         for l in labels {
@@ -697,47 +689,41 @@ fn ls_filters_combine_as_dockerd_does() {
         args.push(n);
         b.ok(&args);
         if dockerd {
-            docker(&args).expect("docker network create");
+            common::docker(&args).expect("docker network create");
         }
     }
-    let cases: [(&[&str], &[&str]); 6] = [
-        (&["driver=bridge", "label=tier=web"], &["btfront"]),
-        (&["type=custom", "name=back", "name=front"], &["btback", "btfront"]),
-        (&["dangling=true", "name=^btb"], &["btback"]),
-        (&["scope=local", "label=tier", "type=builtin"], &[]),
-        (&["driver=host"], &[]),
-        (&["label=tier", "dangling=false"], &[]),
-    ];
-    let mut failures = Vec::new();
-    for (filters, expected) in cases {
-        let tag_filter = format!("label={tag}");
-        let mut args = vec!["network", "ls", "--format", "{{.Name}}", "-f", &tag_filter];
-        for f in filters {
-            args.extend(["-f", f]);
-        }
-        let shown = |text: &str| {
-            let mut lines: Vec<String> = text.lines().map(|l| l.replace(&suffix, "")).collect();
-            lines.sort();
-            lines
-        };
-        let ours = shown(&b.ok(&args));
-        if ours != *expected {
-            failures.push(format!("berth {filters:?}: {ours:?}, expected {expected:?}"));
-        }
-        if dockerd {
-            let theirs = shown(&docker(&args).unwrap_or_default());
-            if theirs != ours {
-                failures.push(format!("{filters:?}: dockerd {theirs:?}, berth {ours:?}"));
-            }
-        }
-    }
+    let failures = common::filter_failures(
+        &["network", "ls", "--format", "{{.Name}}"],
+        &format!("label={tag}"),
+        &common::cases(&[
+            (&["driver=bridge", "label=tier=web"], &["btfront"]),
+            (
+                &["type=custom", "name=back", "name=front"],
+                &["btback", "btfront"],
+            ),
+            (&["dangling=true", "name=^btb"], &["btback"]),
+            (&["scope=local", "label=tier", "type=builtin"], &[]),
+            (&["driver=host"], &[]),
+            (&["label=tier", "dangling=false"], &[]),
+        ]),
+        &suffix,
+        dockerd,
+        &|args| b.ok(args),
+    );
     // Without the label filter, the built-in networks answer `type=builtin`.
     assert_eq!(
-        b.ok(&["network", "ls", "--format", "{{.Name}}", "-f", "type=builtin"]),
+        b.ok(&[
+            "network",
+            "ls",
+            "--format",
+            "{{.Name}}",
+            "-f",
+            "type=builtin"
+        ]),
         "bridge\nhost\nnone"
     );
     if dockerd {
-        let _ = docker(&["network", "rm", &front, &back]);
+        let _ = common::docker(&["network", "rm", &front, &back]);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

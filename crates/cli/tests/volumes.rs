@@ -1,6 +1,8 @@
 //! `berth volume ...` end to end: the real binary on a temporary state root,
 //! compared with what the docker CLI prints for the same commands.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -341,21 +343,6 @@ fn prune_default_all_filters_and_confirmation() {
     );
 }
 
-/// `docker ARGS`' stdout, if a dockerd answers and the command succeeds.
-fn docker(args: &[&str]) -> Option<String> {
-    let out = Command::new("docker").args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Sorted lines, with `suffix` taken out of the names.
-fn sorted(text: &str, suffix: &str) -> Vec<String> {
-    let mut lines: Vec<String> = text.lines().map(|l| l.replace(suffix, "")).collect();
-    lines.sort();
-    lines
-}
-
 /// Filters as dockerd applies them: keys ANDed, values of one key ORed
 /// (`label` values ANDed), `name` a regular expression. Each case is checked
 /// against its expected answer and, when a dockerd answers, against dockerd's
@@ -366,13 +353,9 @@ fn ls_filters_combine_as_dockerd_does() {
     let name = |n: &str| format!("bt{n}{suffix}");
     let (web, db, cache) = (name("web"), name("db"), name("cache"));
     let tag = format!("bt={suffix}");
-    let volumes: [(&str, &[&str]); 3] = [
-        (&web, &["a=b", "c="]),
-        (&db, &["a=z"]),
-        (&cache, &[]),
-    ];
+    let volumes: [(&str, &[&str]); 3] = [(&web, &["a=b", "c="]), (&db, &["a=z"]), (&cache, &[])];
     let root = Root::new();
-    let dockerd = docker(&["version", "--format", "{{.Server.Version}}"]).is_some();
+    let dockerd = common::dockerd_answers();
     for (v, labels) in volumes {
         let mut args = vec!["volume", "create", "--label", &tag];
         for l in labels {
@@ -381,44 +364,42 @@ fn ls_filters_combine_as_dockerd_does() {
         args.push(v);
         root.ok(&args);
         if dockerd {
-            docker(&args).expect("docker volume create");
+            common::docker(&args).expect("docker volume create");
         }
     }
     add_container(&root, &"e".repeat(64), &db);
     let container = format!("btc{suffix}");
+    let db_mount = format!("{db}:/data");
     if dockerd {
-        docker(&["create", "--name", &container, "-v", &format!("{db}:/data"), "busybox:latest", "true"])
-            .expect("docker create (busybox:latest must be in dockerd)");
+        common::docker(&[
+            "create",
+            "--name",
+            &container,
+            "-v",
+            &db_mount,
+            "busybox:latest",
+            "true",
+        ])
+        .expect("docker create (busybox:latest must be in dockerd)");
     }
-    let cases: [(&[&str], &[&str]); 6] = [
-        (&["dangling=true", "label=a"], &["btweb"]),
-        (&["dangling=false", "name=db"], &["btdb"]),
-        (&["name=web", "name=cache"], &["btcache", "btweb"]),
-        (&["driver=local", "label=a=b", "label=c"], &["btweb"]),
-        (&["name=^bt(web|db)", "dangling=1"], &["btweb"]),
-        (&["label=a", "label=c", "name=db"], &[]),
-    ];
-    let mut failures = Vec::new();
-    for (filters, expected) in cases {
-        let tag_filter = format!("label={tag}");
-        let mut args = vec!["volume", "ls", "-q", "-f", &tag_filter];
-        for f in filters {
-            args.extend(["-f", f]);
-        }
-        let ours = sorted(&root.ok(&args), &suffix);
-        if ours != *expected {
-            failures.push(format!("berth {filters:?}: {ours:?}, expected {expected:?}"));
-        }
-        if dockerd {
-            let theirs = sorted(&docker(&args).unwrap_or_default(), &suffix);
-            if theirs != ours {
-                failures.push(format!("{filters:?}: dockerd {theirs:?}, berth {ours:?}"));
-            }
-        }
-    }
+    let failures = common::filter_failures(
+        &["volume", "ls", "-q"],
+        &format!("label={tag}"),
+        &common::cases(&[
+            (&["dangling=true", "label=a"], &["btweb"]),
+            (&["dangling=false", "name=db"], &["btdb"]),
+            (&["name=web", "name=cache"], &["btcache", "btweb"]),
+            (&["driver=local", "label=a=b", "label=c"], &["btweb"]),
+            (&["name=^bt(web|db)", "dangling=1"], &["btweb"]),
+            (&["label=a", "label=c", "name=db"], &[]),
+        ]),
+        &suffix,
+        dockerd,
+        &|args| root.ok(args),
+    );
     if dockerd {
-        let _ = docker(&["rm", &container]);
-        let _ = docker(&["volume", "rm", &web, &db, &cache]);
+        let _ = common::docker(&["rm", &container]);
+        let _ = common::docker(&["volume", "rm", &web, &db, &cache]);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

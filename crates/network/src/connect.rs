@@ -52,28 +52,23 @@ pub fn connect(
     aliases: &[String],
     ipv4: &str,
 ) -> Result<()> {
-    let network = networks::find(store.db(), network)?;
+    let Target {
+        network,
+        attached,
+        is_mode_network,
+    } = target(store, network, member)?;
     check_joinable(&network, member)?;
     if network.name == DEFAULT_NETWORK && (!aliases.is_empty() || !ipv4.is_empty()) {
         return Err(NetworkError::InvalidArgument(
             "network-scoped alias is supported only for containers in user defined networks".into(),
         ));
     }
-    let current = container_networks(
-        store.db(),
-        member.container_id,
-        member.network_mode,
-        member.aliases,
-        member.ipv4,
-    )?;
-    if current.iter().any(|a| a.network.id == network.id) {
+    if attached {
         return Err(NetworkError::Conflict(format!(
             "endpoint with name {} already exists in network {}",
             member.container_name, network.name
         )));
     }
-    let is_mode_network = matches!(Mode::parse(member.network_mode), Mode::Network(n)
-        if networks::find(store.db(), &n).is_ok_and(|m| m.id == network.id));
     let running = netns::exists(member.container_id);
     let attachment = Attachment {
         network: network.clone(),
@@ -128,15 +123,7 @@ pub fn connect(
         release_lease(&endpoint);
         store.write(|tx| {
             tx.execute("DELETE FROM endpoints WHERE id = ?1", [&endpoint.id])?;
-            set_attachment(
-                tx,
-                member.container_id,
-                &network.id,
-                is_mode_network,
-                false,
-                &[],
-                "",
-            )
+            leave(tx, member.container_id, &network.id, is_mode_network)
         })?;
         return Err(e);
     }
@@ -146,22 +133,17 @@ pub fn connect(
 /// `network disconnect`: removes the attachment and, if the container runs,
 /// its interface (and the published ports, when they were on it).
 pub fn disconnect(store: &mut Store, network: &str, member: &Member) -> Result<()> {
-    let network = networks::find(store.db(), network)?;
-    let current = container_networks(
-        store.db(),
-        member.container_id,
-        member.network_mode,
-        member.aliases,
-        member.ipv4,
-    )?;
-    if !current.iter().any(|a| a.network.id == network.id) {
+    let Target {
+        network,
+        attached,
+        is_mode_network,
+    } = target(store, network, member)?;
+    if !attached {
         return Err(NetworkError::Conflict(format!(
             "container {} is not connected to network {}",
             member.container_id, network.name
         )));
     }
-    let is_mode_network = matches!(Mode::parse(member.network_mode), Mode::Network(n)
-        if networks::find(store.db(), &n).is_ok_and(|m| m.id == network.id));
     let endpoint = endpoints_of_container(store.db(), member.container_id)?
         .into_iter()
         .find(|e| e.network.id == network.id);
@@ -196,17 +178,43 @@ pub fn disconnect(store: &mut Store, network: &str, member: &Member) -> Result<(
                 )?;
             }
         }
-        set_attachment(
-            tx,
-            member.container_id,
-            &network.id,
-            is_mode_network,
-            false,
-            &[],
-            "",
-        )
+        leave(tx, member.container_id, &network.id, is_mode_network)
     })?;
     result
+}
+
+/// The network a connect or disconnect names, as the member sees it.
+struct Target {
+    network: Network,
+    /// The member joins it when it starts (or has joined it, running).
+    attached: bool,
+    /// It is the member's network mode's network.
+    is_mode_network: bool,
+}
+
+fn target(store: &Store, reference: &str, member: &Member) -> Result<Target> {
+    let network = networks::find(store.db(), reference)?;
+    let attached = container_networks(
+        store.db(),
+        member.container_id,
+        member.network_mode,
+        member.aliases,
+        member.ipv4,
+    )?
+    .iter()
+    .any(|a| a.network.id == network.id);
+    let is_mode_network = matches!(Mode::parse(member.network_mode), Mode::Network(n)
+        if networks::find(store.db(), &n).is_ok_and(|m| m.id == network.id));
+    Ok(Target {
+        network,
+        attached,
+        is_mode_network,
+    })
+}
+
+/// Records that the container left the network.
+fn leave(tx: &Transaction, container_id: &str, network_id: &str, is_mode: bool) -> Result<()> {
+    set_attachment(tx, container_id, network_id, is_mode, false, &[], "")
 }
 
 /// Records that a container joins (`join`) or leaves a network: for the

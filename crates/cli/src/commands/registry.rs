@@ -77,9 +77,9 @@ fn progress(quiet: bool) -> Box<dyn Progress> {
     if quiet {
         Box::new(Quiet)
     } else if std::io::stdout().is_terminal() {
-        Box::new(TerminalProgress::new())
+        Box::new(Rendered(TerminalProgress::new()))
     } else {
-        Box::new(PlainProgress::new(std::io::stdout()))
+        Box::new(Rendered(PlainProgress::new(std::io::stdout())))
     }
 }
 
@@ -282,6 +282,30 @@ impl Progress for Quiet {
     fn event(&self, _event: ProgressEvent<'_>) {}
 }
 
+/// Prints layer statuses and lines as the docker CLI does.
+trait Render: Send + Sync {
+    /// A layer's status changed.
+    fn layer(&self, id: &str, status: LayerStatus);
+    /// A line of its own.
+    fn line(&self, text: &str);
+}
+
+/// The engine's progress events, rendered.
+struct Rendered<R>(R);
+
+impl<R: Render> Progress for Rendered<R> {
+    fn event(&self, event: ProgressEvent<'_>) {
+        match event {
+            ProgressEvent::Layer { id, status } => self.0.layer(id, status),
+            other => {
+                if let Some(line) = line_of(&other) {
+                    self.0.line(&line);
+                }
+            }
+        }
+    }
+}
+
 /// Plain lines: each layer status once, progress updates not at all.
 struct PlainProgress<W: Write + Send> {
     out: Mutex<W>,
@@ -295,7 +319,9 @@ impl<W: Write + Send> PlainProgress<W> {
             last: Mutex::new(HashMap::new()),
         }
     }
+}
 
+impl<W: Write + Send> Render for PlainProgress<W> {
     fn layer(&self, id: &str, status: LayerStatus) {
         // The docker CLI drops progress messages when not on a terminal.
         if status.bytes().is_some() {
@@ -346,7 +372,9 @@ impl TerminalProgress {
             .map(|s| s.progress_chars("=> "))
             .unwrap_or_else(|_| ProgressStyle::default_bar())
     }
+}
 
+impl Render for TerminalProgress {
     fn layer(&self, id: &str, status: LayerStatus) {
         let Ok(mut bars) = self.bars.lock() else {
             return;
@@ -398,32 +426,6 @@ impl Drop for TerminalProgress {
         if let Ok(bars) = self.bars.lock() {
             for bar in bars.values() {
                 bar.finish();
-            }
-        }
-    }
-}
-
-impl<W: Write + Send> Progress for PlainProgress<W> {
-    fn event(&self, event: ProgressEvent<'_>) {
-        match event {
-            ProgressEvent::Layer { id, status } => self.layer(id, status),
-            other => {
-                if let Some(line) = line_of(&other) {
-                    self.line(&line);
-                }
-            }
-        }
-    }
-}
-
-impl Progress for TerminalProgress {
-    fn event(&self, event: ProgressEvent<'_>) {
-        match event {
-            ProgressEvent::Layer { id, status } => self.layer(id, status),
-            other => {
-                if let Some(line) = line_of(&other) {
-                    self.line(&line);
-                }
             }
         }
     }

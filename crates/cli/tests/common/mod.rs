@@ -190,3 +190,64 @@ pub fn mounts_under(root: &Path) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// `docker ARGS`' stdout, if a dockerd answers and the command succeeds.
+pub fn docker(args: &[&str]) -> Option<String> {
+    let out = Command::new("docker").args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Whether a dockerd answers (the reference engine of the comparisons).
+pub fn dockerd_answers() -> bool {
+    docker(&["version", "--format", "{{.Server.Version}}"]).is_some()
+}
+
+/// Runs the listing `list` once per case, with `-f always` and the case's
+/// `-f` filters, in berth (through `berth`) and, when `dockerd`, in dockerd.
+/// Returns every case whose answer (sorted lines, `strip` taken out) is not
+/// the expected one, or differs from dockerd's.
+pub fn filter_failures(
+    list: &[&str],
+    always: &str,
+    cases: &[(Vec<String>, &[&str])],
+    strip: &str,
+    dockerd: bool,
+    berth: &dyn Fn(&[&str]) -> String,
+) -> Vec<String> {
+    let shown = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(|l| l.replace(strip, "")).collect();
+        lines.sort();
+        lines
+    };
+    let mut failures = Vec::new();
+    for (filters, expected) in cases {
+        let mut args = list.to_vec();
+        args.extend(["-f", always]);
+        for f in filters {
+            args.extend(["-f", f]);
+        }
+        let ours = shown(&berth(&args));
+        if ours != *expected {
+            failures.push(format!(
+                "berth {filters:?}: {ours:?}, expected {expected:?}"
+            ));
+        }
+        if dockerd {
+            let theirs = shown(&docker(&args).unwrap_or_default());
+            if theirs != ours {
+                failures.push(format!("{filters:?}: dockerd {theirs:?}, berth {ours:?}"));
+            }
+        }
+    }
+    failures
+}
+
+/// Filter cases from string literals.
+pub fn cases<'a>(cases: &[(&[&str], &'a [&'a str])]) -> Vec<(Vec<String>, &'a [&'a str])> {
+    cases
+        .iter()
+        .map(|(f, e)| (f.iter().map(|s| s.to_string()).collect(), *e))
+        .collect()
+}

@@ -27,8 +27,7 @@ impl Engine {
         credentials: &dyn CredentialSource,
         progress: &dyn Progress,
     ) -> Result<Vec<Pulled>> {
-        let settings = RegistrySettings::from_env()?;
-        let auth = credentials.credentials(&berth_registry::registry_host(&request.name)?)?;
+        let (settings, auth) = registry_access(&request.name, credentials)?;
         Ok(berth_registry::pull(
             &mut self.store,
             &settings,
@@ -37,4 +36,15 @@ impl Engine {
             progress,
         )?)
     }
+}
+
+/// This machine's registry settings, and the credentials for the registry
+/// that `name` lives on.
+pub(crate) fn registry_access(
+    name: &str,
+    credentials: &dyn CredentialSource,
+) -> Result<(RegistrySettings, Option<Credentials>)> {
+    let settings = RegistrySettings::from_env()?;
+    let auth = credentials.credentials(&berth_registry::registry_host(name)?)?;
+    Ok((settings, auth))
 }

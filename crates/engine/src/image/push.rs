@@ -1,7 +1,8 @@
 //! `push`: images to a registry, with progress as data.
 
-use berth_registry::{Progress, PushOptions, Pushed, RegistrySettings};
+use berth_registry::{Progress, PushOptions, Pushed};
 
+use crate::image::pull::registry_access;
 use crate::image::CredentialSource;
 use crate::{Engine, Result};
 
@@ -14,8 +15,7 @@ impl Engine {
         credentials: &dyn CredentialSource,
         progress: &dyn Progress,
     ) -> Result<Vec<Pushed>> {
-        let settings = RegistrySettings::from_env()?;
-        let auth = credentials.credentials(&berth_registry::registry_host(&request.name)?)?;
+        let (settings, auth) = registry_access(&request.name, credentials)?;
         Ok(berth_registry::push(
             &mut self.store,
             &settings,

@@ -1,10 +1,15 @@
 //! Facts about this machine that `info` and `version` report.
 
-/// The running kernel's release (`6.1.0-18-amd64`).
-pub(crate) fn kernel_version() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+/// A one-line file of /proc, trimmed ("" when it cannot be read).
+fn proc_line(path: &str) -> String {
+    std::fs::read_to_string(path)
         .map(|s| s.trim().to_string())
         .unwrap_or_default()
+}
+
+/// The running kernel's release (`6.1.0-18-amd64`).
+pub(crate) fn kernel_version() -> String {
+    proc_line("/proc/sys/kernel/osrelease")
 }
 
 /// This machine's architecture in Go's words (`amd64`), as Docker names it.
@@ -41,9 +46,7 @@ pub(crate) fn memory_total() -> u64 {
 }
 
 pub(crate) fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
+    proc_line("/proc/sys/kernel/hostname")
 }
 
 /// "2" on a unified (v2) cgroup hierarchy, else "1".
