@@ -119,30 +119,6 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// Runs an engine operation on the blocking pool, with an engine opened
-    /// for this request alone.
-    pub async fn with_engine<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut berth_engine::Engine) -> Result<T, ApiError> + Send + 'static,
-    {
-        let config = self.config();
-        tokio::task::spawn_blocking(move || f(&mut berth_engine::Engine::open(config)?))
-            .await
-            .map_err(|e| ApiError::engine(format!("request worker failed: {e}")))?
-    }
-
-    /// The configuration of the engines this server opens.
-    pub fn config(&self) -> berth_engine::Config {
-        berth_engine::Config {
-            root: self.root.clone(),
-            run_dir: berth_engine::Config::DEFAULT_RUN_DIR.into(),
-            default_runtime: self.runtime.clone(),
-        }
-    }
-}
-
 /// The API version a request is served at (the path's, capped at ours).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ApiVersion(pub u32, pub u32);

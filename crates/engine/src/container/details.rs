@@ -47,14 +47,7 @@ pub struct AttachedNetwork {
     pub aliases: Vec<String>,
 }
 
-/// A container's disk use, as Docker reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ContainerSize {
-    /// What the container wrote: its writable layer (`SizeRw`).
-    pub rw: u64,
-    /// The writable layer plus its image (`SizeRootFs`).
-    pub root_fs: u64,
-}
+pub use crate::container::size::ContainerSize;
 
 /// How much to gather.
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,7 +65,7 @@ pub(crate) fn gather(store: &Store, c: Container, detail: Detail) -> Result<Cont
     };
     let networking = networking(store, &c)?;
     let size = if detail.size {
-        Some(size_of(store, &c))
+        Some(crate::container::size::size(store, &c).unwrap_or_default())
     } else {
         None
     };
@@ -128,15 +121,4 @@ fn networking(store: &Store, c: &Container) -> Result<Networking> {
         };
     }
     Ok(n)
-}
-
-fn size_of(store: &Store, c: &Container) -> ContainerSize {
-    let rw = berth_archive::disk_usage(&Paths::of(store, &c.id).upper).unwrap_or(0);
-    let image = berth_image::inspect(store, &c.image_id)
-        .map(|i| i.size)
-        .unwrap_or(0);
-    ContainerSize {
-        rw,
-        root_fs: rw + image,
-    }
 }

@@ -16,7 +16,7 @@ mod rm;
 mod save;
 mod tag;
 
-pub use berth_build::{BuildError, BuildOptions, BuildOutcome, ContextSource};
+pub use build::{BuildError, BuildOptions, BuildOutcome, ContextSource};
 pub use berth_image::{
     DeleteItem, HistoryItem, ImageInspect, ImageSummary, ImportOptions, LoadedImage, Reference,
 };
