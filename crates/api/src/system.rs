@@ -104,7 +104,9 @@ async fn version(State(engine): State<Shared>) -> Result<Json<SystemVersion>, Ap
 }
 
 async fn info(State(engine): State<Shared>) -> Result<Json<Value>, ApiError> {
-    let i = engine.with_engine(|engine| Ok(engine.system_info()?)).await?;
+    let i = engine
+        .with_engine(|engine| Ok(engine.system_info()?))
+        .await?;
     Ok(Json(json!({
         "ID": "berth",
         "Containers": i.containers,

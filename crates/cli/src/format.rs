@@ -351,7 +351,10 @@ mod tests {
 
     #[test]
     fn ids_references_and_ellipses() {
-        assert_eq!(short_id(&format!("sha256:{}", "ab".repeat(32))), "abababababab");
+        assert_eq!(
+            short_id(&format!("sha256:{}", "ab".repeat(32))),
+            "abababababab"
+        );
         assert_eq!(
             split_familiar("busybox:latest", ':'),
             ("busybox".into(), "latest".into())

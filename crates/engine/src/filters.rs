@@ -83,11 +83,7 @@ impl Filters {
 
     /// A boolean key (`dangling`): `None` when absent; `words` are the
     /// accepted spellings of true and of false.
-    pub(crate) fn boolean(
-        &self,
-        key: &str,
-        words: (&[&str], &[&str]),
-    ) -> Result<Option<bool>> {
+    pub(crate) fn boolean(&self, key: &str, words: (&[&str], &[&str])) -> Result<Option<bool>> {
         if !self.contains(key) {
             return Ok(None);
         }

@@ -33,8 +33,8 @@ pub use config::{ContainerConfig, Empty, ImageConfigDoc};
 pub use create::{commit, commit_build_step, import, BuildStep, CommitContainer, ImportOptions};
 pub use error::ImageError;
 pub use images::{
-    history, inspect, inspect_json, list, prune, remove, resolve, resolve_id, size, tag, DeleteItem,
-    HistoryItem, ImageInspect, ImageSummary, LayerRef, ResolvedImage,
+    history, inspect, inspect_json, list, prune, remove, resolve, resolve_id, size, tag,
+    DeleteItem, HistoryItem, ImageInspect, ImageSummary, LayerRef, ResolvedImage,
 };
 pub use load::{load, LoadedImage};
 pub use reference::Reference;

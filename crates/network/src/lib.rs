@@ -67,14 +67,14 @@ mod sandbox;
 
 use std::path::PathBuf;
 
-pub use networks::{create, find, list, prune, remove, CreateOptions, Network};
-pub use ports::{parse_publish, PortBinding, PublishedPort};
 pub use connect::{connect, disconnect, Member};
 pub use endpoints::{
-    container_networks, endpoints_of_container, endpoints_of_network, published_ports,
-    Attachment, Endpoint,
+    container_networks, endpoints_of_container, endpoints_of_network, published_ports, Attachment,
+    Endpoint,
 };
 pub use mode::{Mode, Namespace};
+pub use networks::{create, find, list, prune, remove, CreateOptions, Network};
+pub use ports::{parse_publish, PortBinding, PublishedPort};
 pub use sandbox::{resolv_conf, setup, teardown, Sandbox, SandboxSpec};
 
 /// The default network's name (Docker's).

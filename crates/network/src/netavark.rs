@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use berth_store::FileLock;
 use serde_json::{json, Value};
 
-use crate::ports::PortBinding;
 use crate::endpoints::Endpoint;
+use crate::ports::PortBinding;
 use crate::{run_dir, NetworkError, Result};
 
 /// Where Debian (and other distributions) install podman's helpers.

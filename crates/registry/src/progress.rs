@@ -66,7 +66,10 @@ pub enum Event<'a> {
     Digest { digest: &'a str },
     /// A pull finished (`Status: Downloaded newer image for busybox:latest`,
     /// or `Image is up to date for ...`); `reference` is familiar.
-    Status { reference: &'a str, up_to_date: bool },
+    Status {
+        reference: &'a str,
+        up_to_date: bool,
+    },
     /// A push starts (`The push refers to repository [localhost:5000/app]`).
     PushRefersTo { repository: &'a str },
     /// A tag was pushed (`latest: digest: sha256:... size: 527`).

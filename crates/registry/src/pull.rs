@@ -255,10 +255,19 @@ pub fn pull(
                 announced.set(announced.get() + 1);
                 if let Some(id) = layer_ids.get(i) {
                     if unpacked {
-                        progress.event(Event::Layer { id, status: LayerStatus::Extracting });
-                        progress.event(Event::Layer { id, status: LayerStatus::PullComplete });
+                        progress.event(Event::Layer {
+                            id,
+                            status: LayerStatus::Extracting,
+                        });
+                        progress.event(Event::Layer {
+                            id,
+                            status: LayerStatus::PullComplete,
+                        });
                     } else if !fetched.already_stored.get(i).copied().unwrap_or(false) {
-                        progress.event(Event::Layer { id, status: LayerStatus::PullComplete });
+                        progress.event(Event::Layer {
+                            id,
+                            status: LayerStatus::PullComplete,
+                        });
                     }
                 }
             },
@@ -399,12 +408,21 @@ async fn fetch(
         berth_image::blobs::digest_hex(&layer.digest)?;
         let id = short_id(&layer.digest);
         if *stored {
-            progress.event(Event::Layer { id: &id, status: LayerStatus::AlreadyExists });
+            progress.event(Event::Layer {
+                id: &id,
+                status: LayerStatus::AlreadyExists,
+            });
         } else if blobs.exists(&layer.digest) {
             // Completed by an earlier, interrupted pull.
-            progress.event(Event::Layer { id: &id, status: LayerStatus::DownloadComplete });
+            progress.event(Event::Layer {
+                id: &id,
+                status: LayerStatus::DownloadComplete,
+            });
         } else if !queue.iter().any(|d: &&Descriptor| d.digest == layer.digest) {
-            progress.event(Event::Layer { id: &id, status: LayerStatus::PullingFsLayer });
+            progress.event(Event::Layer {
+                id: &id,
+                status: LayerStatus::PullingFsLayer,
+            });
             queue.push(layer);
         }
     }
@@ -493,9 +511,15 @@ async fn download(
         hasher.update(&chunk);
         file.write_all(&chunk).at(file.path())?;
         done += chunk.len() as u64;
-        progress.event(Event::Layer { id: &id, status: LayerStatus::Downloading { done, total } });
+        progress.event(Event::Layer {
+            id: &id,
+            status: LayerStatus::Downloading { done, total },
+        });
     }
-    progress.event(Event::Layer { id: &id, status: LayerStatus::VerifyingChecksum });
+    progress.event(Event::Layer {
+        id: &id,
+        status: LayerStatus::VerifyingChecksum,
+    });
     let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
     if actual != layer.digest {
         return Err(RegistryError::DigestMismatch(format!(
@@ -511,7 +535,10 @@ async fn download(
     }
     file.as_file().sync_all().at(file.path())?;
     blobs.adopt(file.path(), &actual)?;
-    progress.event(Event::Layer { id: &id, status: LayerStatus::DownloadComplete });
+    progress.event(Event::Layer {
+        id: &id,
+        status: LayerStatus::DownloadComplete,
+    });
     Ok(())
 }
 

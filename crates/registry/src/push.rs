@@ -125,7 +125,10 @@ pub fn push(
             .map_err(|e| from_oci(e, &what))?;
         let result = rt.block_on(async {
             for layer in source.layers.iter().rev() {
-                progress.event(Event::Layer { id: &short_id(&layer.blob_digest), status: LayerStatus::Preparing });
+                progress.event(Event::Layer {
+                    id: &short_id(&layer.blob_digest),
+                    status: LayerStatus::Preparing,
+                });
             }
             let mut unique: Vec<&PushLayer> = Vec::new();
             for layer in source.layers.iter().rev() {
@@ -206,7 +209,10 @@ async fn upload_layer(
         .await
         .map_err(|e| from_oci(e, &what))?
     {
-        progress.event(Event::Layer { id: &id, status: LayerStatus::LayerAlreadyExists });
+        progress.event(Event::Layer {
+            id: &id,
+            status: LayerStatus::LayerAlreadyExists,
+        });
         return Ok(());
     }
     let file = blobs.open(&layer.blob_digest)?;
@@ -247,6 +253,9 @@ async fn upload_layer(
         futures_util::future::Either::Right((never, _)) => never,
     };
     result.map_err(|e| from_oci(e, &what))?;
-    progress.event(Event::Layer { id: &id, status: LayerStatus::Pushed });
+    progress.event(Event::Layer {
+        id: &id,
+        status: LayerStatus::Pushed,
+    });
     Ok(())
 }

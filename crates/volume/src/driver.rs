@@ -102,8 +102,12 @@ pub trait VolumeDriver {
     ) -> Result<PathBuf, VolumeError>;
 
     /// `container_id` (which has exited) no longer uses `volume`.
-    fn unmount(&self, store: &Store, volume: &Volume, container_id: &str)
-        -> Result<(), VolumeError>;
+    fn unmount(
+        &self,
+        store: &Store,
+        volume: &Volume,
+        container_id: &str,
+    ) -> Result<(), VolumeError>;
 
     /// Undoes what the driver still has active on the volume in `dir` before
     /// the store deletes the directory.

@@ -196,7 +196,9 @@ pub fn create(
     }
 
     let staging = store.staging_dir("volume")?;
-    let built = driver.create(&staging, &opts).and_then(|()| restrict(&staging));
+    let built = driver
+        .create(&staging, &opts)
+        .and_then(|()| restrict(&staging));
     let result = built.and_then(|()| {
         let target = volume_dir(store, &name);
         let volumes = store.volumes_dir();
@@ -223,7 +225,14 @@ pub fn create(
             let inserted = tx.execute(
                 "INSERT INTO volumes(name, driver, labels, options, anonymous, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![name, driver_name, labels_json, opts_json, anonymous, created_at],
+                params![
+                    name,
+                    driver_name,
+                    labels_json,
+                    opts_json,
+                    anonymous,
+                    created_at
+                ],
             );
             if let Err(e) = inserted {
                 // Put the directory back so no orphan is left behind.

@@ -36,11 +36,7 @@ pub(crate) fn move_to_trash(dir: &Path, trash: &Path) -> Result<(), VolumeError>
 
 /// Moves an orphan directory to the trash and deletes it, once its driver has
 /// undone what it had active on it (caller holds the write lock).
-fn discard_tree(
-    volumes: &Path,
-    name: &str,
-    driver: &dyn VolumeDriver,
-) -> Result<(), VolumeError> {
+fn discard_tree(volumes: &Path, name: &str, driver: &dyn VolumeDriver) -> Result<(), VolumeError> {
     let dir = volumes.join(name);
     let trash = trash_path(volumes, name);
     driver.remove(&dir)?;

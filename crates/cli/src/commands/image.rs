@@ -7,9 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 use berth_engine::filters::Filters;
-use berth_engine::image::{
-    DeleteItem, ImageFilter, ImagePruneFilter, ImageSummary, ImportOptions,
-};
+use berth_engine::image::{DeleteItem, ImageFilter, ImagePruneFilter, ImageSummary, ImportOptions};
 use berth_engine::{ErrorKind, HasKind};
 use clap::{ArgAction, Args, Subcommand};
 use serde_json::json;

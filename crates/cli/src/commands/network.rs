@@ -243,7 +243,8 @@ fn remove(ctx: &Ctx, args: RmArgs) -> Result<i32> {
 }
 
 fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
-    let filter = match Filters::parse_flags(&args.filters).and_then(|f| NetworkPruneFilter::new(&f)) {
+    let filter = match Filters::parse_flags(&args.filters).and_then(|f| NetworkPruneFilter::new(&f))
+    {
         Ok(f) => f,
         Err(e) => return Ok(daemon_error(&e)),
     };

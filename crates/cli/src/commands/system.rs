@@ -103,7 +103,10 @@ pub fn dispatch_container(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
 
 fn is_active(status: berth_container::Status) -> bool {
     use berth_container::Status;
-    matches!(status, Status::Running | Status::Paused | Status::Restarting)
+    matches!(
+        status,
+        Status::Running | Status::Paused | Status::Restarting
+    )
 }
 
 /// "12.3MB (45%)" as the docker CLI prints a reclaimable amount.

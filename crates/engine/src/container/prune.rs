@@ -41,7 +41,10 @@ pub(crate) fn is_active(c: &Container) -> bool {
 impl Engine {
     /// Removes every container that is not running and that `filter`
     /// selects.
-    pub fn container_prune(&mut self, filter: &ContainerPruneFilter) -> Result<ContainerPruneReport> {
+    pub fn container_prune(
+        &mut self,
+        filter: &ContainerPruneFilter,
+    ) -> Result<ContainerPruneReport> {
         let runtime = self.config.default_runtime.clone();
         let mut report = ContainerPruneReport::default();
         for mut c in model::list(&self.store)? {

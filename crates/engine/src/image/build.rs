@@ -28,7 +28,13 @@ impl Engine {
         let mut steps = Steps {
             runtime: self.config.default_runtime.clone(),
         };
-        Ok(berth_build::build(&mut self.store, &mut steps, source, opts, out)?)
+        Ok(berth_build::build(
+            &mut self.store,
+            &mut steps,
+            source,
+            opts,
+            out,
+        )?)
     }
 }
 

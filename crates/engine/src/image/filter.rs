@@ -73,16 +73,24 @@ mod tests {
             "Invalid filter 'bogus'"
         );
         assert_eq!(
-            ImageFilter::new(&f(&["dangling=1"])).unwrap_err().to_string(),
+            ImageFilter::new(&f(&["dangling=1"]))
+                .unwrap_err()
+                .to_string(),
             "Invalid filter 'dangling=[1]'"
         );
         let filter = ImageFilter::new(&f(&["reference=busy*", "label=a", "before=x"])).unwrap();
         assert_eq!(filter.references, ["busy*"]);
         assert_eq!(filter.before, ["x"]);
-        assert!(ImagePruneFilter::new(&f(&["dangling=true", "dangling=0"])).unwrap().all);
+        assert!(
+            ImagePruneFilter::new(&f(&["dangling=true", "dangling=0"]))
+                .unwrap()
+                .all
+        );
         assert!(!ImagePruneFilter::new(&f(&[])).unwrap().all);
         assert_eq!(
-            ImagePruneFilter::new(&f(&["until=1h"])).unwrap_err().to_string(),
+            ImagePruneFilter::new(&f(&["until=1h"]))
+                .unwrap_err()
+                .to_string(),
             "Invalid filter 'until'"
         );
     }

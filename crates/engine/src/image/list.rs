@@ -16,8 +16,16 @@ impl Engine {
         };
         // Several values of one key: any of them (the latest `before`, the
         // earliest `since`).
-        let before = filter.before.iter().map(created_of).collect::<Result<Vec<_>>>()?;
-        let since = filter.since.iter().map(created_of).collect::<Result<Vec<_>>>()?;
+        let before = filter
+            .before
+            .iter()
+            .map(created_of)
+            .collect::<Result<Vec<_>>>()?;
+        let since = filter
+            .since
+            .iter()
+            .map(created_of)
+            .collect::<Result<Vec<_>>>()?;
         let before = before.into_iter().flatten().max();
         let since = since.into_iter().flatten().min();
         let mut out = Vec::new();
@@ -58,7 +66,9 @@ fn time(rfc3339: &str) -> Option<Time> {
 fn matching(patterns: &[String], refs: Vec<String>) -> Result<Vec<String>> {
     let mut kept = Vec::new();
     for r in refs {
-        let name = Reference::parse(&r).map(|p| p.familiar_name()).unwrap_or_default();
+        let name = Reference::parse(&r)
+            .map(|p| p.familiar_name())
+            .unwrap_or_default();
         let mut hit = false;
         for p in patterns {
             if berth_image::reference::path_match(p, &r)?

@@ -16,15 +16,15 @@ mod rm;
 mod save;
 mod tag;
 
-pub use build::{BuildError, BuildOptions, BuildOutcome, ContextSource};
 pub use berth_image::{
     DeleteItem, HistoryItem, ImageInspect, ImageSummary, ImportOptions, LoadedImage, Reference,
 };
 pub use berth_registry::{
     credentials::{default_config_path, server_key, DOCKER_HUB_KEY},
-    Credentials, DockerConfig, Event as ProgressEvent, LayerStatus, Progress, PullOptions,
-    Pulled, PushOptions, Pushed,
+    Credentials, DockerConfig, Event as ProgressEvent, LayerStatus, Progress, PullOptions, Pulled,
+    PushOptions, Pushed,
 };
+pub use build::{BuildError, BuildOptions, BuildOutcome, ContextSource};
 pub use filter::{ImageFilter, ImagePruneFilter};
 pub use prune::ImagePruneReport;
 pub use pull::CredentialSource;

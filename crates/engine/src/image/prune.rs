@@ -19,14 +19,15 @@ impl Engine {
     /// container uses and whose labels `filter` selects.
     pub fn image_prune(&mut self, filter: &ImagePruneFilter) -> Result<ImagePruneReport> {
         let labels = &filter.labels;
-        let (deleted, reclaimed) = berth_image::prune(&mut self.store, filter.all, &|store, id| {
-            if labels == &Default::default() {
-                return Ok(true);
-            }
-            let config = berth_image::inspect(store, id)?.config;
-            let image_labels = config.and_then(|c| c.labels).unwrap_or_default();
-            Ok(labels.matches(&image_labels))
-        })?;
+        let (deleted, reclaimed) =
+            berth_image::prune(&mut self.store, filter.all, &|store, id| {
+                if labels == &Default::default() {
+                    return Ok(true);
+                }
+                let config = berth_image::inspect(store, id)?.config;
+                let image_labels = config.and_then(|c| c.labels).unwrap_or_default();
+                Ok(labels.matches(&image_labels))
+            })?;
         Ok(ImagePruneReport { deleted, reclaimed })
     }
 }

@@ -40,7 +40,11 @@ impl Engine {
     /// interface on it right away).
     pub fn network_disconnect(&mut self, network: &str, container: &str) -> Result<()> {
         let c = self.network_member(container)?;
-        Ok(berth_network::disconnect(&mut self.store, network, &member(&c))?)
+        Ok(berth_network::disconnect(
+            &mut self.store,
+            network,
+            &member(&c),
+        )?)
     }
 
     fn network_member(&mut self, container: &str) -> Result<Container> {

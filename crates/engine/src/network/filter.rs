@@ -102,6 +102,9 @@ mod tests {
         );
         assert_eq!(f(&["type=builtin", "type=custom"]).unwrap().builtin, None);
         assert_eq!(f(&["type=custom"]).unwrap().builtin, Some(false));
-        assert_eq!(f(&["bogus=1"]).unwrap_err().to_string(), "Invalid filter 'bogus'");
+        assert_eq!(
+            f(&["bogus=1"]).unwrap_err().to_string(),
+            "Invalid filter 'bogus'"
+        );
     }
 }

@@ -66,7 +66,11 @@ impl Engine {
         let images = berth_image::list(&self.store)?
             .into_iter()
             .map(|image| {
-                let chain = layers.by_image.get(&image.id).map(Vec::as_slice).unwrap_or(&[]);
+                let chain = layers
+                    .by_image
+                    .get(&image.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
                 ImageUsage {
                     size: chain.iter().map(size_of).sum(),
                     shared: chain
