@@ -16,7 +16,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use berth_container::model::Container;
+use berth_engine::model::Container;
 use berth_engine::system::VersionInfo;
 use berth_engine::units::unix_seconds;
 use berth_engine::volume::inspect_json as volume_json;

@@ -101,8 +101,8 @@ pub fn dispatch_container(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
 
 // ---------------------------------------------------------------- system df
 
-fn is_active(status: berth_container::Status) -> bool {
-    use berth_container::Status;
+fn is_active(status: berth_engine::model::Status) -> bool {
+    use berth_engine::model::Status;
     matches!(
         status,
         Status::Running | Status::Paused | Status::Restarting
@@ -254,7 +254,7 @@ fn print_verbose(u: &DiskUsage) -> Result<()> {
             .spec
             .mounts
             .iter()
-            .filter(|m| m.kind == berth_container::MountKind::Volume && m.driver == LOCAL_DRIVER)
+            .filter(|m| m.kind == berth_engine::model::MountKind::Volume && m.driver == LOCAL_DRIVER)
             .count();
         lines.push(format!(
             "{}\t{}\t{:?}\t{local_volumes}\t{}\t{}\t{}\t{}",
