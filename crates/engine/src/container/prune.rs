@@ -45,15 +45,14 @@ impl Engine {
         &mut self,
         filter: &ContainerPruneFilter,
     ) -> Result<ContainerPruneReport> {
-        let runtime = self.config.default_runtime.clone();
         let mut report = ContainerPruneReport::default();
         for mut c in model::list(&self.store)? {
-            lifecycle::reconcile(&mut self.store, &runtime, &mut c)?;
+            lifecycle::reconcile(&mut self.store, &mut c)?;
             if is_active(&c) || !filter.labels.matches(&c.spec.labels) {
                 continue;
             }
             let freed = size::size(&self.store, &c)?.rw;
-            match lifecycle::remove(&mut self.store, &runtime, &c.id, false, false) {
+            match lifecycle::remove(&mut self.store, &c.id, false, false) {
                 Ok(()) => {
                     report.deleted.push(c.id.clone());
                     report.reclaimed += freed;

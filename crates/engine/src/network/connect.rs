@@ -48,11 +48,7 @@ impl Engine {
     }
 
     fn network_member(&mut self, container: &str) -> Result<Container> {
-        Ok(lifecycle::lookup(
-            &mut self.store,
-            &self.config.default_runtime,
-            container,
-        )?)
+        Ok(lifecycle::lookup(&mut self.store, container)?)
     }
 
     /// Once a running container is on a network with name resolution, its

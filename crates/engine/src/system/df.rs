@@ -83,10 +83,9 @@ impl Engine {
             })
             .collect();
 
-        let runtime = self.config.default_runtime.clone();
         let mut containers = Vec::new();
         for mut c in model::list(&self.store)? {
-            lifecycle::reconcile(&mut self.store, &runtime, &mut c)?;
+            lifecycle::reconcile(&mut self.store, &mut c)?;
             containers.push(ContainerUsage {
                 size: size::size(&self.store, &c)?,
                 container: c,

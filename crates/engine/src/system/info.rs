@@ -36,7 +36,7 @@ impl Engine {
         let runtime = self.config.default_runtime.clone();
         let mut containers = model::list(&self.store)?;
         for c in containers.iter_mut() {
-            lifecycle::reconcile(&mut self.store, &runtime, c)?;
+            lifecycle::reconcile(&mut self.store, c)?;
         }
         let count = |s: Status| containers.iter().filter(|c| c.state.status == s).count();
         let (running, paused) = (count(Status::Running), count(Status::Paused));
