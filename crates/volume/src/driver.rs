@@ -43,10 +43,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use berth_mount::Syscalls;
 use berth_store::Store;
 
-use crate::local::Local;
 use crate::{Volume, VolumeError};
 
 /// A driver's options (`--opt KEY=VALUE`).
@@ -116,19 +114,4 @@ pub trait VolumeDriver {
     /// Names of the volume directories under `volumes_dir` this driver keeps
     /// data in.
     fn list(&self, volumes_dir: &Path) -> Result<Vec<String>, VolumeError>;
-}
-
-/// The drivers berth has, by name.
-pub const DRIVERS: &[&str] = &[crate::LOCAL_DRIVER];
-
-/// The driver called `name`; an unknown name is refused with Docker's words.
-/// Drivers that mount use `sys` for it.
-pub fn driver<'a>(
-    name: &str,
-    sys: &'a dyn Syscalls,
-) -> Result<Box<dyn VolumeDriver + 'a>, VolumeError> {
-    match name {
-        crate::LOCAL_DRIVER => Ok(Box::new(Local { sys })),
-        other => Err(VolumeError::NoSuchDriver(other.to_string())),
-    }
 }

@@ -48,7 +48,7 @@ use berth_mount::{Linux, Syscalls};
 use berth_store::rusqlite::{self, params, OptionalExtension};
 use berth_store::{LockError, Store, StoreError};
 
-pub use driver::{driver, Capabilities, Scope, VolumeDriver, DRIVERS};
+pub use driver::{Capabilities, Scope, VolumeDriver};
 pub use local::validate_name;
 pub use size::apparent_size;
 use trash::{delete_tree, move_to_trash, read_dir_names, recover, trash_path};
@@ -177,7 +177,7 @@ pub fn create(
         Some(n) => n.to_string(),
         None => berth_store::new_id(),
     };
-    let driver = match driver::driver(driver_name, &Linux) {
+    let driver = match driver_for(driver_name, &Linux) {
         Ok(d) => d,
         Err(e) => {
             return Err(VolumeError::Create {
@@ -298,7 +298,7 @@ impl RawRow {
                 detail: e.to_string(),
             })
         };
-        let driver = driver::driver(&self.driver, &Linux)?;
+        let driver = driver_for(&self.driver, &Linux)?;
         Ok(Volume {
             labels: map(&self.labels)?,
             options: map(&self.options)?,
@@ -381,7 +381,7 @@ fn remove_unused(store: &mut Store, name: &str) -> Result<(), VolumeError> {
             });
         }
         tx.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
-        driver::driver(&driver_name, &Linux)?.remove(&dir)?;
+        driver_for(&driver_name, &Linux)?.remove(&dir)?;
         move_to_trash(&dir, &trash)
     })?;
     delete_tree(name, &trash)
@@ -458,7 +458,7 @@ pub fn acquire(
     sys: &dyn Syscalls,
 ) -> Result<PathBuf, VolumeError> {
     let volume = get(store, name)?;
-    driver::driver(&volume.driver, sys)?.mount(store, &volume, container_id)
+    driver_for(&volume.driver, sys)?.mount(store, &volume, container_id)
 }
 
 /// `container_id` has exited and no longer uses the volume (its driver undoes
@@ -470,7 +470,7 @@ pub fn release(
     sys: &dyn Syscalls,
 ) -> Result<(), VolumeError> {
     let volume = get(store, name)?;
-    driver::driver(&volume.driver, sys)?.unmount(store, &volume, container_id)
+    driver_for(&volume.driver, sys)?.unmount(store, &volume, container_id)
 }
 
 /// Docker shows a volume's creation time to the second, in the daemon's zone.
@@ -481,4 +481,19 @@ fn docker_time(rfc3339: &str) -> String {
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         })
         .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+/// The drivers berth has, by name.
+pub const DRIVERS: &[&str] = &[LOCAL_DRIVER];
+
+/// The driver called `name`; an unknown name is refused with Docker's words.
+/// Drivers that mount use `sys` for it.
+pub fn driver_for<'a>(
+    name: &str,
+    sys: &'a dyn Syscalls,
+) -> Result<Box<dyn driver::VolumeDriver + 'a>, VolumeError> {
+    match name {
+        LOCAL_DRIVER => Ok(Box::new(local::Local { sys })),
+        other => Err(VolumeError::NoSuchDriver(other.to_string())),
+    }
 }

@@ -11,7 +11,8 @@ use berth_mount::Linux;
 use berth_store::rusqlite::OptionalExtension;
 use berth_store::Store;
 
-use crate::driver::{driver, VolumeDriver, DRIVERS};
+use crate::driver::VolumeDriver;
+use crate::DRIVERS;
 use crate::{VolumeError, TRASH_DIR};
 
 /// Where the directory of volume `name` goes when it is removed.
@@ -59,7 +60,7 @@ fn orphans(
     };
     let mut out = Vec::new();
     for &name in DRIVERS {
-        for dir in driver(name, &Linux)?.list(volumes)? {
+        for dir in crate::driver_for(name, &Linux)?.list(volumes)? {
             if !names.contains(&dir) {
                 out.push((name, dir));
             }
@@ -97,7 +98,7 @@ pub(crate) fn recover(store: &mut Store) -> Result<(), VolumeError> {
             }
         }
         for (driver_name, name) in orphans(tx, &volumes)? {
-            discard_tree(&volumes, &name, driver(driver_name, &Linux)?.as_ref())?;
+            discard_tree(&volumes, &name, crate::driver_for(driver_name, &Linux)?.as_ref())?;
         }
         Ok::<(), VolumeError>(())
     })

@@ -2,6 +2,8 @@
 //! busybox image built from Debian's busybox-static.
 #![allow(dead_code)]
 
+pub mod storage;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
