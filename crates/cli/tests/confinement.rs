@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{busybox_tar, Berth};
+use common::{busybox_tar, docker, dockerd_answers, Berth};
 
 /// dockerd's copy of the test image.
 const DOCKER_IMAGE: &str = "berth-fixture/confinement";
@@ -81,18 +81,11 @@ fn probe_dir() -> &'static Path {
     })
 }
 
-fn docker(args: &[&str]) -> Option<String> {
-    let out = Command::new("docker").args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 /// Whether dockerd answers, with the test image imported.
 fn dockerd() -> bool {
     static READY: OnceLock<bool> = OnceLock::new();
     *READY.get_or_init(|| {
-        docker(&["version", "--format", "{{.Server.Version}}"]).is_some()
+        dockerd_answers()
             && (docker(&["image", "inspect", DOCKER_IMAGE]).is_some()
                 || docker(&[
                     "import",
@@ -142,7 +135,12 @@ fn the_same_probes_read_the_same_answers_as_in_docker() {
         ),
         (
             &["--privileged"],
-            &["Seccomp:0", "add_key=ok", "keyctl=ok", "mount -t tmpfs x /tmp: ok"],
+            &[
+                "Seccomp:0",
+                "add_key=ok",
+                "keyctl=ok",
+                "mount -t tmpfs x /tmp: ok",
+            ],
         ),
         (
             &["--cap-add", "SYS_ADMIN"],
@@ -179,7 +177,10 @@ fn the_same_probes_read_the_same_answers_as_in_docker() {
         }
         assert!(out.status.success(), "docker run {flags:?}: {stderr}");
         let docker = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        assert_eq!(berth, docker, "{flags:?}: berth and dockerd answer differently");
+        assert_eq!(
+            berth, docker,
+            "{flags:?}: berth and dockerd answer differently"
+        );
     }
 }
 
@@ -187,7 +188,10 @@ fn the_same_probes_read_the_same_answers_as_in_docker() {
 fn exec_processes_get_the_containers_filter() {
     let b = Berth::with_busybox();
     let status = "grep '^Seccomp:' /proc/self/status | tr -d '\\t '";
-    for (flags, expected) in [(&[][..], "Seccomp:2"), (&["--security-opt", "seccomp=unconfined"][..], "Seccomp:0")] {
+    for (flags, expected) in [
+        (&[][..], "Seccomp:2"),
+        (&["--security-opt", "seccomp=unconfined"][..], "Seccomp:0"),
+    ] {
         let mut args = vec!["run", "-d", "--network", "none"];
         args.extend(flags);
         args.extend(["busybox", "sleep", "300"]);
@@ -203,10 +207,10 @@ fn exec_processes_get_the_containers_filter() {
             let mut args = vec!["run", "-d", "--network", "none"];
             args.extend(flags);
             args.extend([DOCKER_IMAGE, "sleep", "300"]);
-            let did = docker(&args).unwrap();
+            let did = docker(&args).unwrap().trim().to_string();
             // (dockerd 20.10 with runc 1.1.5 cannot exec --privileged at all:
             // "unable to apply caps".)
-            let seen = docker(&["exec", &did, "sh", "-c", status]);
+            let seen = docker(&["exec", &did, "sh", "-c", status]).map(|s| s.trim().to_string());
             docker(&["rm", "-f", &did]);
             assert_eq!(seen.as_deref(), Some(expected), "dockerd {flags:?}");
         }
@@ -227,13 +231,23 @@ fn a_custom_profile_is_read_at_create_and_shown_as_dockerd_shows_it() {
     .unwrap();
     let opt = format!("seccomp={}", profile.display());
     let id = b.ok(&[
-        "create", "--security-opt", &opt, "busybox", "sh", "-c", "mkdir /made && echo made",
+        "create",
+        "--security-opt",
+        &opt,
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /made && echo made",
     ]);
     // The file changes after create: the container keeps the profile it was created with.
     std::fs::write(&profile, "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}").unwrap();
     let run = b.run(&["start", "-a", &id]);
     assert_ne!(run.code, 0, "{}", run.stdout);
-    assert!(run.stderr.contains("Operation not permitted"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Operation not permitted"),
+        "{}",
+        run.stderr
+    );
     let shown = b.ok(&["inspect", "-f", "{{json .HostConfig.SecurityOpt}}", &id]);
     assert_eq!(
         shown,
@@ -251,7 +265,12 @@ fn a_custom_profile_is_read_at_create_and_shown_as_dockerd_shows_it() {
     let cases: [&[&str]; 4] = [
         &[],
         &["--security-opt", "seccomp=unconfined"],
-        &["--security-opt", "seccomp:unconfined", "--security-opt", "no-new-privileges"],
+        &[
+            "--security-opt",
+            "seccomp:unconfined",
+            "--security-opt",
+            "no-new-privileges",
+        ],
         &["--security-opt", &opt],
     ];
     for flags in cases {
@@ -260,33 +279,79 @@ fn a_custom_profile_is_read_at_create_and_shown_as_dockerd_shows_it() {
             let mut args = vec!["create"];
             args.extend(flags);
             args.push(DOCKER_IMAGE);
-            let did = docker(&args).unwrap();
-            let theirs = docker(&["inspect", "-f", "{{json .HostConfig.SecurityOpt}}", &did]);
+            let did = docker(&args).unwrap().trim().to_string();
+            let theirs = docker(&["inspect", "-f", "{{json .HostConfig.SecurityOpt}}", &did])
+                .map(|s| s.trim().to_string());
             docker(&["rm", "-f", &did]);
             assert_eq!(Some(ours), theirs, "{flags:?}");
         }
     }
     // dockerd's errors for what it cannot use.
-    let bad = b.fails(&["create", "--security-opt", "seccomp=/nonexistent.json", "busybox"]);
-    assert!(bad.stderr.contains("opening seccomp profile (/nonexistent.json) failed"), "{}", bad.stderr);
+    let bad = b.fails(&[
+        "create",
+        "--security-opt",
+        "seccomp=/nonexistent.json",
+        "busybox",
+    ]);
+    assert!(
+        bad.stderr
+            .contains("opening seccomp profile (/nonexistent.json) failed"),
+        "{}",
+        bad.stderr
+    );
     let bad = b.fails(&["create", "--security-opt", "seccomp", "busybox"]);
-    assert!(bad.stderr.contains("invalid --security-opt: \"seccomp\""), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("invalid --security-opt: \"seccomp\""),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]
 fn info_lists_seccomp_and_apparmor_is_applied_or_refused() {
     let b = Berth::new();
     let options = b.ok(&["info", "--format", "{{json .SecurityOptions}}"]);
-    assert!(options.contains("\"name=seccomp,profile=builtin\""), "{options}");
+    assert!(
+        options.contains("\"name=seccomp,profile=builtin\""),
+        "{options}"
+    );
     let apparmor = Path::new("/sys/module/apparmor/parameters/enabled").exists();
     assert_eq!(options.contains("name=apparmor"), apparmor, "{options}");
     let info = b.run(&["info"]);
-    assert!(info.stdout.contains(" Security Options:\n  seccomp\n   Profile: builtin\n"), "{}", info.stdout);
+    assert!(
+        info.stdout
+            .contains(" Security Options:\n  seccomp\n   Profile: builtin\n"),
+        "{}",
+        info.stdout
+    );
     if !apparmor {
-        assert!(info.stderr.contains("WARNING: AppArmor is not enabled on this host"), "{}", info.stderr);
+        assert!(
+            info.stderr
+                .contains("WARNING: AppArmor is not enabled on this host"),
+            "{}",
+            info.stderr
+        );
         let b = Berth::with_busybox();
-        let refused = b.fails(&["create", "--security-opt", "apparmor=docker-default", "busybox"]);
-        assert!(refused.stderr.contains("AppArmor is not enabled on this host"), "{}", refused.stderr);
-        b.ok(&["run", "--rm", "--security-opt", "apparmor=unconfined", "busybox", "true"]);
+        let refused = b.fails(&[
+            "create",
+            "--security-opt",
+            "apparmor=docker-default",
+            "busybox",
+        ]);
+        assert!(
+            refused
+                .stderr
+                .contains("AppArmor is not enabled on this host"),
+            "{}",
+            refused.stderr
+        );
+        b.ok(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            "apparmor=unconfined",
+            "busybox",
+            "true",
+        ]);
     }
 }
