@@ -31,15 +31,46 @@ fn refused(b: &Berth, args: &[&str], needle: &str) {
 #[test]
 fn cve_2024_21626_working_directories_in_process_descriptors_are_refused() {
     let b = Berth::with_busybox();
-    for cwd in ["/proc/self/fd/7", "/proc/thread-self/fd/8", "/dev/fd/7", "/proc/1/cwd"] {
-        refused(&b, &["run", "--rm", "-w", cwd, "busybox", "pwd"], "CVE-2024-21626");
+    for cwd in [
+        "/proc/self/fd/7",
+        "/proc/thread-self/fd/8",
+        "/dev/fd/7",
+        "/proc/1/cwd",
+    ] {
+        refused(
+            &b,
+            &["run", "--rm", "-w", cwd, "busybox", "pwd"],
+            "CVE-2024-21626",
+        );
     }
     // Through a symlink the image made: WORKDIR and -w are resolved in-root.
-    image_with(&b, "escape:cwd", "ln -s /proc/self/fd/7 /work && ln -s ../dev/fd /tmp/fds", &[]);
-    refused(&b, &["run", "--rm", "-w", "/work", "escape:cwd", "pwd"], "CVE-2024-21626");
-    refused(&b, &["run", "--rm", "-w", "/tmp/fds/7", "escape:cwd", "pwd"], "CVE-2024-21626");
-    image_with(&b, "escape:workdir", "ln -s /proc/self/fd/7 /work", &["WORKDIR /work"]);
-    refused(&b, &["run", "--rm", "escape:workdir", "pwd"], "CVE-2024-21626");
+    image_with(
+        &b,
+        "escape:cwd",
+        "ln -s /proc/self/fd/7 /work && ln -s ../dev/fd /tmp/fds",
+        &[],
+    );
+    refused(
+        &b,
+        &["run", "--rm", "-w", "/work", "escape:cwd", "pwd"],
+        "CVE-2024-21626",
+    );
+    refused(
+        &b,
+        &["run", "--rm", "-w", "/tmp/fds/7", "escape:cwd", "pwd"],
+        "CVE-2024-21626",
+    );
+    image_with(
+        &b,
+        "escape:workdir",
+        "ln -s /proc/self/fd/7 /work",
+        &["WORKDIR /work"],
+    );
+    refused(
+        &b,
+        &["run", "--rm", "escape:workdir", "pwd"],
+        "CVE-2024-21626",
+    );
 
     // exec into a running container, through a symlink it made itself.
     let id = b.ok(&["run", "-d", "busybox", "sleep", "300"]);
@@ -49,7 +80,10 @@ fn cve_2024_21626_working_directories_in_process_descriptors_are_refused() {
     }
     // Ordinary directories, /proc itself included, still work.
     assert_eq!(b.ok(&["exec", "-w", "/proc", &id, "pwd"]), "/proc");
-    assert_eq!(b.ok(&["run", "--rm", "-w", "/proc/sys", "busybox", "pwd"]), "/proc/sys");
+    assert_eq!(
+        b.ok(&["run", "--rm", "-w", "/proc/sys", "busybox", "pwd"]),
+        "/proc/sys"
+    );
 }
 
 #[test]
@@ -65,7 +99,15 @@ fn cve_2021_30465_a_mount_destination_symlinked_out_of_the_rootfs_lands_inside_i
     );
     image_with(&b, "escape:mount", &script, &[]);
     let out = b.ok(&[
-        "run", "--rm", "-v", "v1:/data", "-v", "v2:/up", "escape:mount", "sh", "-c",
+        "run",
+        "--rm",
+        "-v",
+        "v1:/data",
+        "-v",
+        "v2:/up",
+        "escape:mount",
+        "sh",
+        "-c",
         "echo in > /data/f && echo in > /up/g && cat /data/f /up/g",
     ]);
     assert_eq!(out, "in\nin");
@@ -78,7 +120,10 @@ fn cve_2021_30465_a_mount_destination_symlinked_out_of_the_rootfs_lands_inside_i
     std::fs::write(&file, "copied").unwrap();
     b.ok(&["cp", file.to_str().unwrap(), &format!("{id}:/data/h")]);
     std::fs::remove_file(&file).unwrap();
-    assert_eq!(std::fs::read_to_string(volume("v3").join("h")).unwrap(), "copied");
+    assert_eq!(
+        std::fs::read_to_string(volume("v3").join("h")).unwrap(),
+        "copied"
+    );
     let leaked: Vec<_> = std::fs::read_dir(outside.path()).unwrap().collect();
     assert!(leaked.is_empty(), "the host directory got {leaked:?}");
 }
@@ -99,10 +144,24 @@ fn cve_2025_31133_and_52565_masked_paths_and_the_console_are_what_they_claim() {
     // /dev/console with a terminal is the container's pseudo-terminal (major
     // 136 = 0x88), whatever was mounted there.
     let console = format!("{}:/dev/console", host.path().display());
-    let major = b.ok(&["run", "--rm", "-t", "-v", &console, "busybox", "stat", "-c", "%t", "/dev/console"]);
+    let major = b.ok(&[
+        "run",
+        "--rm",
+        "-t",
+        "-v",
+        &console,
+        "busybox",
+        "stat",
+        "-c",
+        "%t",
+        "/dev/console",
+    ]);
     assert_eq!(major.trim(), "88");
     // Masked paths of an ordinary container pass the check, of course.
-    assert_eq!(b.ok(&["run", "--rm", "busybox", "sh", "-c", "wc -c < /proc/keys"]), "0");
+    assert_eq!(
+        b.ok(&["run", "--rm", "busybox", "sh", "-c", "wc -c < /proc/keys"]),
+        "0"
+    );
 }
 
 #[test]
@@ -116,9 +175,16 @@ fn a_volume_directory_swapped_for_a_symlink_is_neither_copied_into_nor_mounted()
     std::os::unix::fs::symlink(elsewhere.path(), &data).unwrap();
     let r = b.run(&["start", "-a", &id]);
     assert_ne!(r.code, 0, "{}", r.stdout);
-    assert!(r.stderr.contains("a symlink was put in place"), "{}", r.stderr);
     assert!(
-        std::fs::read_dir(elsewhere.path()).unwrap().next().is_none(),
+        r.stderr.contains("a symlink was put in place"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        std::fs::read_dir(elsewhere.path())
+            .unwrap()
+            .next()
+            .is_none(),
         "the image's /etc was copied to the host"
     );
     std::fs::remove_file(&data).unwrap();

@@ -19,7 +19,10 @@ fn as_nobody(argv: &[&str]) -> (bool, String) {
         .args(argv)
         .output()
         .expect("setpriv (util-linux)");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn mode(path: &Path) -> u32 {
@@ -30,12 +33,27 @@ fn mode(path: &Path) -> u32 {
 fn another_user_reads_nothing_under_the_state_root() {
     let b = Berth::with_busybox();
     let id = b.ok(&[
-        "run", "-d", "--network", "none", "-e", "SECRET=hunter2", "-v", "vol:/data", "busybox",
-        "sh", "-c", "echo logged-secret; echo x > /data/f; sleep 300",
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "-e",
+        "SECRET=hunter2",
+        "-v",
+        "vol:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "echo logged-secret; echo x > /data/f; sleep 300",
     ]);
     let root = b.path();
     let dir = root.join("containers").join(&id);
-    let layer = std::fs::read_dir(root.join("layers")).unwrap().next().unwrap().unwrap().path();
+    let layer = std::fs::read_dir(root.join("layers"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let staged = root.join("tmp/probe");
     std::fs::create_dir(&staged).unwrap();
     let log = dir.join(format!("{id}-json.log"));
@@ -76,7 +94,10 @@ fn another_user_reads_nothing_under_the_state_root() {
     ] {
         let path = path.to_str().unwrap();
         let (listed, err) = as_nobody(&["ls", "-la", path]);
-        assert!(!listed && err.contains("Permission denied"), "nobody could list {path}: {err}");
+        assert!(
+            !listed && err.contains("Permission denied"),
+            "nobody could list {path}: {err}"
+        );
         let (read, _) = as_nobody(&["cat", path]);
         assert!(!read, "nobody could read {path}");
     }
@@ -86,10 +107,16 @@ fn another_user_reads_nothing_under_the_state_root() {
 
     // Container ids are not on any command line (the monitor gets its id
     // in its environment, which only root can read).
-    let ps = Command::new("ps").args(["-eww", "-o", "args"]).output().unwrap();
+    let ps = Command::new("ps")
+        .args(["-eww", "-o", "args"])
+        .output()
+        .unwrap();
     let ps = String::from_utf8_lossy(&ps.stdout);
     assert!(!ps.contains(&id), "{id} shows in ps");
-    assert!(ps.lines().any(|l| l.contains("__monitor")), "no monitor in ps");
+    assert!(
+        ps.lines().any(|l| l.contains("__monitor")),
+        "no monitor in ps"
+    );
 }
 
 #[test]
@@ -100,10 +127,30 @@ fn containers_run_as_any_user_behind_the_private_root() {
     std::fs::write(host.path().join("in"), "from the host\n").unwrap();
     let bind = format!("{}:/bind", host.path().display());
     b.ok(&["volume", "create", "shared"]);
-    b.ok(&["run", "--rm", "-v", "shared:/vol", "busybox", "sh", "-c", "echo seeded > /vol/seed && chmod 777 /vol"]);
+    b.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "shared:/vol",
+        "busybox",
+        "sh",
+        "-c",
+        "echo seeded > /vol/seed && chmod 777 /vol",
+    ]);
     for user in ["1000", "1000:1000", "nobody"] {
         for extra in [&[][..], &["--read-only"][..]] {
-            let mut args = vec!["run", "--rm", "--network", "none", "-u", user, "-v", "shared:/vol", "-v", &bind];
+            let mut args = vec![
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "-u",
+                user,
+                "-v",
+                "shared:/vol",
+                "-v",
+                &bind,
+            ];
             args.extend(extra);
             args.extend([
                 "busybox", "sh", "-c",
@@ -111,11 +158,25 @@ fn containers_run_as_any_user_behind_the_private_root() {
                  && cat /vol/seed /bind/in && echo w > /vol/w-$(id -u) && echo w > /bind/w-$(id -u) && echo done",
             ]);
             let out = b.ok(&args);
-            assert!(out.ends_with("seeded\nfrom the host\ndone"), "-u {user} {extra:?}: {out}");
+            assert!(
+                out.ends_with("seeded\nfrom the host\ndone"),
+                "-u {user} {extra:?}: {out}"
+            );
         }
     }
-    let id = b.ok(&["run", "-d", "-u", "1000", "-w", "/tmp", "busybox", "sleep", "300"]);
-    assert_eq!(b.ok(&["exec", &id, "sh", "-c", "id -u; pwd; touch /tmp/ok && echo ok"]), "1000\n/tmp\nok");
+    let id = b.ok(&[
+        "run", "-d", "-u", "1000", "-w", "/tmp", "busybox", "sleep", "300",
+    ]);
+    assert_eq!(
+        b.ok(&[
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "id -u; pwd; touch /tmp/ok && echo ok"
+        ]),
+        "1000\n/tmp\nok"
+    );
     assert_eq!(b.ok(&["exec", "-u", "nobody", &id, "id", "-u"]), "65534");
 }
 
@@ -126,7 +187,8 @@ fn a_root_made_by_an_earlier_version_is_tightened_when_opened() {
     let root = b.path();
     let dir = root.join("containers").join(&id);
     // What earlier versions left.
-    let loosen = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    let loosen =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
     loosen(root, 0o701);
     for gate in ["containers", "layers", "tmp", "blobs"] {
         loosen(&root.join(gate), 0o755);

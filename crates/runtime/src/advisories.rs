@@ -77,7 +77,11 @@ fn runc_version(binary: &str) -> Option<(String, String)> {
 fn parse_version(version: &str) -> Option<(u32, u32, u32)> {
     let core = version.split(['+', '-', '~']).next()?;
     let mut parts = core.split('.').map(|p| p.parse::<u32>().ok());
-    Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+    Some((
+        parts.next()??,
+        parts.next()??,
+        parts.next().flatten().unwrap_or(0),
+    ))
 }
 
 fn is_fixed(advisory: &Advisory, version: (u32, u32, u32), commit: &str) -> bool {
@@ -185,7 +189,10 @@ mod tests {
         // Whatever is installed: every warning names a CVE and a fixed version.
         for warning in runtime_warnings("runc") {
             assert!(warning.starts_with("WARNING: runc "), "{warning}");
-            assert!(warning.contains("CVE-") && warning.contains("fixed in runc"), "{warning}");
+            assert!(
+                warning.contains("CVE-") && warning.contains("fixed in runc"),
+                "{warning}"
+            );
         }
         assert!(runtime_warnings("/nonexistent/runtime").is_empty());
     }

@@ -193,7 +193,9 @@ mod tests {
     #[test]
     fn the_default_profile_is_named_and_denies_what_dockers_denies() {
         let text = default_profile();
-        assert!(text.contains("profile berth-default flags=(attach_disconnected,mediate_deleted) {"));
+        assert!(
+            text.contains("profile berth-default flags=(attach_disconnected,mediate_deleted) {")
+        );
         for rule in [
             "deny mount,",
             "deny @{PROC}/kcore rwklx,",
@@ -219,7 +221,10 @@ mod tests {
             );
         } else {
             let err = AppArmor::parse("custom").unwrap_err().to_string();
-            assert!(err.contains("AppArmor is not enabled on this host"), "{err}");
+            assert!(
+                err.contains("AppArmor is not enabled on this host"),
+                "{err}"
+            );
             assert_eq!(profile_for(&AppArmor::Default, false).unwrap(), None);
             assert_eq!(profile_for(&AppArmor::Unconfined, false).unwrap(), None);
             assert!(profile_for(&AppArmor::Profile("custom".into()), false).is_err());

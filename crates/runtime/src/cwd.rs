@@ -145,10 +145,7 @@ pub fn check_cwd_in_root(root: &Path, cwd: &str) -> Result<(), RuntimeError> {
 }
 
 /// The target of `path` if it is a symlink (`None` if it is anything else).
-fn read_link_in_root(
-    root: &rustix::fd::OwnedFd,
-    path: &str,
-) -> Result<Option<OsString>, Errno> {
+fn read_link_in_root(root: &rustix::fd::OwnedFd, path: &str) -> Result<Option<OsString>, Errno> {
     let fd = loop {
         match rustix::fs::openat2(
             root,
@@ -186,7 +183,15 @@ mod tests {
             let err = check_cwd(bad).unwrap_err().to_string();
             assert!(err.contains("CVE-2024-21626"), "{bad}: {err}");
         }
-        for fine in ["/", "/proc", "/proc/sys", "/work", "/dev", "/srv/fd/7", "/dev/shm"] {
+        for fine in [
+            "/",
+            "/proc",
+            "/proc/sys",
+            "/work",
+            "/dev",
+            "/srv/fd/7",
+            "/dev/shm",
+        ] {
             check_cwd(fine).unwrap();
         }
     }

@@ -214,8 +214,7 @@ impl Condition {
     /// As `includes`: every part that is present holds (all capabilities
     /// held, the architecture listed, the kernel recent enough).
     fn holds_all(&self, caps: &[String], host: &Host) -> Result<bool, RuntimeError> {
-        let caps_held =
-            nonempty(&self.caps).map(|list| list.iter().all(|c| caps.contains(c)));
+        let caps_held = nonempty(&self.caps).map(|list| list.iter().all(|c| caps.contains(c)));
         Ok(self.arch_listed(host) != Some(false)
             && caps_held != Some(false)
             && self.kernel_at_least(host)? != Some(false))
@@ -224,7 +223,8 @@ impl Condition {
     /// As `excludes`: any part that is present holds (any one capability
     /// held, the architecture listed, the kernel recent enough).
     fn holds_any(&self, caps: &[String], host: &Host) -> Result<bool, RuntimeError> {
-        let any_cap = nonempty(&self.caps).is_some_and(|list| list.iter().any(|c| caps.contains(c)));
+        let any_cap =
+            nonempty(&self.caps).is_some_and(|list| list.iter().any(|c| caps.contains(c)));
         Ok(self.arch_listed(host) == Some(true)
             || any_cap
             || self.kernel_at_least(host)? == Some(true))

@@ -52,8 +52,20 @@ fn default_profile_denies_what_docker_denies_with_default_capabilities() {
         assert!(allowed_unconditionally(&filter, allowed), "{allowed}");
     }
     for denied in [
-        "mount", "unshare", "setns", "bpf", "perf_event_open", "add_key", "keyctl", "umount2",
-        "kexec_load", "init_module", "reboot", "swapon", "open_by_handle_at", "s390_runtime_instr",
+        "mount",
+        "unshare",
+        "setns",
+        "bpf",
+        "perf_event_open",
+        "add_key",
+        "keyctl",
+        "umount2",
+        "kexec_load",
+        "init_module",
+        "reboot",
+        "swapon",
+        "open_by_handle_at",
+        "s390_runtime_instr",
     ] {
         assert!(rules_for(&filter, denied).is_empty(), "{denied} has a rule");
     }
@@ -74,7 +86,9 @@ fn capabilities_open_the_calls_docker_opens_for_them() {
     let mut with_admin = default_caps();
     with_admin.push("CAP_SYS_ADMIN".into());
     let filter = default_filter(&with_admin, &AMD64_6_1);
-    for opened in ["mount", "umount2", "unshare", "setns", "bpf", "clone", "clone3"] {
+    for opened in [
+        "mount", "umount2", "unshare", "setns", "bpf", "clone", "clone3",
+    ] {
         assert!(allowed_unconditionally(&filter, opened), "{opened}");
     }
     // The restricted clone and the ENOSYS clone3 rules are excluded.
@@ -178,9 +192,15 @@ fn the_choice_is_parsed_once_and_privileged_runs_unconfined() {
         return;
     }
     let caps = default_caps();
-    assert!(filter_for(&Seccomp::Default, false, &caps).unwrap().is_some());
-    assert!(filter_for(&Seccomp::Default, true, &caps).unwrap().is_none());
-    assert!(filter_for(&Seccomp::Unconfined, false, &caps).unwrap().is_none());
+    assert!(filter_for(&Seccomp::Default, false, &caps)
+        .unwrap()
+        .is_some());
+    assert!(filter_for(&Seccomp::Default, true, &caps)
+        .unwrap()
+        .is_none());
+    assert!(filter_for(&Seccomp::Unconfined, false, &caps)
+        .unwrap()
+        .is_none());
     // Docker ≥ 27 applies an explicit profile even with --privileged.
     let custom = Seccomp::Profile(json.to_string());
     assert!(filter_for(&custom, true, &caps).unwrap().is_some());

@@ -49,7 +49,10 @@ pub struct PinnedSource {
 /// Opens `source` and keeps it until the runtime's mounts are verified.
 /// With `private_below`, the part of `source` below that directory must not
 /// hold a symlink.
-pub fn pin_source(source: &Path, private_below: Option<&Path>) -> Result<PinnedSource, RuntimeError> {
+pub fn pin_source(
+    source: &Path,
+    private_below: Option<&Path>,
+) -> Result<PinnedSource, RuntimeError> {
     let fd = match private_below.and_then(|base| Some((base, source.strip_prefix(base).ok()?))) {
         Some((base, below)) => {
             let base_fd = open(base, OFlags::PATH | OFlags::DIRECTORY)
@@ -71,7 +74,11 @@ pub fn pin_source(source: &Path, private_below: Option<&Path>) -> Result<PinnedS
         None => open(source, OFlags::PATH).map_err(|e| RuntimeError::io(source, e.into()))?,
     };
     let st = rustix::fs::fstat(&fd).map_err(|e| RuntimeError::io(source, e.into()))?;
-    let via_fd = PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), fd.as_raw_fd()));
+    let via_fd = PathBuf::from(format!(
+        "/proc/{}/fd/{}",
+        std::process::id(),
+        fd.as_raw_fd()
+    ));
     let pin = Pin {
         _fd: fd,
         #[allow(clippy::unnecessary_cast)]
@@ -127,7 +134,10 @@ mod tests {
         // Swapped after the check: the link still reaches the volume.
         std::fs::rename(&data, volumes.join("v/old")).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &data).unwrap();
-        assert_eq!(std::fs::read_to_string(pinned.via_fd.join("mine")).unwrap(), "volume");
+        assert_eq!(
+            std::fs::read_to_string(pinned.via_fd.join("mine")).unwrap(),
+            "volume"
+        );
         // Swapped before the check: refused.
         let err = pin_source(&data, Some(&volumes)).unwrap_err().to_string();
         assert!(err.contains("a symlink was put in place"), "{err}");

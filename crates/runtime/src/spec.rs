@@ -216,7 +216,10 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, RuntimeError> {
     // Docker always writes the score (0 by default) so a container never inherits
     // the engine's own adjustment.
     process.set_oom_score_adj(Some(input.oom_score_adj.unwrap_or(0)));
-    process.set_apparmor_profile(crate::apparmor::profile_for(&input.apparmor, input.privileged)?);
+    process.set_apparmor_profile(crate::apparmor::profile_for(
+        &input.apparmor,
+        input.privileged,
+    )?);
     // The image's and the container's symlinks, as the runtime will follow them.
     crate::cwd::check_cwd_in_root(&input.rootfs, &input.cwd)?;
 

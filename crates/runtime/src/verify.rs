@@ -73,7 +73,10 @@ fn verify(pid: i32, spec: &Spec) -> Result<(), RuntimeError> {
     let root = open_path(&proc_dir.join("root"))?;
     let cwd = open_path(&proc_dir.join("cwd"))?;
     if !is_below(cwd.as_fd(), root.as_fd()).map_err(|e| RuntimeError::io(&proc_dir, e.into()))? {
-        let wanted = spec.process().as_ref().map(|p| p.cwd().display().to_string());
+        let wanted = spec
+            .process()
+            .as_ref()
+            .map(|p| p.cwd().display().to_string());
         return Err(escape(
             format!(
                 "its working directory {} is outside its root filesystem",
@@ -102,7 +105,8 @@ fn verify(pid: i32, spec: &Spec) -> Result<(), RuntimeError> {
         };
         let pinned = crate::sources::pinned_identity(source);
         if let (Some(pinned), Some(fd)) = (pinned, open_in(&root, &destination, true)?) {
-            let st = rustix::fs::fstat(&fd).map_err(|e| RuntimeError::io(&destination, e.into()))?;
+            let st =
+                rustix::fs::fstat(&fd).map_err(|e| RuntimeError::io(&destination, e.into()))?;
             #[allow(clippy::unnecessary_cast)]
             if (st.st_dev as u64, st.st_ino as u64) != pinned {
                 return Err(RuntimeError::invalid(format!(
@@ -115,10 +119,18 @@ fn verify(pid: i32, spec: &Spec) -> Result<(), RuntimeError> {
     }
 
     let linux = spec.linux().as_ref();
-    for path in linux.and_then(|l| l.masked_paths().as_ref()).into_iter().flatten() {
+    for path in linux
+        .and_then(|l| l.masked_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
         check_masked(&root, path)?;
     }
-    for path in linux.and_then(|l| l.readonly_paths().as_ref()).into_iter().flatten() {
+    for path in linux
+        .and_then(|l| l.readonly_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
         if let Some(fd) = open_in(&root, path, false)? {
             let fs = rustix::fs::fstatfs(&fd).map_err(|e| RuntimeError::io(path, e.into()))?;
             #[allow(clippy::unnecessary_cast)]
@@ -134,7 +146,8 @@ fn verify(pid: i32, spec: &Spec) -> Result<(), RuntimeError> {
         let console = open_in(&root, "/dev/console", true)?;
         let is_pty = match &console {
             Some(fd) => {
-                let st = rustix::fs::fstat(fd).map_err(|e| RuntimeError::io("/dev/console", e.into()))?;
+                let st = rustix::fs::fstat(fd)
+                    .map_err(|e| RuntimeError::io("/dev/console", e.into()))?;
                 FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
                     && PTY_SLAVE_MAJORS.contains(&rustix::fs::major(st.st_rdev))
             }
@@ -187,7 +200,11 @@ fn open_path(path: &Path) -> Result<OwnedFd, RuntimeError> {
 /// Opens `path` inside the container's root (`None` if it does not exist);
 /// a final symlink is followed (in-root) only with `follow`.
 fn open_in(root: &OwnedFd, path: &str, follow: bool) -> Result<Option<OwnedFd>, RuntimeError> {
-    let nofollow = if follow { OFlags::empty() } else { OFlags::NOFOLLOW };
+    let nofollow = if follow {
+        OFlags::empty()
+    } else {
+        OFlags::NOFOLLOW
+    };
     loop {
         match rustix::fs::openat2(
             root,
@@ -206,9 +223,13 @@ fn open_in(root: &OwnedFd, path: &str, follow: bool) -> Result<Option<OwnedFd>, 
 
 /// Whether walking `..` up from `dir` reaches `root` (compared by device
 /// and inode) before the top of its mount tree.
-fn is_below(dir: rustix::fd::BorrowedFd<'_>, root: rustix::fd::BorrowedFd<'_>) -> Result<bool, Errno> {
+fn is_below(
+    dir: rustix::fd::BorrowedFd<'_>,
+    root: rustix::fd::BorrowedFd<'_>,
+) -> Result<bool, Errno> {
     let root_st = rustix::fs::fstat(root)?;
-    let mut current: OwnedFd = rustix::fs::openat(dir, ".", OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?;
+    let mut current: OwnedFd =
+        rustix::fs::openat(dir, ".", OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?;
     for _ in 0..4096 {
         let st = rustix::fs::fstat(&current)?;
         if st.st_dev == root_st.st_dev && st.st_ino == root_st.st_ino {
@@ -238,8 +259,10 @@ fn is_mount_root(root: &OwnedFd, destination: &str) -> Result<bool, RuntimeError
     let parent = Path::new(destination)
         .parent()
         .map_or("/".to_string(), |p| p.display().to_string());
-    let (Some(fd), Some(parent_fd)) = (open_in(root, destination, true)?, open_in(root, &parent, true)?)
-    else {
+    let (Some(fd), Some(parent_fd)) = (
+        open_in(root, destination, true)?,
+        open_in(root, &parent, true)?,
+    ) else {
         return Ok(false);
     };
     match (mount_id(&fd), mount_id(&parent_fd)) {
@@ -249,7 +272,13 @@ fn is_mount_root(root: &OwnedFd, destination: &str) -> Result<bool, RuntimeError
 }
 
 fn mount_id(fd: &OwnedFd) -> Option<u64> {
-    let stx = rustix::fs::statx(fd, "", rustix::fs::AtFlags::EMPTY_PATH, rustix::fs::StatxFlags::MNT_ID).ok()?;
+    let stx = rustix::fs::statx(
+        fd,
+        "",
+        rustix::fs::AtFlags::EMPTY_PATH,
+        rustix::fs::StatxFlags::MNT_ID,
+    )
+    .ok()?;
     (stx.stx_mask & rustix::fs::StatxFlags::MNT_ID.bits() != 0).then_some(stx.stx_mnt_id)
 }
 
@@ -285,7 +314,8 @@ mod tests {
     fn a_directory_is_below_its_ancestors_only() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
-        let open = |p: &Path| rustix::fs::open(p, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).unwrap();
+        let open =
+            |p: &Path| rustix::fs::open(p, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).unwrap();
         let a = open(&dir.path().join("a"));
         let b = open(&dir.path().join("a/b"));
         assert!(is_below(b.as_fd(), a.as_fd()).unwrap());

@@ -94,9 +94,7 @@ fn tighten_containers(containers: &Path) -> Result<(), StoreError> {
         for file in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let name = file.file_name();
             let name = name.to_string_lossy();
-            if CONTAINER_RECORDS.iter().any(|r| name.ends_with(r))
-                || name.starts_with("exec-")
-            {
+            if CONTAINER_RECORDS.iter().any(|r| name.ends_with(r)) || name.starts_with("exec-") {
                 set_mode(&file.path(), PRIVATE_FILE_MODE)?;
             }
         }
@@ -168,7 +166,12 @@ mod tests {
         for gate in GATES {
             assert_eq!(mode(&root.join(gate)), PRIVATE_DIR_MODE, "{gate}");
         }
-        for private in ["berth.db", "berth.db-wal", "containers/abc/config.json", "containers/abc/abc-json.log"] {
+        for private in [
+            "berth.db",
+            "berth.db-wal",
+            "containers/abc/config.json",
+            "containers/abc/abc-json.log",
+        ] {
             assert_eq!(mode(&root.join(private)), PRIVATE_FILE_MODE, "{private}");
         }
         assert_eq!(mode(&container), PRIVATE_DIR_MODE);

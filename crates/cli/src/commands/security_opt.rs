@@ -25,8 +25,8 @@ pub fn client_side(options: &[String]) -> Result<Vec<String>> {
             continue;
         }
         let path = value;
-        let text =
-            std::fs::read(path).with_context(|| format!("opening seccomp profile ({path}) failed"))?;
+        let text = std::fs::read(path)
+            .with_context(|| format!("opening seccomp profile ({path}) failed"))?;
         let json = compact(&text)
             .with_context(|| format!("compacting json for seccomp profile ({path}) failed"))?;
         out.push(format!("seccomp={json}"));
