@@ -62,21 +62,26 @@ const SCRIPT: &str = "grep '^Seccomp:' /proc/self/status | tr -d '\\t '; /probe/
              'unshare -U -r -m mount -t tmpfs x /tmp'; do \
       if $p 2>/dev/null; then echo \"$p: ok\"; else echo \"$p: denied\"; fi; done";
 
-/// A directory holding the compiled probe (built once per test binary).
+/// A directory holding the compiled probe: one per machine, rebuilt by each
+/// test binary (into a temporary name, renamed over the last one).
 fn probe_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("berth-probe-{}", std::process::id()));
+        let dir = std::env::temp_dir().join("berth-syscall-probe");
         std::fs::create_dir_all(&dir).unwrap();
-        let source = dir.join("probe.c");
+        let pid = std::process::id();
+        let source = dir.join(format!("probe-{pid}.c"));
+        let binary = dir.join(format!("probe-{pid}"));
         std::fs::write(&source, PROBE_C).unwrap();
         let status = Command::new("gcc")
             .args(["-static", "-O2", "-o"])
-            .arg(dir.join("probe"))
+            .arg(&binary)
             .arg(&source)
             .status()
             .expect("gcc (scripts/install-deps.sh installs it)");
         assert!(status.success(), "compiling the syscall probe failed");
+        std::fs::remove_file(&source).unwrap();
+        std::fs::rename(&binary, dir.join("probe")).unwrap();
         dir
     })
 }
