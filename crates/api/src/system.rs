@@ -162,8 +162,8 @@ async fn info(State(engine): State<Shared>) -> Result<Json<Value>, ApiError> {
         "ContainerdCommit": {"ID": "", "Expected": ""},
         "RuncCommit": {"ID": "", "Expected": ""},
         "InitCommit": {"ID": "", "Expected": ""},
-        "SecurityOptions": ["name=seccomp,profile=builtin"],
-        "Warnings": null,
+        "SecurityOptions": i.security_options,
+        "Warnings": i.warnings,
     })))
 }
 

@@ -152,9 +152,10 @@ enum Command {
     Events(commands::events::EventsArgs),
     /// Serve the Docker Engine API (for the docker CLI, docker-py, bollard...)
     Serve(commands::serve::ServeArgs),
-    /// The per-container monitor (internal).
+    /// The per-container monitor (internal; the container's id is in its
+    /// environment, which other users cannot read, unlike its arguments).
     #[command(name = "__monitor", hide = true)]
-    Monitor { id: String },
+    Monitor,
 }
 
 #[derive(clap::Args)]
@@ -294,9 +295,7 @@ fn main() {
         Command::Logout(a) => (registry::logout(&ctx, a), exit::FAILURE),
         Command::Events(a) => (commands::events::events(&ctx, a), exit::FAILURE),
         Command::Serve(a) => (commands::serve::serve(&ctx, a), exit::FAILURE),
-        Command::Monitor { id } => {
-            std::process::exit(berth_engine::monitor::main(&ctx.root, &id))
-        }
+        Command::Monitor => std::process::exit(berth_engine::monitor::main(&ctx.root)),
     };
     std::process::exit(exit::report(result, failure_code));
 }

@@ -646,15 +646,10 @@ fn a_killed_monitor_releases_its_ports_at_the_next_command() {
         "/www",
     ]);
     assert_eq!(http_get(Ipv4Addr::LOCALHOST, port).0, 200);
-    let monitor = std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .find(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&format!("__monitor\0{id}")))
-        })
-        .expect("the container's monitor");
+    // The monitor is the parent (subreaper) of the container's init.
+    let init = b.ok(&["inspect", "-f", "{{.State.Pid}}", &id]);
+    let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
+    let monitor: i32 = stat.rsplit(") ").next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
     // SAFETY: signalling a process by pid.
     unsafe { libc::kill(monitor, libc::SIGKILL) };
     std::thread::sleep(Duration::from_millis(300));

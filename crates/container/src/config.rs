@@ -115,32 +115,48 @@ pub struct SecurityOptions {
     /// `no-new-privileges[:true|=true]`: the container's processes cannot
     /// gain privileges (setuid binaries, file capabilities).
     pub no_new_privileges: bool,
+    /// `seccomp=unconfined|builtin|PROFILE-JSON`: Docker's default profile
+    /// unless told otherwise (records made before seccomp get it too, as
+    /// Docker would apply it).
+    #[serde(default)]
+    pub seccomp: berth_runtime::Seccomp,
+    /// `apparmor=unconfined|PROFILE`.
+    #[serde(default)]
+    pub apparmor: berth_runtime::AppArmor,
 }
 
 impl SecurityOptions {
-    /// Parses Docker's `--security-opt` values; an option berth does not
-    /// apply is refused rather than ignored.
+    /// Parses Docker's `--security-opt` values as dockerd does (a profile
+    /// file was already read by the client: `seccomp=` carries its JSON); an
+    /// option berth does not apply is refused rather than ignored.
     pub fn parse(options: &[String]) -> Result<SecurityOptions, ContainerError> {
         let mut parsed = SecurityOptions::default();
+        let invalid = |n: u8, opt: &str| {
+            Err(ContainerError::InvalidArgument(format!(
+                "invalid --security-opt {n}: {opt:?}"
+            )))
+        };
         for opt in options {
-            // Docker accepts both `key=value` and the older `key:value`.
-            let (key, value) = match opt.split_once(['=', ':']) {
-                Some((k, v)) => (k, Some(v)),
-                None => (opt.as_str(), None),
+            if opt == "no-new-privileges" {
+                parsed.no_new_privileges = true;
+                continue;
+            }
+            // dockerd splits on '=' when there is one, else on the older ':'.
+            let separator = if opt.contains('=') { '=' } else { ':' };
+            let Some((key, value)) = opt.split_once(separator) else {
+                return invalid(1, opt);
             };
-            match (key, value) {
-                ("no-new-privileges", None | Some("true")) => parsed.no_new_privileges = true,
-                ("no-new-privileges", Some("false")) => parsed.no_new_privileges = false,
-                ("no-new-privileges", Some(v)) => {
-                    return Err(ContainerError::InvalidArgument(format!(
-                        "invalid --security-opt 2: \"no-new-privileges={v}\""
-                    )))
-                }
-                _ => {
-                    return Err(ContainerError::InvalidArgument(format!(
-                        "invalid --security-opt: {opt:?}"
-                    )))
-                }
+            match key {
+                "no-new-privileges" => match value {
+                    "true" | "1" | "t" | "T" | "TRUE" | "True" => parsed.no_new_privileges = true,
+                    "false" | "0" | "f" | "F" | "FALSE" | "False" => {
+                        parsed.no_new_privileges = false
+                    }
+                    _ => return invalid(2, opt),
+                },
+                "seccomp" => parsed.seccomp = berth_runtime::Seccomp::parse(value)?,
+                "apparmor" => parsed.apparmor = berth_runtime::AppArmor::parse(value)?,
+                _ => return invalid(2, opt),
             }
         }
         Ok(parsed)
@@ -193,6 +209,28 @@ mod tests {
         assert!(on(&["no-new-privileges=true"]).unwrap().no_new_privileges);
         assert!(!on(&["no-new-privileges=false"]).unwrap().no_new_privileges);
         assert!(on(&["no-new-privileges=maybe"]).is_err());
-        assert!(on(&["apparmor=unconfined"]).is_err());
+        assert!(on(&["label=disable"]).is_err());
+        assert!(on(&["bogus"]).is_err());
+
+        use berth_runtime::{AppArmor, Seccomp};
+        assert_eq!(on(&[]).unwrap().seccomp, Seccomp::Default);
+        assert_eq!(on(&["seccomp=unconfined"]).unwrap().seccomp, Seccomp::Unconfined);
+        assert_eq!(on(&["seccomp:unconfined"]).unwrap().seccomp, Seccomp::Unconfined);
+        assert_eq!(on(&["seccomp=builtin"]).unwrap().seccomp, Seccomp::Default);
+        let json = r#"seccomp={"defaultAction":"SCMP_ACT_ALLOW"}"#;
+        assert_eq!(
+            on(&[json]).unwrap().seccomp,
+            Seccomp::Profile(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#.into())
+        );
+        // dockerd receives the file's content, never its path.
+        let err = on(&["seccomp=/etc/p.json"]).unwrap_err().to_string();
+        assert!(err.starts_with("Decoding seccomp profile failed"), "{err}");
+        assert_eq!(on(&["apparmor=unconfined"]).unwrap().apparmor, AppArmor::Unconfined);
+        if !berth_runtime::apparmor::enabled() {
+            assert!(on(&["apparmor=docker-default"]).is_err());
+        }
+        // Records made before seccomp was typed read as Docker's default.
+        let old: SecurityOptions = serde_json::from_str(r#"{"NoNewPrivileges":true}"#).unwrap();
+        assert_eq!(old.seccomp, Seccomp::Default);
     }
 }

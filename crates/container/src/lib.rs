@@ -9,7 +9,8 @@
 //!   runtime) before any side effect, then creates named/anonymous volumes, the
 //!   container directory (`diff/` = writable layer, `work/`, `merged/`) and the
 //!   metadata rows in one transaction. The container is `created`.
-//! * **start** spawns the monitor (`berth __monitor ID`, detached with setsid).
+//! * **start** spawns the monitor (`berth __monitor`, the id in its
+//!   environment, detached with setsid).
 //!   The monitor mounts the overlay rootfs ([`rootfs`]), writes the OCI bundle,
 //!   has the container's runtime create and start it, reports back through a
 //!   pipe, and then stays the container's parent (child subreaper) for its

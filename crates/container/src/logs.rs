@@ -29,9 +29,12 @@ pub struct LogWriter {
 
 impl LogWriter {
     pub fn open(path: &Path) -> Result<LogWriter> {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Only root reads a container's output (Docker's json logs are 0640 root:root).
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(path)
             .map_err(|e| ContainerError::io(path, e))?;
         Ok(LogWriter {

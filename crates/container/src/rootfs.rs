@@ -98,7 +98,21 @@ pub fn with_mounted_storage<T>(
                     )?;
                     berth_archive::resolve_in_root(root, destination)?
                 };
-                sys.mount(&Mount::bind(&m.source, &target, true))?;
+                // Mounted through a descriptor of the resolved destination, so
+                // the mount lands inside the rootfs even if a path component
+                // were swapped for a symlink after resolution (CVE-2021-30465).
+                let pinned = berth_archive::open_in_root(
+                    root,
+                    destination,
+                    rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                )?;
+                let via_fd = std::path::PathBuf::from(format!(
+                    "/proc/self/fd/{}",
+                    std::os::fd::AsRawFd::as_raw_fd(&pinned)
+                ));
+                sys.mount(&Mount::bind(&m.source, &via_fd, true))?;
+                drop(pinned);
                 mounted.push(target.clone());
                 if !m.rw {
                     sys.set_readonly_recursive(&target)?;

@@ -24,22 +24,33 @@
 //!   [`inherit_container_limits`] copies the container's rlimits and OOM score onto
 //!   it, as Docker's exec inherits them.
 
+mod advisories;
+pub mod apparmor;
 mod caps;
+mod cwd;
 mod error;
 mod oci;
 mod runc;
+pub mod seccomp;
 mod signal;
+mod sources;
 mod spec;
 mod terminal;
 mod user;
+mod verify;
 
 use std::path::Path;
 
+pub use advisories::{host_warnings, runtime_warnings, security_options};
+pub use apparmor::AppArmor;
 pub use caps::{all_capabilities, default_capabilities, tweak_capabilities};
+pub use cwd::{check_cwd, check_cwd_in_root};
 pub use error::RuntimeError;
 pub use oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, WindowSize};
 pub use oci_spec;
 pub use runc::RuncCli;
+pub use seccomp::Seccomp;
+pub use sources::{pin_source, PinnedSource};
 pub use signal::parse_signal;
 pub use spec::{
     build_exec_process, build_spec, inherit_container_limits, write_bundle, BindMount, ExtraMount,
@@ -47,6 +58,7 @@ pub use spec::{
 };
 pub use terminal::set_window_size;
 pub use user::{resolve_user, User};
+pub use verify::verify_created;
 
 /// The runtime called `name` (`runc`, `crun`, `youki` or an absolute path to
 /// a binary with their command line), keeping its containers' state under

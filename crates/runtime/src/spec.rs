@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::{
@@ -21,8 +21,10 @@ use oci_spec::runtime::{
     RootBuilder, Spec, UserBuilder,
 };
 
+use crate::apparmor::AppArmor;
 use crate::caps::{all_capabilities, to_oci, tweak_capabilities};
 use crate::error::RuntimeError;
+use crate::seccomp::Seccomp;
 use crate::user::User;
 
 /// How a container gets a namespace of some kind.
@@ -96,6 +98,10 @@ pub struct SpecInput {
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub no_new_privileges: bool,
+    /// The seccomp filter chosen at create (Docker's default unless told).
+    pub seccomp: Seccomp,
+    /// The AppArmor profile chosen at create (applied where AppArmor is on).
+    pub apparmor: AppArmor,
     pub memory_bytes: Option<i64>,
     pub nano_cpus: Option<i64>,
     pub pids_limit: Option<i64>,
@@ -210,9 +216,16 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, RuntimeError> {
     // Docker always writes the score (0 by default) so a container never inherits
     // the engine's own adjustment.
     process.set_oom_score_adj(Some(input.oom_score_adj.unwrap_or(0)));
+    process.set_apparmor_profile(crate::apparmor::profile_for(
+        &input.apparmor,
+        input.privileged,
+    )?);
+    // The image's and the container's symlinks, as the runtime will follow them.
+    crate::cwd::check_cwd_in_root(&input.rootfs, &input.cwd)?;
 
     let (mounts, rootfs_propagation) = mounts(input)?;
-    let linux = linux_section(input, rootfs_propagation)?;
+    let seccomp = crate::seccomp::filter_for(&input.seccomp, input.privileged, &capabilities)?;
+    let linux = linux_section(input, rootfs_propagation, seccomp)?;
 
     let mut spec = Spec::default();
     spec.set_version("1.0.2-dev".to_string())
@@ -245,8 +258,14 @@ pub fn write_bundle(bundle_dir: &Path, spec: &Spec) -> Result<(), RuntimeError> 
     let bytes = serde_json::to_vec(spec).map_err(|e| {
         RuntimeError::invalid(format!("{}: serializing spec: {e}", final_path.display()))
     })?;
-    let mut file =
-        std::fs::File::create(&temp_path).map_err(|e| RuntimeError::io(&temp_path, e))?;
+    // Private: it holds the container's environment (`-e SECRET=...`).
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp_path)
+        .map_err(|e| RuntimeError::io(&temp_path, e))?;
     file.write_all(&bytes)
         .and_then(|_| file.sync_all())
         .map_err(|e| RuntimeError::io(&temp_path, e))?;
@@ -306,6 +325,7 @@ fn make_process(
             "the working directory '{cwd}' is invalid, it needs to be an absolute path"
         )));
     }
+    crate::cwd::check_cwd(cwd)?;
     // Docker grants bounding, effective and permitted; never inheritable or ambient
     // (CVE-2022-24769), so a non-root user's process ends up with none after execve.
     let caps = to_oci(capabilities)?;
@@ -827,6 +847,7 @@ fn host_devices(dir: &Path) -> Result<Vec<LinuxDevice>, RuntimeError> {
 fn linux_section(
     input: &SpecInput,
     rootfs_propagation: Option<String>,
+    seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
 ) -> Result<oci_spec::runtime::Linux, RuntimeError> {
     let mut namespaces = vec![namespace(LinuxNamespaceType::Mount, None)?];
     match &input.network {
@@ -903,7 +924,7 @@ fn linux_section(
         )
         .set_namespaces(Some(namespaces))
         .set_devices(Some(devices))
-        .set_seccomp(None)
+        .set_seccomp(seccomp)
         .set_rootfs_propagation(rootfs_propagation)
         .set_masked_paths((!input.privileged).then(masked_paths))
         .set_readonly_paths((!input.privileged).then(|| strings(READONLY_PATHS)))
@@ -938,6 +959,8 @@ mod tests {
             cap_add: vec![],
             cap_drop: vec![],
             no_new_privileges: false,
+            seccomp: Seccomp::Default,
+            apparmor: AppArmor::Default,
             memory_bytes: None,
             nano_cpus: None,
             pids_limit: None,
@@ -1135,7 +1158,12 @@ mod tests {
             );
         }
         assert!(process_json["capabilities"].get("inheritable").is_none());
-        assert!(json["linux"].get("seccomp").is_none());
+        // Docker's default seccomp profile, unless the kernel has none.
+        let filtered = crate::seccomp::seccomp_supported();
+        assert_eq!(
+            json["linux"]["seccomp"]["defaultAction"].as_str(),
+            filtered.then_some("SCMP_ACT_ERRNO")
+        );
     }
 
     #[test]

@@ -93,6 +93,8 @@ fn input(rootfs: &Path, id: &str, user: User, script: &str) -> SpecInput {
         cap_add: vec![],
         cap_drop: vec![],
         no_new_privileges: false,
+        seccomp: Default::default(),
+        apparmor: Default::default(),
         memory_bytes: None,
         nano_cpus: None,
         pids_limit: None,

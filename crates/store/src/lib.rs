@@ -24,10 +24,14 @@
 //! volumes/NAME/_data     named and anonymous volumes (local driver)
 //! tmp/                   staging area for atomic builds; stale entries swept on open
 //! ```
+//!
+//! The root is `0710 root:root` and the directories below it `0700`, so no
+//! other user can reach anything in it ([`perms`]).
 
 pub mod events;
 mod lock;
 mod migrations;
+pub mod perms;
 
 use std::path::{Path, PathBuf};
 
@@ -81,16 +85,12 @@ impl Store {
     /// Opens (creating if needed) the state root at `root`.
     pub fn open(root: impl AsRef<Path>) -> Result<Store, StoreError> {
         let root = root.as_ref().to_path_buf();
-        for dir in ["", "blobs/sha256", "layers", "containers", "volumes", "tmp"] {
-            let path = root.join(dir);
-            std::fs::create_dir_all(&path).map_err(|e| StoreError::io(&path, e))?;
-        }
-        // Volumes and container layers are reachable only by root, as Docker's are.
-        for dir in ["", "volumes", "containers"] {
-            set_mode(&root.join(dir), 0o701)?;
-        }
-        set_mode(&root.join("volumes"), 0o700)?;
+        // Nothing under the root is reachable by other users (see `perms`).
+        perms::secure_root(&root)?;
+        let blobs = root.join("blobs/sha256");
+        std::fs::create_dir_all(&blobs).map_err(|e| StoreError::io(&blobs, e))?;
         let db_path = root.join("berth.db");
+        perms::create_db_file(&db_path)?;
         let mut conn = Connection::open(&db_path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -146,12 +146,18 @@ impl Store {
         self.root.join("tmp")
     }
 
-    /// A fresh, uniquely named directory under [`Store::tmp_dir`].
+    /// A fresh, uniquely named directory under [`Store::tmp_dir`], `0700`:
+    /// what is renamed into place from it (a container's directory, a layer)
+    /// stays private.
     pub fn staging_dir(&self, purpose: &str) -> Result<PathBuf, StoreError> {
+        use std::os::unix::fs::DirBuilderExt;
         let path = self
             .tmp_dir()
             .join(format!("{purpose}-{}", &new_id()[..16]));
-        std::fs::create_dir(&path).map_err(|e| StoreError::io(&path, e))?;
+        std::fs::DirBuilder::new()
+            .mode(perms::PRIVATE_DIR_MODE)
+            .create(&path)
+            .map_err(|e| StoreError::io(&path, e))?;
         Ok(path)
     }
 }
@@ -184,12 +190,6 @@ fn sweep_stale(tmp: &Path) {
             };
         }
     }
-}
-
-fn set_mode(path: &Path, mode: u32) -> Result<(), StoreError> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| StoreError::io(path, e))
 }
 
 /// A new random 256-bit identifier as 64 lowercase hex digits (Docker's ID shape).

@@ -300,7 +300,7 @@ fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         read_only_rootfs: flags.read_only,
         cap_add: flags.cap_add.clone(),
         cap_drop: flags.cap_drop.clone(),
-        security_opt: flags.security_opt.clone(),
+        security_opt: super::security_opt::client_side(&flags.security_opt)?,
         // Parsed from security_opt at create.
         security: Default::default(),
         memory: flags

@@ -448,7 +448,8 @@ pub fn info(ctx: &Ctx, args: InfoArgs) -> Result<i32> {
         "ServerVersion": env!("CARGO_PKG_VERSION"),
         "DefaultRuntime": i.default_runtime,
         "Runtimes": {i.default_runtime.clone(): {"path": i.default_runtime}},
-        "SecurityOptions": ["name=seccomp,profile=builtin"],
+        "SecurityOptions": i.security_options,
+        "Warnings": i.warnings,
     });
     if let Some(f) = &args.format {
         println!("{}", format::Format::parse(f)?.render(&value)?);
@@ -488,6 +489,11 @@ pub fn info(ctx: &Ctx, args: InfoArgs) -> Result<i32> {
     for (label, key) in [
         ("Runtimes", "DefaultRuntime"),
         ("Default Runtime", "DefaultRuntime"),
+    ] {
+        writeln!(out, " {label}: {}", field(key))?;
+    }
+    super::security_opt::print_security_options(&mut out, &i.security_options)?;
+    for (label, key) in [
         ("Kernel Version", "KernelVersion"),
         ("Operating System", "OperatingSystem"),
         ("OSType", "OSType"),
@@ -503,6 +509,10 @@ pub fn info(ctx: &Ctx, args: InfoArgs) -> Result<i32> {
     )?;
     writeln!(out, " Name: {}", field("Name"))?;
     writeln!(out, " Docker Root Dir: {}", i.root.display())?;
+    // Docker's CLI prints the daemon's warnings last, on stderr.
+    for warning in &i.warnings {
+        eprintln!("{warning}");
+    }
     Ok(0)
 }
 

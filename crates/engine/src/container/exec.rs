@@ -215,6 +215,8 @@ pub fn prepare_exec(store: &mut Store, reference: &str, req: &ExecRequest) -> Re
                 c.spec.working_dir.clone()
             }
         });
+    // Through the running container's own symlinks and mounts (CVE-2024-21626).
+    berth_runtime::check_cwd_in_root(&root, &cwd)?;
     let host = &c.spec.host;
     let process = berth_runtime::build_exec_process(
         &req.cmd,

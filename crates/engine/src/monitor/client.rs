@@ -3,6 +3,7 @@
 
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -13,10 +14,11 @@ use berth_container::{ContainerError, Result};
 use berth_store::{FileLock, Store};
 
 use super::protocol::{
-    self, StartReport, ATTACH_ENV, ATTACH_FD, CANCEL_RESTART, RESIZE, SYNC_FD, WAITER_PREFIX,
+    self, StartReport, ATTACH_ENV, ATTACH_FD, CANCEL_RESTART, ID_ENV, RESIZE, SYNC_FD,
+    WAITER_PREFIX,
 };
 
-/// Spawns the monitor of container `id` (`berth __monitor ID`, detached) and
+/// Spawns the monitor of container `id` (`berth __monitor`, detached) and
 /// returns its report on the first start. `attach` becomes its first attach
 /// client, so that no output is missed.
 pub fn spawn(root: &Path, id: &str, attach: Option<&UnixStream>) -> Result<StartReport> {
@@ -30,13 +32,15 @@ pub fn spawn(root: &Path, id: &str, attach: Option<&UnixStream>) -> Result<Start
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&log_path)
         .map_err(|e| ContainerError::io(&log_path, e))?;
     let mut cmd = std::process::Command::new(&exe);
     cmd.arg("--root")
         .arg(root)
         .arg("__monitor")
-        .arg(id)
+        // Not on the command line: `ps` shows that to every user.
+        .env(ID_ENV, id)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(log);

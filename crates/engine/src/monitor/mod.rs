@@ -1,7 +1,8 @@
 //! The monitor: one small process per running container, the OCI runtime's
 //! parent for the container's whole life. There is no daemon: the engine
-//! spawns a monitor (`berth __monitor ID`, [`client::spawn`]), which detaches
-//! (fork + setsid), becomes a child subreaper, and then
+//! spawns a monitor (`berth __monitor`, the id in its environment,
+//! [`client::spawn`]), which detaches (fork + setsid), becomes a child
+//! subreaper, and then
 //!
 //! 1. takes `monitor.lock` (held until it exits: the liveness signal),
 //! 2. mounts the rootfs, prepares volumes and `/etc/{hosts,hostname,resolv.conf}`,

@@ -37,8 +37,11 @@ pub(super) fn spec_input(
         match m.kind {
             MountKind::Volume => {
                 let source = volumes::acquire(store, m, &c.id, sys)?;
-                if m.copy_up && dir_is_empty(&source) {
-                    berth_archive::copy_up(&paths.rootfs, &m.destination, &source)?;
+                // Copy-up goes through what was checked here, and the mount
+                // is verified to be it (berth_runtime::verify_created).
+                let pinned = berth_runtime::pin_source(&source, Some(&store.volumes_dir()))?;
+                if m.copy_up && dir_is_empty(&pinned.via_fd) {
+                    berth_archive::copy_up(&paths.rootfs, &m.destination, &pinned.via_fd)?;
                 }
                 mounts.push(ExtraMount::Bind(BindMount {
                     source,
@@ -48,13 +51,17 @@ pub(super) fn spec_input(
                     propagation: None,
                 }));
             }
-            MountKind::Bind => mounts.push(ExtraMount::Bind(BindMount {
-                source: m.source.clone(),
-                destination: m.destination.clone(),
-                read_only: !m.rw,
-                recursive: true,
-                propagation: (!m.propagation.is_empty()).then(|| m.propagation.clone()),
-            })),
+            MountKind::Bind => {
+                // Verified to be what got mounted (berth_runtime::verify_created).
+                berth_runtime::pin_source(&m.source, None)?;
+                mounts.push(ExtraMount::Bind(BindMount {
+                    source: m.source.clone(),
+                    destination: m.destination.clone(),
+                    read_only: !m.rw,
+                    recursive: true,
+                    propagation: (!m.propagation.is_empty()).then(|| m.propagation.clone()),
+                }))
+            }
             MountKind::Tmpfs => {
                 let mut options = m.tmpfs_options.clone();
                 if !m.rw {
@@ -116,6 +123,8 @@ pub(super) fn spec_input(
         cap_add: c.spec.host.cap_add.clone(),
         cap_drop: c.spec.host.cap_drop.clone(),
         no_new_privileges: c.spec.host.security.no_new_privileges,
+        seccomp: c.spec.host.security.seccomp.clone(),
+        apparmor: c.spec.host.security.apparmor.clone(),
         memory_bytes: (c.spec.host.memory > 0).then_some(c.spec.host.memory),
         nano_cpus: (c.spec.host.nano_cpus > 0).then_some(c.spec.host.nano_cpus),
         pids_limit: c.spec.host.pids_limit,

@@ -1,7 +1,8 @@
 //! What a container's monitor and the processes talking to it exchange.
 //!
 //! # Spawning
-//! The engine spawns `berth __monitor ID` with a pipe on [`SYNC_FD`], on which
+//! The engine spawns `berth __monitor` (the container's id in [`ID_ENV`])
+//! with a pipe on [`SYNC_FD`], on which
 //! the monitor writes one [`StartReport`] about the container's first start,
 //! and optionally a first attach client on [`ATTACH_FD`] (flagged by
 //! [`ATTACH_ENV`] in its environment).
@@ -45,6 +46,9 @@ pub const SYNC_FD: RawFd = 3;
 pub const ATTACH_FD: RawFd = 4;
 /// Set in the monitor's environment when [`ATTACH_FD`] is passed.
 pub const ATTACH_ENV: &str = "BERTH_MONITOR_ATTACH";
+/// The container's id, passed in the monitor's environment (readable by
+/// root only) rather than on its command line (readable by every user).
+pub const ID_ENV: &str = "BERTH_MONITOR_ID";
 
 /// What the monitor tells its spawner about the first start.
 #[derive(Serialize, Deserialize, Debug)]

@@ -1,4 +1,5 @@
-//! The monitor process (`berth __monitor ID`) and its poll loop.
+//! The monitor process (`berth __monitor`, the id in its environment) and
+//! its poll loop.
 
 use std::fs::File;
 use std::io::Read;
@@ -17,15 +18,23 @@ use berth_store::{FileLock, Store};
 
 use super::memory::shed_setup_memory;
 use super::prepare;
-use super::protocol::{self, FrameBuffer, StartReport, ATTACH_ENV, ATTACH_FD, SYNC_FD};
+use super::protocol::{self, FrameBuffer, StartReport, ATTACH_ENV, ATTACH_FD, ID_ENV, SYNC_FD};
 use super::reap::{ChildSignals, Reaper};
 use super::stdio::ContainerStdio;
 use super::timer::Timer;
 use crate::container::runtime::{docker_exit_status, runtime_of};
 use crate::container::{lifecycle, volumes};
 
-/// Entry point of `berth __monitor ID`. Returns the process exit status.
-pub fn main(root: &Path, id: &str) -> i32 {
+/// Entry point of `berth __monitor` (the container's id in [`ID_ENV`]).
+/// Returns the process exit status.
+pub fn main(root: &Path) -> i32 {
+    let Some(id) = std::env::var_os(ID_ENV).map(|v| v.to_string_lossy().into_owned()) else {
+        eprintln!("monitor: {ID_ENV} is not set");
+        return 125;
+    };
+    // Nothing it starts (the runtime) needs it.
+    std::env::remove_var(ID_ENV);
+    let id = id.as_str();
     // Detach: the spawner waits for this first process, the grandchild lives on.
     // SAFETY: the monitor is single-threaded at this point.
     match unsafe { libc::fork() } {
@@ -366,6 +375,7 @@ impl Monitor {
             stdio.set_terminal(master);
         }
         self.reaper.track(created.pid);
+        berth_runtime::verify_created(created.pid, &spec)?;
         self.runtime.start(&self.id).map_err(start_failure)?;
         let started = Instant::now();
         self.transition(Transition::Start {

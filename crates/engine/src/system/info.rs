@@ -29,11 +29,16 @@ pub struct SystemInfo {
     pub mem_total: u64,
     pub hostname: String,
     pub cgroup_version: &'static str,
+    /// dockerd's `SecurityOptions` (`name=seccomp,profile=builtin`...).
+    pub security_options: Vec<String>,
+    /// `WARNING: ...` lines, as dockerd's `Warnings`.
+    pub warnings: Vec<String>,
 }
 
 impl Engine {
     pub fn system_info(&mut self) -> Result<SystemInfo> {
         let runtime = self.config.default_runtime.clone();
+        let security = crate::security::host_security(&runtime);
         let mut containers = model::list(&self.store)?;
         for c in containers.iter_mut() {
             lifecycle::reconcile(&mut self.store, c)?;
@@ -57,6 +62,8 @@ impl Engine {
             mem_total: host::memory_total(),
             hostname: host::hostname(),
             cgroup_version: host::cgroup_version(),
+            security_options: security.options,
+            warnings: security.warnings,
         })
     }
 }

@@ -1,0 +1,24 @@
+//! How this host confines containers, as `info` reports it: dockerd's
+//! `SecurityOptions` (seccomp with Docker's builtin profile where the kernel
+//! filters system calls, AppArmor where it is enabled) and warnings, in
+//! dockerd's form, about what is missing and about container-escape CVEs of
+//! the installed OCI runtime.
+
+/// What `info` shows about confinement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostSecurity {
+    /// dockerd's `SecurityOptions` (`name=seccomp,profile=builtin`...).
+    pub options: Vec<String>,
+    /// `WARNING: ...` lines, as dockerd's `Warnings`.
+    pub warnings: Vec<String>,
+}
+
+/// The confinement of this host with the OCI runtime `runtime`.
+pub fn host_security(runtime: &str) -> HostSecurity {
+    let mut warnings = berth_runtime::host_warnings();
+    warnings.extend(berth_runtime::runtime_warnings(runtime));
+    HostSecurity {
+        options: berth_runtime::security_options(),
+        warnings,
+    }
+}
