@@ -3,7 +3,7 @@
 
 use berth_container::model::{self, Container, Paths, Status};
 use berth_container::state::{self, Exit, Transition};
-use berth_container::{rootfs, Result};
+use berth_container::{rootfs, ContainerError, Result};
 use berth_mount::Linux;
 use berth_store::{FileLock, Store};
 
@@ -23,7 +23,11 @@ pub fn lookup(store: &mut Store, reference: &str) -> Result<Container> {
 /// A container left `removing` by an interrupted `rm` is removed.
 pub fn reconcile(store: &mut Store, c: &mut Container) -> Result<()> {
     if c.state.status == Status::Removing {
-        return remove_stopped(store, c, false);
+        // Another process may be removing it right now: leave it to that one.
+        return match remove_stopped(store, c, false) {
+            Err(ContainerError::Conflict(_)) => Ok(()),
+            other => other,
+        };
     }
     if !c.state.status.has_monitor() {
         return Ok(());

@@ -6,7 +6,7 @@ use berth_container::model::{self, Container, Status};
 use berth_container::state::{self, Transition};
 use berth_container::{rootfs, ContainerError, Result};
 use berth_mount::Linux;
-use berth_store::Store;
+use berth_store::{FileLock, LockError, Store};
 
 use super::reconcile::{lookup, reconcile};
 use super::runtime::runtime_of;
@@ -56,7 +56,38 @@ pub fn remove(store: &mut Store, reference: &str, force: bool, volumes: bool) ->
 /// rows deleted, anonymous volumes too if `volumes`. Crash-safe: the row is
 /// marked `removing` first; the directory is moved to tmp/ (swept at open)
 /// before the rows go, so a rerun (via `reconcile`) finishes the job.
+///
+/// One process removes a container at a time, holding its removal lock: a
+/// second `rm` gets Docker's conflict, `reconcile` leaves the container to
+/// the holder, and a container already gone is removed.
 pub fn remove_stopped(store: &mut Store, c: &Container, volumes: bool) -> Result<()> {
+    let lock_path = removal_lock(store, &c.id);
+    let _lock = match FileLock::try_acquire(&lock_path) {
+        Ok(lock) => lock,
+        Err(LockError::WouldBlock { .. }) => {
+            return Err(ContainerError::Conflict(format!(
+                "removal of container {} is already in progress",
+                c.id
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let result = remove_locked(store, c, volumes);
+    let _ = std::fs::remove_file(&lock_path);
+    result
+}
+
+fn removal_lock(store: &Store, id: &str) -> std::path::PathBuf {
+    store.tmp_dir().join(format!("rm-{id}.lock"))
+}
+
+fn remove_locked(store: &mut Store, c: &Container, volumes: bool) -> Result<()> {
+    // Another process may have finished the removal before we took the lock.
+    match model::find(store, &c.id) {
+        Ok(_) => {}
+        Err(ContainerError::NotFound(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    }
     store.write(|tx| state::transition(tx, &c.id, Transition::Remove))?;
     rootfs::unmount(store, &c.id, &Linux)?;
     let dir = c.dir(store);
