@@ -1,0 +1,73 @@
+//! Namespaces and the sysctls that go with a container's own network namespace.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType};
+
+use super::{Namespace, SpecInput};
+use crate::error::RuntimeError;
+
+fn namespace(typ: LinuxNamespaceType, path: Option<&Path>) -> Result<LinuxNamespace, RuntimeError> {
+    let builder = LinuxNamespaceBuilder::default().typ(typ);
+    Ok(match path {
+        Some(p) => builder.path(p).build()?,
+        None => builder.build()?,
+    })
+}
+
+/// True when /sys/fs/cgroup is a pure cgroup v2 mount; a hybrid v1+v2 host is v1
+/// for Docker (host cgroup namespace by default).
+pub(super) fn cgroup_v2_unified() -> bool {
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    rustix::fs::statfs("/sys/fs/cgroup")
+        // f_type's integer type differs between architectures.
+        .map(|s| {
+            #[allow(clippy::unnecessary_cast)]
+            let magic = s.f_type as i64;
+            magic == CGROUP2_SUPER_MAGIC
+        })
+        .unwrap_or(false)
+}
+
+/// The namespaces of a container: its own mount, UTS, PID and IPC namespaces,
+/// its network namespace as asked, and a cgroup namespace on a pure cgroup v2
+/// host.
+pub(super) fn namespaces(input: &SpecInput) -> Result<Vec<LinuxNamespace>, RuntimeError> {
+    let mut namespaces = vec![namespace(LinuxNamespaceType::Mount, None)?];
+    match &input.network {
+        Namespace::New => namespaces.push(namespace(LinuxNamespaceType::Network, None)?),
+        Namespace::Path(path) => {
+            namespaces.push(namespace(LinuxNamespaceType::Network, Some(path))?)
+        }
+        Namespace::Host => {}
+    }
+    namespaces.push(namespace(LinuxNamespaceType::Uts, None)?);
+    namespaces.push(namespace(LinuxNamespaceType::Pid, None)?);
+    namespaces.push(namespace(LinuxNamespaceType::Ipc, None)?);
+    if cgroup_v2_unified() {
+        namespaces.push(namespace(LinuxNamespaceType::Cgroup, None)?);
+    }
+    Ok(namespaces)
+}
+
+/// Network sysctls Docker sets for a container's own network namespace, so that
+/// ping and low ports work without NET_RAW / NET_BIND_SERVICE.
+pub(super) fn network_sysctls(input: &SpecInput) -> HashMap<String, String> {
+    let mut sysctl = HashMap::new();
+    if input.network == Namespace::New {
+        if Path::new("/proc/sys/net/ipv4/ping_group_range").exists() {
+            sysctl.insert(
+                "net.ipv4.ping_group_range".to_string(),
+                "0 2147483647".to_string(),
+            );
+        }
+        if Path::new("/proc/sys/net/ipv4/ip_unprivileged_port_start").exists() {
+            sysctl.insert(
+                "net.ipv4.ip_unprivileged_port_start".to_string(),
+                "0".to_string(),
+            );
+        }
+    }
+    sysctl
+}
