@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::query::Query;
+use crate::registry::{self, RequestAuth};
 use crate::streams::{self, BodyReader, ChannelWriter};
 use crate::system::{self, EventKind};
 use crate::Shared;
@@ -85,15 +86,21 @@ async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Vec<Value>>
 }
 
 /// `POST /images/create`: `fromSrc=-` imports the body; `fromImage` would pull.
-async fn create(State(engine): State<Shared>, q: Query, body: Body) -> Result<Response, ApiError> {
+async fn create(
+    State(engine): State<Shared>,
+    q: Query,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     if let Some(image) = q.text("fromImage") {
-        let reference = match q.text("tag") {
-            Some(t) if !image.contains('@') => format!("{image}:{t}"),
-            _ => image,
-        };
-        return Err(ApiError::not_found(format!(
-            "pull access denied for {reference}: berth serve does not pull images (use `docker load` or `docker import`)"
-        )));
+        let auth = RequestAuth::from_headers(&headers)?;
+        return Ok(registry::pull(
+            &engine,
+            image,
+            q.text("tag"),
+            q.text("platform"),
+            auth,
+        ));
     }
     let source = q
         .text("fromSrc")
@@ -258,6 +265,7 @@ async fn per_image_post(
     State(engine): State<Shared>,
     Path(rest): Path<String>,
     q: Query,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (name, action) = split_action(&rest);
     match action {
@@ -275,9 +283,10 @@ async fn per_image_post(
             system::emit(&engine, EventKind::Image, "tag", &id, &BTreeMap::new());
             Ok(StatusCode::CREATED.into_response())
         }
-        "push" => Err(ApiError::engine(format!(
-            "berth serve does not push images: {name}"
-        ))),
+        "push" => {
+            let auth = RequestAuth::from_headers(&headers)?;
+            Ok(registry::push(&engine, name, q.text("tag"), auth))
+        }
         _ => Err(ApiError::not_found(format!(
             "page not found: /images/{rest}"
         ))),

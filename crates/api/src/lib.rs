@@ -32,6 +32,7 @@ mod exec;
 mod images;
 mod networks;
 mod query;
+mod registry;
 mod streams;
 mod swarm;
 mod system;

@@ -8,11 +8,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
+use common::registry::{require, Registry, RegistryOptions};
 use common::{busybox_tar, Berth, Run};
 
 /// Where credentials, CAs and the daemon config live for one test.
@@ -101,13 +101,6 @@ fn fails(b: &Berth, env: &Env, args: &[&str]) -> Run {
     r
 }
 
-fn require(tool: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(found, "{tool} is required: apt-get install {package}");
-}
-
 fn sh(cmd: &mut Command) -> String {
     let out = cmd.output().expect("spawn");
     assert!(
@@ -117,120 +110,6 @@ fn sh(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-#[derive(Default)]
-struct RegistryOptions {
-    ipv6: bool,
-    /// (certificate, key)
-    tls: Option<(PathBuf, PathBuf)>,
-    htpasswd: Option<PathBuf>,
-}
-
-/// A docker-registry process, killed on drop.
-struct Registry {
-    child: Child,
-    dir: tempfile::TempDir,
-    /// `127.0.0.1:PORT` or `[::1]:PORT`.
-    host: String,
-}
-
-impl Registry {
-    fn start(opts: RegistryOptions) -> Registry {
-        require("docker-registry", "docker-registry");
-        let dir = tempfile::tempdir().unwrap();
-        let bind = if opts.ipv6 { "[::1]:0" } else { "127.0.0.1:0" };
-        let port = TcpListener::bind(bind)
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let host = if opts.ipv6 {
-            format!("[::1]:{port}")
-        } else {
-            format!("127.0.0.1:{port}")
-        };
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: \"{host}\"\n",
-            dir.path().join("data").display()
-        );
-        if let Some((cert, key)) = &opts.tls {
-            config.push_str(&format!(
-                "  tls:\n    certificate: {}\n    key: {}\n",
-                cert.display(),
-                key.display()
-            ));
-        }
-        if let Some(htpasswd) = &opts.htpasswd {
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
-                htpasswd.display()
-            ));
-        }
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start docker-registry");
-        let registry = Registry { child, dir, host };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = registry.host.replace(['[', ']'], "");
-        let addr = match addr.rsplit_once(':') {
-            Some((ip, port)) => {
-                std::net::SocketAddr::new(ip.parse().unwrap(), port.parse().unwrap())
-            }
-            None => unreachable!(),
-        };
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "docker-registry did not listen on {}: {}",
-                registry.host,
-                registry.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        registry
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
-    }
-
-    /// Successful GETs of one blob, from the access log.
-    fn blob_gets(&self, digest: &str) -> usize {
-        self.log()
-            .lines()
-            .filter(|l| {
-                l.contains(&format!("\"GET /v2/")) && l.contains(&format!("/blobs/{digest} "))
-            })
-            .filter(|l| l.contains("\" 200 "))
-            .count()
-    }
-
-    /// The stored data file of a blob.
-    fn blob_file(&self, digest: &str) -> PathBuf {
-        let hex = digest.strip_prefix("sha256:").unwrap();
-        self.dir
-            .path()
-            .join("data/docker/registry/v2/blobs/sha256")
-            .join(&hex[..2])
-            .join(hex)
-            .join("data")
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn image_field(b: &Berth, env: &Env, name: &str, format: &str) -> String {
