@@ -10,11 +10,21 @@
 //! * template functions `json`, `join`, `lower`, `upper`, `title`, `split`,
 //!   `truncate`, `pad`, `println` as in docker/cli's `templates` package.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
 
 use anyhow::{anyhow, Context as _, Result};
 use gtmpl::{Context, FuncError, Template, Value};
+
+thread_local! {
+    /// The key order of the objects `to_value` converted, by their sorted key
+    /// set. Template values are hash maps, but `{{json .X}}` must print a
+    /// Docker struct in its field order (Docker's `json` encodes the struct),
+    /// so `from_value` restores the order an object with the same keys had.
+    /// Maps (labels, options) come from sorted maps: their order is Go's.
+    static KEY_ORDER: RefCell<HashMap<Vec<String>, Vec<String>>> = RefCell::new(HashMap::new());
+}
 
 /// Converts JSON into a template value. Objects become `Map`s so that `.Field`,
 /// `index`, and `range` all work as they do over Go structs and maps.
@@ -33,11 +43,19 @@ pub fn to_value(json: &serde_json::Value) -> Value {
         }
         serde_json::Value::String(s) => Value::String(s.clone()),
         serde_json::Value::Array(a) => Value::Array(a.iter().map(to_value).collect()),
-        serde_json::Value::Object(o) => Value::Map(
-            o.iter()
-                .map(|(k, v)| (k.clone(), to_value(v)))
-                .collect::<HashMap<_, _>>(),
-        ),
+        serde_json::Value::Object(o) => {
+            if o.len() > 1 {
+                let ordered: Vec<String> = o.keys().cloned().collect();
+                let mut sorted = ordered.clone();
+                sorted.sort();
+                KEY_ORDER.with(|k| k.borrow_mut().insert(sorted, ordered));
+            }
+            Value::Map(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), to_value(v)))
+                    .collect::<HashMap<_, _>>(),
+            )
+        }
     }
 }
 
@@ -57,12 +75,19 @@ fn from_value(value: &Value) -> serde_json::Value {
         }
         Value::Array(a) => serde_json::Value::Array(a.iter().map(from_value).collect()),
         Value::Object(m) | Value::Map(m) => {
-            // Sorted keys, as Go's encoding/json prints maps.
-            let mut keys: Vec<_> = m.keys().collect();
+            // Sorted keys, as Go's encoding/json prints maps, unless the
+            // object was a struct with its own order (see KEY_ORDER).
+            let mut keys: Vec<String> = m.keys().cloned().collect();
             keys.sort();
+            if let Some(ordered) = KEY_ORDER.with(|k| k.borrow().get(&keys).cloned()) {
+                keys = ordered;
+            }
             serde_json::Value::Object(
                 keys.into_iter()
-                    .map(|k| (k.clone(), from_value(&m[k])))
+                    .map(|k| {
+                        let v = from_value(&m[&k]);
+                        (k, v)
+                    })
                     .collect(),
             )
         }
@@ -182,6 +207,7 @@ impl Format {
         if self.json {
             return Ok(value.to_string());
         }
+        KEY_ORDER.with(|k| k.borrow_mut().clear());
         self.template
             .render(&Context::from(to_value(value)))
             .map_err(|e| anyhow!("template: {e}"))

@@ -104,17 +104,6 @@ pub fn container(d: &ContainerDetails) -> Value {
                 .collect(),
         )
     };
-    let tmpfs = if host.tmpfs.is_empty() {
-        Value::Null
-    } else {
-        json!(host.tmpfs)
-    };
-    let host_mounts = &host.mounts;
-    let ulimits: Vec<Value> = host
-        .ulimits
-        .iter()
-        .map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard}))
-        .collect();
     let mut v = json!({
         "Id": c.id,
         "Created": c.created_at,
@@ -146,37 +135,7 @@ pub fn container(d: &ContainerDetails) -> Value {
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": Value::Null,
-        "HostConfig": {
-            "Binds": list_or_null(&binds),
-            "ContainerIDFile": "",
-            "LogConfig": {"Type": "json-file", "Config": {}},
-            "NetworkMode": host.network_mode,
-            "PortBindings": port_bindings_json(&host.port_bindings),
-            "RestartPolicy": {
-                "Name": host.restart_policy.name(),
-                "MaximumRetryCount": host.restart_policy.maximum_retry_count(),
-            },
-            "AutoRemove": host.auto_remove,
-            "VolumeDriver": "",
-            "VolumesFrom": list_or_null(&host.volumes_from),
-            "CapAdd": list_or_null(&host.cap_add),
-            "CapDrop": list_or_null(&host.cap_drop),
-            "Dns": host.dns,
-            "ExtraHosts": list_or_null(&host.extra_hosts),
-            "Privileged": host.privileged,
-            "PublishAllPorts": host.publish_all_ports,
-            "ReadonlyRootfs": host.read_only_rootfs,
-            "SecurityOpt": list_or_null(&host.security_opt),
-            "Tmpfs": tmpfs,
-            "ShmSize": host.shm_size,
-            "Memory": host.memory,
-            "NanoCpus": host.nano_cpus,
-            "PidsLimit": host.pids_limit,
-            "Ulimits": if ulimits.is_empty() { Value::Null } else { json!(ulimits) },
-            "Init": if host.init { json!(true) } else { Value::Null },
-            "Mounts": if host_mounts.is_empty() { Value::Null } else { json!(host_mounts) },
-            "Runtime": host.runtime,
-        },
+        "HostConfig": host_config(c, &binds),
         "GraphDriver": {
             "Data": {
                 "LowerDir": lowers,
@@ -206,11 +165,18 @@ pub fn container(d: &ContainerDetails) -> Value {
             "Entrypoint": list_or_null(&spec.entrypoint),
             "OnBuild": Value::Null,
             "Labels": labels,
-            "StopSignal": if spec.stop_signal.is_empty() { Value::Null } else { json!(spec.stop_signal) },
         },
         "NetworkSettings": network_settings(c, &d.networking),
     });
-    add_docker_defaults(&mut v, c);
+    // Docker's `omitempty` Config fields, in its order.
+    if let Some(config) = v["Config"].as_object_mut() {
+        if !spec.stop_signal.is_empty() {
+            config.insert("StopSignal".into(), json!(spec.stop_signal));
+        }
+        if let Some(t) = spec.stop_timeout {
+            config.insert("StopTimeout".into(), json!(t));
+        }
+    }
     v["ExecIDs"] = if d.exec_ids.is_empty() {
         Value::Null
     } else {
@@ -223,32 +189,104 @@ pub fn container(d: &ContainerDetails) -> Value {
     v
 }
 
-/// Docker quirk: dockerd's inspect always carries these HostConfig and
-/// Config keys (zero when unset) and clients look them up by name.
-fn add_docker_defaults(v: &mut Value, c: &Container) {
-    let host_defaults = json!({
-        "CpuShares": 0, "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
-        "CpusetCpus": "", "CpusetMems": "", "Devices": [], "DeviceCgroupRules": null, "DeviceRequests": null,
-        "MemoryReservation": 0, "MemorySwap": 0, "MemorySwappiness": null, "OomKillDisable": null,
-        "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [],
-        "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CgroupParent": "", "CgroupnsMode": "private",
-        "GroupAdd": null, "IpcMode": "private", "Cgroup": "", "Links": null, "OomScoreAdj": 0, "PidMode": "",
-        "UTSMode": "", "UsernsMode": "", "Isolation": "", "ConsoleSize": [0, 0],
-        "DnsOptions": [], "DnsSearch": [], "KernelMemoryTCP": 0, "MaskedPaths": null, "ReadonlyPaths": null,
+/// HostConfig in Docker's key order (the Go struct's field order, which
+/// clients and people read). Docker quirk: every resource field is present,
+/// zero when unset, while `Tmpfs`, `Init` and `Mounts` are `omitempty`.
+fn host_config(c: &Container, binds: &[String]) -> Value {
+    let host = &c.spec.host;
+    let ulimits: Vec<Value> = host
+        .ulimits
+        .iter()
+        .map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard}))
+        .collect();
+    // Docker shows the daemon's masked and read-only paths, none when privileged.
+    let (masked, readonly) = if host.privileged {
+        (Value::Null, Value::Null)
+    } else {
+        let (masked, readonly) = berth_engine::security::confined_paths();
+        (json!(masked), json!(readonly))
+    };
+    let mut v = json!({
+        "Binds": list_or_null(binds),
+        "ContainerIDFile": "",
+        "LogConfig": {"Type": "json-file", "Config": {}},
+        "NetworkMode": host.network_mode,
+        "PortBindings": port_bindings_json(&host.port_bindings),
+        "RestartPolicy": {
+            "Name": host.restart_policy.name(),
+            "MaximumRetryCount": host.restart_policy.maximum_retry_count(),
+        },
+        "AutoRemove": host.auto_remove,
+        "VolumeDriver": "",
+        "VolumesFrom": list_or_null(&host.volumes_from),
+        "CapAdd": list_or_null(&host.cap_add),
+        "CapDrop": list_or_null(&host.cap_drop),
+        "CgroupnsMode": "private",
+        "Dns": host.dns,
+        "DnsOptions": [],
+        "DnsSearch": [],
+        "ExtraHosts": list_or_null(&host.extra_hosts),
+        "GroupAdd": Value::Null,
+        "IpcMode": "private",
+        "Cgroup": "",
+        "Links": Value::Null,
+        "OomScoreAdj": 0,
+        "PidMode": "",
+        "Privileged": host.privileged,
+        "PublishAllPorts": host.publish_all_ports,
+        "ReadonlyRootfs": host.read_only_rootfs,
+        "SecurityOpt": list_or_null(&host.security_opt),
+        "Tmpfs": if host.tmpfs.is_empty() { Value::Null } else { json!(host.tmpfs) },
+        "UTSMode": "",
+        "UsernsMode": "",
+        "ShmSize": host.shm_size,
+        "Runtime": host.runtime,
+        "ConsoleSize": [0, 0],
+        "Isolation": "",
+        "CpuShares": 0,
+        "Memory": host.memory,
+        "NanoCpus": host.nano_cpus,
+        "CgroupParent": "",
+        "BlkioWeight": 0,
+        "BlkioWeightDevice": [],
+        "BlkioDeviceReadBps": [],
+        "BlkioDeviceWriteBps": [],
+        "BlkioDeviceReadIOps": [],
+        "BlkioDeviceWriteIOps": [],
+        "CpuPeriod": 0,
+        "CpuQuota": 0,
+        "CpuRealtimePeriod": 0,
+        "CpuRealtimeRuntime": 0,
+        "CpusetCpus": "",
+        "CpusetMems": "",
+        "Devices": [],
+        "DeviceCgroupRules": Value::Null,
+        "DeviceRequests": Value::Null,
+        "KernelMemory": 0,
+        "KernelMemoryTCP": 0,
+        "MemoryReservation": 0,
+        "MemorySwap": 0,
+        "MemorySwappiness": Value::Null,
+        "OomKillDisable": false,
+        "PidsLimit": host.pids_limit,
+        "Ulimits": ulimits,
+        "CpuCount": 0,
+        "CpuPercent": 0,
+        "IOMaximumIOps": 0,
+        "IOMaximumBandwidth": 0,
+        "Mounts": if host.mounts.is_empty() { Value::Null } else { json!(host.mounts) },
+        "MaskedPaths": masked,
+        "ReadonlyPaths": readonly,
+        "Init": if host.init { json!(true) } else { Value::Null },
     });
-    if let (Some(host), Some(defaults)) =
-        (v["HostConfig"].as_object_mut(), host_defaults.as_object())
-    {
-        for (k, d) in defaults {
-            host.entry(k.clone()).or_insert_with(|| d.clone());
-        }
+    if let Some(map) = v.as_object_mut() {
+        map.retain(|k, v| !(OMITTED_WHEN_EMPTY.contains(&k.as_str()) && v.is_null()));
     }
-    if let Some(config) = v["Config"].as_object_mut() {
-        if let Some(t) = c.spec.stop_timeout {
-            config.entry("StopTimeout").or_insert(json!(t));
-        }
-    }
+    v
 }
+
+/// HostConfig fields Docker leaves out when unset (`omitempty`).
+const OMITTED_WHEN_EMPTY: &[&str] = &["Tmpfs", "Mounts", "Init"];
 
 /// HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8000"}]}.
 fn port_bindings_json(bindings: &[PortBinding]) -> Value {

@@ -28,6 +28,7 @@ use crate::error::RuntimeError;
 use crate::seccomp::Seccomp;
 use crate::user::User;
 
+pub use mounts::{masked_paths, readonly_paths};
 pub use process::{build_exec_process, inherit_container_limits};
 
 /// How a container gets a namespace of some kind.
@@ -230,7 +231,7 @@ fn linux_section(
         .set_seccomp(seccomp)
         .set_rootfs_propagation(rootfs_propagation)
         .set_masked_paths((!input.privileged).then(mounts::masked_paths))
-        .set_readonly_paths((!input.privileged).then(|| strings(mounts::READONLY_PATHS)))
+        .set_readonly_paths((!input.privileged).then(mounts::readonly_paths))
         .set_mount_label(None)
         .set_intel_rdt(None)
         .set_personality(None)

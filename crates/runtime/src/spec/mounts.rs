@@ -101,7 +101,7 @@ fn depth(destination: &str) -> usize {
 
 /// Docker's masked paths plus each CPU's `thermal_throttle` directory where the
 /// host has one (it exposes host-wide state, GHSA-6fw5-f8r9-fgfm's sibling).
-pub(super) fn masked_paths() -> Vec<String> {
+pub fn masked_paths() -> Vec<String> {
     let mut paths = strings(MASKED_PATHS);
     let mut throttles: Vec<(u32, String)> = std::fs::read_dir("/sys/devices/system/cpu")
         .into_iter()
@@ -119,6 +119,11 @@ pub(super) fn masked_paths() -> Vec<String> {
     throttles.sort();
     paths.extend(throttles.into_iter().map(|(_, path)| path));
     paths
+}
+
+/// Docker's read-only paths of an unprivileged container.
+pub fn readonly_paths() -> Vec<String> {
+    strings(READONLY_PATHS)
 }
 
 fn mount(
