@@ -114,7 +114,7 @@ mod tests {
         };
         assert_eq!(
             health_json(&h).to_string(),
-            r#"{"Interval":5000000000,"Retries":3,"Test":["CMD-SHELL","true"]}"#
+            r#"{"Test":["CMD-SHELL","true"],"Interval":5000000000,"Retries":3}"#
         );
         assert_eq!(
             health_json(&Health::Disable).to_string(),
