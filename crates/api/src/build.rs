@@ -62,8 +62,7 @@ fn options(q: &Query) -> Result<BuildOptions, ApiError> {
         )));
     }
     for key in [
-        "extrahosts", "shmsize", "memory", "memswap", "cpushares", "cpusetcpus", "cpuperiod",
-        "cpuquota", "squash", "outputs", "isolation",
+        "memory", "memswap", "cpushares", "cpusetcpus", "cpuperiod", "cpuquota", "squash", "outputs",
     ] {
         if let Some(v) = q.get(key).filter(|v| !v.is_empty() && !matches!(*v, "0" | "false" | "[]" | "{}")) {
             return Err(ApiError::bad_request(format!(
@@ -71,11 +70,22 @@ fn options(q: &Query) -> Result<BuildOptions, ApiError> {
             )));
         }
     }
-    if let Some(cache_from) = q.get("cachefrom").filter(|v| !matches!(*v, "" | "[]" | "null")) {
-        return Err(ApiError::bad_request(format!(
-            "build option cachefrom={cache_from} is not supported by berth (its cache is the local build cache)"
-        )));
+    // dockerd: only the default isolation exists on Linux.
+    if let Some(i) = q.text("isolation").filter(|i| i != "default") {
+        return Err(ApiError::bad_request(format!("unsupported isolation: \"{i}\"")));
     }
+    // Docker's `cachefrom` is a JSON list of image names.
+    let cache_from = match q.get("cachefrom").filter(|v| !matches!(*v, "" | "null")) {
+        None => None,
+        Some(text) => Some(serde_json::from_str::<Vec<String>>(text).map_err(|e| {
+            ApiError::bad_request(format!("invalid cachefrom {text:?}: {e}"))
+        })?)
+        .filter(|list| !list.is_empty()),
+    };
+    let shm_size = match q.int("shmsize")? {
+        Some(n) if n < 0 => return Err(ApiError::bad_request("shmsize must be positive")),
+        n => n.unwrap_or(0) as u64,
+    };
     if let Some(platform) = q.text("platform") {
         if !matches!(platform.as_str(), "linux" | "linux/amd64" | "linux/x86_64") {
             return Err(ApiError::bad_request(format!(
@@ -95,10 +105,15 @@ fn options(q: &Query) -> Result<BuildOptions, ApiError> {
             .collect(),
         // Docker quirk: "default" (and an empty value) is the default bridge.
         network: q.text("networkmode").unwrap_or_else(|| "default".into()),
+        cache_from,
+        shm_size,
+        extra_hosts: q.all("extrahosts").into_iter().filter(|h| !h.is_empty()).collect(),
     })
 }
 
-/// Sends each line of the builder's progress as `{"stream": line}`.
+/// Sends the builder's progress as `{"stream": text}` messages: whole lines,
+/// and whatever was written before a flush (a RUN's output as it comes, its
+/// stderr in one message, as dockerd sends each write).
 struct StreamLines {
     tx: mpsc::Sender<Bytes>,
     partial: Vec<u8>,
@@ -117,9 +132,9 @@ impl StreamLines {
 impl Write for StreamLines {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.partial.extend_from_slice(buf);
-        while let Some(end) = self.partial.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.partial.drain(..=end).collect();
-            self.send(json!({ "stream": String::from_utf8_lossy(&line) }))?;
+        if self.partial.ends_with(b"\n") {
+            let text = std::mem::take(&mut self.partial);
+            self.send(json!({ "stream": String::from_utf8_lossy(&text) }))?;
         }
         Ok(buf.len())
     }
@@ -157,10 +172,14 @@ async fn build(State(engine): State<Shared>, q: Query, body: Body) -> Result<Res
         let _ = out.flush();
         match result {
             Ok(outcome) => {
+                // dockerd's order: the image's aux message, then the
+                // classic builder's `Successfully built`, then the tags.
                 let _ = out.send(json!({"aux": {"ID": outcome.id}}));
                 if quiet {
                     let _ = out.send(json!({ "stream": format!("{}\n", outcome.id) }));
                 } else {
+                    let short: String = outcome.id.trim_start_matches("sha256:").chars().take(12).collect();
+                    let _ = out.send(json!({ "stream": format!("Successfully built {short}\n") }));
                     for tag in &outcome.tags {
                         let _ = out.send(json!({ "stream": format!("Successfully tagged {tag}\n") }));
                     }

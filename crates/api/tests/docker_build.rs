@@ -1,5 +1,6 @@
 //! `docker build` through `berth serve` (`POST /build`), with each docker CLI
-//! on this machine: tags, build args, a failing RUN's exit status, `-q`.
+//! on this machine: tags, build args, a failing RUN's exit status, `-q`,
+//! the RUN containers' `--add-host`/`--shm-size`, red stderr, `--cache-from`.
 
 mod common;
 
@@ -64,15 +65,33 @@ fn docker_build_runs_the_classic_builder() {
             "{text}"
         );
     }
+    // RUN containers get the build's --add-host and --shm-size; their
+    // stderr comes back red, as from dockerd; --cache-from limits the cache
+    // to the chains of the images named.
+    let settings = tempfile::tempdir().unwrap();
+    std::fs::write(
+        settings.path().join("Dockerfile"),
+        "FROM busybox\nRUN grep -q '^10.0.0.1\\sh$' /etc/hosts && df -k /dev/shm | grep -q ' 71680 ' && echo oops >&2\n",
+    )
+    .unwrap();
+    let settings = settings.path().to_str().unwrap();
+    let args = ["build", "--no-cache", "--add-host", "h:10.0.0.1", "--shm-size", "70m", "-t", "settings:1", settings];
+    let out = docker(&clients[0], &server, &args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("\x1b[91moops\n\x1b[0m"), "{text:?}");
+    let cached = |cache_from: &str| {
+        let out = docker(&clients[0], &server, &["build", "--cache-from", cache_from, "--add-host", "h:10.0.0.1", "--shm-size", "70m", settings]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).contains("Using cache")
+    };
+    assert!(cached("settings:1"));
+    assert!(!cached("no-such-image"));
     // What berth cannot do is refused, not ignored.
-    let out = docker(
-        &clients[0],
-        &server,
-        &["build", "--add-host", "h:10.0.0.1", context],
-    );
+    let out = docker(&clients[0], &server, &["build", "--memory", "64m", context]);
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("extrahosts"),
+        String::from_utf8_lossy(&out.stderr).contains("memory"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

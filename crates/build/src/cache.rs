@@ -2,6 +2,8 @@
 //! image a step made. Rows are deleted with their image (`ON DELETE CASCADE`),
 //! so a hit always names an image that still exists.
 
+use std::collections::BTreeSet;
+
 use berth_store::rusqlite::{params, OptionalExtension};
 use berth_store::Store;
 use sha2::{Digest, Sha256};
@@ -30,6 +32,28 @@ pub fn lookup(store: &Store, parent: &str, key: &str) -> Result<Option<String>, 
             |r| r.get(0),
         )
         .optional()?)
+}
+
+/// The images named (those that exist: Docker ignores unknown `--cache-from`
+/// names) and every image below them, following the steps that made them.
+pub fn chains(store: &Store, names: &[String]) -> Result<BTreeSet<String>, BuildError> {
+    let mut found = BTreeSet::new();
+    for name in names {
+        let Ok(mut id) = berth_image::resolve_id(store, name) else {
+            continue;
+        };
+        while found.insert(id.clone()) {
+            let parent: Option<String> = store
+                .db()
+                .query_row("SELECT parent_id FROM build_cache WHERE image_id = ?1", params![id], |r| r.get(0))
+                .optional()?;
+            match parent {
+                Some(p) => id = p,
+                None => break,
+            }
+        }
+    }
+    Ok(found)
 }
 
 pub fn record(store: &mut Store, image: &str, parent: &str, key: &str) -> Result<(), BuildError> {

@@ -21,6 +21,10 @@ pub struct StepContainer {
     pub env: Vec<String>,
     /// The network mode of a RUN container.
     pub network: String,
+    /// `/dev/shm`'s size in bytes for a RUN container (0: Docker's 64 MiB).
+    pub shm_size: u64,
+    /// `host:ip` lines added to a RUN container's `/etc/hosts`.
+    pub extra_hosts: Vec<String>,
 }
 
 /// The containers of a build's steps.

@@ -3,7 +3,8 @@
 //! Output follows Docker's classic builder: `Step N/M : INSTRUCTION`, then
 //! ` ---> Using cache` when the cache had the step, ` ---> Running in ID` and
 //! `Removing intermediate container ID` around a RUN, and ` ---> IMAGE` for
-//! the step's image; `Successfully built` / `Successfully tagged` at the end.
+//! the step's image. The front ends add Docker's `Successfully built` and
+//! `Successfully tagged` lines (the API sends the image's `aux` message first).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -17,7 +18,7 @@ use berth_store::Store;
 use crate::context::{Context, Entry, Source};
 use crate::dockerfile::{self, Command, Instruction};
 use crate::lex::{process_word, process_words};
-use crate::BuildError;
+use crate::{cache, BuildError};
 
 mod copy;
 mod step;
@@ -70,6 +71,14 @@ pub struct BuildOptions {
     pub labels: Vec<(String, String)>,
     /// The network mode of RUN containers.
     pub network: String,
+    /// `--cache-from`: when set, a step is taken from the cache only if the
+    /// cached image is one of these images or below one of them (Docker's
+    /// classic builder); unknown names are ignored, as by Docker.
+    pub cache_from: Option<Vec<String>>,
+    /// `--shm-size` of RUN containers, in bytes (0: Docker's default).
+    pub shm_size: u64,
+    /// `--add-host` entries (`host:ip`) of RUN containers.
+    pub extra_hosts: Vec<String>,
 }
 
 /// What a build made.
@@ -103,7 +112,7 @@ pub fn build(
         .collect::<Result<Vec<_>, _>>()?;
     let (context, text) = load(store, source, opts)?;
     let dockerfile = dockerfile::parse(&text)?;
-    let mut builder = Builder::new(store, steps, &context, opts, out, dockerfile.escape);
+    let mut builder = Builder::new(store, steps, &context, opts, out, dockerfile.escape)?;
     let id = builder.run(dockerfile)?;
     let mut tagged = Vec::new();
     for reference in tags {
@@ -264,6 +273,8 @@ struct Builder<'a> {
     finished: Vec<(Option<String>, String)>,
     step: usize,
     total: usize,
+    /// With `--cache-from`, the images cache hits may come from.
+    cache_sources: Option<std::collections::BTreeSet<String>>,
 }
 
 impl<'a> Builder<'a> {
@@ -274,8 +285,12 @@ impl<'a> Builder<'a> {
         opts: &'a BuildOptions,
         out: &'a mut dyn Write,
         escape: char,
-    ) -> Builder<'a> {
-        Builder {
+    ) -> Result<Builder<'a>, BuildError> {
+        let cache_sources = match &opts.cache_from {
+            None => None,
+            Some(names) => Some(cache::chains(store, names)?),
+        };
+        Ok(Builder {
             store,
             steps,
             context,
@@ -288,7 +303,8 @@ impl<'a> Builder<'a> {
             finished: Vec::new(),
             step: 0,
             total: 0,
-        }
+            cache_sources,
+        })
     }
 
     fn say(&mut self, line: impl AsRef<str>) -> Result<(), BuildError> {
@@ -397,7 +413,6 @@ impl<'a> Builder<'a> {
                 "[Warning] One or more build-args [{list}] were not consumed"
             ))?;
         }
-        self.say(format!("Successfully built {}", short(&last)))?;
         Ok(last)
     }
 
@@ -646,6 +661,7 @@ impl<'a> Builder<'a> {
                 cmd: vec!["/bin/sh".into(), "-c".into(), format!("#(nop) {comment}")],
                 env: Vec::new(),
                 network: "none".into(),
+                ..Default::default()
             },
         )
     }
@@ -679,6 +695,8 @@ impl<'a> Builder<'a> {
                 cmd,
                 env,
                 network: self.opts.network.clone(),
+                shm_size: self.opts.shm_size,
+                extra_hosts: self.opts.extra_hosts.clone(),
             },
         )?;
         self.say(format!(" ---> Running in {}", &cid[..12]))?;

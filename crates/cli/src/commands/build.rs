@@ -33,6 +33,18 @@ pub struct BuildArgs {
     /// Set the networking mode for the RUN instructions during build
     #[arg(long, default_value = "default")]
     network: String,
+    /// Images to consider as cache sources
+    #[arg(long = "cache-from")]
+    cache_from: Vec<String>,
+    /// Size of /dev/shm of the RUN containers
+    #[arg(long = "shm-size")]
+    shm_size: Option<String>,
+    /// Add a custom host-to-IP mapping (host:ip) in the RUN containers
+    #[arg(long = "add-host")]
+    add_host: Vec<String>,
+    /// Container isolation technology (only "default" on Linux)
+    #[arg(long)]
+    isolation: Option<String>,
     /// Suppress the build output and print image ID on success
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -64,6 +76,10 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
             None => (l.clone(), String::new()),
         })
         .collect();
+    if let Some(i) = args.isolation.as_deref().filter(|i| !matches!(*i, "" | "default")) {
+        // dockerd's answer: only the default isolation exists on Linux.
+        anyhow::bail!("unsupported isolation: \"{i}\"");
+    }
     let opts = BuildOptions {
         tags: args.tags,
         dockerfile: args.file,
@@ -74,6 +90,14 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
         // `default` is the default bridge (NAT to what the host reaches), as
         // for Docker's RUN containers.
         network: args.network,
+        cache_from: (!args.cache_from.is_empty()).then_some(args.cache_from),
+        shm_size: args
+            .shm_size
+            .as_deref()
+            .map(super::container::parse_bytes)
+            .transpose()?
+            .unwrap_or(0) as u64,
+        extra_hosts: args.add_host,
     };
     let source = if args.context == "-" {
         ContextSource::Stdin(Box::new(std::io::stdin()))
@@ -102,6 +126,8 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
             if args.quiet {
                 writeln!(out, "{}", outcome.id)?;
             } else {
+                let short: String = outcome.id.trim_start_matches("sha256:").chars().take(12).collect();
+                writeln!(out, "Successfully built {short}")?;
                 for tag in &outcome.tags {
                     writeln!(out, "Successfully tagged {tag}")?;
                 }

@@ -56,6 +56,8 @@ impl StepContainers for Steps {
                 env: spec.env,
                 host: HostSpec {
                     network_mode: spec.network,
+                    shm_size: spec.shm_size,
+                    extra_hosts: spec.extra_hosts,
                     ..Default::default()
                 },
                 ..Default::default()
@@ -79,8 +81,18 @@ impl StepContainers for Steps {
         let mut code = None;
         while let Ok(Some((kind, payload))) = attach::read_frame(&mut reader) {
             match kind {
-                attach::STDOUT | attach::STDERR => {
+                attach::STDOUT => {
                     out.write_all(&payload)
+                        .and_then(|()| out.flush())
+                        .map_err(|e| BuildError::io("build output", e))?;
+                }
+                // Docker's classic builder shows a RUN's stderr in red: each
+                // write wrapped in the escape codes, one progress message.
+                attach::STDERR => {
+                    let mut red = b"\x1b[91m".to_vec();
+                    red.extend_from_slice(&payload);
+                    red.extend_from_slice(b"\x1b[0m");
+                    out.write_all(&red)
                         .and_then(|()| out.flush())
                         .map_err(|e| BuildError::io("build output", e))?;
                 }
