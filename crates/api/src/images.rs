@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_engine::image::{DeleteItem, ImageFilter, ImagePruneFilter, ImportOptions};
+use berth_engine::image::{DeleteItem, ImageFilter, ImagePruneFilter, ImportOptions, SearchFilters};
 use berth_engine::units::unix_seconds;
 use bollard_stubs::models::{ImageHistoryResponseItem, ImageSummary};
 use serde_json::{json, Value};
@@ -337,8 +337,35 @@ async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, Ap
     })))
 }
 
-async fn search() -> ApiError {
-    ApiError::engine("berth serve has no registry to search")
+/// `GET /images/search?term=&limit=&filters=`: the registry's answer, in
+/// dockerd's shape, with the request's `X-Registry-Auth` credentials.
+async fn search(q: Query, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let term = q
+        .text("term")
+        .ok_or_else(|| ApiError::bad_request("search term is required"))?;
+    let limit = q.int("limit")?.unwrap_or(0).max(0) as u32;
+    let auth = RequestAuth::from_headers(&headers)?;
+    let filters = q.filters()?;
+    let found = tokio::task::spawn_blocking(move || {
+        let filters = SearchFilters::from_pairs(filters.pairs())?;
+        berth_engine::Engine::image_search(&term, limit, &filters, &auth)
+    })
+    .await
+    .map_err(|e| ApiError::engine(e.to_string()))??;
+    Ok(Json(Value::Array(
+        found
+            .into_iter()
+            .map(|r| {
+                json!({
+                    "star_count": r.star_count,
+                    "is_official": r.is_official,
+                    "name": r.name,
+                    "is_automated": r.is_automated,
+                    "description": r.description,
+                })
+            })
+            .collect(),
+    )))
 }
 
 #[cfg(test)]

@@ -144,6 +144,8 @@ enum Command {
     Pull(registry::PullArgs),
     /// Upload an image to a registry
     Push(registry::PushArgs),
+    /// Search Docker Hub (or the registry a term names) for images
+    Search(commands::search::SearchArgs),
     /// Log in to a registry
     Login(registry::LoginArgs),
     /// Log out from a registry
@@ -291,6 +293,7 @@ fn main() {
         Command::Info(a) => (system::info(&ctx, a), exit::FAILURE),
         Command::Pull(a) => (registry::pull(&ctx, a), exit::FAILURE),
         Command::Push(a) => (registry::push(&ctx, a), exit::FAILURE),
+        Command::Search(a) => (commands::search::search(&ctx, a), exit::FAILURE),
         Command::Login(a) => (registry::login(&ctx, a), exit::FAILURE),
         Command::Logout(a) => (registry::logout(&ctx, a), exit::FAILURE),
         Command::Events(a) => (commands::events::events(&ctx, a), exit::FAILURE),

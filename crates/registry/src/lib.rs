@@ -17,7 +17,8 @@
 //!   the verified blobs and nothing else, and the next pull reuses them;
 //! * [`push`] uploads the layer blobs and config the registry lacks, then the
 //!   manifest, and records the pushed digest as the image's repo digest;
-//! * [`progress`] reports both as data, for the front ends to render.
+//! * [`progress`] reports both as data, for the front ends to render;
+//! * [`search`] asks a registry's v1 search API, as dockerd does.
 //!
 //! Every public function is synchronous: each runs its own single-threaded
 //! tokio runtime, whose one thread drives all concurrent transfers.
@@ -29,6 +30,7 @@ mod login;
 pub mod progress;
 mod pull;
 mod push;
+mod search;
 
 pub use credentials::{Credentials, DockerConfig};
 pub use endpoint::RegistrySettings;
@@ -37,6 +39,7 @@ pub use login::login;
 pub use progress::{Event, LayerStatus, Progress};
 pub use pull::{pull, Platform, PullOptions, Pulled};
 pub use push::{push, PushOptions, Pushed};
+pub use search::{search, search_host, SearchResult};
 
 use berth_image::Reference;
 

@@ -7,6 +7,7 @@ pub mod events;
 pub mod image;
 pub mod network;
 pub mod registry;
+pub mod search;
 pub mod security_opt;
 pub mod serve;
 pub mod system;

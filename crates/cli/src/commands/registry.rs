@@ -83,7 +83,7 @@ fn progress(quiet: bool) -> Box<dyn Progress> {
     }
 }
 
-fn docker_config() -> Result<DockerConfig> {
+pub(super) fn docker_config() -> Result<DockerConfig> {
     Ok(DockerConfig::load(&default_config_path())?)
 }
 

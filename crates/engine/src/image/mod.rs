@@ -14,6 +14,7 @@ mod pull;
 mod push;
 mod rm;
 mod save;
+mod search;
 mod tag;
 
 pub use berth_image::{
@@ -22,9 +23,10 @@ pub use berth_image::{
 pub use berth_registry::{
     credentials::{default_config_path, server_key, DOCKER_HUB_KEY},
     Credentials, DockerConfig, Event as ProgressEvent, LayerStatus, Progress, PullOptions, Pulled,
-    PushOptions, Pushed,
+    PushOptions, Pushed, SearchResult,
 };
 pub use build::{BuildError, BuildOptions, BuildOutcome, ContextSource};
 pub use filter::{ImageFilter, ImagePruneFilter};
 pub use prune::ImagePruneReport;
 pub use pull::CredentialSource;
+pub use search::SearchFilters;
