@@ -3,6 +3,7 @@
 //! message stream: `{"stream": "..."}` for each line of progress,
 //! `{"aux": {"ID": "sha256:..."}}` for the image made, and
 //! `{"errorDetail": {...}, "error": "..."}` when the build fails.
+//! `POST /build/prune` removes the build cache.
 
 use std::io::Write;
 
@@ -10,8 +11,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
-use axum::Router;
+use axum::{Json, Router};
 use berth_engine::image::build::{BuildError, BuildOptions, ContextSource};
+use berth_engine::image::DeleteItem;
 use berth_engine::Error;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -22,7 +24,9 @@ use crate::streams::{self, BodyReader};
 use crate::Shared;
 
 pub fn routes() -> Router<Shared> {
-    Router::new().route("/build", post(build))
+    Router::new()
+        .route("/build", post(build))
+        .route("/build/prune", post(prune))
 }
 
 /// A JSON map parameter (`buildargs`, `labels`), `{}` when absent.
@@ -198,4 +202,30 @@ async fn build(State(engine): State<Shared>, q: Query, body: Body) -> Result<Res
             }
         }
     }))
+}
+
+/// `POST /build/prune`: the classic builder's cache (its steps' untagged
+/// images). BuildKit's `filters`, `keep-storage` and `all` have no meaning
+/// for it and are refused rather than ignored.
+async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiError> {
+    for key in ["filters", "keep-storage", "reserved-space", "max-used-space", "min-free-space"] {
+        if let Some(v) = q.get(key).filter(|v| !matches!(*v, "" | "0" | "{}")) {
+            return Err(ApiError::bad_request(format!(
+                "build cache prune option {key}={v} is not supported by berth (it prunes the classic builder's cache)"
+            )));
+        }
+    }
+    let report = engine.with_engine(|engine| Ok(engine.build_cache_prune()?)).await?;
+    let deleted: Vec<Value> = report
+        .deleted
+        .iter()
+        .filter_map(|item| match item {
+            DeleteItem::Deleted(id) => Some(json!(id)),
+            DeleteItem::Untagged(_) => None,
+        })
+        .collect();
+    Ok(Json(json!({
+        "CachesDeleted": if deleted.is_empty() { Value::Null } else { Value::Array(deleted) },
+        "SpaceReclaimed": report.reclaimed,
+    })))
 }

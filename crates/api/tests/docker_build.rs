@@ -1,6 +1,7 @@
 //! `docker build` through `berth serve` (`POST /build`), with each docker CLI
 //! on this machine: tags, build args, a failing RUN's exit status, `-q`,
-//! the RUN containers' `--add-host`/`--shm-size`, red stderr, `--cache-from`.
+//! the RUN containers' `--add-host`/`--shm-size`, red stderr, `--cache-from`,
+//! `builder prune`.
 
 mod common;
 
@@ -87,6 +88,20 @@ fn docker_build_runs_the_classic_builder() {
     };
     assert!(cached("settings:1"));
     assert!(!cached("no-such-image"));
+    // `builder prune` empties the classic builder's cache: the steps'
+    // untagged images go, the tagged images stay and still run.
+    let rebuilt = |server: &Server| {
+        let out = docker(&clients[0], server, &["build", "--build-arg", "X=7", context]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).contains("Using cache")
+    };
+    assert!(rebuilt(&server));
+    let out = docker(&clients[0], &server, &["builder", "prune", "-f"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Total reclaimed space"), "{}", String::from_utf8_lossy(&out.stdout));
+    let run = docker(&clients[0], &server, &["run", "--rm", "built0:v1"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(!rebuilt(&server));
     // What berth cannot do is refused, not ignored.
     let out = docker(&clients[0], &server, &["build", "--memory", "64m", context]);
     assert!(!out.status.success());

@@ -2,6 +2,7 @@
 //! history, tag, rm, prune, pull, push, registry login, build.
 
 pub mod build;
+mod build_prune;
 mod filter;
 mod history;
 mod import;
