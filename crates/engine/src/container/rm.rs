@@ -8,17 +8,28 @@ use berth_container::{rootfs, ContainerError, Result};
 use berth_mount::Linux;
 use berth_store::{FileLock, LockError, Store};
 
+use super::kill::kill;
 use super::reconcile::{lookup, reconcile};
 use super::runtime::runtime_of;
 use super::stop::mark_stopped_by_user;
 use super::volumes;
 use crate::monitor::client;
+use crate::Engine;
+
+/// `rm` options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RemoveRequest {
+    /// Kill it first if it runs (`-f`).
+    pub force: bool,
+    /// Remove its anonymous volumes too (`-v`).
+    pub volumes: bool,
+}
 
 /// `rm [-f] [-v]`.
-pub fn remove(store: &mut Store, reference: &str, force: bool, volumes: bool) -> Result<()> {
+pub(crate) fn remove(store: &mut Store, reference: &str, req: RemoveRequest) -> Result<()> {
     let c = lookup(store, reference)?;
     if c.state.status.has_monitor() {
-        if !force {
+        if !req.force {
             let what = if c.state.status == Status::Paused {
                 "paused"
             } else {
@@ -34,7 +45,7 @@ pub fn remove(store: &mut Store, reference: &str, force: bool, volumes: bool) ->
         if c.state.status == Status::Paused {
             let _ = rt.resume(&c.id);
         }
-        let _ = rt.kill(&c.id, libc::SIGKILL, true);
+        let _ = kill(store, rt.as_ref(), &c.id, libc::SIGKILL, true);
         if !client::wait_exit(store, &c.id, Duration::from_secs(30)) {
             return Err(ContainerError::DidNotStop(c.id));
         }
@@ -45,7 +56,7 @@ pub fn remove(store: &mut Store, reference: &str, force: bool, volumes: bool) ->
             if latest.state.status.has_monitor() {
                 reconcile(store, &mut latest)?;
             }
-            remove_stopped(store, &latest, volumes)
+            remove_stopped(store, &latest, req.volumes)
         }
         Err(ContainerError::NotFound(_)) => Ok(()),
         Err(e) => Err(e),
@@ -60,7 +71,7 @@ pub fn remove(store: &mut Store, reference: &str, force: bool, volumes: bool) ->
 /// One process removes a container at a time, holding its removal lock: a
 /// second `rm` gets Docker's conflict, `reconcile` leaves the container to
 /// the holder, and a container already gone is removed.
-pub fn remove_stopped(store: &mut Store, c: &Container, volumes: bool) -> Result<()> {
+pub(crate) fn remove_stopped(store: &mut Store, c: &Container, volumes: bool) -> Result<()> {
     let lock_path = removal_lock(store, &c.id);
     let _lock = match FileLock::try_acquire(&lock_path) {
         Ok(lock) => lock,
@@ -110,4 +121,12 @@ fn remove_locked(store: &mut Store, c: &Container, volumes: bool) -> Result<()> 
     }
     berth_image::gc_layers(store)?;
     Ok(())
+}
+
+impl Engine {
+    /// `rm`: removes a container (`force`: a running one too, killed
+    /// first), and with `volumes` its anonymous volumes.
+    pub fn container_remove(&mut self, reference: &str, req: RemoveRequest) -> crate::Result<()> {
+        Ok(remove(&mut self.store, reference, req)?)
+    }
 }
