@@ -16,8 +16,6 @@ use super::exec_instances::ExecConfig;
 use super::reconcile::lookup;
 use super::runtime::{docker_exit_status, runtime_of};
 
-pub(crate) use berth_runtime::set_window_size;
-
 pub(super) fn require_running(c: &Container) -> Result<()> {
     match c.state.status {
         Status::Running => Ok(()),

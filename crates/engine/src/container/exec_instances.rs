@@ -16,7 +16,6 @@ use berth_container::state;
 use berth_store::Store;
 use serde::{Deserialize, Serialize};
 
-use super::exec::set_window_size;
 use crate::{Engine, Error, ErrorKind, Result};
 
 /// What to run, as `docker exec` / `POST /containers/{id}/exec` ask.
@@ -225,7 +224,7 @@ impl Engine {
                 .write(true)
                 .open(&path)
                 .map_err(|e| not_running(format!(": {e}")))?;
-            set_window_size(&terminal, rows, cols);
+            berth_runtime::set_window_size(&terminal, rows, cols);
         }
         Ok(())
     }

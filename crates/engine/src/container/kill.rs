@@ -3,32 +3,13 @@
 use std::time::Duration;
 
 use berth_container::model::Status;
-use berth_container::state;
-use berth_container::{ContainerError, Result};
-use berth_runtime::OciRuntime;
-use berth_store::Store;
+use berth_container::ContainerError;
 
 use super::reconcile::lookup;
 use super::runtime::runtime_of;
-use super::stop::mark_stopped_by_user;
+use super::signal::{kill, mark_stopped_by_user};
 use crate::monitor::client;
 use crate::Engine;
-
-/// Sends `signal` (to every process of the container with `all`) and
-/// records Docker's `kill` event, in one write transaction: the monitor's
-/// `die` that the signal causes waits for it, so the events come in order.
-pub(super) fn kill(
-    store: &mut Store,
-    rt: &dyn OciRuntime,
-    id: &str,
-    signal: i32,
-    all: bool,
-) -> Result<()> {
-    store.write(|tx| {
-        state::record(tx, id, "kill", vec![("signal", signal.to_string())])?;
-        Ok(rt.kill(id, signal, all)?)
-    })
-}
 
 impl Engine {
     /// `kill`: sends `signal` (a name or number; SIGKILL if `None`) to the

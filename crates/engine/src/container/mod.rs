@@ -18,11 +18,13 @@ pub mod logs;
 mod pause;
 pub mod prune;
 mod reconcile;
+mod removal;
 mod rename;
 mod resize;
 mod restart;
 pub mod rm;
 pub(crate) mod runtime;
+mod signal;
 pub mod size;
 pub mod start;
 pub mod stats;
@@ -39,7 +41,8 @@ use crate::{Engine, Result};
 /// (the monitor, the builder's step containers, `ps`).
 pub(crate) mod lifecycle {
     pub(crate) use super::reconcile::{lookup, reconcile};
-    pub(crate) use super::rm::{remove, remove_stopped};
+    pub(crate) use super::removal::remove_stopped;
+    pub(crate) use super::rm::remove;
     pub(crate) use super::start::start;
     pub(crate) use super::wait::until_stopped;
 }

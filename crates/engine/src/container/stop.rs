@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use berth_container::model::{Container, Paths, Status};
+use berth_container::model::{Container, Status};
 use berth_container::state;
 use berth_container::{ContainerError, Result};
 use berth_store::Store;
 
-use super::kill::kill;
 use super::reconcile::lookup;
 use super::runtime::runtime_of;
+use super::signal::{kill, mark_stopped_by_user};
 use crate::monitor::client;
 use crate::Engine;
 
@@ -22,16 +22,6 @@ pub struct StopRequest {
     /// The signal to stop with (default: the container's stop signal, or
     /// SIGTERM).
     pub signal: Option<String>,
-}
-
-/// Marks `c` as stopped by the user, so that its restart policy does not
-/// start it again; a monitor waiting out a restart back-off is told at once.
-pub(super) fn mark_stopped_by_user(store: &mut Store, c: &Container) -> Result<()> {
-    store.write(|tx| state::set_stopped_by_user(tx, &c.id))?;
-    if c.state.status == Status::Restarting {
-        client::cancel_restart(&Paths::of(store, &c.id).attach_socket);
-    }
-    Ok(())
 }
 
 /// Stops `c` if it runs; returns whether it did run.
