@@ -6,10 +6,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use berth_container::ContainerError;
-use berth_image::ImageError;
-use berth_volume::VolumeError;
-use berth_error::{ErrorKind, HasKind};
+use berth_engine::{ErrorKind, HasKind};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -79,30 +76,10 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
     }
 }
 
-/// Any library error becomes Docker's status for its kind, with its own text.
-macro_rules! from_library_error {
-    ($($t:ty),* $(,)?) => {$(
-        impl From<$t> for ApiError {
-            fn from(e: $t) -> ApiError {
-                ApiError::new(status_of(e.kind()), e.to_string())
-            }
-        }
-    )*};
-}
-
-from_library_error!(
-    berth_engine::Error,
-    ContainerError,
-    ImageError,
-    VolumeError,
-    berth_network::NetworkError,
-    berth_store::StoreError,
-    berth_archive::ArchiveError,
-);
-
-impl From<berth_store::rusqlite::Error> for ApiError {
-    fn from(e: berth_store::rusqlite::Error) -> ApiError {
-        ApiError::engine(format!("metadata: {e}"))
+/// An engine error becomes Docker's status for its kind, with its own text.
+impl From<berth_engine::Error> for ApiError {
+    fn from(e: berth_engine::Error) -> ApiError {
+        ApiError::new(status_of(e.kind()), e.to_string())
     }
 }
 
@@ -123,31 +100,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn library_errors_map_to_docker_status_codes() {
-        let e: ApiError = ContainerError::NotFound("x".into()).into();
-        assert_eq!(e.status, StatusCode::NOT_FOUND);
-        assert_eq!(e.message, "No such container: x");
-        let e: ApiError = ContainerError::NameInUse {
-            name: "a".into(),
-            id: "b".into(),
-        }
-        .into();
-        assert_eq!(e.status, StatusCode::CONFLICT);
-        let e: ApiError = VolumeError::InUse {
-            name: "v".into(),
-            containers: vec!["c".into()],
-        }
-        .into();
-        assert_eq!(e.status, StatusCode::CONFLICT);
+    fn engine_errors_map_to_docker_status_codes() {
+        let status = |kind| ApiError::from(berth_engine::Error::refused(kind, "x")).status;
+        assert_eq!(status(ErrorKind::NotFound), StatusCode::NOT_FOUND);
+        assert_eq!(status(ErrorKind::Conflict), StatusCode::CONFLICT);
+        assert_eq!(status(ErrorKind::InvalidArgument), StatusCode::BAD_REQUEST);
+        assert_eq!(status(ErrorKind::CommandNotFound), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(ErrorKind::Internal),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let e = ApiError::from(berth_engine::Error::refused(
+            ErrorKind::Conflict,
+            "remove v: volume is in use - [c]",
+        ));
         assert_eq!(e.message, "remove v: volume is in use - [c]");
-        let e: ApiError = ContainerError::InvalidArgument("bad".into()).into();
-        assert_eq!(e.status, StatusCode::BAD_REQUEST);
-        let e: ApiError = ContainerError::Image(ImageError::NotFound {
-            reference: "busybox:latest".into(),
-        })
-        .into();
-        assert_eq!(e.status, StatusCode::NOT_FOUND);
-        let e: ApiError = ContainerError::StartFailed("boom".into()).into();
-        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -3,7 +3,6 @@
 //! contain slashes (`library/busybox`), so per-image routes are one catch-all
 //! whose last segment names the action, as in dockerd's router.
 
-use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -20,7 +19,6 @@ use crate::error::ApiError;
 use crate::query::Query;
 use crate::registry::{self, RequestAuth};
 use crate::streams::{self, BodyReader, ChannelWriter};
-use crate::system::{self, EventKind};
 use crate::Shared;
 
 pub fn routes() -> Router<Shared> {
@@ -128,7 +126,6 @@ async fn create(
     let id = engine
         .with_engine(move |engine| Ok(engine.image_import(reader, &opts)?))
         .await?;
-    system::emit(&engine, EventKind::Image, "import", &id, &BTreeMap::new());
     Ok(json_lines(&[json!({"status": id})]))
 }
 
@@ -165,13 +162,6 @@ async fn load(State(engine): State<Shared>, body: Body) -> Result<Response, ApiE
     for image in &loaded {
         // Docker quirk: `quiet` (which the CLI sets whenever its output is not
         // a terminal) only silences progress; the "Loaded image" lines stay.
-        system::emit(
-            &engine,
-            EventKind::Image,
-            "load",
-            &image.id,
-            &BTreeMap::new(),
-        );
         for (tag, old) in &image.retagged {
             lines.push(json!({"stream": format!(
                 "The image {tag} already exists, renaming the old one with ID {old} to empty string\n"
@@ -277,10 +267,9 @@ async fn per_image_post(
                 Some(t) => format!("{repo}:{t}"),
                 None => repo,
             };
-            let id = engine
+            engine
                 .with_engine(move |engine| Ok(engine.image_tag(&name, &target)?))
                 .await?;
-            system::emit(&engine, EventKind::Image, "tag", &id, &BTreeMap::new());
             Ok(StatusCode::CREATED.into_response())
         }
         "push" => {
@@ -312,16 +301,6 @@ async fn remove(
     let items = engine
         .with_engine(move |engine| Ok(engine.image_remove(&name, force)?))
         .await?;
-    for i in &items {
-        match i {
-            DeleteItem::Untagged(r) => {
-                system::emit(&engine, EventKind::Image, "untag", r, &BTreeMap::new())
-            }
-            DeleteItem::Deleted(id) => {
-                system::emit(&engine, EventKind::Image, "delete", id, &BTreeMap::new())
-            }
-        }
-    }
     Ok(Json(delete_items(&items)))
 }
 

@@ -5,9 +5,9 @@
 //! # Terms and lifecycle
 //! * The **server** listens on one or more **hosts** (`unix:///run/berth.sock`,
 //!   or `tcp://127.0.0.1:PORT`, which is unauthenticated) and answers HTTP/1.1.
-//!   It keeps no state of its own: every request opens a [`berth_store::Store`]
-//!   in a blocking thread, calls the same library functions as the `berth` CLI
-//!   and returns. Killing and restarting the server loses nothing; containers
+//!   It keeps no state of its own: every request opens a
+//!   [`berth_engine::Engine`] in a blocking thread, calls the same engine
+//!   operations as the `berth` CLI and returns. Killing and restarting the server loses nothing; containers
 //!   keep running under their monitors, and any number of clients are served
 //!   at once.
 //! * **Version negotiation** is dockerd's: `/_ping` and `/version` announce
@@ -20,8 +20,9 @@
 //!   multiplexed frames (without) — see [`streams`].
 //! * **Errors** are mapped in one place ([`error`]) to Docker's status codes
 //!   with `{"message": "..."}` bodies that carry the berth CLI's own text.
-//! * **Events** (`/events`) are a broadcast of what this server did; they live
-//!   only as long as the server process (see [`system`]).
+//! * **Events** (`/events`) are the engine's event log: what any process did
+//!   (this server, the `berth` CLI, the containers' monitors), replayed from
+//!   `since` and followed live (see [`system`]).
 //!
 //! Docker's quirks live here, in the API layer, each marked `Docker quirk:`.
 
@@ -38,7 +39,6 @@ mod swarm;
 mod system;
 mod volumes;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::Request;
@@ -58,49 +58,27 @@ pub const DEFAULT_HOST: &str = "unix:///run/berth.sock";
 /// What `berth serve` was asked to do.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// The store root (`--root`).
-    pub root: PathBuf,
-    /// The OCI runtime (`--runtime`).
-    pub runtime: String,
+    /// The engine to serve (`--root`, `--runtime`).
+    pub config: berth_engine::Config,
     /// `-H` values; [`DEFAULT_HOST`] when empty.
     pub hosts: Vec<String>,
     /// Group owning unix sockets (`--group`); root's group when `None`.
     pub group: Option<String>,
 }
 
-/// What every handler shares: where the store is, which runtime, the event bus.
-pub(crate) struct Engine {
-    pub root: PathBuf,
-    pub runtime: String,
-    pub events: tokio::sync::broadcast::Sender<system::Event>,
+/// What every handler shares: the engine's configuration and the `/events`
+/// clients being served.
+pub(crate) struct Server {
+    pub config: berth_engine::Config,
+    pub events: system::EventsListeners,
 }
 
-pub(crate) type Shared = Arc<Engine>;
+pub(crate) type Shared = Arc<Server>;
 
-impl Engine {
-    /// Runs blocking library code (SQLite, runc, file systems) on the blocking
-    /// pool with a store opened for this request alone.
-    pub async fn with_store<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut berth_store::Store, &str) -> Result<T, ApiError> + Send + 'static,
-    {
-        let engine = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut store = berth_store::Store::open(&engine.root)?;
-            f(&mut store, &engine.runtime)
-        })
-        .await
-        .map_err(|e| ApiError::engine(format!("request worker failed: {e}")))?
-    }
-
+impl Server {
     /// The engine's configuration for this server.
     pub fn config(&self) -> berth_engine::Config {
-        berth_engine::Config {
-            root: self.root.clone(),
-            run_dir: berth_engine::Config::DEFAULT_RUN_DIR.into(),
-            default_runtime: self.runtime.clone(),
-        }
+        self.config.clone()
     }
 
     /// Runs an engine operation (blocking: SQLite, the runtime, file
@@ -185,7 +163,7 @@ async fn server_header(req: Request, next: Next) -> Response {
     resp
 }
 
-pub(crate) fn router(engine: Shared) -> Router {
+pub(crate) fn router(server: Shared) -> Router {
     let api = Router::new()
         .merge(system::routes())
         .merge(build::routes())
@@ -198,7 +176,7 @@ pub(crate) fn router(engine: Shared) -> Router {
         .fallback(|req: Request| async move {
             ApiError::not_found(format!("page not found: {}", req.uri().path()))
         })
-        .with_state(engine);
+        .with_state(server);
     // The version prefix must be gone before the inner router matches paths,
     // so the rewrite wraps it as a whole.
     Router::new()

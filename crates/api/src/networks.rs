@@ -1,6 +1,5 @@
 //! `/networks/...`: Docker's network endpoints over berth-network.
 
-use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -15,7 +14,6 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::query::Query;
-use crate::system::{self, EventKind};
 use crate::Shared;
 
 pub fn routes() -> Router<Shared> {
@@ -70,13 +68,6 @@ async fn create(State(engine): State<Shared>, body: Bytes) -> Result<Response, A
     let n = engine
         .with_engine(move |engine| Ok(engine.network_create(request)?))
         .await?;
-    system::emit(
-        &engine,
-        EventKind::Network,
-        "create",
-        &n.id,
-        &BTreeMap::from([("name".to_string(), n.name.clone())]),
-    );
     Ok((
         StatusCode::CREATED,
         Json(json!({"Id": n.id, "Warning": ""})),
@@ -88,16 +79,9 @@ async fn remove(
     State(engine): State<Shared>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let n = engine
+    engine
         .with_engine(move |engine| Ok(engine.network_remove(&id)?))
         .await?;
-    system::emit(
-        &engine,
-        EventKind::Network,
-        "destroy",
-        &n.id,
-        &BTreeMap::from([("name".to_string(), n.name.clone())]),
-    );
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -129,10 +129,6 @@ impl Filters {
         Ok(Filters(out))
     }
 
-    pub fn get(&self, key: &str) -> &[String] {
-        self.0.get(key).map(Vec::as_slice).unwrap_or(&[])
-    }
-
     /// Every `key=value` pair, as the engine's filters take them.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0
@@ -143,29 +139,6 @@ impl Filters {
     /// The same filters, as the engine's typed filters are built from them.
     pub fn to_engine(&self) -> berth_engine::filters::Filters {
         berth_engine::filters::Filters::from_map(self.0.clone())
-    }
-
-    /// Refuses keys outside `allowed`, with dockerd's message.
-    pub fn check(&self, allowed: &[&str]) -> Result<(), ApiError> {
-        match self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
-            Some(k) => Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
-            None => Ok(()),
-        }
-    }
-
-    /// True when every key's values (ORed) pass `test`.
-    pub fn matches(&self, mut test: impl FnMut(&str, &str) -> bool) -> bool {
-        self.0
-            .iter()
-            .all(|(k, values)| values.is_empty() || values.iter().any(|v| test(k, v)))
-    }
-
-    /// `label=` filters: `key` or `key=value` against a label map.
-    pub fn labels_match(&self, key: &str, labels: &BTreeMap<String, String>) -> bool {
-        self.get(key).iter().all(|expr| match expr.split_once('=') {
-            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-            None => labels.contains_key(expr.as_str()),
-        })
     }
 }
 
@@ -185,12 +158,10 @@ mod tests {
         let cli = Filters::parse(r#"{"label":{"a=b":true},"status":{"exited":true}}"#).unwrap();
         let bollard = Filters::parse(r#"{"label":["a=b"],"status":["exited"]}"#).unwrap();
         assert_eq!(cli, bollard);
-        assert_eq!(cli.get("label"), ["a=b"]);
+        assert_eq!(cli.0["label"], ["a=b"]);
         let py = Filters::parse(r#"{"dangling":[true]}"#).unwrap();
-        assert_eq!(py.get("dangling"), ["true"]);
+        assert_eq!(py.0["dangling"], ["true"]);
         assert!(Filters::parse("[1]").is_err());
-        assert!(cli.check(&["label"]).is_err());
-        cli.check(&["label", "status"]).unwrap();
     }
 
     #[test]
@@ -202,15 +173,5 @@ mod tests {
         assert!(q.bool_or("missing", true));
         let q = Query::parse("names=a&names=b%3Alatest").unwrap();
         assert_eq!(q.all("names"), ["a", "b:latest"]);
-    }
-
-    #[test]
-    fn label_filters() {
-        let f = Filters::parse(r#"{"label":["a","b=2"]}"#).unwrap();
-        let mut labels = BTreeMap::new();
-        labels.insert("a".to_string(), "1".to_string());
-        assert!(!f.labels_match("label", &labels));
-        labels.insert("b".to_string(), "2".to_string());
-        assert!(f.labels_match("label", &labels));
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UnixListener};
 
 use crate::error::ApiError;
-use crate::{Engine, ServeOptions, DEFAULT_HOST};
+use crate::{Server, ServeOptions, DEFAULT_HOST};
 
 /// Requests in flight and the time of the last one, so that an idle server
 /// can give back the memory that serving touched.
@@ -153,8 +153,9 @@ pub fn serve(opts: ServeOptions) -> Result<(), ApiError> {
         Some(g) => group_id(g)?,
         None => 0,
     };
-    // Fail early on a store that cannot be opened, not on the first request.
-    berth_store::Store::open(&opts.root)?;
+    // Fail early on a state root that cannot be opened, not on the first
+    // request.
+    berth_engine::Engine::open(opts.config.clone())?;
     // One thread for I/O: every blocking call goes to the blocking pool, so
     // the server stays small when idle.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -169,13 +170,11 @@ pub fn serve(opts: ServeOptions) -> Result<(), ApiError> {
 }
 
 async fn run(opts: ServeOptions, hosts: Vec<Host>, gid: libc::gid_t) -> Result<(), ApiError> {
-    let (events, _) = tokio::sync::broadcast::channel(256);
-    let engine = Arc::new(Engine {
-        root: opts.root.clone(),
-        runtime: opts.runtime.clone(),
-        events,
+    let server = Arc::new(Server {
+        config: opts.config.clone(),
+        events: Default::default(),
     });
-    let app = crate::router(engine);
+    let app = crate::router(server);
     let mut sockets = Vec::new();
     let mut servers = tokio::task::JoinSet::new();
     for host in &hosts {

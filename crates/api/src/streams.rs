@@ -5,29 +5,27 @@
 //!   client that does not ask to upgrade gets `200` and the output as the
 //!   response body (docker-py's non-streaming `attach`/`exec_start`).
 //! * **Framing**: without a tty Docker clients read the multiplexed format
-//!   (8-byte header `[stream, 0, 0, 0, len BE]`); with a tty, raw bytes. The
-//!   monitor always frames (see `berth_engine::monitor::protocol`); its EXIT frame is
-//!   berth's own and is never forwarded.
-//! * **Waiting for a start**: a client that attaches (or waits) before the
-//!   container starts registers an `AttachWaiter`; the starting monitor
-//!   connects to it before the container produces a byte.
+//!   (8-byte header `[stream, 0, 0, 0, len BE]`, [`multiplexed`]); with a
+//!   tty, raw bytes.
+//! * **Relaying** ([`relay`]): an engine session ([`Attachment`], of a
+//!   container or an exec) is driven from blocking threads; its output and
+//!   the client's input cross to the connection through channels. The
+//!   client's detach keys end the relay and leave the process running; the
+//!   end of its input (CloseWrite) closes the process's stdin.
 
 use std::convert::Infallible;
 use std::io;
-use std::os::unix::net::UnixStream as StdUnixStream;
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use berth_engine::monitor::client::AttachWaiter;
-use berth_engine::monitor::protocol as attach;
+use berth_engine::container::attach::{Attachment, Output};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::net::UnixStream;
-use tokio::sync::mpsc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::{mpsc, Notify};
 
 pub const RAW_STREAM: &str = "application/vnd.docker.raw-stream";
 pub const MULTIPLEXED_STREAM: &str = "application/vnd.docker.multiplexed-stream";
@@ -59,12 +57,7 @@ impl Sink {
         if tty {
             self.send(payload).await
         } else {
-            let mut framed = Vec::with_capacity(payload.len() + 8);
-            framed.push(kind);
-            framed.extend_from_slice(&[0, 0, 0]);
-            framed.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-            framed.extend_from_slice(payload);
-            self.send(&framed).await
+            self.send(&multiplexed(kind, payload)).await
         }
     }
 
@@ -154,80 +147,15 @@ pub fn channel_body(rx: mpsc::Receiver<Bytes>) -> Body {
     }))
 }
 
-/// Reads one monitor frame; `None` at end of stream.
-pub async fn read_frame(r: &mut (impl AsyncRead + Unpin)) -> io::Result<Option<(u8, Vec<u8>)>> {
-    let mut header = [0u8; 8];
-    match r.read_exact(&mut header).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
-    if len > attach::MAX_FRAME {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "attach frame too large",
-        ));
-    }
-    let mut payload = vec![0u8; len];
-    r.read_exact(&mut payload).await?;
-    Ok(Some((header[0], payload)))
-}
-
-pub async fn write_frame(
-    w: &mut (impl AsyncWrite + Unpin),
-    kind: u8,
-    payload: &[u8],
-) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(payload.len() + 8);
-    attach::write_frame(&mut buf, kind, payload)?;
-    w.write_all(&buf).await
-}
-
-pub fn into_tokio(stream: StdUnixStream) -> io::Result<UnixStream> {
-    stream.set_nonblocking(true)?;
-    UnixStream::from_std(stream)
-}
-
-/// A connection to a container's monitor, now or at its next start.
-pub enum MonitorLink {
-    Now(StdUnixStream),
-    AtStart {
-        waiter: AttachWaiter,
-        container_dir: PathBuf,
-    },
-}
-
-impl MonitorLink {
-    /// The monitor's connection: at once, or once the container starts.
-    /// `None` when the container disappears first.
-    pub async fn open(self) -> Option<UnixStream> {
-        match self {
-            MonitorLink::Now(s) => into_tokio(s).ok(),
-            MonitorLink::AtStart {
-                mut waiter,
-                container_dir,
-            } => loop {
-                let dir = container_dir.clone();
-                let (back, accepted) = tokio::task::spawn_blocking(move || {
-                    let r = waiter.accept(Duration::from_millis(250));
-                    (waiter, r)
-                })
-                .await
-                .ok()?;
-                waiter = back;
-                match accepted {
-                    Ok(s) => return into_tokio(s).ok(),
-                    Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                        if !dir.exists() {
-                            return None;
-                        }
-                    }
-                    Err(_) => return None,
-                }
-            },
-        }
-    }
+/// Docker's multiplexed stream: `payload` of stream `kind` (1 stdout, 2
+/// stderr) behind an 8-byte header `[kind, 0, 0, 0, len BE]`.
+pub fn multiplexed(kind: u8, payload: &[u8]) -> Vec<u8> {
+    let mut framed = Vec::with_capacity(payload.len() + 8);
+    framed.push(kind);
+    framed.extend_from_slice(&[0, 0, 0]);
+    framed.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    framed.extend_from_slice(payload);
+    framed
 }
 
 /// What an attach session forwards.
@@ -315,37 +243,66 @@ impl DetachKeys {
     }
 }
 
-/// Relays between a client and a monitor until the container exits, the
-/// monitor goes away or the client types the detach keys. Returns the exit
-/// code if the monitor told it.
+/// What the client's input asks of the session.
+enum Input {
+    Data(Vec<u8>),
+    /// The client's input ended: close the process's stdin.
+    Close,
+    /// The relay is over (detach keys, the client went away, the process
+    /// exited): leave the process running.
+    Detach,
+}
+
+/// Relays between a client and an engine session until the process exits,
+/// the client goes away or types the detach keys. Returns the exit code if
+/// the session told it.
 pub async fn relay(
-    monitor: UnixStream,
+    attachment: Attachment,
     source: Option<Source>,
     sink: &mut Sink,
     opts: AttachOptions,
 ) -> Option<i32> {
-    let (mut from_monitor, mut to_monitor) = monitor.into_split();
-    let detached = std::sync::Arc::new(tokio::sync::Notify::new());
-    let input = match (opts.stdin, source) {
+    let (output, mut input) = attachment.split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Output>(16);
+    tokio::task::spawn_blocking(move || {
+        for piece in output {
+            if out_tx.blocking_send(piece).is_err() {
+                break;
+            }
+        }
+    });
+    let (in_tx, mut in_rx) = mpsc::channel::<Input>(16);
+    tokio::task::spawn_blocking(move || {
+        while let Some(request) = in_rx.blocking_recv() {
+            let written = match request {
+                Input::Data(data) => input.stdin(&data),
+                Input::Close => input.close_stdin(),
+                Input::Detach => break,
+            };
+            if written.is_err() {
+                break;
+            }
+        }
+        input.detach();
+    });
+    let detached = Arc::new(Notify::new());
+    let reader = match (opts.stdin, source) {
         (true, Some(mut source)) => {
             let detached = detached.clone();
             let mut keys = opts.detach_keys.clone();
+            let in_tx = in_tx.clone();
             Some(tokio::spawn(async move {
                 let mut buf = vec![0u8; 32 * 1024];
                 loop {
                     match source.read(&mut buf).await {
                         Ok(0) | Err(_) => {
-                            // The client closed its stdin (CloseWrite): close the container's.
-                            let _ = write_frame(&mut to_monitor, attach::STDIN_CLOSE, &[]).await;
+                            // The client closed its stdin (CloseWrite).
+                            let _ = in_tx.send(Input::Close).await;
                             break;
                         }
                         Ok(n) => {
                             let (data, detach) = keys.filter(&buf[..n]);
-                            if !data.is_empty()
-                                && write_frame(&mut to_monitor, attach::STDIN, &data)
-                                    .await
-                                    .is_err()
-                            {
+                            if !data.is_empty() && in_tx.send(Input::Data(data)).await.is_err() {
                                 break;
                             }
                             if detach {
@@ -355,52 +312,36 @@ pub async fn relay(
                         }
                     }
                 }
-                // Keep the monitor's side open until the output ends.
-                std::future::pending::<()>().await;
             }))
         }
         _ => None,
     };
     let mut code = None;
     loop {
-        let frame = tokio::select! {
-            frame = read_frame(&mut from_monitor) => frame,
+        let piece = tokio::select! {
+            piece = out_rx.recv() => piece,
             _ = detached.notified() => break,
         };
-        let Ok(Some((kind, payload))) = frame else {
-            break;
-        };
-        let wanted = match kind {
-            attach::STDOUT => opts.stdout,
-            attach::STDERR => opts.stderr,
-            attach::EXIT => {
-                code = String::from_utf8_lossy(&payload).trim().parse().ok();
+        let (kind, data) = match piece {
+            Some(Output::Stdout(data)) => (1, data),
+            Some(Output::Stderr(data)) => (2, data),
+            Some(Output::Exit(exit)) => {
+                code = Some(exit);
                 break;
             }
-            _ => false,
+            None => break,
         };
-        if wanted && sink.output(opts.tty, kind, &payload).await.is_err() {
+        let wanted = if kind == 1 { opts.stdout } else { opts.stderr };
+        if wanted && sink.output(opts.tty, kind, &data).await.is_err() {
             break;
         }
     }
-    if let Some(task) = input {
+    if let Some(task) = reader {
         task.abort();
     }
+    let _ = in_tx.send(Input::Detach).await;
     sink.close().await;
     code
-}
-
-/// Reads a monitor connection until the container's exit; output is drained
-/// (a client that does not read would stall the monitor). `None` if the
-/// monitor went away without telling.
-pub async fn exit_code(monitor: UnixStream) -> Option<i32> {
-    let mut monitor = monitor;
-    while let Ok(Some((kind, payload))) = read_frame(&mut monitor).await {
-        if kind == attach::EXIT {
-            return String::from_utf8_lossy(&payload).trim().parse().ok();
-        }
-    }
-    None
 }
 
 /// A response with a body streamed from a blocking producer.

@@ -1,14 +1,11 @@
 //! `/_ping`, `/version`, `/info`, `/system/df` and `/events`.
 //!
-//! Events are what this server did (create, start, die, destroy, ... of
-//! containers; image, volume and network changes), broadcast to every
-//! `/events` client while the server runs. They are not persisted and do not
-//! include actions taken with the `berth` CLI directly: berth has no daemon
-//! that could see them. A container started through the API is watched (as an
-//! attach client of its monitor) so that its `die` is reported wherever the
-//! stop came from.
+//! Events are the engine's event log: what any process did (this server,
+//! the `berth` CLI, the containers' monitors), recorded with the change it
+//! reports; `/events` replays them from `since` and follows them live.
 
-use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,9 +20,12 @@ use berth_engine::volume::inspect_json as volume_json;
 use bollard_stubs::models::{SystemVersion, SystemVersionComponents, SystemVersionPlatform};
 use serde_json::{json, Value};
 
+use berth_engine::events::{EventFilter, EventsRequest, Next};
+use berth_engine::Engine;
+
 use crate::error::ApiError;
 use crate::query::Query;
-use crate::{Shared, API_VERSION};
+use crate::{streams, Shared, API_VERSION};
 
 /// Docker quirk: clients compare the engine's version with Docker's, so the
 /// API reports the Docker release whose API it speaks.
@@ -222,168 +222,87 @@ async fn df(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiEr
 
 // ---------------------------------------------------------------- events
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Container,
-    Image,
-    Volume,
-    Network,
-}
+/// The `/events` clients being served (`/info`'s `NEventsListener`).
+#[derive(Debug, Default)]
+pub struct EventsListeners(AtomicUsize);
 
-impl EventKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Container => "container",
-            EventKind::Image => "image",
-            EventKind::Volume => "volume",
-            EventKind::Network => "network",
-        }
+impl EventsListeners {
+    pub fn receiver_count(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Event {
-    kind: EventKind,
-    action: String,
-    id: String,
-    attributes: BTreeMap<String, String>,
-    time_nano: i64,
-}
+/// One `/events` client, counted while it is served.
+struct Listening(Shared);
 
-impl Event {
-    fn to_json(&self) -> Value {
-        let mut v = json!({
-            "Type": self.kind.as_str(),
-            "Action": self.action,
-            "Actor": {"ID": self.id, "Attributes": self.attributes},
-            "scope": "local",
-            "time": self.time_nano / 1_000_000_000,
-            "timeNano": self.time_nano,
-        });
-        // Docker quirk: container (and image) events keep the pre-1.22 fields
-        // `status`, `id` and `from`, which the docker CLI still prints.
-        if matches!(self.kind, EventKind::Container | EventKind::Image) {
-            v["status"] = json!(self.action);
-            v["id"] = json!(self.id);
-            if let Some(image) = self.attributes.get("image") {
-                v["from"] = json!(image);
-            }
-        }
-        v
-    }
-
-    fn matches(&self, filters: &crate::query::Filters) -> bool {
-        filters.matches(|k, v| match k {
-            "type" => self.kind.as_str() == v,
-            "event" => self.action == v || self.action.starts_with(&format!("{v}:")),
-            "container" => {
-                self.kind == EventKind::Container
-                    && (self.id.starts_with(v)
-                        || self.attributes.get("name").is_some_and(|n| n == v))
-            }
-            "image" => self.attributes.get("image").is_some_and(|i| i == v) || self.id == v,
-            "volume" => self.kind == EventKind::Volume && self.id == v,
-            "network" => self.kind == EventKind::Network && self.id == v,
-            "label" => match v.split_once('=') {
-                Some((k, val)) => self.attributes.get(k).is_some_and(|x| x == val),
-                None => self.attributes.contains_key(v),
-            },
-            _ => true,
-        })
+impl Listening {
+    fn new(server: &Shared) -> Listening {
+        server.events.0.fetch_add(1, Ordering::Relaxed);
+        Listening(server.clone())
     }
 }
 
-/// Publishes an event to the `/events` clients.
-pub fn emit(
-    engine: &Shared,
-    kind: EventKind,
-    action: &str,
-    id: &str,
-    attributes: &BTreeMap<String, String>,
-) {
-    let time_nano = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
-    let _ = engine.events.send(Event {
-        kind,
-        action: action.to_string(),
-        id: id.to_string(),
-        attributes: attributes.clone(),
-        time_nano,
-    });
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.events.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
-/// Reports the `die` (and, for `--rm`, `destroy`) of a container this server
-/// started, by listening on its monitor like an attach client.
-pub fn watch_exit(engine: &Shared, c: &Container, link: crate::streams::MonitorLink) {
-    let engine = engine.clone();
-    let c = c.clone();
-    tokio::spawn(async move {
-        let Some(stream) = link.open().await else {
-            return;
-        };
-        let code = crate::streams::exit_code(stream).await;
-        let mut attrs = crate::containers::container_attributes(&c);
-        attrs.insert("exitCode".into(), code.unwrap_or(-1).to_string());
-        emit(&engine, EventKind::Container, "die", &c.id, &attrs);
-        if c.spec.host.auto_remove {
-            emit(
-                &engine,
-                EventKind::Container,
-                "destroy",
-                &c.id,
-                &crate::containers::container_attributes(&c),
-            );
+/// An `/events` time: Unix seconds with an optional fraction (the docker
+/// CLI's `SECONDS.NANOSECONDS`) or RFC 3339; in nanoseconds.
+fn time_param(q: &Query, key: &str) -> Result<Option<i64>, ApiError> {
+    let Some(v) = q.text(key) else {
+        return Ok(None);
+    };
+    let bad = || ApiError::bad_request(format!("invalid value for {key}: {v:?}"));
+    let (secs, frac) = v.split_once('.').unwrap_or((&v, ""));
+    if let Ok(secs) = secs.parse::<i64>() {
+        if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
         }
-    });
+        let nanos: i64 = format!("{frac:0<9}").parse().map_err(|_| bad())?;
+        return Ok(Some(secs * 1_000_000_000 + nanos));
+    }
+    chrono::DateTime::parse_from_rfc3339(&v)
+        .ok()
+        .and_then(|t| t.timestamp_nanos_opt())
+        .map(Some)
+        .ok_or_else(bad)
 }
 
-fn time_param(q: &Query, key: &str) -> Option<i64> {
-    let v = q.get(key)?;
-    let secs = v.split('.').next()?.parse::<i64>().ok().or_else(|| {
-        chrono::DateTime::parse_from_rfc3339(v)
-            .ok()
-            .map(|t| t.timestamp())
-    })?;
-    Some(secs)
-}
-
-async fn events(State(engine): State<Shared>, q: Query) -> Result<Response, ApiError> {
+/// `GET /events`: the engine's event log, replayed from `since` and
+/// followed until `until` (or until the client goes away), filtered as
+/// dockerd filters.
+async fn events(State(server): State<Shared>, q: Query) -> Result<Response, ApiError> {
     let filters = q.filters()?;
-    let until = time_param(&q, "until");
-    let mut rx = engine.events.subscribe();
-    let (tx, body_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
-    tokio::spawn(async move {
+    let request = EventsRequest {
+        since: time_param(&q, "since")?,
+        until: time_param(&q, "until")?,
+        filter: EventFilter::parse(filters.pairs()),
+    };
+    // Opened before answering: what happens once the client has the
+    // answer is in the stream.
+    let config = server.config();
+    let mut stream = tokio::task::spawn_blocking(move || Engine::open(config)?.events(request))
+        .await
+        .map_err(|e| ApiError::engine(format!("request worker failed: {e}")))??;
+    let listening = Listening::new(&server);
+    let mut response = streams::blocking_body("application/json", move |tx| {
+        let _listening = listening;
         loop {
-            let timeout = match until {
-                Some(u) => {
-                    let left = u - chrono::Utc::now().timestamp();
-                    if left <= 0 {
+            match stream.next_within(Duration::from_millis(500)) {
+                Ok(Next::Event(e)) => {
+                    let mut line = berth_docker::events::message(&e).to_string();
+                    line.push('\n');
+                    if tx.blocking_send(Bytes::from(line)).is_err() {
                         return;
                     }
-                    std::time::Duration::from_secs(left as u64)
                 }
-                None => std::time::Duration::from_secs(3600),
-            };
-            tokio::select! {
-                _ = tx.closed() => return,
-                got = tokio::time::timeout(timeout, rx.recv()) => match got {
-                    Ok(Ok(event)) => {
-                        if !event.matches(&filters) {
-                            continue;
-                        }
-                        let mut line = event.to_json().to_string();
-                        line.push('\n');
-                        if tx.send(Bytes::from(line)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
-                    Ok(Err(_)) => return,
-                    Err(_) => continue,
-                },
+                Ok(Next::Idle) if !tx.is_closed() => {}
+                Ok(Next::Idle | Next::End) | Err(_) => return,
             }
         }
     });
-    let mut response = Response::new(crate::streams::channel_body(body_rx));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -2,7 +2,6 @@
 //! operations. The JSON of one volume is the engine's `inspect_json`, what
 //! `berth volume inspect` prints.
 
-use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -18,7 +17,6 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::query::Query;
-use crate::system::{self, EventKind};
 use crate::Shared;
 
 pub fn routes() -> Router<Shared> {
@@ -61,13 +59,6 @@ async fn create(State(engine): State<Shared>, q: Query, body: Bytes) -> Result<R
     let v = engine
         .with_engine(move |engine| Ok(engine.volume_create(request)?))
         .await?;
-    system::emit(
-        &engine,
-        EventKind::Volume,
-        "create",
-        &v.name,
-        &BTreeMap::new(),
-    );
     Ok((StatusCode::CREATED, Json(inspect_json(&v))).into_response())
 }
 
@@ -91,13 +82,6 @@ async fn remove(
     engine
         .with_engine(move |engine| Ok(engine.volume_remove(&n, force)?))
         .await?;
-    system::emit(
-        &engine,
-        EventKind::Volume,
-        "destroy",
-        &name,
-        &BTreeMap::new(),
-    );
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -112,15 +96,6 @@ async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, Ap
     let report = engine
         .with_engine(move |engine| Ok(engine.volume_prune(&filter)?))
         .await?;
-    for name in &report.deleted {
-        system::emit(
-            &engine,
-            EventKind::Volume,
-            "destroy",
-            name,
-            &BTreeMap::new(),
-        );
-    }
     Ok(Json(json!({
         "VolumesDeleted": if report.deleted.is_empty() { Value::Null } else { json!(report.deleted) },
         "SpaceReclaimed": report.reclaimed,

@@ -369,6 +369,180 @@ fn http_get(port: u16, path: &str) -> String {
     }
 }
 
+/// One docker CLI command per step of the events scenario, with `{}`
+/// standing for the scenario's name prefix.
+const EVENT_STEPS: &[&[&str]] = &[
+    &["run", "--name", "{}a", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"],
+    &["create", "--name", "{}s", "busybox", "echo", "hello-start"],
+    &["start", "-a", "{}s"],
+    &["run", "-d", "--name", "{}b", "busybox", "sleep", "100"],
+    &["exec", "{}b", "true"],
+    &["exec", "{}b", "sh", "-c", "exit 3"],
+    &["rename", "{}b", "{}c"],
+    &["kill", "{}c"],
+    &["restart", "-t", "1", "{}c"],
+    &["restart", "-t", "1", "{}c"],
+    &["commit", "-m", "snap", "{}c", "{}img"],
+    &["rm", "-f", "{}c"],
+    &["rm", "{}a"],
+    &["rm", "{}s"],
+    &["run", "--rm", "--name", "{}w", "busybox", "true"],
+];
+
+/// Runs [`EVENT_STEPS`] on an engine; returns each step's (exit code,
+/// stdout) and the engine's container events for them, one normalized line
+/// each: the container's name without the prefix, the action and the
+/// attributes (IDs as `*`).
+fn event_scenario(d: &Docker, prefix: &str) -> (Vec<(i32, String)>, Vec<String>) {
+    let now = || {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
+    };
+    let since = now();
+    let mut results = Vec::new();
+    for step in EVENT_STEPS {
+        let args: Vec<String> = step.iter().map(|a| a.replace("{}", prefix)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = d.run(&args);
+        // IDs differ between engines; names carry the prefix.
+        let stdout = if matches!(args[0], "commit" | "create") || args[1] == "-d" {
+            String::new()
+        } else {
+            out.stdout.trim().replace(prefix, "")
+        };
+        results.push((out.code, stdout));
+    }
+    let _ = d.run(&["rmi", &format!("{prefix}img")]);
+    // Docker quirk: the docker CLI sends a relative time in whole seconds,
+    // so `--until 0s` leaves out what happened since the second began.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let events = |since: &str| {
+        d.ok(&[
+            "events", "--since", since, "--until", "0s", "--filter", "type=container",
+            "--filter", &format!("container={prefix}"), "--format", "{{json .}}",
+        ])
+    };
+    // `--since` as an absolute time with a fraction, and relative.
+    let listed = events(&since);
+    assert_eq!(listed, events("5m"));
+    let strip = |v: &str| v.replacen(&format!("/{prefix}"), "/", 1).replacen(prefix, "", 1);
+    let events = listed
+        .lines()
+        .map(|line| {
+            let e: serde_json::Value = serde_json::from_str(line).unwrap();
+            let attrs = e["Actor"]["Attributes"].as_object().unwrap();
+            let mut shown = Vec::new();
+            for (k, v) in attrs {
+                let v = v.as_str().unwrap();
+                match k.as_str() {
+                    "name" => {}
+                    "image" => assert_eq!(v, "busybox", "{line}"),
+                    "execID" | "imageID" => shown.push(format!("{k}=*")),
+                    _ => shown.push(format!("{k}={}", strip(v))),
+                }
+            }
+            shown.sort();
+            let name = strip(attrs["name"].as_str().unwrap());
+            format!("{name} {} {}", e["Action"].as_str().unwrap(), shown.join(" "))
+                .trim_end()
+                .to_string()
+        })
+        .collect();
+    (results, events)
+}
+
+/// The events dockerd 20.10 records for [`EVENT_STEPS`] (when no dockerd
+/// answers on this machine to compare with).
+const DOCKERD_EVENTS: &[&str] = &[
+    "a create",
+    "a attach",
+    "a start",
+    "a die exitCode=3",
+    "s create",
+    "s attach",
+    "s start",
+    "s die exitCode=0",
+    "b create",
+    "b start",
+    "b exec_create: true  execID=*",
+    "b exec_start: true  execID=*",
+    "b exec_die execID=* exitCode=0",
+    "b exec_create: sh -c exit 3 execID=*",
+    "b exec_start: sh -c exit 3 execID=*",
+    "b exec_die execID=* exitCode=3",
+    "c rename oldName=/b",
+    "c kill signal=9",
+    "c die exitCode=137",
+    "c start",
+    "c restart",
+    "c kill signal=15",
+    "c kill signal=9",
+    "c die exitCode=137",
+    "c stop",
+    "c start",
+    "c restart",
+    "c pause",
+    "c commit comment=snap imageID=* imageRef=img:latest",
+    "c unpause",
+    "c kill signal=9",
+    "c die exitCode=137",
+    "c destroy",
+    "a destroy",
+    "s destroy",
+    "w create",
+    "w attach",
+    "w start",
+    "w die exitCode=0",
+    "w destroy",
+];
+
+/// Run (attached before the start), start -a, exec, rename, kill, restart
+/// (of a stopped and of a running container), commit, rm and run --rm: the
+/// same output and exit codes as dockerd, and the same events from
+/// `docker events --since/--until`.
+fn events_as_dockerd(bin: &Path) {
+    let server = Server::start();
+    let berth = Docker {
+        bin,
+        host: server.docker_host(),
+    };
+    // One prefix per scenario: both CLIs' scenarios run at once.
+    static SCENARIOS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SCENARIOS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let prefix = format!("berthev{}n{n}-", std::process::id());
+    let (results, events) = event_scenario(&berth, &prefix);
+    assert_eq!(results[0], (3, "out".to_string()));
+    assert_eq!(results[2], (0, "hello-start".to_string()));
+    assert_eq!(results[5].0, 3);
+    assert_eq!(events, DOCKERD_EVENTS, "berth's events");
+    let dockerd = Docker {
+        bin,
+        host: "unix:///var/run/docker.sock".into(),
+    };
+    if dockerd.run(&["image", "inspect", "busybox:latest"]).code != 0 {
+        eprintln!("no dockerd with busybox:latest: compared with dockerd 20.10's recorded events");
+        return;
+    }
+    let (their_results, their_events) = event_scenario(&dockerd, &prefix);
+    assert_eq!(results, their_results);
+    assert_eq!(events, their_events, "dockerd's events");
+}
+
+#[test]
+fn events_as_dockerd_20_10_cli() {
+    events_as_dockerd(Path::new("/usr/bin/docker"));
+}
+
+#[test]
+fn events_as_dockerd_current_cli() {
+    let bin = Path::new("/usr/local/bin/docker");
+    if bin.exists() {
+        events_as_dockerd(bin);
+    }
+}
+
 #[test]
 fn debian_docker_20_10_cli() {
     let bin = Path::new("/usr/bin/docker");

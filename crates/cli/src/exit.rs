@@ -62,27 +62,16 @@ pub fn code_of(kind: ErrorKind, failure_code: i32) -> i32 {
 
 /// The kind of the first error in the chain that knows its kind.
 fn kind_of(err: &anyhow::Error) -> Option<ErrorKind> {
-    err.chain().find_map(|c| {
-        c.downcast_ref::<berth_engine::Error>()
-            .map(HasKind::kind)
-            .or_else(|| c.downcast_ref::<berth_container::ContainerError>().map(HasKind::kind))
-    })
+    err.chain()
+        .find_map(|c| c.downcast_ref::<berth_engine::Error>().map(HasKind::kind))
 }
 
 /// Docker's CLI prints engine errors as "Error response from daemon: ..." and
 /// its own (client-side) ones as "Error: ...". berth has no daemon, but
-/// scripts match on these words, so an error raised by an engine library
-/// crate gets the daemon prefix.
+/// scripts match on these words, so an error raised by the engine gets the
+/// daemon prefix.
 pub fn prefix(err: &anyhow::Error) -> &'static str {
-    let from_engine = err.chain().any(|c| {
-        c.is::<berth_engine::Error>()
-            || c.is::<berth_container::ContainerError>()
-            || c.is::<berth_image::ImageError>()
-            || c.is::<berth_volume::VolumeError>()
-            || c.is::<berth_network::NetworkError>()
-            || c.is::<berth_registry::RegistryError>()
-    });
-    if from_engine {
+    if err.chain().any(|c| c.is::<berth_engine::Error>()) {
         "Error response from daemon: "
     } else {
         "Error: "
@@ -116,7 +105,7 @@ mod tests {
 
     #[test]
     fn causes_already_in_the_message_are_not_repeated() {
-        let io = std::io::Error::new(std::io::ErrorKind::Other, "truncated");
+        let io = std::io::Error::other("truncated");
         let err = anyhow::Error::new(Embeds(io)).context("loading image");
         assert_eq!(one_line(&err), "loading image: reading /x: truncated");
     }

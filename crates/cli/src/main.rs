@@ -42,17 +42,19 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn store(&self) -> anyhow::Result<berth_store::Store> {
-        Ok(berth_store::Store::open(&self.root)?)
+    /// The engine's configuration: the state root, and `--runtime` as the
+    /// runtime new containers are created with.
+    pub fn config(&self) -> berth_engine::Config {
+        berth_engine::Config {
+            root: self.root.clone(),
+            run_dir: berth_engine::Config::DEFAULT_RUN_DIR.into(),
+            default_runtime: self.runtime.clone(),
+        }
     }
 
     /// The engine every command runs through.
     pub fn engine(&self) -> anyhow::Result<berth_engine::Engine> {
-        Ok(berth_engine::Engine::open(berth_engine::Config {
-            root: self.root.clone(),
-            run_dir: berth_engine::Config::DEFAULT_RUN_DIR.into(),
-            default_runtime: self.runtime.clone(),
-        })?)
+        Ok(berth_engine::Engine::open(self.config())?)
     }
 }
 
@@ -285,7 +287,7 @@ fn main() {
         Command::Top(a) => (container::top(&ctx, a), exit::FAILURE),
         Command::Stats(a) => (container::stats(&ctx, a), exit::FAILURE),
         Command::Port(a) => (container::port(&ctx, a), exit::FAILURE),
-        Command::Attach(a) => (container::attach_cmd(&ctx, a), exit::FAILURE),
+        Command::Attach(a) => (container::attach(&ctx, a), exit::FAILURE),
         Command::Inspect(a) => (inspect(&ctx, a), exit::FAILURE),
         Command::System(cmd) => (system::dispatch(&ctx, cmd), exit::FAILURE),
         Command::Container(cmd) => (system::dispatch_container(&ctx, cmd), exit::FAILURE),

@@ -53,6 +53,15 @@ pub mod model {
     };
 }
 
+/// Docker's grammars for what users write in flags and request fields
+/// (`-v`, `--mount`, `-p`, paths), which front ends read into the engine's
+/// requests.
+pub mod grammar {
+    pub use berth_archive::clean_path;
+    pub use berth_network::parse_publish;
+    pub use berth_volume::spec::{parse_mount_request, parse_volume_flag};
+}
+
 use berth_store::Store;
 
 /// Where an engine keeps its state and what it runs containers with.

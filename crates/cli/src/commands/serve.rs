@@ -2,8 +2,6 @@
 //! so the docker CLI, docker-py or bollard drive berth. The server is
 //! berth-api; this is only its flags.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use clap::Args;
 
@@ -21,8 +19,7 @@ pub struct ServeArgs {
 
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
     berth_api::serve(berth_api::ServeOptions {
-        root: PathBuf::from(&ctx.root),
-        runtime: ctx.runtime.clone(),
+        config: ctx.config(),
         hosts: args.hosts,
         group: args.group,
     })?;

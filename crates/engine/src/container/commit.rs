@@ -1,49 +1,79 @@
 //! `commit`.
 
 use berth_container::model::{Container, Paths, Status};
-use berth_container::Result;
+use berth_container::state;
+
 use berth_store::Store;
 
+use super::pause::{pause, unpause};
 use super::reconcile::lookup;
-use super::runtime::runtime_of;
+use crate::{Engine, Result};
 
 /// `commit` options.
 #[derive(Debug, Clone, Default)]
 pub struct CommitRequest {
+    /// `REPOSITORY[:TAG]` to tag the image with.
     pub reference: Option<String>,
+    /// Dockerfile instructions applied to the config (`-c`).
     pub changes: Vec<String>,
     pub message: String,
     pub author: String,
     pub pause: bool,
 }
 
-/// `commit`: a new image from the container's writable layer, its config taken
-/// from the container's (Cmd, Env, Entrypoint...) with `changes` applied.
-pub fn commit(store: &mut Store, reference: &str, req: &CommitRequest) -> Result<String> {
-    let c = lookup(store, reference)?;
-    let parent = berth_image::resolve(store, &c.image_id)?;
-    let rt = runtime_of(&c)?;
-    let paused = req.pause && c.state.status == Status::Running && rt.pause(&c.id).is_ok();
-    let config = container_image_config(&c);
+impl Engine {
+    /// `commit`: a new image from the container's writable layer, its config
+    /// taken from the container's (Cmd, Env, Entrypoint...) with `changes`
+    /// applied; returns the image's ID. Records Docker's `commit` event.
+    pub fn container_commit(&mut self, reference: &str, req: &CommitRequest) -> Result<String> {
+        let store = &mut self.store;
+        let c = lookup(store, reference)?;
+        let parent = berth_image::resolve(store, &c.image_id)?;
+        // As Docker: paused (with its events) for the time of the commit.
+        let paused = req.pause && c.state.status == Status::Running && pause(store, &c).is_ok();
+        let committed = commit(store, &c, &parent, req);
+        if paused {
+            let _ = unpause(store, &c);
+        }
+        committed
+    }
+}
+
+/// Commits `c`'s writable layer and records Docker's `commit` event.
+fn commit(
+    store: &mut Store,
+    c: &Container,
+    parent: &berth_image::ResolvedImage,
+    req: &CommitRequest,
+) -> Result<String> {
+    let config = container_image_config(c);
     let upper = Paths::of(store, &c.id).upper;
     let container = berth_image::CommitContainer {
         id: &c.id,
         config: &config,
     };
-    let result = berth_image::commit(
+    let image_id = berth_image::commit(
         store,
-        &parent,
+        parent,
         &upper,
         &req.changes,
         &req.message,
         &req.author,
         Some(container),
         req.reference.as_deref(),
-    );
-    if paused {
-        let _ = rt.resume(&c.id);
-    }
-    Ok(result?)
+    )?;
+    // Docker's imageRef: the tag as the user would write it, in full.
+    let image_ref = match &req.reference {
+        Some(r) => berth_image::Reference::parse(r)?.with_default_tag().familiar(),
+        None => String::new(),
+    };
+    let extra = vec![
+        ("comment", req.message.clone()),
+        ("imageID", image_id.clone()),
+        ("imageRef", image_ref),
+    ];
+    store.write(|tx| state::record(tx, &c.id, "commit", extra))?;
+    Ok(image_id)
 }
 
 /// The image config a commit starts from: the container's own configuration.

@@ -2,7 +2,7 @@
 //! the container are always resolved inside its root (berth-archive's
 //! openat2 RESOLVE_IN_ROOT), never by following a symlink out of it.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use berth_container::model::{Container, Status};
@@ -10,90 +10,122 @@ use berth_container::{rootfs, Result};
 use berth_mount::Linux;
 use berth_store::Store;
 
+pub use berth_archive::PathStat;
+
 use super::exec::live_root;
 use super::reconcile::lookup;
+use crate::Engine;
+
+/// How `cp` copies, as Docker's flags and query parameters say.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CopyOptions {
+    /// Follow a symbolic link at the source path (`-L`).
+    pub follow_link: bool,
+    /// Keep the files' owners (`-a`, `copyUIDGID`); else they belong to
+    /// the receiving side's user.
+    pub archive: bool,
+    /// Refuse to replace a directory with a non-directory or the other way
+    /// round (`noOverwriteDirNonDir`).
+    pub no_overwrite_dir_non_dir: bool,
+}
 
 /// Runs `f` with a root directory through which the container's filesystem,
 /// volumes and binds included, can be reached: the live root of a running
 /// container, or the rootfs with its storage mounted for a stopped one.
-fn with_root<T>(store: &Store, c: &Container, f: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
-    if c.state.status == Status::Running || c.state.status == Status::Paused {
-        f(&live_root(c))
-    } else {
-        rootfs::with_mounted_storage(store, c, &Linux, f)
+fn with_root<T>(
+    store: &mut Store,
+    reference: &str,
+    f: impl FnOnce(&Path) -> Result<T>,
+) -> crate::Result<T> {
+    let c: Container = lookup(store, reference)?;
+    Ok(
+        if c.state.status == Status::Running || c.state.status == Status::Paused {
+            f(&live_root(&c))
+        } else {
+            rootfs::with_mounted_storage(store, &c, &Linux, f)
+        }?,
+    )
+}
+
+impl Engine {
+    /// `cp HOST_PATH CONTAINER:PATH`.
+    pub fn container_copy_in(
+        &mut self,
+        reference: &str,
+        host_src: &Path,
+        dest: &str,
+        opts: CopyOptions,
+    ) -> crate::Result<()> {
+        with_root(&mut self.store, reference, |root| {
+            Ok(berth_archive::copy_into_root(
+                root,
+                host_src,
+                dest,
+                opts.follow_link,
+                opts.archive,
+            )?)
+        })
     }
-}
 
-/// `cp HOST_PATH CONTAINER:PATH`.
-pub fn copy_in(
-    store: &mut Store,
-    reference: &str,
-    host_src: &Path,
-    dest: &str,
-    follow: bool,
-    archive: bool,
-) -> Result<()> {
-    let c = lookup(store, reference)?;
-    with_root(store, &c, |root| {
-        Ok(berth_archive::copy_into_root(
-            root, host_src, dest, follow, archive,
-        )?)
-    })
-}
+    /// `cp CONTAINER:PATH HOST_PATH`.
+    pub fn container_copy_out(
+        &mut self,
+        reference: &str,
+        src: &str,
+        host_dest: &Path,
+        opts: CopyOptions,
+    ) -> crate::Result<()> {
+        with_root(&mut self.store, reference, |root| {
+            Ok(berth_archive::copy_from_root(
+                root,
+                src,
+                host_dest,
+                opts.follow_link,
+            )?)
+        })
+    }
 
-/// `cp CONTAINER:PATH HOST_PATH`.
-pub fn copy_out(
-    store: &mut Store,
-    reference: &str,
-    src: &str,
-    host_dest: &Path,
-    follow: bool,
-) -> Result<()> {
-    let c = lookup(store, reference)?;
-    with_root(store, &c, |root| {
-        Ok(berth_archive::copy_from_root(root, src, host_dest, follow)?)
-    })
-}
+    /// `cp CONTAINER:PATH -`: a tar stream of the path.
+    pub fn container_archive_out(
+        &mut self,
+        reference: &str,
+        src: &str,
+        opts: CopyOptions,
+        out: impl Write,
+    ) -> crate::Result<()> {
+        with_root(&mut self.store, reference, |root| {
+            Ok(berth_archive::archive_path(
+                root,
+                src,
+                opts.follow_link,
+                out,
+            )?)
+        })
+    }
 
-/// `cp CONTAINER:PATH -`: a tar stream of the path.
-pub fn archive_out(
-    store: &mut Store,
-    reference: &str,
-    src: &str,
-    follow: bool,
-    out: impl Write,
-) -> Result<()> {
-    let c = lookup(store, reference)?;
-    with_root(store, &c, |root| {
-        Ok(berth_archive::archive_path(root, src, follow, out)?)
-    })
-}
+    /// `cp - CONTAINER:DIR`: extracts a tar stream into a directory.
+    pub fn container_archive_in(
+        &mut self,
+        reference: &str,
+        dir: &str,
+        opts: CopyOptions,
+        input: impl Read,
+    ) -> crate::Result<()> {
+        with_root(&mut self.store, reference, |root| {
+            Ok(berth_archive::extract_to_dir(
+                root,
+                dir,
+                input,
+                opts.no_overwrite_dir_non_dir,
+                opts.archive,
+            )?)
+        })
+    }
 
-/// `cp - CONTAINER:DIR`: extracts a tar stream into a directory.
-pub fn archive_in(
-    store: &mut Store,
-    reference: &str,
-    dir: &str,
-    input: impl std::io::Read,
-    no_overwrite_dir_non_dir: bool,
-    archive: bool,
-) -> Result<()> {
-    let c = lookup(store, reference)?;
-    with_root(store, &c, |root| {
-        Ok(berth_archive::extract_to_dir(
-            root,
-            dir,
-            input,
-            no_overwrite_dir_non_dir,
-            archive,
-        )?)
-    })
-}
-
-/// `stat` of a path in the container (the API's archive HEAD).
-pub fn stat(store: &mut Store, reference: &str, path: &str) -> Result<berth_archive::PathStat> {
-    let c = lookup(store, reference)?;
-    with_root(store, &c, |root| {
-        Ok(berth_archive::stat_in_root(root, path)?)
-    })
+    /// `stat` of a path in the container (the API's archive HEAD).
+    pub fn container_stat_path(&mut self, reference: &str, path: &str) -> crate::Result<PathStat> {
+        with_root(&mut self.store, reference, |root| {
+            Ok(berth_archive::stat_in_root(root, path)?)
+        })
+    }
 }

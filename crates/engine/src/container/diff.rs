@@ -1,15 +1,18 @@
 //! `diff`.
 
 use berth_container::model::{self, Paths};
-use berth_container::Result;
-use berth_store::Store;
+
+pub use berth_archive::{Change, ChangeKind};
 
 use super::reconcile::lookup;
+use crate::{Engine, Result};
 
-/// `diff`: changes of the writable layer against the image.
-pub fn diff(store: &mut Store, reference: &str) -> Result<Vec<berth_archive::Change>> {
-    let c = lookup(store, reference)?;
-    let paths = Paths::of(store, &c.id);
-    let lowers = model::rootfs_lowers(store, &c.id)?;
-    Ok(berth_archive::changes(&paths.upper, &lowers)?)
+impl Engine {
+    /// `diff`: changes of the writable layer against the image.
+    pub fn container_diff(&mut self, reference: &str) -> Result<Vec<Change>> {
+        let c = lookup(&mut self.store, reference)?;
+        let paths = Paths::of(&self.store, &c.id);
+        let lowers = model::rootfs_lowers(&self.store, &c.id)?;
+        Ok(berth_archive::changes(&paths.upper, &lowers)?)
+    }
 }

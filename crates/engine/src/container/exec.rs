@@ -1,5 +1,6 @@
-//! `exec`: one more process in a running container, with the stdio the
-//! front end has (its own for the CLI, pipes or a terminal for the API).
+//! An exec's process: one more process in a running container, built and
+//! checked, then spawned with the stdio its session asks for (the caller's
+//! own, pipes, or a terminal).
 
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
@@ -11,23 +12,9 @@ use berth_runtime::oci_spec::runtime::Process;
 use berth_runtime::{ExecProcess, OciRuntime, ProcessIo, RuntimeError, WindowSize};
 use berth_store::Store;
 
+use super::exec_instances::ExecConfig;
 use super::reconcile::lookup;
 use super::runtime::{docker_exit_status, runtime_of};
-
-pub use berth_runtime::set_window_size;
-
-/// `exec` options, as Docker's.
-#[derive(Debug, Clone, Default)]
-pub struct ExecRequest {
-    pub cmd: Vec<String>,
-    pub env: Vec<String>,
-    pub user: Option<String>,
-    pub working_dir: Option<String>,
-    pub tty: bool,
-    pub interactive: bool,
-    pub detach: bool,
-    pub privileged: bool,
-}
 
 pub(super) fn require_running(c: &Container) -> Result<()> {
     match c.state.status {
@@ -48,27 +35,16 @@ pub(super) fn live_root(c: &Container) -> PathBuf {
     PathBuf::from(format!("/proc/{}/root", c.state.pid))
 }
 
-/// Runs a process in a running container with this process's stdio; returns
-/// its exit status (Docker's 126/127 when it cannot be run).
-pub fn exec(store: &mut Store, reference: &str, req: &ExecRequest) -> Result<i32> {
-    let prepared = prepare_exec(store, reference, req)?;
-    let stdio = ExecStdio::Inherit {
-        stdin: req.interactive || req.tty,
-    };
-    prepared.spawn(stdio, req.detach)?.wait()
-}
-
 /// An exec whose process is built and checked, ready to be spawned with
 /// whatever stdio the front end has.
-pub struct PreparedExec {
-    pub container: Container,
+pub(crate) struct PreparedExec {
     runtime: Box<dyn OciRuntime>,
     process: Process,
 }
 
 /// The stdio of an exec's process.
 #[derive(Debug, Clone, Copy)]
-pub enum ExecStdio {
+pub(crate) enum ExecStdio {
     /// This process's own stdout and stderr, and its stdin if `stdin` (the
     /// CLI's terminal or pipes; with a tty the runtime relays between it and
     /// the process's terminal).
@@ -82,7 +58,7 @@ pub enum ExecStdio {
 }
 
 /// A started exec and the caller's ends of its stdio.
-pub struct RunningExec {
+pub(crate) struct RunningExec {
     process: Box<dyn ExecProcess>,
     pub stdin: Option<File>,
     pub stdout: Option<File>,
@@ -116,7 +92,7 @@ fn exec_failure(e: RuntimeError) -> ContainerError {
 impl PreparedExec {
     /// Starts the process. With `detach`, [`RunningExec::wait`] returns as
     /// soon as it runs.
-    pub fn spawn(self, stdio: ExecStdio, detach: bool) -> Result<RunningExec> {
+    pub(crate) fn spawn(self, id: &str, stdio: ExecStdio, detach: bool) -> Result<RunningExec> {
         // The caller's ends: stdin, stdout, stderr.
         let mut ends: [Option<File>; 3] = [None, None, None];
         let io = match stdio {
@@ -151,7 +127,7 @@ impl PreparedExec {
         };
         let exec = self
             .runtime
-            .exec(&self.container.id, &self.process, io, detach)
+            .exec(id, &self.process, io, detach)
             .map_err(exec_failure)?;
         let [stdin, stdout, stderr] = ends;
         Ok(RunningExec {
@@ -167,20 +143,24 @@ impl PreparedExec {
 impl RunningExec {
     /// Host pid of the process holding the exec's stdio (the runtime's, for
     /// a terminal it relays).
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.process.pid()
     }
 
     /// Waits for the process: its exit status, or Docker's 126/127 error when
     /// it could not be run.
-    pub fn wait(&mut self) -> Result<i32> {
+    pub(crate) fn wait(&mut self) -> Result<i32> {
         self.process.wait().map_err(exec_failure)
     }
 }
 
 /// Validates an exec request against a running container and builds its
 /// OCI process.
-pub fn prepare_exec(store: &mut Store, reference: &str, req: &ExecRequest) -> Result<PreparedExec> {
+pub(crate) fn prepare_exec(
+    store: &mut Store,
+    reference: &str,
+    req: &ExecConfig,
+) -> Result<PreparedExec> {
     let c = lookup(store, reference)?;
     require_running(&c)?;
     if req.cmd.is_empty() {
@@ -189,8 +169,12 @@ pub fn prepare_exec(store: &mut Store, reference: &str, req: &ExecRequest) -> Re
         ));
     }
     let root = live_root(&c);
-    let user_spec = req.user.clone().unwrap_or_else(|| c.spec.user.clone());
-    let user = berth_runtime::resolve_user(&root, &user_spec)?;
+    let user_spec = if req.user.is_empty() {
+        &c.spec.user
+    } else {
+        &req.user
+    };
+    let user = berth_runtime::resolve_user(&root, user_spec)?;
     let mut env = c.spec.env.clone();
     env.push(format!("HOSTNAME={}", c.spec.hostname));
     if req.tty {
@@ -204,24 +188,17 @@ pub fn prepare_exec(store: &mut Store, reference: &str, req: &ExecRequest) -> Re
         env.retain(|x| x.split('=').next() != Some(key));
         env.push(e.clone());
     }
-    let cwd = req
-        .working_dir
-        .clone()
-        .filter(|w| !w.is_empty())
-        .unwrap_or_else(|| {
-            if c.spec.working_dir.is_empty() {
-                "/".into()
-            } else {
-                c.spec.working_dir.clone()
-            }
-        });
+    let cwd = [&req.working_dir, &c.spec.working_dir]
+        .into_iter()
+        .find(|w| !w.is_empty())
+        .map_or("/", |w| w.as_str());
     // Through the running container's own symlinks and mounts (CVE-2024-21626).
-    berth_runtime::check_cwd_in_root(&root, &cwd)?;
+    berth_runtime::check_cwd_in_root(&root, cwd)?;
     let host = &c.spec.host;
     let process = berth_runtime::build_exec_process(
         &req.cmd,
         &env,
-        &cwd,
+        cwd,
         &user,
         req.tty,
         req.privileged || host.privileged,
@@ -230,9 +207,5 @@ pub fn prepare_exec(store: &mut Store, reference: &str, req: &ExecRequest) -> Re
         host.security.no_new_privileges,
     )?;
     let runtime = runtime_of(&c)?;
-    Ok(PreparedExec {
-        container: c,
-        runtime,
-        process,
-    })
+    Ok(PreparedExec { runtime, process })
 }

@@ -12,6 +12,7 @@
 use std::path::PathBuf;
 
 use berth_container::model::{self, Status};
+use berth_container::state;
 use berth_store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -84,11 +85,33 @@ pub(crate) fn save(store: &Store, rec: &ExecInstance) -> Result<()> {
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let path = record_path(store, &rec.container_id, &rec.id);
     let tmp = path.with_extension("tmp");
-    let data = serde_json::to_vec(rec).map_err(|e| {
-        Error::refused(ErrorKind::Internal, format!("exec record {}: {e}", rec.id))
-    })?;
+    let data = serde_json::to_vec(rec)
+        .map_err(|e| Error::refused(ErrorKind::Internal, format!("exec record {}: {e}", rec.id)))?;
     std::fs::write(&tmp, data).map_err(|e| io(&tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+}
+
+/// Docker's action for an event that names the exec's command:
+/// `exec_create: sh -c true`. Docker quirk: the entrypoint, a space and the
+/// arguments, so a command without arguments leaves a trailing space.
+pub(crate) fn with_command(action: &str, rec: &ExecInstance) -> String {
+    match rec.config.cmd.split_first() {
+        Some((first, args)) => format!("{action}: {first} {}", args.join(" ")),
+        None => format!("{action}:  "),
+    }
+}
+
+/// Records an exec instance's event `action` on its container, with its
+/// `execID`.
+pub(crate) fn record(
+    store: &mut Store,
+    rec: &ExecInstance,
+    action: &str,
+    mut extra: Vec<(&'static str, String)>,
+) -> Result<()> {
+    extra.push(("execID", rec.id.clone()));
+    store.write(|tx| state::record(tx, &rec.container_id, action, extra))?;
+    Ok(())
 }
 
 fn no_such_exec(id: &str) -> Error {
@@ -164,6 +187,12 @@ impl Engine {
             pid: 0,
         };
         save(&self.store, &rec)?;
+        record(
+            &mut self.store,
+            &rec,
+            &with_command("exec_create", &rec),
+            vec![],
+        )?;
         Ok(rec.id)
     }
 
@@ -174,51 +203,6 @@ impl Engine {
 }
 
 impl Engine {
-    /// `exec start`, first half: marks the instance started (an instance
-    /// runs once) and prepares its process in the container.
-    pub fn exec_prepare(&mut self, id: &str) -> Result<(ExecInstance, crate::container::ops::PreparedExec)> {
-        let mut rec = load(&self.store, id)?;
-        if rec.started {
-            return Err(Error::refused(
-                ErrorKind::Conflict,
-                format!("Exec command {} has already run", rec.id),
-            ));
-        }
-        let c = &rec.config;
-        let request = crate::container::ops::ExecRequest {
-            cmd: c.cmd.clone(),
-            env: c.env.clone(),
-            user: Some(c.user.clone()).filter(|u| !u.is_empty()),
-            working_dir: Some(c.working_dir.clone()).filter(|w| !w.is_empty()),
-            tty: c.tty,
-            interactive: c.attach_stdin,
-            detach: false,
-            privileged: c.privileged,
-        };
-        let prepared = crate::container::ops::prepare_exec(
-            &mut self.store,
-            &rec.container_id,
-            &request,
-        )?;
-        rec.started = true;
-        save(&self.store, &rec)?;
-        Ok((rec, prepared))
-    }
-
-    /// Records that an exec's process runs as `pid`.
-    pub fn exec_running(&mut self, rec: &mut ExecInstance, pid: i64) -> Result<()> {
-        rec.running = true;
-        rec.pid = pid;
-        save(&self.store, rec)
-    }
-
-    /// Records an exec's exit status.
-    pub fn exec_exited(&mut self, rec: &mut ExecInstance, code: i64) -> Result<()> {
-        rec.running = false;
-        rec.exit_code = Some(code);
-        save(&self.store, rec)
-    }
-
     /// `exec resize`: the terminal of a running tty exec.
     pub fn exec_resize(&mut self, id: &str, rows: u16, cols: u16) -> Result<()> {
         let rec = load(&self.store, id)?;
@@ -240,7 +224,7 @@ impl Engine {
                 .write(true)
                 .open(&path)
                 .map_err(|e| not_running(format!(": {e}")))?;
-            crate::container::ops::set_window_size(&terminal, rows, cols);
+            berth_runtime::set_window_size(&terminal, rows, cols);
         }
         Ok(())
     }

@@ -2,17 +2,21 @@
 
 use std::io::Write;
 
-use berth_container::{rootfs, Result};
+use berth_container::rootfs;
 use berth_mount::Linux;
-use berth_store::Store;
 
 use super::reconcile::lookup;
+use crate::{Engine, Result};
 
-/// `export`: the container's filesystem (without volumes) as a tar stream.
-pub fn export(store: &mut Store, reference: &str, out: impl Write) -> Result<()> {
-    let c = lookup(store, reference)?;
-    rootfs::with_mounted(store, &c.id, &Linux, |root| {
-        berth_archive::pack_tree(root, out)?;
+impl Engine {
+    /// `export`: the container's filesystem (without volumes) as a tar
+    /// stream.
+    pub fn container_export(&mut self, reference: &str, out: impl Write) -> Result<()> {
+        let c = lookup(&mut self.store, reference)?;
+        rootfs::with_mounted(&self.store, &c.id, &Linux, |root| {
+            berth_archive::pack_tree(root, out)?;
+            Ok(())
+        })?;
         Ok(())
-    })
+    }
 }

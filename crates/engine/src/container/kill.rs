@@ -2,43 +2,39 @@
 
 use std::time::Duration;
 
-use berth_container::model::{Container, Status};
-use berth_container::state;
-use berth_container::{ContainerError, Result};
-use berth_store::Store;
+use berth_container::model::Status;
+use berth_container::ContainerError;
 
 use super::reconcile::lookup;
 use super::runtime::runtime_of;
-use super::stop::mark_stopped_by_user;
+use super::signal::{kill, mark_stopped_by_user};
 use crate::monitor::client;
+use crate::Engine;
 
-/// Appends a container event that changes no status (`kill`, `stop`).
-pub(super) fn record(
-    store: &mut Store,
-    id: &str,
-    action: &str,
-    extra: Vec<(&'static str, String)>,
-) -> Result<()> {
-    store.write(|tx| state::record(tx, id, action, extra))
-}
-
-/// `kill -s SIGNAL`.
-pub fn kill(store: &mut Store, reference: &str, signal: &str) -> Result<Container> {
-    let c = lookup(store, reference)?;
-    let signal = berth_runtime::parse_signal(signal)?;
-    if !matches!(c.state.status, Status::Running | Status::Paused) {
-        return Err(ContainerError::Conflict(format!(
-            "Cannot kill container: {}: container {} is not running",
-            reference, c.id
-        )));
+impl Engine {
+    /// `kill`: sends `signal` (a name or number; SIGKILL if `None`) to the
+    /// container's process.
+    pub fn container_kill(&mut self, reference: &str, signal: Option<&str>) -> crate::Result<()> {
+        let store = &mut self.store;
+        let c = lookup(store, reference)?;
+        let signal = match signal.filter(|s| !s.is_empty()) {
+            Some(s) => berth_runtime::parse_signal(s)?,
+            None => libc::SIGKILL,
+        };
+        if !matches!(c.state.status, Status::Running | Status::Paused) {
+            return Err(ContainerError::Conflict(format!(
+                "Cannot kill container: {}: container {} is not running",
+                reference, c.id
+            ))
+            .into());
+        }
+        if signal == libc::SIGKILL || signal == libc::SIGTERM {
+            mark_stopped_by_user(store, &c)?;
+        }
+        kill(store, runtime_of(&c)?.as_ref(), &c.id, signal, false)?;
+        if signal == libc::SIGKILL {
+            client::wait_exit(store, &c.id, Duration::from_secs(10));
+        }
+        Ok(())
     }
-    if signal == libc::SIGKILL || signal == libc::SIGTERM {
-        mark_stopped_by_user(store, &c)?;
-    }
-    runtime_of(&c)?.kill(&c.id, signal, false)?;
-    record(store, &c.id, "kill", vec![("signal", signal.to_string())])?;
-    if signal == libc::SIGKILL {
-        client::wait_exit(store, &c.id, Duration::from_secs(10));
-    }
-    Ok(c)
 }

@@ -1,12 +1,16 @@
-//! Container operations, one file per operation.
+//! Container operations, one file per operation, each an `impl Engine`
+//! block (`container_start`, `container_stop`, ...). Sessions on a
+//! container's stdio or an exec's are [`attach::Attachment`]s.
 
-mod commit;
-mod cp;
+pub mod attach;
+pub mod commit;
+pub mod cp;
 pub mod create;
 pub mod details;
-mod diff;
+pub mod diff;
 mod exec;
 pub mod exec_instances;
+pub mod exec_start;
 mod export;
 mod kill;
 pub mod list;
@@ -14,52 +18,40 @@ pub mod logs;
 mod pause;
 pub mod prune;
 mod reconcile;
+mod removal;
 mod rename;
-mod rm;
+mod resize;
+mod restart;
+pub mod rm;
 pub(crate) mod runtime;
+mod signal;
 pub mod size;
-mod start;
-mod stats;
-mod stop;
-mod top;
+pub mod start;
+pub mod stats;
+pub mod stop;
+pub mod top;
 pub(crate) mod volumes;
-mod wait;
+pub mod wait;
 
 use berth_container::Container;
 
 use crate::{Engine, Result};
 
-/// Status changes, under the names front ends call them by.
-pub mod lifecycle {
-    pub use super::kill::kill;
-    pub use super::pause::{pause, unpause};
-    pub use super::reconcile::{lookup, reconcile};
-    pub use super::rename::rename;
-    pub use super::rm::{remove, remove_stopped};
-    pub use super::start::start;
-    pub use super::stop::stop;
-    pub use super::wait::wait;
-}
-
-/// Operations on an existing container that change no status, under the
-/// names front ends call them by.
-pub mod ops {
-    pub use super::commit::{commit, CommitRequest};
-    pub use super::cp::{archive_in, archive_out, copy_in, copy_out, stat};
-    pub use super::diff::diff;
-    pub use super::exec::{
-        exec, prepare_exec, set_window_size, ExecRequest, ExecStdio, PreparedExec, RunningExec,
-    };
-    pub use super::export::export;
-    pub use super::stats::{stats, Stats};
-    pub use super::top::top;
+/// Status changes the engine itself makes outside the operations' files
+/// (the monitor, the builder's step containers, `ps`).
+pub(crate) mod lifecycle {
+    pub(crate) use super::reconcile::{lookup, reconcile};
+    pub(crate) use super::removal::remove_stopped;
+    pub(crate) use super::rm::remove;
+    pub(crate) use super::start::start;
+    pub(crate) use super::wait::until_stopped;
 }
 
 impl Engine {
     /// Finds a container as Docker does (full ID, name, unique ID prefix),
     /// first repairing its record if its monitor died.
     pub fn container_lookup(&mut self, reference: &str) -> Result<Container> {
-        Ok(lifecycle::lookup(&mut self.store, reference)?)
+        Ok(reconcile::lookup(&mut self.store, reference)?)
     }
 
     /// `inspect`: the container and everything shown about it.

@@ -2,43 +2,48 @@
 
 use berth_container::model::{Container, Status};
 use berth_container::state::{self, Transition};
-use berth_container::{ContainerError, Result};
+use berth_container::ContainerError;
 use berth_store::Store;
 
 use super::reconcile::lookup;
 use super::runtime::runtime_of;
+use crate::{Engine, Result};
 
-pub fn pause(store: &mut Store, reference: &str) -> Result<Container> {
-    let c = lookup(store, reference)?;
-    match c.state.status {
-        Status::Running => {}
-        Status::Paused => {
-            return Err(ContainerError::Conflict(format!(
-                "Container {} is already paused",
-                c.id
-            )))
-        }
-        _ => {
-            return Err(ContainerError::Conflict(format!(
-                "Container {} is not running",
-                c.id
-            )))
-        }
-    }
-    runtime_of(&c)?.pause(&c.id)?;
-    store.write(|tx| state::transition(tx, &c.id, Transition::Pause))?;
-    Ok(c)
+/// Freezes a running `c` and records it paused (Docker's `pause` event).
+pub(super) fn pause(store: &mut Store, c: &Container) -> berth_container::Result<()> {
+    runtime_of(c)?.pause(&c.id)?;
+    store.write(|tx| state::transition(tx, &c.id, Transition::Pause))
 }
 
-pub fn unpause(store: &mut Store, reference: &str) -> Result<Container> {
-    let c = lookup(store, reference)?;
-    if c.state.status != Status::Paused {
-        return Err(ContainerError::Conflict(format!(
-            "Container {} is not paused",
-            c.id
-        )));
+/// Thaws a paused `c` and records it running (Docker's `unpause` event).
+pub(super) fn unpause(store: &mut Store, c: &Container) -> berth_container::Result<()> {
+    runtime_of(c)?.resume(&c.id)?;
+    store.write(|tx| state::transition(tx, &c.id, Transition::Unpause))
+}
+
+impl Engine {
+    /// `pause`: freezes the container's processes.
+    pub fn container_pause(&mut self, reference: &str) -> Result<()> {
+        let c = lookup(&mut self.store, reference)?;
+        match c.state.status {
+            Status::Running => Ok(pause(&mut self.store, &c)?),
+            Status::Paused => Err(ContainerError::Conflict(format!(
+                "Container {} is already paused",
+                c.id
+            ))
+            .into()),
+            _ => Err(ContainerError::Conflict(format!("Container {} is not running", c.id)).into()),
+        }
     }
-    runtime_of(&c)?.resume(&c.id)?;
-    store.write(|tx| state::transition(tx, &c.id, Transition::Unpause))?;
-    Ok(c)
+
+    /// `unpause`.
+    pub fn container_unpause(&mut self, reference: &str) -> Result<()> {
+        let c = lookup(&mut self.store, reference)?;
+        if c.state.status != Status::Paused {
+            return Err(
+                ContainerError::Conflict(format!("Container {} is not paused", c.id)).into(),
+            );
+        }
+        Ok(unpause(&mut self.store, &c)?)
+    }
 }

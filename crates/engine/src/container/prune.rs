@@ -2,6 +2,7 @@
 
 use berth_container::model::{self, Container, Status};
 
+use crate::container::rm::RemoveRequest;
 use crate::container::{lifecycle, size};
 use crate::filters::{Filters, PruneLabels};
 use crate::{Engine, Result};
@@ -52,7 +53,7 @@ impl Engine {
                 continue;
             }
             let freed = size::size(&self.store, &c)?.rw;
-            match lifecycle::remove(&mut self.store, &c.id, false, false) {
+            match lifecycle::remove(&mut self.store, &c.id, RemoveRequest::default()) {
                 Ok(()) => {
                     report.deleted.push(c.id.clone());
                     report.reclaimed += freed;

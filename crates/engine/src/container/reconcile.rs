@@ -7,7 +7,7 @@ use berth_container::{rootfs, ContainerError, Result};
 use berth_mount::Linux;
 use berth_store::{FileLock, Store};
 
-use super::rm::remove_stopped;
+use super::removal::remove_stopped;
 use super::runtime::runtime_of;
 use super::volumes;
 

@@ -2,23 +2,31 @@
 
 use std::time::Duration;
 
-use berth_container::model::{self, Container, Status};
-use berth_container::state::{self, Transition};
-use berth_container::{rootfs, ContainerError, Result};
-use berth_mount::Linux;
-use berth_store::{FileLock, LockError, Store};
+use berth_container::model::{self, Status};
+use berth_container::{ContainerError, Result};
+use berth_store::Store;
 
 use super::reconcile::{lookup, reconcile};
+use super::removal::remove_stopped;
 use super::runtime::runtime_of;
-use super::stop::mark_stopped_by_user;
-use super::volumes;
+use super::signal::{kill, mark_stopped_by_user};
 use crate::monitor::client;
+use crate::Engine;
+
+/// `rm` options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RemoveRequest {
+    /// Kill it first if it runs (`-f`).
+    pub force: bool,
+    /// Remove its anonymous volumes too (`-v`).
+    pub volumes: bool,
+}
 
 /// `rm [-f] [-v]`.
-pub fn remove(store: &mut Store, reference: &str, force: bool, volumes: bool) -> Result<()> {
+pub(crate) fn remove(store: &mut Store, reference: &str, req: RemoveRequest) -> Result<()> {
     let c = lookup(store, reference)?;
     if c.state.status.has_monitor() {
-        if !force {
+        if !req.force {
             let what = if c.state.status == Status::Paused {
                 "paused"
             } else {
@@ -34,7 +42,7 @@ pub fn remove(store: &mut Store, reference: &str, force: bool, volumes: bool) ->
         if c.state.status == Status::Paused {
             let _ = rt.resume(&c.id);
         }
-        let _ = rt.kill(&c.id, libc::SIGKILL, true);
+        let _ = kill(store, rt.as_ref(), &c.id, libc::SIGKILL, true);
         if !client::wait_exit(store, &c.id, Duration::from_secs(30)) {
             return Err(ContainerError::DidNotStop(c.id));
         }
@@ -45,69 +53,17 @@ pub fn remove(store: &mut Store, reference: &str, force: bool, volumes: bool) ->
             if latest.state.status.has_monitor() {
                 reconcile(store, &mut latest)?;
             }
-            remove_stopped(store, &latest, volumes)
+            remove_stopped(store, &latest, req.volumes)
         }
         Err(ContainerError::NotFound(_)) => Ok(()),
         Err(e) => Err(e),
     }
 }
 
-/// Removes a container that has no monitor: rootfs unmounted, directory and
-/// rows deleted, anonymous volumes too if `volumes`. Crash-safe: the row is
-/// marked `removing` first; the directory is moved to tmp/ (swept at open)
-/// before the rows go, so a rerun (via `reconcile`) finishes the job.
-///
-/// One process removes a container at a time, holding its removal lock: a
-/// second `rm` gets Docker's conflict, `reconcile` leaves the container to
-/// the holder, and a container already gone is removed.
-pub fn remove_stopped(store: &mut Store, c: &Container, volumes: bool) -> Result<()> {
-    let lock_path = removal_lock(store, &c.id);
-    let _lock = match FileLock::try_acquire(&lock_path) {
-        Ok(lock) => lock,
-        Err(LockError::WouldBlock { .. }) => {
-            return Err(ContainerError::Conflict(format!(
-                "removal of container {} is already in progress",
-                c.id
-            )))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let result = remove_locked(store, c, volumes);
-    let _ = std::fs::remove_file(&lock_path);
-    result
-}
-
-fn removal_lock(store: &Store, id: &str) -> std::path::PathBuf {
-    store.tmp_dir().join(format!("rm-{id}.lock"))
-}
-
-fn remove_locked(store: &mut Store, c: &Container, volumes: bool) -> Result<()> {
-    // Another process may have finished the removal before we took the lock.
-    match model::find(store, &c.id) {
-        Ok(_) => {}
-        Err(ContainerError::NotFound(_)) => return Ok(()),
-        Err(e) => return Err(e),
+impl Engine {
+    /// `rm`: removes a container (`force`: a running one too, killed
+    /// first), and with `volumes` its anonymous volumes.
+    pub fn container_remove(&mut self, reference: &str, req: RemoveRequest) -> crate::Result<()> {
+        Ok(remove(&mut self.store, reference, req)?)
     }
-    store.write(|tx| state::transition(tx, &c.id, Transition::Remove))?;
-    rootfs::unmount(store, &c.id, &Linux)?;
-    let dir = c.dir(store);
-    let trash = store.tmp_dir().join(format!("removed-{}", c.id));
-    match std::fs::rename(&dir, &trash) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(ContainerError::io(&dir, e)),
-    }
-    store.write(|tx| {
-        state::record(tx, &c.id, "destroy", vec![])?;
-        tx.execute("DELETE FROM containers WHERE id=?1", [&c.id])?;
-        Ok::<_, ContainerError>(())
-    })?;
-    if trash.exists() {
-        std::fs::remove_dir_all(&trash).map_err(|e| ContainerError::io(&trash, e))?;
-    }
-    if volumes {
-        volumes::remove_anonymous(store, c)?;
-    }
-    berth_image::gc_layers(store)?;
-    Ok(())
 }

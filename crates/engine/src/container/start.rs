@@ -6,15 +6,41 @@ use berth_container::model::{self, Container, Status};
 use berth_container::{ContainerError, Result};
 use berth_store::Store;
 
+use super::attach::{record_attach, Attachment, PendingAttachment};
 use super::reconcile::lookup;
 use crate::monitor::client;
+use crate::Engine;
 
-/// Starts a created or exited container. `attach` is handed to the monitor as
-/// its first attach client, so no output is missed.
-pub fn start(store: &mut Store, reference: &str, attach: Option<&UnixStream>) -> Result<Container> {
+/// What `start` did.
+pub struct Started {
+    /// The container as it is after the start (with `--rm` and a quick
+    /// exit, as it was before: it is gone again).
+    pub container: Container,
+    /// False when it was running already (Docker's 304 Not Modified).
+    pub started: bool,
+    /// The session on its stdio when the start was asked to attach.
+    pub attachment: Option<Attachment>,
+}
+
+/// Starts a created or exited container. With `attach`, a session on its
+/// stdio is handed to the monitor as its first attach client, so no output
+/// is missed (to a container that runs already: a session on its run).
+pub(crate) fn start(store: &mut Store, reference: &str, attach: bool) -> Result<Started> {
     let c = lookup(store, reference)?;
     match c.state.status {
-        Status::Running | Status::Restarting => return Ok(c),
+        Status::Running | Status::Restarting => {
+            let attachment = if attach {
+                record_attach(store, &c)?;
+                PendingAttachment::of(store, &c)?.wait()
+            } else {
+                None
+            };
+            return Ok(Started {
+                container: c,
+                started: false,
+                attachment,
+            });
+        }
         Status::Paused => {
             return Err(ContainerError::Conflict(
                 "cannot start a paused container, try unpause instead".into(),
@@ -28,7 +54,15 @@ pub fn start(store: &mut Store, reference: &str, attach: Option<&UnixStream>) ->
         }
         Status::Created | Status::Exited => {}
     }
-    let report = client::spawn(store.root(), &c.id, attach)?;
+    let (attachment, theirs) = if attach {
+        let (ours, theirs) =
+            UnixStream::pair().map_err(|e| ContainerError::sys("socketpair", e))?;
+        record_attach(store, &c)?;
+        (Some(Attachment::monitor(ours)?), Some(theirs))
+    } else {
+        (None, None)
+    };
+    let report = client::spawn(store.root(), &c.id, theirs.as_ref())?;
     if !report.ok {
         return Err(if report.code == 126 || report.code == 127 {
             ContainerError::CannotRun {
@@ -39,6 +73,19 @@ pub fn start(store: &mut Store, reference: &str, attach: Option<&UnixStream>) ->
             ContainerError::StartFailed(report.error)
         });
     }
-    // With --rm the container may already be gone again.
-    model::find(store, &c.id).or(Ok(c))
+    Ok(Started {
+        // With --rm the container may already be gone again.
+        container: model::find(store, &c.id).unwrap_or(c),
+        started: true,
+        attachment,
+    })
+}
+
+impl Engine {
+    /// `start`: runs a created or exited container under a new monitor.
+    /// With `attach`, the result carries a session on its stdio that sees
+    /// its output from the first byte.
+    pub fn container_start(&mut self, reference: &str, attach: bool) -> crate::Result<Started> {
+        Ok(start(&mut self.store, reference, attach)?)
+    }
 }

@@ -1,11 +1,12 @@
 //! `stats`: CPU, memory, pids and network usage from the container's cgroup
 //! and network namespace.
 
+use std::time::Duration;
+
 use berth_container::model::{Container, Status};
-use berth_container::Result;
-use berth_store::Store;
 
 use super::reconcile::lookup;
+use crate::{Engine, Result};
 
 /// One sample of a container's resource usage (`stats --no-stream`).
 #[derive(Debug, Clone, Default)]
@@ -38,16 +39,36 @@ fn cpu_usage_ns(id: &str) -> Option<u64> {
     })
 }
 
-/// Samples usage twice, `interval` apart, to compute CPU percent like Docker.
-pub fn stats(
-    store: &mut Store,
-    reference: &str,
-    interval: std::time::Duration,
-) -> Result<(Container, Stats)> {
-    let c = lookup(store, reference)?;
-    if c.state.status != Status::Running && c.state.status != Status::Paused {
-        return Ok((c, Stats::default()));
+/// A container and its usage.
+#[derive(Debug, Clone)]
+pub struct ContainerStats {
+    pub container: Container,
+    /// All zero unless it runs.
+    pub usage: Stats,
+}
+
+impl Engine {
+    /// `stats`: samples the container's usage twice, `interval` apart, to
+    /// compute its CPU percentage as Docker does.
+    pub fn container_stats(
+        &mut self,
+        reference: &str,
+        interval: Duration,
+    ) -> Result<ContainerStats> {
+        let c = lookup(&mut self.store, reference)?;
+        let usage = if matches!(c.state.status, Status::Running | Status::Paused) {
+            sample(&c, interval)
+        } else {
+            Stats::default()
+        };
+        Ok(ContainerStats {
+            container: c,
+            usage,
+        })
     }
+}
+
+fn sample(c: &Container, interval: Duration) -> Stats {
     let id = &c.id;
     let t0 = std::time::Instant::now();
     let cpu0 = cpu_usage_ns(id).unwrap_or(0);
@@ -67,19 +88,16 @@ pub fn stats(
     .min(host_memory);
     let pids = read_u64(&format!("/sys/fs/cgroup/pids/berth/{id}/pids.current")).unwrap_or(0);
     let (net_rx, net_tx) = net_bytes(c.state.pid);
-    Ok((
-        c,
-        Stats {
-            cpu_percent: (cpu1.saturating_sub(cpu0)) as f64 / elapsed * 100.0,
-            memory_usage,
-            memory_limit,
-            pids,
-            net_rx,
-            net_tx,
-            block_read: 0,
-            block_write: 0,
-        },
-    ))
+    Stats {
+        cpu_percent: (cpu1.saturating_sub(cpu0)) as f64 / elapsed * 100.0,
+        memory_usage,
+        memory_limit,
+        pids,
+        net_rx,
+        net_tx,
+        block_read: 0,
+        block_write: 0,
+    }
 }
 
 fn host_memory_bytes() -> u64 {

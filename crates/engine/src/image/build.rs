@@ -2,7 +2,6 @@
 //! the engine's own containers.
 
 use std::io::Write;
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 pub use berth_build::{BuildError, BuildOptions, BuildOutcome, ContextSource};
@@ -11,9 +10,10 @@ use berth_container::model::Paths;
 use berth_container::{rootfs, ContainerError, HostSpec};
 use berth_store::Store;
 
+use crate::container::attach::Output;
 use crate::container::create::{self, CreateRequest};
 use crate::container::lifecycle;
-use crate::monitor::protocol as attach;
+use crate::container::rm::RemoveRequest;
 use crate::{Engine, Result};
 
 impl Engine {
@@ -67,44 +67,39 @@ impl StepContainers for Steps {
     }
 
     fn run(&mut self, store: &mut Store, id: &str, out: &mut dyn Write) -> Result<i32, BuildError> {
-        let (ours, theirs) = UnixStream::pair().map_err(|e| BuildError::io("socketpair", e))?;
-        match lifecycle::start(store, id, Some(&theirs)) {
-            Ok(_) => {}
+        let started = match lifecycle::start(store, id, true) {
+            Ok(started) => started,
             Err(ContainerError::CannotRun { code, message }) => {
                 writeln!(out, "{message}").map_err(|e| BuildError::io("build output", e))?;
                 return Ok(code);
             }
             Err(e) => return Err(e.into()),
-        }
-        drop(theirs);
-        let mut reader = ours;
+        };
         let mut code = None;
-        while let Ok(Some((kind, payload))) = attach::read_frame(&mut reader) {
-            match kind {
-                attach::STDOUT => {
-                    out.write_all(&payload)
-                        .and_then(|()| out.flush())
-                        .map_err(|e| BuildError::io("build output", e))?;
+        if let Some(attachment) = started.attachment {
+            for output in attachment.split().0 {
+                match output {
+                    Output::Stdout(data) => {
+                        out.write_all(&data)
+                            .and_then(|()| out.flush())
+                            .map_err(|e| BuildError::io("build output", e))?;
+                    }
+                    // Docker's classic builder shows a RUN's stderr in red:
+                    // each write wrapped in the escape codes, one message.
+                    Output::Stderr(data) => {
+                        let mut red = b"\x1b[91m".to_vec();
+                        red.extend_from_slice(&data);
+                        red.extend_from_slice(b"\x1b[0m");
+                        out.write_all(&red)
+                            .and_then(|()| out.flush())
+                            .map_err(|e| BuildError::io("build output", e))?;
+                    }
+                    Output::Exit(exit) => code = Some(exit),
                 }
-                // Docker's classic builder shows a RUN's stderr in red: each
-                // write wrapped in the escape codes, one progress message.
-                attach::STDERR => {
-                    let mut red = b"\x1b[91m".to_vec();
-                    red.extend_from_slice(&payload);
-                    red.extend_from_slice(b"\x1b[0m");
-                    out.write_all(&red)
-                        .and_then(|()| out.flush())
-                        .map_err(|e| BuildError::io("build output", e))?;
-                }
-                attach::EXIT => {
-                    code = String::from_utf8_lossy(&payload).trim().parse::<i32>().ok();
-                    break;
-                }
-                _ => {}
             }
         }
         // The monitor records the exit and unmounts before it goes away.
-        let recorded = lifecycle::wait(store, id)?;
+        let recorded = lifecycle::until_stopped(store, id)?;
         Ok(code.unwrap_or(recorded))
     }
 
@@ -123,7 +118,11 @@ impl StepContainers for Steps {
     }
 
     fn remove(&mut self, store: &mut Store, id: &str) -> Result<(), BuildError> {
-        lifecycle::remove(store, id, true, true)?;
+        let req = RemoveRequest {
+            force: true,
+            volumes: true,
+        };
+        lifecycle::remove(store, id, req)?;
         Ok(())
     }
 }

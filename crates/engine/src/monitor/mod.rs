@@ -31,10 +31,10 @@
 //! The idle loop is one `poll(2)` over the container's pipes, the attach
 //! socket, a signalfd and a timerfd: no threads, no async runtime.
 
-pub mod client;
+pub(crate) mod client;
 mod memory;
 mod prepare;
-pub mod protocol;
+pub(crate) mod protocol;
 mod reap;
 mod server;
 mod stdio;
