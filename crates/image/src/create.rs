@@ -80,7 +80,7 @@ pub fn import(
         },
         ..Default::default()
     };
-    finish_image(store, pending, &doc, tag.as_ref())
+    finish_image(store, pending, &doc, tag.as_ref(), Made::Import)
 }
 
 /// The container side of a commit: its ID and effective config (Docker's
@@ -106,6 +106,7 @@ pub fn commit(
     tag: Option<&str>,
 ) -> Result<String, ImageError> {
     let tag = tag.map(tag_reference).transpose()?;
+    let container_id = container.as_ref().map(|c| c.id);
     let parent_doc = ImageConfigDoc::parse(&crate::blobs::Blobs::new(store).read(&parent.id)?)
         .map_err(|e| ImageError::json(format!("config of {}", parent.id), e))?;
     let mut config = match container {
@@ -159,7 +160,7 @@ pub fn commit(
         variant: parent_doc.variant.clone(),
         ..Default::default()
     };
-    finish_image(store, pending, &doc, tag.as_ref())
+    finish_image(store, pending, &doc, tag.as_ref(), Made::Commit { container: container_id })
 }
 
 /// Reads one layer from `reader` (the layer blob, compressed or not), keeping
@@ -209,11 +210,19 @@ fn add_layer_from_stream(
 }
 
 /// Stores the config blob and commits the image with its layers and tag.
+/// How an image came to be, for its event.
+pub(crate) enum Made<'a> {
+    Import,
+    Commit { container: Option<&'a str> },
+    BuildStep,
+}
+
 pub(crate) fn finish_image(
     store: &mut Store,
     mut pending: Pending,
     doc: &ImageConfigDoc,
     tag: Option<&Reference>,
+    made: Made<'_>,
 ) -> Result<String, ImageError> {
     let bytes = doc
         .to_bytes()
@@ -232,6 +241,11 @@ pub(crate) fn finish_image(
         insert_image(tx, &id, None, size, &doc.created, &chains)?;
         if let Some(tag) = tag {
             set_tag(tx, tag, &id)?;
+        }
+        match made {
+            Made::Import => crate::events::image(tx, "import", &id, &id)?,
+            Made::Commit { container: Some(container) } => crate::events::commit(tx, container, &id)?,
+            Made::Commit { container: None } | Made::BuildStep => {}
         }
         Ok(())
     })?;
@@ -369,5 +383,5 @@ pub fn commit_build_step(store: &mut Store, step: &BuildStep<'_>) -> Result<Stri
         variant: parent_doc.and_then(|d| d.variant),
         ..Default::default()
     };
-    finish_image(store, pending, &doc, None)
+    finish_image(store, pending, &doc, None, Made::BuildStep)
 }

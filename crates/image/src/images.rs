@@ -443,6 +443,7 @@ pub(crate) fn set_tag(
         "INSERT OR REPLACE INTO image_refs (reference, kind, image_id, added_at) VALUES (?1, 'tag', ?2, ?3)",
         params![key, id, berth_store::now_rfc3339()],
     )?;
+    crate::events::image(tx, "tag", id, &reference.familiar())?;
     Ok(previous.filter(|p| p != id))
 }
 
@@ -530,7 +531,11 @@ pub fn remove(
         }
         let key = reference.store_key();
         // Untagging the last tag of a repository also drops that repository's digest refs.
-        store.write(|tx| tx.execute("DELETE FROM image_refs WHERE reference = ?1", [&key]))?;
+        store.write(|tx| {
+            tx.execute("DELETE FROM image_refs WHERE reference = ?1", [&key])?;
+            // Docker names the image's ID in untag and delete events.
+            crate::events::image(tx, "untag", &id, &id)
+        })?;
         items.push(DeleteItem::Untagged(reference.familiar()));
         let mut left = refs_of(store, &id)?;
         if reference.digest().is_none()
@@ -660,6 +665,10 @@ fn delete_image(store: &mut Store, id: &str) -> Result<Vec<String>, ImageError> 
     store.write(|tx| -> Result<(), ImageError> {
         tx.execute("DELETE FROM image_refs WHERE image_id = ?1", [id])?;
         tx.execute("DELETE FROM images WHERE id = ?1", [id])?;
+        for _ in &refs {
+            crate::events::image(tx, "untag", id, id)?;
+        }
+        crate::events::image(tx, "delete", id, id)?;
         Ok(())
     })?;
     Ok(refs

@@ -21,6 +21,7 @@ mod changes;
 pub mod config;
 mod create;
 mod error;
+mod events;
 pub mod images;
 pub mod layers;
 mod load;

@@ -132,6 +132,7 @@ pub fn load(store: &mut Store, reader: impl Read) -> Result<Vec<LoadedImage>, Im
                 created,
                 chains,
             )?;
+            crate::events::image(tx, "load", id, id)?;
             let mut result = LoadedImage {
                 id: id.clone(),
                 tags: Vec::new(),

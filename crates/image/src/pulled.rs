@@ -146,6 +146,8 @@ pub fn store_pulled(
         let digest_ref = Reference::parse(&format!("{}@{repo_digest}", reference.name()))?;
         let had_digest_ref = ref_points_at(tx, &digest_ref.store_key(), &id)?;
         insert_digest_ref(tx, &digest_ref, &id)?;
+        // Docker's pull event names the reference pulled.
+        crate::events::image(tx, "pull", &reference.familiar(), &reference.name())?;
         let (previous, up_to_date) = match reference.tag() {
             Some(_) if reference.digest().is_none() => {
                 let had_tag = ref_points_at(tx, &reference.store_key(), &id)?;

@@ -2,6 +2,7 @@
 //! network; if it runs, its interface on that network is added or removed
 //! right away (otherwise at its next start).
 
+use crate::events;
 use std::collections::HashSet;
 
 use berth_store::rusqlite::{params, Transaction};
@@ -93,9 +94,12 @@ pub fn connect(
             aliases,
             ipv4,
         )?;
+        // dockerd reports a connect when the endpoint joins (the container
+        // runs), a disconnect in either case.
         if !running {
             return Ok::<_, NetworkError>(None);
         }
+        events::network(tx, "connect", network.about(), Some(member.container_id))?;
         let interface = free_interface(tx, member.container_id)?;
         insert_endpoint(
             tx,
@@ -123,6 +127,7 @@ pub fn connect(
         release_lease(&endpoint);
         store.write(|tx| {
             tx.execute("DELETE FROM endpoints WHERE id = ?1", [&endpoint.id])?;
+            events::network(tx, "disconnect", network.about(), Some(member.container_id))?;
             leave(tx, member.container_id, &network.id, is_mode_network)
         })?;
         return Err(e);
@@ -178,6 +183,7 @@ pub fn disconnect(store: &mut Store, network: &str, member: &Member) -> Result<(
                 )?;
             }
         }
+        events::network(tx, "disconnect", network.about(), Some(member.container_id))?;
         leave(tx, member.container_id, &network.id, is_mode_network)
     })?;
     result

@@ -58,6 +58,7 @@
 
 mod connect;
 mod endpoints;
+mod events;
 mod mode;
 mod netavark;
 mod netns;

@@ -1,6 +1,7 @@
 //! The `networks` table: the three built-in networks (inserted by the store's
 //! migration) and user networks, with their subnet allocation.
 
+use crate::events;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -35,6 +36,14 @@ pub struct Network {
 }
 
 impl Network {
+    /// What its events name.
+    pub(crate) fn about(&self) -> crate::events::About<'_> {
+        crate::events::About {
+            id: &self.id,
+            name: &self.name,
+            driver: &self.driver,
+        }
+    }
     pub fn short_id(&self) -> &str {
         &self.id[..12.min(self.id.len())]
     }
@@ -209,7 +218,9 @@ pub fn create(store: &mut Store, opts: CreateOptions) -> Result<Network> {
                 now_rfc3339()
             ],
         )?;
-        find(tx, &id)
+        let n = find(tx, &id)?;
+        events::network(tx, "create", n.about(), None)?;
+        Ok(n)
     })
 }
 
@@ -235,6 +246,7 @@ pub fn remove(store: &mut Store, reference: &str) -> Result<Network> {
             )));
         }
         tx.execute("DELETE FROM networks WHERE id = ?1", [&n.id])?;
+        events::network(tx, "destroy", n.about(), None)?;
         forget_leases(&n.interface);
         Ok(n)
     })
@@ -269,6 +281,7 @@ pub fn prune(store: &mut Store, select: &dyn Fn(&Network) -> bool) -> Result<Vec
                 continue;
             }
             tx.execute("DELETE FROM networks WHERE id = ?1", [id])?;
+            events::network(tx, "destroy", n.about(), None)?;
             forget_leases(&n.interface);
             pruned.push(n.name);
         }

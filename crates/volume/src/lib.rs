@@ -234,6 +234,7 @@ pub fn create(
                     created_at
                 ],
             );
+            let inserted = inserted.and_then(|_| volume_event(tx, "create", &name, &driver_name));
             if let Err(e) = inserted {
                 // Put the directory back so no orphan is left behind.
                 let _ = std::fs::rename(&target, &staging);
@@ -381,10 +382,26 @@ fn remove_unused(store: &mut Store, name: &str) -> Result<(), VolumeError> {
             });
         }
         tx.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
+        volume_event(tx, "destroy", name, &driver_name)?;
         driver_for(&driver_name, &Linux)?.remove(&dir)?;
         move_to_trash(&dir, &trash)
     })?;
     delete_tree(name, &trash)
+}
+
+/// Docker's volume events (`create`, `destroy`), appended in the
+/// transaction of the change.
+fn volume_event(
+    tx: &berth_store::rusqlite::Connection,
+    action: &str,
+    name: &str,
+    driver: &str,
+) -> berth_store::rusqlite::Result<()> {
+    let attributes = [("driver".to_string(), driver.to_string())].into_iter().collect();
+    berth_store::events::append(
+        tx,
+        &berth_store::events::NewEvent { kind: berth_store::events::EventType::Volume, action, actor: name, attributes },
+    )
 }
 
 /// What a prune removed.
