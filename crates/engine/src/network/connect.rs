@@ -1,49 +1,43 @@
 //! `network connect` and `network disconnect`.
 
 use berth_container::model::{Container, Paths};
-use berth_network::{Member, NetworkError};
+use berth_network::{EndpointSettings, Member, NetworkError};
 
 use crate::container::lifecycle;
 use crate::{Engine, Result};
 
-/// What `network connect` asks for besides the network and the container.
-#[derive(Debug, Clone, Default)]
-pub struct NetworkConnect {
-    /// `--alias`: names the container has on that network.
-    pub aliases: Vec<String>,
-    /// `--ip`; "" for any free address.
-    pub ipv4: String,
-}
-
 impl Engine {
-    /// Connects a container (running or not) to a network; a running one
-    /// gets its interface right away, and resolves names through the
-    /// network's resolver from then on.
+    /// Connects a container (running or not) to a network with what its
+    /// endpoint there is asked to have (`--alias`, `--ip`, `--ip6`,
+    /// `--link-local-ip`, `--link`, a MAC address, driver options); a
+    /// running one gets its interface right away, and resolves names
+    /// through the network's resolver from then on.
     pub fn network_connect(
         &mut self,
         network: &str,
         container: &str,
-        request: &NetworkConnect,
+        settings: &EndpointSettings,
     ) -> Result<()> {
         let c = self.network_member(container)?;
-        berth_network::connect(
-            &mut self.store,
-            network,
-            &member(&c),
-            &request.aliases,
-            &request.ipv4,
-        )?;
+        berth_network::connect(&mut self.store, network, &member(&c), settings)?;
         self.use_network_dns(&c.id)
     }
 
     /// Disconnects a container from a network (a running one loses its
-    /// interface on it right away).
-    pub fn network_disconnect(&mut self, network: &str, container: &str) -> Result<()> {
+    /// interface on it right away). `force` (`-f`): the attachment goes
+    /// even when removing the interface failed.
+    pub fn network_disconnect(
+        &mut self,
+        network: &str,
+        container: &str,
+        force: bool,
+    ) -> Result<()> {
         let c = self.network_member(container)?;
         Ok(berth_network::disconnect(
             &mut self.store,
             network,
             &member(&c),
+            force,
         )?)
     }
 
@@ -81,8 +75,7 @@ fn member(c: &Container) -> Member<'_> {
         container_id: &c.id,
         container_name: &c.name,
         network_mode: &host.network_mode,
-        aliases: &host.network_aliases,
-        ipv4: &host.ipv4_address,
+        endpoint: &host.endpoint,
         dns_servers: &host.dns,
     }
 }
