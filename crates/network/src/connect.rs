@@ -261,9 +261,3 @@ pub fn join_at_create(
 ) -> Result<()> {
     set_attachment(tx, container_id, &network.id, false, true, settings)
 }
-
-/// At create: the mode's network is not joined, because `NetworkingConfig`
-/// names only other networks (Docker joins exactly the networks it names).
-pub fn skip_at_create(tx: &Transaction, container_id: &str, network: &Network) -> Result<()> {
-    leave(tx, container_id, &network.id, true)
-}

@@ -289,6 +289,28 @@ pub fn endpoints_of_network(db: &Connection, network_id: &str) -> Result<Vec<End
     endpoints_where(db, "e.network_id = ?1", network_id)
 }
 
+/// `/etc/hosts` lines for an endpoint's links on a user network (`--link
+/// NAME:ALIAS`): the linked container's address on that network under ALIAS,
+/// when it runs there. Docker's embedded DNS answers ALIAS to the linking
+/// container only; berth writes the line into that container's hosts file.
+pub fn link_hosts(db: &Connection, e: &Endpoint) -> Result<Vec<String>> {
+    if e.settings.links.is_empty() {
+        return Ok(Vec::new());
+    }
+    let others = endpoints_of_network(db, &e.network.id)?;
+    let mut lines = Vec::new();
+    for link in &e.settings.links {
+        let (name, alias) = parse_link(link)?;
+        let linked = others.iter().find(|o| {
+            o.container_name == name || (name.len() >= 12 && o.container_id.starts_with(&name))
+        });
+        if let Some(o) = linked {
+            lines.push(format!("{}\t{alias}\n", o.ipv4));
+        }
+    }
+    Ok(lines)
+}
+
 /// A container's published ports (empty when it does not run), by container port.
 pub fn published_ports(db: &Connection, container_id: &str) -> Result<Vec<PortBinding>> {
     let mut stmt = db.prepare_cached(

@@ -70,10 +70,11 @@ mod sandbox;
 
 use std::path::PathBuf;
 
-pub use connect::{connect, disconnect, join_at_create, skip_at_create, Member};
+pub use connect::{connect, disconnect, join_at_create, Member};
 pub use create::{create, CreateOptions, PoolRequest};
 pub use endpoints::{
-    check_settings, container_networks, endpoints_of_container, endpoints_of_network, parse_link,
+    check_settings, container_networks, endpoints_of_container, endpoints_of_network, link_hosts,
+    parse_link,
     parse_mac, published_ports, Attachment, Endpoint, EndpointSettings,
 };
 pub use mode::{Mode, Namespace};

@@ -9,12 +9,50 @@ use berth_engine::network::{
     inspect_json, EndpointSettings, Network, NetworkCreate, NetworkFilter, NetworkPruneFilter,
     PoolRequest,
 };
+use berth_engine::model::HostSpec;
 use berth_engine::{ErrorKind, HasKind};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::format::{self, labels_text, Format};
 use crate::Ctx;
+
+/// `run`/`create` flags of the container's endpoint and name resolution,
+/// besides `--network`, `--network-alias`, `--ip`, `--dns` and `--add-host`.
+#[derive(Args, Debug, Clone)]
+pub struct EndpointFlags {
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long = "ip6")]
+    ip6: Option<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address")]
+    mac_address: Option<String>,
+    /// Container IPv4/IPv6 link-local addresses
+    #[arg(long = "link-local-ip")]
+    link_local_ip: Vec<String>,
+    /// Add link to another container
+    #[arg(long = "link")]
+    link: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search")]
+    dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    dns_option: Vec<String>,
+}
+
+impl EndpointFlags {
+    /// Completes a create request's host settings with these flags.
+    pub fn apply(&self, host: &mut HostSpec) {
+        let e = &mut host.endpoint;
+        e.ipv6_address = self.ip6.clone().unwrap_or_default();
+        e.mac_address = self.mac_address.clone().unwrap_or_default();
+        e.link_local_ips = self.link_local_ip.clone();
+        host.links = self.link.clone();
+        host.dns_search = self.dns_search.clone();
+        host.dns_options = self.dns_option.clone();
+    }
+}
 
 #[derive(Subcommand)]
 pub enum NetworkCommand {
@@ -153,6 +191,9 @@ pub struct ConnectArgs {
     /// Add a link-local address for the container
     #[arg(long = "link-local-ip")]
     link_local_ip: Vec<String>,
+    /// Container MAC address on the network (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address")]
+    mac_address: Option<String>,
     network: String,
     container: String,
 }
@@ -448,7 +489,7 @@ fn connect(ctx: &Ctx, args: ConnectArgs) -> Result<i32> {
         link_local_ips: args.link_local_ip,
         links: args.links,
         driver_opts: key_values(&args.driver_opt),
-        ..Default::default()
+        mac_address: args.mac_address.unwrap_or_default(),
     };
     match ctx
         .engine()?

@@ -17,8 +17,6 @@ use berth_store::Store;
 pub(super) struct NetworkPlan {
     /// Other networks of `NetworkingConfig`, joined at start after the mode's.
     extra: Vec<(Network, EndpointSettings)>,
-    /// The mode's network, when `NetworkingConfig` names only others.
-    skip_mode: Option<Network>,
 }
 
 impl NetworkPlan {
@@ -26,9 +24,6 @@ impl NetworkPlan {
     pub(super) fn record(&self, tx: &Transaction, container_id: &str) -> Result<()> {
         for (network, settings) in &self.extra {
             berth_network::join_at_create(tx, container_id, network, settings)?;
-        }
-        if let Some(network) = &self.skip_mode {
-            berth_network::skip_at_create(tx, container_id, network)?;
         }
         Ok(())
     }
@@ -84,7 +79,9 @@ pub(super) fn validate(
 }
 
 /// Splits `NetworkingConfig` into the mode network's settings (into `host`)
-/// and the other networks; every network named must exist.
+/// and the other networks; every network named must exist (Docker refuses
+/// an undeclared one). As in Docker, the container joins the mode's network
+/// and every network named.
 fn endpoints(
     store: &Store,
     host: &mut HostSpec,
@@ -92,12 +89,10 @@ fn endpoints(
     endpoints_config: &BTreeMap<String, EndpointSettings>,
 ) -> Result<NetworkPlan> {
     let mut plan = NetworkPlan::default();
-    let mut names_mode = endpoints_config.is_empty();
     for (name, settings) in endpoints_config {
         let network = berth_network::find(store.db(), name)?;
         if network.id == mode_network.id {
-            names_mode = true;
-            host.endpoint = settings.clone();
+            host.endpoint = merged(settings, &host.endpoint);
             continue;
         }
         if !network.is_bridge() {
@@ -108,10 +103,29 @@ fn endpoints(
         berth_network::check_settings(&network, settings)?;
         plan.extra.push((network, settings.clone()));
     }
-    if !names_mode {
-        plan.skip_mode = Some(mode_network.clone());
-    }
     Ok(plan)
+}
+
+/// The mode network's settings from `NetworkingConfig`, completed by what
+/// the request gave outside it (flags of the CLI, Docker's container-wide
+/// fields of older API versions): each field the endpoint config leaves
+/// empty keeps the other's value.
+fn merged(endpoint: &EndpointSettings, outside: &EndpointSettings) -> EndpointSettings {
+    let pick = |a: &String, b: &String| if a.is_empty() { b.clone() } else { a.clone() };
+    let list = |a: &Vec<String>, b: &Vec<String>| if a.is_empty() { b.clone() } else { a.clone() };
+    EndpointSettings {
+        aliases: list(&endpoint.aliases, &outside.aliases),
+        ipv4_address: pick(&endpoint.ipv4_address, &outside.ipv4_address),
+        ipv6_address: pick(&endpoint.ipv6_address, &outside.ipv6_address),
+        link_local_ips: list(&endpoint.link_local_ips, &outside.link_local_ips),
+        mac_address: pick(&endpoint.mac_address, &outside.mac_address),
+        links: list(&endpoint.links, &outside.links),
+        driver_opts: if endpoint.driver_opts.is_empty() {
+            outside.driver_opts.clone()
+        } else {
+            endpoint.driver_opts.clone()
+        },
+    }
 }
 
 /// `host`, `none` and `container:` modes: no other network, no aliases,
@@ -137,7 +151,7 @@ fn check_shared_namespace(
                 _ => "container sharing network namespace with another container or host cannot be connected to any other network",
             });
         }
-        host.endpoint = settings.clone();
+        host.endpoint = merged(settings, &host.endpoint);
     }
     let e = &host.endpoint;
     if !e.aliases.is_empty() {
@@ -185,8 +199,13 @@ fn links(store: &Store, host: &mut HostSpec, mode: &Mode) -> Result<()> {
             for link in &host.links {
                 berth_network::parse_link(link)?;
             }
-            let moved = std::mem::take(&mut host.links);
-            host.endpoint.links.extend(moved);
+            // The docker CLI sends them twice: in HostConfig.Links and in
+            // the endpoint's settings.
+            for link in std::mem::take(&mut host.links) {
+                if !host.endpoint.links.contains(&link) {
+                    host.endpoint.links.push(link);
+                }
+            }
             Ok(())
         }
         Mode::Host => invalid(HOST_LINKS),
@@ -296,7 +315,7 @@ mod tests {
         )]);
         let plan = validate(&store, &mut h, &config).unwrap();
         assert_eq!(h.endpoint.link_local_ips, ["169.254.8.8"]);
-        assert!(plan.extra.is_empty() && plan.skip_mode.is_none());
+        assert!(plan.extra.is_empty());
         let mut h = HostSpec {
             network_mode: "host".into(),
             ..Default::default()

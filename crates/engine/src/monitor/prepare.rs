@@ -33,8 +33,12 @@ pub(super) fn spec_input(
         .iter()
         .any(|e| e.network.name == berth_network::DEFAULT_NETWORK);
     let links = links::resolve(store, c, on_bridge)?;
+    let mut user_links = Vec::new();
+    for e in &sandbox.endpoints {
+        user_links.extend(berth_network::link_hosts(store.db(), e)?);
+    }
     let host_gateway = host_gateway(store, sandbox);
-    write_network_files(paths, c, sandbox, &links, &host_gateway)?;
+    write_network_files(paths, c, sandbox, &links, &user_links, &host_gateway)?;
     let network = match &sandbox.namespace {
         berth_network::Namespace::Host => Namespace::Host,
         berth_network::Namespace::Path(path) => Namespace::Path(path.clone()),
@@ -246,13 +250,14 @@ fn host_gateway(store: &Store, sandbox: &berth_network::Sandbox) -> String {
 }
 
 /// Completes /etc/hosts as Docker orders it: `--add-host` entries, legacy
-/// links, then the container's own addresses under its hostname; on
+/// links (and links on user networks), then the container's own addresses under its hostname; on
 /// networks with name resolution, points resolv.conf at aardvark-dns.
 fn write_network_files(
     paths: &Paths,
     c: &Container,
     sandbox: &berth_network::Sandbox,
     links: &[Link],
+    user_links: &[String],
     host_gateway: &str,
 ) -> Result<()> {
     let mut hosts =
@@ -269,6 +274,9 @@ fn write_network_files(
     }
     for link in links {
         hosts.push_str(&link.hosts_line());
+    }
+    for line in user_links {
+        hosts.push_str(line);
     }
     let names = if c.spec.domainname.is_empty() {
         c.spec.hostname.clone()

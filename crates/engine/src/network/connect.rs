@@ -20,7 +20,8 @@ impl Engine {
     ) -> Result<()> {
         let c = self.network_member(container)?;
         berth_network::connect(&mut self.store, network, &member(&c), settings)?;
-        self.use_network_dns(&c.id)
+        self.use_network_dns(&c.id)?;
+        self.add_link_hosts(&c.id, network)
     }
 
     /// Disconnects a container from a network (a running one loses its
@@ -43,6 +44,30 @@ impl Engine {
 
     fn network_member(&mut self, container: &str) -> Result<Container> {
         Ok(lifecycle::lookup(&mut self.store, container)?)
+    }
+
+    /// A running container connected with `--link`s gets their hosts lines
+    /// right away (at its next start they are written again).
+    fn add_link_hosts(&self, id: &str, network: &str) -> Result<()> {
+        let db = self.store.db();
+        let network = berth_network::find(db, network)?;
+        let Some(e) = berth_network::endpoints_of_container(db, id)?
+            .into_iter()
+            .find(|e| e.network.id == network.id)
+        else {
+            return Ok(());
+        };
+        let lines = berth_network::link_hosts(db, &e)?;
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let path = Paths::of(&self.store, id).hosts;
+        let io = |e: std::io::Error| NetworkError::io(&path, e);
+        let mut hosts = std::fs::read_to_string(&path).map_err(io)?;
+        hosts.extend(lines);
+        // Rewritten in place: the container sees the file through a bind mount.
+        std::fs::write(&path, hosts).map_err(io)?;
+        Ok(())
     }
 
     /// Once a running container is on a network with name resolution, its
