@@ -33,6 +33,22 @@ fn invalid<T>(message: impl Into<String>) -> Result<T> {
     Err(ContainerError::InvalidArgument(message.into()))
 }
 
+/// A network or container the request names that does not exist is a bad
+/// request, not a missing resource: the docker CLI takes any "not found" of
+/// a create for a missing image and tries to pull it. (dockerd 20.10 creates
+/// the container and fails its start with "network X not found"; berth
+/// refuses with the same message and creates nothing.)
+fn refused(e: impl std::fmt::Display) -> ContainerError {
+    ContainerError::InvalidArgument(e.to_string())
+}
+
+/// A network by name or ID; `default` (the network mode current docker
+/// CLIs send, also as the key of its endpoint settings) is the default bridge.
+fn find_network(store: &Store, name: &str) -> Result<Network> {
+    let name = if name == "default" { DEFAULT_NETWORK } else { name };
+    berth_network::find(store.db(), name).map_err(refused)
+}
+
 /// Checks the network mode, ports, `endpoints_config` (Docker's
 /// `NetworkingConfig.EndpointsConfig`: when not empty, the networks the
 /// container joins, as in Docker) and links; completes `host` with the mode
@@ -52,7 +68,7 @@ pub(super) fn validate(
             host.publish_all_ports = false;
         }
         Mode::Container(other) => {
-            model::find(store, other)?;
+            model::find(store, other).map_err(refused)?;
             if ports {
                 return invalid(
                     "conflicting options: port publishing and the container type network mode",
@@ -66,7 +82,7 @@ pub(super) fn validate(
         }
         Mode::None => {}
         Mode::Network(name) => {
-            let network = berth_network::find(store.db(), name)?;
+            let network = find_network(store, name)?;
             plan = endpoints(store, host, &network, endpoints_config)?;
             berth_network::check_settings(&network, &host.endpoint)?;
         }
@@ -90,7 +106,7 @@ fn endpoints(
 ) -> Result<NetworkPlan> {
     let mut plan = NetworkPlan::default();
     for (name, settings) in endpoints_config {
-        let network = berth_network::find(store.db(), name)?;
+        let network = find_network(store, name)?;
         if network.id == mode_network.id {
             host.endpoint = merged(settings, &host.endpoint);
             continue;
@@ -137,10 +153,10 @@ fn check_shared_namespace(
     endpoints_config: &BTreeMap<String, EndpointSettings>,
 ) -> Result<()> {
     for (name, settings) in endpoints_config {
-        let own = match (mode, berth_network::find(store.db(), name)) {
+        let own = match (mode, find_network(store, name)) {
             (Mode::Host, Ok(n)) => n.name == "host",
             (Mode::None, Ok(n)) => n.name == "none",
-            (_, Err(e)) => return Err(e.into()),
+            (_, Err(e)) => return Err(e),
             _ => false,
         };
         if !own {
@@ -257,7 +273,7 @@ mod tests {
         assert!(check(&store, "none", &|_| {}).is_ok());
         let err = check(&store, "nosuchnet", &|_| {}).unwrap_err();
         assert_eq!(err.to_string(), "network nosuchnet not found");
-        assert_eq!(err.kind(), berth_error::ErrorKind::NotFound);
+        assert_eq!(err.kind(), berth_error::ErrorKind::InvalidArgument);
         let err = check(&store, "bridge", &|h| h.endpoint.aliases = vec!["a".into()]).unwrap_err();
         assert!(err.to_string().contains("user defined networks"), "{err}");
         let err = check(&store, "bridge", &|h| {
