@@ -292,7 +292,7 @@ mod tests {
             check(&store, "container:nosuch", &|_| {})
                 .unwrap_err()
                 .kind(),
-            berth_error::ErrorKind::NotFound
+            berth_error::ErrorKind::InvalidArgument
         );
         let err = check(&store, "host", &|h| {
             h.endpoint.mac_address = "02:42:ac:11:00:02".into()
