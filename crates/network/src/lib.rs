@@ -74,8 +74,7 @@ pub use connect::{connect, disconnect, join_at_create, Member};
 pub use create::{create, CreateOptions, PoolRequest};
 pub use endpoints::{
     check_settings, container_networks, endpoints_of_container, endpoints_of_network, link_hosts,
-    parse_link,
-    parse_mac, published_ports, Attachment, Endpoint, EndpointSettings,
+    parse_link, parse_mac, published_ports, Attachment, Endpoint, EndpointSettings,
 };
 pub use mode::{Mode, Namespace};
 pub use networks::{find, list, prune, remove, Ipv6Pool, Network, NetworkConfig};

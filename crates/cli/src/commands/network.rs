@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use berth_engine::filters::Filters;
+use berth_engine::model::HostSpec;
 use berth_engine::network::{
     inspect_json, EndpointSettings, Network, NetworkCreate, NetworkFilter, NetworkPruneFilter,
     PoolRequest,
 };
-use berth_engine::model::HostSpec;
 use berth_engine::{ErrorKind, HasKind};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};

@@ -45,7 +45,11 @@ fn refused(e: impl std::fmt::Display) -> ContainerError {
 /// A network by name or ID; `default` (the network mode current docker
 /// CLIs send, also as the key of its endpoint settings) is the default bridge.
 fn find_network(store: &Store, name: &str) -> Result<Network> {
-    let name = if name == "default" { DEFAULT_NETWORK } else { name };
+    let name = if name == "default" {
+        DEFAULT_NETWORK
+    } else {
+        name
+    };
     berth_network::find(store.db(), name).map_err(refused)
 }
 
