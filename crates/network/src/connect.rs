@@ -63,14 +63,11 @@ pub fn connect(
         )));
     }
     let running = netns::exists(member.container_id);
-    // Rejoining the mode's network brings back what was asked at create.
+    // As in Docker, what this connect asks replaces what was asked at
+    // create, also when the container rejoins its mode's network.
     let attachment = Attachment {
         network: network.clone(),
-        settings: if is_mode_network {
-            member.endpoint.clone()
-        } else {
-            settings.clone()
-        },
+        settings: settings.clone(),
     };
     let endpoint = store.write(|tx| {
         set_attachment(
@@ -221,8 +218,9 @@ fn leave(tx: &Transaction, container_id: &str, network_id: &str, is_mode: bool) 
     )
 }
 
-/// Records that a container joins (`join`) or leaves a network: for the
-/// mode's network only a "left" marker is kept, for others a "connected" row.
+/// Records that a container joins (`join`) or leaves a network: a
+/// "connected" row with the endpoint's settings, or for the mode's network a
+/// "left" marker (no row: it joins with the settings asked at create).
 fn set_attachment(
     tx: &Transaction,
     container_id: &str,
@@ -235,7 +233,7 @@ fn set_attachment(
         "DELETE FROM container_networks WHERE container_id = ?1 AND network_id = ?2",
         params![container_id, network_id],
     )?;
-    if is_mode_network == join {
+    if !join && !is_mode_network {
         return Ok(());
     }
     tx.execute(

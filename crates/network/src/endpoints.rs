@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
-use berth_store::rusqlite::{params, Connection, Row, Transaction};
+use berth_store::rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use berth_store::{new_id, now_rfc3339};
 use serde::{Deserialize, Serialize};
 
@@ -196,8 +196,9 @@ pub fn parse_link(link: &str) -> Result<(String, String)> {
 }
 
 /// The networks a container joins when it starts: its mode's network (unless
-/// disconnected from it) with `mode_settings`, and those it was connected
-/// to, in that order.
+/// disconnected from it) with `mode_settings` (or, once it was reconnected,
+/// the settings of that `network connect`), and those it was connected to,
+/// in that order.
 pub fn container_networks(
     db: &Connection,
     container_id: &str,
@@ -205,26 +206,32 @@ pub fn container_networks(
     mode_settings: &EndpointSettings,
 ) -> Result<Vec<Attachment>> {
     let mut out = Vec::new();
+    let mut mode_network_id = String::new();
     if let Mode::Network(name) = Mode::parse(network_mode) {
         let network = networks::find(db, &name)?;
-        let left: i64 = db.query_row(
-            "SELECT count(*) FROM container_networks WHERE container_id = ?1 AND network_id = ?2 AND NOT connected",
-            params![container_id, network.id],
-            |r| r.get(0),
-        )?;
-        if left == 0 {
-            out.push(Attachment {
-                network,
-                settings: mode_settings.clone(),
-            });
+        mode_network_id = network.id.clone();
+        let row: Option<(bool, String)> = db
+            .query_row(
+                "SELECT connected, settings FROM container_networks WHERE container_id = ?1 AND network_id = ?2",
+                params![container_id, network.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let settings = match row {
+            None => Some(mode_settings.clone()),
+            Some((false, _)) => None,
+            Some((true, reconnected)) => Some(serde_json::from_str(&reconnected).unwrap_or_default()),
+        };
+        if let Some(settings) = settings {
+            out.push(Attachment { network, settings });
         }
     }
     let mut stmt = db.prepare_cached(&format!(
         "SELECT cn.settings, {} FROM container_networks cn JOIN networks n ON n.id = cn.network_id \
-         WHERE cn.container_id = ?1 AND cn.connected ORDER BY cn.rowid",
+         WHERE cn.container_id = ?1 AND cn.connected AND cn.network_id != ?2 ORDER BY cn.rowid",
         prefixed("n")
     ))?;
-    let rows = stmt.query_map([container_id], |r| {
+    let rows = stmt.query_map(params![container_id, mode_network_id], |r| {
         let settings: String = r.get(0)?;
         Ok(Attachment {
             settings: serde_json::from_str(&settings).unwrap_or_default(),
