@@ -28,6 +28,7 @@
 
 mod build;
 mod containers;
+mod endpoints;
 mod error;
 mod exec;
 mod images;

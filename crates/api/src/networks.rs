@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use berth_engine::network::{
-    inspect_json, NetworkConnect, NetworkCreate, NetworkFilter, NetworkPruneFilter,
+    inspect_json, NetworkCreate, NetworkFilter, NetworkPruneFilter, PoolRequest,
 };
 use serde_json::{json, Value};
 
@@ -46,24 +46,44 @@ async fn inspect(
 
 async fn create(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let req: bollard_stubs::models::NetworkCreateRequest = serde_json::from_slice(&body)?;
-    let ipam = req
-        .ipam
-        .as_ref()
-        .and_then(|i| i.config.as_ref())
-        .and_then(|c| c.first().cloned());
+    if req.enable_ipv4 == Some(false) {
+        return Err(ApiError::bad_request(
+            "EnableIPv4=false is not supported: berth networks always have IPv4",
+        ));
+    }
+    let ipam = req.ipam.clone().unwrap_or_default();
+    let text = |s: Option<String>| s.unwrap_or_default();
+    let pools = ipam
+        .config
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| PoolRequest {
+            subnet: text(c.subnet),
+            ip_range: text(c.ip_range),
+            gateway: text(c.gateway),
+            aux_addresses: c
+                .auxiliary_addresses
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        })
+        .collect();
     let request = NetworkCreate {
         name: req.name.clone(),
-        driver: req.driver.clone().unwrap_or_default(),
-        subnet: ipam
-            .as_ref()
-            .and_then(|c| c.subnet.clone())
-            .filter(|s| !s.is_empty()),
-        gateway: ipam
-            .as_ref()
-            .and_then(|c| c.gateway.clone())
-            .filter(|s| !s.is_empty()),
+        driver: text(req.driver),
+        pools,
+        ipam_driver: text(ipam.driver),
+        // Docker reports IPAM.Options as it arrived: null when absent.
+        ipam_options: ipam.options.map(|o| o.into_iter().collect()),
+        options: req.options.unwrap_or_default().into_iter().collect(),
+        enable_ipv6: req.enable_ipv6.unwrap_or(false),
         internal: req.internal.unwrap_or(false),
+        attachable: req.attachable.unwrap_or(false),
         labels: req.labels.clone().unwrap_or_default().into_iter().collect(),
+        ingress: req.ingress.unwrap_or(false),
+        config_only: req.config_only.unwrap_or(false),
+        config_from: req.config_from.and_then(|c| c.network).unwrap_or_default(),
+        scope: text(req.scope),
     };
     let n = engine
         .with_engine(move |engine| Ok(engine.network_create(request)?))
@@ -101,17 +121,10 @@ async fn connect(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: bollard_stubs::models::NetworkConnectRequest = serde_json::from_slice(&body)?;
-    let endpoint = req.endpoint_config.unwrap_or_default();
-    let request = NetworkConnect {
-        aliases: endpoint.aliases.unwrap_or_default(),
-        ipv4: endpoint
-            .ipam_config
-            .and_then(|c| c.ipv4_address)
-            .unwrap_or_default(),
-    };
+    let settings = crate::endpoints::endpoint_settings(req.endpoint_config.unwrap_or_default());
     let container = req.container;
     engine
-        .with_engine(move |engine| Ok(engine.network_connect(&id, &container, &request)?))
+        .with_engine(move |engine| Ok(engine.network_connect(&id, &container, &settings)?))
         .await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -123,8 +136,9 @@ async fn disconnect(
 ) -> Result<Response, ApiError> {
     let req: bollard_stubs::models::NetworkDisconnectRequest = serde_json::from_slice(&body)?;
     let container = req.container;
+    let force = req.force.unwrap_or(false);
     engine
-        .with_engine(move |engine| Ok(engine.network_disconnect(&id, &container)?))
+        .with_engine(move |engine| Ok(engine.network_disconnect(&id, &container, force)?))
         .await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -81,12 +81,23 @@ pub struct HostSpec {
     /// `-P` (HostConfig.PublishAllPorts).
     #[serde(default)]
     pub publish_all_ports: bool,
-    /// `--network-alias`: extra DNS names on the network-mode's network.
+    /// What the container asks of its endpoint on the network mode's network:
+    /// `--network-alias`, `--ip`, `--ip6`, `--mac-address`,
+    /// `--link-local-ip`, links and driver options on a user network.
     #[serde(default)]
-    pub network_aliases: Vec<String>,
-    /// `--ip` on the network-mode's network ("" = any).
+    pub endpoint: berth_network::EndpointSettings,
+    /// `--link NAME:ALIAS` on the default bridge (HostConfig.Links, as given):
+    /// /etc/hosts entries and Docker's link environment variables.
     #[serde(default)]
-    pub ipv4_address: String,
+    pub links: Vec<String>,
+    /// `--dns-search` and `--dns-option`: resolv.conf's `search` and `options`.
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    #[serde(default)]
+    pub dns_options: Vec<String>,
+    /// Config.NetworkDisabled: only `lo`, whatever the network mode.
+    #[serde(default)]
+    pub network_disabled: bool,
     /// The OCI runtime the container was created with (HostConfig.Runtime:
     /// `runc`, `crun`, `youki` or a path); every later operation uses it.
     /// Records from before it was stored were all run by runc.

@@ -6,7 +6,10 @@
 use serde_json::{json, Map, Value};
 
 use berth_engine::container::details::{ContainerDetails, Networking};
-use berth_engine::model::{Container, MountKind, MountPoint, PortBinding, Status, DEFAULT_NETWORK};
+use berth_engine::model::{
+    Container, Endpoint, EndpointSettings, MountKind, MountPoint, PortBinding, Status,
+    DEFAULT_NETWORK,
+};
 
 fn list_or_null(items: &[String]) -> Value {
     if items.is_empty() {
@@ -170,6 +173,19 @@ pub fn container(d: &ContainerDetails) -> Value {
     });
     // Docker's `omitempty` Config fields, in its order.
     if let Some(config) = v["Config"].as_object_mut() {
+        let host = &spec.host;
+        let mut ordered = Map::new();
+        for (key, value) in std::mem::take(config) {
+            let after_entrypoint = key == "Entrypoint";
+            ordered.insert(key, value);
+            if after_entrypoint && host.network_disabled {
+                ordered.insert("NetworkDisabled".into(), json!(true));
+            }
+            if after_entrypoint && !host.endpoint.mac_address.is_empty() {
+                ordered.insert("MacAddress".into(), json!(host.endpoint.mac_address));
+            }
+        }
+        *config = ordered;
         if !spec.stop_signal.is_empty() {
             config.insert("StopSignal".into(), json!(spec.stop_signal));
         }
@@ -223,13 +239,13 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
         "CapDrop": list_or_null(&host.cap_drop),
         "CgroupnsMode": "private",
         "Dns": host.dns,
-        "DnsOptions": [],
-        "DnsSearch": [],
+        "DnsOptions": host.dns_options,
+        "DnsSearch": host.dns_search,
         "ExtraHosts": list_or_null(&host.extra_hosts),
         "GroupAdd": Value::Null,
         "IpcMode": "private",
         "Cgroup": "",
-        "Links": Value::Null,
+        "Links": links_json(c),
         "OomScoreAdj": 0,
         "PidMode": "",
         "Privileged": host.privileged,
@@ -303,12 +319,30 @@ fn port_bindings_json(bindings: &[PortBinding]) -> Value {
     Value::Object(out)
 }
 
+/// HostConfig.Links as Docker shows them: `/CHILD:/PARENT/ALIAS`.
+fn links_json(c: &Container) -> Value {
+    let links: Vec<String> = c
+        .spec
+        .host
+        .links
+        .iter()
+        .map(|l| {
+            let (name, alias) = l.split_once(':').unwrap_or((l, l));
+            let (name, alias) = (
+                name.trim_start_matches('/'),
+                alias.rsplit('/').next().unwrap_or(alias),
+            );
+            format!("/{name}:/{}/{alias}", c.name)
+        })
+        .collect();
+    list_or_null(&links)
+}
+
 /// NetworkSettings as Docker shows it: the endpoints while the container runs
 /// (addresses, published ports, exposed-only ports as null), the networks it
 /// will join otherwise. The top-level address fields describe the default
 /// bridge only, as Docker's legacy fields do.
 fn network_settings(c: &Container, n: &Networking) -> Value {
-    let host = &c.spec.host;
     let running = c.state.status.has_monitor();
     let endpoints = &n.endpoints;
     let mut networks = Map::new();
@@ -322,16 +356,7 @@ fn network_settings(c: &Container, n: &Networking) -> Value {
         for e in endpoints {
             networks.insert(
                 e.network.name.clone(),
-                endpoint_json(
-                    &e.network.id,
-                    &e.id,
-                    &e.aliases,
-                    &e.ipv4.to_string(),
-                    e.prefix_len(),
-                    &e.gateway().map(|g| g.to_string()).unwrap_or_default(),
-                    &e.mac,
-                    &host.ipv4_address,
-                ),
+                endpoint_json(&e.network.id, &e.settings, Some(e)),
             );
         }
         for exposed in &c.spec.exposed_ports {
@@ -347,15 +372,13 @@ fn network_settings(c: &Container, n: &Networking) -> Value {
     }
     if networks.is_empty() {
         for a in &n.attached {
-            networks.insert(
-                a.name.clone(),
-                endpoint_json(&a.id, "", &a.aliases, "", 0, "", "", &host.ipv4_address),
-            );
+            networks.insert(a.name.clone(), endpoint_json(&a.id, &a.settings, None));
         }
     }
     let legacy = endpoints
         .iter()
         .find(|e| running && e.network.name == DEFAULT_NETWORK);
+    let v6 = legacy.and_then(|e| e.ipv6);
     json!({
         "Bridge": "",
         "SandboxID": if sandbox_key.is_empty() { String::new() } else { c.id.clone() },
@@ -368,41 +391,45 @@ fn network_settings(c: &Container, n: &Networking) -> Value {
         "SecondaryIPv6Addresses": Value::Null,
         "EndpointID": legacy.map(|e| e.id.clone()).unwrap_or_default(),
         "Gateway": legacy.and_then(|e| e.gateway()).map(|g| g.to_string()).unwrap_or_default(),
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
+        "GlobalIPv6Address": v6.map(|ip| ip.to_string()).unwrap_or_default(),
+        "GlobalIPv6PrefixLen": if v6.is_some() { legacy.map_or(0, |e| e.ipv6_prefix_len()) } else { 0 },
         "IPAddress": legacy.map(|e| e.ipv4.to_string()).unwrap_or_default(),
         "IPPrefixLen": legacy.map(|e| e.prefix_len()).unwrap_or(0),
-        "IPv6Gateway": "",
+        "IPv6Gateway": legacy.and_then(|e| e.ipv6_gateway()).map(|g| g.to_string()).unwrap_or_default(),
         "MacAddress": legacy.map(|e| e.mac.clone()).unwrap_or_default(),
         "Networks": networks,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn endpoint_json(
-    network_id: &str,
-    endpoint_id: &str,
-    aliases: &[String],
-    ip: &str,
-    prefix_len: u8,
-    gateway: &str,
-    mac: &str,
-    requested_ip: &str,
-) -> Value {
+/// One network of `NetworkSettings.Networks`: what was asked (`settings`)
+/// and, while the container runs, its live endpoint.
+fn endpoint_json(network_id: &str, settings: &EndpointSettings, live: Option<&Endpoint>) -> Value {
+    let mut ipam = Map::new();
+    if !settings.ipv4_address.is_empty() {
+        ipam.insert("IPv4Address".into(), json!(settings.ipv4_address));
+    }
+    if !settings.ipv6_address.is_empty() {
+        ipam.insert("IPv6Address".into(), json!(settings.ipv6_address));
+    }
+    if !settings.link_local_ips.is_empty() {
+        ipam.insert("LinkLocalIPs".into(), json!(settings.link_local_ips));
+    }
+    let aliases = live.map_or(&settings.aliases, |e| &e.aliases);
+    let v6 = live.and_then(|e| e.ipv6);
     json!({
-        "IPAMConfig": if requested_ip.is_empty() { Value::Null } else { json!({"IPv4Address": requested_ip}) },
-        "Links": Value::Null,
+        "IPAMConfig": if ipam.is_empty() { Value::Null } else { Value::Object(ipam) },
+        "Links": list_or_null(&settings.links),
         "Aliases": list_or_null(aliases),
         "NetworkID": network_id,
-        "EndpointID": endpoint_id,
-        "Gateway": gateway,
-        "IPAddress": ip,
-        "IPPrefixLen": prefix_len,
-        "IPv6Gateway": "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
-        "MacAddress": mac,
-        "DriverOpts": Value::Null,
+        "EndpointID": live.map(|e| e.id.clone()).unwrap_or_default(),
+        "Gateway": live.and_then(|e| e.gateway()).map(|g| g.to_string()).unwrap_or_default(),
+        "IPAddress": live.map(|e| e.ipv4.to_string()).unwrap_or_default(),
+        "IPPrefixLen": live.map_or(0, |e| e.prefix_len()),
+        "IPv6Gateway": live.and_then(|e| e.ipv6_gateway()).map(|g| g.to_string()).unwrap_or_default(),
+        "GlobalIPv6Address": v6.map(|ip| ip.to_string()).unwrap_or_default(),
+        "GlobalIPv6PrefixLen": if v6.is_some() { live.map_or(0, |e| e.ipv6_prefix_len()) } else { 0 },
+        "MacAddress": live.map_or_else(|| settings.mac_address.clone(), |e| e.mac.clone()),
+        "DriverOpts": if settings.driver_opts.is_empty() { Value::Null } else { json!(settings.driver_opts) },
     })
 }
 

@@ -47,7 +47,7 @@ pub mod model {
         Container, ContainerSpec, HostSpec, MountKind, MountPoint, RestartPolicy, SecurityOptions,
         State, Status,
     };
-    pub use berth_network::{Endpoint, PortBinding, DEFAULT_NETWORK};
+    pub use berth_network::{Endpoint, EndpointSettings, PortBinding, DEFAULT_NETWORK};
     pub use berth_volume::spec::{
         BindOptions, DriverConfig, MountRequest, TmpfsOptions, VolumeOptions,
     };

@@ -3,29 +3,27 @@
 //! right away (otherwise at its next start).
 
 use crate::events;
-use std::collections::HashSet;
-
 use berth_store::rusqlite::{params, Transaction};
 use berth_store::Store;
 
 use crate::endpoints::{
-    container_networks, endpoints_of_container, insert_endpoint, published_ports, release_lease,
-    Attachment,
+    check_settings, container_networks, endpoints_of_container, insert_endpoint, published_ports,
+    release_lease, Attachment, EndpointSettings,
 };
 use crate::mode::Mode;
 use crate::netavark::{self, Request};
 use crate::networks::{self, Network};
-use crate::{netns, NetworkError, Result, DEFAULT_NETWORK};
+use crate::sandbox::add_link_local;
+use crate::{netns, NetworkError, Result};
 
 /// The container `network connect`/`disconnect` act on.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Member<'a> {
     pub container_id: &'a str,
     pub container_name: &'a str,
     pub network_mode: &'a str,
-    /// `--network-alias`/`--ip` given at create, for the mode's network.
-    pub aliases: &'a [String],
-    pub ipv4: &'a str,
+    /// What it asked of its endpoint on the mode's network at create.
+    pub endpoint: &'a EndpointSettings,
     pub dns_servers: &'a [String],
 }
 
@@ -50,8 +48,7 @@ pub fn connect(
     store: &mut Store,
     network: &str,
     member: &Member,
-    aliases: &[String],
-    ipv4: &str,
+    settings: &EndpointSettings,
 ) -> Result<()> {
     let Target {
         network,
@@ -59,11 +56,7 @@ pub fn connect(
         is_mode_network,
     } = target(store, network, member)?;
     check_joinable(&network, member)?;
-    if network.name == DEFAULT_NETWORK && (!aliases.is_empty() || !ipv4.is_empty()) {
-        return Err(NetworkError::InvalidArgument(
-            "network-scoped alias is supported only for containers in user defined networks".into(),
-        ));
-    }
+    check_settings(&network, settings)?;
     if attached {
         return Err(NetworkError::Conflict(format!(
             "endpoint with name {} already exists in network {}",
@@ -71,18 +64,11 @@ pub fn connect(
         )));
     }
     let running = netns::exists(member.container_id);
+    // As in Docker, what this connect asks replaces what was asked at
+    // create, also when the container rejoins its mode's network.
     let attachment = Attachment {
         network: network.clone(),
-        aliases: if is_mode_network {
-            member.aliases.to_vec()
-        } else {
-            aliases.to_vec()
-        },
-        ipv4: if is_mode_network {
-            member.ipv4.to_string()
-        } else {
-            ipv4.to_string()
-        },
+        settings: settings.clone(),
     };
     let endpoint = store.write(|tx| {
         set_attachment(
@@ -91,8 +77,7 @@ pub fn connect(
             &network.id,
             is_mode_network,
             true,
-            aliases,
-            ipv4,
+            settings,
         )?;
         // dockerd reports a connect when the endpoint joins (the container
         // runs), a disconnect in either case.
@@ -100,21 +85,14 @@ pub fn connect(
             return Ok::<_, NetworkError>(None);
         }
         events::network(tx, "connect", network.about(), Some(member.container_id))?;
-        let interface = free_interface(tx, member.container_id)?;
-        insert_endpoint(
-            tx,
-            member.container_id,
-            member.container_name,
-            &attachment,
-            &interface,
-        )
-        .map(Some)
+        insert_endpoint(tx, member.container_id, member.container_name, &attachment).map(Some)
     })?;
     let Some(endpoint) = endpoint else {
         return Ok(());
     };
+    let path = netns::path(member.container_id);
     let wired = netavark::setup(
-        &netns::path(member.container_id),
+        &path,
         &Request {
             container_id: member.container_id,
             container_name: member.container_name,
@@ -122,8 +100,19 @@ pub fn connect(
             ports: &[],
             dns_servers: member.dns_servers,
         },
-    );
+    )
+    .and_then(|()| add_link_local(&path, &endpoint));
     if let Err(e) = wired {
+        let _ = netavark::teardown(
+            &path,
+            &Request {
+                container_id: member.container_id,
+                container_name: member.container_name,
+                endpoints: &[&endpoint],
+                ports: &[],
+                dns_servers: &[],
+            },
+        );
         release_lease(&endpoint);
         store.write(|tx| {
             tx.execute("DELETE FROM endpoints WHERE id = ?1", [&endpoint.id])?;
@@ -136,8 +125,10 @@ pub fn connect(
 }
 
 /// `network disconnect`: removes the attachment and, if the container runs,
-/// its interface (and the published ports, when they were on it).
-pub fn disconnect(store: &mut Store, network: &str, member: &Member) -> Result<()> {
+/// its interface (and the published ports, when they were on it). With
+/// `force`, a failure to remove the interface does not fail the command:
+/// the attachment and the leases are gone either way.
+pub fn disconnect(store: &mut Store, network: &str, member: &Member, force: bool) -> Result<()> {
     let Target {
         network,
         attached,
@@ -149,12 +140,15 @@ pub fn disconnect(store: &mut Store, network: &str, member: &Member) -> Result<(
             member.container_id, network.name
         )));
     }
-    let endpoint = endpoints_of_container(store.db(), member.container_id)?
-        .into_iter()
-        .find(|e| e.network.id == network.id);
+    let endpoints = endpoints_of_container(store.db(), member.container_id)?;
+    let primary = endpoints.first().map(|e| e.id.clone());
+    let endpoint = endpoints.into_iter().find(|e| e.network.id == network.id);
+    let is_primary = endpoint
+        .as_ref()
+        .is_some_and(|e| Some(&e.id) == primary.as_ref());
     let mut result = Ok(());
     if let Some(e) = &endpoint {
-        let ports = if e.interface == "eth0" {
+        let ports = if is_primary {
             published_ports(store.db(), member.container_id)?
         } else {
             Vec::new()
@@ -169,14 +163,12 @@ pub fn disconnect(store: &mut Store, network: &str, member: &Member) -> Result<(
                 dns_servers: &[],
             },
         );
-    }
-    if let Some(e) = &endpoint {
         release_lease(e);
     }
     store.write(|tx| {
         if let Some(e) = &endpoint {
             tx.execute("DELETE FROM endpoints WHERE id = ?1", [&e.id])?;
-            if e.interface == "eth0" {
+            if is_primary {
                 tx.execute(
                     "DELETE FROM endpoint_ports WHERE container_id = ?1",
                     [member.container_id],
@@ -186,6 +178,9 @@ pub fn disconnect(store: &mut Store, network: &str, member: &Member) -> Result<(
         events::network(tx, "disconnect", network.about(), Some(member.container_id))?;
         leave(tx, member.container_id, &network.id, is_mode_network)
     })?;
+    if force {
+        return Ok(());
+    }
     result
 }
 
@@ -204,8 +199,7 @@ fn target(store: &Store, reference: &str, member: &Member) -> Result<Target> {
         store.db(),
         member.container_id,
         member.network_mode,
-        member.aliases,
-        member.ipv4,
+        member.endpoint,
     )?
     .iter()
     .any(|a| a.network.id == network.id);
@@ -220,48 +214,54 @@ fn target(store: &Store, reference: &str, member: &Member) -> Result<Target> {
 
 /// Records that the container left the network.
 fn leave(tx: &Transaction, container_id: &str, network_id: &str, is_mode: bool) -> Result<()> {
-    set_attachment(tx, container_id, network_id, is_mode, false, &[], "")
+    set_attachment(
+        tx,
+        container_id,
+        network_id,
+        is_mode,
+        false,
+        &EndpointSettings::default(),
+    )
 }
 
-/// Records that a container joins (`join`) or leaves a network: for the
-/// mode's network only a "left" marker is kept, for others a "connected" row.
+/// Records that a container joins (`join`) or leaves a network: a
+/// "connected" row with the endpoint's settings, or for the mode's network a
+/// "left" marker (no row: it joins with the settings asked at create).
 fn set_attachment(
     tx: &Transaction,
     container_id: &str,
     network_id: &str,
     is_mode_network: bool,
     join: bool,
-    aliases: &[String],
-    ipv4: &str,
+    settings: &EndpointSettings,
 ) -> Result<()> {
     tx.execute(
         "DELETE FROM container_networks WHERE container_id = ?1 AND network_id = ?2",
         params![container_id, network_id],
     )?;
-    if is_mode_network == join {
+    if !join && !is_mode_network {
         return Ok(());
     }
     tx.execute(
-        "INSERT INTO container_networks (container_id, network_id, connected, aliases, ipv4) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO container_networks (container_id, network_id, connected, settings) \
+         VALUES (?1, ?2, ?3, ?4)",
         params![
             container_id,
             network_id,
             join,
-            serde_json::to_string(aliases).unwrap_or_else(|_| "[]".into()),
-            ipv4
+            serde_json::to_string(settings).unwrap_or_else(|_| "{}".into()),
         ],
     )?;
     Ok(())
 }
 
-fn free_interface(tx: &Transaction, container_id: &str) -> Result<String> {
-    let mut stmt = tx.prepare_cached("SELECT interface FROM endpoints WHERE container_id = ?1")?;
-    let used: HashSet<String> = stmt
-        .query_map([container_id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok((0..)
-        .map(|i| format!("eth{i}"))
-        .find(|name| !used.contains(name))
-        .unwrap_or_default())
+/// At create, in the container's insert transaction: a network of the
+/// request's `NetworkingConfig` besides the mode's one, joined at start.
+pub fn join_at_create(
+    tx: &Transaction,
+    container_id: &str,
+    network: &Network,
+    settings: &EndpointSettings,
+) -> Result<()> {
+    set_attachment(tx, container_id, &network.id, false, true, settings)
 }

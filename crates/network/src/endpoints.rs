@@ -1,18 +1,53 @@
 //! Endpoints: a container's attachments to networks (the `container_networks`
 //! rows it joins when it starts) and, while it runs, its live endpoints (one
-//! `endpoints` row per network, holding the address lease) and published ports.
+//! `endpoints` row per network, holding the address leases) and published ports.
 
-use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::collections::{BTreeMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
-use berth_store::rusqlite::{params, Connection, Row, Transaction};
+use berth_store::rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use berth_store::{new_id, now_rfc3339};
+use serde::{Deserialize, Serialize};
 
+use crate::ipam::{self, candidates_v4, candidates_v6};
 use crate::mode::Mode;
 use crate::networks::{self, from_row_at, Network};
 use crate::ports::PortBinding;
-use crate::{netns, NetworkError, Result};
+use crate::{netns, NetworkError, Result, DEFAULT_NETWORK};
+
+/// What a container asks of its endpoint on one network (Docker's
+/// `EndpointSettings` as a create or connect request carries it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EndpointSettings {
+    /// `--network-alias` / `--alias`: more DNS names on a user network.
+    pub aliases: Vec<String>,
+    /// `--ip`: a static IPv4 address ("" = any free one).
+    #[serde(rename = "IPv4Address")]
+    pub ipv4_address: String,
+    /// `--ip6`: a static IPv6 address on an IPv6 network.
+    #[serde(rename = "IPv6Address")]
+    pub ipv6_address: String,
+    /// `--link-local-ip`: extra link-local addresses on the interface.
+    #[serde(rename = "LinkLocalIPs")]
+    pub link_local_ips: Vec<String>,
+    /// `--mac-address` ("" = derived from the IPv4 address, as Docker).
+    pub mac_address: String,
+    /// `--link NAME:ALIAS` on a user network: ALIAS resolves to NAME.
+    pub links: Vec<String>,
+    /// Endpoint driver options, shown back (the bridge driver has none).
+    pub driver_opts: BTreeMap<String, String>,
+}
+
+impl EndpointSettings {
+    /// Docker's `IPAMConfig` is set when any address was asked for.
+    pub fn has_ipam_config(&self) -> bool {
+        !self.ipv4_address.is_empty()
+            || !self.ipv6_address.is_empty()
+            || !self.link_local_ips.is_empty()
+    }
+}
 
 /// A container's live attachment to one network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,12 +56,15 @@ pub struct Endpoint {
     pub container_id: String,
     pub container_name: String,
     pub network: Network,
-    /// Inside the container: eth0, eth1, ...
+    /// Inside the container: eth0, eth1, ... (or the network's prefix).
     pub interface: String,
     pub ipv4: Ipv4Addr,
+    pub ipv6: Option<Ipv6Addr>,
     pub mac: String,
     /// DNS names besides the container's name (user networks).
     pub aliases: Vec<String>,
+    /// What was asked for.
+    pub settings: EndpointSettings,
 }
 
 impl Endpoint {
@@ -37,53 +75,167 @@ impl Endpoint {
     pub fn gateway(&self) -> Option<Ipv4Addr> {
         self.network.gateway
     }
+
+    pub fn ipv6_prefix_len(&self) -> u8 {
+        self.network.ipv6().map_or(0, |p| p.subnet.prefix_len())
+    }
+
+    pub fn ipv6_gateway(&self) -> Option<Ipv6Addr> {
+        self.ipv6.and(self.network.ipv6().map(|p| p.gateway))
+    }
 }
 
 /// A network a container is to join when it starts.
 #[derive(Debug, Clone)]
 pub struct Attachment {
     pub network: Network,
-    pub aliases: Vec<String>,
-    /// Requested address (`--ip`), "" for any.
-    pub ipv4: String,
+    pub settings: EndpointSettings,
+}
+
+/// Checks an endpoint request against its network as Docker does, before
+/// anything is recorded: aliases and static addresses need a user network,
+/// addresses must parse and lie in the network's subnets, link-local
+/// addresses must be link-local, a MAC address must be a unicast one.
+pub fn check_settings(network: &Network, s: &EndpointSettings) -> Result<()> {
+    let invalid = |m: String| Err(NetworkError::InvalidArgument(m));
+    let default_bridge = network.name == DEFAULT_NETWORK;
+    if default_bridge && !s.aliases.is_empty() {
+        return invalid(
+            "network-scoped alias is supported only for containers in user defined networks".into(),
+        );
+    }
+    if default_bridge && (!s.ipv4_address.is_empty() || !s.ipv6_address.is_empty()) {
+        return invalid(
+            "user specified IP address is supported on user defined networks only".into(),
+        );
+    }
+    if default_bridge && !s.links.is_empty() {
+        return invalid(
+            "links in an endpoint's settings are for user defined networks; on the default bridge use --link (HostConfig.Links)".into(),
+        );
+    }
+    if !s.ipv4_address.is_empty() {
+        match s.ipv4_address.parse::<Ipv4Addr>() {
+            Ok(ip) => ipam::check_static(network, IpAddr::V4(ip))?,
+            Err(_) => return invalid(format!("invalid IPv4 address: {}", s.ipv4_address)),
+        }
+    }
+    if !s.ipv6_address.is_empty() {
+        let ip = match s.ipv6_address.parse::<Ipv6Addr>() {
+            Ok(ip) if ip.to_ipv4_mapped().is_none() => ip,
+            _ => return invalid(format!("invalid IPv6 address: {}", s.ipv6_address)),
+        };
+        if network.ipv6().is_none() {
+            return invalid(format!(
+                "user specified IPv6 address {ip} needs a network with IPv6 enabled (network create --ipv6 or an IPv6 --subnet)"
+            ));
+        }
+        ipam::check_static(network, IpAddr::V6(ip))?;
+    }
+    for ip in &s.link_local_ips {
+        let link_local = match ip.parse::<IpAddr>() {
+            Ok(IpAddr::V4(v4)) => v4.is_link_local(),
+            Ok(IpAddr::V6(v6)) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+            Err(_) => false,
+        };
+        if !link_local {
+            return invalid(format!("invalid link local IP address: {ip}"));
+        }
+    }
+    if !s.mac_address.is_empty() {
+        parse_mac(&s.mac_address)?;
+    }
+    for link in &s.links {
+        parse_link(link)?;
+    }
+    for key in s.driver_opts.keys() {
+        if key.starts_with("com.docker.network.") {
+            return invalid(format!(
+                "endpoint option {key} is not supported by berth's bridge driver"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A MAC address as `--mac-address` takes it (six hex pairs), unicast.
+pub fn parse_mac(text: &str) -> Result<[u8; 6]> {
+    let bad = || NetworkError::InvalidArgument(format!("invalid MAC address: {text}"));
+    let parts: Vec<&str> = text.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut mac = [0u8; 6];
+    for (byte, part) in mac.iter_mut().zip(&parts) {
+        if part.len() != 2 {
+            return Err(bad());
+        }
+        *byte = u8::from_str_radix(part, 16).map_err(|_| bad())?;
+    }
+    if mac[0] & 1 == 1 {
+        return Err(NetworkError::InvalidArgument(format!(
+            "invalid MAC address: {text} is a multicast address"
+        )));
+    }
+    Ok(mac)
+}
+
+/// `NAME[:ALIAS]` (a container name, with or without its leading slash);
+/// the alias defaults to the name.
+pub fn parse_link(link: &str) -> Result<(String, String)> {
+    let (name, alias) = link.split_once(':').unwrap_or((link, link));
+    let name = name.trim_start_matches('/');
+    let alias = alias.trim_start_matches('/');
+    let alias = alias.rsplit('/').next().unwrap_or(alias);
+    if name.is_empty() || alias.is_empty() {
+        return Err(NetworkError::InvalidArgument(format!(
+            "invalid link format {link:?}: NAME:ALIAS expected"
+        )));
+    }
+    Ok((name.to_string(), alias.to_string()))
 }
 
 /// The networks a container joins when it starts: its mode's network (unless
-/// disconnected from it) and those it was connected to, in that order.
+/// disconnected from it) with `mode_settings` (or, once it was reconnected,
+/// the settings of that `network connect`), and those it was connected to,
+/// in that order.
 pub fn container_networks(
     db: &Connection,
     container_id: &str,
     network_mode: &str,
-    aliases: &[String],
-    ipv4: &str,
+    mode_settings: &EndpointSettings,
 ) -> Result<Vec<Attachment>> {
     let mut out = Vec::new();
+    let mut mode_network_id = String::new();
     if let Mode::Network(name) = Mode::parse(network_mode) {
         let network = networks::find(db, &name)?;
-        let left: i64 = db.query_row(
-            "SELECT count(*) FROM container_networks WHERE container_id = ?1 AND network_id = ?2 AND NOT connected",
-            params![container_id, network.id],
-            |r| r.get(0),
-        )?;
-        if left == 0 {
-            out.push(Attachment {
-                network,
-                aliases: aliases.to_vec(),
-                ipv4: ipv4.to_string(),
-            });
+        mode_network_id = network.id.clone();
+        let row: Option<(bool, String)> = db
+            .query_row(
+                "SELECT connected, settings FROM container_networks WHERE container_id = ?1 AND network_id = ?2",
+                params![container_id, network.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let settings = match row {
+            None => Some(mode_settings.clone()),
+            Some((false, _)) => None,
+            Some((true, reconnected)) => Some(serde_json::from_str(&reconnected).unwrap_or_default()),
+        };
+        if let Some(settings) = settings {
+            out.push(Attachment { network, settings });
         }
     }
     let mut stmt = db.prepare_cached(&format!(
-        "SELECT cn.aliases, cn.ipv4, {} FROM container_networks cn JOIN networks n ON n.id = cn.network_id \
-         WHERE cn.container_id = ?1 AND cn.connected ORDER BY cn.rowid",
+        "SELECT cn.settings, {} FROM container_networks cn JOIN networks n ON n.id = cn.network_id \
+         WHERE cn.container_id = ?1 AND cn.connected AND cn.network_id != ?2 ORDER BY cn.rowid",
         prefixed("n")
     ))?;
-    let rows = stmt.query_map([container_id], |r| {
-        let aliases: String = r.get(0)?;
+    let rows = stmt.query_map(params![container_id, mode_network_id], |r| {
+        let settings: String = r.get(0)?;
         Ok(Attachment {
-            aliases: serde_json::from_str(&aliases).unwrap_or_default(),
-            ipv4: r.get(1)?,
-            network: from_row_at(r, 2)?,
+            settings: serde_json::from_str(&settings).unwrap_or_default(),
+            network: from_row_at(r, 1)?,
         })
     })?;
     for row in rows {
@@ -102,32 +254,39 @@ fn prefixed(table: &str) -> String {
 
 fn endpoint_from_row(r: &Row) -> berth_store::rusqlite::Result<Endpoint> {
     let ipv4: String = r.get(4)?;
-    let aliases: String = r.get(6)?;
+    let ipv6: String = r.get(5)?;
+    let aliases: String = r.get(7)?;
+    let settings: String = r.get(8)?;
     Ok(Endpoint {
         id: r.get(0)?,
         container_id: r.get(1)?,
         container_name: r.get(2)?,
         interface: r.get(3)?,
         ipv4: ipv4.parse().unwrap_or(Ipv4Addr::UNSPECIFIED),
-        mac: r.get(5)?,
+        ipv6: ipv6.parse().ok(),
+        mac: r.get(6)?,
         aliases: serde_json::from_str(&aliases).unwrap_or_default(),
-        network: from_row_at(r, 7)?,
+        settings: serde_json::from_str(&settings).unwrap_or_default(),
+        network: from_row_at(r, 9)?,
     })
 }
 
 fn endpoints_where(db: &Connection, condition: &str, key: &str) -> Result<Vec<Endpoint>> {
     let mut stmt = db.prepare_cached(&format!(
-        "SELECT e.id, e.container_id, COALESCE(c.name, ''), e.interface, e.ipv4, e.mac, e.aliases, {} \
+        "SELECT e.id, e.container_id, COALESCE(c.name, ''), e.interface, e.ipv4, e.ipv6, e.mac, \
+         e.aliases, e.settings, {} \
          FROM endpoints e JOIN networks n ON n.id = e.network_id \
          LEFT JOIN containers c ON c.id = e.container_id \
-         WHERE {condition} ORDER BY length(e.interface), e.interface, c.name",
+         WHERE {condition} ORDER BY e.rowid",
         prefixed("n")
     ))?;
     let rows = stmt.query_map([key], endpoint_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// A container's endpoints, eth0 first (empty when it does not run).
+/// A container's endpoints in the order they were made: the first one is
+/// its primary endpoint, which carries the published ports (empty when it
+/// does not run).
 pub fn endpoints_of_container(db: &Connection, container_id: &str) -> Result<Vec<Endpoint>> {
     endpoints_where(db, "e.container_id = ?1", container_id)
 }
@@ -135,6 +294,28 @@ pub fn endpoints_of_container(db: &Connection, container_id: &str) -> Result<Vec
 /// The running containers' endpoints on a network.
 pub fn endpoints_of_network(db: &Connection, network_id: &str) -> Result<Vec<Endpoint>> {
     endpoints_where(db, "e.network_id = ?1", network_id)
+}
+
+/// `/etc/hosts` lines for an endpoint's links on a user network (`--link
+/// NAME:ALIAS`): the linked container's address on that network under ALIAS,
+/// when it runs there. Docker's embedded DNS answers ALIAS to the linking
+/// container only; berth writes the line into that container's hosts file.
+pub fn link_hosts(db: &Connection, e: &Endpoint) -> Result<Vec<String>> {
+    if e.settings.links.is_empty() {
+        return Ok(Vec::new());
+    }
+    let others = endpoints_of_network(db, &e.network.id)?;
+    let mut lines = Vec::new();
+    for link in &e.settings.links {
+        let (name, alias) = parse_link(link)?;
+        let linked = others.iter().find(|o| {
+            o.container_name == name || (name.len() >= 12 && o.container_id.starts_with(&name))
+        });
+        if let Some(o) = linked {
+            lines.push(format!("{}\t{alias}\n", o.ipv4));
+        }
+    }
+    Ok(lines)
 }
 
 /// A container's published ports (empty when it does not run), by container port.
@@ -154,55 +335,102 @@ pub fn published_ports(db: &Connection, container_id: &str) -> Result<Vec<PortBi
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Leases an address on the attachment's network and inserts the endpoint.
+/// The first free interface name with the network's prefix in the container.
+pub(crate) fn free_interface(
+    tx: &Transaction,
+    container_id: &str,
+    network: &Network,
+) -> Result<String> {
+    let mut stmt = tx.prepare_cached("SELECT interface FROM endpoints WHERE container_id = ?1")?;
+    let used: HashSet<String> = stmt
+        .query_map([container_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let prefix = network.interface_prefix();
+    Ok((0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|name| !used.contains(name))
+        .unwrap_or_default())
+}
+
+/// Leases addresses on the attachment's network and inserts the endpoint
+/// under the first free interface name.
 pub(crate) fn insert_endpoint(
     tx: &Transaction,
     container_id: &str,
     container_name: &str,
     a: &Attachment,
-    interface: &str,
 ) -> Result<Endpoint> {
     let network = &a.network;
+    let s = &a.settings;
     let subnet = network.subnet.ok_or_else(|| {
         NetworkError::InvalidArgument(format!("network {} has no subnet", network.name))
     })?;
-    let used: HashSet<Ipv4Addr> = {
-        let mut stmt = tx.prepare_cached("SELECT ipv4 FROM endpoints WHERE network_id = ?1")?;
-        let rows = stmt.query_map([&network.id], |r| r.get::<_, String>(0))?;
-        rows.filter_map(|r| r.ok().and_then(|ip| ip.parse().ok()))
+    check_settings(network, s)?;
+    let interface = free_interface(tx, container_id, network)?;
+    let mut used: HashSet<IpAddr> = {
+        let mut stmt =
+            tx.prepare_cached("SELECT ipv4, ipv6 FROM endpoints WHERE network_id = ?1")?;
+        let rows = stmt.query_map([&network.id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        rows.filter_map(|r| r.ok())
+            .flat_map(|(a, b)| [a.parse().ok(), b.parse().ok()])
+            .flatten()
             .collect()
     };
-    let ipv4 = if a.ipv4.is_empty() {
-        subnet
-            .hosts()
-            .filter(|ip| Some(*ip) != network.gateway && !used.contains(ip))
-            .find(|ip| claim_lease(&network.interface, *ip, container_id))
-            .ok_or_else(|| {
-                NetworkError::Conflict(format!(
-                    "no available IPv4 addresses on this network's address pools: {} ({})",
-                    network.name, network.id
-                ))
-            })?
+    used.extend(ipam::reserved(network));
+    let exhausted = || {
+        NetworkError::Conflict(format!(
+            "no available IPv4 addresses on this network's address pools: {} ({})",
+            network.name, network.id
+        ))
+    };
+    let ipv4 = if s.ipv4_address.is_empty() {
+        candidates_v4(subnet, network.config.ip_range)
+            .filter(|ip| !used.contains(&IpAddr::V4(*ip)))
+            .find(|ip| claim_lease(&network.interface, IpAddr::V4(*ip), container_id))
+            .ok_or_else(exhausted)?
     } else {
-        let ip: Ipv4Addr = a.ipv4.parse().map_err(|_| {
-            NetworkError::InvalidArgument(format!("invalid IPv4 address: {}", a.ipv4))
-        })?;
-        if !subnet.contains(&ip) || ip == subnet.network() || ip == subnet.broadcast() {
-            return Err(NetworkError::InvalidArgument(format!(
-                "no configured subnet or ip-range contain the IP address {ip}"
-            )));
-        }
-        if used.contains(&ip)
-            || Some(ip) == network.gateway
-            || !claim_lease(&network.interface, ip, container_id)
+        let ip: Ipv4Addr = s.ipv4_address.parse().map_err(|_| exhausted())?;
+        if used.contains(&IpAddr::V4(ip))
+            || !claim_lease(&network.interface, IpAddr::V4(ip), container_id)
         {
             return Err(NetworkError::Conflict("Address already in use".into()));
         }
         ip
     };
-    let o = ipv4.octets();
-    let mac = format!("02:42:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3]);
-    let mut aliases = a.aliases.clone();
+    let ipv6 = match network.ipv6() {
+        None => None,
+        Some(pool) if s.ipv6_address.is_empty() => Some(
+            candidates_v6(pool.subnet, pool.ip_range)
+                .filter(|ip| !used.contains(&IpAddr::V6(*ip)))
+                .find(|ip| claim_lease(&network.interface, IpAddr::V6(*ip), container_id))
+                .ok_or_else(|| {
+                    release(&network.interface, IpAddr::V4(ipv4), container_id);
+                    NetworkError::Conflict(format!(
+                        "no available IPv6 addresses on this network's address pools: {} ({})",
+                        network.name, network.id
+                    ))
+                })?,
+        ),
+        Some(_) => {
+            let ip: Ipv6Addr = s.ipv6_address.parse().map_err(|_| exhausted())?;
+            if used.contains(&IpAddr::V6(ip))
+                || !claim_lease(&network.interface, IpAddr::V6(ip), container_id)
+            {
+                release(&network.interface, IpAddr::V4(ipv4), container_id);
+                return Err(NetworkError::Conflict("Address already in use".into()));
+            }
+            Some(ip)
+        }
+    };
+    let mac = if s.mac_address.is_empty() {
+        let o = ipv4.octets();
+        format!("02:42:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3])
+    } else {
+        s.mac_address.to_ascii_lowercase().replace('-', ":")
+    };
+    let mut aliases = s.aliases.clone();
     if network.dns {
         // Docker also resolves the short ID on user networks.
         let short = container_id[..12.min(container_id.len())].to_string();
@@ -212,16 +440,18 @@ pub(crate) fn insert_endpoint(
     }
     let id = new_id();
     tx.execute(
-        "INSERT INTO endpoints (id, container_id, network_id, interface, ipv4, mac, aliases, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO endpoints (id, container_id, network_id, interface, ipv4, ipv6, mac, aliases, settings, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             id,
             container_id,
             network.id,
             interface,
             ipv4.to_string(),
+            ipv6.map(|ip| ip.to_string()).unwrap_or_default(),
             mac,
             serde_json::to_string(&aliases).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(s).unwrap_or_else(|_| "{}".into()),
             now_rfc3339()
         ],
     )?;
@@ -230,15 +460,17 @@ pub(crate) fn insert_endpoint(
         container_id: container_id.to_string(),
         container_name: container_name.to_string(),
         network: network.clone(),
-        interface: interface.to_string(),
+        interface,
         ipv4,
+        ipv6,
         mac,
         aliases,
+        settings: s.clone(),
     })
 }
 
 /// Where the host-wide lease of `ip` on bridge `interface` is recorded.
-fn lease_path(interface: &str, ip: Ipv4Addr) -> PathBuf {
+fn lease_path(interface: &str, ip: IpAddr) -> PathBuf {
     crate::run_dir()
         .join("leases")
         .join(interface)
@@ -250,7 +482,7 @@ fn lease_path(interface: &str, ip: Ipv4Addr) -> PathBuf {
 /// bridge — the default `berth0` — so a lease file, created exclusively,
 /// guards the address across them. A file whose container has no namespace
 /// any more is stale and taken over.
-fn claim_lease(interface: &str, ip: Ipv4Addr, container_id: &str) -> bool {
+fn claim_lease(interface: &str, ip: IpAddr, container_id: &str) -> bool {
     let path = lease_path(interface, ip);
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -276,10 +508,56 @@ fn claim_lease(interface: &str, ip: Ipv4Addr, container_id: &str) -> bool {
     }
 }
 
-/// Removes the container's lease file of an endpoint (if it is still its own).
-pub(crate) fn release_lease(e: &Endpoint) {
-    let path = lease_path(&e.network.interface, e.ipv4);
-    if std::fs::read_to_string(&path).is_ok_and(|owner| owner == e.container_id) {
+/// Removes a lease file if it is still the container's.
+fn release(interface: &str, ip: IpAddr, container_id: &str) {
+    let path = lease_path(interface, ip);
+    if std::fs::read_to_string(&path).is_ok_and(|owner| owner == container_id) {
         let _ = std::fs::remove_file(&path);
+    }
+}
+
+/// Removes the container's lease files of an endpoint.
+pub(crate) fn release_lease(e: &Endpoint) {
+    release(&e.network.interface, IpAddr::V4(e.ipv4), &e.container_id);
+    if let Some(v6) = e.ipv6 {
+        release(&e.network.interface, IpAddr::V6(v6), &e.container_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_and_links_parse_as_docker_takes_them() {
+        assert_eq!(
+            parse_mac("02:42:AC:11:FF:01").unwrap(),
+            [2, 0x42, 0xac, 0x11, 0xff, 1]
+        );
+        for bad in [
+            "zz",
+            "02:42:ac:11:ff",
+            "02:42:ac:11:ff:0g",
+            "01:00:5e:00:00:01",
+        ] {
+            assert!(parse_mac(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_link("/up:/down/db").unwrap(),
+            ("up".to_string(), "db".to_string())
+        );
+        assert_eq!(
+            parse_link("up").unwrap(),
+            ("up".to_string(), "up".to_string())
+        );
+        assert!(parse_link(":x").is_err());
+    }
+
+    #[test]
+    fn settings_keep_their_docker_names() {
+        let s: EndpointSettings =
+            serde_json::from_str(r#"{"Aliases":["a"],"IPv4Address":"10.0.0.2"}"#).unwrap();
+        assert_eq!(s.aliases, ["a"]);
+        assert!(s.has_ipam_config());
     }
 }

@@ -57,10 +57,13 @@
 //! [`lifecycle::reconcile`]: ../berth_container/lifecycle/fn.reconcile.html
 
 mod connect;
+mod create;
 mod endpoints;
 mod events;
+mod ipam;
 mod mode;
 mod netavark;
+mod netlink;
 mod netns;
 mod networks;
 mod ports;
@@ -68,13 +71,14 @@ mod sandbox;
 
 use std::path::PathBuf;
 
-pub use connect::{connect, disconnect, Member};
+pub use connect::{connect, disconnect, join_at_create, Member};
+pub use create::{create, CreateOptions, PoolRequest};
 pub use endpoints::{
-    container_networks, endpoints_of_container, endpoints_of_network, published_ports, Attachment,
-    Endpoint,
+    check_settings, container_networks, endpoints_of_container, endpoints_of_network, link_hosts,
+    parse_link, parse_mac, published_ports, Attachment, Endpoint, EndpointSettings,
 };
 pub use mode::{Mode, Namespace};
-pub use networks::{create, find, list, prune, remove, CreateOptions, Network};
+pub use networks::{find, list, prune, remove, Ipv6Pool, Network, NetworkConfig};
 pub use ports::{parse_publish, PortBinding, PublishedPort};
 pub use sandbox::{resolv_conf, setup, teardown, Sandbox, SandboxSpec};
 

@@ -66,15 +66,32 @@ fn options(request: &Request) -> Value {
     // uses the same bridge (the default `berth0`) shares the same rules.
     for e in request.endpoints {
         let n = &e.network;
+        let static_ips: Vec<String> = std::iter::once(e.ipv4.to_string())
+            .chain(e.ipv6.map(|ip| ip.to_string()))
+            .collect();
         networks.insert(
             n.interface.clone(),
             json!({
-                "aliases": e.aliases,
+                "aliases": dns_names(request.container_name, e),
                 "interface_name": e.interface,
-                "static_ips": [e.ipv4.to_string()],
+                "static_ips": static_ips,
                 "static_mac": e.mac,
             }),
         );
+        let mut subnets = vec![json!({
+            "subnet": n.subnet.map(|s| s.to_string()),
+            "gateway": n.gateway.map(|g| g.to_string()),
+        })];
+        if let Some(pool) = n.ipv6() {
+            subnets.push(json!({
+                "subnet": pool.subnet.to_string(),
+                "gateway": pool.gateway.to_string(),
+            }));
+        }
+        let mut driver_options = serde_json::Map::new();
+        if let Some(mtu) = n.mtu() {
+            driver_options.insert("mtu".into(), json!(mtu.to_string()));
+        }
         info.insert(
             n.interface.clone(),
             json!({
@@ -82,14 +99,12 @@ fn options(request: &Request) -> Value {
                 "id": n.id,
                 "driver": "bridge",
                 "network_interface": n.interface,
-                "subnets": [{
-                    "subnet": n.subnet.map(|s| s.to_string()),
-                    "gateway": n.gateway.map(|g| g.to_string()),
-                }],
-                "ipv6_enabled": false,
+                "subnets": subnets,
+                "ipv6_enabled": n.ipv6().is_some(),
                 "internal": n.internal,
                 "dns_enabled": n.dns,
                 "ipam_options": {"driver": "host-local"},
+                "options": driver_options,
             }),
         );
     }
@@ -119,6 +134,32 @@ fn options(request: &Request) -> Value {
         "port_mappings": ports,
         "dns_servers": if dns.is_empty() { Value::Null } else { json!(dns) },
     })
+}
+
+/// The names aardvark-dns answers for an endpoint besides the container's
+/// name: its aliases and, as Docker's resolver does, `NAME.NETWORK` for the
+/// name and each alias when the network's name can be part of a DNS name.
+fn dns_names(container_name: &str, e: &Endpoint) -> Vec<String> {
+    let mut names = e.aliases.clone();
+    let network = &e.network.name;
+    let dns_label = !network.is_empty()
+        && network
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if e.network.dns && dns_label {
+        let short_id = &e.container_id[..12.min(e.container_id.len())];
+        let qualified: Vec<String> = std::iter::once(container_name)
+            .chain(
+                e.aliases
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|a| *a != short_id),
+            )
+            .map(|n| format!("{n}.{network}"))
+            .collect();
+        names.extend(qualified);
+    }
+    names
 }
 
 fn run(command: &str, netns: &Path, request: &Request) -> Result<()> {

@@ -1,21 +1,26 @@
 //! The `networks` table: the three built-in networks (inserted by the store's
-//! migration) and user networks, with their subnet allocation.
+//! migration) and user networks (`network create`, in `create.rs`).
 
 use crate::events;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use berth_store::rusqlite::{self, params, Connection, OptionalExtension, Row};
-use berth_store::{new_id, now_rfc3339, Store};
-use ipnet::Ipv4Net;
+use berth_store::rusqlite::{self, Connection, OptionalExtension, Row};
+use berth_store::Store;
+use ipnet::{Ipv4Net, Ipv6Net};
+use serde::{Deserialize, Serialize};
 
 use crate::{NetworkError, Result};
 
 /// Built-in networks, which can be neither created nor removed.
 const BUILTIN: [&str; 3] = ["bridge", "host", "none"];
 
-/// User networks get the next free /16 of 10.90.0.0/16 ..= 10.127.0.0/16.
-const POOL_SECOND_OCTETS: std::ops::RangeInclusive<u8> = 90..=127;
+/// Docker's bridge driver options, as `-o` names them.
+pub const OPT_BRIDGE_NAME: &str = "com.docker.network.bridge.name";
+pub const OPT_MTU: &str = "com.docker.network.driver.mtu";
+pub const OPT_HOST_BINDING_IPV4: &str = "com.docker.network.bridge.host_binding_ipv4";
+pub const OPT_IFACE_PREFIX: &str = "com.docker.network.container_iface_prefix";
+pub const OPT_ENABLE_IPV6: &str = "com.docker.network.enable_ipv6";
 
 /// One network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +38,44 @@ pub struct Network {
     pub dns: bool,
     pub labels: BTreeMap<String, String>,
     pub created_at: String,
+    /// What it was created with, beyond the columns above.
+    pub config: NetworkConfig,
+}
+
+/// A network's creation settings as Docker reports them back in `network
+/// inspect` (stored as JSON in `networks.config`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkConfig {
+    /// Driver options (`-o`), exactly as given.
+    pub options: BTreeMap<String, String>,
+    /// IPAM driver options (`--ipam-opt`); `None` when none were sent.
+    pub ipam_options: Option<BTreeMap<String, String>>,
+    /// `--ip-range` of the IPv4 subnet: where containers get addresses.
+    #[serde(rename = "IPRange")]
+    pub ip_range: Option<Ipv4Net>,
+    /// `--aux-address NAME=IP`: reserved, never given to a container.
+    pub aux_addresses: BTreeMap<String, IpAddr>,
+    /// Docker shows the IPv4 gateway when it was given or the subnet chosen.
+    pub gateway_given: bool,
+    /// The IPv6 pool: IPv6 is enabled (`--ipv6`, or an IPv6 subnet given).
+    #[serde(rename = "IPv6")]
+    pub ipv6: Option<Ipv6Pool>,
+    /// `--attachable`: every local network is; Docker reports the flag.
+    pub attachable: bool,
+}
+
+/// An IPv6 subnet of a network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Ipv6Pool {
+    pub subnet: Ipv6Net,
+    pub gateway: Ipv6Addr,
+    #[serde(rename = "IPRange", default)]
+    pub ip_range: Option<Ipv6Net>,
+    /// Shown in inspect: given, or the subnet was chosen by berth.
+    #[serde(default)]
+    pub gateway_given: bool,
 }
 
 impl Network {
@@ -56,22 +99,43 @@ impl Network {
     pub fn is_bridge(&self) -> bool {
         self.driver == "bridge"
     }
-}
 
-/// What `network create` asks for.
-#[derive(Debug, Clone, Default)]
-pub struct CreateOptions {
-    pub name: String,
-    /// "" means bridge.
-    pub driver: String,
-    pub subnet: Option<String>,
-    pub gateway: Option<String>,
-    pub internal: bool,
-    pub labels: BTreeMap<String, String>,
+    /// The IPv6 pool of a network with IPv6 enabled.
+    pub fn ipv6(&self) -> Option<&Ipv6Pool> {
+        self.config.ipv6.as_ref()
+    }
+
+    /// `com.docker.network.driver.mtu` (validated at create).
+    pub fn mtu(&self) -> Option<u32> {
+        self.config.options.get(OPT_MTU)?.parse().ok()
+    }
+
+    /// Where `-p PORT` without an address publishes on this network
+    /// (`com.docker.network.bridge.host_binding_ipv4`; "" = every address).
+    pub fn host_binding_ip(&self) -> &str {
+        match self
+            .config
+            .options
+            .get(OPT_HOST_BINDING_IPV4)
+            .map(String::as_str)
+        {
+            None | Some("0.0.0.0") => "",
+            Some(ip) => ip,
+        }
+    }
+
+    /// The name containers' interfaces on it start with (`eth`, or
+    /// `com.docker.network.container_iface_prefix`).
+    pub fn interface_prefix(&self) -> &str {
+        self.config
+            .options
+            .get(OPT_IFACE_PREFIX)
+            .map_or("eth", String::as_str)
+    }
 }
 
 pub(crate) const COLUMNS: &str =
-    "id, name, driver, interface, subnet, gateway, internal, dns, labels, created_at";
+    "id, name, driver, interface, subnet, gateway, internal, dns, labels, created_at, config";
 
 fn from_row(row: &Row) -> rusqlite::Result<Network> {
     from_row_at(row, 0)
@@ -82,6 +146,7 @@ pub(crate) fn from_row_at(row: &Row, at: usize) -> rusqlite::Result<Network> {
     let subnet: String = row.get(at + 4)?;
     let gateway: String = row.get(at + 5)?;
     let labels: String = row.get(at + 8)?;
+    let config: String = row.get(at + 10)?;
     Ok(Network {
         id: row.get(at)?,
         name: row.get(at + 1)?,
@@ -93,6 +158,7 @@ pub(crate) fn from_row_at(row: &Row, at: usize) -> rusqlite::Result<Network> {
         dns: row.get(at + 7)?,
         labels: serde_json::from_str(&labels).unwrap_or_default(),
         created_at: row.get(at + 9)?,
+        config: serde_json::from_str(&config).unwrap_or_default(),
     })
 }
 
@@ -136,92 +202,6 @@ pub fn find(db: &Connection, reference: &str) -> Result<Network> {
         }
     }
     Err(NetworkError::NotFound(reference.to_string()))
-}
-
-/// `network create`: validates the request, picks a subnet if none was given,
-/// and inserts the row. Nothing exists on the host until a container joins.
-pub fn create(store: &mut Store, opts: CreateOptions) -> Result<Network> {
-    if !valid_name(&opts.name) {
-        return Err(NetworkError::InvalidArgument(format!(
-            "invalid network name \"{}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-            opts.name
-        )));
-    }
-    match opts.driver.as_str() {
-        "" | "bridge" => {}
-        "host" | "null" => {
-            return Err(NetworkError::Conflict(format!(
-                "only one instance of \"{}\" network is allowed",
-                opts.driver
-            )))
-        }
-        other => {
-            return Err(NetworkError::NotFound(format!(
-                "plugin \"{other}\" not found (berth supports the bridge driver)"
-            )))
-        }
-    }
-    let requested_subnet = match &opts.subnet {
-        Some(s) => Some(parse_subnet(s)?),
-        None => None,
-    };
-    if opts.gateway.is_some() && requested_subnet.is_none() {
-        return Err(NetworkError::InvalidArgument(
-            "every ip-range or gateway must have a corresponding subnet".into(),
-        ));
-    }
-    let id = new_id();
-    let interface = format!("berth-{}", &id[..9]);
-    let labels = serde_json::to_string(&opts.labels).unwrap_or_else(|_| "{}".into());
-    let routes = host_routes();
-    store.write(|tx| {
-        if find(tx, &opts.name).is_ok_and(|n| n.name == opts.name) {
-            return Err(NetworkError::NameExists(opts.name.clone()));
-        }
-        let taken: Vec<Ipv4Net> = list(tx)?.into_iter().filter_map(|n| n.subnet).collect();
-        let subnet = match requested_subnet {
-            Some(s) => {
-                if taken.iter().any(|t| overlaps(t, &s)) {
-                    return Err(NetworkError::Conflict(
-                        "Pool overlaps with other one on this address space".into(),
-                    ));
-                }
-                s
-            }
-            None => next_free_subnet(&taken, &routes)?,
-        };
-        let gateway = match &opts.gateway {
-            Some(g) => {
-                let g: Ipv4Addr = g.parse().map_err(|_| {
-                    NetworkError::InvalidArgument(format!("invalid gateway address: {g}"))
-                })?;
-                if !subnet.contains(&g) || g == subnet.network() || g == subnet.broadcast() {
-                    return Err(NetworkError::InvalidArgument(format!(
-                        "no matching subnet for gateway {g}"
-                    )));
-                }
-                g
-            }
-            None => first_host(&subnet)?,
-        };
-        tx.execute(
-            "INSERT INTO networks (id, name, driver, interface, subnet, gateway, internal, dns, labels, created_at) \
-             VALUES (?1, ?2, 'bridge', ?3, ?4, ?5, ?6, 1, ?7, ?8)",
-            params![
-                id,
-                opts.name,
-                interface,
-                subnet.to_string(),
-                gateway.to_string(),
-                opts.internal,
-                labels,
-                now_rfc3339()
-            ],
-        )?;
-        let n = find(tx, &id)?;
-        events::network(tx, "create", n.about(), None)?;
-        Ok(n)
-    })
 }
 
 /// `network rm`: refused for built-in networks and while containers run on it.
@@ -287,96 +267,4 @@ pub fn prune(store: &mut Store, select: &dyn Fn(&Network) -> bool) -> Result<Vec
         }
         Ok(pruned)
     })
-}
-
-fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-}
-
-fn parse_subnet(s: &str) -> Result<Ipv4Net> {
-    let net: Ipv4Net = s.parse().map_err(|_| {
-        NetworkError::InvalidArgument(format!("invalid subnet {s}: not an IPv4 CIDR"))
-    })?;
-    if net.prefix_len() > 30 {
-        return Err(NetworkError::InvalidArgument(format!(
-            "invalid subnet {s}: too small for containers"
-        )));
-    }
-    Ok(net.trunc())
-}
-
-pub(crate) fn first_host(net: &Ipv4Net) -> Result<Ipv4Addr> {
-    net.hosts()
-        .next()
-        .ok_or_else(|| NetworkError::InvalidArgument(format!("subnet {net} has no addresses")))
-}
-
-fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
-}
-
-fn next_free_subnet(taken: &[Ipv4Net], routes: &[Ipv4Net]) -> Result<Ipv4Net> {
-    POOL_SECOND_OCTETS
-        .filter_map(|octet| Ipv4Net::new(Ipv4Addr::new(10, octet, 0, 0), 16).ok())
-        .find(|candidate| !taken.iter().chain(routes).any(|t| overlaps(t, candidate)))
-        .ok_or_else(|| {
-            NetworkError::Conflict(
-                "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network".into(),
-            )
-        })
-}
-
-/// The host's IPv4 routes other than the default one (from /proc/net/route),
-/// so a new network never shadows a network the host already reaches.
-fn host_routes() -> Vec<Ipv4Net> {
-    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let dest = u32::from_str_radix(fields.get(1)?, 16).ok()?;
-            let mask = u32::from_str_radix(fields.get(7)?, 16).ok()?;
-            if mask == 0 {
-                return None;
-            }
-            // The kernel prints the network-order bytes as a native integer.
-            let dest = Ipv4Addr::from(dest.to_ne_bytes());
-            let prefix = mask.count_ones() as u8;
-            Ipv4Net::new(dest, prefix).ok()
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pool_skips_taken_and_routed_subnets() {
-        let taken: Vec<Ipv4Net> = vec!["10.90.0.0/16".parse().unwrap()];
-        let routes: Vec<Ipv4Net> = vec!["10.91.3.0/24".parse().unwrap()];
-        assert_eq!(
-            next_free_subnet(&taken, &routes).unwrap().to_string(),
-            "10.92.0.0/16"
-        );
-    }
-
-    #[test]
-    fn names_follow_docker() {
-        assert!(valid_name("my-net_1.x"));
-        assert!(!valid_name("-x"));
-        assert!(!valid_name(""));
-        assert!(!valid_name("a/b"));
-    }
-
-    #[test]
-    fn host_routes_parse_proc() {
-        // Every host has at least its own link routes (or none at all in an
-        // isolated namespace); whatever is listed must be a proper network.
-        for r in host_routes() {
-            assert_eq!(r, r.trunc(), "{r}");
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! Published ports: Docker's `-p` grammar and the host-side reservation of a
 //! port (a socket bound, not listening, for as long as the container runs).
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::OwnedFd;
 
 use rustix::net::{AddressFamily, SocketAddrAny, SocketFlags, SocketType};
@@ -53,7 +53,22 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortBinding>> {
     if !matches!(protocol.as_str(), "tcp" | "udp") {
         return Err(invalid(format!("invalid proto: {protocol}")));
     }
-    let parts: Vec<&str> = rest.rsplitn(3, ':').collect();
+    // `[::1]:8080:80`: an IPv6 address is bracketed (its colons are its own).
+    let (bracketed, rest) = match rest.strip_prefix('[').and_then(|r| r.split_once("]:")) {
+        Some((ip, ports)) => (Some(ip), ports),
+        None => (None, rest),
+    };
+    let parts: Vec<&str> = match bracketed {
+        Some(ip) => {
+            let mut p: Vec<&str> = rest.rsplitn(2, ':').collect();
+            if p.len() == 1 {
+                p.push("");
+            }
+            p.push(ip);
+            p
+        }
+        None => rest.rsplitn(3, ':').collect(),
+    };
     let (host_ip, host_ports, container_ports) = match parts.as_slice() {
         [c] => ("", "", *c),
         [c, h] => ("", *h, *c),
@@ -61,10 +76,8 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortBinding>> {
         _ => return Err(invalid(format!("invalid port specification: {spec:?}"))),
     };
     let host_ip = host_ip.trim_start_matches('[').trim_end_matches(']');
-    if !host_ip.is_empty() && host_ip.parse::<Ipv4Addr>().is_err() {
-        return Err(invalid(format!(
-            "invalid IP address: {host_ip} (berth publishes on IPv4 addresses)"
-        )));
+    if !host_ip.is_empty() && host_ip.parse::<IpAddr>().is_err() {
+        return Err(invalid(format!("invalid IP address: {host_ip}")));
     }
     let (c_start, c_end) = parse_range(container_ports)
         .filter(|(start, _)| *start > 0)
@@ -102,45 +115,65 @@ fn invalid(message: String) -> NetworkError {
 
 /// Binds (without listening) a socket to the binding's host address and port,
 /// so the port is the container's until the socket closes. Port 0 lets the
-/// kernel pick a free one; the port actually bound is returned.
-pub(crate) fn reserve(b: &PortBinding, endpoint: &str) -> Result<(OwnedFd, u16)> {
-    let ip: Ipv4Addr = if b.host_ip.is_empty() {
-        Ipv4Addr::UNSPECIFIED
+/// kernel pick a free one; the port actually bound is returned. With `ipv6`
+/// (a container on an IPv6 network), a binding on every address holds the
+/// port on every IPv6 address too, as a second, IPv6-only socket.
+pub(crate) fn reserve(b: &PortBinding, endpoint: &str, ipv6: bool) -> Result<(Vec<OwnedFd>, u16)> {
+    let ip: IpAddr = if b.host_ip.is_empty() {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
     } else {
         b.host_ip
             .parse()
             .map_err(|_| invalid(format!("invalid IP address: {}", b.host_ip)))?
     };
+    let first = bind(b, endpoint, SocketAddr::new(ip, b.host_port))?;
+    let port = match rustix::net::getsockname(&first) {
+        Ok(SocketAddrAny::V4(a)) => a.port(),
+        Ok(SocketAddrAny::V6(a)) => a.port(),
+        _ => b.host_port,
+    };
+    let mut held = vec![first];
+    if ipv6 && b.host_ip.is_empty() {
+        held.push(bind(
+            b,
+            endpoint,
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+        )?);
+    }
+    Ok((held, port))
+}
+
+fn bind(b: &PortBinding, endpoint: &str, address: SocketAddr) -> Result<OwnedFd> {
     let kind = if b.protocol == "udp" {
         SocketType::DGRAM
     } else {
         SocketType::STREAM
     };
-    let address = SocketAddrV4::new(ip, b.host_port);
-    let fd = rustix::net::socket_with(AddressFamily::INET, kind, SocketFlags::CLOEXEC, None)
-        .map_err(|e| NetworkError::Conflict(format!("socket for {address}: {e}")))?;
-    match rustix::net::bind_v4(&fd, &address) {
-        Ok(()) => {}
-        Err(rustix::io::Errno::ADDRINUSE) => {
-            return Err(NetworkError::PortAllocated {
-                endpoint: endpoint.to_string(),
-                host_ip: ip.to_string(),
-                host_port: b.host_port,
-            })
-        }
-        Err(e) => {
-            return Err(NetworkError::Conflict(format!(
-                "driver failed programming external connectivity on endpoint {endpoint}: \
-                 listen {}4 {address}: bind: {e}",
-                b.protocol
-            )))
-        }
-    }
-    let port = match rustix::net::getsockname(&fd) {
-        Ok(SocketAddrAny::V4(a)) => a.port(),
-        _ => b.host_port,
+    let family = if address.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
     };
-    Ok((fd, port))
+    let fd = rustix::net::socket_with(family, kind, SocketFlags::CLOEXEC, None)
+        .map_err(|e| NetworkError::Conflict(format!("socket for {address}: {e}")))?;
+    if address.is_ipv6() {
+        rustix::net::sockopt::set_ipv6_v6only(&fd, true)
+            .map_err(|e| NetworkError::Conflict(format!("socket for {address}: {e}")))?;
+    }
+    match rustix::net::bind(&fd, &address) {
+        Ok(()) => Ok(fd),
+        Err(rustix::io::Errno::ADDRINUSE) => Err(NetworkError::PortAllocated {
+            endpoint: endpoint.to_string(),
+            host_ip: address.ip().to_string(),
+            host_port: address.port(),
+        }),
+        Err(e) => Err(NetworkError::Conflict(format!(
+            "driver failed programming external connectivity on endpoint {endpoint}: \
+             listen {}{} {address}: bind: {e}",
+            b.protocol,
+            if address.is_ipv4() { "4" } else { "6" }
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -173,6 +206,13 @@ mod tests {
         assert_eq!((b.host_ip.as_str(), b.host_port), ("127.0.0.1", 8000));
         let b = one("127.0.0.1::80");
         assert_eq!((b.host_ip.as_str(), b.host_port), ("127.0.0.1", 0));
+        let b = one("[::1]:8000:80");
+        assert_eq!((b.host_ip.as_str(), b.host_port), ("::1", 8000));
+        let b = one("[::]::80/udp");
+        assert_eq!(
+            (b.host_ip.as_str(), b.host_port, b.protocol.as_str()),
+            ("::", 0, "udp")
+        );
         let r = parse_publish("8000-8002:80-82").unwrap();
         assert_eq!(r.len(), 3);
         assert_eq!((r[2].host_port, r[2].container_port), (8002, 82));
@@ -202,18 +242,18 @@ mod tests {
             container_port: 80,
             protocol: "tcp".into(),
         };
-        let (_held, port) = reserve(&any, "test").unwrap();
+        let (_held, port) = reserve(&any, "test", false).unwrap();
         assert_ne!(port, 0);
         let again = PortBinding {
             host_port: port,
             ..any.clone()
         };
-        let err = reserve(&again, "web (abc)").unwrap_err();
+        let err = reserve(&again, "web (abc)", false).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!("driver failed programming external connectivity on endpoint web (abc): Bind for 127.0.0.1:{port} failed: port is already allocated")
         );
         drop(_held);
-        assert!(reserve(&again, "test").is_ok());
+        assert!(reserve(&again, "test", false).is_ok());
     }
 }

@@ -2,7 +2,7 @@
 //! per network, each holding an address lease) and its published ports.
 //! [`setup`] builds all of it or nothing; [`teardown`] removes whatever exists.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::OwnedFd;
 
 use berth_store::rusqlite::{params, Transaction};
@@ -10,15 +10,16 @@ use berth_store::Store;
 
 use crate::endpoints::{
     container_networks, endpoints_of_container, insert_endpoint, published_ports, release_lease,
-    Endpoint,
+    Endpoint, EndpointSettings,
 };
 use crate::mode::{Mode, Namespace};
 use crate::netavark::{self, Request};
+use crate::netlink;
 use crate::ports::{reserve, PortBinding};
 use crate::{netns, NetworkError, Result};
 
 /// What [`setup`] needs to know about the container.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SandboxSpec<'a> {
     pub container_id: &'a str,
     pub container_name: &'a str,
@@ -26,14 +27,42 @@ pub struct SandboxSpec<'a> {
     /// For `container:NAME`, the other container's namespace (resolved by the
     /// caller, which knows containers); `None` when it is not running.
     pub joined: Option<Namespace>,
-    /// `--network-alias` and `--ip` for the mode's network.
-    pub aliases: &'a [String],
-    pub ipv4: &'a str,
+    /// What the container asks of its endpoint on the mode's network.
+    pub endpoint: &'a EndpointSettings,
+    /// `Config.NetworkDisabled`: no interface but `lo`, whatever the mode.
+    pub disabled: bool,
     pub port_bindings: &'a [PortBinding],
     /// `-P`: every exposed port ("80/tcp") not bound otherwise gets a free host port.
     pub publish_all: bool,
     pub exposed_ports: &'a [String],
     pub dns_servers: &'a [String],
+}
+
+static NO_SETTINGS: EndpointSettings = EndpointSettings {
+    aliases: Vec::new(),
+    ipv4_address: String::new(),
+    ipv6_address: String::new(),
+    link_local_ips: Vec::new(),
+    mac_address: String::new(),
+    links: Vec::new(),
+    driver_opts: std::collections::BTreeMap::new(),
+};
+
+impl Default for SandboxSpec<'_> {
+    fn default() -> Self {
+        SandboxSpec {
+            container_id: "",
+            container_name: "",
+            network_mode: "",
+            joined: None,
+            endpoint: &NO_SETTINGS,
+            disabled: false,
+            port_bindings: &[],
+            publish_all: false,
+            exposed_ports: &[],
+            dns_servers: &[],
+        }
+    }
 }
 
 /// The container's networking, set up. Holds the host-port reservations:
@@ -57,6 +86,11 @@ impl Sandbox {
     /// The container's own address for its hostname in /etc/hosts.
     pub fn primary_ip(&self) -> Option<Ipv4Addr> {
         self.endpoints.first().map(|e| e.ipv4)
+    }
+
+    /// Its IPv6 address on an IPv6 network, also in /etc/hosts.
+    pub fn primary_ipv6(&self) -> Option<std::net::Ipv6Addr> {
+        self.endpoints.first().and_then(|e| e.ipv6)
     }
 
     /// The resolvers the container must use: aardvark-dns on the gateway of
@@ -90,7 +124,7 @@ pub fn setup(store: &mut Store, spec: &SandboxSpec) -> Result<Sandbox> {
     // Leftovers of a run whose cleanup never happened would block this one.
     teardown(store, spec.container_id)?;
     let path = netns::path(spec.container_id);
-    if mode == Mode::None {
+    if mode == Mode::None || spec.disabled {
         netns::create(&path)?;
         return Ok(Sandbox::without_endpoints(Namespace::Path(path)));
     }
@@ -98,10 +132,15 @@ pub fn setup(store: &mut Store, spec: &SandboxSpec) -> Result<Sandbox> {
         store.db(),
         spec.container_id,
         spec.network_mode,
-        spec.aliases,
-        spec.ipv4,
+        spec.endpoint,
     )?;
-    let bindings = requested_bindings(spec);
+    let mut bindings = requested_bindings(spec);
+    if let Some(primary) = attachments.first() {
+        check_bindings(&mut bindings, &primary.network)?;
+    }
+    let ipv6 = attachments
+        .first()
+        .is_some_and(|a| a.network.ipv6().is_some());
     // The namespace comes first: it marks this container's address leases
     // as live for other berth roots sharing the bridge (see `claim_lease`).
     netns::create(&path)?;
@@ -111,23 +150,22 @@ pub fn setup(store: &mut Store, spec: &SandboxSpec) -> Result<Sandbox> {
         let mut published = Vec::new();
         let label = format!("{} ({short_id})", spec.container_name);
         for b in &bindings {
-            let (fd, port) = reserve(b, &label)?;
+            let (fds, port) = reserve(b, &label, ipv6)?;
             let bound = PortBinding {
                 host_port: port,
                 ..b.clone()
             };
             record_port(tx, spec.container_id, &bound, &label)?;
-            reservations.push(fd);
+            reservations.extend(fds);
             published.push(bound);
         }
         let mut endpoints = Vec::new();
-        for (index, a) in attachments.iter().enumerate() {
+        for a in &attachments {
             endpoints.push(insert_endpoint(
                 tx,
                 spec.container_id,
                 spec.container_name,
                 a,
-                &format!("eth{index}"),
             )?);
         }
         Ok::<_, NetworkError>((endpoints, published, reservations))
@@ -152,27 +190,55 @@ pub fn setup(store: &mut Store, spec: &SandboxSpec) -> Result<Sandbox> {
     })
 }
 
+/// netavark for each endpoint (the first one, the primary, with the
+/// published ports), then the link-local addresses netavark does not add.
 fn wire(
     spec: &SandboxSpec,
     path: &std::path::Path,
     endpoints: &[Endpoint],
     published: &[PortBinding],
 ) -> Result<()> {
-    for e in endpoints {
+    for (index, e) in endpoints.iter().enumerate() {
         netavark::setup(
             path,
             &Request {
                 container_id: spec.container_id,
                 container_name: spec.container_name,
                 endpoints: &[e],
-                ports: if e.interface == "eth0" {
-                    published
-                } else {
-                    &[]
-                },
+                ports: if index == 0 { published } else { &[] },
                 dns_servers: spec.dns_servers,
             },
         )?;
+        add_link_local(path, e)?;
+    }
+    Ok(())
+}
+
+/// Adds an endpoint's `--link-local-ip` addresses to its interface.
+pub(crate) fn add_link_local(path: &std::path::Path, e: &Endpoint) -> Result<()> {
+    let addresses: Vec<IpAddr> = e
+        .settings
+        .link_local_ips
+        .iter()
+        .filter_map(|ip| ip.parse().ok())
+        .collect();
+    netlink::add_addresses(path, &e.interface, &addresses)
+}
+
+/// Applies the primary network's `host_binding_ipv4` to bindings without
+/// an address, and refuses IPv6 host addresses on a network without IPv6
+/// (netavark would have no IPv6 address to forward them to).
+fn check_bindings(bindings: &mut [PortBinding], primary: &crate::Network) -> Result<()> {
+    for b in bindings.iter_mut() {
+        if b.host_ip.is_empty() {
+            b.host_ip = primary.host_binding_ip().to_string();
+        }
+        if b.host_ip.parse::<std::net::Ipv6Addr>().is_ok() && primary.ipv6().is_none() {
+            return Err(NetworkError::InvalidArgument(format!(
+                "cannot publish on IPv6 address {}: network {} has no IPv6 (network create --ipv6)",
+                b.host_ip, primary.name
+            )));
+        }
     }
     Ok(())
 }
@@ -243,12 +309,12 @@ pub fn teardown(store: &mut Store, container_id: &str) -> Result<()> {
     let path = netns::path(container_id);
     let mut first_error = None;
     if !endpoints.is_empty() && netns::exists(container_id) {
-        for e in &endpoints {
+        for (index, e) in endpoints.iter().enumerate() {
             let request = Request {
                 container_id,
                 container_name: &e.container_name,
                 endpoints: &[e],
-                ports: if e.interface == "eth0" { &ports } else { &[] },
+                ports: if index == 0 { &ports } else { &[] },
                 dns_servers: &[],
             };
             if let Err(err) = netavark::teardown(&path, &request) {

@@ -173,6 +173,39 @@ const MIGRATIONS: &[&str] = &[
         attributes TEXT NOT NULL DEFAULT '{}'
     );
     "#,
+    // 5: what a network and an endpoint were asked for, as Docker reports it
+    // back (berth-network): a network's driver options, IPAM (ip-range,
+    // auxiliary addresses, IPv6 pool) and flags; an endpoint's settings
+    // (aliases, static addresses, MAC, link-local addresses, links, driver
+    // options) and its IPv6 lease.
+    r#"
+    ALTER TABLE networks ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+    -- Networks made before showed their gateway, as Docker shows a
+    -- gateway it chose; the default bridge reports Docker's own options.
+    UPDATE networks SET config = json_object('GatewayGiven', json('true')) WHERE subnet != '';
+    UPDATE networks SET config = json_set(config, '$.Options', json_object(
+        'com.docker.network.bridge.default_bridge', 'true',
+        'com.docker.network.bridge.enable_icc', 'true',
+        'com.docker.network.bridge.enable_ip_masquerade', 'true',
+        'com.docker.network.bridge.host_binding_ipv4', '0.0.0.0',
+        'com.docker.network.bridge.name', 'berth0',
+        'com.docker.network.driver.mtu', '1500'))
+        WHERE name = 'bridge';
+    ALTER TABLE container_networks ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+    UPDATE container_networks
+        SET settings = json_object('Aliases', json(aliases), 'IPv4Address', ipv4);
+    ALTER TABLE container_networks DROP COLUMN aliases;
+    ALTER TABLE container_networks DROP COLUMN ipv4;
+    ALTER TABLE endpoints ADD COLUMN ipv6 TEXT NOT NULL DEFAULT '';
+    ALTER TABLE endpoints ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+    -- A container's aliases and --ip for its mode's network move into its
+    -- endpoint settings (berth-container's HostSpec.Endpoint).
+    UPDATE containers SET config = json_set(
+        json_remove(config, '$.Host.NetworkAliases', '$.Host.Ipv4Address'),
+        '$.Host.Endpoint', json_object(
+            'Aliases', json(coalesce(json_extract(config, '$.Host.NetworkAliases'), '[]')),
+            'IPv4Address', coalesce(json_extract(config, '$.Host.Ipv4Address'), '')));
+    "#,
 ];
 
 /// Schema version after all migrations.

@@ -115,20 +115,6 @@ fn port_bindings(host: &bollard_stubs::models::HostConfig) -> Result<Vec<PortBin
     Ok(out)
 }
 
-/// `--network-alias` arrives as the aliases of the network-mode's endpoint.
-fn network_aliases(
-    networking: &Option<bollard_stubs::models::NetworkingConfig>,
-    host: &bollard_stubs::models::HostConfig,
-) -> Vec<String> {
-    let mode = host.network_mode.clone().unwrap_or_default();
-    networking
-        .as_ref()
-        .and_then(|n| n.endpoints_config.as_ref())
-        .and_then(|e| e.get(&mode))
-        .and_then(|e| e.aliases.clone())
-        .unwrap_or_default()
-}
-
 fn create_request(
     name: Option<String>,
     body: ContainerCreateBody,
@@ -170,7 +156,7 @@ fn create_request(
         }
     }
     let restart = host.restart_policy.clone().unwrap_or_default();
-    let host_spec = HostSpec {
+    let mut host_spec = HostSpec {
         auto_remove: host.auto_remove.unwrap_or(false),
         restart_policy: RestartPolicy::from_parts(
             &restart.name.map(|n| n.to_string()).unwrap_or_default(),
@@ -207,9 +193,9 @@ fn create_request(
         extra_hosts: host.extra_hosts.clone().unwrap_or_default(),
         port_bindings: port_bindings(&host)?,
         publish_all_ports: host.publish_all_ports.unwrap_or(false),
-        network_aliases: network_aliases(&body.networking_config, &host),
         ..Default::default()
     };
+    let endpoints_config = crate::endpoints::create_networking(&body, &mut host_spec);
     // Docker quirk: `--entrypoint ""` arrives as [""] and resets the image's.
     let entrypoint = body.entrypoint.map(|e| {
         if e.len() == 1 && e[0].is_empty() {
@@ -235,6 +221,7 @@ fn create_request(
         stop_timeout: body.stop_timeout,
         expose: body.exposed_ports.unwrap_or_default(),
         host: host_spec,
+        endpoints_config,
     })
 }
 
@@ -248,7 +235,8 @@ pub(super) async fn create(
     } else {
         serde_json::from_slice(&body)?
     };
-    let decoded: ContainerCreateBody = serde_json::from_value(normalise_create_body(value))?;
+    let value = crate::endpoints::legacy_mac_address(normalise_create_body(value))?;
+    let decoded: ContainerCreateBody = serde_json::from_value(value)?;
     let req = create_request(q.text("name"), decoded)?;
     let c = server
         .with_engine(move |engine| Ok(engine.container_create(req)?))

@@ -15,6 +15,8 @@ use berth_container::model::{
 };
 use berth_container::{names, ContainerError, Result};
 
+use crate::container::create_network::{self, NetworkPlan};
+
 /// Docker's default PATH, used when the image sets none.
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -40,6 +42,10 @@ pub struct CreateRequest {
     pub stop_timeout: Option<i64>,
     pub expose: Vec<String>,
     pub host: HostSpec,
+    /// Docker's `NetworkingConfig.EndpointsConfig`, by network name or ID:
+    /// when not empty, exactly the networks the container joins (the mode's
+    /// one's settings go to `host.endpoint`).
+    pub endpoints_config: BTreeMap<String, berth_network::EndpointSettings>,
 }
 
 /// A fully validated creation, ready to be committed.
@@ -48,6 +54,7 @@ struct Plan {
     layer_chain_ids: Vec<String>,
     /// Volumes that do not exist yet.
     volumes_to_create: Vec<NewVolume>,
+    networks: NetworkPlan,
 }
 
 /// A volume the container's mounts name that does not exist yet; `--mount`'s
@@ -84,7 +91,8 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
         Some(n) => n.trim_start_matches('/').to_string(),
         None => unused_random_name(store)?,
     };
-    let mut host = validate_host(store, req.host.clone())?;
+    let mut host = validate_host(req.host.clone())?;
+    let networks = create_network::validate(store, &mut host, &req.endpoints_config)?;
     if host.runtime.is_empty() {
         host.runtime = default_runtime.to_string();
     }
@@ -192,6 +200,7 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
         container,
         layer_chain_ids: image.layers.iter().map(|l| l.chain_id.clone()).collect(),
         volumes_to_create,
+        networks,
     })
 }
 
@@ -212,7 +221,7 @@ fn unused_random_name(store: &Store) -> Result<String> {
     Ok(format!("{}{}", names::random_name(), rand::random::<u16>()))
 }
 
-fn validate_host(store: &Store, mut host: HostSpec) -> Result<HostSpec> {
+fn validate_host(mut host: HostSpec) -> Result<HostSpec> {
     if host.auto_remove && !host.restart_policy.is_no() {
         return Err(ContainerError::InvalidArgument(
             "Conflicting options: --restart and --rm".into(),
@@ -221,7 +230,6 @@ fn validate_host(store: &Store, mut host: HostSpec) -> Result<HostSpec> {
     if host.network_mode.is_empty() {
         host.network_mode = "bridge".into();
     }
-    validate_network(store, &mut host)?;
     if host.shm_size == 0 {
         host.shm_size = 64 * 1024 * 1024;
     }
@@ -237,62 +245,6 @@ fn validate_host(store: &Store, mut host: HostSpec) -> Result<HostSpec> {
     }
     host.security = berth_container::SecurityOptions::parse(&host.security_opt)?;
     Ok(host)
-}
-
-/// Network mode, ports, aliases and `--ip` as Docker checks them at create:
-/// the network (or the container to share with) must exist; aliases and
-/// fixed addresses need a user network; ports need a network of their own.
-fn validate_network(store: &Store, host: &mut HostSpec) -> Result<()> {
-    use berth_network::Mode;
-    let invalid = |m: &str| Err(ContainerError::InvalidArgument(m.to_string()));
-    let mode = Mode::parse(&host.network_mode);
-    match &mode {
-        Mode::Host => {
-            // Docker discards published ports with the host's network.
-            host.port_bindings.clear();
-            host.publish_all_ports = false;
-        }
-        Mode::Container(other) => {
-            model::find(store, other)?;
-            if !host.port_bindings.is_empty() || host.publish_all_ports {
-                return invalid(
-                    "conflicting options: port publishing and the container type network mode",
-                );
-            }
-        }
-        Mode::None => {
-            if !host.port_bindings.is_empty() || host.publish_all_ports {
-                return invalid(
-                    "conflicting options: port publishing and the container type network mode",
-                );
-            }
-        }
-        Mode::Network(name) => {
-            let network = berth_network::find(store.db(), name)?;
-            if network.name == berth_network::DEFAULT_NETWORK && !host.network_aliases.is_empty() {
-                return invalid(
-                    "network-scoped alias is supported only for containers in user defined networks",
-                );
-            }
-            if network.name == berth_network::DEFAULT_NETWORK && !host.ipv4_address.is_empty() {
-                return invalid(
-                    "user specified IP address is supported on user defined networks only",
-                );
-            }
-        }
-    }
-    if !matches!(mode, Mode::Network(_)) && !host.network_aliases.is_empty() {
-        return invalid(
-            "network-scoped alias is supported only for containers in user defined networks",
-        );
-    }
-    if !matches!(mode, Mode::Network(_)) && !host.ipv4_address.is_empty() {
-        return invalid("user specified IP address is supported on user defined networks only");
-    }
-    if !host.ipv4_address.is_empty() && host.ipv4_address.parse::<std::net::Ipv4Addr>().is_err() {
-        return invalid(&format!("invalid IPv4 address: {}", host.ipv4_address));
-    }
-    Ok(())
 }
 
 /// Image ENV, then the user's entries (a later KEY replaces an earlier one);
@@ -540,6 +492,7 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
         container,
         layer_chain_ids,
         volumes_to_create,
+        networks,
     } = plan;
     let mut created_volumes = Vec::new();
     let result = (|| -> Result<()> {
@@ -574,6 +527,7 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
         std::fs::rename(&staging, &final_dir).map_err(|e| ContainerError::io(&final_dir, e))?;
         let inserted = store.write(|tx| {
             model::insert(tx, &container, &layer_chain_ids)?;
+            networks.record(tx, &container.id)?;
             events::append(
                 tx,
                 &NewEvent {
@@ -605,7 +559,6 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_error::HasKind;
 
     #[test]
     fn env_merge_overrides_by_key_and_adds_default_path() {
@@ -618,56 +571,21 @@ mod tests {
 
     #[test]
     fn host_validation() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
         let mut h = HostSpec::default();
         h.restart_policy = berth_container::RestartPolicy::Always;
         h.auto_remove = true;
-        assert!(validate_host(&store, h)
+        assert!(validate_host(h)
             .unwrap_err()
             .to_string()
             .contains("--restart and --rm"));
         let mut h = HostSpec::default();
         h.security_opt = vec!["label=disable".into()];
-        assert!(validate_host(&store, h).is_err());
+        assert!(validate_host(h).is_err());
         let mut h = HostSpec::default();
         h.security_opt = vec!["no-new-privileges".into()];
-        let h = validate_host(&store, h).unwrap();
+        let h = validate_host(h).unwrap();
         assert!(h.security.no_new_privileges);
         assert_eq!(h.network_mode, "bridge");
         assert_eq!(h.shm_size, 64 << 20);
-    }
-
-    #[test]
-    fn network_modes_are_checked_at_create() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let with = |mode: &str, f: &dyn Fn(&mut HostSpec)| {
-            let mut h = HostSpec {
-                network_mode: mode.into(),
-                ..Default::default()
-            };
-            f(&mut h);
-            validate_host(&store, h)
-        };
-        assert!(with("none", &|_| {}).is_ok());
-        let err = with("nosuchnet", &|_| {}).unwrap_err();
-        assert_eq!(err.to_string(), "network nosuchnet not found");
-        assert_eq!(err.kind(), berth_error::ErrorKind::NotFound);
-        let err = with("bridge", &|h| h.network_aliases = vec!["a".into()]).unwrap_err();
-        assert!(err.to_string().contains("user defined networks"), "{err}");
-        let err = with("bridge", &|h| h.ipv4_address = "10.87.0.9".into()).unwrap_err();
-        assert!(err.to_string().contains("user defined networks"), "{err}");
-        let none_with_ports = with("none", &|h| h.publish_all_ports = true).unwrap_err();
-        assert!(none_with_ports.to_string().contains("port publishing"));
-        let host = with("host", &|h| h.publish_all_ports = true).unwrap();
-        assert!(
-            !host.publish_all_ports,
-            "ports are discarded with the host network"
-        );
-        assert_eq!(
-            with("container:nosuch", &|_| {}).unwrap_err().kind(),
-            berth_error::ErrorKind::NotFound
-        );
     }
 }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use berth_container::model::{self, Container, Paths};
-use berth_network::{Endpoint, Mode, PortBinding};
+use berth_network::{Endpoint, EndpointSettings, Mode, PortBinding};
 use berth_store::Store;
 
 use crate::Result;
@@ -33,7 +33,9 @@ pub struct Networking {
     pub sandbox_key: Option<PathBuf>,
     /// Live endpoints, eth0 first (empty unless running).
     pub endpoints: Vec<Endpoint>,
-    /// Published ports (empty unless running).
+    /// Published ports (empty unless running); a port published on every
+    /// address of a container on an IPv6 network is listed for `0.0.0.0`
+    /// and for `::`, as Docker lists it.
     pub published: Vec<PortBinding>,
     /// The networks the container is attached to when it is not running
     /// (its mode's network and those it was connected to).
@@ -44,7 +46,8 @@ pub struct Networking {
 pub struct AttachedNetwork {
     pub name: String,
     pub id: String,
-    pub aliases: Vec<String>,
+    /// What the container asked of its endpoint there.
+    pub settings: EndpointSettings,
 }
 
 pub use crate::container::size::ContainerSize;
@@ -92,30 +95,39 @@ fn networking(store: &Store, c: &Container) -> Result<Networking> {
         }
         n.endpoints = berth_network::endpoints_of_container(db, &c.id)?;
         n.published = berth_network::published_ports(db, &c.id)?;
+        if n.endpoints.first().is_some_and(|e| e.ipv6.is_some()) {
+            n.published = n
+                .published
+                .into_iter()
+                .flat_map(|p| {
+                    let v6 = p.host_ip.is_empty().then(|| PortBinding {
+                        host_ip: "::".into(),
+                        ..p.clone()
+                    });
+                    std::iter::once(p).chain(v6)
+                })
+                .collect();
+        }
     }
     if n.endpoints.is_empty() {
         n.attached = match Mode::parse(&host.network_mode) {
-            Mode::Network(_) => berth_network::container_networks(
-                db,
-                &c.id,
-                &host.network_mode,
-                &host.network_aliases,
-                &host.ipv4_address,
-            )
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| AttachedNetwork {
-                name: a.network.name,
-                id: a.network.id,
-                aliases: a.aliases,
-            })
-            .collect(),
+            Mode::Network(_) => {
+                berth_network::container_networks(db, &c.id, &host.network_mode, &host.endpoint)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| AttachedNetwork {
+                        name: a.network.name,
+                        id: a.network.id,
+                        settings: a.settings,
+                    })
+                    .collect()
+            }
             Mode::Host | Mode::None => vec![AttachedNetwork {
                 name: host.network_mode.clone(),
                 id: berth_network::find(db, &host.network_mode)
                     .map(|n| n.id)
                     .unwrap_or_default(),
-                aliases: Vec::new(),
+                settings: host.endpoint.clone(),
             }],
             Mode::Container(_) => Vec::new(),
         };

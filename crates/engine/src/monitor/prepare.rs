@@ -12,6 +12,7 @@ use berth_runtime::{BindMount, ExtraMount, Namespace, SpecInput, Ulimit};
 use berth_store::Store;
 
 use crate::container::volumes;
+use crate::monitor::links::{self, Link};
 
 /// Mounts the rootfs and volumes, sets up the network, writes the network
 /// files and builds the runtime input. The sandbox (which holds the
@@ -27,7 +28,17 @@ pub(super) fn spec_input(
     rootfs::mount(store, &c.id, sys)?;
     write_etc_files(paths, c)?;
     let sandbox = sandbox_slot.insert(setup_network(store, c)?);
-    write_network_files(paths, c, sandbox)?;
+    let on_bridge = sandbox
+        .endpoints
+        .iter()
+        .any(|e| e.network.name == berth_network::DEFAULT_NETWORK);
+    let links = links::resolve(store, c, on_bridge)?;
+    let mut user_links = Vec::new();
+    for e in &sandbox.endpoints {
+        user_links.extend(berth_network::link_hosts(store.db(), e)?);
+    }
+    let host_gateway = host_gateway(store, sandbox);
+    write_network_files(paths, c, sandbox, &links, &user_links, &host_gateway)?;
     let network = match &sandbox.namespace {
         berth_network::Namespace::Host => Namespace::Host,
         berth_network::Namespace::Path(path) => Namespace::Path(path.clone()),
@@ -88,7 +99,19 @@ pub(super) fn spec_input(
         }));
     }
     let user = berth_runtime::resolve_user(&paths.rootfs, &c.spec.user)?;
-    let mut env = c.spec.env.clone();
+    // Docker puts the link variables before the container's own, which win.
+    let mut env: Vec<String> = links
+        .iter()
+        .flat_map(|l| l.env())
+        .filter(|e| {
+            let key = e.split('=').next().unwrap_or_default();
+            !c.spec
+                .env
+                .iter()
+                .any(|own| own.split('=').next() == Some(key))
+        })
+        .collect();
+    env.extend(c.spec.env.iter().cloned());
     if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
         env.insert(1.min(env.len()), format!("HOSTNAME={}", c.spec.hostname));
     }
@@ -160,8 +183,8 @@ fn setup_network(store: &mut Store, c: &Container) -> Result<berth_network::Sand
         container_name: &c.name,
         network_mode: &host.network_mode,
         joined,
-        aliases: &host.network_aliases,
-        ipv4: &host.ipv4_address,
+        endpoint: &host.endpoint,
+        disabled: host.network_disabled,
         port_bindings: &host.port_bindings,
         publish_all: host.publish_all_ports,
         exposed_ports: &c.spec.exposed_ports,
@@ -209,19 +232,64 @@ fn joined_namespace(store: &Store, reference: &str) -> Result<Option<berth_netwo
     Ok(None)
 }
 
-/// Adds the container's address under its hostname to /etc/hosts and, on
+/// What `--add-host NAME:host-gateway` resolves to: the gateway of the
+/// container's first network, else the default bridge's (Docker uses the
+/// default bridge's, docker0's address).
+fn host_gateway(store: &Store, sandbox: &berth_network::Sandbox) -> String {
+    sandbox
+        .endpoints
+        .first()
+        .and_then(|e| e.gateway())
+        .or_else(|| {
+            berth_network::find(store.db(), berth_network::DEFAULT_NETWORK)
+                .ok()
+                .and_then(|n| n.gateway)
+        })
+        .map(|g| g.to_string())
+        .unwrap_or_default()
+}
+
+/// Completes /etc/hosts as Docker orders it: `--add-host` entries, legacy
+/// links (and links on user networks), then the container's own addresses under its hostname; on
 /// networks with name resolution, points resolv.conf at aardvark-dns.
 fn write_network_files(
     paths: &Paths,
     c: &Container,
     sandbox: &berth_network::Sandbox,
+    links: &[Link],
+    user_links: &[String],
+    host_gateway: &str,
 ) -> Result<()> {
-    if let Some(ip) = sandbox.primary_ip() {
-        let mut hosts = std::fs::read_to_string(&paths.hosts)
-            .map_err(|e| ContainerError::io(&paths.hosts, e))?;
-        hosts.push_str(&format!("{ip}\t{}\n", c.spec.hostname));
-        std::fs::write(&paths.hosts, hosts).map_err(|e| ContainerError::io(&paths.hosts, e))?;
+    let mut hosts =
+        std::fs::read_to_string(&paths.hosts).map_err(|e| ContainerError::io(&paths.hosts, e))?;
+    for extra in &c.spec.host.extra_hosts {
+        if let Some((name, ip)) = extra.split_once(':') {
+            let ip = if ip == "host-gateway" {
+                host_gateway
+            } else {
+                ip
+            };
+            hosts.push_str(&format!("{ip}\t{name}\n"));
+        }
     }
+    for link in links {
+        hosts.push_str(&link.hosts_line());
+    }
+    for line in user_links {
+        hosts.push_str(line);
+    }
+    let names = if c.spec.domainname.is_empty() {
+        c.spec.hostname.clone()
+    } else {
+        format!("{0}.{1} {0}", c.spec.hostname, c.spec.domainname)
+    };
+    if let Some(ip) = sandbox.primary_ip() {
+        hosts.push_str(&format!("{ip}\t{names}\n"));
+    }
+    if let Some(ip) = sandbox.primary_ipv6() {
+        hosts.push_str(&format!("{ip}\t{names}\n"));
+    }
+    std::fs::write(&paths.hosts, hosts).map_err(|e| ContainerError::io(&paths.hosts, e))?;
     let nameservers = sandbox.nameservers();
     if !nameservers.is_empty() {
         let base = std::fs::read_to_string(&paths.resolv_conf)
@@ -233,29 +301,25 @@ fn write_network_files(
     Ok(())
 }
 
-/// Writes the container's /etc/hosts, /etc/hostname and /etc/resolv.conf.
+/// Writes the container's /etc/hosts (its fixed part), /etc/hostname and
+/// /etc/resolv.conf.
 fn write_etc_files(paths: &Paths, c: &Container) -> Result<()> {
     let host_network = c.spec.host.network_mode == "host";
     let hosts = if host_network {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
-        let mut h = String::from(
+        String::from(
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n\
              ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
-        );
-        for extra in &c.spec.host.extra_hosts {
-            if let Some((name, ip)) = extra.split_once(':') {
-                h.push_str(&format!("{ip}\t{name}\n"));
-            }
-        }
-        h
+        )
     };
     let hostname = if host_network {
         std::fs::read_to_string("/etc/hostname").unwrap_or_default()
     } else {
         format!("{}\n", c.spec.hostname)
     };
-    let resolv = resolv_conf(&c.spec.host.dns);
+    let host = &c.spec.host;
+    let resolv = resolv_conf(&host.dns, &host.dns_search, &host.dns_options);
     for (path, content) in [
         (&paths.hosts, hosts),
         (&paths.hostname, hostname),
@@ -267,22 +331,39 @@ fn write_etc_files(paths: &Paths, c: &Container) -> Result<()> {
 }
 
 /// The host's resolv.conf, without loopback nameservers (unreachable from a
-/// container's own network namespace), as Docker filters it; `--dns` replaces
-/// the nameservers.
-fn resolv_conf(dns: &[String]) -> String {
+/// container's own network namespace), as Docker filters it; `--dns`,
+/// `--dns-search` and `--dns-option` replace the nameservers, the search
+/// domains and the options (`--dns-search .`: no search domains).
+fn resolv_conf(dns: &[String], search: &[String], options: &[String]) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let mut out = String::new();
     for line in host.lines() {
-        let is_ns = line.trim_start().starts_with("nameserver");
+        let keyword = line.split_whitespace().next().unwrap_or_default();
         let loopback = line.contains("127.") || line.contains("::1");
-        if is_ns && (!dns.is_empty() || loopback) {
-            continue;
+        let replaced = match keyword {
+            "nameserver" => !dns.is_empty() || loopback,
+            "search" | "domain" => !search.is_empty(),
+            "options" => !options.is_empty(),
+            _ => false,
+        };
+        if !replaced {
+            out.push_str(line);
+            out.push('\n');
         }
-        out.push_str(line);
-        out.push('\n');
     }
     for server in dns {
         out.push_str(&format!("nameserver {server}\n"));
+    }
+    let domains: Vec<&str> = search
+        .iter()
+        .map(String::as_str)
+        .filter(|d| *d != ".")
+        .collect();
+    if !domains.is_empty() {
+        out.push_str(&format!("search {}\n", domains.join(" ")));
+    }
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
     }
     out
 }

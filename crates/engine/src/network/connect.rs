@@ -1,54 +1,73 @@
 //! `network connect` and `network disconnect`.
 
 use berth_container::model::{Container, Paths};
-use berth_network::{Member, NetworkError};
+use berth_network::{EndpointSettings, Member, NetworkError};
 
 use crate::container::lifecycle;
 use crate::{Engine, Result};
 
-/// What `network connect` asks for besides the network and the container.
-#[derive(Debug, Clone, Default)]
-pub struct NetworkConnect {
-    /// `--alias`: names the container has on that network.
-    pub aliases: Vec<String>,
-    /// `--ip`; "" for any free address.
-    pub ipv4: String,
-}
-
 impl Engine {
-    /// Connects a container (running or not) to a network; a running one
-    /// gets its interface right away, and resolves names through the
-    /// network's resolver from then on.
+    /// Connects a container (running or not) to a network with what its
+    /// endpoint there is asked to have (`--alias`, `--ip`, `--ip6`,
+    /// `--link-local-ip`, `--link`, a MAC address, driver options); a
+    /// running one gets its interface right away, and resolves names
+    /// through the network's resolver from then on.
     pub fn network_connect(
         &mut self,
         network: &str,
         container: &str,
-        request: &NetworkConnect,
+        settings: &EndpointSettings,
     ) -> Result<()> {
         let c = self.network_member(container)?;
-        berth_network::connect(
-            &mut self.store,
-            network,
-            &member(&c),
-            &request.aliases,
-            &request.ipv4,
-        )?;
-        self.use_network_dns(&c.id)
+        berth_network::connect(&mut self.store, network, &member(&c), settings)?;
+        self.use_network_dns(&c.id)?;
+        self.add_link_hosts(&c.id, network)
     }
 
     /// Disconnects a container from a network (a running one loses its
-    /// interface on it right away).
-    pub fn network_disconnect(&mut self, network: &str, container: &str) -> Result<()> {
+    /// interface on it right away). `force` (`-f`): the attachment goes
+    /// even when removing the interface failed.
+    pub fn network_disconnect(
+        &mut self,
+        network: &str,
+        container: &str,
+        force: bool,
+    ) -> Result<()> {
         let c = self.network_member(container)?;
         Ok(berth_network::disconnect(
             &mut self.store,
             network,
             &member(&c),
+            force,
         )?)
     }
 
     fn network_member(&mut self, container: &str) -> Result<Container> {
         Ok(lifecycle::lookup(&mut self.store, container)?)
+    }
+
+    /// A running container connected with `--link`s gets their hosts lines
+    /// right away (at its next start they are written again).
+    fn add_link_hosts(&self, id: &str, network: &str) -> Result<()> {
+        let db = self.store.db();
+        let network = berth_network::find(db, network)?;
+        let Some(e) = berth_network::endpoints_of_container(db, id)?
+            .into_iter()
+            .find(|e| e.network.id == network.id)
+        else {
+            return Ok(());
+        };
+        let lines = berth_network::link_hosts(db, &e)?;
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let path = Paths::of(&self.store, id).hosts;
+        let io = |e: std::io::Error| NetworkError::io(&path, e);
+        let mut hosts = std::fs::read_to_string(&path).map_err(io)?;
+        hosts.extend(lines);
+        // Rewritten in place: the container sees the file through a bind mount.
+        std::fs::write(&path, hosts).map_err(io)?;
+        Ok(())
     }
 
     /// Once a running container is on a network with name resolution, its
@@ -81,8 +100,7 @@ fn member(c: &Container) -> Member<'_> {
         container_id: &c.id,
         container_name: &c.name,
         network_mode: &host.network_mode,
-        aliases: &host.network_aliases,
-        ipv4: &host.ipv4_address,
+        endpoint: &host.endpoint,
         dns_servers: &host.dns,
     }
 }

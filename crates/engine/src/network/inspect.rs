@@ -1,7 +1,7 @@
 //! `network inspect`, and the Docker-shaped document both front ends show.
 
 use berth_network::{Endpoint, Network};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::{Engine, Result};
 
@@ -25,15 +25,52 @@ impl Engine {
     }
 }
 
-/// `docker network inspect`'s object for one network.
+/// `docker network inspect`'s object for one network: the options, labels
+/// and IPAM settings it was created with (the default bridge shows Docker's
+/// own options, as dockerd shows them for docker0).
 pub fn inspect_json(details: &NetworkDetails) -> Value {
     let n = &details.network;
-    let config: Vec<Value> = match (n.subnet, n.gateway) {
-        (Some(s), Some(g)) => vec![json!({"Subnet": s.to_string(), "Gateway": g.to_string()})],
-        (Some(s), None) => vec![json!({"Subnet": s.to_string()})],
-        _ => Vec::new(),
-    };
-    let mut containers = serde_json::Map::new();
+    let c = &n.config;
+    let mut config = Vec::new();
+    if let Some(subnet) = n.subnet {
+        let mut pool = json!({"Subnet": subnet.to_string()});
+        if let Some(range) = c.ip_range {
+            pool["IPRange"] = json!(range.to_string());
+        }
+        if let (Some(g), true) = (n.gateway, c.gateway_given) {
+            pool["Gateway"] = json!(g.to_string());
+        }
+        let aux: Map<String, Value> = c
+            .aux_addresses
+            .iter()
+            .filter(|(_, ip)| ip.is_ipv4())
+            .map(|(k, ip)| (k.clone(), json!(ip.to_string())))
+            .collect();
+        if !aux.is_empty() {
+            pool["AuxiliaryAddresses"] = Value::Object(aux);
+        }
+        config.push(pool);
+    }
+    if let Some(p) = n.ipv6() {
+        let mut pool = json!({"Subnet": p.subnet.to_string()});
+        if let Some(range) = p.ip_range {
+            pool["IPRange"] = json!(range.to_string());
+        }
+        if p.gateway_given {
+            pool["Gateway"] = json!(p.gateway.to_string());
+        }
+        let aux: Map<String, Value> = c
+            .aux_addresses
+            .iter()
+            .filter(|(_, ip)| ip.is_ipv6())
+            .map(|(k, ip)| (k.clone(), json!(ip.to_string())))
+            .collect();
+        if !aux.is_empty() {
+            pool["AuxiliaryAddresses"] = Value::Object(aux);
+        }
+        config.push(pool);
+    }
+    let mut containers = Map::new();
     for e in &details.endpoints {
         containers.insert(
             e.container_id.clone(),
@@ -42,13 +79,9 @@ pub fn inspect_json(details: &NetworkDetails) -> Value {
                 "EndpointID": e.id,
                 "MacAddress": e.mac,
                 "IPv4Address": format!("{}/{}", e.ipv4, e.prefix_len()),
-                "IPv6Address": "",
+                "IPv6Address": e.ipv6.map(|ip| format!("{ip}/{}", e.ipv6_prefix_len())).unwrap_or_default(),
             }),
         );
-    }
-    let mut options = serde_json::Map::new();
-    if n.is_bridge() && !n.interface.is_empty() {
-        options.insert("com.docker.network.bridge.name".into(), json!(n.interface));
     }
     json!({
         "Name": n.name,
@@ -56,15 +89,15 @@ pub fn inspect_json(details: &NetworkDetails) -> Value {
         "Created": n.created_at,
         "Scope": "local",
         "Driver": n.driver,
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": null, "Config": config},
+        "EnableIPv6": n.ipv6().is_some(),
+        "IPAM": {"Driver": "default", "Options": c.ipam_options, "Config": config},
         "Internal": n.internal,
-        "Attachable": false,
+        "Attachable": c.attachable,
         "Ingress": false,
         "ConfigFrom": {"Network": ""},
         "ConfigOnly": false,
         "Containers": containers,
-        "Options": options,
+        "Options": c.options,
         "Labels": n.labels,
     })
 }

@@ -9,7 +9,8 @@ mod list;
 mod prune;
 mod rm;
 
-pub use berth_network::{CreateOptions as NetworkCreate, Endpoint, Network};
-pub use connect::NetworkConnect;
+pub use berth_network::{
+    CreateOptions as NetworkCreate, Endpoint, EndpointSettings, Network, PoolRequest,
+};
 pub use filter::{NetworkFilter, NetworkPruneFilter};
 pub use inspect::{inspect_json, NetworkDetails};

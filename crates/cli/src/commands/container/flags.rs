@@ -118,6 +118,8 @@ pub struct CreateFlags {
     /// IPv4 address (e.g., 172.30.100.104)
     #[arg(long = "ip")]
     ip: Option<String>,
+    #[command(flatten)]
+    endpoint: crate::commands::network::EndpointFlags,
     /// Signal to stop the container
     #[arg(long = "stop-signal")]
     stop_signal: Option<String>,
@@ -281,7 +283,7 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
     // Docker exposes every published port too.
     let mut expose = flags.expose.clone();
     expose.extend(port_bindings.iter().map(|b| b.port_key()));
-    let host = HostSpec {
+    let mut host = HostSpec {
         auto_remove: flags.rm,
         restart_policy: parse_restart(&flags.restart)?,
         privileged: flags.privileged,
@@ -324,11 +326,19 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         extra_hosts: flags.add_host.clone(),
         port_bindings,
         publish_all_ports: flags.publish_all,
-        network_aliases: flags.network_alias.clone(),
-        ipv4_address: flags.ip.clone().unwrap_or_default(),
+        endpoint: berth_engine::model::EndpointSettings {
+            aliases: flags.network_alias.clone(),
+            ipv4_address: flags.ip.clone().unwrap_or_default(),
+            ..Default::default()
+        },
+        links: Vec::new(),
+        dns_search: Vec::new(),
+        dns_options: Vec::new(),
+        network_disabled: false,
         // The engine's default runtime (`--runtime`), filled in by create.
         runtime: String::new(),
     };
+    flags.endpoint.apply(&mut host);
     Ok(CreateRequest {
         name: flags.name.clone(),
         image,
@@ -353,6 +363,7 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         stop_timeout: flags.stop_timeout,
         expose,
         host,
+        endpoints_config: Default::default(),
     })
 }
 
