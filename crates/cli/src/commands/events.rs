@@ -29,14 +29,7 @@ pub struct EventsArgs {
 
 pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<i32> {
     let now = chrono::Utc::now();
-    let filters: Vec<(&str, &str)> = args
-        .filter
-        .iter()
-        .map(|f| {
-            f.split_once('=')
-                .ok_or_else(|| anyhow!("bad format of filter (expected name=value)"))
-        })
-        .collect::<Result<_>>()?;
+    let filters = crate::commands::filter_pairs(&args.filter)?;
     let request = EventsRequest {
         since: args.since.as_deref().map(|s| timestamp(s, now)).transpose()?,
         until: args.until.as_deref().map(|s| timestamp(s, now)).transpose()?,

@@ -12,3 +12,15 @@ pub mod security_opt;
 pub mod serve;
 pub mod system;
 pub mod volume;
+
+/// `--filter name=value` flags as pairs, with the docker CLI's message for
+/// one without `=`.
+pub fn filter_pairs(filters: &[String]) -> anyhow::Result<Vec<(&str, &str)>> {
+    filters
+        .iter()
+        .map(|f| {
+            f.split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value)"))
+        })
+        .collect()
+}

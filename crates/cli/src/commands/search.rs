@@ -40,12 +40,7 @@ fn description(text: &str, no_trunc: bool) -> String {
 }
 
 pub fn search(_ctx: &Ctx, args: SearchArgs) -> Result<i32> {
-    let pairs: Vec<(&str, &str)> = args
-        .filter
-        .iter()
-        .map(|f| f.split_once('=').unwrap_or((f.as_str(), "")))
-        .collect();
-    let filters = SearchFilters::from_pairs(pairs)?;
+    let filters = SearchFilters::from_pairs(super::filter_pairs(&args.filter)?)?;
     let config = docker_config()?;
     let found = Engine::image_search(&args.term, args.limit, &filters, &config)?;
     let rows: Vec<_> = found

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use berth_engine::container::details::ContainerDetails;
 use berth_engine::container::list::{ContainerFilter, ListRequest};
 use berth_engine::{ErrorKind, HasKind};
@@ -161,14 +161,7 @@ fn ps_row(d: &ContainerDetails, no_trunc: bool) -> Value {
 }
 
 pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<i32> {
-    let filters: Vec<(&str, &str)> = args
-        .filter
-        .iter()
-        .map(|f| {
-            f.split_once('=')
-                .ok_or_else(|| anyhow!("bad format of filter (expected name=value)"))
-        })
-        .collect::<Result<_>>()?;
+    let filters = crate::commands::filter_pairs(&args.filter)?;
     let request = ListRequest {
         all: args.all,
         limit: if args.latest { Some(1) } else { args.last },
