@@ -173,6 +173,11 @@ const MIGRATIONS: &[&str] = &[
         attributes TEXT NOT NULL DEFAULT '{}'
     );
     "#,
+    // 5: a container's State.Health (JSON, '' = none), written with its
+    // healthcheck results (berth_container::state::record_health).
+    r#"
+    ALTER TABLE containers ADD COLUMN health TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Schema version after all migrations.
