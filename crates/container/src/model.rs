@@ -104,7 +104,7 @@ pub struct HostSpec {
     pub runtime: String,
     /// HostConfig.LogConfig: the request's driver and options merged with
     /// the daemon's defaults, checked at create.
-    #[serde(default)]
+    #[serde(default = "LogConfig::json_file")]
     pub log_config: LogConfig,
 }
 
@@ -417,6 +417,19 @@ pub fn find(store: &Store, reference: &str) -> Result<Container, ContainerError>
         }
     }
     Err(ContainerError::NotFound(reference.to_string()))
+}
+
+/// A container's status alone, by full ID (what a monitor checks before a
+/// healthcheck).
+pub fn status(store: &Store, id: &str) -> Result<Status, ContainerError> {
+    let text: Option<String> = store
+        .db()
+        .query_row("SELECT status FROM containers WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
+    match text {
+        Some(text) => parse_status(id, &text),
+        None => Err(ContainerError::NotFound(id.to_string())),
+    }
 }
 
 /// Every container, newest first (as `ps` lists them).

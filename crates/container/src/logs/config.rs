@@ -21,22 +21,13 @@ use crate::model::{Container, Paths};
 use crate::ContainerError;
 
 /// Docker's `LogConfig` as stored with the container and shown by inspect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// In a request, an empty driver means the daemon's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogConfig {
     #[serde(rename = "Type")]
     pub driver: String,
     #[serde(rename = "Config", default)]
     pub options: BTreeMap<String, String>,
-}
-
-/// Records from before logging was configurable were all json-file.
-impl Default for LogConfig {
-    fn default() -> LogConfig {
-        LogConfig {
-            driver: "json-file".into(),
-            options: BTreeMap::new(),
-        }
-    }
 }
 
 /// What a container's log driver is.
@@ -206,6 +197,15 @@ fn expand_tag(template: &str, field: impl Fn(&str) -> String) -> Result<String, 
 }
 
 impl LogConfig {
+    /// json-file without options: dockerd's default, and what records from
+    /// before logging was configurable were written with.
+    pub fn json_file() -> LogConfig {
+        LogConfig {
+            driver: "json-file".into(),
+            options: BTreeMap::new(),
+        }
+    }
+
     /// The configuration a container gets: the request's, with the daemon's
     /// driver when it names none and the daemon's options for the keys it
     /// does not set when the drivers are the same (dockerd's
@@ -229,7 +229,7 @@ impl LogConfig {
     pub fn from_daemon_json(path: &Path) -> Result<LogConfig, ContainerError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LogConfig::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LogConfig::json_file()),
             Err(e) => return Err(ContainerError::io(path, e)),
         };
         #[derive(Deserialize)]

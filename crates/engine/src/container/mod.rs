@@ -8,7 +8,7 @@ pub mod cp;
 pub mod create;
 pub mod details;
 pub mod diff;
-mod exec;
+pub(crate) mod exec;
 pub mod exec_instances;
 pub mod exec_start;
 mod export;

@@ -32,6 +32,7 @@
 //! socket, a signalfd and a timerfd: no threads, no async runtime.
 
 pub(crate) mod client;
+mod health;
 mod memory;
 mod prepare;
 pub(crate) mod protocol;
