@@ -59,7 +59,10 @@ impl HealthConfig {
     /// dockerd's merge of a request's healthcheck with the image's: no
     /// request keeps the image's; each zero field of the request takes the
     /// image's value.
-    pub fn merge(request: Option<HealthConfig>, image: Option<HealthConfig>) -> Option<HealthConfig> {
+    pub fn merge(
+        request: Option<HealthConfig>,
+        image: Option<HealthConfig>,
+    ) -> Option<HealthConfig> {
         let Some(mut c) = request else {
             return image;
         };
@@ -171,6 +174,111 @@ impl HealthConfig {
             self.interval()
         }
     }
+}
+
+/// The `--health-*` and `--no-healthcheck` options of `create`/`run`
+/// (durations in nanoseconds, as given: they may be negative).
+#[derive(Debug, Clone, Default)]
+pub struct HealthOptions {
+    pub cmd: Option<String>,
+    pub interval: i64,
+    pub timeout: i64,
+    pub start_period: i64,
+    pub start_interval: i64,
+    pub retries: i64,
+    pub disable: bool,
+}
+
+impl HealthOptions {
+    /// The request's `Config.Healthcheck` as the docker CLI builds it
+    /// (with its words): none when no option is given, so that the image's
+    /// applies; `["NONE"]` for `--no-healthcheck`; `--health-cmd` run by
+    /// the shell.
+    pub fn config(&self) -> Result<Option<HealthConfig>, ContainerError> {
+        let invalid = |m: &str| Err(ContainerError::InvalidArgument(m.to_string()));
+        let durations = [
+            ("--health-interval", self.interval),
+            ("--health-timeout", self.timeout),
+            ("--health-start-period", self.start_period),
+            ("--health-start-interval", self.start_interval),
+        ];
+        let any = self.cmd.as_deref().is_some_and(|c| !c.is_empty())
+            || self.retries != 0
+            || durations.iter().any(|(_, ns)| *ns != 0);
+        if self.disable {
+            if any {
+                return invalid("--no-healthcheck conflicts with --health-* options");
+            }
+            return Ok(Some(HealthConfig {
+                test: vec!["NONE".into()],
+                ..Default::default()
+            }));
+        }
+        if !any {
+            return Ok(None);
+        }
+        for (flag, ns) in durations {
+            if ns < 0 {
+                return invalid(&format!("{flag} cannot be negative"));
+            }
+        }
+        if self.retries < 0 {
+            return invalid("--health-retries cannot be negative");
+        }
+        Ok(Some(HealthConfig {
+            test: match self.cmd.as_deref() {
+                Some(cmd) if !cmd.is_empty() => vec!["CMD-SHELL".into(), cmd.into()],
+                _ => Vec::new(),
+            },
+            interval: self.interval,
+            timeout: self.timeout,
+            start_period: self.start_period,
+            start_interval: self.start_interval,
+            retries: self.retries,
+        }))
+    }
+}
+
+/// Go's `time.ParseDuration` (`1s`, `-1.5h`, `2m30s`, `0`), in
+/// nanoseconds; `None` for anything else.
+pub fn parse_go_duration(text: &str) -> Option<i64> {
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter(|n| *n > 0)?;
+        let number: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[unit_len..];
+    }
+    Some(if negative {
+        -(total as i64)
+    } else {
+        total as i64
+    })
 }
 
 /// `State.Health.Status`.
@@ -298,13 +406,19 @@ mod tests {
             retries: 2,
             ..cfg(&["CMD-SHELL", "true"])
         };
-        assert_eq!(HealthConfig::merge(None, Some(image.clone())), Some(image.clone()));
+        assert_eq!(
+            HealthConfig::merge(None, Some(image.clone())),
+            Some(image.clone())
+        );
         let request = HealthConfig {
             interval: 7,
             ..Default::default()
         };
         let merged = HealthConfig::merge(Some(request), Some(image.clone())).unwrap();
-        assert_eq!((merged.test.clone(), merged.interval, merged.retries), (image.test, 7, 2));
+        assert_eq!(
+            (merged.test.clone(), merged.interval, merged.retries),
+            (image.test, 7, 2)
+        );
         let none = HealthConfig::merge(Some(cfg(&["NONE"])), Some(merged)).unwrap();
         assert!(!none.is_active());
     }
@@ -369,7 +483,11 @@ mod tests {
         assert_eq!(h.log.len(), MAX_LOG_ENTRIES);
         let restarted = Health::starting(Some(h));
         assert_eq!(
-            (restarted.status, restarted.failing_streak, restarted.log.len()),
+            (
+                restarted.status,
+                restarted.failing_streak,
+                restarted.log.len()
+            ),
             (HealthStatus::Starting, 0, MAX_LOG_ENTRIES)
         );
     }
@@ -386,7 +504,59 @@ mod tests {
         assert_eq!(c.next_delay(s(1), HealthStatus::Starting), s(1));
         assert_eq!(c.next_delay(s(1), HealthStatus::Healthy), s(10));
         assert_eq!(c.next_delay(s(61), HealthStatus::Starting), s(10));
-        assert_eq!(cfg(&["CMD", "x"]).next_delay(s(0), HealthStatus::Starting), s(30));
+        assert_eq!(
+            cfg(&["CMD", "x"]).next_delay(s(0), HealthStatus::Starting),
+            s(30)
+        );
+    }
+
+    #[test]
+    fn cli_options_become_a_healthcheck_as_the_docker_cli_builds_it() {
+        assert_eq!(HealthOptions::default().config().unwrap(), None);
+        let o = HealthOptions {
+            cmd: Some("curl -f localhost".into()),
+            interval: 1_000_000_000,
+            retries: 2,
+            ..Default::default()
+        };
+        let c = o.config().unwrap().unwrap();
+        assert_eq!(c.test, ["CMD-SHELL", "curl -f localhost"]);
+        assert_eq!((c.interval, c.retries), (1_000_000_000, 2));
+        // Options without a command keep the image's test.
+        let o = HealthOptions {
+            timeout: 5,
+            ..Default::default()
+        };
+        assert!(o.config().unwrap().unwrap().test.is_empty());
+        let off = HealthOptions {
+            disable: true,
+            ..Default::default()
+        };
+        assert_eq!(off.config().unwrap().unwrap().test, ["NONE"]);
+        let e = |o: HealthOptions| o.config().unwrap_err().to_string();
+        assert_eq!(
+            e(HealthOptions { retries: 1, ..off }),
+            "--no-healthcheck conflicts with --health-* options"
+        );
+        assert_eq!(
+            e(HealthOptions {
+                interval: -1,
+                ..Default::default()
+            }),
+            "--health-interval cannot be negative"
+        );
+    }
+
+    #[test]
+    fn durations_parse_as_go_parses_them() {
+        assert_eq!(parse_go_duration("1s"), Some(1_000_000_000));
+        assert_eq!(parse_go_duration("1m30s"), Some(90_000_000_000));
+        assert_eq!(parse_go_duration("500ms"), Some(500_000_000));
+        assert_eq!(parse_go_duration("-2s"), Some(-2_000_000_000));
+        assert_eq!(parse_go_duration("0"), Some(0));
+        for bad in ["", "1", "s", "1x", "-"] {
+            assert_eq!(parse_go_duration(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub mod state;
 use std::path::PathBuf;
 
 pub use config::{RestartPolicy, SecurityOptions};
-pub use health::{Health, HealthConfig, HealthResult, HealthStatus};
+pub use health::{Health, HealthConfig, HealthOptions, HealthResult, HealthStatus};
 pub use logs::{LogConfig, LogDriver, LogSettings};
 pub use model::{Container, ContainerSpec, HostSpec, MountKind, MountPoint, State, Status};
 

@@ -424,7 +424,9 @@ pub fn find(store: &Store, reference: &str) -> Result<Container, ContainerError>
 pub fn status(store: &Store, id: &str) -> Result<Status, ContainerError> {
     let text: Option<String> = store
         .db()
-        .query_row("SELECT status FROM containers WHERE id = ?1", [id], |r| r.get(0))
+        .query_row("SELECT status FROM containers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
         .optional()?;
     match text {
         Some(text) => parse_status(id, &text),

@@ -164,7 +164,10 @@ fn write_health(tx: &Connection, id: &str, health: &Health) -> Result<()> {
         id: id.to_string(),
         reason: e.to_string(),
     })?;
-    tx.execute("UPDATE containers SET health=?2 WHERE id=?1", params![id, json])?;
+    tx.execute(
+        "UPDATE containers SET health=?2 WHERE id=?1",
+        params![id, json],
+    )?;
     Ok(())
 }
 
@@ -269,7 +272,11 @@ pub fn transition(tx: &Connection, id: &str, t: Transition) -> Result<()> {
 /// when the status changes. Returns the new status, or `None` when the
 /// container no longer runs (the result of a check that outlived it is
 /// dropped).
-pub fn record_health(tx: &Connection, id: &str, result: HealthResult) -> Result<Option<HealthStatus>> {
+pub fn record_health(
+    tx: &Connection,
+    id: &str,
+    result: HealthResult,
+) -> Result<Option<HealthStatus>> {
     let actor = actor(tx, id)?;
     let running = parse_status(id, &actor.status)? == Status::Running;
     let (Some(config), true) = (actor.healthcheck.as_ref(), running) else {
@@ -283,7 +290,10 @@ pub fn record_health(tx: &Connection, id: &str, result: HealthResult) -> Result<
             .unwrap_or_default()
     };
     let in_start_period = since_start(&result.start) < config.start_period();
-    let mut health = actor.health.clone().unwrap_or_else(|| Health::starting(None));
+    let mut health = actor
+        .health
+        .clone()
+        .unwrap_or_else(|| Health::starting(None));
     let changed = health.record(result, config.retries(), in_start_period);
     write_health(tx, id, &health)?;
     if changed {
@@ -500,7 +510,9 @@ mod tests {
             .unwrap();
         let record = |store: &mut Store, code| {
             let before = events::last_seq(store.db()).unwrap();
-            let status = store.write(|tx| record_health(tx, &id, result(code))).unwrap();
+            let status = store
+                .write(|tx| record_health(tx, &id, result(code)))
+                .unwrap();
             (status, events::after(store.db(), before, 100).unwrap())
         };
         // Not running: nothing recorded.
@@ -528,7 +540,10 @@ mod tests {
         let events = apply(&mut store, &id, Transition::Die(EXIT_0)).unwrap();
         assert_eq!(actions(&events), ["die"]);
         let health = model::find(&store, &id).unwrap().state.health.unwrap();
-        assert_eq!((health.status, health.log.len()), (HealthStatus::Unhealthy, 4));
+        assert_eq!(
+            (health.status, health.log.len()),
+            (HealthStatus::Unhealthy, 4)
+        );
         apply(&mut store, &id, start).unwrap();
         let health = model::find(&store, &id).unwrap().state.health.unwrap();
         assert_eq!(

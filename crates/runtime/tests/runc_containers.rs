@@ -330,10 +330,14 @@ fn init_exec_ps_kill_on_a_live_container() {
     assert_eq!(exec.process.wait().unwrap(), 128 + 9);
     let sleeping = |pids: Vec<i32>| {
         pids.iter().any(|p| {
-            fs::read_to_string(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.starts_with("sleep\01000"))
+            fs::read_to_string(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.starts_with("sleep\01000"))
         })
     };
-    assert!(!sleeping(runtime.ps(&id).unwrap()), "the hung process survived");
+    assert!(
+        !sleeping(runtime.ps(&id).unwrap()),
+        "the hung process survived"
+    );
 
     // tini as pid 1 and its child, sleep.
     assert_eq!(runtime.ps(&id).unwrap().len(), 2);

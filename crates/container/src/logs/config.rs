@@ -206,6 +206,25 @@ impl LogConfig {
         }
     }
 
+    /// `--log-driver` and `--log-opt KEY=VALUE` as the docker CLI reads them
+    /// (a bare `KEY` has an empty value); no driver means the daemon's.
+    pub fn from_cli(driver: Option<&str>, options: &[String]) -> Result<LogConfig, ContainerError> {
+        let driver = driver.unwrap_or_default();
+        if driver == "none" && !options.is_empty() {
+            return Err(invalid(format!("invalid logging opts for driver {driver}")));
+        }
+        Ok(LogConfig {
+            driver: driver.to_string(),
+            options: options
+                .iter()
+                .map(|o| match o.split_once('=') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => (o.clone(), String::new()),
+                })
+                .collect(),
+        })
+    }
+
     /// The configuration a container gets: the request's, with the daemon's
     /// driver when it names none and the daemon's options for the keys it
     /// does not set when the drivers are the same (dockerd's
@@ -239,8 +258,8 @@ impl LogConfig {
             #[serde(rename = "log-opts", default)]
             options: BTreeMap<String, String>,
         }
-        let daemon: Daemon = serde_json::from_str(&text)
-            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        let daemon: Daemon =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         let config = LogConfig {
             driver: if daemon.driver.is_empty() {
                 "json-file".into()
@@ -279,7 +298,9 @@ impl LogConfig {
                 LogDriver::JsonFile => format!("unknown log opt '{key}' for json-file log driver"),
                 LogDriver::Local => format!("unknown log opt '{key}' for log driver local"),
                 // dockerd ignores them: berth refuses what it would drop.
-                LogDriver::None => format!("log opt '{key}' has no effect with the none log driver"),
+                LogDriver::None => {
+                    format!("log opt '{key}' has no effect with the none log driver")
+                }
             }));
         }
         let mut s = LogSettings {
@@ -313,7 +334,9 @@ impl LogConfig {
                 }
                 if let Some(compress) = o.get("compress") {
                     s.compress = go_parse_bool(compress).ok_or_else(|| {
-                        init_failed(format!("strconv.ParseBool: parsing {compress:?}: invalid syntax"))
+                        init_failed(format!(
+                            "strconv.ParseBool: parsing {compress:?}: invalid syntax"
+                        ))
                     })?;
                     if s.compress && (s.max_file == 1 || s.max_size.is_none()) {
                         return Err(init_failed(
@@ -505,18 +528,47 @@ mod tests {
         let s = config("json-file", &[]).settings().unwrap();
         assert_eq!((s.max_size, s.max_file, s.compress), (None, 1, false));
         let s = config("local", &[]).settings().unwrap();
-        assert_eq!((s.max_size, s.max_file, s.compress), (Some(20 << 20), 5, true));
-        let s = config("json-file", &[("max-size", "100k"), ("max-file", "3"), ("compress", "1")])
-            .settings()
-            .unwrap();
-        assert_eq!((s.max_size, s.max_file, s.compress), (Some(100_000), 3, true));
+        assert_eq!(
+            (s.max_size, s.max_file, s.compress),
+            (Some(20 << 20), 5, true)
+        );
+        let s = config(
+            "json-file",
+            &[("max-size", "100k"), ("max-file", "3"), ("compress", "1")],
+        )
+        .settings()
+        .unwrap();
+        assert_eq!(
+            (s.max_size, s.max_file, s.compress),
+            (Some(100_000), 3, true)
+        );
+    }
+
+    #[test]
+    fn cli_options_read_as_the_docker_cli_reads_them() {
+        let opts = ["max-size=1k".to_string(), "compress".to_string()];
+        let c = LogConfig::from_cli(Some("json-file"), &opts).unwrap();
+        assert_eq!(
+            c,
+            config("json-file", &[("max-size", "1k"), ("compress", "")])
+        );
+        assert_eq!(LogConfig::from_cli(None, &[]).unwrap(), config("", &[]));
+        assert_eq!(
+            LogConfig::from_cli(Some("none"), &opts)
+                .unwrap_err()
+                .to_string(),
+            "invalid logging opts for driver none"
+        );
     }
 
     #[test]
     fn the_daemons_defaults_fill_what_the_request_leaves() {
         let daemon = config("json-file", &[("max-size", "10m"), ("max-file", "2")]);
         let merged = LogConfig::merge(&config("", &[("max-file", "5")]), &daemon);
-        assert_eq!(merged, config("json-file", &[("max-size", "10m"), ("max-file", "5")]));
+        assert_eq!(
+            merged,
+            config("json-file", &[("max-size", "10m"), ("max-file", "5")])
+        );
         let other = LogConfig::merge(&config("none", &[]), &daemon);
         assert_eq!(other, config("none", &[]));
     }

@@ -52,7 +52,10 @@ fn lines_partial_lines_and_tail() {
     let (more, _) = read_from(&path, offset, &ReadOptions::default()).unwrap();
     assert_eq!(more[0].log, "four\n");
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.starts_with(r#"{"log":"one\n","stream":"stdout","time":""#), "{text}");
+    assert!(
+        text.starts_with(r#"{"log":"one\n","stream":"stdout","time":""#),
+        "{text}"
+    );
 }
 
 fn write_lines(w: &mut LogWriter, range: std::ops::Range<usize>) {

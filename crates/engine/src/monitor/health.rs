@@ -124,8 +124,7 @@ impl HealthChecks {
 
     /// The wait before the next check.
     pub(super) fn next_delay(&self) -> Duration {
-        self.config
-            .next_delay(self.started.elapsed(), self.status)
+        self.config.next_delay(self.started.elapsed(), self.status)
     }
 
     /// The descriptor to poll for a running check's output (-1: none).
@@ -156,10 +155,7 @@ impl HealthChecks {
         let start = berth_store::now_rfc3339();
         match self.start(c, runtime) {
             Ok(check) => {
-                self.running = Some(Check {
-                    start,
-                    ..check
-                });
+                self.running = Some(Check { start, ..check });
                 Ok(self.config.timeout())
             }
             Err(e) => {

@@ -127,6 +127,8 @@ pub struct CreateFlags {
     /// Size of /dev/shm
     #[arg(long = "shm-size")]
     shm_size: Option<String>,
+    #[command(flatten)]
+    health_log: crate::commands::health_log::HealthLogFlags,
     /// Print help
     #[arg(long, action = ArgAction::Help)]
     help: Option<bool>,
@@ -328,6 +330,7 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         ipv4_address: flags.ip.clone().unwrap_or_default(),
         // The engine's default runtime (`--runtime`), filled in by create.
         runtime: String::new(),
+        log_config: flags.health_log.log_config()?,
     };
     Ok(CreateRequest {
         name: flags.name.clone(),
@@ -352,6 +355,7 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         stop_signal: flags.stop_signal.clone(),
         stop_timeout: flags.stop_timeout,
         expose,
+        healthcheck: flags.health_log.healthcheck()?,
         host,
     })
 }
