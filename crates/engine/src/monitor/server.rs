@@ -428,7 +428,8 @@ impl Monitor {
         let mut buf = vec![0u8; 32 * 1024];
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(8 + self.clients.len());
         // Last: what runs from here on is all an idle monitor touches, so
-        // the loop allocates nothing and stays in this function's code.
+        // the loop allocates nothing and stays in this function's code
+        // (a healthcheck touches more: it is shed again after each).
         shed_setup_memory(&self.store);
         loop {
             if exit_code.is_some() && stdio.out.is_none() && stdio.err.is_none() {
@@ -468,7 +469,11 @@ impl Monitor {
                 }
                 if let Some(h) = health.as_mut() {
                     match h.on_child_exit(&mut self.store, &self.id, &mut buf) {
-                        Ok(Some(next)) => self.timer.arm(next)?,
+                        Ok(Some(next)) => {
+                            self.timer.arm(next)?;
+                            // Idle again until the next check.
+                            shed_setup_memory(&self.store);
+                        }
                         Ok(None) => {}
                         Err(e) => eprintln!("monitor {}: healthcheck: {e}", self.id),
                     }
