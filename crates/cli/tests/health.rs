@@ -35,17 +35,39 @@ fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
 }
 
 fn ps_status(b: &Berth, name: &str) -> String {
-    b.ok(&["ps", "-a", "--filter", &format!("name=^{name}$"), "--format", "{{.Status}}"])
+    b.ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("name=^{name}$"),
+        "--format",
+        "{{.Status}}",
+    ])
 }
 
 #[test]
 fn checks_run_inside_the_container_and_move_its_health() {
     let b = Berth::with_busybox();
     b.ok(&[
-        "run", "-d", "--name", "web", "-e", "WHO=checker", "-w", "/tmp", "-u", "1000",
-        "--health-cmd", "echo \"$WHO $(pwd) $(id -u)\"; test -f /tmp/ready",
-        "--health-interval", "200ms", "--health-retries", "2",
-        "busybox", "sleep", "300",
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-e",
+        "WHO=checker",
+        "-w",
+        "/tmp",
+        "-u",
+        "1000",
+        "--health-cmd",
+        "echo \"$WHO $(pwd) $(id -u)\"; test -f /tmp/ready",
+        "--health-interval",
+        "200ms",
+        "--health-retries",
+        "2",
+        "busybox",
+        "sleep",
+        "300",
     ]);
     // No check has run yet: starting, as Docker shows it.
     let first = health(&b, "web");
@@ -61,7 +83,11 @@ fn checks_run_inside_the_container_and_move_its_health() {
         let t = last[key].as_str().unwrap();
         assert!(chrono_like(t), "{key}: {t}");
     }
-    assert!(ps_status(&b, "web").ends_with("(unhealthy)"), "{}", ps_status(&b, "web"));
+    assert!(
+        ps_status(&b, "web").ends_with("(unhealthy)"),
+        "{}",
+        ps_status(&b, "web")
+    );
     assert_eq!(
         b.ok(&["inspect", "-f", "{{.State.Health.Status}}", "web"]),
         "unhealthy"
@@ -71,17 +97,46 @@ fn checks_run_inside_the_container_and_move_its_health() {
     b.ok(&["exec", "web", "touch", "/tmp/ready"]);
     let h = wait_health(&b, "web", "healthy", status_is("healthy"));
     assert_eq!(h["FailingStreak"], 0);
-    assert!(ps_status(&b, "web").ends_with("(healthy)"), "{}", ps_status(&b, "web"));
-    assert_eq!(b.ok(&["ps", "--filter", "health=healthy", "--format", "{{.Names}}"]), "web");
-    assert_eq!(b.ok(&["ps", "--filter", "health=unhealthy", "--format", "{{.Names}}"]), "");
+    assert!(
+        ps_status(&b, "web").ends_with("(healthy)"),
+        "{}",
+        ps_status(&b, "web")
+    );
+    assert_eq!(
+        b.ok(&["ps", "--filter", "health=healthy", "--format", "{{.Names}}"]),
+        "web"
+    );
+    assert_eq!(
+        b.ok(&[
+            "ps",
+            "--filter",
+            "health=unhealthy",
+            "--format",
+            "{{.Names}}"
+        ]),
+        ""
+    );
     // The Log keeps the last 5 results.
     let h = wait_health(&b, "web", "5 results", |h| {
-        h["Log"].as_array().is_some_and(|l| l.len() == 5 && l.iter().all(|r| r["ExitCode"] == 0))
+        h["Log"]
+            .as_array()
+            .is_some_and(|l| l.len() == 5 && l.iter().all(|r| r["ExitCode"] == 0))
     });
     assert_eq!(h["Log"].as_array().unwrap().len(), 5);
 
-    let events = b.ok(&["events", "--since", "1h", "--until", "0s", "--format", "{{.Action}}"]);
-    let health_events: Vec<&str> = events.lines().filter(|l| l.starts_with("health_status")).collect();
+    let events = b.ok(&[
+        "events",
+        "--since",
+        "1h",
+        "--until",
+        "0s",
+        "--format",
+        "{{.Action}}",
+    ]);
+    let health_events: Vec<&str> = events
+        .lines()
+        .filter(|l| l.starts_with("health_status"))
+        .collect();
     assert_eq!(
         health_events,
         ["health_status: unhealthy", "health_status: healthy"],
@@ -104,10 +159,21 @@ fn chrono_like(t: &str) -> bool {
 fn a_hung_check_is_killed_at_its_timeout() {
     let b = Berth::with_busybox();
     b.ok(&[
-        "run", "-d", "--name", "hung",
-        "--health-cmd", "echo started; exec sleep 1000",
-        "--health-interval", "200ms", "--health-timeout", "500ms", "--health-retries", "1",
-        "busybox", "sleep", "300",
+        "run",
+        "-d",
+        "--name",
+        "hung",
+        "--health-cmd",
+        "echo started; exec sleep 1000",
+        "--health-interval",
+        "200ms",
+        "--health-timeout",
+        "500ms",
+        "--health-retries",
+        "1",
+        "busybox",
+        "sleep",
+        "300",
     ]);
     let h = wait_health(&b, "hung", "unhealthy", status_is("unhealthy"));
     let first = &h["Log"][0];
@@ -119,7 +185,11 @@ fn a_hung_check_is_killed_at_its_timeout() {
     // The check's process itself is gone, not only the runtime's exec.
     let start = chrono_ms(first["Start"].as_str().unwrap());
     let end = chrono_ms(first["End"].as_str().unwrap());
-    assert!((500..5000).contains(&(end - start)), "took {} ms", end - start);
+    assert!(
+        (500..5000).contains(&(end - start)),
+        "took {} ms",
+        end - start
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let top = b.ok(&["top", "hung"]);
@@ -160,7 +230,11 @@ fn the_images_healthcheck_applies_unless_disabled() {
     let h = wait_health(&b, "img", "checked twice", |h| {
         h["Log"].as_array().is_some_and(|l| l.len() >= 2)
     });
-    assert_eq!((&h["Status"], &h["FailingStreak"]), (&"starting".into(), &0.into()), "{h}");
+    assert_eq!(
+        (&h["Status"], &h["FailingStreak"]),
+        (&"starting".into(), &0.into()),
+        "{h}"
+    );
     assert_eq!(
         b.ok(&["inspect", "-f", "{{json .Config.Healthcheck.Test}}", "img"]),
         r#"["CMD-SHELL","test -f /tmp/up"]"#
@@ -169,16 +243,31 @@ fn the_images_healthcheck_applies_unless_disabled() {
     wait_health(&b, "img", "healthy", status_is("healthy"));
 
     // A request's fields override the image's, the rest is kept.
-    b.ok(&["create", "--name", "over", "--health-retries", "7", "checked"]);
-    let config: Value = serde_json::from_str(&b.ok(&[
-        "inspect", "-f", "{{json .Config.Healthcheck}}", "over",
-    ]))
-    .unwrap();
+    b.ok(&[
+        "create",
+        "--name",
+        "over",
+        "--health-retries",
+        "7",
+        "checked",
+    ]);
+    let config: Value =
+        serde_json::from_str(&b.ok(&["inspect", "-f", "{{json .Config.Healthcheck}}", "over"]))
+            .unwrap();
     assert_eq!(config["Retries"], 7);
     assert_eq!(config["Interval"], 200_000_000);
 
     // --no-healthcheck: nothing runs, no State.Health, health=none.
-    b.ok(&["run", "-d", "--name", "off", "--no-healthcheck", "checked", "sleep", "300"]);
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "off",
+        "--no-healthcheck",
+        "checked",
+        "sleep",
+        "300",
+    ]);
     assert_eq!(
         b.ok(&["inspect", "-f", "{{json .Config.Healthcheck.Test}}", "off"]),
         r#"["NONE"]"#
@@ -186,7 +275,10 @@ fn the_images_healthcheck_applies_unless_disabled() {
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(health(&b, "off"), Value::Null);
     assert!(ps_status(&b, "off").starts_with("Up ") && !ps_status(&b, "off").contains('('));
-    assert_eq!(b.ok(&["ps", "--filter", "health=none", "--format", "{{.Names}}"]), "off");
+    assert_eq!(
+        b.ok(&["ps", "--filter", "health=none", "--format", "{{.Names}}"]),
+        "off"
+    );
     b.ok(&["rm", "-f", "img", "off", "over"]);
 }
 
@@ -198,7 +290,10 @@ fn bad_settings_are_refused_with_dockers_words() {
             &["--no-healthcheck", "--health-cmd", "true"][..],
             "--no-healthcheck conflicts with --health-* options",
         ),
-        (&["--health-interval=-1s"][..], "--health-interval cannot be negative"),
+        (
+            &["--health-interval=-1s"][..],
+            "--health-interval cannot be negative",
+        ),
         (
             &["--health-cmd", "true", "--health-timeout", "10us"][..],
             "Timeout in Healthcheck cannot be less than 1ms",

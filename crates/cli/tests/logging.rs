@@ -53,13 +53,23 @@ fn json_file_rotates_at_max_size_and_logs_reads_across_the_files() {
     }
     let logs = b.ok(&["logs", "rot"]);
     let lines: Vec<&str> = logs.lines().collect();
-    assert_eq!(lines.last(), Some(&"line-299-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+    assert_eq!(
+        lines.last(),
+        Some(&"line-299-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
+    );
     let numbers: Vec<usize> = lines
         .iter()
         .map(|l| l.split('-').nth(1).unwrap().parse().unwrap())
         .collect();
-    assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "in order: {numbers:?}");
-    assert!(lines.len() < 40, "only what the 3 files hold: {}", lines.len());
+    assert!(
+        numbers.windows(2).all(|w| w[1] == w[0] + 1),
+        "in order: {numbers:?}"
+    );
+    assert!(
+        lines.len() < 40,
+        "only what the 3 files hold: {}",
+        lines.len()
+    );
     assert_eq!(b.ok(&["logs", "--tail", "3", "rot"]).lines().count(), 3);
 
     if dockerd_answers() {
@@ -70,13 +80,28 @@ fn json_file_rotates_at_max_size_and_logs_reads_across_the_files() {
         docker(&args).expect("docker run");
         let theirs = docker(&["logs", "berth-test-rotation"]).unwrap();
         docker(&["rm", "berth-test-rotation"]);
-        assert_eq!(logs.lines().count(), theirs.lines().count(), "dockerd keeps:\n{theirs}");
+        assert_eq!(
+            logs.lines().count(),
+            theirs.lines().count(),
+            "dockerd keeps:\n{theirs}"
+        );
     }
 
     // compress: the rotated files are gzipped, and still read.
     b.ok(&[
-        "run", "--name", "gz", "--log-opt", "max-size=1k", "--log-opt", "max-file=3",
-        "--log-opt", "compress=true", "busybox", "sh", "-c", CHATTY,
+        "run",
+        "--name",
+        "gz",
+        "--log-opt",
+        "max-size=1k",
+        "--log-opt",
+        "max-file=3",
+        "--log-opt",
+        "compress=true",
+        "busybox",
+        "sh",
+        "-c",
+        CHATTY,
     ]);
     let live = log_path(&b, "gz");
     let suffixes: Vec<String> = log_files(&live).into_iter().map(|(s, _)| s).collect();
@@ -91,13 +116,21 @@ fn none_keeps_nothing_and_local_is_read_back() {
     let b = Berth::with_busybox();
     // The output (not the command: it is in the container's config).
     let said = b.ok(&[
-        "run", "--name", "quiet", "--log-driver", "none", "busybox", "sh", "-c",
+        "run",
+        "--name",
+        "quiet",
+        "--log-driver",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
         "echo zq-$((6*7))-qz",
     ]);
     assert_eq!(said, "zq-42-qz", "an attached client still gets it");
     let r = b.fails(&["logs", "quiet"]);
     assert!(
-        r.stderr.contains("configured logging driver does not support reading"),
+        r.stderr
+            .contains("configured logging driver does not support reading"),
         "{}",
         r.stderr
     );
@@ -108,7 +141,16 @@ fn none_keeps_nothing_and_local_is_read_back() {
     });
     assert!(!found, "the output was written somewhere");
 
-    b.ok(&["run", "--name", "loc", "--log-driver", "local", "busybox", "echo", "kept"]);
+    b.ok(&[
+        "run",
+        "--name",
+        "loc",
+        "--log-driver",
+        "local",
+        "busybox",
+        "echo",
+        "kept",
+    ]);
     assert_eq!(b.ok(&["logs", "loc"]), "kept");
     assert_eq!(
         b.ok(&["inspect", "-f", "{{json .HostConfig.LogConfig}}", "loc"]),
@@ -133,9 +175,15 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn unknown_drivers_and_bad_options_are_refused_before_create() {
     let b = Berth::with_busybox();
     for (args, words) in [
-        (&["--log-driver", "nope"][..], "error looking up logging plugin nope"),
+        (
+            &["--log-driver", "nope"][..],
+            "error looking up logging plugin nope",
+        ),
         (&["--log-driver", "syslog"][..], "not supported by berth"),
-        (&["--log-opt", "colour=1"][..], "unknown log opt 'colour' for json-file log driver"),
+        (
+            &["--log-opt", "colour=1"][..],
+            "unknown log opt 'colour' for json-file log driver",
+        ),
         (&["--log-opt", "max-size=big"][..], "invalid size: 'big'"),
         (
             &["--log-opt", "compress=true"][..],
@@ -170,13 +218,35 @@ fn daemon_json_gives_the_defaults() {
             .env("BERTH_DAEMON_CONFIG", &config)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    run(&["run", "--name", "dflt", "--log-opt", "max-file=3", "busybox", "sh", "-c", CHATTY]);
+    run(&[
+        "run",
+        "--name",
+        "dflt",
+        "--log-opt",
+        "max-file=3",
+        "busybox",
+        "sh",
+        "-c",
+        CHATTY,
+    ]);
     assert_eq!(
-        b.ok(&["inspect", "-f", "{{json .HostConfig.LogConfig.Config}}", "dflt"]),
+        b.ok(&[
+            "inspect",
+            "-f",
+            "{{json .HostConfig.LogConfig.Config}}",
+            "dflt"
+        ]),
         r#"{"max-file":"3","max-size":"1k"}"#
     );
-    let suffixes: Vec<String> = log_files(&log_path(&b, "dflt")).into_iter().map(|(s, _)| s).collect();
+    let suffixes: Vec<String> = log_files(&log_path(&b, "dflt"))
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
     assert_eq!(suffixes, ["", ".1", ".2"]);
 }
