@@ -58,6 +58,10 @@ pub struct LogSettings {
     tag: String,
 }
 
+/// The drivers that keep logs (`info`'s `Plugins.Log`, which as Docker's
+/// does not list `none`).
+pub const LOG_DRIVERS: &[&str] = &["json-file", "local"];
+
 const JSON_FILE_OPTIONS: &[&str] = &[
     "max-file",
     "max-size",

@@ -475,7 +475,12 @@ impl Monitor {
                             shed_setup_memory(&self.store);
                         }
                         Ok(None) => {}
-                        Err(e) => eprintln!("monitor {}: healthcheck: {e}", self.id),
+                        // The check ended but its result was not recorded:
+                        // the next one still runs.
+                        Err(e) => {
+                            eprintln!("monitor {}: healthcheck: {e}", self.id);
+                            self.timer.arm(h.next_delay())?;
+                        }
                     }
                 }
             }
