@@ -154,7 +154,7 @@ fn none_keeps_nothing_and_local_is_read_back() {
     assert_eq!(b.ok(&["logs", "loc"]), "kept");
     assert_eq!(
         b.ok(&["inspect", "-f", "{{json .HostConfig.LogConfig}}", "loc"]),
-        r#"{"Config":{},"Type":"local"}"#
+        r#"{"Type":"local","Config":{}}"#
     );
 }
 
