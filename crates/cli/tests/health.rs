@@ -143,6 +143,19 @@ fn checks_run_inside_the_container_and_move_its_health() {
         "{events}"
     );
 
+    let healthy = b.ok(&[
+        "events",
+        "--since",
+        "1h",
+        "--until",
+        "0s",
+        "--filter",
+        "event=health_status: healthy",
+        "--format",
+        "{{.Actor.Attributes.name}}",
+    ]);
+    assert_eq!(healthy, "web");
+
     // Stopped, it keeps its results and reads unhealthy (as dockerd).
     b.ok(&["stop", "-t", "1", "web"]);
     let h = health(&b, "web");
