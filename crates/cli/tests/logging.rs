@@ -112,6 +112,30 @@ fn json_file_rotates_at_max_size_and_logs_reads_across_the_files() {
 }
 
 #[test]
+fn logs_follows_across_rotations() {
+    let b = Berth::with_busybox();
+    // A rotation every ~7 lines (70 ms), several between two looks of the
+    // follower; 20 files keep ~1.4 s of output for a slow follower.
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "fol",
+        "--log-opt",
+        "max-size=500",
+        "--log-opt",
+        "max-file=20",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; i=0; while [ $i -lt 200 ]; do echo l$i; i=$((i+1)); usleep 10000; done",
+    ]);
+    let logs = b.ok(&["logs", "-f", "fol"]);
+    let expected: Vec<String> = (0..200).map(|i| format!("l{i}")).collect();
+    assert_eq!(logs.lines().collect::<Vec<_>>(), expected);
+}
+
+#[test]
 fn none_keeps_nothing_and_local_is_read_back() {
     let b = Berth::with_busybox();
     // The output (not the command: it is in the container's config).

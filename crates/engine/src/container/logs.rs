@@ -43,6 +43,9 @@ pub struct LogReader {
     follow: bool,
     /// `None` until the first batch (which honours `tail`).
     offset: Option<u64>,
+    /// The time of the last entry returned (times are fixed-width RFC 3339
+    /// in UTC, so they order as text).
+    last_time: Option<String>,
     done: bool,
     /// Whether the container has a terminal (its output is one stream).
     pub tty: bool,
@@ -65,6 +68,13 @@ impl LogReader {
         }
     }
 
+    fn batch(&mut self, entries: Vec<Entry>) -> Option<Vec<Entry>> {
+        if let Some(last) = entries.last() {
+            self.last_time = Some(last.time.clone());
+        }
+        Some(entries)
+    }
+
     /// The next entries: everything there on the first call; when following,
     /// blocks until more arrive. `None` once there is nothing more to read
     /// (not following, or the container stopped and its log is drained).
@@ -80,7 +90,7 @@ impl LogReader {
             let (entries, offset) = read_with_live(&self.path, &held, &self.options)?;
             self.offset = Some(offset);
             self.done = !self.follow;
-            return Ok(Some(entries));
+            return Ok(self.batch(entries));
         };
         let options = ReadOptions {
             tail: None,
@@ -98,13 +108,28 @@ impl LogReader {
             offset = next;
             self.offset = Some(next);
             if !more.is_empty() {
-                return Ok(Some(more));
+                return Ok(self.batch(more));
             }
             if rotated {
-                // The held file was complete before the rotation was seen.
-                self.file = File::open(&self.path).ok();
-                offset = 0;
-                self.offset = Some(0);
+                // The held file is drained (it was complete before the
+                // rotation was seen), but the monitor may have rotated more
+                // than once since: what followed its last entry is in the
+                // rotated files and the new live one.
+                let Ok(live) = File::open(&self.path) else {
+                    // Between a rename and the new file: look again.
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                let held = PathBuf::from(format!("/proc/self/fd/{}", live.as_raw_fd()));
+                let (entries, next) = read_with_live(&self.path, &held, &options)?;
+                self.file = Some(live);
+                offset = next;
+                self.offset = Some(next);
+                let after = self.last_time.clone().unwrap_or_default();
+                let fresh: Vec<Entry> = entries.into_iter().filter(|e| e.time > after).collect();
+                if !fresh.is_empty() {
+                    return Ok(self.batch(fresh));
+                }
                 continue;
             }
             if !running {
@@ -156,6 +181,7 @@ impl Engine {
             },
             follow: req.follow,
             offset: None,
+            last_time: None,
             done: false,
             tty: c.spec.tty,
         })
