@@ -139,6 +139,28 @@ fn docker_clis_set_healthchecks_and_log_drivers() {
         );
         assert!(ps.starts_with("hc Up") && ps.ends_with("(healthy)"), "{ps}");
 
+        let until = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+        let events = ok(
+            bin,
+            s,
+            &[
+                "events",
+                "--since",
+                "1h",
+                "--until",
+                // Not "0s": the CLI sends a duration as whole seconds.
+                &until,
+                "--filter",
+                "event=health_status",
+                "--format",
+                "{{.Action}}",
+            ],
+        );
+        assert!(
+            events.lines().last() == Some("health_status: healthy"),
+            "{events}"
+        );
+
         // Logging: none refuses reading, options rotate, unknown drivers fail.
         ok(
             bin,
