@@ -92,13 +92,9 @@ fn keep(entry: &Entry, opts: &ReadOptions) -> bool {
 
 /// Reads the entries currently in the log `path` and its rotated files,
 /// oldest first, honouring `tail`/`since`/`until`; returns them with the
-/// offset reached in `path` (to follow from).
-pub fn read(path: &Path, opts: &ReadOptions) -> Result<(Vec<Entry>, u64)> {
-    read_with_live(path, path, opts)
-}
-
-/// [`read`], with the live file read at `live` (e.g. `/proc/self/fd/N` of a
-/// descriptor held open) and the rotated ones found next to `path`.
+/// offset reached in the live file (to follow from). The live file is read
+/// at `live` (e.g. `/proc/self/fd/N` of a descriptor held open), the rotated
+/// ones are found next to `path`.
 pub fn read_with_live(path: &Path, live: &Path, opts: &ReadOptions) -> Result<(Vec<Entry>, u64)> {
     let (mut entries, offset) = match read_from(live, 0, opts) {
         Err(ContainerError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {

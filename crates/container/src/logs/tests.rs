@@ -1,5 +1,9 @@
 use super::*;
 
+fn read(path: &Path, opts: &ReadOptions) -> Result<(Vec<Entry>, u64)> {
+    read_with_live(path, path, opts)
+}
+
 fn settings(opts: &[(&str, &str)]) -> LogSettings {
     LogConfig {
         driver: "json-file".into(),
