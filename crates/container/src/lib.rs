@@ -35,6 +35,7 @@
 
 mod attributes;
 pub mod config;
+pub mod health;
 pub mod logs;
 pub mod model;
 pub mod names;
@@ -44,6 +45,8 @@ pub mod state;
 use std::path::PathBuf;
 
 pub use config::{RestartPolicy, SecurityOptions};
+pub use health::{Health, HealthConfig, HealthOptions, HealthResult, HealthStatus};
+pub use logs::{LogConfig, LogDriver, LogSettings};
 pub use model::{Container, ContainerSpec, HostSpec, MountKind, MountPoint, State, Status};
 
 #[derive(Debug, thiserror::Error)]

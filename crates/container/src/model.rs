@@ -11,6 +11,8 @@ use berth_store::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{RestartPolicy, SecurityOptions};
+use crate::health::{Health, HealthConfig};
+use crate::logs::LogConfig;
 use crate::ContainerError;
 
 /// Everything fixed at `create`. Field names follow Docker's Config/HostConfig.
@@ -41,6 +43,14 @@ pub struct ContainerSpec {
     pub host: HostSpec,
     /// Mounts resolved at create, in the order they are applied (by destination).
     pub mounts: Vec<MountPoint>,
+    /// Config.Healthcheck: the request's merged with the image's (`None`:
+    /// neither has one).
+    #[serde(default)]
+    pub healthcheck: Option<HealthConfig>,
+    /// Config.Shell: the image's `SHELL`, which `CMD-SHELL` checks run
+    /// through (empty: `/bin/sh -c`).
+    #[serde(default)]
+    pub shell: Vec<String>,
 }
 
 /// Docker's HostConfig subset that berth implements.
@@ -103,6 +113,10 @@ pub struct HostSpec {
     /// Records from before it was stored were all run by runc.
     #[serde(default = "default_runtime")]
     pub runtime: String,
+    /// HostConfig.LogConfig: the request's driver and options merged with
+    /// the daemon's defaults, checked at create.
+    #[serde(default = "LogConfig::json_file")]
+    pub log_config: LogConfig,
 }
 
 fn default_runtime() -> String {
@@ -209,6 +223,8 @@ pub struct State {
     pub finished_at: String,
     pub restart_count: i64,
     pub stopped_by_user: bool,
+    /// State.Health: `None` until a run with an active healthcheck starts.
+    pub health: Option<Health>,
 }
 
 impl State {
@@ -225,6 +241,7 @@ impl State {
             finished_at: berth_store::ZERO_TIME.to_string(),
             restart_count: 0,
             stopped_by_user: false,
+            health: None,
         }
     }
 }
@@ -242,13 +259,15 @@ pub struct Container {
 
 const COLUMNS: &str =
     "id, name, image_id, image_ref, created_at, config, status, pid, monitor_pid, \
-     exit_code, oom_killed, error, started_at, finished_at, restart_count, stopped_by_user";
+     exit_code, oom_killed, error, started_at, finished_at, restart_count, stopped_by_user, health";
 
-/// A row as read: the container with its spec and status still to decode.
+/// A row as read: the container with its spec, status and health still to
+/// decode.
 struct RawRow {
     container: Container,
     config: String,
     status: String,
+    health: String,
 }
 
 fn from_row(row: &Row) -> rusqlite::Result<RawRow> {
@@ -271,10 +290,12 @@ fn from_row(row: &Row) -> rusqlite::Result<RawRow> {
                 finished_at: row.get(13)?,
                 restart_count: row.get(14)?,
                 stopped_by_user: row.get(15)?,
+                health: None,
             },
         },
         config: row.get(5)?,
         status: row.get(6)?,
+        health: row.get(16)?,
     })
 }
 
@@ -283,13 +304,28 @@ fn decode(row: RawRow) -> Result<Container, ContainerError> {
         container: mut c,
         config,
         status,
+        health,
     } = row;
     c.spec = serde_json::from_str(&config).map_err(|e| ContainerError::Corrupt {
         id: c.id.clone(),
         reason: e.to_string(),
     })?;
     c.state.status = parse_status(&c.id, &status)?;
+    c.state.health = parse_health(&c.id, &health)?;
     Ok(c)
+}
+
+/// A health column's value: "" for none, else `State.Health`'s JSON.
+pub(crate) fn parse_health(id: &str, text: &str) -> Result<Option<Health>, ContainerError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| ContainerError::Corrupt {
+            id: id.to_string(),
+            reason: format!("health: {e}"),
+        })
 }
 
 /// A status column's value; anything else is corruption, never a guess.
@@ -392,6 +428,21 @@ pub fn find(store: &Store, reference: &str) -> Result<Container, ContainerError>
         }
     }
     Err(ContainerError::NotFound(reference.to_string()))
+}
+
+/// A container's status alone, by full ID (what a monitor checks before a
+/// healthcheck).
+pub fn status(store: &Store, id: &str) -> Result<Status, ContainerError> {
+    let text: Option<String> = store
+        .db()
+        .query_row("SELECT status FROM containers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match text {
+        Some(text) => parse_status(id, &text),
+        None => Err(ContainerError::NotFound(id.to_string())),
+    }
 }
 
 /// Every container, newest first (as `ps` lists them).

@@ -20,6 +20,11 @@
 //! | `Unpause`       | paused                                        | running    | unpause     |
 //! | `Remove`        | created, exited, dead, removing               | removing   | —           |
 //!
+//! A container with an active healthcheck starts each run `starting` (its
+//! earlier results kept) and is `unhealthy` once it stops, as dockerd shows
+//! it; [`record_health`] writes a check's result and appends
+//! `health_status: STATUS` when the status changes.
+//!
 //! `Die` from created or exited is a start that failed before the process
 //! ran; `CancelRestart` is a stop during the restart back-off (its `die` is
 //! already recorded); `Remove` from removing finishes an interrupted `rm`,
@@ -32,7 +37,8 @@ use berth_store::rusqlite::{params, Connection, OptionalExtension};
 use serde::Deserialize;
 
 use crate::attributes::event_attributes;
-use crate::model::{parse_status, Status};
+use crate::health::{Health, HealthConfig, HealthResult, HealthStatus};
+use crate::model::{parse_health, parse_status, Status};
 use crate::{ContainerError, Result};
 
 /// How a run of a container ended.
@@ -110,36 +116,74 @@ impl Transition<'_> {
     }
 }
 
-/// What events say about their container.
+/// What events say about their container, and the state the writer reads.
 struct Actor {
     status: String,
     attributes: BTreeMap<String, String>,
+    healthcheck: Option<HealthConfig>,
+    health: Option<Health>,
+    started_at: String,
 }
 
-/// The part of the stored spec events need.
+/// The part of the stored spec the writer needs.
 #[derive(Deserialize)]
-struct Labels {
+struct SpecView {
     #[serde(rename = "Labels", default)]
     labels: BTreeMap<String, String>,
+    #[serde(rename = "Healthcheck", default)]
+    healthcheck: Option<HealthConfig>,
 }
 
 fn actor(tx: &Connection, id: &str) -> Result<Actor> {
-    let row: Option<(String, String, String, String)> = tx
+    let row: Option<(String, String, String, String, String, String)> = tx
         .query_row(
-            "SELECT status, name, image_ref, config FROM containers WHERE id=?1",
+            "SELECT status, name, image_ref, config, health, started_at FROM containers WHERE id=?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )
         .optional()?;
-    let Some((status, name, image, config)) = row else {
+    let Some((status, name, image, config, health, started_at)) = row else {
         return Err(ContainerError::NotFound(id.to_string()));
     };
-    let spec: Labels = serde_json::from_str(&config).map_err(|e| ContainerError::Corrupt {
+    let spec: SpecView = serde_json::from_str(&config).map_err(|e| ContainerError::Corrupt {
         id: id.to_string(),
         reason: e.to_string(),
     })?;
     let attributes = event_attributes(&spec.labels, &image, &name);
-    Ok(Actor { status, attributes })
+    Ok(Actor {
+        status,
+        attributes,
+        healthcheck: spec.healthcheck,
+        health: parse_health(id, &health)?,
+        started_at,
+    })
+}
+
+fn write_health(tx: &Connection, id: &str, health: &Health) -> Result<()> {
+    let json = serde_json::to_string(health).map_err(|e| ContainerError::Corrupt {
+        id: id.to_string(),
+        reason: e.to_string(),
+    })?;
+    tx.execute(
+        "UPDATE containers SET health=?2 WHERE id=?1",
+        params![id, json],
+    )?;
+    Ok(())
+}
+
+/// The health a transition leaves: a start with an active healthcheck
+/// begins `starting`; a stop leaves a container with health `unhealthy`.
+fn health_after(t: &Transition, actor: &Actor) -> Option<Health> {
+    match t {
+        Transition::Start { .. } if actor.healthcheck.as_ref().is_some_and(|h| h.is_active()) => {
+            Some(Health::starting(actor.health.clone()))
+        }
+        Transition::Die(_) | Transition::DieToRestart(_) => actor.health.clone().map(|h| Health {
+            status: HealthStatus::Unhealthy,
+            ..h
+        }),
+        _ => None,
+    }
 }
 
 fn append(
@@ -212,10 +256,51 @@ pub fn transition(tx: &Connection, id: &str, t: Transition) -> Result<()> {
             params![id, to.as_str()],
         )?,
     };
+    if let Some(health) = health_after(&t, &actor) {
+        write_health(tx, id, &health)?;
+    }
     for (action, extra) in t.events() {
         append(tx, id, &actor.attributes, action, extra)?;
     }
     Ok(())
+}
+
+/// Records a healthcheck's result for the running container `id`, in `tx`,
+/// as dockerd's `handleProbeResult`: its failures count only once the
+/// container is out of its start period or has been healthy; the status
+/// follows the container's retries; `health_status: STATUS` is appended
+/// when the status changes. Returns the new status, or `None` when the
+/// container no longer runs (the result of a check that outlived it is
+/// dropped).
+pub fn record_health(
+    tx: &Connection,
+    id: &str,
+    result: HealthResult,
+) -> Result<Option<HealthStatus>> {
+    let actor = actor(tx, id)?;
+    let running = parse_status(id, &actor.status)? == Status::Running;
+    let (Some(config), true) = (actor.healthcheck.as_ref(), running) else {
+        return Ok(None);
+    };
+    let since_start = |time: &str| {
+        let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+        parse(time)
+            .zip(parse(&actor.started_at))
+            .map(|(t, s)| (t - s).to_std().unwrap_or_default())
+            .unwrap_or_default()
+    };
+    let in_start_period = since_start(&result.start) < config.start_period();
+    let mut health = actor
+        .health
+        .clone()
+        .unwrap_or_else(|| Health::starting(None));
+    let changed = health.record(result, config.retries(), in_start_period);
+    write_health(tx, id, &health)?;
+    if changed {
+        let action = format!("health_status: {}", health.status.as_str());
+        append(tx, id, &actor.attributes, &action, vec![])?;
+    }
+    Ok(Some(health.status))
 }
 
 /// Appends a container event that changes no status (`kill` with its
@@ -400,6 +485,71 @@ mod tests {
         assert_eq!(after.state.status, before.state.status);
         assert_eq!(after.state.finished_at, before.state.finished_at);
         assert_eq!(events::last_seq(store.db()).unwrap(), seq);
+    }
+
+    fn result(code: i64) -> HealthResult {
+        HealthResult {
+            start: berth_store::now_rfc3339(),
+            end: berth_store::now_rfc3339(),
+            exit_code: code,
+            output: format!("exit {code}"),
+        }
+    }
+
+    #[test]
+    fn health_follows_runs_and_results_with_its_events() {
+        let (_dir, mut store, id) = store_with_container();
+        let config = serde_json::json!({"Test": ["CMD", "true"], "Retries": 2}).to_string();
+        store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE containers SET config=json_set(config, '$.Healthcheck', json(?2)) WHERE id=?1",
+                    params![id, config],
+                )
+            })
+            .unwrap();
+        let record = |store: &mut Store, code| {
+            let before = events::last_seq(store.db()).unwrap();
+            let status = store
+                .write(|tx| record_health(tx, &id, result(code)))
+                .unwrap();
+            (status, events::after(store.db(), before, 100).unwrap())
+        };
+        // Not running: nothing recorded.
+        assert_eq!(record(&mut store, 0).0, None);
+        let start = Transition::Start {
+            pid: 42,
+            monitor_pid: 41,
+        };
+        apply(&mut store, &id, start).unwrap();
+        let health = model::find(&store, &id).unwrap().state.health.unwrap();
+        assert_eq!(health.status, HealthStatus::Starting);
+
+        let (status, events) = record(&mut store, 1);
+        assert_eq!(status, Some(HealthStatus::Starting));
+        assert!(events.is_empty());
+        let (status, events) = record(&mut store, 1);
+        assert_eq!(status, Some(HealthStatus::Unhealthy));
+        assert_eq!(actions(&events), ["health_status: unhealthy"]);
+        assert_eq!(events[0].attributes["name"], "web");
+        let (_, events) = record(&mut store, 0);
+        assert_eq!(actions(&events), ["health_status: healthy"]);
+        let (_, events) = record(&mut store, 0);
+        assert!(events.is_empty(), "no change, no event");
+
+        let events = apply(&mut store, &id, Transition::Die(EXIT_0)).unwrap();
+        assert_eq!(actions(&events), ["die"]);
+        let health = model::find(&store, &id).unwrap().state.health.unwrap();
+        assert_eq!(
+            (health.status, health.log.len()),
+            (HealthStatus::Unhealthy, 4)
+        );
+        apply(&mut store, &id, start).unwrap();
+        let health = model::find(&store, &id).unwrap().state.health.unwrap();
+        assert_eq!(
+            (health.status, health.failing_streak, health.log.len()),
+            (HealthStatus::Starting, 0, 4)
+        );
     }
 
     #[test]

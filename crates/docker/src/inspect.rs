@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 
 use berth_engine::container::details::{ContainerDetails, Networking};
 use berth_engine::model::{
-    Container, Endpoint, EndpointSettings, MountKind, MountPoint, PortBinding, Status,
-    DEFAULT_NETWORK,
+    Container, Endpoint, EndpointSettings, HealthStatus, MountKind, MountPoint, PortBinding,
+    Status, DEFAULT_NETWORK,
 };
 
 fn list_or_null(items: &[String]) -> Value {
@@ -129,7 +129,12 @@ pub fn container(d: &ContainerDetails) -> Value {
         "ResolvConfPath": paths.resolv_conf,
         "HostnamePath": paths.hostname,
         "HostsPath": paths.hosts,
-        "LogPath": paths.log,
+        // Docker shows only json-file's path (not local's, nor none's).
+        "LogPath": if host.log_config.driver == "json-file" {
+            json!(paths.log)
+        } else {
+            json!("")
+        },
         "Name": c.slash_name(),
         "RestartCount": s.restart_count,
         "Driver": "overlay2",
@@ -162,6 +167,7 @@ pub fn container(d: &ContainerDetails) -> Value {
             "StdinOnce": false,
             "Env": spec.env,
             "Cmd": list_or_null(&spec.cmd),
+            "Healthcheck": spec.healthcheck,
             "Image": c.image_ref,
             "Volumes": volumes,
             "WorkingDir": spec.working_dir,
@@ -171,8 +177,13 @@ pub fn container(d: &ContainerDetails) -> Value {
         },
         "NetworkSettings": network_settings(c, &d.networking),
     });
+    // Docker leaves both out when there is no healthcheck.
+    if let Some(health) = &s.health {
+        v["State"]["Health"] = json!(health);
+    }
     // Docker's `omitempty` Config fields, in its order.
     if let Some(config) = v["Config"].as_object_mut() {
+        config.retain(|k, v| !(k == "Healthcheck" && v.is_null()));
         let host = &spec.host;
         let mut ordered = Map::new();
         for (key, value) in std::mem::take(config) {
@@ -191,6 +202,9 @@ pub fn container(d: &ContainerDetails) -> Value {
         }
         if let Some(t) = spec.stop_timeout {
             config.insert("StopTimeout".into(), json!(t));
+        }
+        if !spec.shell.is_empty() {
+            config.insert("Shell".into(), json!(spec.shell));
         }
     }
     v["ExecIDs"] = if d.exec_ids.is_empty() {
@@ -225,7 +239,7 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
     let mut v = json!({
         "Binds": list_or_null(binds),
         "ContainerIDFile": "",
-        "LogConfig": {"Type": "json-file", "Config": {}},
+        "LogConfig": host.log_config,
         "NetworkMode": host.network_mode,
         "PortBindings": port_bindings_json(&host.port_bindings),
         "RestartPolicy": {
@@ -434,7 +448,8 @@ fn endpoint_json(network_id: &str, settings: &EndpointSettings, live: Option<&En
 }
 
 /// Docker's `ps` STATUS column: "Up 3 minutes", "Exited (0) 2 seconds ago",
-/// "Created", "Up 5 seconds (Paused)", "Restarting (1) 2 seconds ago".
+/// "Created", "Up 5 seconds (Paused)", "Restarting (1) 2 seconds ago",
+/// "Up 3 seconds (healthy)", "Up 1 second (health: starting)".
 pub fn status_text(
     c: &Container,
     human_duration: impl Fn(i64) -> String,
@@ -443,7 +458,16 @@ pub fn status_text(
     let s = &c.state;
     match s.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", human_duration(since(&s.started_at))),
+        Status::Running => {
+            let up = human_duration(since(&s.started_at));
+            match &s.health {
+                Some(h) if h.status == HealthStatus::Starting => {
+                    format!("Up {up} (health: starting)")
+                }
+                Some(h) => format!("Up {up} ({})", h.status.as_str()),
+                None => format!("Up {up}"),
+            }
+        }
         Status::Paused => format!("Up {} (Paused)", human_duration(since(&s.started_at))),
         Status::Restarting => format!(
             "Restarting ({}) {} ago",

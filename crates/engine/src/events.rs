@@ -67,7 +67,8 @@ impl EventFilter {
                         .iter()
                         .any(|v| e.actor.starts_with(v.as_str()) || name.starts_with(v.as_str())))
         };
-        // An action such as "exec_start: sh -c x" matches "exec_start".
+        // An action such as "exec_start: sh -c x" matches "exec_start", and
+        // "health_status: healthy" both itself and "health_status".
         let action = e.action.split(':').next().unwrap_or("");
         let image_name = if e.kind == EventType::Image {
             name
@@ -81,7 +82,8 @@ impl EventFilter {
             }
         };
         (self.types.is_empty() || self.types.iter().any(|t| t == e.kind.as_str()))
-            && (self.actions.is_empty() || self.actions.iter().any(|a| a == action))
+            && (self.actions.is_empty()
+                || self.actions.iter().any(|a| a == action || *a == e.action))
             && fuzzy(&self.containers, EventType::Container)
             && fuzzy(&self.volumes, EventType::Volume)
             && fuzzy(&self.networks, EventType::Network)

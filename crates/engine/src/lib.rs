@@ -44,8 +44,8 @@ pub use error::{Error, Result};
 pub mod model {
     pub use berth_container::model::{Paths, Ulimit};
     pub use berth_container::{
-        Container, ContainerSpec, HostSpec, MountKind, MountPoint, RestartPolicy, SecurityOptions,
-        State, Status,
+        Container, ContainerSpec, HealthConfig, HealthOptions, HealthStatus, HostSpec, LogConfig,
+        MountKind, MountPoint, RestartPolicy, SecurityOptions, State, Status,
     };
     pub use berth_network::{Endpoint, EndpointSettings, PortBinding, DEFAULT_NETWORK};
     pub use berth_volume::spec::{

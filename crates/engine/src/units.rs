@@ -1,6 +1,8 @@
 //! How Docker shows sizes and durations (its `go-units` package), for every
 //! front end: the CLI's tables and the API's `Status` texts must agree.
 
+pub use berth_container::health::parse_go_duration;
+
 /// go-units `HumanSizeWithPrecision(size, precision)`: decimal units and Go's
 /// `%.{precision}g` ("1.986MB" at 4, "1.99MB" at 3; "1e+03kB" when rounding
 /// reaches 1000, as Go prints it).

@@ -26,6 +26,16 @@ const DEFAULT_CERTS_D: &str = "/etc/berth/certs.d";
 const DEFAULT_DAEMON_CONFIG: &str = "/etc/berth/daemon.json";
 const USER_AGENT: &str = concat!("berth/", env!("CARGO_PKG_VERSION"));
 
+/// The daemon config berth reads as dockerd reads its `daemon.json`
+/// (`insecure-registries` here, `log-driver`/`log-opts` for containers):
+/// `$BERTH_DAEMON_CONFIG`, else `/etc/berth/daemon.json`.
+pub fn daemon_config_path() -> PathBuf {
+    std::env::var_os("BERTH_DAEMON_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DAEMON_CONFIG))
+}
+
 /// How registries are reached on this machine.
 #[derive(Debug, Clone)]
 pub struct RegistrySettings {
@@ -44,10 +54,7 @@ impl RegistrySettings {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CERTS_D));
-        let daemon = std::env::var_os("BERTH_DAEMON_CONFIG")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DAEMON_CONFIG));
+        let daemon = daemon_config_path();
         Ok(RegistrySettings {
             certs_dir,
             insecure: read_insecure(&daemon)?,

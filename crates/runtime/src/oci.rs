@@ -138,6 +138,13 @@ pub trait ExecProcess: Send {
     /// Waits for the process to end: its exit status (128+N when killed by
     /// signal N), or the runtime's error when it could not be started.
     fn wait(&mut self) -> Result<i32, RuntimeError>;
+
+    /// [`wait`](ExecProcess::wait) without blocking: `None` while it runs.
+    fn try_wait(&mut self) -> Result<Option<i32>, RuntimeError>;
+
+    /// Kills the process (SIGKILL) and the runtime's process that waits for
+    /// it; [`wait`](ExecProcess::wait) then reports it killed.
+    fn kill(&mut self);
 }
 
 /// What [`OciRuntime::state`] reports.

@@ -187,16 +187,19 @@ fn set_stdio(command: &mut Command, fds: [Option<OwnedFd>; 3]) {
 /// Unique names for exec files of concurrent execs of this process.
 static EXEC_SERIAL: AtomicU64 = AtomicU64::new(0);
 
-/// An exec's process description and runtime log, removed when dropped.
+/// An exec's process description, runtime log and pid file, removed when
+/// dropped.
 struct ExecFiles {
     process: PathBuf,
     log: PathBuf,
+    pid: PathBuf,
 }
 
 impl Drop for ExecFiles {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.process);
         let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_file(&self.pid);
     }
 }
 
@@ -219,7 +222,40 @@ impl ExecProcess for RuncExec {
             .child
             .wait()
             .map_err(|e| RuntimeError::sys("waiting for exec", e))?;
-        let code = status.code().unwrap_or(255);
+        self.exit_status(status)
+    }
+
+    fn try_wait(&mut self) -> Result<Option<i32>, RuntimeError> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => self.exit_status(status).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(RuntimeError::sys("waiting for exec", e)),
+        }
+    }
+
+    /// The process's host pid is in the pid file once the runtime started
+    /// it; the runtime's own process is killed too, in case it had not.
+    fn kill(&mut self) {
+        if let Some(pid) = std::fs::read_to_string(&self.files.pid)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+            .filter(|pid| *pid > 0)
+        {
+            // SAFETY: kill with a pid the runtime reported for a process it
+            // still waits for (so the pid cannot have been reused).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let _ = self.child.kill();
+    }
+}
+
+impl RuncExec {
+    fn exit_status(&self, status: std::process::ExitStatus) -> Result<i32, RuntimeError> {
+        use std::os::unix::process::ExitStatusExt;
+        let code = status
+            .code()
+            .or_else(|| status.signal().map(|s| 128 + s))
+            .unwrap_or(255);
         match error_from_log(&self.files.log) {
             Some(message) if code == 255 => Err(failure(&self.runtime, "exec", message)),
             _ => Ok(code),
@@ -354,6 +390,7 @@ impl RuncCli {
         let files = ExecFiles {
             process: self.state_root.join(format!("{stem}.json")),
             log: self.state_root.join(format!("{stem}.log")),
+            pid: self.state_root.join(format!("{stem}.pid")),
         };
         let json = serde_json::to_vec(process)
             .map_err(|e| RuntimeError::invalid(format!("serializing the exec process: {e}")))?;
@@ -510,7 +547,7 @@ impl OciRuntime for RuncCli {
         Ok(pids.unwrap_or_default())
     }
 
-    /// `exec --process P [--detach] ID`. Without `detach` the child lives as
+    /// `exec --process P --pid-file F [--detach] ID`. Without `detach` the child lives as
     /// long as the process and exits with its status. For
     /// [`ProcessIo::Terminal`] the runtime gets a new terminal of ours as its
     /// stdio, as session leader, so it relays between that terminal and the
@@ -525,7 +562,12 @@ impl OciRuntime for RuncCli {
         check_id(id)?;
         let files = self.exec_files(id, process)?;
         let mut command = self.command(Some(&files.log));
-        command.arg("exec").arg("--process").arg(&files.process);
+        command
+            .arg("exec")
+            .arg("--process")
+            .arg(&files.process)
+            .arg("--pid-file")
+            .arg(&files.pid);
         if detach {
             command.arg("--detach");
         }

@@ -320,6 +320,25 @@ fn init_exec_ps_kill_on_a_live_container() {
     let err = exec.process.wait().unwrap_err();
     assert!(matches!(err, RuntimeError::CommandNotFound { .. }), "{err}");
 
+    // A hung process, polled and then killed: the process itself dies, not
+    // only the runtime that waits for it.
+    let hung = exec_process(&["sleep", "1000"], &resolve_user(&rootfs, "").unwrap());
+    let mut exec = runtime.exec(&id, &hung, ProcessIo::null(), false).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(exec.process.try_wait().unwrap(), None);
+    exec.process.kill();
+    assert_eq!(exec.process.wait().unwrap(), 128 + 9);
+    let sleeping = |pids: Vec<i32>| {
+        pids.iter().any(|p| {
+            fs::read_to_string(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.starts_with("sleep\01000"))
+        })
+    };
+    assert!(
+        !sleeping(runtime.ps(&id).unwrap()),
+        "the hung process survived"
+    );
+
     // tini as pid 1 and its child, sleep.
     assert_eq!(runtime.ps(&id).unwrap().len(), 2);
 

@@ -206,6 +206,11 @@ const MIGRATIONS: &[&str] = &[
             'Aliases', json(coalesce(json_extract(config, '$.Host.NetworkAliases'), '[]')),
             'IPv4Address', coalesce(json_extract(config, '$.Host.Ipv4Address'), '')));
     "#,
+    // 6: a container's State.Health (JSON, '' = none), written with its
+    // healthcheck results (berth_container::state::record_health).
+    r#"
+    ALTER TABLE containers ADD COLUMN health TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Schema version after all migrations.

@@ -11,8 +11,8 @@ use axum::Json;
 use berth_engine::container::create::CreateRequest;
 use berth_engine::grammar;
 use berth_engine::model::{
-    BindOptions, DriverConfig, HostSpec, MountRequest, PortBinding, RestartPolicy, TmpfsOptions,
-    Ulimit, VolumeOptions,
+    BindOptions, DriverConfig, HealthConfig, HostSpec, LogConfig, MountRequest, PortBinding,
+    RestartPolicy, TmpfsOptions, Ulimit, VolumeOptions,
 };
 use bollard_stubs::models::ContainerCreateBody;
 use serde_json::{json, Value};
@@ -115,19 +115,20 @@ fn port_bindings(host: &bollard_stubs::models::HostConfig) -> Result<Vec<PortBin
     Ok(out)
 }
 
+/// HostConfig.LogConfig as given (an empty type is the daemon's driver).
+fn log_config(host: &bollard_stubs::models::HostConfig) -> LogConfig {
+    let config = host.log_config.clone().unwrap_or_default();
+    LogConfig {
+        driver: config.typ.unwrap_or_default(),
+        options: config.config.unwrap_or_default().into_iter().collect(),
+    }
+}
+
 fn create_request(
     name: Option<String>,
     body: ContainerCreateBody,
 ) -> Result<CreateRequest, ApiError> {
     let host = body.host_config.clone().unwrap_or_default();
-    // berth logs with json-file; "none" is accepted (and still logged).
-    if let Some(driver) = host.log_config.as_ref().and_then(|l| l.typ.clone()) {
-        if !matches!(driver.as_str(), "" | "json-file" | "none") {
-            return Err(ApiError::bad_request(format!(
-                "logger: no log driver named '{driver}' is registered"
-            )));
-        }
-    }
     let image = body
         .image
         .clone()
@@ -193,6 +194,7 @@ fn create_request(
         extra_hosts: host.extra_hosts.clone().unwrap_or_default(),
         port_bindings: port_bindings(&host)?,
         publish_all_ports: host.publish_all_ports.unwrap_or(false),
+        log_config: log_config(&host),
         ..Default::default()
     };
     let endpoints_config = crate::endpoints::create_networking(&body, &mut host_spec);
@@ -220,6 +222,15 @@ fn create_request(
         stop_signal: body.stop_signal.filter(|s| !s.is_empty()),
         stop_timeout: body.stop_timeout,
         expose: body.exposed_ports.unwrap_or_default(),
+        // The same fields, names and units (nanoseconds) as Docker's.
+        healthcheck: body.healthcheck.map(|h| HealthConfig {
+            test: h.test.unwrap_or_default(),
+            interval: h.interval.unwrap_or(0),
+            timeout: h.timeout.unwrap_or(0),
+            start_period: h.start_period.unwrap_or(0),
+            start_interval: h.start_interval.unwrap_or(0),
+            retries: h.retries.unwrap_or(0),
+        }),
         host: host_spec,
         endpoints_config,
     })

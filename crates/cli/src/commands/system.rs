@@ -433,8 +433,8 @@ pub fn info(ctx: &Ctx, args: InfoArgs) -> Result<i32> {
         "Images": i.images,
         "Volumes": i.volumes,
         "Driver": "overlay2",
-        "Plugins": {"Volume": i.volume_drivers, "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
-        "LoggingDriver": "json-file",
+        "Plugins": {"Volume": i.volume_drivers, "Network": ["bridge", "host", "null"], "Log": i.log_drivers},
+        "LoggingDriver": i.logging_driver,
         "CgroupDriver": "cgroupfs",
         "CgroupVersion": i.cgroup_version,
         "KernelVersion": i.kernel_version,
@@ -482,7 +482,7 @@ pub fn info(ctx: &Ctx, args: InfoArgs) -> Result<i32> {
     for (k, v) in [
         ("Volume", i.volume_drivers.join(" ")),
         ("Network", "bridge host null".to_string()),
-        ("Log", "json-file".to_string()),
+        ("Log", i.log_drivers.join(" ")),
     ] {
         writeln!(out, "  {k}: {v}")?;
     }

@@ -13,7 +13,7 @@ use berth_volume::spec::{MountSource, MountSpec};
 use berth_container::model::{
     self, Container, ContainerSpec, HostSpec, MountKind, MountPoint, Paths, State,
 };
-use berth_container::{names, ContainerError, Result};
+use berth_container::{names, ContainerError, HealthConfig, LogConfig, Result};
 
 use crate::container::create_network::{self, NetworkPlan};
 
@@ -41,6 +41,9 @@ pub struct CreateRequest {
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<i64>,
     pub expose: Vec<String>,
+    /// `--health-*` / `Config.Healthcheck`; fields left zero (and an empty
+    /// test) take the image's, `["NONE"]` disables the image's.
+    pub healthcheck: Option<HealthConfig>,
     pub host: HostSpec,
     /// Docker's `NetworkingConfig.EndpointsConfig`, by network name or ID:
     /// when not empty, exactly the networks the container joins (the mode's
@@ -97,6 +100,11 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
         host.runtime = default_runtime.to_string();
     }
     let image_config = image.config.config().clone().unwrap_or_default();
+    let (image_healthcheck, shell) = image_health_and_shell(store, &image.id)?;
+    let healthcheck = HealthConfig::merge(req.healthcheck.clone(), image_healthcheck);
+    if let Some(h) = &healthcheck {
+        h.validate()?;
+    }
 
     // ENTRYPOINT/CMD as Docker resolves them: a user entrypoint discards the
     // image's CMD; a user command replaces the image's CMD.
@@ -186,6 +194,8 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
         args,
         host,
         mounts,
+        healthcheck,
+        shell,
     };
     let container = Container {
         id,
@@ -202,6 +212,26 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
         volumes_to_create,
         networks,
     })
+}
+
+/// What the OCI view of an image config lacks: Docker's `Healthcheck` and
+/// `Shell`.
+fn image_health_and_shell(
+    store: &Store,
+    image_id: &str,
+) -> Result<(Option<HealthConfig>, Vec<String>)> {
+    let bytes = berth_image::blobs::Blobs::new(store).read(image_id)?;
+    let config = berth_image::ImageConfigDoc::parse(&bytes)
+        .ok()
+        .and_then(|doc| doc.config)
+        .unwrap_or_default();
+    let healthcheck = config
+        .healthcheck
+        .filter(|v| !v.is_null())
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| ContainerError::InvalidArgument(format!("the image's Healthcheck: {e}")))?;
+    Ok((healthcheck, config.shell.unwrap_or_default()))
 }
 
 fn unused_random_name(store: &Store) -> Result<String> {
@@ -244,6 +274,9 @@ fn validate_host(mut host: HostSpec) -> Result<HostSpec> {
         ));
     }
     host.security = berth_container::SecurityOptions::parse(&host.security_opt)?;
+    let daemon = LogConfig::from_daemon_json(&berth_registry::daemon_config_path())?;
+    host.log_config = LogConfig::merge(&host.log_config, &daemon);
+    host.log_config.settings()?;
     Ok(host)
 }
 

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use berth_container::model::{Container, Status};
 use berth_container::{ContainerError, Result};
@@ -79,7 +79,7 @@ fn dup(fd: impl AsFd) -> Result<OwnedFd> {
 
 /// The exec's process could not run: Docker's 127 when its command does
 /// not exist, 126 for any other failure of the runtime's.
-fn exec_failure(e: RuntimeError) -> ContainerError {
+pub(crate) fn exec_failure(e: RuntimeError) -> ContainerError {
     match e.runtime_message() {
         Some(message) => ContainerError::CannotRun {
             code: docker_exit_status(&e).unwrap_or(126),
@@ -163,18 +163,27 @@ pub(crate) fn prepare_exec(
 ) -> Result<PreparedExec> {
     let c = lookup(store, reference)?;
     require_running(&c)?;
+    let process = exec_process(&c, &live_root(&c), req)?;
+    let runtime = runtime_of(&c)?;
+    Ok(PreparedExec { runtime, process })
+}
+
+/// The OCI process of an exec in `c` (whose processes see `root` as their
+/// root): the container's user, environment and working directory unless
+/// the request says otherwise, as Docker's. The monitor's healthchecks run
+/// through it too.
+pub(crate) fn exec_process(c: &Container, root: &Path, req: &ExecConfig) -> Result<Process> {
     if req.cmd.is_empty() {
         return Err(ContainerError::InvalidArgument(
             "No exec command specified".into(),
         ));
     }
-    let root = live_root(&c);
     let user_spec = if req.user.is_empty() {
         &c.spec.user
     } else {
         &req.user
     };
-    let user = berth_runtime::resolve_user(&root, user_spec)?;
+    let user = berth_runtime::resolve_user(root, user_spec)?;
     let mut env = c.spec.env.clone();
     env.push(format!("HOSTNAME={}", c.spec.hostname));
     if req.tty {
@@ -206,6 +215,5 @@ pub(crate) fn prepare_exec(
         &host.cap_drop,
         host.security.no_new_privileges,
     )?;
-    let runtime = runtime_of(&c)?;
-    Ok(PreparedExec { runtime, process })
+    Ok(process)
 }

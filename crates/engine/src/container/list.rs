@@ -221,8 +221,10 @@ impl ContainerFilter {
                 || self.published.iter().any(|r| {
                     d.networking.published.iter().any(|p| r.contains(&p.port_key()))
                 }))
-            // berth runs no healthchecks yet: every container has none.
-            && (self.health.is_empty() || self.health.iter().any(|h| h == "none"))
+            && (self.health.is_empty() || {
+                let status = c.state.health.as_ref().map_or("none", |h| h.status.as_str());
+                self.health.iter().any(|h| h == status)
+            })
             && self.is_task != Some(true)
     }
 }

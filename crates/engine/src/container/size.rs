@@ -87,6 +87,7 @@ mod tests {
                 finished_at: String::new(),
                 restart_count: 0,
                 stopped_by_user: false,
+                health: None,
             },
         }
     }

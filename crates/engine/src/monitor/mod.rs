@@ -32,6 +32,7 @@
 //! socket, a signalfd and a timerfd: no threads, no async runtime.
 
 pub(crate) mod client;
+mod health;
 mod links;
 mod memory;
 mod prepare;

@@ -16,6 +16,7 @@ use berth_mount::Linux;
 use berth_runtime::OciRuntime;
 use berth_store::{FileLock, Store};
 
+use super::health::HealthChecks;
 use super::memory::shed_setup_memory;
 use super::prepare;
 use super::protocol::{self, FrameBuffer, StartReport, ATTACH_ENV, ATTACH_FD, ID_ENV, SYNC_FD};
@@ -383,7 +384,7 @@ impl Monitor {
             monitor_pid: std::process::id() as i32,
         })?;
         report(sync, "", 0);
-        let code = self.supervise(created.pid, &mut stdio)?;
+        let code = self.supervise(c, created.pid, &mut stdio, started)?;
         Ok(RunEnd {
             code,
             oom_killed: oom_killed(&self.id),
@@ -401,10 +402,25 @@ impl Monitor {
             .map(|e| e.status)
     }
 
-    /// Copies output, serves attach clients and reaps until the container's
-    /// init (`pid`) has exited and its output is drained.
-    fn supervise(&mut self, pid: i32, stdio: &mut ContainerStdio) -> Result<i32> {
-        let mut log = LogWriter::open(&self.paths.log)?;
+    /// Copies output, serves attach clients, runs healthchecks and reaps
+    /// until the container's init (`pid`, started at `started`) has exited
+    /// and its output is drained.
+    fn supervise(
+        &mut self,
+        c: &Container,
+        pid: i32,
+        stdio: &mut ContainerStdio,
+        started: Instant,
+    ) -> Result<i32> {
+        let settings = c.spec.host.log_config.settings()?;
+        let mut log = match settings.path(&self.paths) {
+            Some(path) => Some(LogWriter::open(&path, &settings, settings.attributes(c)?)?),
+            None => None,
+        };
+        let mut health = HealthChecks::new(c, pid, started);
+        if let Some(h) = &health {
+            self.timer.arm(h.next_delay())?;
+        }
         let sigchld = ChildSignals::new()?;
         // It may have exited before SIGCHLD was blocked.
         let mut exit_code = self.reaped(pid);
@@ -412,7 +428,8 @@ impl Monitor {
         let mut buf = vec![0u8; 32 * 1024];
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(8 + self.clients.len());
         // Last: what runs from here on is all an idle monitor touches, so
-        // the loop allocates nothing and stays in this function's code.
+        // the loop allocates nothing and stays in this function's code
+        // (a healthcheck touches more: it is shed again after each).
         shed_setup_memory(&self.store);
         loop {
             if exit_code.is_some() && stdio.out.is_none() && stdio.err.is_none() {
@@ -427,6 +444,8 @@ impl Monitor {
             fds.push(pollfd(self.listener.as_raw_fd()));
             fds.push(pollfd(raw(&stdio.out)));
             fds.push(pollfd(raw(&stdio.err)));
+            fds.push(pollfd(self.timer.as_raw_fd()));
+            fds.push(pollfd(health.as_ref().map_or(-1, |h| h.output_fd())));
             for c in &self.clients {
                 fds.push(pollfd(c.stream.as_raw_fd()));
             }
@@ -434,15 +453,50 @@ impl Monitor {
             if !poll(&mut fds, timeout)? {
                 continue;
             }
+            if fds[5].revents != 0 {
+                if let Some(h) = health.as_mut() {
+                    h.read_output(&mut buf);
+                }
+            }
             if fds[0].revents != 0 {
                 sigchld.drain();
                 if let Some(code) = self.reaped(pid) {
                     exit_code = Some(code);
                     drain_deadline = Some(Instant::now() + Duration::from_secs(2));
+                    if let Some(mut h) = health.take() {
+                        h.stop();
+                    }
+                }
+                if let Some(h) = health.as_mut() {
+                    match h.on_child_exit(&mut self.store, &self.id, &mut buf) {
+                        Ok(Some(next)) => {
+                            self.timer.arm(next)?;
+                            // Idle again until the next check.
+                            shed_setup_memory(&self.store);
+                        }
+                        Ok(None) => {}
+                        // The check ended but its result was not recorded:
+                        // the next one still runs.
+                        Err(e) => {
+                            eprintln!("monitor {}: healthcheck: {e}", self.id);
+                            self.timer.arm(h.next_delay())?;
+                        }
+                    }
                 }
             }
-            // Clients before accepting: fds[4..] match self.clients only until then.
-            self.read_clients(&fds[4..], &mut buf, |kind, payload| {
+            if fds[4].revents != 0 && self.timer.expired() {
+                if let Some(h) = health.as_mut() {
+                    let next = h
+                        .on_timer(&mut self.store, c, &*self.runtime)
+                        .unwrap_or_else(|e| {
+                            eprintln!("monitor {}: healthcheck: {e}", self.id);
+                            h.next_delay()
+                        });
+                    self.timer.arm(next)?;
+                }
+            }
+            // Clients before accepting: fds[6..] match self.clients only until then.
+            self.read_clients(&fds[6..], &mut buf, |kind, payload| {
                 stdio.input(kind, payload)
             });
             if fds[1].revents != 0 {
@@ -461,13 +515,17 @@ impl Monitor {
                 match fd.read(&mut buf) {
                     Ok(0) | Err(_) => *source = None,
                     Ok(n) => {
-                        let _ = log.write(stream_kind, &buf[..n]);
+                        if let Some(log) = log.as_mut() {
+                            let _ = log.write(stream_kind, &buf[..n]);
+                        }
                         self.broadcast(stream_kind, &buf[..n]);
                     }
                 }
             }
         }
-        let _ = log.flush();
+        if let Some(log) = log.as_mut() {
+            let _ = log.flush();
+        }
         Ok(exit_code.unwrap_or(137))
     }
 

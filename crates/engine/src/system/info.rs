@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use berth_container::model::{self, Status};
+use berth_container::LogConfig;
 
 use crate::container::lifecycle;
 use crate::system::host;
@@ -31,6 +32,10 @@ pub struct SystemInfo {
     pub cgroup_version: &'static str,
     /// dockerd's `SecurityOptions` (`name=seccomp,profile=builtin`...).
     pub security_options: Vec<String>,
+    /// The default logging driver (`daemon.json`'s `log-driver`) and the
+    /// drivers there are.
+    pub logging_driver: String,
+    pub log_drivers: Vec<&'static str>,
     /// `WARNING: ...` lines, as dockerd's `Warnings`.
     pub warnings: Vec<String>,
 }
@@ -63,6 +68,10 @@ impl Engine {
             hostname: host::hostname(),
             cgroup_version: host::cgroup_version(),
             security_options: security.options,
+            // An unreadable daemon.json fails creates, with its reason.
+            logging_driver: LogConfig::from_daemon_json(&berth_registry::daemon_config_path())
+                .map_or_else(|_| LogConfig::json_file().driver, |c| c.driver),
+            log_drivers: berth_container::logs::config::LOG_DRIVERS.to_vec(),
             warnings: security.warnings,
         })
     }

@@ -129,6 +129,8 @@ pub struct CreateFlags {
     /// Size of /dev/shm
     #[arg(long = "shm-size")]
     shm_size: Option<String>,
+    #[command(flatten)]
+    health_log: crate::commands::health_log::HealthLogFlags,
     /// Print help
     #[arg(long, action = ArgAction::Help)]
     help: Option<bool>,
@@ -337,6 +339,7 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         network_disabled: false,
         // The engine's default runtime (`--runtime`), filled in by create.
         runtime: String::new(),
+        log_config: flags.health_log.log_config()?,
     };
     flags.endpoint.apply(&mut host);
     Ok(CreateRequest {
@@ -362,6 +365,7 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         stop_signal: flags.stop_signal.clone(),
         stop_timeout: flags.stop_timeout,
         expose,
+        healthcheck: flags.health_log.healthcheck()?,
         host,
         endpoints_config: Default::default(),
     })
