@@ -37,6 +37,7 @@ mod attributes;
 pub mod config;
 pub mod logs;
 pub mod model;
+pub mod modes;
 pub mod names;
 pub mod rootfs;
 pub mod state;
@@ -44,6 +45,7 @@ pub mod state;
 use std::path::PathBuf;
 
 pub use config::{RestartPolicy, SecurityOptions};
+pub use modes::{HostModes, SharedNamespace};
 pub use model::{Container, ContainerSpec, HostSpec, MountKind, MountPoint, State, Status};
 
 #[derive(Debug, thiserror::Error)]

@@ -208,6 +208,8 @@ fn create_request(
         port_bindings: port_bindings(&host)?,
         publish_all_ports: host.publish_all_ports.unwrap_or(false),
         network_aliases: network_aliases(&body.networking_config, &host),
+        resources: super::resources::create_resources(&host),
+        modes: super::resources::create_modes(&host),
         ..Default::default()
     };
     // Docker quirk: `--entrypoint ""` arrives as [""] and resets the image's.

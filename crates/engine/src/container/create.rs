@@ -85,6 +85,7 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
         None => unused_random_name(store)?,
     };
     let mut host = validate_host(store, req.host.clone())?;
+    super::settings::validate(store, &mut host, req.hostname.is_some())?;
     if host.runtime.is_empty() {
         host.runtime = default_runtime.to_string();
     }

@@ -1,0 +1,33 @@
+//! The create-time checks of namespace modes, groups and cgroup resources
+//! (Docker's `verifyContainerSettings` for them), kept apart from `create`'s
+//! other checks.
+
+use berth_container::model::{self, HostSpec};
+use berth_container::{ContainerError, Result, SharedNamespace};
+use berth_runtime::Limits;
+use berth_store::Store;
+
+/// The limits stored in `host`, as the runtime takes them.
+pub(crate) fn limits(host: &HostSpec) -> Limits {
+    Limits {
+        memory_bytes: (host.memory > 0).then_some(host.memory),
+        nano_cpus: (host.nano_cpus > 0).then_some(host.nano_cpus),
+        pids_limit: host.pids_limit,
+    }
+}
+
+/// Checks `host`'s modes and resources; `--pid container:NAME` must name an
+/// existing container. Docker's default swap (2 × memory) is filled in. A
+/// setting Docker would discard with a warning (block I/O weight on a kernel
+/// without it) is refused here, with Docker's warning as the reason.
+pub(super) fn validate(store: &Store, host: &mut HostSpec, hostname_given: bool) -> Result<()> {
+    host.modes.validate(hostname_given)?;
+    if let SharedNamespace::Container(other) = host.modes.pid() {
+        model::find(store, other)?;
+    }
+    let warnings = berth_runtime::check_resources(limits(host), &mut host.resources, false)?;
+    if !warnings.is_empty() {
+        return Err(ContainerError::InvalidArgument(warnings.join("; ")));
+    }
+    Ok(())
+}
