@@ -313,6 +313,9 @@ fn group_add_gives_the_process_its_groups() {
     ]);
     // The kernel keeps supplementary groups sorted.
     assert_eq!(groups, "0 1234 65534");
+    // Execs have them too, as in Docker.
+    let id = b.ok(&["run", "-d", "--group-add", "1234", "busybox", "sleep", "600"]);
+    assert_eq!(b.ok(&["exec", &id, "id", "-G"]), "0 1234");
     let id = b.ok(&["create", "--group-add", "nosuchgroup", "busybox", "true"]);
     let r = b.fails(&["start", &id]);
     assert!(
@@ -420,4 +423,21 @@ fn committed_images_have_their_container_image_as_parent() {
     let image = b.ok(&["commit", &id]);
     assert_eq!(b.ok(&["inspect", "-f", "{{.Parent}}", &image]), busybox);
     assert_eq!(b.ok(&["inspect", "-f", "{{.Parent}}", "busybox"]), "");
+}
+
+#[test]
+fn exec_detach_keys_are_refused_where_the_cli_cannot_detach() {
+    let b = Berth::with_busybox();
+    let id = b.ok(&["run", "-d", "busybox", "sleep", "600"]);
+    let r = b.fails(&["exec", "-i", "--detach-keys", "ctrl-x", &id, "cat"]);
+    assert!(
+        r.stderr.contains("cannot detach from an interactive exec"),
+        "{}",
+        r.stderr
+    );
+    // Without an attached stdin there is nothing to detach from, as in Docker.
+    assert_eq!(
+        b.ok(&["exec", "--detach-keys", "ctrl-x", &id, "echo", "ran"]),
+        "ran"
+    );
 }

@@ -58,7 +58,7 @@ pub use spec::{
     Resources, SpecInput, Ulimit, DEFAULT_SHM_SIZE_BYTES,
 };
 pub use terminal::set_window_size;
-pub use user::{resolve_groups, resolve_user, User};
+pub use user::{resolve_container_user, resolve_user, User};
 pub use verify::verify_created;
 
 /// The runtime called `name` (`runc`, `crun`, `youki` or an absolute path to

@@ -152,9 +152,26 @@ pub fn resolve_user(rootfs: &Path, user: &str) -> Result<User, RuntimeError> {
     })
 }
 
+/// [`resolve_user`], plus the container's `--group-add` groups (see
+/// [`resolve_groups`]) among the supplementary ones: the identity of a
+/// container's process and of its execs, as Docker gives them.
+pub fn resolve_container_user(
+    rootfs: &Path,
+    user: &str,
+    group_add: &[String],
+) -> Result<User, RuntimeError> {
+    let mut resolved = resolve_user(rootfs, user)?;
+    for gid in resolve_groups(rootfs, group_add)? {
+        if !resolved.additional_gids.contains(&gid) {
+            resolved.additional_gids.push(gid);
+        }
+    }
+    Ok(resolved)
+}
+
 /// Docker's `--group-add`: each entry a group name from the image's
 /// `/etc/group` or a number (which needs no entry), in the order given.
-pub fn resolve_groups(rootfs: &Path, names: &[String]) -> Result<Vec<u32>, RuntimeError> {
+fn resolve_groups(rootfs: &Path, names: &[String]) -> Result<Vec<u32>, RuntimeError> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
@@ -377,6 +394,8 @@ mod tests {
             "Unable to find group nope: no matching entries in group file"
         );
         assert!(resolve_groups(root.path(), &["-3".to_string()]).is_err());
+        let user = resolve_container_user(root.path(), "alice", &["4242".to_string()]).unwrap();
+        assert_eq!(user.additional_gids, vec![1000, 10, 29, 4242]);
     }
 
     #[test]

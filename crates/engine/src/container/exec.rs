@@ -174,7 +174,8 @@ pub(crate) fn prepare_exec(
     } else {
         &req.user
     };
-    let user = berth_runtime::resolve_user(&root, user_spec)?;
+    let user =
+        berth_runtime::resolve_container_user(&root, user_spec, &c.spec.host.modes.group_add)?;
     let mut env = c.spec.env.clone();
     env.push(format!("HOSTNAME={}", c.spec.hostname));
     if req.tty {

@@ -87,12 +87,11 @@ pub(super) fn spec_input(
             propagation: None,
         }));
     }
-    let mut user = berth_runtime::resolve_user(&paths.rootfs, &c.spec.user)?;
-    for gid in berth_runtime::resolve_groups(&paths.rootfs, &c.spec.host.modes.group_add)? {
-        if !user.additional_gids.contains(&gid) {
-            user.additional_gids.push(gid);
-        }
-    }
+    let user = berth_runtime::resolve_container_user(
+        &paths.rootfs,
+        &c.spec.user,
+        &c.spec.host.modes.group_add,
+    )?;
     let mut env = c.spec.env.clone();
     if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
         env.insert(1.min(env.len()), format!("HOSTNAME={}", c.spec.hostname));
