@@ -1,6 +1,6 @@
 //! Docker's `PidMode`, `UTSMode`, `GroupAdd`, `Isolation` and `VolumeDriver`:
 //! how a container shares the host's or another container's namespaces, its
-//! extra groups, and the two settings Linux accepts one value of.
+//! extra groups, its isolation (Linux has one) and its volumes' driver.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +20,9 @@ pub struct HostModes {
     pub group_add: Vec<String>,
     /// `""` or `default`, the only isolation Linux has.
     pub isolation: String,
-    /// `""` or `local`, the only volume driver berth has.
+    /// The driver of the volumes created for the container (`""` = local);
+    /// berth has only `local` (checked against the container's volumes at
+    /// create).
     pub volume_driver: String,
 }
 
@@ -54,13 +56,6 @@ impl HostModes {
             return invalid(format!(
                 "Invalid isolation: \"{}\" - linux only supports 'default'",
                 self.isolation
-            ));
-        }
-        if !matches!(self.volume_driver.as_str(), "" | "local") {
-            return invalid(format!(
-                "volume driver \"{}\" is not available: berth has only the \"local\" volume \
-                 driver (volume plugins are not supported)",
-                self.volume_driver
             ));
         }
         if self.group_add.iter().any(|g| g.is_empty()) {
@@ -120,10 +115,6 @@ mod tests {
         assert_eq!(
             refused(with(|m| m.uts_mode = "host".into()), true),
             "conflicting options: hostname and the UTS mode"
-        );
-        assert!(
-            refused(with(|m| m.volume_driver = "nfs-plugin".into()), false)
-                .contains("only the \"local\" volume driver")
         );
     }
 

@@ -30,6 +30,9 @@ fn normalise_create_body(mut body: Value) -> Value {
             body[key] = json!([s]);
         }
     }
+    if let Some(host) = body.get_mut("HostConfig") {
+        super::resources::normalise_host_config(host);
+    }
     body
 }
 

@@ -14,6 +14,23 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 use crate::Shared;
 
+/// Docker quirk: dockerd decodes `HostConfig` with Go's case-insensitive
+/// field matching, and docker-py spells the real-time fields
+/// `CPURealtimePeriod`/`CPURealtimeRuntime`: they become the API's names.
+pub(super) fn normalise_host_config(host: &mut Value) {
+    let Some(object) = host.as_object_mut() else {
+        return;
+    };
+    for (given, name) in [
+        ("CPURealtimePeriod", "CpuRealtimePeriod"),
+        ("CPURealtimeRuntime", "CpuRealtimeRuntime"),
+    ] {
+        if let Some(value) = object.remove(given) {
+            object.entry(name).or_insert(value);
+        }
+    }
+}
+
 /// `HostConfig`'s cgroup settings beyond memory, CPUs and pids.
 pub(super) fn create_resources(host: &HostConfig) -> Resources {
     Resources {
@@ -98,6 +115,15 @@ pub(super) async fn update(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_pys_real_time_keys_are_dockers() {
+        let mut host = json!({"CPURealtimePeriod": 1000, "CPURealtimeRuntime": 500});
+        normalise_host_config(&mut host);
+        let host: HostConfig = serde_json::from_value(host).unwrap();
+        let r = create_resources(&host);
+        assert_eq!((r.cpu_realtime_period, r.cpu_realtime_runtime), (1000, 500));
+    }
 
     #[test]
     fn docker_py_body_maps_to_request() {

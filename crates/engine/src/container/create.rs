@@ -155,6 +155,7 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
     }
 
     let (mounts, volumes_to_create) = plan_mounts(store, &host, &image_volumes)?;
+    super::settings::check_volume_driver(&host, &mounts)?;
 
     let spec = ContainerSpec {
         hostname: req.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
