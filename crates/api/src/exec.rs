@@ -42,6 +42,13 @@ async fn create(
         let s = s.clone();
         value["Cmd"] = json!([s]);
     }
+    // Docker quirk: dockerd matches body fields case-insensitively (Go's
+    // JSON decoding), and docker-py sends its configured `detachKeys` so.
+    if let Some(object) = value.as_object_mut() {
+        if let Some(keys) = object.remove("detachKeys") {
+            object.entry("DetachKeys").or_insert(keys);
+        }
+    }
     let body: bollard_stubs::models::ExecConfig = serde_json::from_value(value)?;
     let config = ExecConfig {
         cmd: body.cmd.unwrap_or_default(),

@@ -66,11 +66,12 @@ pub fn record(store: &mut Store, image: &str, parent: &str, key: &str) -> Result
     Ok(())
 }
 
-/// Whether `image` was made by a build step (and is kept as its cache).
+/// Whether `image` was made by a build step (and is kept as its cache); a
+/// commit's row (its parent, with an empty key) is no cache.
 pub fn is_cached(store: &Store, image: &str) -> Result<bool, berth_store::rusqlite::Error> {
     Ok(store
         .db()
-        .query_row("SELECT 1 FROM build_cache WHERE image_id = ?1 LIMIT 1", params![image], |_| Ok(()))
+        .query_row("SELECT 1 FROM build_cache WHERE image_id = ?1 AND cache_key != '' LIMIT 1", params![image], |_| Ok(()))
         .optional()?
         .is_some())
 }

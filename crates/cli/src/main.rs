@@ -105,6 +105,8 @@ enum Command {
     Rm(container::RmArgs),
     /// Rename a container
     Rename(container::RenameArgs),
+    /// Update configuration of one or more containers
+    Update(commands::update::UpdateArgs),
     /// List containers
     #[command(alias = "list")]
     Ps(container::PsArgs),
@@ -276,6 +278,7 @@ fn main() {
         Command::Wait(a) => (container::wait(&ctx, a), exit::FAILURE),
         Command::Rm(a) => (container::rm(&ctx, a), exit::FAILURE),
         Command::Rename(a) => (container::rename(&ctx, a), exit::FAILURE),
+        Command::Update(a) => (commands::update::update(&ctx, a), exit::FAILURE),
         Command::Ps(a) => (container::ps(&ctx, a), exit::FAILURE),
         Command::Logs(a) => (container::logs(&ctx, a), exit::FAILURE),
         Command::Exec(a) => (container::exec(&ctx, a), exit::FAILURE),

@@ -38,6 +38,7 @@ pub mod config;
 pub mod health;
 pub mod logs;
 pub mod model;
+pub mod modes;
 pub mod names;
 pub mod rootfs;
 pub mod state;
@@ -47,6 +48,7 @@ use std::path::PathBuf;
 pub use config::{RestartPolicy, SecurityOptions};
 pub use health::{Health, HealthConfig, HealthOptions, HealthResult, HealthStatus};
 pub use logs::{LogConfig, LogDriver, LogSettings};
+pub use modes::{HostModes, SharedNamespace};
 pub use model::{Container, ContainerSpec, HostSpec, MountKind, MountPoint, State, Status};
 
 #[derive(Debug, thiserror::Error)]

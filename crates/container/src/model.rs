@@ -1,7 +1,7 @@
 //! The container record: a fixed creation spec (what the user asked for, fully
 //! resolved at `create`) and mutable state (what happened since). The spec is
-//! stored as JSON in `containers.config` and never changes after creation except
-//! by `rename`; state lives in plain columns so `ps` reads it without parsing.
+//! stored as JSON in `containers.config` and changes after creation only
+//! by `update` (resources, restart policy); state lives in plain columns so `ps` reads it without parsing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,8 @@ use crate::health::{Health, HealthConfig};
 use crate::logs::LogConfig;
 use crate::ContainerError;
 
-/// Everything fixed at `create`. Field names follow Docker's Config/HostConfig.
+/// Everything fixed at `create` (but for `rename`, and the resources and
+/// restart policy `update` changes). Field names follow Docker's Config/HostConfig.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerSpec {
@@ -117,6 +118,13 @@ pub struct HostSpec {
     /// the daemon's defaults, checked at create.
     #[serde(default = "LogConfig::json_file")]
     pub log_config: LogConfig,
+    /// Cgroup settings beyond memory, CPUs and pids (CpuShares, Cpuset*,
+    /// MemorySwap, DeviceCgroupRules...); `update` changes them.
+    #[serde(flatten)]
+    pub resources: berth_runtime::Resources,
+    /// PidMode, UTSMode, GroupAdd, Isolation, VolumeDriver.
+    #[serde(flatten)]
+    pub modes: crate::HostModes,
 }
 
 fn default_runtime() -> String {
@@ -503,6 +511,31 @@ pub fn insert(
             params![c.id, m.destination, m.name],
         )?;
     }
+    Ok(())
+}
+
+/// Stores a container's changed spec (`update`: resources and restart
+/// policy) with Docker's `update` event.
+pub fn save_spec(store: &mut Store, c: &Container) -> Result<(), ContainerError> {
+    let config = serde_json::to_string(&c.spec).map_err(|e| ContainerError::Corrupt {
+        id: c.id.clone(),
+        reason: e.to_string(),
+    })?;
+    store.write(|tx| {
+        tx.execute(
+            "UPDATE containers SET config=?2 WHERE id=?1",
+            params![c.id, config],
+        )?;
+        berth_store::events::append(
+            tx,
+            &berth_store::events::NewEvent {
+                kind: berth_store::events::EventType::Container,
+                action: "update",
+                actor: &c.id,
+                attributes: c.event_attributes(),
+            },
+        )
+    })?;
     Ok(())
 }
 

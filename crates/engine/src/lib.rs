@@ -43,6 +43,8 @@ pub use error::{Error, Result};
 /// results.
 pub mod model {
     pub use berth_container::model::{Paths, Ulimit};
+    pub use berth_container::HostModes;
+    pub use berth_runtime::Resources;
     pub use berth_container::{
         Container, ContainerSpec, HealthConfig, HealthOptions, HealthStatus, HostSpec, LogConfig,
         MountKind, MountPoint, RestartPolicy, SecurityOptions, State, Status,

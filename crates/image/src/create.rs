@@ -160,7 +160,11 @@ pub fn commit(
         variant: parent_doc.variant.clone(),
         ..Default::default()
     };
-    finish_image(store, pending, &doc, tag.as_ref(), Made::Commit { container: container_id })
+    let made = Made::Commit {
+        container: container_id,
+        parent: &parent.id,
+    };
+    finish_image(store, pending, &doc, tag.as_ref(), made)
 }
 
 /// Reads one layer from `reader` (the layer blob, compressed or not), keeping
@@ -213,7 +217,11 @@ fn add_layer_from_stream(
 /// How an image came to be, for its event.
 pub(crate) enum Made<'a> {
     Import,
-    Commit { container: Option<&'a str> },
+    /// `parent`: the image the container ran, Docker's `Parent`.
+    Commit {
+        container: Option<&'a str>,
+        parent: &'a str,
+    },
     BuildStep,
 }
 
@@ -242,10 +250,22 @@ pub(crate) fn finish_image(
         if let Some(tag) = tag {
             set_tag(tx, tag, &id)?;
         }
+        if let Made::Commit { parent, .. } = made {
+            // Docker's `Parent` of a committed image is kept where a build
+            // step's parent is (a `build_cache` row whose empty key no step
+            // has), so `images`, `rmi` and inspect treat both alike.
+            tx.execute(
+                "INSERT OR IGNORE INTO build_cache (image_id, parent_id, cache_key) VALUES (?1, ?2, '')",
+                params![id, parent],
+            )?;
+        }
         match made {
             Made::Import => crate::events::image(tx, "import", &id, &id)?,
-            Made::Commit { container: Some(container) } => crate::events::commit(tx, container, &id)?,
-            Made::Commit { container: None } | Made::BuildStep => {}
+            Made::Commit {
+                container: Some(container),
+                ..
+            } => crate::events::commit(tx, container, &id)?,
+            Made::Commit { container: None, .. } | Made::BuildStep => {}
         }
         Ok(())
     })?;

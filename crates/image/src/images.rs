@@ -333,11 +333,12 @@ pub fn inspect(store: &Store, name_or_id: &str) -> Result<ImageInspect, ImageErr
             data.insert("LowerDir".to_string(), lower.join(":"));
         }
     }
+    let parent = build_parent(store, &id)?.unwrap_or_default();
     Ok(ImageInspect {
         id,
         repo_tags,
         repo_digests,
-        parent: String::new(),
+        parent,
         comment: doc.comment,
         created: doc.created,
         container: doc.container,
@@ -617,7 +618,8 @@ pub fn remove(
     Ok(items)
 }
 
-/// The image a build step was made on (`build_cache`), if any.
+/// The image a build step or a commit was made on (`build_cache`), if any:
+/// Docker's `Parent`.
 fn build_parent(store: &Store, id: &str) -> Result<Option<String>, ImageError> {
     Ok(store
         .db()

@@ -29,6 +29,9 @@ pub enum RuntimeError {
     UserNotFound(String),
     #[error("unable to find group {0}: no matching entries in group file")]
     GroupNotFound(String),
+    /// A `--group-add` name the image does not have (Docker capitalises this one).
+    #[error("Unable to find group {0}: no matching entries in group file")]
+    GroupAddNotFound(String),
     #[error("uids and gids must be in range 0-2147483647")]
     IdOutOfRange,
     /// An input that Docker would refuse (bad capability, ulimit, resource value...).
@@ -86,6 +89,7 @@ impl berth_error::HasKind for RuntimeError {
         match self {
             RuntimeError::UserNotFound(_)
             | RuntimeError::GroupNotFound(_)
+            | RuntimeError::GroupAddNotFound(_)
             | RuntimeError::IdOutOfRange
             | RuntimeError::InvalidInput(_)
             | RuntimeError::InvalidSignal(_) => ErrorKind::InvalidArgument,

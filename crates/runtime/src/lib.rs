@@ -53,11 +53,12 @@ pub use seccomp::Seccomp;
 pub use sources::{pin_source, PinnedSource};
 pub use signal::parse_signal;
 pub use spec::{
-    build_exec_process, build_spec, inherit_container_limits, masked_paths, readonly_paths,
-    write_bundle, BindMount, ExtraMount, Namespace, SpecInput, Ulimit, DEFAULT_SHM_SIZE_BYTES,
+    build_exec_process, build_spec, check_resources, inherit_container_limits, linux_resources,
+    masked_paths, readonly_paths, write_bundle, BindMount, ExtraMount, Limits, Namespace,
+    Resources, SpecInput, Ulimit, DEFAULT_SHM_SIZE_BYTES,
 };
 pub use terminal::set_window_size;
-pub use user::{resolve_user, User};
+pub use user::{resolve_container_user, resolve_user, User};
 pub use verify::verify_created;
 
 /// The runtime called `name` (`runc`, `crun`, `youki` or an absolute path to

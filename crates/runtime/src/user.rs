@@ -152,6 +152,49 @@ pub fn resolve_user(rootfs: &Path, user: &str) -> Result<User, RuntimeError> {
     })
 }
 
+/// [`resolve_user`], plus the container's `--group-add` groups (see
+/// [`resolve_groups`]) among the supplementary ones: the identity of a
+/// container's process and of its execs, as Docker gives them.
+pub fn resolve_container_user(
+    rootfs: &Path,
+    user: &str,
+    group_add: &[String],
+) -> Result<User, RuntimeError> {
+    let mut resolved = resolve_user(rootfs, user)?;
+    for gid in resolve_groups(rootfs, group_add)? {
+        if !resolved.additional_gids.contains(&gid) {
+            resolved.additional_gids.push(gid);
+        }
+    }
+    Ok(resolved)
+}
+
+/// Docker's `--group-add`: each entry a group name from the image's
+/// `/etc/group` or a number (which needs no entry), in the order given.
+fn resolve_groups(rootfs: &Path, names: &[String]) -> Result<Vec<u32>, RuntimeError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let root = open_root(rootfs)?;
+    let groups = read_in_root(&root, rootfs, "etc/group")?
+        .map(|text| parse_group(&text))
+        .unwrap_or_default();
+    let mut gids = Vec::new();
+    for name in names {
+        let gid = match groups.iter().find(|g| &g.name == name) {
+            Some(group) => group.gid,
+            None => name
+                .parse::<i64>()
+                .map_err(|_| RuntimeError::GroupAddNotFound(name.clone()))?,
+        };
+        if !(0..=MAX_ID).contains(&gid) {
+            return Err(RuntimeError::IdOutOfRange);
+        }
+        gids.push(u32::try_from(gid).map_err(|_| RuntimeError::IdOutOfRange)?);
+    }
+    Ok(gids)
+}
+
 fn open_root(rootfs: &Path) -> Result<OwnedFd, RuntimeError> {
     rustix::fs::open(
         rootfs,
@@ -338,6 +381,21 @@ mod tests {
             resolve_user(root.path(), "5:10").unwrap(),
             user(5, 10, &[10], "/")
         );
+    }
+
+    #[test]
+    fn group_add_takes_names_and_numbers() {
+        let root = rootfs_with(PASSWD, GROUP);
+        let names = ["audio".to_string(), "4242".to_string(), "wheel".to_string()];
+        assert_eq!(resolve_groups(root.path(), &names).unwrap(), vec![29, 4242, 10]);
+        let err = resolve_groups(root.path(), &["nope".to_string()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Unable to find group nope: no matching entries in group file"
+        );
+        assert!(resolve_groups(root.path(), &["-3".to_string()]).is_err());
+        let user = resolve_container_user(root.path(), "alice", &["4242".to_string()]).unwrap();
+        assert_eq!(user.additional_gids, vec![1000, 10, 29, 4242]);
     }
 
     #[test]

@@ -30,6 +30,9 @@ fn normalise_create_body(mut body: Value) -> Value {
             body[key] = json!([s]);
         }
     }
+    if let Some(host) = body.get_mut("HostConfig") {
+        super::resources::normalise_host_config(host);
+    }
     body
 }
 
@@ -195,6 +198,8 @@ fn create_request(
         port_bindings: port_bindings(&host)?,
         publish_all_ports: host.publish_all_ports.unwrap_or(false),
         log_config: log_config(&host),
+        resources: super::resources::create_resources(&host),
+        modes: super::resources::create_modes(&host),
         ..Default::default()
     };
     let endpoints_config = crate::endpoints::create_networking(&body, &mut host_spec);

@@ -8,6 +8,7 @@ mod create;
 mod files;
 mod lifecycle;
 mod list;
+mod resources;
 mod usage;
 
 use axum::routing::{delete, get, post};
@@ -45,5 +46,6 @@ pub fn routes() -> Router<Shared> {
         .route("/containers/{id}/top", get(usage::top))
         .route("/containers/{id}/stats", get(usage::stats))
         .route("/containers/{id}/rename", post(lifecycle::rename))
+        .route("/containers/{id}/update", post(resources::update))
         .route("/commit", post(usage::commit))
 }

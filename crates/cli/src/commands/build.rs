@@ -94,7 +94,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
         shm_size: args
             .shm_size
             .as_deref()
-            .map(super::container::parse_bytes)
+            .map(super::resources::parse_bytes)
             .transpose()?
             .unwrap_or(0) as u64,
         extra_hosts: args.add_host,

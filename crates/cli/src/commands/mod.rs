@@ -8,10 +8,12 @@ pub mod health_log;
 pub mod image;
 pub mod network;
 pub mod registry;
+pub mod resources;
 pub mod search;
 pub mod security_opt;
 pub mod serve;
 pub mod system;
+pub mod update;
 pub mod volume;
 
 /// `--filter name=value` flags as pairs, with the docker CLI's message for

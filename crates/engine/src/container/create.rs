@@ -96,6 +96,7 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
     };
     let mut host = validate_host(req.host.clone())?;
     let networks = create_network::validate(store, &mut host, &req.endpoints_config)?;
+    super::settings::validate(store, &mut host, req.hostname.is_some())?;
     if host.runtime.is_empty() {
         host.runtime = default_runtime.to_string();
     }
@@ -170,6 +171,7 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
     }
 
     let (mounts, volumes_to_create) = plan_mounts(store, &host, &image_volumes)?;
+    super::settings::check_volume_driver(&host, &mounts)?;
 
     let spec = ContainerSpec {
         hostname: req.hostname.clone().unwrap_or_else(|| id[..12].to_string()),

@@ -25,12 +25,14 @@ mod resize;
 mod restart;
 pub mod rm;
 pub(crate) mod runtime;
+mod settings;
 mod signal;
 pub mod size;
 pub mod start;
 pub mod stats;
 pub mod stop;
 pub mod top;
+pub mod update;
 pub(crate) mod volumes;
 pub mod wait;
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use berth_container::model::{self, Container, MountKind, Paths};
-use berth_container::{rootfs, ContainerError, Result};
+use berth_container::{rootfs, ContainerError, Result, SharedNamespace};
 use berth_mount::Linux;
 use berth_runtime::{BindMount, ExtraMount, Namespace, SpecInput, Ulimit};
 use berth_store::Store;
@@ -98,7 +98,11 @@ pub(super) fn spec_input(
             propagation: None,
         }));
     }
-    let user = berth_runtime::resolve_user(&paths.rootfs, &c.spec.user)?;
+    let user = berth_runtime::resolve_container_user(
+        &paths.rootfs,
+        &c.spec.user,
+        &c.spec.host.modes.group_add,
+    )?;
     // Docker puts the link variables before the container's own, which win.
     let mut env: Vec<String> = links
         .iter()
@@ -121,6 +125,16 @@ pub(super) fn spec_input(
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(user.home_env());
     }
+    let pid = match c.spec.host.modes.pid() {
+        SharedNamespace::Own => Namespace::New,
+        SharedNamespace::Host => Namespace::Host,
+        SharedNamespace::Container(other) => Namespace::Path(pid_namespace(store, other)?),
+    };
+    let uts = if c.spec.host.modes.uts_host() {
+        Namespace::Host
+    } else {
+        Namespace::New
+    };
     let init_binary = if c.spec.host.init {
         Some(tini_path()?)
     } else {
@@ -151,6 +165,7 @@ pub(super) fn spec_input(
         memory_bytes: (c.spec.host.memory > 0).then_some(c.spec.host.memory),
         nano_cpus: (c.spec.host.nano_cpus > 0).then_some(c.spec.host.nano_cpus),
         pids_limit: c.spec.host.pids_limit,
+        resources: c.spec.host.resources.clone(),
         ulimits: c
             .spec
             .host
@@ -163,6 +178,8 @@ pub(super) fn spec_input(
             })
             .collect(),
         network,
+        pid,
+        uts,
         init_binary,
         shm_size_bytes: c.spec.host.shm_size,
         cgroups_path: format!("/berth/{}", c.id),
@@ -230,6 +247,16 @@ fn joined_namespace(store: &Store, reference: &str) -> Result<Option<berth_netwo
         }
     }
     Ok(None)
+}
+
+/// The PID namespace of the running container `reference` (`--pid
+/// container:NAME`); Docker's error when it does not run.
+fn pid_namespace(store: &Store, reference: &str) -> Result<PathBuf> {
+    let other = model::find(store, reference)?;
+    if !matches!(other.state.status, model::Status::Running | model::Status::Paused) || other.state.pid <= 0 {
+        return Err(ContainerError::Conflict(format!("container {} is not running", other.id)));
+    }
+    Ok(PathBuf::from(format!("/proc/{}/ns/pid", other.state.pid)))
 }
 
 /// What `--add-host NAME:host-gateway` resolves to: the gateway of the

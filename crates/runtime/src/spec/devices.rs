@@ -1,4 +1,5 @@
-//! Devices: the device cgroup rules and, for `--privileged`, the host's devices.
+//! Devices: the device cgroup rules (Docker's defaults, then
+//! `--device-cgroup-rule`s) and, for `--privileged`, the host's devices.
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
@@ -99,6 +100,47 @@ fn host_devices(dir: &Path) -> Result<Vec<LinuxDevice>, RuntimeError> {
     Ok(devices)
 }
 
+/// A `--device-cgroup-rule` (`c 42:* rmw`: type `a`, `b` or `c`, major and
+/// minor numbers or `*`, access `rwm`), with Docker's message when malformed.
+pub(super) fn parse_device_rule(rule: &str) -> Result<LinuxDeviceCgroup, RuntimeError> {
+    let bad = || RuntimeError::invalid(format!("invalid device cgroup rule format: '{rule}'"));
+    let parts: Vec<&str> = rule.split(' ').collect();
+    let [typ, numbers, access] = parts[..] else {
+        return Err(bad());
+    };
+    let typ = match typ {
+        "a" => LinuxDeviceType::A,
+        "b" => LinuxDeviceType::B,
+        "c" => LinuxDeviceType::C,
+        _ => return Err(bad()),
+    };
+    let number = |n: &str| -> Result<Option<i64>, RuntimeError> {
+        match n {
+            "*" => Ok(None),
+            n if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                n.parse().map(Some).map_err(|_| bad())
+            }
+            _ => Err(bad()),
+        }
+    };
+    let (major, minor) = numbers.split_once(':').ok_or_else(bad)?;
+    let (major, minor) = (number(major)?, number(minor)?);
+    if access.is_empty() || access.len() > 3 || !access.bytes().all(|b| b"rwm".contains(&b)) {
+        return Err(bad());
+    }
+    let mut builder = LinuxDeviceCgroupBuilder::default()
+        .allow(true)
+        .typ(typ)
+        .access(access);
+    if let Some(major) = major {
+        builder = builder.major(major);
+    }
+    if let Some(minor) = minor {
+        builder = builder.minor(minor);
+    }
+    Ok(builder.build()?)
+}
+
 /// The devices a container gets beyond the runtime's defaults (the host's, for
 /// `--privileged`) and its device cgroup rules.
 pub(super) fn devices(
@@ -109,6 +151,9 @@ pub(super) fn devices(
     if input.privileged {
         devices = host_devices(Path::new("/dev"))?;
         device_rules.push(device_rule(true, None, None, None)?);
+    }
+    for rule in &input.resources.device_cgroup_rules {
+        device_rules.push(parse_device_rule(rule)?);
     }
     Ok((devices, device_rules))
 }

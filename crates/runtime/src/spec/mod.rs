@@ -30,6 +30,7 @@ use crate::user::User;
 
 pub use mounts::{masked_paths, readonly_paths};
 pub use process::{build_exec_process, inherit_container_limits};
+pub use resources::{check_resources, linux_resources, Limits, Resources};
 
 /// How a container gets a namespace of some kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +39,8 @@ pub enum Namespace {
     New,
     /// The host's namespace (`--network host`).
     Host,
-    /// Join an existing namespace (`--network container:X` → `/proc/PID/ns/net`).
+    /// Join an existing namespace (`--network container:X` → `/proc/PID/ns/net`,
+    /// `--pid container:X` → `/proc/PID/ns/pid`).
     Path(PathBuf),
 }
 
@@ -109,14 +111,32 @@ pub struct SpecInput {
     pub memory_bytes: Option<i64>,
     pub nano_cpus: Option<i64>,
     pub pids_limit: Option<i64>,
+    /// Cgroup settings beyond memory, CPUs and pids (`--cpu-shares`, cpusets,
+    /// `--device-cgroup-rule`...).
+    pub resources: Resources,
     pub ulimits: Vec<Ulimit>,
     pub network: Namespace,
+    /// `--pid`: a new PID namespace, the host's or another container's.
+    pub pid: Namespace,
+    /// `--uts`: a new UTS namespace (with `hostname`) or the host's.
+    pub uts: Namespace,
     /// `--init`: host path of tini, bind-mounted at /sbin/docker-init.
     pub init_binary: Option<PathBuf>,
     pub shm_size_bytes: u64,
     /// cgroupfs-driver path such as `/berth/<id>`; empty leaves it to the runtime.
     pub cgroups_path: String,
     pub oom_score_adj: Option<i32>,
+}
+
+impl SpecInput {
+    /// The memory, CPU and pids limits.
+    fn limits(&self) -> Limits {
+        Limits {
+            memory_bytes: self.memory_bytes,
+            nano_cpus: self.nano_cpus,
+            pids_limit: self.pids_limit,
+        }
+    }
 }
 
 /// Docker's `--shm-size` default.
@@ -170,7 +190,8 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, RuntimeError> {
                 .build()?,
         ))
         .set_process(Some(process))
-        .set_hostname(Some(input.hostname.clone()))
+        // Without a UTS namespace of its own the container has the host's name.
+        .set_hostname((input.uts != Namespace::Host).then(|| input.hostname.clone()))
         .set_domainname(None)
         .set_mounts(Some(mounts))
         .set_hooks(None)

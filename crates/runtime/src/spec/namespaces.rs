@@ -30,8 +30,8 @@ pub(super) fn cgroup_v2_unified() -> bool {
         .unwrap_or(false)
 }
 
-/// The namespaces of a container: its own mount, UTS, PID and IPC namespaces,
-/// its network namespace as asked, and a cgroup namespace on a pure cgroup v2
+/// The namespaces of a container: its own mount and IPC namespaces, its
+/// network, UTS and PID namespaces as asked, and a cgroup namespace on a pure cgroup v2
 /// host.
 pub(super) fn namespaces(input: &SpecInput) -> Result<Vec<LinuxNamespace>, RuntimeError> {
     let mut namespaces = vec![namespace(LinuxNamespaceType::Mount, None)?];
@@ -42,8 +42,16 @@ pub(super) fn namespaces(input: &SpecInput) -> Result<Vec<LinuxNamespace>, Runti
         }
         Namespace::Host => {}
     }
-    namespaces.push(namespace(LinuxNamespaceType::Uts, None)?);
-    namespaces.push(namespace(LinuxNamespaceType::Pid, None)?);
+    for (typ, mode) in [
+        (LinuxNamespaceType::Uts, &input.uts),
+        (LinuxNamespaceType::Pid, &input.pid),
+    ] {
+        match mode {
+            Namespace::New => namespaces.push(namespace(typ, None)?),
+            Namespace::Path(path) => namespaces.push(namespace(typ, Some(path))?),
+            Namespace::Host => {}
+        }
+    }
     namespaces.push(namespace(LinuxNamespaceType::Ipc, None)?);
     if cgroup_v2_unified() {
         namespaces.push(namespace(LinuxNamespaceType::Cgroup, None)?);

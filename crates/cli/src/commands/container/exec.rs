@@ -2,7 +2,7 @@
 //! instance of the engine (created, then started with this process's
 //! stdio), as the docker CLI runs it through the API.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use berth_engine::container::exec_instances::ExecConfig;
 use berth_engine::container::exec_start::ExecIo;
 use clap::{ArgAction, Args};
@@ -35,6 +35,9 @@ pub struct ExecArgs {
     /// Give extended privileges to the command
     #[arg(long)]
     privileged: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys")]
+    detach_keys: Option<String>,
     /// Print help
     #[arg(long, action = ArgAction::Help)]
     help: Option<bool>,
@@ -44,6 +47,15 @@ pub struct ExecArgs {
 }
 
 pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
+    // The CLI's stdin reaches the process through the OCI runtime, which
+    // ends the process with the CLI: there is no detaching from it here
+    // (the Engine API's exec, whose process the server holds, honours them).
+    if args.detach_keys.is_some() && args.interactive && !args.detach {
+        bail!(
+            "--detach-keys: berth's CLI cannot detach from an interactive exec (its process \
+             would end with the CLI); use `exec -d`, or detach through the Engine API (berth serve)"
+        );
+    }
     let mut env = Vec::new();
     resolve_env(&args.env, &mut env);
     let config = ExecConfig {
@@ -56,7 +68,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
         attach_stdin: args.interactive,
         attach_stdout: !args.detach,
         attach_stderr: !args.detach,
-        detach_keys: String::new(),
+        detach_keys: args.detach_keys.unwrap_or_default(),
     };
     let io = if args.detach {
         ExecIo::InheritDetached

@@ -10,6 +10,8 @@ use berth_engine::grammar;
 use berth_engine::model::{HostSpec, RestartPolicy, Ulimit};
 use clap::{ArgAction, Args};
 
+use crate::commands::resources::{parse_bytes, HostFlags};
+
 /// Flags shared by `create` and `run`.
 #[derive(Args, Debug, Clone)]
 pub struct CreateFlags {
@@ -131,6 +133,7 @@ pub struct CreateFlags {
     shm_size: Option<String>,
     #[command(flatten)]
     health_log: crate::commands::health_log::HealthLogFlags,
+    host_flags: HostFlags,
     /// Print help
     #[arg(long, action = ArgAction::Help)]
     help: Option<bool>,
@@ -161,24 +164,6 @@ pub struct RunArgs {
     pub(super) flags: CreateFlags,
 }
 
-/// Docker's RAMInBytes: "512m", "1g", "1024" (bytes), "64k", case-insensitive, optional "b".
-pub fn parse_bytes(s: &str) -> Result<i64> {
-    let lower = s.trim().to_ascii_lowercase();
-    let trimmed = lower.strip_suffix('b').unwrap_or(&lower);
-    let (number, multiplier) = match trimmed.chars().last() {
-        Some('k') => (&trimmed[..trimmed.len() - 1], 1i64 << 10),
-        Some('m') => (&trimmed[..trimmed.len() - 1], 1 << 20),
-        Some('g') => (&trimmed[..trimmed.len() - 1], 1 << 30),
-        Some('t') => (&trimmed[..trimmed.len() - 1], 1 << 40),
-        _ => (trimmed, 1),
-    };
-    let value: f64 = number.parse().map_err(|_| anyhow!("invalid size: '{s}'"))?;
-    if value < 0.0 {
-        bail!("invalid size: '{s}'");
-    }
-    Ok((value * multiplier as f64) as i64)
-}
-
 fn parse_ulimit(s: &str) -> Result<Ulimit> {
     let (name, values) = s
         .split_once('=')
@@ -202,7 +187,7 @@ fn parse_ulimit(s: &str) -> Result<Ulimit> {
     })
 }
 
-fn parse_restart(s: &str) -> Result<RestartPolicy> {
+pub(crate) fn parse_restart(s: &str) -> Result<RestartPolicy> {
     let (name, count) = match s.split_once(':') {
         Some((n, c)) => (
             n,
@@ -340,8 +325,12 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         // The engine's default runtime (`--runtime`), filled in by create.
         runtime: String::new(),
         log_config: flags.health_log.log_config()?,
+        // From the resource and namespace flags, just below.
+        resources: Default::default(),
+        modes: Default::default(),
     };
     flags.endpoint.apply(&mut host);
+    flags.host_flags.apply(&mut host)?;
     Ok(CreateRequest {
         name: flags.name.clone(),
         image,
@@ -374,15 +363,6 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bytes_like_docker() {
-        assert_eq!(parse_bytes("512m").unwrap(), 512 << 20);
-        assert_eq!(parse_bytes("1G").unwrap(), 1 << 30);
-        assert_eq!(parse_bytes("100").unwrap(), 100);
-        assert_eq!(parse_bytes("64kb").unwrap(), 64 << 10);
-        assert!(parse_bytes("lots").is_err());
-    }
 
     #[test]
     fn restart_and_ulimit_parsing() {

@@ -1,0 +1,156 @@
+//! Resource and namespace flags: those `create`/`run` add to the host
+//! settings (`--cpu-shares`, cpusets, `--pid`, `--uts`, `--group-add`...),
+//! the cgroup flags `update` shares, and Docker's size grammar.
+
+use anyhow::{anyhow, bail, Result};
+use berth_engine::model::{HostModes, HostSpec, Resources};
+use clap::Args;
+
+/// Cgroup flags `create`, `run` and `update` share.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CgroupFlags {
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    cpu_shares: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period")]
+    cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    cpu_quota: Option<i64>,
+    /// Limit CPU real-time period in microseconds
+    #[arg(long = "cpu-rt-period")]
+    cpu_rt_period: Option<i64>,
+    /// Limit CPU real-time runtime in microseconds
+    #[arg(long = "cpu-rt-runtime")]
+    cpu_rt_runtime: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems")]
+    cpuset_mems: Option<String>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation")]
+    memory_reservation: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    memory_swap: Option<String>,
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable
+    #[arg(long = "blkio-weight")]
+    blkio_weight: Option<u16>,
+}
+
+impl CgroupFlags {
+    pub(super) fn resources(&self) -> Result<Resources> {
+        Ok(Resources {
+            cpu_shares: self.cpu_shares.unwrap_or(0),
+            cpu_period: self.cpu_period.unwrap_or(0),
+            cpu_quota: self.cpu_quota.unwrap_or(0),
+            cpu_realtime_period: self.cpu_rt_period.unwrap_or(0),
+            cpu_realtime_runtime: self.cpu_rt_runtime.unwrap_or(0),
+            cpuset_cpus: self.cpuset_cpus.clone().unwrap_or_default(),
+            cpuset_mems: self.cpuset_mems.clone().unwrap_or_default(),
+            memory_reservation: bytes(&self.memory_reservation)?,
+            // Docker's MemSwapBytes: -1 is "unlimited".
+            memory_swap: match self.memory_swap.as_deref() {
+                Some("-1") => -1,
+                other => bytes(&other.map(str::to_string))?,
+            },
+            blkio_weight: self.blkio_weight.unwrap_or(0),
+            device_cgroup_rules: Vec::new(),
+        })
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.cpu_shares.is_none()
+            && self.cpu_period.is_none()
+            && self.cpu_quota.is_none()
+            && self.cpu_rt_period.is_none()
+            && self.cpu_rt_runtime.is_none()
+            && self.cpuset_cpus.is_none()
+            && self.cpuset_mems.is_none()
+            && self.memory_reservation.is_none()
+            && self.memory_swap.is_none()
+            && self.blkio_weight.is_none()
+    }
+}
+
+pub(super) fn bytes(value: &Option<String>) -> Result<i64> {
+    Ok(value.as_deref().map(parse_bytes).transpose()?.unwrap_or(0))
+}
+
+/// `create`/`run` flags of cgroups, namespaces and groups.
+#[derive(Args, Debug, Clone, Default)]
+pub struct HostFlags {
+    #[command(flatten)]
+    cgroup: CgroupFlags,
+    /// Add a rule to the cgroup allowed devices list
+    #[arg(long = "device-cgroup-rule")]
+    device_cgroup_rule: Vec<String>,
+    /// Add additional groups to join
+    #[arg(long = "group-add")]
+    group_add: Vec<String>,
+    /// PID namespace to use
+    #[arg(long = "pid")]
+    pid: Option<String>,
+    /// UTS namespace to use
+    #[arg(long = "uts")]
+    uts: Option<String>,
+    /// Container isolation technology
+    #[arg(long = "isolation")]
+    isolation: Option<String>,
+    /// Optional volume driver for the container
+    #[arg(long = "volume-driver")]
+    volume_driver: Option<String>,
+}
+
+impl HostFlags {
+    /// Adds these settings to `host` (the engine checks them at create).
+    pub fn apply(&self, host: &mut HostSpec) -> Result<()> {
+        host.resources = Resources {
+            device_cgroup_rules: self.device_cgroup_rule.clone(),
+            ..self.cgroup.resources()?
+        };
+        host.modes = HostModes {
+            pid_mode: self.pid.clone().unwrap_or_default(),
+            uts_mode: self.uts.clone().unwrap_or_default(),
+            group_add: self.group_add.clone(),
+            isolation: self.isolation.clone().unwrap_or_default(),
+            volume_driver: self.volume_driver.clone().unwrap_or_default(),
+        };
+        Ok(())
+    }
+}
+
+/// Docker's RAMInBytes: "512m", "1g", "1024" (bytes), "64k", case-insensitive, optional "b".
+pub fn parse_bytes(s: &str) -> Result<i64> {
+    let lower = s.trim().to_ascii_lowercase();
+    let trimmed = lower.strip_suffix('b').unwrap_or(&lower);
+    let (number, multiplier) = match trimmed.chars().last() {
+        Some('k') => (&trimmed[..trimmed.len() - 1], 1i64 << 10),
+        Some('m') => (&trimmed[..trimmed.len() - 1], 1 << 20),
+        Some('g') => (&trimmed[..trimmed.len() - 1], 1 << 30),
+        Some('t') => (&trimmed[..trimmed.len() - 1], 1 << 40),
+        _ => (trimmed, 1),
+    };
+    let value: f64 = number.parse().map_err(|_| anyhow!("invalid size: '{s}'"))?;
+    if value < 0.0 {
+        bail!("invalid size: '{s}'");
+    }
+    Ok((value * multiplier as f64) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_like_docker() {
+        assert_eq!(parse_bytes("512m").unwrap(), 512 << 20);
+        assert_eq!(parse_bytes("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("100").unwrap(), 100);
+        assert_eq!(parse_bytes("64kb").unwrap(), 64 << 10);
+        assert!(parse_bytes("lots").is_err());
+    }
+}

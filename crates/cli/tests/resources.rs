@@ -1,0 +1,450 @@
+//! Resources, namespaces and groups are applied, read back from the kernel
+//! (the container's cgroup files, its namespaces, `id` inside it), or refused
+//! with Docker's messages and nothing created; `update` changes a running
+//! container's cgroup and a restart keeps what it set.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::Berth;
+
+/// A cgroup file of container `id`: `v1` under its controller's hierarchy
+/// (hybrid hosts), `v2` in the unified one.
+fn cgroup_file(id: &str, controller: &str, v1: &str, v2: &str) -> String {
+    let v1_path = PathBuf::from(format!("/sys/fs/cgroup/{controller}/berth/{id}/{v1}"));
+    let path = if v1_path.exists() {
+        v1_path
+    } else {
+        PathBuf::from(format!("/sys/fs/cgroup/berth/{id}/{v2}"))
+    };
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .to_string()
+}
+
+fn cgroup_v1() -> bool {
+    PathBuf::from("/sys/fs/cgroup/cpu/cpu.shares").exists()
+}
+
+fn memory_limit(id: &str) -> String {
+    cgroup_file(id, "memory", "memory.limit_in_bytes", "memory.max")
+}
+
+fn cpu_quota(id: &str) -> String {
+    let quota = cgroup_file(id, "cpu", "cpu.cfs_quota_us", "cpu.max");
+    // v2's cpu.max is "QUOTA PERIOD".
+    quota.split_whitespace().next().unwrap().to_string()
+}
+
+fn pids_max(id: &str) -> String {
+    cgroup_file(id, "pids", "pids.max", "pids.max")
+}
+
+#[test]
+fn create_applies_cpu_shares_cpusets_and_reservation() {
+    let b = Berth::with_busybox();
+    let id = b.ok(&[
+        "run",
+        "-d",
+        "--cpu-shares",
+        "512",
+        "--cpuset-cpus",
+        "0",
+        "--cpuset-mems",
+        "0",
+        "-m",
+        "64m",
+        "--memory-reservation",
+        "16m",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(
+        cgroup_file(&id, "cpuset", "cpuset.cpus", "cpuset.cpus"),
+        "0"
+    );
+    assert_eq!(
+        cgroup_file(&id, "cpuset", "cpuset.mems", "cpuset.mems"),
+        "0"
+    );
+    assert_eq!(
+        cgroup_file(&id, "memory", "memory.soft_limit_in_bytes", "memory.low"),
+        (16 << 20).to_string()
+    );
+    if cgroup_v1() {
+        assert_eq!(cgroup_file(&id, "cpu", "cpu.shares", ""), "512");
+        // Docker's default swap: twice the memory.
+        assert_eq!(
+            cgroup_file(&id, "memory", "memory.memsw.limit_in_bytes", ""),
+            (128 << 20).to_string()
+        );
+    }
+    let shown = b.ok(&[
+        "inspect", "-f",
+        "{{.HostConfig.CpuShares}} {{.HostConfig.CpusetCpus}} {{.HostConfig.CpusetMems}} {{.HostConfig.MemoryReservation}} {{.HostConfig.MemorySwap}}",
+        &id,
+    ]);
+    assert_eq!(shown, format!("512 0 0 {} {}", 16 << 20, 128 << 20));
+}
+
+#[test]
+fn update_changes_the_running_cgroup_and_a_restart_keeps_it() {
+    let b = Berth::with_busybox();
+    let id = b.ok(&["run", "-d", "-m", "64m", "busybox", "sleep", "600"]);
+    assert_eq!(memory_limit(&id), (64 << 20).to_string());
+    let out = b.ok(&[
+        "update",
+        "-m",
+        "32m",
+        "--memory-swap",
+        "96m",
+        "--cpus",
+        "0.5",
+        "--pids-limit",
+        "50",
+        "--cpu-shares",
+        "300",
+        "--restart",
+        "on-failure:3",
+        &id,
+    ]);
+    assert_eq!(out, id);
+    assert_eq!(memory_limit(&id), (32 << 20).to_string());
+    assert_eq!(cpu_quota(&id), "50000");
+    assert_eq!(pids_max(&id), "50");
+    if cgroup_v1() {
+        assert_eq!(cgroup_file(&id, "cpu", "cpu.shares", ""), "300");
+    }
+    let shown = |b: &Berth| {
+        b.ok(&[
+            "inspect", "-f",
+            "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}",
+            &id,
+        ])
+    };
+    let expected = format!("{} {} 500000000 50 300 on-failure:3", 32 << 20, 96 << 20);
+    assert_eq!(shown(&b), expected);
+
+    // A new cgroup, the updated values.
+    b.ok(&["restart", "-t", "0", &id]);
+    assert_eq!(memory_limit(&id), (32 << 20).to_string());
+    assert_eq!(cpu_quota(&id), "50000");
+    assert_eq!(pids_max(&id), "50");
+    assert_eq!(shown(&b), expected);
+}
+
+#[test]
+fn update_of_a_stopped_container_applies_at_its_start() {
+    let b = Berth::with_busybox();
+    let id = b.ok(&["create", "busybox", "sleep", "600"]);
+    assert_eq!(
+        b.ok(&["update", "--pids-limit", "40", "-m", "48m", &id]),
+        id
+    );
+    b.ok(&["start", &id]);
+    assert_eq!(pids_max(&id), "40");
+    assert_eq!(memory_limit(&id), (48 << 20).to_string());
+}
+
+#[test]
+fn update_refuses_what_docker_refuses() {
+    let b = Berth::with_busybox();
+    let id = b.ok(&["run", "-d", "--cpus", "1", "busybox", "sleep", "600"]);
+    let refused = |args: &[&str], message: &str| {
+        let r = b.fails(args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(message), "{args:?}: {}", r.stderr);
+    };
+    refused(
+        &["update", "--cpu-quota", "20000", &id],
+        &format!("Cannot update container {id}: Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set"),
+    );
+    refused(
+        &["update", "-m", "1m", &id],
+        "Minimum memory limit allowed is 6MB",
+    );
+    refused(
+        &["update", "--cpuset-cpus", "4096", &id],
+        "Requested CPUs are not available - requested 4096",
+    );
+    refused(
+        &["update", &id],
+        "you must provide one or more flags when using this command",
+    );
+    refused(
+        &["update", "--cpu-shares", "10", "nosuch"],
+        "No such container: nosuch",
+    );
+    // The refused values were not stored.
+    assert_eq!(
+        b.ok(&["inspect", "-f", "{{.HostConfig.CpuQuota}}", &id]),
+        "0"
+    );
+    assert_eq!(cpu_quota(&id), "100000");
+
+    let auto = b.ok(&["create", "--rm", "busybox", "true"]);
+    refused(
+        &["update", "--restart", "always", &auto],
+        "Restart policy cannot be updated because AutoRemove is enabled for the container",
+    );
+}
+
+#[test]
+fn device_cgroup_rules_open_devices_to_the_container() {
+    let b = Berth::with_busybox();
+    // Major 42 has no driver: an allowed open reaches the kernel's ENXIO, a
+    // denied one stops at the device cgroup's EPERM.
+    let probe = "mknod /tmp/dev c 42 1 && cat /tmp/dev";
+    let allowed = b.run(&[
+        "run",
+        "--rm",
+        "--device-cgroup-rule",
+        "c 42:* rmw",
+        "busybox",
+        "sh",
+        "-c",
+        probe,
+    ]);
+    assert!(
+        allowed.stderr.contains("No such device"),
+        "{}",
+        allowed.stderr
+    );
+    let denied = b.run(&["run", "--rm", "busybox", "sh", "-c", probe]);
+    assert!(
+        denied.stderr.contains("Operation not permitted"),
+        "{}",
+        denied.stderr
+    );
+
+    let r = b.fails(&["create", "--device-cgroup-rule", "c 42 rmw", "busybox"]);
+    assert!(
+        r.stderr
+            .contains("invalid device cgroup rule format: 'c 42 rmw'"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+}
+
+fn namespace_of(pid: &str, kind: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+#[test]
+fn pid_and_uts_namespaces_are_shared_as_asked() {
+    let b = Berth::with_busybox();
+    let host_pid = namespace_of("self", "pid");
+    let inside = |args: &[&str], kind: &str| {
+        let path = format!("/proc/self/ns/{kind}");
+        let mut all = vec!["run", "--rm"];
+        all.extend_from_slice(args);
+        all.extend(["busybox", "readlink", path.as_str()]);
+        b.ok(&all)
+    };
+    assert_eq!(inside(&["--pid", "host"], "pid"), host_pid);
+    assert_ne!(inside(&[], "pid"), host_pid);
+
+    let target = b.ok(&["run", "-d", "--name", "target", "busybox", "sleep", "600"]);
+    let target_pid = b.ok(&["inspect", "-f", "{{.State.Pid}}", &target]);
+    assert_eq!(
+        inside(&["--pid", "container:target"], "pid"),
+        namespace_of(&target_pid, "pid")
+    );
+    b.ok(&["stop", "-t", "0", "target"]);
+    let r = b.fails(&[
+        "run",
+        "--rm",
+        "--pid",
+        "container:target",
+        "busybox",
+        "true",
+    ]);
+    assert!(
+        r.stderr
+            .contains(&format!("container {target} is not running")),
+        "{}",
+        r.stderr
+    );
+    let r = b.fails(&["create", "--pid", "container:nosuch", "busybox"]);
+    assert!(
+        r.stderr.contains("No such container: nosuch"),
+        "{}",
+        r.stderr
+    );
+
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        b.ok(&["run", "--rm", "--uts", "host", "busybox", "hostname"]),
+        host_name.trim()
+    );
+    assert_eq!(
+        inside(&["--uts", "host"], "uts"),
+        namespace_of("self", "uts")
+    );
+    let r = b.fails(&["create", "--uts", "host", "-h", "named", "busybox"]);
+    assert!(
+        r.stderr
+            .contains("conflicting options: hostname and the UTS mode"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn group_add_gives_the_process_its_groups() {
+    let b = Berth::with_busybox();
+    let groups = b.ok(&[
+        "run",
+        "--rm",
+        "--group-add",
+        "nobody",
+        "--group-add",
+        "1234",
+        "busybox",
+        "id",
+        "-G",
+    ]);
+    // The kernel keeps supplementary groups sorted.
+    assert_eq!(groups, "0 1234 65534");
+    // Execs have them too, as in Docker.
+    let id = b.ok(&["run", "-d", "--group-add", "1234", "busybox", "sleep", "600"]);
+    assert_eq!(b.ok(&["exec", &id, "id", "-G"]), "0 1234");
+    let id = b.ok(&["create", "--group-add", "nosuchgroup", "busybox", "true"]);
+    let r = b.fails(&["start", &id]);
+    assert!(
+        r.stderr
+            .contains("Unable to find group nosuchgroup: no matching entries in group file"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        b.ok(&["inspect", "-f", "{{json .HostConfig.GroupAdd}}", &id]),
+        "[\"nosuchgroup\"]"
+    );
+}
+
+#[test]
+fn isolation_and_volume_driver_take_only_what_linux_and_berth_have() {
+    let b = Berth::with_busybox();
+    let id = b.ok(&[
+        "create",
+        "--isolation",
+        "default",
+        "--volume-driver",
+        "local",
+        "-v",
+        "named:/data",
+        "busybox",
+    ]);
+    assert_eq!(
+        b.ok(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.Isolation}} {{.HostConfig.VolumeDriver}}",
+            &id
+        ]),
+        "default local"
+    );
+    b.ok(&["rm", "-v", &id]);
+    b.ok(&["volume", "rm", "named"]);
+
+    let r = b.fails(&["create", "--isolation", "hyperv", "busybox"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .contains("Invalid isolation: \"hyperv\" - linux only supports 'default'"),
+        "{}",
+        r.stderr
+    );
+    let r = b.fails(&[
+        "run",
+        "--volume-driver",
+        "nfs",
+        "-v",
+        "other:/data",
+        "busybox",
+        "true",
+    ]);
+    assert!(
+        r.stderr
+            .contains("error looking up volume plugin nfs: plugin \"nfs\" not found"),
+        "{}",
+        r.stderr
+    );
+    // Nothing was created.
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+    assert_eq!(b.ok(&["volume", "ls", "-q"]), "");
+    // Without volumes the driver is never used: Docker accepts any name.
+    let id = b.ok(&["create", "--volume-driver", "foo", "busybox"]);
+    assert_eq!(
+        b.ok(&["inspect", "-f", "{{.HostConfig.VolumeDriver}}", &id]),
+        "foo"
+    );
+}
+
+#[test]
+fn real_time_cpu_values_are_checked_and_given_to_the_kernel() {
+    let b = Berth::with_busybox();
+    let r = b.fails(&[
+        "create",
+        "--cpu-rt-period",
+        "1000",
+        "--cpu-rt-runtime",
+        "5000",
+        "busybox",
+    ]);
+    let rt_kernel = PathBuf::from("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists();
+    let expected = if rt_kernel {
+        "cpu real-time runtime cannot be higher than cpu real-time period"
+    } else {
+        "Your kernel does not support CPU real-time scheduler"
+    };
+    assert!(r.stderr.contains(expected), "{}", r.stderr);
+    let r = b.run(&["run", "--rm", "--cpu-rt-runtime", "950", "busybox", "true"]);
+    if rt_kernel {
+        // berth's cgroup parent has no real-time budget (Docker's default,
+        // without `--cpu-rt-runtime` on the daemon): the kernel refuses.
+        assert!(
+            r.code != 0 && r.stderr.contains("cpu.rt_runtime_us"),
+            "{}",
+            r.stderr
+        );
+    } else {
+        assert!(r.stderr.contains(expected), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn committed_images_have_their_container_image_as_parent() {
+    let b = Berth::with_busybox();
+    let busybox = b.ok(&["inspect", "-f", "{{.Id}}", "busybox"]);
+    let id = b.ok(&["run", "-d", "busybox", "touch", "/made"]);
+    b.ok(&["wait", &id]);
+    let image = b.ok(&["commit", &id]);
+    assert_eq!(b.ok(&["inspect", "-f", "{{.Parent}}", &image]), busybox);
+    assert_eq!(b.ok(&["inspect", "-f", "{{.Parent}}", "busybox"]), "");
+}
+
+#[test]
+fn exec_detach_keys_are_refused_where_the_cli_cannot_detach() {
+    let b = Berth::with_busybox();
+    let id = b.ok(&["run", "-d", "busybox", "sleep", "600"]);
+    let r = b.fails(&["exec", "-i", "--detach-keys", "ctrl-x", &id, "cat"]);
+    assert!(
+        r.stderr.contains("cannot detach from an interactive exec"),
+        "{}",
+        r.stderr
+    );
+    // Without an attached stdin there is nothing to detach from, as in Docker.
+    assert_eq!(
+        b.ok(&["exec", "--detach-keys", "ctrl-x", &id, "echo", "ran"]),
+        "ran"
+    );
+}

@@ -1,0 +1,126 @@
+//! Docker's `PidMode`, `UTSMode`, `GroupAdd`, `Isolation` and `VolumeDriver`:
+//! how a container shares the host's or another container's namespaces, its
+//! extra groups, its isolation (Linux has one) and its volumes' driver.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ContainerError;
+
+/// Namespace modes and the other process-level settings of `HostConfig`
+/// (field names as Docker's, flattened into [`crate::HostSpec`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HostModes {
+    /// `""` (own namespace), `host` or `container:NAME`.
+    pub pid_mode: String,
+    /// `""` (own namespace) or `host`.
+    #[serde(rename = "UTSMode")]
+    pub uts_mode: String,
+    /// `--group-add`: group names (looked up in the image at start) or ids.
+    pub group_add: Vec<String>,
+    /// `""` or `default`, the only isolation Linux has.
+    pub isolation: String,
+    /// The driver of the volumes created for the container (`""` = local);
+    /// berth has only `local` (checked against the container's volumes at
+    /// create).
+    pub volume_driver: String,
+}
+
+/// How a container gets a namespace it may share (`--pid`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedNamespace<'a> {
+    Own,
+    Host,
+    Container(&'a str),
+}
+
+impl HostModes {
+    /// Docker's checks at create, with its messages; `hostname_given` is `-h`.
+    pub fn validate(&self, hostname_given: bool) -> Result<(), ContainerError> {
+        let invalid = |m: String| Err(ContainerError::InvalidArgument(m));
+        if let Some(other) = self.pid_mode.strip_prefix("container:") {
+            if other.is_empty() {
+                return invalid(format!("invalid PID mode: {}", self.pid_mode));
+            }
+        } else if !matches!(self.pid_mode.as_str(), "" | "host") {
+            return invalid(format!("invalid PID mode: {}", self.pid_mode));
+        }
+        if !matches!(self.uts_mode.as_str(), "" | "host") {
+            return invalid(format!("invalid UTS mode: {}", self.uts_mode));
+        }
+        if self.uts_mode == "host" && hostname_given {
+            return invalid("conflicting options: hostname and the UTS mode".into());
+        }
+        // Docker on Linux: "default" is the one isolation technology.
+        if !matches!(self.isolation.as_str(), "" | "default") {
+            return invalid(format!(
+                "Invalid isolation: \"{}\" - linux only supports 'default'",
+                self.isolation
+            ));
+        }
+        if self.group_add.iter().any(|g| g.is_empty()) {
+            return invalid("--group-add: a group name or id cannot be empty".into());
+        }
+        Ok(())
+    }
+
+    /// The PID namespace asked for.
+    pub fn pid(&self) -> SharedNamespace<'_> {
+        match self.pid_mode.as_str() {
+            "host" => SharedNamespace::Host,
+            mode => match mode.strip_prefix("container:") {
+                Some(other) => SharedNamespace::Container(other),
+                None => SharedNamespace::Own,
+            },
+        }
+    }
+
+    pub fn uts_host(&self) -> bool {
+        self.uts_mode == "host"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(modes: HostModes, hostname: bool) -> String {
+        modes.validate(hostname).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn dockers_values_pass_and_others_are_refused() {
+        let ok = HostModes {
+            pid_mode: "container:web".into(),
+            uts_mode: "host".into(),
+            group_add: vec!["audio".into(), "1234".into()],
+            isolation: "default".into(),
+            volume_driver: "local".into(),
+        };
+        ok.validate(false).unwrap();
+        assert_eq!(ok.pid(), SharedNamespace::Container("web"));
+        let with = |f: fn(&mut HostModes)| {
+            let mut m = HostModes::default();
+            f(&mut m);
+            m
+        };
+        assert_eq!(
+            refused(with(|m| m.isolation = "hyperv".into()), false),
+            "Invalid isolation: \"hyperv\" - linux only supports 'default'"
+        );
+        assert_eq!(
+            refused(with(|m| m.pid_mode = "bogus".into()), false),
+            "invalid PID mode: bogus"
+        );
+        assert_eq!(
+            refused(with(|m| m.uts_mode = "host".into()), true),
+            "conflicting options: hostname and the UTS mode"
+        );
+    }
+
+    #[test]
+    fn older_records_read_as_defaults() {
+        let modes: HostModes = serde_json::from_str("{}").unwrap();
+        assert_eq!(modes, HostModes::default());
+    }
+}

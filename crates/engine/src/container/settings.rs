@@ -1,0 +1,48 @@
+//! The create-time checks of namespace modes, groups and cgroup resources
+//! (Docker's `verifyContainerSettings` for them), kept apart from `create`'s
+//! other checks.
+
+use berth_container::model::{self, HostSpec, MountKind, MountPoint};
+use berth_container::{ContainerError, Result, SharedNamespace};
+use berth_runtime::Limits;
+use berth_store::Store;
+
+/// The limits stored in `host`, as the runtime takes them.
+pub(crate) fn limits(host: &HostSpec) -> Limits {
+    Limits {
+        memory_bytes: (host.memory > 0).then_some(host.memory),
+        nano_cpus: (host.nano_cpus > 0).then_some(host.nano_cpus),
+        pids_limit: host.pids_limit,
+    }
+}
+
+/// Checks `host`'s modes and resources; `--pid container:NAME` must name an
+/// existing container. Docker's default swap (2 × memory) is filled in. A
+/// setting Docker would discard with a warning (block I/O weight on a kernel
+/// without it) is refused here, with Docker's warning as the reason.
+pub(super) fn validate(store: &Store, host: &mut HostSpec, hostname_given: bool) -> Result<()> {
+    host.modes.validate(hostname_given)?;
+    if let SharedNamespace::Container(other) = host.modes.pid() {
+        model::find(store, other)?;
+    }
+    let warnings = berth_runtime::check_resources(limits(host), &mut host.resources, false)?;
+    if !warnings.is_empty() {
+        return Err(ContainerError::InvalidArgument(warnings.join("; ")));
+    }
+    Ok(())
+}
+
+/// `--volume-driver` names the driver of the container's volumes. Docker
+/// accepts any name when the container has no volume and looks the plugin up
+/// when it has one; berth has only the local driver, so a container with
+/// volumes and another driver is refused with Docker's missing-plugin message.
+pub(super) fn check_volume_driver(host: &HostSpec, mounts: &[MountPoint]) -> Result<()> {
+    let driver = host.modes.volume_driver.as_str();
+    if matches!(driver, "" | "local") || !mounts.iter().any(|m| m.kind == MountKind::Volume) {
+        return Ok(());
+    }
+    Err(ContainerError::InvalidArgument(format!(
+        "error looking up volume plugin {driver}: plugin \"{driver}\" not found \
+         (berth has only the local volume driver)"
+    )))
+}
