@@ -133,6 +133,7 @@ pub struct CreateFlags {
     shm_size: Option<String>,
     #[command(flatten)]
     health_log: crate::commands::health_log::HealthLogFlags,
+    #[command(flatten)]
     host_flags: HostFlags,
     /// Print help
     #[arg(long, action = ArgAction::Help)]
