@@ -47,11 +47,16 @@ fn compose_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// compose as its users run it: one-off containers (`run`) go through the
+/// docker CLI on PATH (`docker start --attach`, which attaches before it
+/// starts). Its other path, `COMPOSE_INTERACTIVE_NO_CLI=1` (dockerpty),
+/// attaches after the start and counts on inspect not reporting a finished
+/// process as running; berth reports it running until its monitor has torn
+/// the container down (README, known limits).
 fn compose(dir: &Path, host: &str, project: &str, args: &[&str]) -> Output {
     Command::new("docker-compose")
         .current_dir(dir)
         .env("DOCKER_HOST", host)
-        .env("COMPOSE_INTERACTIVE_NO_CLI", "1")
         .args(["-p", project])
         .args(args)
         .output()
