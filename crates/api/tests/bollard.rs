@@ -639,27 +639,40 @@ fn server_socket_signals_and_restarts() {
 
 #[test]
 fn tcp_listener_answers_and_warns() {
+    use std::io::{BufRead, Read, Write};
     let server = Server::start();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap();
-    let child = std::process::Command::new(common::berth_bin())
-        .arg("--root")
-        .arg(server.root.path())
-        .args(["serve", "-H", &format!("tcp://127.0.0.1:{port}")])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let mut stream = loop {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            break s;
-        }
-        assert!(std::time::Instant::now() < deadline, "no tcp listener");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    use std::io::{Read, Write};
+    // The test picks the port: it holds it until `berth serve` starts, and
+    // should another process take it in that instant, tries another one.
+    // The warning is printed once the listener is bound, so what answers
+    // after it is berth's.
+    let (mut child, port, warning) = (0..5)
+        .find_map(|_| {
+            let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = held.local_addr().unwrap().port();
+            drop(held);
+            let mut child = std::process::Command::new(common::berth_bin())
+                .arg("--root")
+                .arg(server.root.path())
+                .args(["serve", "-H", &format!("tcp://127.0.0.1:{port}")])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut first = String::new();
+            std::io::BufReader::new(child.stderr.as_mut().unwrap())
+                .read_line(&mut first)
+                .unwrap();
+            if first.starts_with("WARNING") {
+                return Some((child, port, first));
+            }
+            let status = child.wait().unwrap();
+            assert!(
+                !status.success() && first.contains("Address already in use"),
+                "berth serve on port {port}: {status}: {first}"
+            );
+            None
+        })
+        .expect("five ports in a row were taken between the test and berth serve");
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .write_all(b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
@@ -671,12 +684,10 @@ fn tcp_listener_answers_and_warns() {
     );
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(child.wait().unwrap().success());
     assert!(
-        stderr.contains("without encryption or authentication"),
-        "{stderr}"
+        warning.contains("without encryption or authentication"),
+        "{warning}"
     );
 }
 

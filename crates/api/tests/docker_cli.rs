@@ -292,20 +292,29 @@ fn scenario(bin: &Path) {
     assert_eq!(out.code, 125);
     assert!(out.stderr.contains("is already in use"), "{}", out.stderr);
 
-    // -p publishes a container port on the host.
-    let port = free_port();
+    // -p publishes a container port on the host (one of berth's choosing:
+    // none another test could take first).
     d.ok(&[
         "run",
         "-d",
         "--name",
         "srv",
         "-p",
-        &format!("127.0.0.1:{port}:80"),
+        "127.0.0.1::80",
         "busybox",
         "sh",
         "-c",
         "mkdir -p /www && echo hello-port > /www/index.html && exec httpd -f -p 80 -h /www",
     ]);
+    let port: u16 = d
+        .ok(&[
+            "inspect",
+            "--format",
+            "{{(index .NetworkSettings.Ports \"80/tcp\" 0).HostPort}}",
+            "srv",
+        ])
+        .parse()
+        .expect("a published 80/tcp");
     assert_eq!(http_get(port, "/index.html"), "hello-port\n");
     let ps = d.ok(&["ps", "--filter", "name=srv", "--format", "{{.Ports}}"]);
     assert_eq!(ps, format!("127.0.0.1:{port}->80/tcp"));
@@ -336,13 +345,6 @@ fn scenario(bin: &Path) {
     d.ok(&["volume", "create", "anon-test"]);
     d.ok(&["volume", "prune", "-f", "--filter", "all=true"]);
     assert_eq!(d.ok(&["volume", "ls", "-q"]), "");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// The body of `GET path` on 127.0.0.1:port, retried while the server starts.

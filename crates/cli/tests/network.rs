@@ -12,13 +12,75 @@ use std::time::{Duration, Instant};
 use common::Berth;
 use serde_json::Value;
 
-/// A TCP port nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("0.0.0.0:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `berth run -d --name NAME ARGS` where ARGS publish a host port the test
+/// picks itself (`{port}` in them is replaced). The test holds the port (a
+/// listening socket) until the moment it hands it to berth; should another
+/// process take it in that instant, the container is removed and the run is
+/// retried on another port. Returns the port and the container's id.
+fn run_on_own_port(b: &Berth, name: &str, args: &[&str]) -> (u16, String) {
+    for _ in 0..5 {
+        let held = TcpListener::bind("0.0.0.0:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("{port}", &port.to_string()))
+            .collect();
+        let mut full = vec!["run", "-d", "--name", name];
+        full.extend(args.iter().map(String::as_str));
+        drop(held);
+        let r = b.run(&full);
+        if r.code == 0 {
+            return (port, r.stdout.trim().to_string());
+        }
+        assert!(
+            r.stderr.contains("port is already allocated"),
+            "berth {full:?} failed: {}{}",
+            r.stdout,
+            r.stderr
+        );
+        b.ok(&["rm", "-f", name]);
+    }
+    panic!("five ports in a row were taken between the test and berth");
+}
+
+/// Takes `port` as soon as whoever holds it lets go (within 10 s).
+fn hold(port: u16) -> TcpListener {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match TcpListener::bind(("0.0.0.0", port)) {
+            Ok(l) => return l,
+            Err(e) if Instant::now() > deadline => panic!("port {port} still taken: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+/// `berth ARGS`, which binds `port` again after the test let go of it; should
+/// another process take the port in that instant, waits until it is free and
+/// retries.
+fn rebind(b: &Berth, port: u16, args: &[&str]) {
+    for _ in 0..5 {
+        let r = b.run(args);
+        if r.code == 0 {
+            return;
+        }
+        assert!(
+            r.stderr.contains("port is already allocated"),
+            "berth {args:?} failed: {}{}",
+            r.stdout,
+            r.stderr
+        );
+        drop(hold(port));
+    }
+    panic!("port {port} was taken five times between the test and berth");
+}
+
+/// The host port berth chose for the container's 80/tcp, from inspect.
+fn host_port(b: &Berth, name: &str) -> u16 {
+    inspect(b, name)["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
+        .as_str()
+        .and_then(|p| p.parse().ok())
+        .expect("a published 80/tcp")
 }
 
 /// One of the host's own non-loopback IPv4 addresses.
@@ -90,15 +152,15 @@ fn two_published_servers_share_a_bind_mounted_folder() {
     let b = Berth::with_busybox();
     let site = tempfile::tempdir().unwrap();
     let bind = format!("{}:/www", site.path().display());
-    let ports = [free_port(), free_port()];
-    for (i, port) in ports.iter().enumerate() {
+    // Host ports of berth's choosing: none another test could take first.
+    for i in 0..2 {
         b.ok(&[
             "run",
             "-d",
             "--name",
             &format!("web{i}"),
             "-p",
-            &format!("{port}:80"),
+            "80",
             "-v",
             &bind,
             "busybox",
@@ -110,6 +172,8 @@ fn two_published_servers_share_a_bind_mounted_folder() {
             "/www",
         ]);
     }
+    let ports = [host_port(&b, "web0"), host_port(&b, "web1")];
+    assert_ne!(ports[0], ports[1]);
     let other = host_address();
     for port in ports {
         assert_eq!(http_get(Ipv4Addr::LOCALHOST, port).0, 404);
@@ -180,8 +244,8 @@ fn random_host_ports_are_recorded_and_served() {
 #[test]
 fn a_taken_host_port_fails_the_start_and_leaves_nothing() {
     let b = Berth::with_busybox();
-    let port = free_port();
-    let held = TcpListener::bind(("0.0.0.0", port)).unwrap();
+    let held = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = held.local_addr().unwrap().port();
     let r = b.run(&[
         "run",
         "-d",
@@ -206,18 +270,12 @@ fn a_taken_host_port_fails_the_start_and_leaves_nothing() {
     assert!(!iptables_rules().contains(&format!("--dport {port}")));
     drop(held);
 
-    // Between two containers of berth, the second one is refused too.
+    // Between two containers of berth, the second one is refused too (the
+    // first takes a port of berth's choosing, the second asks for it).
     b.ok(&[
-        "run",
-        "-d",
-        "--name",
-        "first",
-        "-p",
-        &format!("{port}:80"),
-        "busybox",
-        "sleep",
-        "30",
+        "run", "-d", "--name", "first", "-p", "80", "busybox", "sleep", "30",
     ]);
+    let port = host_port(&b, "first");
     let r = b.run(&[
         "run",
         "-d",
@@ -245,18 +303,11 @@ fn a_taken_host_port_fails_the_start_and_leaves_nothing() {
 #[test]
 fn inspect_shows_network_settings_in_dockers_shape() {
     let b = Berth::with_busybox();
-    let port = free_port();
-    b.ok(&[
-        "run",
-        "-d",
-        "--name",
+    let (port, _) = run_on_own_port(
+        &b,
         "shape",
-        "-p",
-        &format!("127.0.0.1:{port}:80/tcp"),
-        "busybox",
-        "sleep",
-        "30",
-    ]);
+        &["-p", "127.0.0.1:{port}:80/tcp", "busybox", "sleep", "30"],
+    );
     let c = inspect(&b, "shape");
     let ns = &c["NetworkSettings"];
     let ip: Ipv4Addr = ns["IPAddress"].as_str().unwrap().parse().unwrap();
@@ -467,17 +518,26 @@ fn network_none_has_only_loopback_and_host_shares_the_hosts() {
         "lo",
     ]);
     assert!(lo.contains("UP"), "{lo}");
-    let host = std::fs::read_to_string("/proc/net/dev").unwrap();
-    let inside = b.ok(&[
-        "run",
-        "--rm",
-        "--network",
-        "host",
-        "busybox",
-        "cat",
-        "/proc/net/dev",
-    ]);
-    assert_eq!(inside.lines().count(), host.trim().lines().count());
+    // An interface of the test's own (not the host's count of them, which
+    // other tests change meanwhile): the host's network shows it, a bridge
+    // network's does not.
+    let link = HostLink::add();
+    let sees_link = |network: &str| {
+        let dev = b.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            network,
+            "busybox",
+            "cat",
+            "/proc/net/dev",
+        ]);
+        dev.lines()
+            .any(|l| l.split(':').next().map(str::trim) == Some(link.0.as_str()))
+    };
+    assert!(sees_link("host"));
+    assert!(!sees_link("bridge"));
+    drop(link);
     // container:NAME joins the other container's namespace.
     b.ok(&["run", "-d", "--name", "owner", "busybox", "sleep", "30"]);
     let a = b.ok(&["exec", "owner", "cat", "/sys/class/net/eth0/address"]);
@@ -491,6 +551,30 @@ fn network_none_has_only_loopback_and_host_shares_the_hosts() {
         "/sys/class/net/eth0/address",
     ]);
     assert_eq!(a, joined);
+}
+
+/// A veth pair on the host, named for this test process; deleted on drop.
+struct HostLink(String);
+
+impl HostLink {
+    fn add() -> HostLink {
+        let link = HostLink(format!("btl{}", std::process::id()));
+        let peer = format!("{}p", link.0);
+        let st = Command::new("ip")
+            .args([
+                "link", "add", &link.0, "type", "veth", "peer", "name", &peer,
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success(), "ip link add {} type veth", link.0);
+        link
+    }
+}
+
+impl Drop for HostLink {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.0]).status();
+    }
 }
 
 /// A server outside (in a namespace of the test's, reached through the host's
@@ -509,15 +593,23 @@ fn a_container_reaches_an_outside_server_through_nat() {
          && ip addr add 198.51.100.1/24 dev {tag}a && ip link set {tag}a up \
          && ip -n {ns} addr add 198.51.100.2/24 dev {tag}b && ip -n {ns} link set {tag}b up && ip -n {ns} link set lo up"
     ));
-    let server = Command::new("ip")
+    let mut server = Command::new("ip")
         .args(["netns", "exec", &ns, "python3", "-c"])
         .arg(
             "import socket\ns=socket.socket()\ns.bind(('198.51.100.2',8080))\ns.listen()\n\
-             c,a=s.accept()\nc.sendall(a[0].encode())\nc.close()",
+             print('listening',flush=True)\nc,a=s.accept()\nc.sendall(a[0].encode())\nc.close()",
         )
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Not a fixed pause: the server says when it listens.
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready, "listening\n");
     let seen = b.run(&[
         "run",
         "--rm",
@@ -529,7 +621,6 @@ fn a_container_reaches_an_outside_server_through_nat() {
     let _ = Command::new("sh")
         .args(["-c", &format!("ip netns del {ns}; ip link del {tag}a")])
         .status();
-    let mut server = server;
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(seen.code, 0, "{}", seen.stderr);
@@ -596,23 +687,39 @@ fn removing_fifty_published_containers_leaves_nothing() {
         "no rule for {}",
         ips[0]
     );
+    // The chains the containers' port rules jump to (netavark's, per network).
+    let chains: Vec<String> = rules
+        .lines()
+        .filter(|r| ids.iter().any(|id| r.contains(id.as_str())))
+        .filter_map(|r| Some(format!("-A {} ", r.rsplit_once("-j ")?.1)))
+        .collect();
+    assert!(!chains.is_empty(), "no port rule names a container");
     let mut args = vec!["rm", "-f"];
     args.extend(ids.iter().map(String::as_str));
     b.ok(&args);
     assert_eq!(brif(&bridge), 0, "veths left on {bridge}");
     let rules = iptables_rules();
-    for (ip, port) in ips.iter().zip(&ports) {
+    // Released ports may be another test's by now (their rules and sockets
+    // too): only this test's containers' rules, and this root's processes,
+    // count.
+    let survivors = processes_of(b.path());
+    for ((ip, port), id) in ips.iter().zip(&ports).zip(&ids) {
         assert!(
             !rules.contains(&format!("{ip}:80")) && !rules.contains(&format!("-d {ip}/32")),
             "rule for {ip} left"
         );
         assert!(
-            !rules.contains(&format!("--dport {port} ")),
+            !rules
+                .lines()
+                .any(|r| r.contains(&format!("--dport {port} "))
+                    && (r.contains(id.as_str())
+                        || r.contains(&format!("{ip}:"))
+                        || chains.iter().any(|c| r.starts_with(c.as_str())))),
             "rule for port {port} left"
         );
         assert!(
-            TcpListener::bind(("0.0.0.0", *port)).is_ok(),
-            "port {port} still taken"
+            TcpListener::bind(("0.0.0.0", *port)).is_ok() || survivors.is_empty(),
+            "port {port} still taken, while {survivors:?} of this root live"
         );
         assert!(!Path::new(&format!("/run/berth/leases/{bridge}/{ip}")).exists());
     }
@@ -624,6 +731,22 @@ fn removing_fifty_published_containers_leaves_nothing() {
     b.ok(&["network", "rm", &net]);
 }
 
+/// The processes of berth root `root` (`berth --root ROOT ...`) still alive.
+fn processes_of(root: &Path) -> Vec<String> {
+    let root = root.as_os_str().as_encoded_bytes();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let pid = e.ok()?.file_name().into_string().ok()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let args: Vec<&[u8]> = cmdline.split(|&c| c == 0).collect();
+            args.windows(2)
+                .any(|w| w[0] == b"--root" && w[1] == root)
+                .then_some(pid)
+        })
+        .collect()
+}
+
 /// A SIGKILLed monitor leaves veth, rules and ports behind until the next
 /// command reconciles; `ps` releases them and a restart gets the port back.
 #[test]
@@ -632,24 +755,23 @@ fn a_killed_monitor_releases_its_ports_at_the_next_command() {
     let site = tempfile::tempdir().unwrap();
     std::fs::write(site.path().join("index.html"), "back\n").unwrap();
     let bind = format!("{}:/www", site.path().display());
-    let port = free_port();
-    let id = b.ok(&[
-        "run",
-        "-d",
-        "--name",
+    let (port, id) = run_on_own_port(
+        &b,
         "victim",
-        "-p",
-        &format!("{port}:80"),
-        "-v",
-        &bind,
-        "busybox",
-        "httpd",
-        "-f",
-        "-p",
-        "80",
-        "-h",
-        "/www",
-    ]);
+        &[
+            "-p",
+            "{port}:80",
+            "-v",
+            &bind,
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/www",
+        ],
+    );
     assert_eq!(http_get(Ipv4Addr::LOCALHOST, port).0, 200);
     // The monitor is the parent (subreaper) of the container's init.
     let init = b.ok(&["inspect", "-f", "{{.State.Pid}}", &id]);
@@ -657,15 +779,17 @@ fn a_killed_monitor_releases_its_ports_at_the_next_command() {
     let monitor: i32 = stat.rsplit(") ").next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
     // SAFETY: signalling a process by pid.
     unsafe { libc::kill(monitor, libc::SIGKILL) };
-    std::thread::sleep(Duration::from_millis(300));
+    // The port went with the monitor: the test takes it at once and keeps it,
+    // so no other container can publish it (and add rules for it) meanwhile.
+    let held = hold(port);
     assert!(iptables_rules().contains(&format!("--dport {port}")));
     b.ok(&["ps"]);
     assert!(!iptables_rules().contains(&format!("--dport {port}")));
     assert!(!netns_file(&id).exists());
-    assert!(TcpListener::bind(("0.0.0.0", port)).is_ok());
-    b.ok(&["start", "victim"]);
+    drop(held);
+    rebind(&b, port, &["start", "victim"]);
     assert_eq!(http_get(Ipv4Addr::LOCALHOST, port), (200, "back\n".into()));
-    b.ok(&["restart", "-t", "0", "victim"]);
+    rebind(&b, port, &["restart", "-t", "0", "victim"]);
     assert_eq!(http_get(Ipv4Addr::LOCALHOST, port), (200, "back\n".into()));
 }
 

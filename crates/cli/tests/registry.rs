@@ -8,7 +8,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::TcpListener;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -258,11 +258,7 @@ fn push_then_pull_over_plain_http() {
 #[test]
 fn unreachable_registry_is_a_one_line_error() {
     let env = Env::new();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (_held, port) = refusing_port();
     let b = Berth::new();
     let r = fails(
         &b,
@@ -294,6 +290,38 @@ fn unreachable_registry_is_a_one_line_error() {
         r.stderr
     );
     assert!(!env.config_json().exists());
+}
+
+/// A port of 127.0.0.1 that refuses connections for as long as the returned
+/// socket lives: bound by the test (so nothing else can listen on it) but not
+/// listening.
+fn refusing_port() -> (OwnedFd, u16) {
+    // SAFETY: socket(2) with constant arguments; the descriptor is owned below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh descriptor nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut addr = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    use std::os::fd::AsRawFd;
+    // SAFETY: `addr` is a sockaddr_in of `len` bytes for both calls.
+    unsafe {
+        let at = &mut addr as *mut libc::sockaddr_in as *mut libc::sockaddr;
+        assert_eq!(libc::bind(fd.as_raw_fd(), at, len), 0, "bind");
+        assert_eq!(
+            libc::getsockname(fd.as_raw_fd(), at, &mut len),
+            0,
+            "getsockname"
+        );
+    }
+    (fd, u16::from_be(addr.sin_port))
 }
 
 /// A CA and a server certificate for ::1 and 127.0.0.1, made with openssl.
