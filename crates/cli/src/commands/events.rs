@@ -62,7 +62,7 @@ pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<i32> {
 /// (with or without seconds' fraction, zone or time); as nanoseconds.
 fn timestamp(value: &str, now: chrono::DateTime<chrono::Utc>) -> Result<i64> {
     let bad = || anyhow!("invalid value for timestamp: {value:?}");
-    if let Some(d) = go_duration(value) {
+    if let Some(d) = berth_engine::units::parse_go_duration(value) {
         return Ok(now.timestamp_nanos_opt().unwrap_or(0) - d);
     }
     if let Some((secs, frac)) = value.split_once('.').or(Some((value, ""))) {
@@ -89,38 +89,6 @@ fn timestamp(value: &str, now: chrono::DateTime<chrono::Utc>) -> Result<i64> {
         })
         .map_err(|_| bad())?;
     parsed.timestamp_nanos_opt().ok_or_else(bad)
-}
-
-/// Go's `time.ParseDuration` for the units a user types: `300ms`, `1.5h`,
-/// `2h45m`; nanoseconds.
-fn go_duration(s: &str) -> Option<i64> {
-    let mut total = 0f64;
-    let mut rest = s;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .filter(|n| *n > 0)?;
-        let number: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += number * scale;
-        rest = &rest[unit_len..];
-    }
-    Some(total as i64)
 }
 
 #[cfg(test)]

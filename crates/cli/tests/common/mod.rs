@@ -2,6 +2,7 @@
 //! busybox image built from Debian's busybox-static.
 #![allow(dead_code)]
 
+pub mod net;
 pub mod registry;
 pub mod storage;
 
