@@ -49,3 +49,28 @@ fn swarm_and_plugin_endpoints_answer_as_a_dockerd_outside_a_swarm() {
     let (code, body) = http(&server.socket, "POST", "/swarm/init");
     assert_eq!(code, 501, "{body}");
 }
+
+/// A volume driver there is none of: dockerd's 404 and message, nothing made.
+#[test]
+fn volume_create_with_an_unknown_driver_is_not_found() {
+    let server = Server::start();
+    let create = |socket: &std::path::Path| {
+        let out = Command::new("curl")
+            .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", "POST", "-H", "Content-Type: application/json"])
+            .args(["-d", r#"{"Name":"compat-nodriver","Driver":"invalid.driver"}"#, "--unix-socket"])
+            .arg(socket)
+            .arg("http://d/v1.41/volumes/create")
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let ours = create(&server.socket);
+    assert!(ours.ends_with("\n404"), "{ours}");
+    assert!(ours.contains(r#"plugin \"invalid.driver\" not found"#), "{ours}");
+    assert_eq!(http(&server.socket, "GET", "/volumes/compat-nodriver").0, 404);
+    let dockerd = std::path::Path::new("/var/run/docker.sock");
+    if http(dockerd, "GET", "/_ping").0 == 200 {
+        // dockerd ends its JSON with a newline (Go's json.Encoder).
+        assert_eq!(ours, create(dockerd).replace("}\n\n", "}\n"));
+    }
+}

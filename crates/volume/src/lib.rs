@@ -68,6 +68,9 @@ pub enum VolumeError {
     Create { name: String, reason: String },
     #[error("error looking up volume plugin {0}: plugin \"{0}\" not found")]
     NoSuchDriver(String),
+    /// `volume create` with a driver there is none of (dockerd: 404).
+    #[error("create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found")]
+    CreateNoSuchDriver { name: String, driver: String },
     #[error("get {0}: no such volume")]
     NotFound(String),
     #[error("remove {name}: volume is in use - [{}]", containers.join(", "))]
@@ -132,7 +135,7 @@ impl berth_error::HasKind for VolumeError {
             VolumeError::Create { .. }
             | VolumeError::InvalidSpec(_)
             | VolumeError::InvalidFlag { .. } => ErrorKind::InvalidArgument,
-            VolumeError::NoSuchDriver(_) => ErrorKind::NotFound,
+            VolumeError::NoSuchDriver(_) | VolumeError::CreateNoSuchDriver { .. } => ErrorKind::NotFound,
             VolumeError::Store(e) => e.kind(),
             VolumeError::Lock(e) => e.kind(),
             VolumeError::Mount(e) => e.kind(),
@@ -179,12 +182,8 @@ pub fn create(
     };
     let driver = match driver_for(driver_name, &Linux) {
         Ok(d) => d,
-        Err(e) => {
-            return Err(VolumeError::Create {
-                name,
-                reason: e.to_string(),
-            })
-        }
+        Err(VolumeError::NoSuchDriver(driver)) => return Err(VolumeError::CreateNoSuchDriver { name, driver }),
+        Err(e) => return Err(e),
     };
     driver.validate(&name, &opts)?;
     if anonymous {
