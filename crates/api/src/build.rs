@@ -66,9 +66,19 @@ fn options(q: &Query) -> Result<BuildOptions, ApiError> {
         )));
     }
     for key in [
-        "memory", "memswap", "cpushares", "cpusetcpus", "cpuperiod", "cpuquota", "squash", "outputs",
+        "memory",
+        "memswap",
+        "cpushares",
+        "cpusetcpus",
+        "cpuperiod",
+        "cpuquota",
+        "squash",
+        "outputs",
     ] {
-        if let Some(v) = q.get(key).filter(|v| !v.is_empty() && !matches!(*v, "0" | "false" | "[]" | "{}")) {
+        if let Some(v) = q
+            .get(key)
+            .filter(|v| !v.is_empty() && !matches!(*v, "0" | "false" | "[]" | "{}"))
+        {
             return Err(ApiError::bad_request(format!(
                 "build option {key}={v} is not supported by berth"
             )));
@@ -76,14 +86,17 @@ fn options(q: &Query) -> Result<BuildOptions, ApiError> {
     }
     // dockerd: only the default isolation exists on Linux.
     if let Some(i) = q.text("isolation").filter(|i| i != "default") {
-        return Err(ApiError::bad_request(format!("unsupported isolation: \"{i}\"")));
+        return Err(ApiError::bad_request(format!(
+            "unsupported isolation: \"{i}\""
+        )));
     }
     // Docker's `cachefrom` is a JSON list of image names.
     let cache_from = match q.get("cachefrom").filter(|v| !matches!(*v, "" | "null")) {
         None => None,
-        Some(text) => Some(serde_json::from_str::<Vec<String>>(text).map_err(|e| {
-            ApiError::bad_request(format!("invalid cachefrom {text:?}: {e}"))
-        })?)
+        Some(text) => Some(
+            serde_json::from_str::<Vec<String>>(text)
+                .map_err(|e| ApiError::bad_request(format!("invalid cachefrom {text:?}: {e}")))?,
+        )
         .filter(|list| !list.is_empty()),
     };
     let shm_size = match q.int("shmsize")? {
@@ -111,7 +124,11 @@ fn options(q: &Query) -> Result<BuildOptions, ApiError> {
         network: q.text("networkmode").unwrap_or_else(|| "default".into()),
         cache_from,
         shm_size,
-        extra_hosts: q.all("extrahosts").into_iter().filter(|h| !h.is_empty()).collect(),
+        extra_hosts: q
+            .all("extrahosts")
+            .into_iter()
+            .filter(|h| !h.is_empty())
+            .collect(),
     })
 }
 
@@ -182,10 +199,16 @@ async fn build(State(engine): State<Shared>, q: Query, body: Body) -> Result<Res
                 if quiet {
                     let _ = out.send(json!({ "stream": format!("{}\n", outcome.id) }));
                 } else {
-                    let short: String = outcome.id.trim_start_matches("sha256:").chars().take(12).collect();
+                    let short: String = outcome
+                        .id
+                        .trim_start_matches("sha256:")
+                        .chars()
+                        .take(12)
+                        .collect();
                     let _ = out.send(json!({ "stream": format!("Successfully built {short}\n") }));
                     for tag in &outcome.tags {
-                        let _ = out.send(json!({ "stream": format!("Successfully tagged {tag}\n") }));
+                        let _ =
+                            out.send(json!({ "stream": format!("Successfully tagged {tag}\n") }));
                     }
                 }
             }
@@ -208,14 +231,22 @@ async fn build(State(engine): State<Shared>, q: Query, body: Body) -> Result<Res
 /// images). BuildKit's `filters`, `keep-storage` and `all` have no meaning
 /// for it and are refused rather than ignored.
 async fn prune(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiError> {
-    for key in ["filters", "keep-storage", "reserved-space", "max-used-space", "min-free-space"] {
+    for key in [
+        "filters",
+        "keep-storage",
+        "reserved-space",
+        "max-used-space",
+        "min-free-space",
+    ] {
         if let Some(v) = q.get(key).filter(|v| !matches!(*v, "" | "0" | "{}")) {
             return Err(ApiError::bad_request(format!(
                 "build cache prune option {key}={v} is not supported by berth (it prunes the classic builder's cache)"
             )));
         }
     }
-    let report = engine.with_engine(|engine| Ok(engine.build_cache_prune()?)).await?;
+    let report = engine
+        .with_engine(|engine| Ok(engine.build_cache_prune()?))
+        .await?;
     let deleted: Vec<Value> = report
         .deleted
         .iter()

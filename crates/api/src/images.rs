@@ -3,14 +3,15 @@
 //! contain slashes (`library/busybox`), so per-image routes are one catch-all
 //! whose last segment names the action, as in dockerd's router.
 
-
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_engine::image::{DeleteItem, ImageFilter, ImagePruneFilter, ImportOptions, SearchFilters};
+use berth_engine::image::{
+    DeleteItem, ImageFilter, ImagePruneFilter, ImportOptions, SearchFilters,
+};
 use berth_engine::units::unix_seconds;
 use bollard_stubs::models::{ImageHistoryResponseItem, ImageSummary};
 use serde_json::{json, Value};

@@ -1,6 +1,5 @@
 //! `/networks/...`: Docker's network endpoints over berth-network.
 
-
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UnixListener};
 
 use crate::error::ApiError;
-use crate::{Server, ServeOptions, DEFAULT_HOST};
+use crate::{ServeOptions, Server, DEFAULT_HOST};
 
 /// Requests in flight and the time of the last one, so that an idle server
 /// can give back the memory that serving touched.

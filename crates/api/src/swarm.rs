@@ -25,7 +25,14 @@ pub fn routes() -> Router<Shared> {
         .route("/plugins/pull", post(no_plugin_store))
         .route("/plugins/create", post(no_plugin_store))
         .route("/plugins/{name}/json", get(no_such_plugin));
-    for base in ["/swarm", "/services", "/nodes", "/tasks", "/secrets", "/configs"] {
+    for base in [
+        "/swarm",
+        "/services",
+        "/nodes",
+        "/tasks",
+        "/secrets",
+        "/configs",
+    ] {
         router = router
             .route(base, any(not_a_manager))
             .route(&format!("{base}/{{*rest}}"), any(not_a_manager));

@@ -2,7 +2,6 @@
 //! operations. The JSON of one volume is the engine's `inspect_json`, what
 //! `berth volume inspect` prints.
 
-
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -11,7 +11,16 @@ use common::Server;
 /// (status, body) of a request on a unix socket, through curl.
 fn http(socket: &std::path::Path, method: &str, path: &str) -> (u16, String) {
     let out = Command::new("curl")
-        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "--unix-socket"])
+        .args([
+            "-s",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "-X",
+            method,
+            "--unix-socket",
+        ])
         .arg(socket)
         .arg(format!("http://d/v1.41{path}"))
         .output()
@@ -43,7 +52,11 @@ fn swarm_and_plugin_endpoints_answer_as_a_dockerd_outside_a_swarm() {
         if dockerd_answers {
             let (their_code, their_body) = http(dockerd, method, path);
             // dockerd ends its JSON with a newline (Go's json.Encoder).
-            assert_eq!((code, body.trim()), (their_code, their_body.trim()), "{method} {path}");
+            assert_eq!(
+                (code, body.trim()),
+                (their_code, their_body.trim()),
+                "{method} {path}"
+            );
         }
     }
     let (code, body) = http(&server.socket, "POST", "/swarm/init");
@@ -56,8 +69,22 @@ fn volume_create_with_an_unknown_driver_is_not_found() {
     let server = Server::start();
     let create = |socket: &std::path::Path| {
         let out = Command::new("curl")
-            .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", "POST", "-H", "Content-Type: application/json"])
-            .args(["-d", r#"{"Name":"compat-nodriver","Driver":"invalid.driver"}"#, "--unix-socket"])
+            .args([
+                "-s",
+                "-o",
+                "-",
+                "-w",
+                "\n%{http_code}",
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+            ])
+            .args([
+                "-d",
+                r#"{"Name":"compat-nodriver","Driver":"invalid.driver"}"#,
+                "--unix-socket",
+            ])
             .arg(socket)
             .arg("http://d/v1.41/volumes/create")
             .output()
@@ -66,8 +93,14 @@ fn volume_create_with_an_unknown_driver_is_not_found() {
     };
     let ours = create(&server.socket);
     assert!(ours.ends_with("\n404"), "{ours}");
-    assert!(ours.contains(r#"plugin \"invalid.driver\" not found"#), "{ours}");
-    assert_eq!(http(&server.socket, "GET", "/volumes/compat-nodriver").0, 404);
+    assert!(
+        ours.contains(r#"plugin \"invalid.driver\" not found"#),
+        "{ours}"
+    );
+    assert_eq!(
+        http(&server.socket, "GET", "/volumes/compat-nodriver").0,
+        404
+    );
     let dockerd = std::path::Path::new("/var/run/docker.sock");
     if http(dockerd, "GET", "/_ping").0 == 200 {
         // dockerd ends its JSON with a newline (Go's json.Encoder).

@@ -97,7 +97,11 @@ fn scenario(host: &str, project: &str) -> (usize, Vec<String>) {
     let d = dir.path();
     std::fs::create_dir_all(d.join("web")).unwrap();
     std::fs::create_dir_all(d.join("html")).unwrap();
-    std::fs::write(d.join("docker-compose.yml"), COMPOSE.replace("PROJECT", project)).unwrap();
+    std::fs::write(
+        d.join("docker-compose.yml"),
+        COMPOSE.replace("PROJECT", project),
+    )
+    .unwrap();
     std::fs::write(
         d.join("web/Dockerfile"),
         "FROM busybox\nCOPY motd /motd\nCMD [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/www\"]\n",
@@ -131,7 +135,11 @@ fn scenario(host: &str, project: &str) -> (usize, Vec<String>) {
     );
     let port = web_port(d, host, project);
     let page = port.map(|p| http_get(p, "/")).unwrap_or_default();
-    step("published port and read-only bind", page.contains("hello compose"), format!("{port:?} {page}"));
+    step(
+        "published port and read-only bind",
+        page.contains("hello compose"),
+        format!("{port:?} {page}"),
+    );
     let out = run(&["exec", "-T", "web", "sh", "-c", "cat /motd; echo $GREETING; touch /www/x 2>&1 || echo read-only; wget -qO- http://db:8080/log"]);
     let seen = text(&out);
     step(
@@ -145,7 +153,11 @@ fn scenario(host: &str, project: &str) -> (usize, Vec<String>) {
     let out = run(&["logs", "db"]);
     step("logs", text(&out).contains("db is up"), text(&out));
     let out = run(&["run", "--rm", "db", "cat", "/data/log"]);
-    step("run --rm", out.status.success() && text(&out).contains("started"), text(&out));
+    step(
+        "run --rm",
+        out.status.success() && text(&out).contains("started"),
+        text(&out),
+    );
     let out = run(&["restart"]);
     step("restart", out.status.success(), text(&out));
     let out = run(&["stop"]);
@@ -158,7 +170,11 @@ fn scenario(host: &str, project: &str) -> (usize, Vec<String>) {
     let out = run(&["start"]);
     step("start", out.status.success(), text(&out));
     let out = run(&["up", "-d"]);
-    step("up -d again (nothing to recreate)", out.status.success() && !text(&out).contains("Recreating"), text(&out));
+    step(
+        "up -d again (nothing to recreate)",
+        out.status.success() && !text(&out).contains("Recreating"),
+        text(&out),
+    );
     let out = run(&["down"]);
     step("down", out.status.success(), text(&out));
     let out = run(&["up", "-d"]);
@@ -169,7 +185,11 @@ fn scenario(host: &str, project: &str) -> (usize, Vec<String>) {
         format!("{}{}", text(&out), text(&log)),
     );
     let out = run(&["down", "-v", "--rmi", "local"]);
-    step("down -v", out.status.success() && text(&out).contains("Removing volume"), text(&out));
+    step(
+        "down -v",
+        out.status.success() && text(&out).contains("Removing volume"),
+        text(&out),
+    );
     (steps, failed)
 }
 
@@ -195,5 +215,10 @@ fn docker_compose_runs_a_project_through_every_step() {
             steps - theirs.len()
         );
     }
-    assert!(failed.is_empty(), "{} of {steps} steps failed on berth:\n{}", failed.len(), failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "{} of {steps} steps failed on berth:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
 }

@@ -23,7 +23,10 @@ fn docker(cli: &Path, server: &Server, args: &[&str]) -> Output {
 #[test]
 fn docker_build_runs_the_classic_builder() {
     let clients = docker_clients();
-    assert!(!clients.is_empty(), "no docker CLI on this machine (apt-get install docker.io)");
+    assert!(
+        !clients.is_empty(),
+        "no docker CLI on this machine (apt-get install docker.io)"
+    );
     let server = Server::start();
     let ctx = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -33,15 +36,34 @@ fn docker_build_runs_the_classic_builder() {
     .unwrap();
     std::fs::write(ctx.path().join("hello"), "hello from the context\n").unwrap();
     let failing = tempfile::tempdir().unwrap();
-    std::fs::write(failing.path().join("Dockerfile"), "FROM busybox\nRUN exit 3\n").unwrap();
+    std::fs::write(
+        failing.path().join("Dockerfile"),
+        "FROM busybox\nRUN exit 3\n",
+    )
+    .unwrap();
     let context = ctx.path().to_str().unwrap();
     for (i, cli) in clients.iter().enumerate() {
         let tag = format!("built{i}:v1");
-        let out = docker(cli, &server, &["build", "-t", &tag, "--build-arg", "X=7", context]);
+        let out = docker(
+            cli,
+            &server,
+            &["build", "-t", &tag, "--build-arg", "X=7", context],
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}: {stdout}{}", cli.display(), String::from_utf8_lossy(&out.stderr));
-        assert!(stdout.contains("Step 4/5 : RUN echo built $X > /f"), "{stdout}");
-        assert!(stdout.contains(&format!("Successfully tagged {tag}")), "{stdout}");
+        assert!(
+            out.status.success(),
+            "{}: {stdout}{}",
+            cli.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("Step 4/5 : RUN echo built $X > /f"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("Successfully tagged {tag}")),
+            "{stdout}"
+        );
         let run = docker(cli, &server, &["run", "--rm", &tag]);
         assert_eq!(
             String::from_utf8_lossy(&run.stdout),
@@ -76,14 +98,45 @@ fn docker_build_runs_the_classic_builder() {
     )
     .unwrap();
     let settings = settings.path().to_str().unwrap();
-    let args = ["build", "--no-cache", "--add-host", "h:10.0.0.1", "--shm-size", "70m", "-t", "settings:1", settings];
+    let args = [
+        "build",
+        "--no-cache",
+        "--add-host",
+        "h:10.0.0.1",
+        "--shm-size",
+        "70m",
+        "-t",
+        "settings:1",
+        settings,
+    ];
     let out = docker(&clients[0], &server, &args);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("\x1b[91moops\n\x1b[0m"), "{text:?}");
     let cached = |cache_from: &str| {
-        let out = docker(&clients[0], &server, &["build", "--cache-from", cache_from, "--add-host", "h:10.0.0.1", "--shm-size", "70m", settings]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = docker(
+            &clients[0],
+            &server,
+            &[
+                "build",
+                "--cache-from",
+                cache_from,
+                "--add-host",
+                "h:10.0.0.1",
+                "--shm-size",
+                "70m",
+                settings,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).contains("Using cache")
     };
     assert!(cached("settings:1"));
@@ -91,16 +144,36 @@ fn docker_build_runs_the_classic_builder() {
     // `builder prune` empties the classic builder's cache: the steps'
     // untagged images go, the tagged images stay and still run.
     let rebuilt = |server: &Server| {
-        let out = docker(&clients[0], server, &["build", "--build-arg", "X=7", context]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = docker(
+            &clients[0],
+            server,
+            &["build", "--build-arg", "X=7", context],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).contains("Using cache")
     };
     assert!(rebuilt(&server));
     let out = docker(&clients[0], &server, &["builder", "prune", "-f"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Total reclaimed space"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Total reclaimed space"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let run = docker(&clients[0], &server, &["run", "--rm", "built0:v1"]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert!(!rebuilt(&server));
     // What berth cannot do is refused, not ignored.
     let out = docker(&clients[0], &server, &["build", "--memory", "64m", context]);

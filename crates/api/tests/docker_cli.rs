@@ -374,7 +374,15 @@ fn http_get(port: u16, path: &str) -> String {
 /// One docker CLI command per step of the events scenario, with `{}`
 /// standing for the scenario's name prefix.
 const EVENT_STEPS: &[&[&str]] = &[
-    &["run", "--name", "{}a", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"],
+    &[
+        "run",
+        "--name",
+        "{}a",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ],
     &["create", "--name", "{}s", "busybox", "echo", "hello-start"],
     &["start", "-a", "{}s"],
     &["run", "-d", "--name", "{}b", "busybox", "sleep", "100"],
@@ -422,14 +430,26 @@ fn event_scenario(d: &Docker, prefix: &str) -> (Vec<(i32, String)>, Vec<String>)
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let events = |since: &str| {
         d.ok(&[
-            "events", "--since", since, "--until", "0s", "--filter", "type=container",
-            "--filter", &format!("container={prefix}"), "--format", "{{json .}}",
+            "events",
+            "--since",
+            since,
+            "--until",
+            "0s",
+            "--filter",
+            "type=container",
+            "--filter",
+            &format!("container={prefix}"),
+            "--format",
+            "{{json .}}",
         ])
     };
     // `--since` as an absolute time with a fraction, and relative.
     let listed = events(&since);
     assert_eq!(listed, events("5m"));
-    let strip = |v: &str| v.replacen(&format!("/{prefix}"), "/", 1).replacen(prefix, "", 1);
+    let strip = |v: &str| {
+        v.replacen(&format!("/{prefix}"), "/", 1)
+            .replacen(prefix, "", 1)
+    };
     let events = listed
         .lines()
         .map(|line| {
@@ -447,9 +467,13 @@ fn event_scenario(d: &Docker, prefix: &str) -> (Vec<(i32, String)>, Vec<String>)
             }
             shown.sort();
             let name = strip(attrs["name"].as_str().unwrap());
-            format!("{name} {} {}", e["Action"].as_str().unwrap(), shown.join(" "))
-                .trim_end()
-                .to_string()
+            format!(
+                "{name} {} {}",
+                e["Action"].as_str().unwrap(),
+                shown.join(" ")
+            )
+            .trim_end()
+            .to_string()
         })
         .collect();
     (results, events)

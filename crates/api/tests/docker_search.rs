@@ -48,7 +48,9 @@ impl SearchApi {
             .spawn()
             .expect("python3");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         SearchApi {
             child,
             host: format!("127.0.0.1:{}", line.trim()),
@@ -72,7 +74,11 @@ fn docker(cli: &Path, host: &str, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -90,22 +96,63 @@ fn search_asks_the_registry_named_and_prints_dockers_columns() {
          app               Official app                                    120       [OK]\n\
          other/app-tools   Tools                                           1         \n"
     );
-    let out = server.berth(&["search", "--filter", "is-official=true", "--format", "{{.Name}}", &term]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "app\n", "{}", text(&out));
-    let out = server.berth(&["search", "-f", "stars=5", "--format", "{{.Name}} {{.StarCount}}", &term]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "team/app 7\napp 120\n", "{}", text(&out));
+    let out = server.berth(&[
+        "search",
+        "--filter",
+        "is-official=true",
+        "--format",
+        "{{.Name}}",
+        &term,
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "app\n",
+        "{}",
+        text(&out)
+    );
+    let out = server.berth(&[
+        "search",
+        "-f",
+        "stars=5",
+        "--format",
+        "{{.Name}} {{.StarCount}}",
+        &term,
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "team/app 7\napp 120\n",
+        "{}",
+        text(&out)
+    );
     let out = server.berth(&["search", "-f", "colour=red", &term]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out).contains("invalid filter 'colour'"), "{}", text(&out));
+    assert!(
+        text(&out).contains("invalid filter 'colour'"),
+        "{}",
+        text(&out)
+    );
 
     // Each docker CLI through berth serve, and through dockerd when one
     // answers: the same output.
-    let dockerd = docker(Path::new("docker"), "unix:///var/run/docker.sock", &["version"]).status.success();
+    let dockerd = docker(
+        Path::new("docker"),
+        "unix:///var/run/docker.sock",
+        &["version"],
+    )
+    .status
+    .success();
     for cli in docker_clients() {
-        for args in [vec!["search", &term], vec!["search", "--no-trunc", "--filter", "stars=5", &term]] {
+        for args in [
+            vec!["search", &term],
+            vec!["search", "--no-trunc", "--filter", "stars=5", &term],
+        ] {
             let ours = docker(&cli, &server.docker_host(), &args);
             assert!(ours.status.success(), "{}: {}", cli.display(), text(&ours));
-            assert!(String::from_utf8_lossy(&ours.stdout).contains("team/app"), "{}", text(&ours));
+            assert!(
+                String::from_utf8_lossy(&ours.stdout).contains("team/app"),
+                "{}",
+                text(&ours)
+            );
             if dockerd {
                 let theirs = docker(&cli, "unix:///var/run/docker.sock", &args);
                 assert_eq!(text(&ours), text(&theirs), "{} {args:?}", cli.display());
@@ -119,10 +166,21 @@ fn search_asks_the_registry_named_and_prints_dockers_columns() {
     let term = format!("{}/app", missing.host);
     let out = server.berth(&["search", &term]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "Error response from daemon: Unexpected status code 404");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "Error response from daemon: Unexpected status code 404"
+    );
     if dockerd {
-        let theirs = docker(Path::new("docker"), "unix:///var/run/docker.sock", &["search", &term]);
-        let ours = docker(Path::new("docker"), &server.docker_host(), &["search", &term]);
+        let theirs = docker(
+            Path::new("docker"),
+            "unix:///var/run/docker.sock",
+            &["search", &term],
+        );
+        let ours = docker(
+            Path::new("docker"),
+            &server.docker_host(),
+            &["search", &term],
+        );
         assert_eq!(text(&ours), text(&theirs));
     }
 }

@@ -45,7 +45,11 @@ pub fn chains(store: &Store, names: &[String]) -> Result<BTreeSet<String>, Build
         while found.insert(id.clone()) {
             let parent: Option<String> = store
                 .db()
-                .query_row("SELECT parent_id FROM build_cache WHERE image_id = ?1", params![id], |r| r.get(0))
+                .query_row(
+                    "SELECT parent_id FROM build_cache WHERE image_id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
                 .optional()?;
             match parent {
                 Some(p) => id = p,
@@ -71,7 +75,11 @@ pub fn record(store: &mut Store, image: &str, parent: &str, key: &str) -> Result
 pub fn is_cached(store: &Store, image: &str) -> Result<bool, berth_store::rusqlite::Error> {
     Ok(store
         .db()
-        .query_row("SELECT 1 FROM build_cache WHERE image_id = ?1 AND cache_key != '' LIMIT 1", params![image], |_| Ok(()))
+        .query_row(
+            "SELECT 1 FROM build_cache WHERE image_id = ?1 AND cache_key != '' LIMIT 1",
+            params![image],
+            |_| Ok(()),
+        )
         .optional()?
         .is_some())
 }

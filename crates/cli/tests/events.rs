@@ -19,12 +19,23 @@ fn events_are_replayed_filtered_and_followed() {
         .find(|l| l.contains(" container create "))
         .unwrap_or_else(|| panic!("no create event in {past:?}"));
     assert!(
-        line.ends_with(&format!("container create {id} (image=busybox, k=v, name=ev1)")),
+        line.ends_with(&format!(
+            "container create {id} (image=busybox, k=v, name=ev1)"
+        )),
         "{line}"
     );
     let json = b.ok(&[
-        "events", "--since", "1m", "--until", "0s", "--filter", "container=ev1",
-        "--filter", "event=create", "--format", "{{json .}}",
+        "events",
+        "--since",
+        "1m",
+        "--until",
+        "0s",
+        "--filter",
+        "container=ev1",
+        "--filter",
+        "event=create",
+        "--format",
+        "{{json .}}",
     ]);
     let v: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
     assert_eq!(v["status"], "create");
@@ -33,13 +44,34 @@ fn events_are_replayed_filtered_and_followed() {
     assert!(v["timeNano"].as_i64().unwrap() > 0);
     // The busybox image of the test root was imported and tagged.
     let images = b.ok(&[
-        "events", "--since", "1m", "--until", "0s", "--filter", "type=image", "--format",
+        "events",
+        "--since",
+        "1m",
+        "--until",
+        "0s",
+        "--filter",
+        "type=image",
+        "--format",
         "{{.Action}} {{.Actor.Attributes.name}}",
     ]);
-    assert!(images.lines().any(|l| l == "tag busybox:latest"), "{images:?}");
-    assert!(images.lines().any(|l| l.starts_with("import sha256:")), "{images:?}");
+    assert!(
+        images.lines().any(|l| l == "tag busybox:latest"),
+        "{images:?}"
+    );
+    assert!(
+        images.lines().any(|l| l.starts_with("import sha256:")),
+        "{images:?}"
+    );
     assert_eq!(
-        b.ok(&["events", "--since", "1m", "--until", "0s", "--filter", "container=other"]),
+        b.ok(&[
+            "events",
+            "--since",
+            "1m",
+            "--until",
+            "0s",
+            "--filter",
+            "container=other"
+        ]),
         ""
     );
 
@@ -72,7 +104,10 @@ fn events_are_replayed_filtered_and_followed() {
     let _ = follower.kill();
     let _ = follower.wait();
     assert!(seen.iter().any(|l| l.contains(&id2)), "followed: {seen:?}");
-    assert!(!seen.iter().any(|l| l.contains(&id)), "old events replayed: {seen:?}");
+    assert!(
+        !seen.iter().any(|l| l.contains(&id)),
+        "old events replayed: {seen:?}"
+    );
 }
 
 /// The events of volume, network and image lifecycles, each appended by the
@@ -82,7 +117,13 @@ fn volumes_networks_and_images_report_dockers_events() {
     let b = Berth::with_busybox();
     let tar = common::busybox_tar().to_string_lossy().into_owned();
     // An image of its own (its id is not shared with other tests' images).
-    let import = ["import", "-c", "LABEL events-test=1", tar.as_str(), "evimg:1"];
+    let import = [
+        "import",
+        "-c",
+        "LABEL events-test=1",
+        tar.as_str(),
+        "evimg:1",
+    ];
     let steps: &[&[&str]] = &[
         &["volume", "create", "evvol"],
         &["network", "create", "evnet"],
@@ -99,12 +140,21 @@ fn volumes_networks_and_images_report_dockers_events() {
     let format = "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}";
     // Different keys are ANDed by Docker, so only types are filtered here;
     // lines about other objects (dockerd is shared) are left out below.
-    let filters = ["--filter", "type=volume", "--filter", "type=network", "--filter", "type=image"];
+    let filters = [
+        "--filter",
+        "type=volume",
+        "--filter",
+        "type=network",
+        "--filter",
+        "type=image",
+    ];
     let ours_only = |text: &str, image: &str| {
         text.lines()
             .filter_map(|l| {
                 let words: Vec<&str> = l.split(' ').collect();
-                let named = words[2..].iter().find(|w| ["evvol", "evnet", "evimg:1"].contains(w));
+                let named = words[2..]
+                    .iter()
+                    .find(|w| ["evvol", "evnet", "evimg:1"].contains(w));
                 let name = match named {
                     Some(name) => *name,
                     None if words[2..].contains(&image) => "<image>",
@@ -123,7 +173,9 @@ fn volumes_networks_and_images_report_dockers_events() {
             image = out.trim().to_string();
         }
     }
-    let mut args = vec!["events", "--since", &start, "--until", "0s", "--format", format];
+    let mut args = vec![
+        "events", "--since", &start, "--until", "0s", "--format", format,
+    ];
     args.extend(filters);
     let ours = ours_only(&b.ok(&args), &image);
     let expected = "volume create evvol\nnetwork create evnet\nnetwork disconnect evnet\n\
@@ -143,7 +195,9 @@ fn volumes_networks_and_images_report_dockers_events() {
             }
         }
         let until = now();
-        let mut args = vec!["events", "--since", &start, "--until", &until, "--format", format];
+        let mut args = vec![
+            "events", "--since", &start, "--until", &until, "--format", format,
+        ];
         args.extend(filters);
         let theirs = ours_only(&common::docker(&args).unwrap_or_default(), &image);
         assert_eq!(ours, theirs, "berth (left) and dockerd (right)");
@@ -152,6 +206,8 @@ fn volumes_networks_and_images_report_dockers_events() {
 
 /// Now, as `--since`/`--until` take it (Unix seconds with nanoseconds).
 fn now() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
     format!("{}.{:09}", now.as_secs(), now.subsec_nanos())
 }

@@ -13,8 +13,24 @@ use serde_json::{json, Value};
 
 /// The run both engines get (then `sleep 1000` on the fixture image).
 const ARGS: &[&str] = &[
-    "run", "-d", "--name", "bid-doc", "-v", "bid-vol:/data", "-v", "/tmp:/h:ro", "-p", "127.0.0.1::80",
-    "-e", "A=b", "-l", "x=y", "--tmpfs", "/run/t:size=1m", "--restart", "on-failure:2",
+    "run",
+    "-d",
+    "--name",
+    "bid-doc",
+    "-v",
+    "bid-vol:/data",
+    "-v",
+    "/tmp:/h:ro",
+    "-p",
+    "127.0.0.1::80",
+    "-e",
+    "A=b",
+    "-l",
+    "x=y",
+    "--tmpfs",
+    "/run/t:size=1m",
+    "--restart",
+    "on-failure:2",
 ];
 const IMAGE: &str = "berth-fixture/busybox:latest";
 
@@ -54,7 +70,8 @@ fn mask(path: &str, v: &Value, root: &str) -> Value {
                 "<id12>".to_string()
             } else if key.ends_with("At") || key == "Created" {
                 "<time>".to_string()
-            } else if key.ends_with("Dir") || ["SandboxKey", "SandboxID", "HostPort"].contains(&key) {
+            } else if key.ends_with("Dir") || ["SandboxKey", "SandboxID", "HostPort"].contains(&key)
+            {
                 format!("<{key}>")
             } else if ["IPAddress", "Gateway", "MacAddress"].contains(&key) && !s.is_empty() {
                 format!("<{key}>")
@@ -71,13 +88,20 @@ fn mask(path: &str, v: &Value, root: &str) -> Value {
             Value::String(masked)
         }
         Value::Number(_) if path.ends_with(".Pid") => json!("<pid>"),
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|i| mask(&format!("{path}[]"), i, root)).collect())
-        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| mask(&format!("{path}[]"), i, root))
+                .collect(),
+        ),
         Value::Object(map) => {
             let mut out = serde_json::Map::new();
             for (k, v) in map {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 let p = p.replace("[].", ".");
                 out.insert(k.clone(), mask(&p, v, root));
             }
@@ -140,8 +164,16 @@ fn inspect_is_dockerds_document_in_dockers_key_order() {
         std::fs::write(fixture(), dockerd_document() + "\n").unwrap();
     }
     let recorded = std::fs::read_to_string(fixture()).unwrap();
-    assert_eq!(ours.trim(), recorded.trim(), "berth's inspect (left) is not dockerd's recorded one (right)");
+    assert_eq!(
+        ours.trim(),
+        recorded.trim(),
+        "berth's inspect (left) is not dockerd's recorded one (right)"
+    );
     if dockerd_answers() {
-        assert_eq!(ours, dockerd_document(), "berth's inspect (left) is not this dockerd's (right)");
+        assert_eq!(
+            ours,
+            dockerd_document(),
+            "berth's inspect (left) is not this dockerd's (right)"
+        );
     }
 }

@@ -45,7 +45,10 @@ fn berth_dependencies(manifest: &Path) -> BTreeSet<String> {
             section = line.to_string();
         } else if section == "[dependencies]" {
             if let Some(name) = line.strip_prefix("berth-") {
-                let name: String = name.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+                let name: String = name
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
                 deps.insert(name);
             }
         }
@@ -62,9 +65,20 @@ fn front_ends_depend_on_the_engine_only() {
         ("cli", vec!["engine", "docker", "error", "api"]),
         ("api", vec!["engine", "docker", "error"]),
     ] {
-        let deps = berth_dependencies(&workspace().join("crates").join(front_end).join("Cargo.toml"));
-        let extra: Vec<&String> = deps.iter().filter(|d| !allowed.contains(&d.as_str())).collect();
-        assert!(extra.is_empty(), "crates/{front_end} depends on libraries below the engine: {extra:?}");
+        let deps = berth_dependencies(
+            &workspace()
+                .join("crates")
+                .join(front_end)
+                .join("Cargo.toml"),
+        );
+        let extra: Vec<&String> = deps
+            .iter()
+            .filter(|d| !allowed.contains(&d.as_str()))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "crates/{front_end} depends on libraries below the engine: {extra:?}"
+        );
     }
     // And no library depends on the engine or a front end.
     for (name, dir) in crates() {
@@ -73,7 +87,10 @@ fn front_ends_depend_on_the_engine_only() {
         }
         let deps = berth_dependencies(&dir.join("Cargo.toml"));
         for upper in ["engine", "docker", "api", "cli"] {
-            assert!(!deps.contains(upper), "library crates/{name} depends on berth-{upper}");
+            assert!(
+                !deps.contains(upper),
+                "library crates/{name} depends on berth-{upper}"
+            );
         }
     }
 }
@@ -91,7 +108,11 @@ fn no_source_file_is_over_800_lines() {
             (n > 800).then(|| format!("{} ({n} lines)", f.display()))
         })
         .collect();
-    assert!(long.is_empty(), "files over 800 lines:\n{}", long.join("\n"));
+    assert!(
+        long.is_empty(),
+        "files over 800 lines:\n{}",
+        long.join("\n")
+    );
 }
 
 /// A module path inside a crate: `[]` for the root, `["container", "kill"]`.
@@ -103,7 +124,10 @@ fn module_of(src: &Path, file: &Path) -> Module {
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    if matches!(parts.last().map(String::as_str), Some("lib" | "main" | "mod")) {
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("lib" | "main" | "mod")
+    ) {
         parts.pop();
     }
     parts
@@ -158,7 +182,10 @@ fn module_graph(src: &Path) -> BTreeMap<Module, BTreeSet<Module>> {
             let (mut base, mut segs) = if keyword == "crate::" {
                 (Module::new(), path[1..].to_vec())
             } else {
-                (me[..me.len().saturating_sub(1)].to_vec(), path[1..].to_vec())
+                (
+                    me[..me.len().saturating_sub(1)].to_vec(),
+                    path[1..].to_vec(),
+                )
             };
             while segs.first().map(String::as_str) == Some("super") {
                 base.pop();
@@ -238,7 +265,11 @@ fn no_import_circles() {
             found.push(format!("{name}: {}", names.join(" <-> ")));
         }
     }
-    assert!(found.is_empty(), "modules that use each other:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "modules that use each other:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]

@@ -643,7 +643,15 @@ fn a_killed_monitor_releases_its_ports_at_the_next_command() {
     // The monitor is the parent (subreaper) of the container's init.
     let init = b.ok(&["inspect", "-f", "{{.State.Pid}}", &id]);
     let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
-    let monitor: i32 = stat.rsplit(") ").next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let monitor: i32 = stat
+        .rsplit(") ")
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     // SAFETY: signalling a process by pid.
     unsafe { libc::kill(monitor, libc::SIGKILL) };
     // The port went with the monitor: the test takes it at once and keeps it,

@@ -305,7 +305,14 @@ fn connect_applies_alias_address_link_local_and_links() {
     // Rejoining the mode's network takes this connect's settings (as Docker),
     // also at the next start.
     b.ok(&["network", "disconnect", &net, "csrv"]);
-    b.ok(&["network", "connect", "--ip", &format!("{p}.78"), &net, "csrv"]);
+    b.ok(&[
+        "network",
+        "connect",
+        "--ip",
+        &format!("{p}.78"),
+        &net,
+        "csrv",
+    ]);
     b.ok(&["restart", "-t", "0", "csrv"]);
     let out = b.ok(&["exec", "csrv", "ip", "-o", "-4", "addr", "show", "eth0"]);
     assert!(out.contains(&format!("inet {p}.78/24")), "{out}");

@@ -21,20 +21,33 @@ fn cases(prefix: &str) -> Vec<(Vec<String>, bool, Vec<&'static str>)> {
     let f = |s: &str| s.replace("PFX", prefix);
     vec![
         (vec![f("label=a=1"), f("label=b=2")], false, vec!["r1"]),
-        (vec![f("name=PFXr1"), f("name=PFXr2")], false, vec!["r1", "r2"]),
+        (
+            vec![f("name=PFXr1"), f("name=PFXr2")],
+            false,
+            vec!["r1", "r2"],
+        ),
         (vec![f("name=PFXr"), f("label=b")], false, vec!["r1"]),
         (vec![f("name=^PFX")], false, vec!["r1", "r2"]),
         (vec![f("name=^/PFXe")], true, vec!["ex0"]),
         (vec![f("exited=0")], false, vec![]),
         (vec![f("exited=0")], true, vec!["ex0"]),
         (vec![f("status=exited")], false, vec!["ex0"]),
-        (vec![f("status=running"), f("status=exited")], false, vec!["ex0", "r1", "r2"]),
+        (
+            vec![f("status=running"), f("status=exited")],
+            false,
+            vec!["ex0", "r1", "r2"],
+        ),
     ]
 }
 
 /// Runs `ps` with the case's filters plus one that keeps only this test's
 /// containers; returns the name suffixes, sorted.
-fn names(run: impl Fn(&[String]) -> String, prefix: &str, filters: &[String], all: bool) -> Vec<String> {
+fn names(
+    run: impl Fn(&[String]) -> String,
+    prefix: &str,
+    filters: &[String],
+    all: bool,
+) -> Vec<String> {
     let mut args = vec!["ps".to_string(), "--format".into(), "{{.Names}}".into()];
     if all {
         args.push("-a".into());
@@ -63,7 +76,8 @@ fn docker(args: &[String]) -> Option<String> {
 
 fn create_all(run: &dyn Fn(&[String]) -> Option<String>, prefix: &str) -> Option<()> {
     for (suffix, labels, running) in CONTAINERS {
-        let mut args: Vec<String> = vec!["run".into(), "--name".into(), format!("{prefix}{suffix}")];
+        let mut args: Vec<String> =
+            vec!["run".into(), "--name".into(), format!("{prefix}{suffix}")];
         args.extend(["-l".into(), format!("test={prefix}")]);
         for l in *labels {
             args.extend(["-l".into(), l.to_string()]);
@@ -94,7 +108,10 @@ fn ps_filters_follow_dockerd() {
         assert_eq!(got, want, "berth ps {filters:?} -a={all}");
         if docker_ready {
             let theirs = names(|a| docker(a).unwrap_or_default(), &prefix, &filters, all);
-            assert_eq!(got, theirs, "berth and dockerd disagree on {filters:?} -a={all}");
+            assert_eq!(
+                got, theirs,
+                "berth and dockerd disagree on {filters:?} -a={all}"
+            );
         }
     }
     if docker_ready {

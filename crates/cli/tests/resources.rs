@@ -314,7 +314,15 @@ fn group_add_gives_the_process_its_groups() {
     // The kernel keeps supplementary groups sorted.
     assert_eq!(groups, "0 1234 65534");
     // Execs have them too, as in Docker.
-    let id = b.ok(&["run", "-d", "--group-add", "1234", "busybox", "sleep", "600"]);
+    let id = b.ok(&[
+        "run",
+        "-d",
+        "--group-add",
+        "1234",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
     assert_eq!(b.ok(&["exec", &id, "id", "-G"]), "0 1234");
     let id = b.ok(&["create", "--group-add", "nosuchgroup", "busybox", "true"]);
     let r = b.fails(&["start", &id]);

@@ -61,9 +61,13 @@ fn a_container_is_handled_by_the_runtime_it_was_created_with() {
         std::fs::read_to_string(&other_log).unwrap_or_default()
     );
     let calls = std::fs::read_to_string(&mine_log).unwrap();
-    for action in ["create", "start", "pause", "resume", "exec", "ps", "kill", "delete"] {
+    for action in [
+        "create", "start", "pause", "resume", "exec", "ps", "kill", "delete",
+    ] {
         assert!(
-            calls.lines().any(|l| l.split_whitespace().any(|w| w == action)),
+            calls
+                .lines()
+                .any(|l| l.split_whitespace().any(|w| w == action)),
             "{action} not run by the container's runtime:\n{calls}"
         );
     }

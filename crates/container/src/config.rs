@@ -14,12 +14,17 @@ pub enum RestartPolicy {
     Always,
     UnlessStopped,
     /// Restart after a non-zero exit, at most `max_retries` times (0: no limit).
-    OnFailure { max_retries: u32 },
+    OnFailure {
+        max_retries: u32,
+    },
 }
 
 impl RestartPolicy {
     /// A policy from Docker's two fields, with Docker's refusals.
-    pub fn from_parts(name: &str, maximum_retry_count: i64) -> Result<RestartPolicy, ContainerError> {
+    pub fn from_parts(
+        name: &str,
+        maximum_retry_count: i64,
+    ) -> Result<RestartPolicy, ContainerError> {
         let invalid = |m: String| Err(ContainerError::InvalidArgument(m));
         let policy = match name {
             "" | "no" => RestartPolicy::No,
@@ -170,7 +175,10 @@ mod tests {
     #[test]
     fn restart_policies_parse_validate_and_decide_as_dockers() {
         assert_eq!(RestartPolicy::from_parts("", 0).unwrap(), RestartPolicy::No);
-        assert_eq!(RestartPolicy::from_parts("no", 0).unwrap(), RestartPolicy::No);
+        assert_eq!(
+            RestartPolicy::from_parts("no", 0).unwrap(),
+            RestartPolicy::No
+        );
         assert_eq!(
             RestartPolicy::from_parts("on-failure", 3).unwrap(),
             RestartPolicy::OnFailure { max_retries: 3 }
@@ -214,8 +222,14 @@ mod tests {
 
         use berth_runtime::{AppArmor, Seccomp};
         assert_eq!(on(&[]).unwrap().seccomp, Seccomp::Default);
-        assert_eq!(on(&["seccomp=unconfined"]).unwrap().seccomp, Seccomp::Unconfined);
-        assert_eq!(on(&["seccomp:unconfined"]).unwrap().seccomp, Seccomp::Unconfined);
+        assert_eq!(
+            on(&["seccomp=unconfined"]).unwrap().seccomp,
+            Seccomp::Unconfined
+        );
+        assert_eq!(
+            on(&["seccomp:unconfined"]).unwrap().seccomp,
+            Seccomp::Unconfined
+        );
         assert_eq!(on(&["seccomp=builtin"]).unwrap().seccomp, Seccomp::Default);
         let json = r#"seccomp={"defaultAction":"SCMP_ACT_ALLOW"}"#;
         assert_eq!(
@@ -225,7 +239,10 @@ mod tests {
         // dockerd receives the file's content, never its path.
         let err = on(&["seccomp=/etc/p.json"]).unwrap_err().to_string();
         assert!(err.starts_with("Decoding seccomp profile failed"), "{err}");
-        assert_eq!(on(&["apparmor=unconfined"]).unwrap().apparmor, AppArmor::Unconfined);
+        assert_eq!(
+            on(&["apparmor=unconfined"]).unwrap().apparmor,
+            AppArmor::Unconfined
+        );
         if !berth_runtime::apparmor::enabled() {
             assert!(on(&["apparmor=docker-default"]).is_err());
         }

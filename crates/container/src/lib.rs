@@ -48,8 +48,8 @@ use std::path::PathBuf;
 pub use config::{RestartPolicy, SecurityOptions};
 pub use health::{Health, HealthConfig, HealthOptions, HealthResult, HealthStatus};
 pub use logs::{LogConfig, LogDriver, LogSettings};
-pub use modes::{HostModes, SharedNamespace};
 pub use model::{Container, ContainerSpec, HostSpec, MountKind, MountPoint, State, Status};
+pub use modes::{HostModes, SharedNamespace};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {

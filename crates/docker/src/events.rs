@@ -40,7 +40,12 @@ pub fn line(e: &Event) -> String {
     if attrs.is_empty() {
         format!("{time} {} {} {}", e.kind.as_str(), e.action, e.actor)
     } else {
-        format!("{time} {} {} {} ({attrs})", e.kind.as_str(), e.action, e.actor)
+        format!(
+            "{time} {} {} {} ({attrs})",
+            e.kind.as_str(),
+            e.action,
+            e.actor
+        )
     }
 }
 

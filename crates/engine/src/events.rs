@@ -212,8 +212,18 @@ mod tests {
             "abcdef",
             &[("name", "web"), ("image", "busybox:latest"), ("x", "y")],
         );
-        let exec = event(EventType::Container, "exec_start: sh -c true", "abcdef", &[("name", "web")]);
-        let tag = event(EventType::Image, "tag", "sha256:1234", &[("name", "busybox:latest")]);
+        let exec = event(
+            EventType::Container,
+            "exec_start: sh -c true",
+            "abcdef",
+            &[("name", "web")],
+        );
+        let tag = event(
+            EventType::Image,
+            "tag",
+            "sha256:1234",
+            &[("name", "busybox:latest")],
+        );
         let f = |pairs: &[(&str, &str)]| EventFilter::parse(pairs.iter().copied());
         assert!(f(&[]).matches(&start));
         assert!(f(&[("container", "web")]).matches(&start));

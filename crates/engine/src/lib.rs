@@ -44,12 +44,12 @@ pub use error::{Error, Result};
 pub mod model {
     pub use berth_container::model::{Paths, Ulimit};
     pub use berth_container::HostModes;
-    pub use berth_runtime::Resources;
     pub use berth_container::{
         Container, ContainerSpec, HealthConfig, HealthOptions, HealthStatus, HostSpec, LogConfig,
         MountKind, MountPoint, RestartPolicy, SecurityOptions, State, Status,
     };
     pub use berth_network::{Endpoint, EndpointSettings, PortBinding, DEFAULT_NETWORK};
+    pub use berth_runtime::Resources;
     pub use berth_volume::spec::{
         BindOptions, DriverConfig, MountRequest, TmpfsOptions, VolumeOptions,
     };

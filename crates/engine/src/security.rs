@@ -26,5 +26,8 @@ pub fn host_security(runtime: &str) -> HostSecurity {
 /// The paths an unprivileged container sees masked and read-only, as
 /// `inspect` shows them in `HostConfig.MaskedPaths`/`ReadonlyPaths`.
 pub fn confined_paths() -> (Vec<String>, Vec<String>) {
-    (berth_runtime::masked_paths(), berth_runtime::readonly_paths())
+    (
+        berth_runtime::masked_paths(),
+        berth_runtime::readonly_paths(),
+    )
 }

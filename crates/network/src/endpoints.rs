@@ -220,7 +220,9 @@ pub fn container_networks(
         let settings = match row {
             None => Some(mode_settings.clone()),
             Some((false, _)) => None,
-            Some((true, reconnected)) => Some(serde_json::from_str(&reconnected).unwrap_or_default()),
+            Some((true, reconnected)) => {
+                Some(serde_json::from_str(&reconnected).unwrap_or_default())
+            }
         };
         if let Some(settings) = settings {
             out.push(Attachment { network, settings });

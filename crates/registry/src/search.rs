@@ -33,7 +33,9 @@ struct Answer {
 /// The registry host a search term names, if any, and the query.
 pub fn split_term(term: &str) -> (Option<&str>, &str) {
     match term.split_once('/') {
-        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => (Some(host), rest),
+        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => {
+            (Some(host), rest)
+        }
         _ => (None, term),
     }
 }
@@ -84,8 +86,9 @@ pub fn search(
             )));
         }
         let body = response.bytes().await.map_err(|e| from_reqwest(&e))?;
-        let answer: Answer = serde_json::from_slice(&body)
-            .map_err(|e| RegistryError::Registry(format!("invalid search answer from {index}: {e}")))?;
+        let answer: Answer = serde_json::from_slice(&body).map_err(|e| {
+            RegistryError::Registry(format!("invalid search answer from {index}: {e}"))
+        })?;
         Ok(answer.results)
     })
 }
@@ -98,8 +101,14 @@ mod tests {
     fn terms_name_a_registry_as_docker_reads_them() {
         assert_eq!(split_term("busybox"), (None, "busybox"));
         assert_eq!(split_term("library/busybox"), (None, "library/busybox"));
-        assert_eq!(split_term("127.0.0.1:5000/app"), (Some("127.0.0.1:5000"), "app"));
+        assert_eq!(
+            split_term("127.0.0.1:5000/app"),
+            (Some("127.0.0.1:5000"), "app")
+        );
         assert_eq!(split_term("localhost/app"), (Some("localhost"), "app"));
-        assert_eq!(split_term("registry.example.com/a/b"), (Some("registry.example.com"), "a/b"));
+        assert_eq!(
+            split_term("registry.example.com/a/b"),
+            (Some("registry.example.com"), "a/b")
+        );
     }
 }

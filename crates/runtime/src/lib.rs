@@ -50,8 +50,8 @@ pub use oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, 
 pub use oci_spec;
 pub use runc::RuncCli;
 pub use seccomp::Seccomp;
-pub use sources::{pin_source, PinnedSource};
 pub use signal::parse_signal;
+pub use sources::{pin_source, PinnedSource};
 pub use spec::{
     build_exec_process, build_spec, check_resources, inherit_container_limits, linux_resources,
     masked_paths, readonly_paths, write_bundle, BindMount, ExtraMount, Limits, Namespace,

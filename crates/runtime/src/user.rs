@@ -387,7 +387,10 @@ mod tests {
     fn group_add_takes_names_and_numbers() {
         let root = rootfs_with(PASSWD, GROUP);
         let names = ["audio".to_string(), "4242".to_string(), "wheel".to_string()];
-        assert_eq!(resolve_groups(root.path(), &names).unwrap(), vec![29, 4242, 10]);
+        assert_eq!(
+            resolve_groups(root.path(), &names).unwrap(),
+            vec![29, 4242, 10]
+        );
         let err = resolve_groups(root.path(), &["nope".to_string()]).unwrap_err();
         assert_eq!(
             err.to_string(),

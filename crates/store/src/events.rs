@@ -128,7 +128,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = crate::Store::open(dir.path()).unwrap();
         assert_eq!(last_seq(store.db()).unwrap(), 0);
-        let attrs: BTreeMap<String, String> = [("name".to_string(), "web \"1\"".to_string())].into();
+        let attrs: BTreeMap<String, String> =
+            [("name".to_string(), "web \"1\"".to_string())].into();
         store
             .write(|tx| {
                 for action in ["create", "start"] {

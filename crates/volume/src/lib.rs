@@ -69,7 +69,9 @@ pub enum VolumeError {
     #[error("error looking up volume plugin {0}: plugin \"{0}\" not found")]
     NoSuchDriver(String),
     /// `volume create` with a driver there is none of (dockerd: 404).
-    #[error("create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found")]
+    #[error(
+        "create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found"
+    )]
     CreateNoSuchDriver { name: String, driver: String },
     #[error("get {0}: no such volume")]
     NotFound(String),
@@ -135,7 +137,9 @@ impl berth_error::HasKind for VolumeError {
             VolumeError::Create { .. }
             | VolumeError::InvalidSpec(_)
             | VolumeError::InvalidFlag { .. } => ErrorKind::InvalidArgument,
-            VolumeError::NoSuchDriver(_) | VolumeError::CreateNoSuchDriver { .. } => ErrorKind::NotFound,
+            VolumeError::NoSuchDriver(_) | VolumeError::CreateNoSuchDriver { .. } => {
+                ErrorKind::NotFound
+            }
             VolumeError::Store(e) => e.kind(),
             VolumeError::Lock(e) => e.kind(),
             VolumeError::Mount(e) => e.kind(),
@@ -182,7 +186,9 @@ pub fn create(
     };
     let driver = match driver_for(driver_name, &Linux) {
         Ok(d) => d,
-        Err(VolumeError::NoSuchDriver(driver)) => return Err(VolumeError::CreateNoSuchDriver { name, driver }),
+        Err(VolumeError::NoSuchDriver(driver)) => {
+            return Err(VolumeError::CreateNoSuchDriver { name, driver })
+        }
         Err(e) => return Err(e),
     };
     driver.validate(&name, &opts)?;
@@ -396,10 +402,17 @@ fn volume_event(
     name: &str,
     driver: &str,
 ) -> berth_store::rusqlite::Result<()> {
-    let attributes = [("driver".to_string(), driver.to_string())].into_iter().collect();
+    let attributes = [("driver".to_string(), driver.to_string())]
+        .into_iter()
+        .collect();
     berth_store::events::append(
         tx,
-        &berth_store::events::NewEvent { kind: berth_store::events::EventType::Volume, action, actor: name, attributes },
+        &berth_store::events::NewEvent {
+            kind: berth_store::events::EventType::Volume,
+            action,
+            actor: name,
+            attributes,
+        },
     )
 }
 

@@ -398,7 +398,8 @@ pub fn parse_mount_request(s: &str) -> Result<MountRequest, VolumeError> {
                 m.tmpfs_options().size_bytes = Some(ram_in_bytes(value).ok_or_else(bad_value)?);
             }
             "tmpfs-mode" => {
-                m.tmpfs_options().mode = Some(u32::from_str_radix(value, 8).map_err(|_| bad_value())?);
+                m.tmpfs_options().mode =
+                    Some(u32::from_str_radix(value, 8).map_err(|_| bad_value())?);
             }
             _ => return Err(flag_error(format!("unexpected key '{key}' in '{field}'"))),
         }
@@ -439,7 +440,10 @@ pub fn validate_mount(m: &MountRequest) -> Result<MountSpec, VolumeError> {
     let source = match kind {
         "bind" => {
             if source.is_empty() {
-                return Err(invalid(mount_config(kind, "field Source must not be empty")));
+                return Err(invalid(mount_config(
+                    kind,
+                    "field Source must not be empty",
+                )));
             }
             if let Some(p) = propagation.as_deref().filter(|p| !PROPAGATIONS.contains(p)) {
                 return Err(invalid(mount_config(
@@ -494,7 +498,10 @@ pub fn validate_mount(m: &MountRequest) -> Result<MountSpec, VolumeError> {
         }
         "tmpfs" => {
             if !source.is_empty() {
-                return Err(invalid(mount_config(kind, "field Source must not be specified")));
+                return Err(invalid(mount_config(
+                    kind,
+                    "field Source must not be specified",
+                )));
             }
             let options = m.tmpfs_options.clone().unwrap_or_default();
             MountSource::Tmpfs {

@@ -98,7 +98,11 @@ pub(crate) fn recover(store: &mut Store) -> Result<(), VolumeError> {
             }
         }
         for (driver_name, name) in orphans(tx, &volumes)? {
-            discard_tree(&volumes, &name, crate::driver_for(driver_name, &Linux)?.as_ref())?;
+            discard_tree(
+                &volumes,
+                &name,
+                crate::driver_for(driver_name, &Linux)?.as_ref(),
+            )?;
         }
         Ok::<(), VolumeError>(())
     })

@@ -248,8 +248,11 @@ impl Builder<'_> {
         let key = cache::key(&[&created_by, &extra_key, &config_json]);
         let parent = stage.image_id().to_string();
         if !self.opts.no_cache {
-            let hit = cache::lookup(self.store, &parent, &key)?
-                .filter(|hit| self.cache_sources.as_ref().is_none_or(|allowed| allowed.contains(hit)));
+            let hit = cache::lookup(self.store, &parent, &key)?.filter(|hit| {
+                self.cache_sources
+                    .as_ref()
+                    .is_none_or(|allowed| allowed.contains(hit))
+            });
             if let Some(hit) = hit {
                 if let StepWork::Copy(plan) = &work {
                     self.release_copy_sources(plan)?;

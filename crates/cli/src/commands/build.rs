@@ -76,7 +76,11 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
             None => (l.clone(), String::new()),
         })
         .collect();
-    if let Some(i) = args.isolation.as_deref().filter(|i| !matches!(*i, "" | "default")) {
+    if let Some(i) = args
+        .isolation
+        .as_deref()
+        .filter(|i| !matches!(*i, "" | "default"))
+    {
         // dockerd's answer: only the default isolation exists on Linux.
         anyhow::bail!("unsupported isolation: \"{i}\"");
     }
@@ -126,7 +130,12 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
             if args.quiet {
                 writeln!(out, "{}", outcome.id)?;
             } else {
-                let short: String = outcome.id.trim_start_matches("sha256:").chars().take(12).collect();
+                let short: String = outcome
+                    .id
+                    .trim_start_matches("sha256:")
+                    .chars()
+                    .take(12)
+                    .collect();
                 writeln!(out, "Successfully built {short}")?;
                 for tag in &outcome.tags {
                     writeln!(out, "Successfully tagged {tag}")?;

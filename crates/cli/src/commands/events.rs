@@ -31,8 +31,16 @@ pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<i32> {
     let now = chrono::Utc::now();
     let filters = crate::commands::filter_pairs(&args.filter)?;
     let request = EventsRequest {
-        since: args.since.as_deref().map(|s| timestamp(s, now)).transpose()?,
-        until: args.until.as_deref().map(|s| timestamp(s, now)).transpose()?,
+        since: args
+            .since
+            .as_deref()
+            .map(|s| timestamp(s, now))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| timestamp(s, now))
+            .transpose()?,
         filter: EventFilter::parse(filters),
     };
     let format = args.format.as_deref().map(Format::parse).transpose()?;

@@ -254,7 +254,9 @@ fn print_verbose(u: &DiskUsage) -> Result<()> {
             .spec
             .mounts
             .iter()
-            .filter(|m| m.kind == berth_engine::model::MountKind::Volume && m.driver == LOCAL_DRIVER)
+            .filter(|m| {
+                m.kind == berth_engine::model::MountKind::Volume && m.driver == LOCAL_DRIVER
+            })
             .count();
         lines.push(format!(
             "{}\t{}\t{:?}\t{local_volumes}\t{}\t{}\t{}\t{}",

@@ -64,7 +64,9 @@ fn commit(
     )?;
     // Docker's imageRef: the tag as the user would write it, in full.
     let image_ref = match &req.reference {
-        Some(r) => berth_image::Reference::parse(r)?.with_default_tag().familiar(),
+        Some(r) => berth_image::Reference::parse(r)?
+            .with_default_tag()
+            .familiar(),
         None => String::new(),
     };
     let extra = vec![

@@ -183,7 +183,8 @@ pub(crate) fn exec_process(c: &Container, root: &Path, req: &ExecConfig) -> Resu
     } else {
         &req.user
     };
-    let user = berth_runtime::resolve_container_user(root, user_spec, &c.spec.host.modes.group_add)?;
+    let user =
+        berth_runtime::resolve_container_user(root, user_spec, &c.spec.host.modes.group_add)?;
     let mut env = c.spec.env.clone();
     env.push(format!("HOSTNAME={}", c.spec.hostname));
     if req.tty {

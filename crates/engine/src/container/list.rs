@@ -133,7 +133,9 @@ fn pattern(value: &str) -> Regex {
 impl ContainerFilter {
     /// Parses `key=value` filters (the CLI's `-f`, the API's `filters` JSON
     /// flattened), with dockerd's refusals.
-    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<ContainerFilter> {
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<ContainerFilter> {
         let mut f = ContainerFilter::default();
         for (key, value) in pairs {
             match key {
@@ -192,7 +194,8 @@ impl ContainerFilter {
 
     fn matches(&self, store: &Store, d: &ContainerDetails) -> bool {
         let c = &d.container;
-        let any = |list: &[Regex], text: &str| list.is_empty() || list.iter().any(|r| r.is_match(text));
+        let any =
+            |list: &[Regex], text: &str| list.is_empty() || list.iter().any(|r| r.is_match(text));
         let slash_name = c.slash_name();
         any(&self.ids, &c.id)
             && (self.names.is_empty()
@@ -204,7 +207,8 @@ impl ContainerFilter {
             && (self.statuses.is_empty() || self.statuses.contains(&c.state.status))
             && (self.exited.is_empty()
                 || (c.state.status == Status::Exited && self.exited.contains(&c.state.exit_code)))
-            && (self.ancestors.is_empty() || self.ancestors.iter().any(|a| is_ancestor(store, c, a)))
+            && (self.ancestors.is_empty()
+                || self.ancestors.iter().any(|a| is_ancestor(store, c, a)))
             && (self.volumes.is_empty()
                 || self.volumes.iter().any(|v| {
                     c.spec.mounts.iter().any(|m| {
@@ -219,10 +223,17 @@ impl ContainerFilter {
                     .any(|r| c.spec.exposed_ports.iter().any(|p| r.contains(p))))
             && (self.published.is_empty()
                 || self.published.iter().any(|r| {
-                    d.networking.published.iter().any(|p| r.contains(&p.port_key()))
+                    d.networking
+                        .published
+                        .iter()
+                        .any(|p| r.contains(&p.port_key()))
                 }))
             && (self.health.is_empty() || {
-                let status = c.state.health.as_ref().map_or("none", |h| h.status.as_str());
+                let status = c
+                    .state
+                    .health
+                    .as_ref()
+                    .map_or("none", |h| h.status.as_str());
                 self.health.iter().any(|h| h == status)
             })
             && self.is_task != Some(true)
@@ -232,7 +243,9 @@ impl ContainerFilter {
 fn is_ancestor(store: &Store, c: &Container, reference: &str) -> bool {
     c.image_ref == reference
         || c.image_id == reference
-        || c.image_id.trim_start_matches("sha256:").starts_with(reference)
+        || c.image_id
+            .trim_start_matches("sha256:")
+            .starts_with(reference)
         || berth_image::resolve(store, reference).is_ok_and(|i| i.id == c.image_id)
 }
 
@@ -242,8 +255,7 @@ fn on_network(d: &ContainerDetails, network: &str) -> bool {
         || n.endpoints
             .iter()
             .any(|e| e.network.name == network || e.network.id.starts_with(network))
-        || n
-            .attached
+        || n.attached
             .iter()
             .any(|a| a.name == network || (!a.id.is_empty() && a.id.starts_with(network)))
 }
@@ -261,7 +273,9 @@ impl Engine {
                 .find(|c| c.id == reference || c.name == reference || c.id.starts_with(reference))
                 .map(|c| c.created_at.clone())
                 .ok_or_else(|| {
-                    Error::from(berth_container::ContainerError::NotFound(reference.to_string()))
+                    Error::from(berth_container::ContainerError::NotFound(
+                        reference.to_string(),
+                    ))
                 })
         };
         let before = req.filter.before.as_deref().map(created_of).transpose()?;
@@ -339,9 +353,12 @@ mod tests {
 
     #[test]
     fn labels_need_every_value() {
-        let labels = [("a".to_string(), "1".to_string()), ("b".to_string(), "2".to_string())]
-            .into_iter()
-            .collect();
+        let labels = [
+            ("a".to_string(), "1".to_string()),
+            ("b".to_string(), "2".to_string()),
+        ]
+        .into_iter()
+        .collect();
         assert!(LabelMatch::parse("a=1").matches(&labels));
         assert!(LabelMatch::parse("b").matches(&labels));
         assert!(!LabelMatch::parse("a=2").matches(&labels));

@@ -21,7 +21,9 @@ pub struct SearchFilters {
 impl SearchFilters {
     /// From `key=value` pairs (`--filter`, the API's `filters`), with
     /// dockerd's errors.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<SearchFilters> {
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<SearchFilters> {
         let invalid = |text: String| Error::Refused {
             kind: ErrorKind::InvalidArgument,
             message: format!("invalid filter '{text}'"),

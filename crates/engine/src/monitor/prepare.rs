@@ -253,8 +253,15 @@ fn joined_namespace(store: &Store, reference: &str) -> Result<Option<berth_netwo
 /// container:NAME`); Docker's error when it does not run.
 fn pid_namespace(store: &Store, reference: &str) -> Result<PathBuf> {
     let other = model::find(store, reference)?;
-    if !matches!(other.state.status, model::Status::Running | model::Status::Paused) || other.state.pid <= 0 {
-        return Err(ContainerError::Conflict(format!("container {} is not running", other.id)));
+    if !matches!(
+        other.state.status,
+        model::Status::Running | model::Status::Paused
+    ) || other.state.pid <= 0
+    {
+        return Err(ContainerError::Conflict(format!(
+            "container {} is not running",
+            other.id
+        )));
     }
     Ok(PathBuf::from(format!("/proc/{}/ns/pid", other.state.pid)))
 }

@@ -15,8 +15,8 @@ use anyhow::Result;
 
 pub use exec::{exec, ExecArgs};
 pub use files::{commit, cp, diff, export, CommitArgs, CpArgs, DiffArgs, ExportArgs};
-pub use flags::{CreateArgs, RunArgs};
 pub(crate) use flags::parse_restart;
+pub use flags::{CreateArgs, RunArgs};
 pub use lifecycle::{
     kill, pause, rename, restart, rm, stop, unpause, wait, KillArgs, NamesArgs, RenameArgs, RmArgs,
     StopArgs,
