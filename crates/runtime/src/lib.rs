@@ -32,6 +32,7 @@ mod error;
 mod oci;
 mod runc;
 pub mod seccomp;
+mod seccomp_cache;
 mod signal;
 mod sources;
 mod spec;

@@ -25,6 +25,7 @@ use oci_spec::runtime::{LinuxResources, Process};
 use serde::Deserialize;
 
 use crate::error::RuntimeError;
+use crate::seccomp_cache::{self, Pending};
 use crate::oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, WindowSize};
 use crate::terminal::{open_pty, ConsoleSocket};
 
@@ -309,6 +310,16 @@ impl RuncCli {
         })
     }
 
+    /// crun takes the container's seccomp filter compiled ([`seccomp_cache`]);
+    /// runc and youki compile it themselves at every create.
+    fn precompiled_seccomp(&self, bundle: &Path) -> Result<Option<Pending>, RuntimeError> {
+        if self.name == "crun" {
+            seccomp_cache::prepare(&self.binary, &self.state_root, bundle)
+        } else {
+            Ok(None)
+        }
+    }
+
     fn command(&self, log_file: Option<&Path>) -> Command {
         let mut command = Command::new(&self.binary);
         command.arg("--root").arg(&self.state_root);
@@ -414,6 +425,7 @@ impl OciRuntime for RuncCli {
         let pid_file = bundle.join("init.pid");
         let _ = std::fs::remove_file(&pid_file);
         Self::fresh_log(&log_file)?;
+        let compile = self.precompiled_seccomp(bundle)?;
         let mut command = self.command(Some(&log_file));
         command
             .arg("create")
@@ -445,6 +457,9 @@ impl OciRuntime for RuncCli {
             .map_err(|e| self.spawn_error("create", e))?;
         if !status.success() {
             return Err(self.failed("create", error_from_log(&log_file), status));
+        }
+        if let Some(pending) = compile {
+            pending.store(&self.state_root.join(id).join("seccomp.bpf"));
         }
         let terminal = match console {
             Some((console, size)) => {

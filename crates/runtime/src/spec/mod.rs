@@ -208,11 +208,20 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, RuntimeError> {
 /// Writes `bundle_dir/config.json` atomically (temp file, fsync, rename).
 pub fn write_bundle(bundle_dir: &Path, spec: &Spec) -> Result<(), RuntimeError> {
     std::fs::create_dir_all(bundle_dir).map_err(|e| RuntimeError::io(bundle_dir, e))?;
+    let bytes = serde_json::to_vec(spec).map_err(|e| {
+        RuntimeError::invalid(format!(
+            "{}: serializing spec: {e}",
+            bundle_dir.join("config.json").display()
+        ))
+    })?;
+    write_config(bundle_dir, &bytes, true)
+}
+
+/// Replaces `bundle_dir/config.json` with `bytes` atomically (temp file,
+/// fsync when `sync`, rename).
+pub(crate) fn write_config(bundle_dir: &Path, bytes: &[u8], sync: bool) -> Result<(), RuntimeError> {
     let final_path = bundle_dir.join("config.json");
     let temp_path = bundle_dir.join(".config.json.tmp");
-    let bytes = serde_json::to_vec(spec).map_err(|e| {
-        RuntimeError::invalid(format!("{}: serializing spec: {e}", final_path.display()))
-    })?;
     // Private: it holds the container's environment (`-e SECRET=...`).
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -221,8 +230,8 @@ pub fn write_bundle(bundle_dir: &Path, spec: &Spec) -> Result<(), RuntimeError> 
         .mode(0o600)
         .open(&temp_path)
         .map_err(|e| RuntimeError::io(&temp_path, e))?;
-    file.write_all(&bytes)
-        .and_then(|_| file.sync_all())
+    file.write_all(bytes)
+        .and_then(|_| if sync { file.sync_all() } else { Ok(()) })
         .map_err(|e| RuntimeError::io(&temp_path, e))?;
     std::fs::rename(&temp_path, &final_path).map_err(|e| RuntimeError::io(&final_path, e))
 }
