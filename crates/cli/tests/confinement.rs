@@ -360,3 +360,110 @@ fn info_lists_seccomp_and_apparmor_is_applied_or_refused() {
         ]);
     }
 }
+
+/// crun where it is installed, behind a wrapper named `crun` (berth knows a
+/// runtime by its file name) that hides a hybrid host's cgroup2 mount in a
+/// private mount namespace: crun refuses hybrid cgroups (issue 16).
+fn crun_wrapper(dir: &Path) -> Option<PathBuf> {
+    let crun = ["/usr/bin/crun", "/usr/local/bin/crun", "/usr/sbin/crun"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())?;
+    let wrapper = dir.join("crun");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec unshare -m --propagation private sh -c \
+             'umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$0\" \"$@\"' {} \"$@\"\n",
+            crun.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    Some(wrapper)
+}
+
+#[test]
+fn crun_gets_the_program_it_compiled_for_a_filter_back_and_it_confines_as_runcs() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(crun) = crun_wrapper(dir.path()) else {
+        eprintln!("skipped: crun is not installed");
+        return;
+    };
+    let crun = crun.to_str().unwrap();
+    let b = Berth::with_busybox();
+    // A filter no earlier run compiled: Docker's profile and a name no kernel
+    // has (runtimes skip names they cannot resolve, as for Docker's own).
+    let default =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime/profiles/seccomp-default.json");
+    let mut profile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(default).unwrap()).unwrap();
+    let nonce = format!(
+        "berth_test_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .unwrap()
+            .as_nanos()
+    );
+    profile["syscalls"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"names": [nonce], "action": "SCMP_ACT_ALLOW"}));
+    let profile_file = dir.path().join("profile.json");
+    std::fs::write(&profile_file, profile.to_string()).unwrap();
+    let opt = format!("seccomp={}", profile_file.display());
+
+    let start = |runtime: &str, flags: &[&str]| {
+        let mut args = vec!["--runtime", runtime, "run", "-d", "--network", "none"];
+        args.extend(["--security-opt", &opt]);
+        args.extend(flags);
+        args.extend(["busybox", "sleep", "300"]);
+        b.ok(&args)
+    };
+    // What crun loads: its state's `seccomp.bpf` (compiled, or copied from
+    // the annotation), and whether berth handed it over.
+    let program = |id: &str| std::fs::read(format!("/run/berth/runtime/{id}/seccomp.bpf")).unwrap();
+    let handed_over = |id: &str| {
+        let config = b.path().join("containers").join(id).join("config.json");
+        let config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(config).unwrap()).unwrap();
+        config["annotations"]["run.oci.seccomp_bpf_data"].is_string()
+    };
+    let compiled = start(crun, &[]);
+    let cached = start(crun, &[]);
+    let other = start(crun, &["--cap-add", "SYS_ADMIN"]);
+    assert!(
+        !handed_over(&compiled),
+        "the first container's filter is compiled by crun"
+    );
+    assert!(
+        handed_over(&cached),
+        "the second gets the program crun compiled"
+    );
+    assert_eq!(program(&compiled), program(&cached));
+    // CAP_SYS_ADMIN opens more calls: another filter, compiled anew.
+    assert!(!handed_over(&other));
+    assert_ne!(program(&compiled), program(&other));
+
+    // The program confines as runc's filter of the same profile does, in the
+    // container's processes and its execs.
+    let status = "grep '^Seccomp:' /proc/self/status | tr -d '\\t '";
+    assert_eq!(b.ok(&["exec", &cached, "sh", "-c", status]), "Seccomp:2");
+    let mount = format!("{}:/probe:ro", probe_dir().display());
+    let probes = |runtime: &str| {
+        let mut args = vec!["--runtime", runtime];
+        args.extend(probe_args(&["--security-opt", &opt], "busybox", &mount));
+        b.ok(&args)
+    };
+    let by_runc = probes("runc");
+    assert!(by_runc.contains("unshare -m true: denied"), "{by_runc}");
+    assert_eq!(probes(crun), by_runc);
+    for id in [compiled, cached, other] {
+        b.ok(&["rm", "-f", &id]);
+    }
+}

@@ -25,8 +25,8 @@ use oci_spec::runtime::{LinuxResources, Process};
 use serde::Deserialize;
 
 use crate::error::RuntimeError;
-use crate::seccomp_cache::{self, Pending};
 use crate::oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, WindowSize};
+use crate::seccomp_cache::{self, Pending};
 use crate::terminal::{open_pty, ConsoleSocket};
 
 /// Runtimes berth knows by name; anything else must be an absolute path.

@@ -115,7 +115,10 @@ impl Pending {
             .mode(0o600)
             .open(&temp)
             .and_then(|mut file| file.write_all(&program));
-        if written.and_then(|_| std::fs::rename(&temp, &self.entry)).is_err() {
+        if written
+            .and_then(|_| std::fs::rename(&temp, &self.entry))
+            .is_err()
+        {
             let _ = std::fs::remove_file(&temp);
         }
     }
@@ -224,8 +227,7 @@ fn libseccomp_file() -> Option<PathBuf> {
 
 /// Standard base64 with padding, as crun decodes the annotation.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));

@@ -37,7 +37,11 @@ fn a_filter_is_compiled_once_then_handed_over_as_crun_reads_it() {
 
     let pending = prepare(crun, root.path(), bundle.path()).unwrap();
     let pending = pending.expect("an empty cache misses");
-    assert_eq!(config(bundle.path()), written, "a miss leaves the spec alone");
+    assert_eq!(
+        config(bundle.path()),
+        written,
+        "a miss leaves the spec alone"
+    );
     let program: Vec<u8> = (0..=255u8).cycle().take(8 * 125).collect();
     pending.store(&compiled(bundle.path(), &program));
 

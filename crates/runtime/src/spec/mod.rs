@@ -219,7 +219,11 @@ pub fn write_bundle(bundle_dir: &Path, spec: &Spec) -> Result<(), RuntimeError> 
 
 /// Replaces `bundle_dir/config.json` with `bytes` atomically (temp file,
 /// fsync when `sync`, rename).
-pub(crate) fn write_config(bundle_dir: &Path, bytes: &[u8], sync: bool) -> Result<(), RuntimeError> {
+pub(crate) fn write_config(
+    bundle_dir: &Path,
+    bytes: &[u8],
+    sync: bool,
+) -> Result<(), RuntimeError> {
     let final_path = bundle_dir.join("config.json");
     let temp_path = bundle_dir.join(".config.json.tmp");
     // Private: it holds the container's environment (`-e SECRET=...`).
