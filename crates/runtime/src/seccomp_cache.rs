@@ -27,6 +27,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -107,7 +108,10 @@ impl Pending {
             return;
         }
         evict(dir);
-        let temp = dir.join(format!(".tmp-{}", std::process::id()));
+        // Unique among this process's threads (`berth serve`) and processes.
+        static SERIAL: AtomicU64 = AtomicU64::new(0);
+        let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".tmp-{}-{serial}", std::process::id()));
         let written = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
