@@ -143,6 +143,6 @@ int main(int argc, char **argv)
 			if (t[j] < best[j])
 				best[j] = t[j];
 	}
-	printf(" %.2f | %.2f | %.2f | %ld", best[0], best[1], best[2], size / 8);
+	printf("%.2f | %.2f | %.2f | %ld", best[0], best[1], best[2], size / 8);
 	return 0;
 }
