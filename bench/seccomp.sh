@@ -39,6 +39,8 @@ while [ $# -gt 0 ]; do
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive number, not '$runs'"
 require_root
+"$repo_dir/scripts/install-deps.sh" --with-bench
+"$repo_dir/scripts/start-dockerd.sh"
 [ -n "$berth" ] || berth=$(berth_binary)
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 

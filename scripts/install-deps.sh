@@ -9,7 +9,7 @@
 #   scripts/install-deps.sh [--with-bench]
 #
 # --with-bench also installs podman and what rootful podman needs here, for
-# bench/compare.sh.
+# bench/compare.sh, and libseccomp-dev for bench/seccomp.sh.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -28,8 +28,9 @@ require_root
 command -v apt-get >/dev/null || die "apt-get not found: this script targets Debian 12"
 
 packages=(
-    # what berth runs containers with
-    runc tini containernetworking-plugins iptables kmod
+    # what berth runs containers with (crun: `--runtime crun`, and the test of
+    # the seccomp programs berth hands it precompiled)
+    runc crun tini containernetworking-plugins iptables kmod
     # networks and published ports (berth-network drives netavark + aardvark-dns)
     netavark aardvark-dns iproute2
     # images for tests and the demo
@@ -48,6 +49,8 @@ packages=(
 )
 if $with_bench; then
     packages+=(podman uidmap slirp4netns fuse-overlayfs conmon golang-github-containers-common)
+    # bench/seccomp.sh times libseccomp itself (bench/seccomp-compile.c)
+    packages+=(libseccomp-dev)
 fi
 
 missing=()
