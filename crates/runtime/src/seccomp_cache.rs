@@ -84,8 +84,7 @@ pub(crate) fn prepare(
     let bytes = serde_json::to_vec(&config).map_err(|e| {
         RuntimeError::invalid(format!("{}: writing the spec: {e}", config_path.display()))
     })?;
-    // Not synced: crun reads it at once, and every start writes it anew.
-    crate::spec::write_config(bundle, &bytes, false)?;
+    crate::spec::write_config(bundle, &bytes)?;
     Ok(None)
 }
 

@@ -205,7 +205,7 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, RuntimeError> {
     Ok(spec)
 }
 
-/// Writes `bundle_dir/config.json` atomically (temp file, fsync, rename).
+/// Writes `bundle_dir/config.json` atomically (temp file, rename).
 pub fn write_bundle(bundle_dir: &Path, spec: &Spec) -> Result<(), RuntimeError> {
     std::fs::create_dir_all(bundle_dir).map_err(|e| RuntimeError::io(bundle_dir, e))?;
     let bytes = serde_json::to_vec(spec).map_err(|e| {
@@ -214,28 +214,24 @@ pub fn write_bundle(bundle_dir: &Path, spec: &Spec) -> Result<(), RuntimeError> 
             bundle_dir.join("config.json").display()
         ))
     })?;
-    write_config(bundle_dir, &bytes, true)
+    write_config(bundle_dir, &bytes)
 }
 
 /// Replaces `bundle_dir/config.json` with `bytes` atomically (temp file,
-/// fsync when `sync`, rename).
-pub(crate) fn write_config(
-    bundle_dir: &Path,
-    bytes: &[u8],
-    sync: bool,
-) -> Result<(), RuntimeError> {
+/// rename). Not synced to disk: the runtime reads it at once and nothing
+/// reads it later (every start writes it anew), so an fsync (4–8 ms on
+/// these machines' disks) would buy nothing.
+pub(crate) fn write_config(bundle_dir: &Path, bytes: &[u8]) -> Result<(), RuntimeError> {
     let final_path = bundle_dir.join("config.json");
     let temp_path = bundle_dir.join(".config.json.tmp");
     // Private: it holds the container's environment (`-e SECRET=...`).
-    let mut file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(&temp_path)
-        .map_err(|e| RuntimeError::io(&temp_path, e))?;
-    file.write_all(bytes)
-        .and_then(|_| if sync { file.sync_all() } else { Ok(()) })
+        .and_then(|mut file| file.write_all(bytes))
         .map_err(|e| RuntimeError::io(&temp_path, e))?;
     std::fs::rename(&temp_path, &final_path).map_err(|e| RuntimeError::io(&final_path, e))
 }
