@@ -79,7 +79,11 @@ if docker version >/dev/null 2>&1; then
 fi
 
 # time_cells LABEL... : runs each variant's command (cmd_LABEL) $runs times,
-# variants taking turns, after one warm-up; prints "LABEL median min" lines.
+# variants taking turns, after one warm-up; prints "LABEL median min cpu"
+# lines: the wall time's median and minimum, and the median CPU time (user +
+# system) of the processes the command waited for, which other work on the
+# machine does not inflate (it misses a detached monitor's runtime: the
+# engine rows' CPU is the CLI's alone).
 time_cells() {
     local label i start end
     for label in "$@"; do
@@ -89,31 +93,40 @@ time_cells() {
     for ((i = 0; i < runs; i++)); do
         for label in "$@"; do
             grep -qx "$label" "$work/failed" 2>/dev/null && continue
+            times >"$work/cpu.before" # a builtin: no process of its own
             start=$EPOCHREALTIME
             "cmd_$label" >/dev/null 2>>"$work/err.$label" || { echo "$label" >>"$work/failed"; continue; }
             end=$EPOCHREALTIME
-            echo "$start $end" | awk '{ printf "%.3f\n", ($2 - $1) * 1000 }' >>"$work/t.$label"
+            times >"$work/cpu.after"
+            awk -v s="$start" -v e="$end" '
+                function ms(t, m) { split(t, m, /[ms]/); return (m[1] * 60 + m[2]) * 1000 }
+                FNR == 2 { cpu[FILENAME] = ms($1) + ms($2) }
+                END { printf "%.3f %.3f\n", (e - s) * 1000, cpu[ARGV[2]] - cpu[ARGV[1]] }
+            ' "$work/cpu.before" "$work/cpu.after" >>"$work/t.$label"
         done
     done
     for label in "$@"; do
         if grep -qx "$label" "$work/failed" 2>/dev/null; then
             echo "$label n/a ($(grep -m1 . "$work/err.$label" | cut -c1-70 | tr '|' '/'))"
         else
-            sort -n "$work/t.$label" | awk -v l="$label" '{ a[NR] = $1 }
-                END { printf "%s %.1f %.1f\n", l, a[int((NR + 1) / 2)], a[1] }'
+            awk '{ print $2 }' "$work/t.$label" | sort -n >"$work/cpu.sorted"
+            sort -n "$work/t.$label" | awk -v l="$label" -v cpu="$work/cpu.sorted" '{ a[NR] = $1 }
+                END { n = 0; while ((getline c < cpu) > 0) b[++n] = c
+                      printf "%s %.1f %.1f %.1f\n", l, a[int((NR + 1) / 2)], a[1], b[int((n + 1) / 2)] }'
         fi
     done
 }
-# cell LABEL: "median (min M)", or "n/a (why)"
+# cell LABEL: "median (min M)", or "n/a (why)"; cpu LABEL: the median CPU time
 cell() {
     awk -v l="$1" '$1 == l { $1 = ""; sub(/^ /, "")
         if ($2 ~ /^[0-9.]+$/) printf "%s (min %s)\n", $1, $2; else print }' "$work/cells"
 }
-# diff_cell A B: median of A minus median of B, or n/a
+cpu() { awk -v l="$1" '$1 == l { print ($4 ~ /^[0-9.]+$/) ? $4 : "n/a" }' "$work/cells"; }
+# diff_cell A B [FIELD]: A's median (or FIELD 4: CPU) minus B's, or n/a
 diff_cell() {
-    local a b
-    a=$(awk -v l="$1" '$1 == l { print $2 }' "$work/cells")
-    b=$(awk -v l="$2" '$1 == l { print $2 }' "$work/cells")
+    local a b field=${3:-2}
+    a=$(awk -v l="$1" -v f="$field" '$1 == l { print $f }' "$work/cells")
+    b=$(awk -v l="$2" -v f="$field" '$1 == l { print $f }' "$work/cells")
     if [[ "$a" =~ ^[0-9.]+$ && "$b" =~ ^[0-9.]+$ ]]; then
         awk -v a="$a" -v b="$b" 'BEGIN { printf "%+.1f", a - b }'
     else
@@ -222,13 +235,13 @@ cat <<EOF
 | berth, crun (the filter precompiled, from berth's cache) | $(cell berth_crun) | $(cell berth_crun_unconfined) | $(diff_cell berth_crun berth_crun_unconfined) |
 | dockerd 20.10, runc | $(cell docker) | $(cell docker_unconfined) | $(diff_cell docker docker_unconfined) |
 
-| the runtime alone, \`RUNTIME run\` of berth's bundle (median ms, min) | time | filter adds |
-| --- | ---: | ---: |
-| runc, \`linux.seccomp\` (libseccomp in runc init) | $(cell runc_filter) | $(diff_cell runc_filter runc_unconfined) |
-| runc, no filter | $(cell runc_unconfined) | |
-| crun, \`linux.seccomp\` (libseccomp in crun) | $(cell crun_filter) | $(diff_cell crun_filter crun_unconfined) |
-| crun, \`run.oci.seccomp_bpf_data\` (the program crun compiled) | $(cell crun_precompiled) | $(diff_cell crun_precompiled crun_unconfined) |
-| crun, no filter | $(cell crun_unconfined) | |
+| the runtime alone, \`RUNTIME run\` of berth's bundle | wall ms, median (min) | filter adds | CPU ms, median | filter adds |
+| --- | ---: | ---: | ---: | ---: |
+| runc, \`linux.seccomp\` (libseccomp in runc init) | $(cell runc_filter) | $(diff_cell runc_filter runc_unconfined) | $(cpu runc_filter) | $(diff_cell runc_filter runc_unconfined 4) |
+| runc, no filter | $(cell runc_unconfined) | | $(cpu runc_unconfined) | |
+| crun, \`linux.seccomp\` (libseccomp in crun) | $(cell crun_filter) | $(diff_cell crun_filter crun_unconfined) | $(cpu crun_filter) | $(diff_cell crun_filter crun_unconfined 4) |
+| crun, \`run.oci.seccomp_bpf_data\` (the program crun compiled) | $(cell crun_precompiled) | $(diff_cell crun_precompiled crun_unconfined) | $(cpu crun_precompiled) | $(diff_cell crun_precompiled crun_unconfined 4) |
+| crun, no filter | $(cell crun_unconfined) | | $(cpu crun_unconfined) | |
 EOF
 if [ -n "$libseccomp_rows" ]; then
     cat <<EOF
