@@ -49,6 +49,12 @@ work=$(mktemp -d /tmp/berth-bench-seccomp.XXXXXX)
 cleanup() {
     "$berth" --root "$root" rm -f bench-seccomp-bundle >/dev/null 2>&1 || true
     rm -rf "$root" "$work"
+    # the runtimes remove their containers' cgroups, not the parent they named
+    local dir
+    for dir in /sys/fs/cgroup/berth-bench-seccomp /sys/fs/cgroup/*/berth-bench-seccomp; do
+        [ -d "$dir" ] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    true
 }
 trap cleanup EXIT
 B() { "$berth" --root "$root" "$@"; }
