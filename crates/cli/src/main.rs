@@ -28,6 +28,15 @@ struct Cli {
         default_value = "/var/lib/berth"
     )]
     root: PathBuf,
+    /// Run directory, on a tmpfs: network namespaces, netavark's and the OCI
+    /// runtime's state (bridges' address leases stay host-wide in the default).
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_RUN_DIR",
+        default_value = berth_engine::Config::DEFAULT_RUN_DIR
+    )]
+    run_dir: PathBuf,
     /// OCI runtime: runc (default), crun, youki, or a path.
     #[arg(long, global = true, env = "BERTH_RUNTIME", default_value = "runc")]
     runtime: String,
@@ -38,16 +47,17 @@ struct Cli {
 /// What every command gets: where the state lives and which runtime to use.
 pub struct Ctx {
     pub root: PathBuf,
+    pub run_dir: PathBuf,
     pub runtime: String,
 }
 
 impl Ctx {
-    /// The engine's configuration: the state root, and `--runtime` as the
-    /// runtime new containers are created with.
+    /// The engine's configuration: the state root, the run directory, and
+    /// `--runtime` as the runtime new containers are created with.
     pub fn config(&self) -> berth_engine::Config {
         berth_engine::Config {
             root: self.root.clone(),
-            run_dir: berth_engine::Config::DEFAULT_RUN_DIR.into(),
+            run_dir: self.run_dir.clone(),
             default_runtime: self.runtime.clone(),
         }
     }
@@ -232,6 +242,7 @@ fn main() {
     };
     let ctx = Ctx {
         root: cli.root,
+        run_dir: cli.run_dir,
         runtime: cli.runtime,
     };
     let (result, failure_code) = match cli.command {
@@ -303,7 +314,7 @@ fn main() {
         Command::Logout(a) => (registry::logout(&ctx, a), exit::FAILURE),
         Command::Events(a) => (commands::events::events(&ctx, a), exit::FAILURE),
         Command::Serve(a) => (commands::serve::serve(&ctx, a), exit::FAILURE),
-        Command::Monitor => std::process::exit(berth_engine::monitor::main(&ctx.root)),
+        Command::Monitor => std::process::exit(berth_engine::monitor::main(&ctx.root, &ctx.run_dir)),
     };
     std::process::exit(exit::report(result, failure_code));
 }

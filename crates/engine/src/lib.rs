@@ -83,7 +83,7 @@ pub struct Config {
 
 impl Config {
     pub const DEFAULT_ROOT: &'static str = "/var/lib/berth";
-    pub const DEFAULT_RUN_DIR: &'static str = "/run/berth";
+    pub const DEFAULT_RUN_DIR: &'static str = berth_network::DEFAULT_RUN_DIR;
     pub const DEFAULT_RUNTIME: &'static str = "runc";
 
     /// A configuration with the given root and the defaults for the rest.
@@ -104,8 +104,13 @@ pub struct Engine {
 
 impl Engine {
     /// Opens (creating if needed) the state root of `config`.
+    /// Reads the daemon config's default bridge (`bridge`, `bip`) and
+    /// applies it to the root's default network when no container runs on
+    /// it; a config that cannot be honoured fails the open, as dockerd
+    /// refuses to start with it.
     pub fn open(config: Config) -> Result<Engine> {
-        let store = Store::open(&config.root)?;
+        let mut store = Store::open(&config.root)?;
+        network::default_bridge::apply(&mut store)?;
         Ok(Engine { config, store })
     }
 

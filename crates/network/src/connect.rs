@@ -2,6 +2,8 @@
 //! network; if it runs, its interface on that network is added or removed
 //! right away (otherwise at its next start).
 
+use std::path::Path;
+
 use crate::events;
 use berth_store::rusqlite::{params, Transaction};
 use berth_store::Store;
@@ -43,9 +45,11 @@ fn check_joinable(network: &Network, member: &Member) -> Result<()> {
 }
 
 /// `network connect`: records the attachment and, if the container runs,
-/// adds an interface on the network right away.
+/// adds an interface on the network right away (`run_dir`: the root's run
+/// directory, where its namespace is).
 pub fn connect(
     store: &mut Store,
+    run_dir: &Path,
     network: &str,
     member: &Member,
     settings: &EndpointSettings,
@@ -63,7 +67,7 @@ pub fn connect(
             member.container_name, network.name
         )));
     }
-    let running = netns::exists(member.container_id);
+    let running = netns::exists(run_dir, member.container_id);
     // As in Docker, what this connect asks replaces what was asked at
     // create, also when the container rejoins its mode's network.
     let attachment = Attachment {
@@ -85,13 +89,21 @@ pub fn connect(
             return Ok::<_, NetworkError>(None);
         }
         events::network(tx, "connect", network.about(), Some(member.container_id))?;
-        insert_endpoint(tx, member.container_id, member.container_name, &attachment).map(Some)
+        insert_endpoint(
+            tx,
+            run_dir,
+            member.container_id,
+            member.container_name,
+            &attachment,
+        )
+        .map(Some)
     })?;
     let Some(endpoint) = endpoint else {
         return Ok(());
     };
-    let path = netns::path(member.container_id);
+    let path = netns::path(run_dir, member.container_id);
     let wired = netavark::setup(
+        run_dir,
         &path,
         &Request {
             container_id: member.container_id,
@@ -104,6 +116,7 @@ pub fn connect(
     .and_then(|()| add_link_local(&path, &endpoint));
     if let Err(e) = wired {
         let _ = netavark::teardown(
+            run_dir,
             &path,
             &Request {
                 container_id: member.container_id,
@@ -113,7 +126,7 @@ pub fn connect(
                 dns_servers: &[],
             },
         );
-        release_lease(&endpoint);
+        release_lease(run_dir, &endpoint);
         store.write(|tx| {
             tx.execute("DELETE FROM endpoints WHERE id = ?1", [&endpoint.id])?;
             events::network(tx, "disconnect", network.about(), Some(member.container_id))?;
@@ -128,7 +141,13 @@ pub fn connect(
 /// its interface (and the published ports, when they were on it). With
 /// `force`, a failure to remove the interface does not fail the command:
 /// the attachment and the leases are gone either way.
-pub fn disconnect(store: &mut Store, network: &str, member: &Member, force: bool) -> Result<()> {
+pub fn disconnect(
+    store: &mut Store,
+    run_dir: &Path,
+    network: &str,
+    member: &Member,
+    force: bool,
+) -> Result<()> {
     let Target {
         network,
         attached,
@@ -154,7 +173,8 @@ pub fn disconnect(store: &mut Store, network: &str, member: &Member, force: bool
             Vec::new()
         };
         result = netavark::teardown(
-            &netns::path(member.container_id),
+            run_dir,
+            &netns::path(run_dir, member.container_id),
             &Request {
                 container_id: member.container_id,
                 container_name: member.container_name,
@@ -163,7 +183,7 @@ pub fn disconnect(store: &mut Store, network: &str, member: &Member, force: bool
                 dns_servers: &[],
             },
         );
-        release_lease(e);
+        release_lease(run_dir, e);
     }
     store.write(|tx| {
         if let Some(e) = &endpoint {

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use berth_store::rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use berth_store::{new_id, now_rfc3339};
@@ -358,6 +358,7 @@ pub(crate) fn free_interface(
 /// under the first free interface name.
 pub(crate) fn insert_endpoint(
     tx: &Transaction,
+    run_dir: &Path,
     container_id: &str,
     container_name: &str,
     a: &Attachment,
@@ -369,6 +370,7 @@ pub(crate) fn insert_endpoint(
     })?;
     check_settings(network, s)?;
     let interface = free_interface(tx, container_id, network)?;
+    let owner = netns::path(run_dir, container_id);
     let mut used: HashSet<IpAddr> = {
         let mut stmt =
             tx.prepare_cached("SELECT ipv4, ipv6 FROM endpoints WHERE network_id = ?1")?;
@@ -390,12 +392,12 @@ pub(crate) fn insert_endpoint(
     let ipv4 = if s.ipv4_address.is_empty() {
         candidates_v4(subnet, network.config.ip_range)
             .filter(|ip| !used.contains(&IpAddr::V4(*ip)))
-            .find(|ip| claim_lease(&network.interface, IpAddr::V4(*ip), container_id))
+            .find(|ip| claim_lease(&network.interface, IpAddr::V4(*ip), &owner))
             .ok_or_else(exhausted)?
     } else {
         let ip: Ipv4Addr = s.ipv4_address.parse().map_err(|_| exhausted())?;
         if used.contains(&IpAddr::V4(ip))
-            || !claim_lease(&network.interface, IpAddr::V4(ip), container_id)
+            || !claim_lease(&network.interface, IpAddr::V4(ip), &owner)
         {
             return Err(NetworkError::Conflict("Address already in use".into()));
         }
@@ -406,9 +408,9 @@ pub(crate) fn insert_endpoint(
         Some(pool) if s.ipv6_address.is_empty() => Some(
             candidates_v6(pool.subnet, pool.ip_range)
                 .filter(|ip| !used.contains(&IpAddr::V6(*ip)))
-                .find(|ip| claim_lease(&network.interface, IpAddr::V6(*ip), container_id))
+                .find(|ip| claim_lease(&network.interface, IpAddr::V6(*ip), &owner))
                 .ok_or_else(|| {
-                    release(&network.interface, IpAddr::V4(ipv4), container_id);
+                    release(&network.interface, IpAddr::V4(ipv4), &owner);
                     NetworkError::Conflict(format!(
                         "no available IPv6 addresses on this network's address pools: {} ({})",
                         network.name, network.id
@@ -418,9 +420,9 @@ pub(crate) fn insert_endpoint(
         Some(_) => {
             let ip: Ipv6Addr = s.ipv6_address.parse().map_err(|_| exhausted())?;
             if used.contains(&IpAddr::V6(ip))
-                || !claim_lease(&network.interface, IpAddr::V6(ip), container_id)
+                || !claim_lease(&network.interface, IpAddr::V6(ip), &owner)
             {
-                release(&network.interface, IpAddr::V4(ipv4), container_id);
+                release(&network.interface, IpAddr::V4(ipv4), &owner);
                 return Err(NetworkError::Conflict("Address already in use".into()));
             }
             Some(ip)
@@ -473,18 +475,31 @@ pub(crate) fn insert_endpoint(
 
 /// Where the host-wide lease of `ip` on bridge `interface` is recorded.
 fn lease_path(interface: &str, ip: IpAddr) -> PathBuf {
-    crate::run_dir()
+    crate::host_dir()
         .join("leases")
         .join(interface)
         .join(ip.to_string())
 }
 
-/// Claims `ip` on a bridge for a container, host-wide. The endpoint row is the
-/// lease within one berth root; several roots (tests, `--root`) may share a
-/// bridge — the default `berth0` — so a lease file, created exclusively,
-/// guards the address across them. A file whose container has no namespace
-/// any more is stale and taken over.
-fn claim_lease(interface: &str, ip: IpAddr, container_id: &str) -> bool {
+/// The namespace a lease file names as its owner. Files written before
+/// run directories could be chosen name a container id, whose namespace
+/// was in the default run directory.
+fn lease_owner(content: &str) -> PathBuf {
+    if content.starts_with('/') {
+        PathBuf::from(content)
+    } else {
+        netns::path(Path::new(crate::DEFAULT_RUN_DIR), content)
+    }
+}
+
+/// Claims `ip` on a bridge for the container whose namespace is `owner`,
+/// host-wide. The endpoint row is the lease within one berth root; several
+/// roots (tests, `--root`) may share a bridge — the default `berth0` — with
+/// run directories of their own, so a lease file, created exclusively in the
+/// host-wide directory, guards the address across them. It names the
+/// owner's namespace: a file whose namespace is not mounted any more is
+/// stale and taken over.
+fn claim_lease(interface: &str, ip: IpAddr, owner: &Path) -> bool {
     let path = lease_path(interface, ip);
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -493,15 +508,17 @@ fn claim_lease(interface: &str, ip: IpAddr, container_id: &str) -> bool {
         .write(true)
         .create_new(true)
         .open(&path);
+    let mine = owner.as_os_str().as_encoded_bytes();
     match created {
         Ok(mut file) => {
             use std::io::Write;
-            file.write_all(container_id.as_bytes()).is_ok()
+            file.write_all(mine).is_ok()
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let owner = std::fs::read_to_string(&path).unwrap_or_default();
-            if owner == container_id || (!owner.is_empty() && !netns::exists(&owner)) {
-                std::fs::write(&path, container_id).is_ok()
+            let content = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = lease_owner(&content);
+            if holder == owner || (!content.is_empty() && !netns::is_mounted(&holder)) {
+                std::fs::write(&path, mine).is_ok()
             } else {
                 false
             }
@@ -510,19 +527,20 @@ fn claim_lease(interface: &str, ip: IpAddr, container_id: &str) -> bool {
     }
 }
 
-/// Removes a lease file if it is still the container's.
-fn release(interface: &str, ip: IpAddr, container_id: &str) {
+/// Removes a lease file if it is still `owner`'s.
+fn release(interface: &str, ip: IpAddr, owner: &Path) {
     let path = lease_path(interface, ip);
-    if std::fs::read_to_string(&path).is_ok_and(|owner| owner == container_id) {
+    if std::fs::read_to_string(&path).is_ok_and(|content| lease_owner(&content) == owner) {
         let _ = std::fs::remove_file(&path);
     }
 }
 
 /// Removes the container's lease files of an endpoint.
-pub(crate) fn release_lease(e: &Endpoint) {
-    release(&e.network.interface, IpAddr::V4(e.ipv4), &e.container_id);
+pub(crate) fn release_lease(run_dir: &Path, e: &Endpoint) {
+    let owner = netns::path(run_dir, &e.container_id);
+    release(&e.network.interface, IpAddr::V4(e.ipv4), &owner);
     if let Some(v6) = e.ipv6 {
-        release(&e.network.interface, IpAddr::V6(v6), &e.container_id);
+        release(&e.network.interface, IpAddr::V6(v6), &owner);
     }
 }
 

@@ -131,11 +131,20 @@ pub(crate) fn reserved(network: &Network) -> Vec<IpAddr> {
 /// The host's IPv4 routes other than the default one (from /proc/net/route),
 /// so a new network never shadows a network the host already reaches.
 pub(crate) fn host_routes() -> Vec<IpNet> {
+    host_routes_by_device()
+        .into_iter()
+        .map(|(_, net)| net)
+        .collect()
+}
+
+/// The host's IPv4 routes other than the default one, with their device.
+pub(crate) fn host_routes_by_device() -> Vec<(String, IpNet)> {
     let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
     text.lines()
         .skip(1)
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
+            let device = fields.first()?.to_string();
             let dest = u32::from_str_radix(fields.get(1)?, 16).ok()?;
             let mask = u32::from_str_radix(fields.get(7)?, 16).ok()?;
             if mask == 0 {
@@ -144,7 +153,8 @@ pub(crate) fn host_routes() -> Vec<IpNet> {
             // The kernel prints the network-order bytes as a native integer.
             let dest = Ipv4Addr::from(dest.to_ne_bytes());
             let prefix = mask.count_ones() as u8;
-            Ipv4Net::new(dest, prefix).ok().map(IpNet::V4)
+            let net = Ipv4Net::new(dest, prefix).ok()?;
+            Some((device, IpNet::V4(net)))
         })
         .collect()
 }

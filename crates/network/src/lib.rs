@@ -6,7 +6,8 @@
 //!   the `bridge` driver, a Linux bridge device with an IPv4 subnet and gateway.
 //!   Three are built in, as in Docker: `bridge` (the default: device `berth0`,
 //!   10.87.0.0/16, chosen not to collide with docker0's 172.17.0.0/16, podman's
-//!   10.88.0.0/16 or podman's user pool 10.89.0.0/16), `host` and `none`. User
+//!   10.88.0.0/16 or podman's user pool 10.89.0.0/16; the daemon config's
+//!   `bridge` and `bip` change them, see [`BridgeConfig`]), `host` and `none`. User
 //!   networks (`network create`) get the next free /16 of 10.90.0.0–10.127.0.0
 //!   that neither another network nor a host route uses, a bridge `berth-<id>`,
 //!   and name resolution (container names and `--network-alias`es) through
@@ -21,7 +22,10 @@
 //!   the MAC and the interface name (`eth0`, `eth1`…). Because several berth
 //!   roots may share a bridge (the default `berth0`), an address is also
 //!   claimed host-wide by a file `/run/berth/leases/<bridge>/<ip>` naming the
-//!   container; a claim whose container has no namespace any more is stale.
+//!   container's namespace; a claim whose namespace is not mounted any more
+//!   is stale. Leases follow the bridge, not the root's run directory: two
+//!   roots with different run directories that share a bridge share its
+//!   leases.
 //! * A **published port** is an `endpoint_ports` row: host IP, host port (the
 //!   one chosen for `-p 80`/`-P` included), container port and protocol. While
 //!   the container runs its monitor also holds a socket *bound* (not
@@ -29,7 +33,7 @@
 //!   already taken is found by `bind(2)` before anything is set up.
 //! * The **sandbox** is the container's persistent network namespace, a bind
 //!   mount of an unshared thread's `/proc/thread-self/ns/net` at
-//!   `/run/berth/netns/<container id>` (what `ip netns add` does), with `lo` up.
+//!   `<run dir>/netns/<container id>` (what `ip netns add` does), with `lo` up.
 //!
 //! # Lifecycle
 //! [`setup`] (the monitor, before `runtime create`): create the namespace →
@@ -58,6 +62,7 @@
 
 mod connect;
 mod create;
+mod default_bridge;
 mod endpoints;
 mod events;
 mod ipam;
@@ -73,6 +78,7 @@ use std::path::PathBuf;
 
 pub use connect::{connect, disconnect, join_at_create, Member};
 pub use create::{create, CreateOptions, PoolRequest};
+pub use default_bridge::{apply as apply_default_bridge, Applied, BridgeConfig};
 pub use endpoints::{
     check_settings, container_networks, endpoints_of_container, endpoints_of_network, link_hosts,
     parse_link, parse_mac, published_ports, Attachment, Endpoint, EndpointSettings,
@@ -150,8 +156,17 @@ impl berth_error::HasKind for NetworkError {
 
 pub type Result<T, E = NetworkError> = std::result::Result<T, E>;
 
-/// Runtime state of networking (tmpfs: namespaces and netavark's state do not
-/// survive a reboot, nor do the veths and rules they describe).
-pub fn run_dir() -> PathBuf {
-    PathBuf::from("/run/berth")
+/// The default run directory (`--run-dir`): runtime state, on a tmpfs, so
+/// that namespaces and netavark's state go with the veths and rules they
+/// describe at a reboot. A berth root's own state (namespaces, netavark's
+/// config) lives in the run directory it is given; what the whole host shares
+/// is kept in this one whatever the run directory ([`host_dir`]).
+pub const DEFAULT_RUN_DIR: &str = "/run/berth";
+
+/// Host-wide networking state, shared by every berth root however its run
+/// directory is set, because the objects it guards are the host's: the
+/// address leases of each bridge (`leases/<bridge>/<ip>`) and the lock that
+/// serialises netavark (bridges and iptables chains).
+pub(crate) fn host_dir() -> PathBuf {
+    PathBuf::from(DEFAULT_RUN_DIR)
 }

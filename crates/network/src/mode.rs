@@ -1,6 +1,6 @@
 //! A container's network mode and the namespace its runtime is told to use.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::{netns, DEFAULT_NETWORK};
 
@@ -38,8 +38,9 @@ pub enum Namespace {
 
 impl Namespace {
     /// The namespace of a running container, if it has one of its own.
-    pub fn of_container(container_id: &str) -> Option<Namespace> {
-        netns::exists(container_id).then(|| Namespace::Path(netns::path(container_id)))
+    pub fn of_container(run_dir: &Path, container_id: &str) -> Option<Namespace> {
+        netns::exists(run_dir, container_id)
+            .then(|| Namespace::Path(netns::path(run_dir, container_id)))
     }
 }
 

@@ -1,7 +1,10 @@
 //! Running netavark: `netavark --config DIR setup|teardown NETNS` with the
 //! container's networks as JSON on stdin (netavark's `NetworkOptions`, as
-//! podman sends it). Calls are serialised by a lock file, as podman does: two
-//! setups creating the same bridge or chains at once would trip over each other.
+//! podman sends it). netavark's own state (aardvark-dns' records and process)
+//! lives in the berth root's run directory. Calls are serialised host-wide by
+//! a lock file, as podman does: two setups creating the same bridge or
+//! iptables chains at once would trip over each other, and bridges and
+//! chains are the host's whatever the run directory.
 
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -12,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::endpoints::Endpoint;
 use crate::ports::PortBinding;
-use crate::{run_dir, NetworkError, Result};
+use crate::{host_dir, NetworkError, Result};
 
 /// Where Debian (and other distributions) install podman's helpers.
 const HELPER_DIRS: [&str; 4] = [
@@ -32,16 +35,12 @@ pub(crate) struct Request<'a> {
     pub dns_servers: &'a [String],
 }
 
-pub(crate) fn setup(netns: &Path, request: &Request) -> Result<()> {
-    run("setup", netns, request)
+pub(crate) fn setup(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
+    run("setup", run_dir, netns, request)
 }
 
-pub(crate) fn teardown(netns: &Path, request: &Request) -> Result<()> {
-    run("teardown", netns, request)
-}
-
-fn config_dir() -> PathBuf {
-    run_dir().join("netavark")
+pub(crate) fn teardown(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
+    run("teardown", run_dir, netns, request)
 }
 
 fn helper(name: &str) -> Result<PathBuf> {
@@ -162,12 +161,14 @@ fn dns_names(container_name: &str, e: &Endpoint) -> Vec<String> {
     names
 }
 
-fn run(command: &str, netns: &Path, request: &Request) -> Result<()> {
+fn run(command: &str, run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
     let netavark = helper("netavark")?;
     let aardvark = helper("aardvark-dns")?;
-    let dir = config_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| NetworkError::io(&dir, e))?;
-    let _lock = FileLock::acquire(&dir.join("berth.lock"))?;
+    let dir = run_dir.join("netavark");
+    for d in [&dir, &host_dir()] {
+        std::fs::create_dir_all(d).map_err(|e| NetworkError::io(d, e))?;
+    }
+    let _lock = FileLock::acquire(&host_dir().join("netavark.lock"))?;
     // aardvark-dns, started by netavark, inherits netavark's stdout and stderr
     // and lives on: they go to files, not pipes that would never see EOF.
     let mut out = tempfile::tempfile().map_err(|e| NetworkError::io(&dir, e))?;

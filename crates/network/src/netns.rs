@@ -1,4 +1,4 @@
-//! Persistent network namespaces: `/run/berth/netns/<container id>`, a bind
+//! Persistent network namespaces: `<run dir>/netns/<container id>`, a bind
 //! mount of the namespace of a short-lived thread that unshared it, as
 //! `ip netns add` makes them. The mount keeps the namespace alive without any
 //! process in it, so it exists before the container's init and can be torn
@@ -9,16 +9,22 @@ use std::path::{Path, PathBuf};
 
 use berth_mount::{Linux, Mount, Syscalls};
 
-use crate::{run_dir, NetworkError, Result};
+use crate::{NetworkError, Result};
 
-/// Where a container's own network namespace is mounted.
-pub fn path(container_id: &str) -> PathBuf {
-    run_dir().join("netns").join(container_id)
+/// Where a container's own network namespace is mounted, in the run
+/// directory of its berth root.
+pub fn path(run_dir: &Path, container_id: &str) -> PathBuf {
+    run_dir.join("netns").join(container_id)
 }
 
 /// Whether the container's namespace is mounted (it is "up").
-pub fn exists(container_id: &str) -> bool {
-    berth_mount::is_mountpoint(&path(container_id)).unwrap_or(false)
+pub fn exists(run_dir: &Path, container_id: &str) -> bool {
+    is_mounted(&path(run_dir, container_id))
+}
+
+/// Whether a namespace file is mounted (its container is up).
+pub(crate) fn is_mounted(target: &Path) -> bool {
+    berth_mount::is_mountpoint(target).unwrap_or(false)
 }
 
 /// Creates the namespace at `target` with `lo` up.

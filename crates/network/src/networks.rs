@@ -234,7 +234,7 @@ pub fn remove(store: &mut Store, reference: &str) -> Result<Network> {
 
 /// Removes a removed network's (empty) host-wide lease directory.
 fn forget_leases(interface: &str) {
-    let _ = std::fs::remove_dir(crate::run_dir().join("leases").join(interface));
+    let _ = std::fs::remove_dir(crate::host_dir().join("leases").join(interface));
 }
 
 /// `network prune`: removes the user networks no container refers to (by its

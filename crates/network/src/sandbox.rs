@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::OwnedFd;
+use std::path::Path;
 
 use berth_store::rusqlite::{params, Transaction};
 use berth_store::Store;
@@ -106,8 +107,10 @@ impl Sandbox {
 
 /// Builds the container's networking before its runtime starts: host ports
 /// reserved and recorded with the endpoints' leases (one transaction), the
-/// namespace, then netavark. On failure nothing is left behind.
-pub fn setup(store: &mut Store, spec: &SandboxSpec) -> Result<Sandbox> {
+/// namespace, then netavark. On failure nothing is left behind. The
+/// namespace and netavark's state live in `run_dir`, the root's run
+/// directory.
+pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sandbox> {
     let mode = Mode::parse(spec.network_mode);
     match &mode {
         Mode::Host => return Ok(Sandbox::without_endpoints(Namespace::Host)),
@@ -122,8 +125,8 @@ pub fn setup(store: &mut Store, spec: &SandboxSpec) -> Result<Sandbox> {
         Mode::None | Mode::Network(_) => {}
     }
     // Leftovers of a run whose cleanup never happened would block this one.
-    teardown(store, spec.container_id)?;
-    let path = netns::path(spec.container_id);
+    teardown(store, run_dir, spec.container_id)?;
+    let path = netns::path(run_dir, spec.container_id);
     if mode == Mode::None || spec.disabled {
         netns::create(&path)?;
         return Ok(Sandbox::without_endpoints(Namespace::Path(path)));
@@ -163,6 +166,7 @@ pub fn setup(store: &mut Store, spec: &SandboxSpec) -> Result<Sandbox> {
         for a in &attachments {
             endpoints.push(insert_endpoint(
                 tx,
+                run_dir,
                 spec.container_id,
                 spec.container_name,
                 a,
@@ -173,14 +177,14 @@ pub fn setup(store: &mut Store, spec: &SandboxSpec) -> Result<Sandbox> {
     let (endpoints, published, reservations) = match recorded {
         Ok(r) => r,
         Err(e) => {
-            let _ = teardown(store, spec.container_id);
+            let _ = teardown(store, run_dir, spec.container_id);
             return Err(e);
         }
     };
-    let wired = wire(spec, &path, &endpoints, &published);
+    let wired = wire(run_dir, spec, &path, &endpoints, &published);
     if let Err(e) = wired {
         drop(reservations);
-        let _ = teardown(store, spec.container_id);
+        let _ = teardown(store, run_dir, spec.container_id);
         return Err(e);
     }
     Ok(Sandbox {
@@ -193,13 +197,15 @@ pub fn setup(store: &mut Store, spec: &SandboxSpec) -> Result<Sandbox> {
 /// netavark for each endpoint (the first one, the primary, with the
 /// published ports), then the link-local addresses netavark does not add.
 fn wire(
+    run_dir: &Path,
     spec: &SandboxSpec,
-    path: &std::path::Path,
+    path: &Path,
     endpoints: &[Endpoint],
     published: &[PortBinding],
 ) -> Result<()> {
     for (index, e) in endpoints.iter().enumerate() {
         netavark::setup(
+            run_dir,
             path,
             &Request {
                 container_id: spec.container_id,
@@ -215,7 +221,7 @@ fn wire(
 }
 
 /// Adds an endpoint's `--link-local-ip` addresses to its interface.
-pub(crate) fn add_link_local(path: &std::path::Path, e: &Endpoint) -> Result<()> {
+pub(crate) fn add_link_local(path: &Path, e: &Endpoint) -> Result<()> {
     let addresses: Vec<IpAddr> = e
         .settings
         .link_local_ips
@@ -303,12 +309,12 @@ fn record_port(tx: &Transaction, container_id: &str, b: &PortBinding, label: &st
 /// namespace, then the rows (leases and ports). Each step tolerates being
 /// done already, so this can run again after a crash; the first failure is
 /// returned once everything was attempted.
-pub fn teardown(store: &mut Store, container_id: &str) -> Result<()> {
+pub fn teardown(store: &mut Store, run_dir: &Path, container_id: &str) -> Result<()> {
     let endpoints = endpoints_of_container(store.db(), container_id)?;
     let ports = published_ports(store.db(), container_id)?;
-    let path = netns::path(container_id);
+    let path = netns::path(run_dir, container_id);
     let mut first_error = None;
-    if !endpoints.is_empty() && netns::exists(container_id) {
+    if !endpoints.is_empty() && netns::exists(run_dir, container_id) {
         for (index, e) in endpoints.iter().enumerate() {
             let request = Request {
                 container_id,
@@ -317,13 +323,13 @@ pub fn teardown(store: &mut Store, container_id: &str) -> Result<()> {
                 ports: if index == 0 { &ports } else { &[] },
                 dns_servers: &[],
             };
-            if let Err(err) = netavark::teardown(&path, &request) {
+            if let Err(err) = netavark::teardown(run_dir, &path, &request) {
                 first_error.get_or_insert(err);
             }
         }
     }
     for e in &endpoints {
-        release_lease(e);
+        release_lease(run_dir, e);
     }
     if let Err(err) = netns::remove(&path) {
         first_error.get_or_insert(err);

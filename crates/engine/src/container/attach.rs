@@ -238,7 +238,7 @@ impl Engine {
     /// or, if it is not running, from its next start (Docker clients attach
     /// before they start). Records Docker's `attach` event.
     pub fn container_attach(&mut self, reference: &str) -> crate::Result<PendingAttachment> {
-        let c = lookup(&mut self.store, reference)?;
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
         let pending = PendingAttachment::of(&self.store, &c)?;
         record_attach(&mut self.store, &c)?;
         Ok(pending)

@@ -26,14 +26,14 @@ impl Engine {
     /// taken from the container's (Cmd, Env, Entrypoint...) with `changes`
     /// applied; returns the image's ID. Records Docker's `commit` event.
     pub fn container_commit(&mut self, reference: &str, req: &CommitRequest) -> Result<String> {
-        let store = &mut self.store;
-        let c = lookup(store, reference)?;
+        let (store, run_dir) = (&mut self.store, &self.config.run_dir);
+        let c = lookup(store, run_dir, reference)?;
         let parent = berth_image::resolve(store, &c.image_id)?;
         // As Docker: paused (with its events) for the time of the commit.
-        let paused = req.pause && c.state.status == Status::Running && pause(store, &c).is_ok();
+        let paused = req.pause && c.state.status == Status::Running && pause(store, run_dir, &c).is_ok();
         let committed = commit(store, &c, &parent, req);
         if paused {
-            let _ = unpause(store, &c);
+            let _ = unpause(store, run_dir, &c);
         }
         committed
     }

@@ -34,10 +34,11 @@ pub struct CopyOptions {
 /// container, or the rootfs with its storage mounted for a stopped one.
 fn with_root<T>(
     store: &mut Store,
+    run_dir: &Path,
     reference: &str,
     f: impl FnOnce(&Path) -> Result<T>,
 ) -> crate::Result<T> {
-    let c: Container = lookup(store, reference)?;
+    let c: Container = lookup(store, run_dir, reference)?;
     Ok(
         if c.state.status == Status::Running || c.state.status == Status::Paused {
             f(&live_root(&c))
@@ -56,7 +57,7 @@ impl Engine {
         dest: &str,
         opts: CopyOptions,
     ) -> crate::Result<()> {
-        with_root(&mut self.store, reference, |root| {
+        with_root(&mut self.store, &self.config.run_dir, reference, |root| {
             Ok(berth_archive::copy_into_root(
                 root,
                 host_src,
@@ -75,7 +76,7 @@ impl Engine {
         host_dest: &Path,
         opts: CopyOptions,
     ) -> crate::Result<()> {
-        with_root(&mut self.store, reference, |root| {
+        with_root(&mut self.store, &self.config.run_dir, reference, |root| {
             Ok(berth_archive::copy_from_root(
                 root,
                 src,
@@ -93,7 +94,7 @@ impl Engine {
         opts: CopyOptions,
         out: impl Write,
     ) -> crate::Result<()> {
-        with_root(&mut self.store, reference, |root| {
+        with_root(&mut self.store, &self.config.run_dir, reference, |root| {
             Ok(berth_archive::archive_path(
                 root,
                 src,
@@ -111,7 +112,7 @@ impl Engine {
         opts: CopyOptions,
         input: impl Read,
     ) -> crate::Result<()> {
-        with_root(&mut self.store, reference, |root| {
+        with_root(&mut self.store, &self.config.run_dir, reference, |root| {
             Ok(berth_archive::extract_to_dir(
                 root,
                 dir,
@@ -124,7 +125,7 @@ impl Engine {
 
     /// `stat` of a path in the container (the API's archive HEAD).
     pub fn container_stat_path(&mut self, reference: &str, path: &str) -> crate::Result<PathStat> {
-        with_root(&mut self.store, reference, |root| {
+        with_root(&mut self.store, &self.config.run_dir, reference, |root| {
             Ok(berth_archive::stat_in_root(root, path)?)
         })
     }

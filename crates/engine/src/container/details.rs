@@ -2,7 +2,7 @@
 //! networking as it is now, its layers and its size. Gathered here so that no
 //! front end reads the store or the network state itself.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use berth_container::model::{self, Container, Paths};
 use berth_network::{Endpoint, EndpointSettings, Mode, PortBinding};
@@ -59,14 +59,19 @@ pub(crate) struct Detail {
     pub size: bool,
 }
 
-pub(crate) fn gather(store: &Store, c: Container, detail: Detail) -> Result<ContainerDetails> {
+pub(crate) fn gather(
+    store: &Store,
+    run_dir: &Path,
+    c: Container,
+    detail: Detail,
+) -> Result<ContainerDetails> {
     let paths = Paths::of(store, &c.id);
     let lower_dirs = if detail.lower_dirs {
         model::rootfs_lowers(store, &c.id)?
     } else {
         Vec::new()
     };
-    let networking = networking(store, &c)?;
+    let networking = networking(store, run_dir, &c)?;
     let size = if detail.size {
         Some(crate::container::size::size(store, &c).unwrap_or_default())
     } else {
@@ -83,13 +88,13 @@ pub(crate) fn gather(store: &Store, c: Container, detail: Detail) -> Result<Cont
     })
 }
 
-fn networking(store: &Store, c: &Container) -> Result<Networking> {
+fn networking(store: &Store, run_dir: &Path, c: &Container) -> Result<Networking> {
     let db = store.db();
     let host = &c.spec.host;
     let mut n = Networking::default();
     if c.state.status.has_monitor() {
         if let Some(berth_network::Namespace::Path(p)) =
-            berth_network::Namespace::of_container(&c.id)
+            berth_network::Namespace::of_container(run_dir, &c.id)
         {
             n.sandbox_key = Some(p);
         }

@@ -10,7 +10,7 @@ use crate::{Engine, Result};
 impl Engine {
     /// `diff`: changes of the writable layer against the image.
     pub fn container_diff(&mut self, reference: &str) -> Result<Vec<Change>> {
-        let c = lookup(&mut self.store, reference)?;
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
         let paths = Paths::of(&self.store, &c.id);
         let lowers = model::rootfs_lowers(&self.store, &c.id)?;
         Ok(berth_archive::changes(&paths.upper, &lowers)?)

@@ -158,13 +158,14 @@ impl RunningExec {
 /// OCI process.
 pub(crate) fn prepare_exec(
     store: &mut Store,
+    run_dir: &Path,
     reference: &str,
     req: &ExecConfig,
 ) -> Result<PreparedExec> {
-    let c = lookup(store, reference)?;
+    let c = lookup(store, run_dir, reference)?;
     require_running(&c)?;
     let process = exec_process(&c, &live_root(&c), req)?;
-    let runtime = runtime_of(&c)?;
+    let runtime = runtime_of(&c, run_dir)?;
     Ok(PreparedExec { runtime, process })
 }
 

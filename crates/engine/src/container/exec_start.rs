@@ -44,7 +44,12 @@ impl Engine {
                 format!("Exec command {} has already run", rec.id),
             ));
         }
-        let prepared = prepare_exec(&mut self.store, &rec.container_id, &rec.config)?;
+        let prepared = prepare_exec(
+            &mut self.store,
+            &self.config.run_dir,
+            &rec.container_id,
+            &rec.config,
+        )?;
         rec.started = true;
         save(&self.store, &rec)?;
         record(

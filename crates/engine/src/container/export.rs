@@ -12,7 +12,7 @@ impl Engine {
     /// `export`: the container's filesystem (without volumes) as a tar
     /// stream.
     pub fn container_export(&mut self, reference: &str, out: impl Write) -> Result<()> {
-        let c = lookup(&mut self.store, reference)?;
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
         rootfs::with_mounted(&self.store, &c.id, &Linux, |root| {
             berth_archive::pack_tree(root, out)?;
             Ok(())

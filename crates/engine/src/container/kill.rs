@@ -15,8 +15,8 @@ impl Engine {
     /// `kill`: sends `signal` (a name or number; SIGKILL if `None`) to the
     /// container's process.
     pub fn container_kill(&mut self, reference: &str, signal: Option<&str>) -> crate::Result<()> {
-        let store = &mut self.store;
-        let c = lookup(store, reference)?;
+        let (store, run_dir) = (&mut self.store, &self.config.run_dir);
+        let c = lookup(store, run_dir, reference)?;
         let signal = match signal.filter(|s| !s.is_empty()) {
             Some(s) => berth_runtime::parse_signal(s)?,
             None => libc::SIGKILL,
@@ -31,7 +31,7 @@ impl Engine {
         if signal == libc::SIGKILL || signal == libc::SIGTERM {
             mark_stopped_by_user(store, &c)?;
         }
-        kill(store, runtime_of(&c)?.as_ref(), &c.id, signal, false)?;
+        kill(store, runtime_of(&c, run_dir)?.as_ref(), &c.id, signal, false)?;
         if signal == libc::SIGKILL {
             client::wait_exit(store, &c.id, Duration::from_secs(10));
         }

@@ -265,7 +265,7 @@ impl Engine {
     pub fn container_list(&mut self, req: &ListRequest) -> Result<Vec<ContainerDetails>> {
         let mut containers = berth_container::model::list(&self.store)?;
         for c in containers.iter_mut() {
-            crate::container::lifecycle::reconcile(&mut self.store, c)?;
+            crate::container::lifecycle::reconcile(&mut self.store, &self.config.run_dir, c)?;
         }
         let created_of = |reference: &str| {
             containers
@@ -293,6 +293,7 @@ impl Engine {
             }
             let d = details::gather(
                 &self.store,
+                &self.config.run_dir,
                 c,
                 Detail {
                     lower_dirs: false,

@@ -54,7 +54,7 @@ impl Engine {
     /// Finds a container as Docker does (full ID, name, unique ID prefix),
     /// first repairing its record if its monitor died.
     pub fn container_lookup(&mut self, reference: &str) -> Result<Container> {
-        Ok(reconcile::lookup(&mut self.store, reference)?)
+        Ok(reconcile::lookup(&mut self.store, &self.config.run_dir, reference)?)
     }
 
     /// `inspect`: the container and everything shown about it.
@@ -66,6 +66,7 @@ impl Engine {
         let c = self.container_lookup(reference)?;
         details::gather(
             &self.store,
+            &self.config.run_dir,
             c,
             details::Detail {
                 lower_dirs: true,

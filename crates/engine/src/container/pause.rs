@@ -1,5 +1,7 @@
 //! `pause` and `unpause`.
 
+use std::path::Path;
+
 use berth_container::model::{Container, Status};
 use berth_container::state::{self, Transition};
 use berth_container::ContainerError;
@@ -10,23 +12,31 @@ use super::runtime::runtime_of;
 use crate::{Engine, Result};
 
 /// Freezes a running `c` and records it paused (Docker's `pause` event).
-pub(super) fn pause(store: &mut Store, c: &Container) -> berth_container::Result<()> {
-    runtime_of(c)?.pause(&c.id)?;
+pub(super) fn pause(
+    store: &mut Store,
+    run_dir: &Path,
+    c: &Container,
+) -> berth_container::Result<()> {
+    runtime_of(c, run_dir)?.pause(&c.id)?;
     store.write(|tx| state::transition(tx, &c.id, Transition::Pause))
 }
 
 /// Thaws a paused `c` and records it running (Docker's `unpause` event).
-pub(super) fn unpause(store: &mut Store, c: &Container) -> berth_container::Result<()> {
-    runtime_of(c)?.resume(&c.id)?;
+pub(super) fn unpause(
+    store: &mut Store,
+    run_dir: &Path,
+    c: &Container,
+) -> berth_container::Result<()> {
+    runtime_of(c, run_dir)?.resume(&c.id)?;
     store.write(|tx| state::transition(tx, &c.id, Transition::Unpause))
 }
 
 impl Engine {
     /// `pause`: freezes the container's processes.
     pub fn container_pause(&mut self, reference: &str) -> Result<()> {
-        let c = lookup(&mut self.store, reference)?;
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
         match c.state.status {
-            Status::Running => Ok(pause(&mut self.store, &c)?),
+            Status::Running => Ok(pause(&mut self.store, &self.config.run_dir, &c)?),
             Status::Paused => Err(ContainerError::Conflict(format!(
                 "Container {} is already paused",
                 c.id
@@ -38,12 +48,12 @@ impl Engine {
 
     /// `unpause`.
     pub fn container_unpause(&mut self, reference: &str) -> Result<()> {
-        let c = lookup(&mut self.store, reference)?;
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
         if c.state.status != Status::Paused {
             return Err(
                 ContainerError::Conflict(format!("Container {} is not paused", c.id)).into(),
             );
         }
-        Ok(unpause(&mut self.store, &c)?)
+        Ok(unpause(&mut self.store, &self.config.run_dir, &c)?)
     }
 }

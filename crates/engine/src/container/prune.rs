@@ -48,12 +48,12 @@ impl Engine {
     ) -> Result<ContainerPruneReport> {
         let mut report = ContainerPruneReport::default();
         for mut c in model::list(&self.store)? {
-            lifecycle::reconcile(&mut self.store, &mut c)?;
+            lifecycle::reconcile(&mut self.store, &self.config.run_dir, &mut c)?;
             if is_active(&c) || !filter.labels.matches(&c.spec.labels) {
                 continue;
             }
             let freed = size::size(&self.store, &c)?.rw;
-            match lifecycle::remove(&mut self.store, &c.id, RemoveRequest::default()) {
+            match lifecycle::remove(&mut self.store, &self.config.run_dir, &c.id, RemoveRequest::default()) {
                 Ok(()) => {
                     report.deleted.push(c.id.clone());
                     report.reclaimed += freed;

@@ -1,6 +1,8 @@
 //! Finding a container, and repairing the record of one whose monitor died
 //! (SIGKILL, OOM, reboot).
 
+use std::path::Path;
+
 use berth_container::model::{self, Container, Paths, Status};
 use berth_container::state::{self, Exit, Transition};
 use berth_container::{rootfs, ContainerError, Result};
@@ -12,16 +14,17 @@ use super::runtime::runtime_of;
 use super::volumes;
 
 /// Finds a container and repairs its state if its monitor died.
-pub fn lookup(store: &mut Store, reference: &str) -> Result<Container> {
+pub fn lookup(store: &mut Store, run_dir: &Path, reference: &str) -> Result<Container> {
     let mut c = model::find(store, reference)?;
-    reconcile(store, &mut c)?;
+    reconcile(store, run_dir, &mut c)?;
     Ok(c)
 }
 
 /// If `c` claims a monitor but none holds its lock, the monitor died: kill
 /// what is left of the container, release its mounts and mark it exited.
 /// A container left `removing` by an interrupted `rm` is removed.
-pub fn reconcile(store: &mut Store, c: &mut Container) -> Result<()> {
+/// `run_dir` is the root's run directory (the runtime's state, the namespace).
+pub fn reconcile(store: &mut Store, run_dir: &Path, c: &mut Container) -> Result<()> {
     if c.state.status == Status::Removing {
         // Another process may be removing it right now: leave it to that one.
         return match remove_stopped(store, c, false) {
@@ -45,12 +48,12 @@ pub fn reconcile(store: &mut Store, c: &mut Container) -> Result<()> {
         *c = latest;
         return Ok(());
     }
-    if let Ok(rt) = runtime_of(c) {
+    if let Ok(rt) = runtime_of(c, run_dir) {
         let _ = rt.kill(&c.id, libc::SIGKILL, true);
         let _ = rt.delete(&c.id, true);
     }
     // The dead monitor's veths, rules, leases and namespace (idempotent).
-    let _ = berth_network::teardown(store, &c.id);
+    let _ = berth_network::teardown(store, run_dir, &c.id);
     let sys = Linux;
     let _ = volumes::release_all(store, c, &sys);
     rootfs::unmount(store, &c.id, &sys)?;

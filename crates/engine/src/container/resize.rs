@@ -11,7 +11,7 @@ impl Engine {
     /// `resize`: tells the container's monitor its terminal's new size.
     /// Records Docker's `resize` event (`height`, `width`).
     pub fn container_resize(&mut self, reference: &str, rows: u16, cols: u16) -> Result<()> {
-        let c = lookup(&mut self.store, reference)?;
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
         let not_running = |detail: String| {
             ContainerError::Conflict(format!("Container {} is not running{detail}", c.id))
         };

@@ -11,9 +11,9 @@ impl Engine {
     /// `restart`: stops the container as `stop` does (if it runs), starts
     /// it again and records Docker's `restart` event.
     pub fn container_restart(&mut self, reference: &str, req: &StopRequest) -> Result<()> {
-        let c = lookup(&mut self.store, reference)?;
-        stop(&mut self.store, &c, req)?;
-        start(&mut self.store, &c.id, false)?;
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
+        stop(&mut self.store, &self.config.run_dir, &c, req)?;
+        start(&mut self.store, &self.config.run_dir, &c.id, false)?;
         self.store
             .write(|tx| state::record(tx, &c.id, "restart", vec![]))?;
         Ok(())

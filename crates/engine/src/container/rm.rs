@@ -1,5 +1,6 @@
 //! `rm [-f] [-v]`.
 
+use std::path::Path;
 use std::time::Duration;
 
 use berth_container::model::{self, Status};
@@ -23,8 +24,13 @@ pub struct RemoveRequest {
 }
 
 /// `rm [-f] [-v]`.
-pub(crate) fn remove(store: &mut Store, reference: &str, req: RemoveRequest) -> Result<()> {
-    let c = lookup(store, reference)?;
+pub(crate) fn remove(
+    store: &mut Store,
+    run_dir: &Path,
+    reference: &str,
+    req: RemoveRequest,
+) -> Result<()> {
+    let c = lookup(store, run_dir, reference)?;
     if c.state.status.has_monitor() {
         if !req.force {
             let what = if c.state.status == Status::Paused {
@@ -38,7 +44,7 @@ pub(crate) fn remove(store: &mut Store, reference: &str, req: RemoveRequest) -> 
             )));
         }
         mark_stopped_by_user(store, &c)?;
-        let rt = runtime_of(&c)?;
+        let rt = runtime_of(&c, run_dir)?;
         if c.state.status == Status::Paused {
             let _ = rt.resume(&c.id);
         }
@@ -51,7 +57,7 @@ pub(crate) fn remove(store: &mut Store, reference: &str, req: RemoveRequest) -> 
         Ok(mut latest) => {
             // A monitor that died instead of recording the exit.
             if latest.state.status.has_monitor() {
-                reconcile(store, &mut latest)?;
+                reconcile(store, run_dir, &mut latest)?;
             }
             remove_stopped(store, &latest, req.volumes)
         }
@@ -64,6 +70,6 @@ impl Engine {
     /// `rm`: removes a container (`force`: a running one too, killed
     /// first), and with `volumes` its anonymous volumes.
     pub fn container_remove(&mut self, reference: &str, req: RemoveRequest) -> crate::Result<()> {
-        Ok(remove(&mut self.store, reference, req)?)
+        Ok(remove(&mut self.store, &self.config.run_dir, reference, req)?)
     }
 }

@@ -1,24 +1,24 @@
 //! A container's OCI runtime: the one it was created with, whatever runtime
 //! the current command was given.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use berth_container::model::Container;
 use berth_container::Result;
 use berth_error::{ErrorKind, HasKind};
 use berth_runtime::{OciRuntime, RuntimeError};
 
-/// Where runtimes keep their state (tmpfs: gone after a reboot, as are the
-/// containers it describes).
-pub fn runtime_state_root() -> PathBuf {
-    PathBuf::from("/run/berth/runtime")
+/// Where runtimes keep their state, in the run directory (tmpfs: gone after
+/// a reboot, as are the containers it describes).
+fn runtime_state_root(run_dir: &Path) -> PathBuf {
+    run_dir.join("runtime")
 }
 
-/// The runtime `c` was created with.
-pub(crate) fn runtime_of(c: &Container) -> Result<Box<dyn OciRuntime>> {
+/// The runtime `c` was created with, keeping its state in `run_dir`.
+pub(crate) fn runtime_of(c: &Container, run_dir: &Path) -> Result<Box<dyn OciRuntime>> {
     Ok(berth_runtime::open(
         &c.spec.host.runtime,
-        &runtime_state_root(),
+        &runtime_state_root(run_dir),
     )?)
 }
 

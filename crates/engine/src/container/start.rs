@@ -1,6 +1,7 @@
 //! `start`: spawning a container's monitor.
 
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 
 use berth_container::model::{self, Container, Status};
 use berth_container::{ContainerError, Result};
@@ -25,8 +26,13 @@ pub struct Started {
 /// Starts a created or exited container. With `attach`, a session on its
 /// stdio is handed to the monitor as its first attach client, so no output
 /// is missed (to a container that runs already: a session on its run).
-pub(crate) fn start(store: &mut Store, reference: &str, attach: bool) -> Result<Started> {
-    let c = lookup(store, reference)?;
+pub(crate) fn start(
+    store: &mut Store,
+    run_dir: &Path,
+    reference: &str,
+    attach: bool,
+) -> Result<Started> {
+    let c = lookup(store, run_dir, reference)?;
     match c.state.status {
         Status::Running | Status::Restarting => {
             let attachment = if attach {
@@ -62,7 +68,7 @@ pub(crate) fn start(store: &mut Store, reference: &str, attach: bool) -> Result<
     } else {
         (None, None)
     };
-    let report = client::spawn(store.root(), &c.id, theirs.as_ref())?;
+    let report = client::spawn(store.root(), run_dir, &c.id, theirs.as_ref())?;
     if !report.ok {
         return Err(if report.code == 126 || report.code == 127 {
             ContainerError::CannotRun {
@@ -86,6 +92,11 @@ impl Engine {
     /// With `attach`, the result carries a session on its stdio that sees
     /// its output from the first byte.
     pub fn container_start(&mut self, reference: &str, attach: bool) -> crate::Result<Started> {
-        Ok(start(&mut self.store, reference, attach)?)
+        Ok(start(
+            &mut self.store,
+            &self.config.run_dir,
+            reference,
+            attach,
+        )?)
     }
 }

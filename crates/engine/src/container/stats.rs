@@ -55,7 +55,7 @@ impl Engine {
         reference: &str,
         interval: Duration,
     ) -> Result<ContainerStats> {
-        let c = lookup(&mut self.store, reference)?;
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
         let usage = if matches!(c.state.status, Status::Running | Status::Paused) {
             sample(&c, interval)
         } else {

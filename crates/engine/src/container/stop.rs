@@ -1,5 +1,6 @@
 //! `stop`: the stop signal, then SIGKILL after a timeout.
 
+use std::path::Path;
 use std::time::Duration;
 
 use berth_container::model::{Container, Status};
@@ -25,7 +26,12 @@ pub struct StopRequest {
 }
 
 /// Stops `c` if it runs; returns whether it did run.
-pub(super) fn stop(store: &mut Store, c: &Container, req: &StopRequest) -> Result<bool> {
+pub(super) fn stop(
+    store: &mut Store,
+    run_dir: &Path,
+    c: &Container,
+    req: &StopRequest,
+) -> Result<bool> {
     if !c.state.status.has_monitor() {
         return Ok(false);
     }
@@ -35,7 +41,7 @@ pub(super) fn stop(store: &mut Store, c: &Container, req: &StopRequest) -> Resul
         None => berth_runtime::parse_signal(&c.spec.stop_signal)?,
     };
     mark_stopped_by_user(store, c)?;
-    let rt = runtime_of(c)?;
+    let rt = runtime_of(c, run_dir)?;
     if c.state.status == Status::Paused {
         let _ = rt.resume(&c.id);
     }
@@ -63,7 +69,7 @@ impl Engine {
     /// SIGTERM), then SIGKILL after the timeout. Returns false when the
     /// container was not running (Docker's 304 Not Modified).
     pub fn container_stop(&mut self, reference: &str, req: &StopRequest) -> crate::Result<bool> {
-        let c = lookup(&mut self.store, reference)?;
-        Ok(stop(&mut self.store, &c, req)?)
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
+        Ok(stop(&mut self.store, &self.config.run_dir, &c, req)?)
     }
 }

@@ -18,9 +18,9 @@ impl Engine {
     /// `top`: the container's processes as `ps -ef` (or the given ps
     /// options) shows them.
     pub fn container_top(&mut self, reference: &str, ps_args: &[String]) -> Result<Top> {
-        let c = lookup(&mut self.store, reference)?;
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
         require_running(&c)?;
-        let rt = runtime_of(&c)?;
+        let rt = runtime_of(&c, &self.config.run_dir)?;
         let pids = rt.ps(&c.id)?;
         let args: Vec<String> = if ps_args.is_empty() {
             vec!["-ef".into()]

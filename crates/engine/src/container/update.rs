@@ -35,7 +35,7 @@ impl Engine {
         reference: &str,
         req: &UpdateRequest,
     ) -> Result<Vec<String>> {
-        let mut c = lookup(&mut self.store, reference)?;
+        let mut c = lookup(&mut self.store, &self.config.run_dir, reference)?;
         let mut requested = req.resources.clone();
         requested.device_cgroup_rules.clear();
         let asked = Limits {
@@ -58,7 +58,7 @@ impl Engine {
         if matches!(c.state.status, Status::Running | Status::Paused) {
             let host = &c.spec.host;
             let resources = berth_runtime::linux_resources(limits(host), &host.resources, vec![])?;
-            runtime_of(&c)?
+            runtime_of(&c, &self.config.run_dir)?
                 .update(&c.id, &resources)
                 .map_err(|e| cannot(ErrorKind::Internal, e.to_string()))?;
         }

@@ -1,5 +1,6 @@
 //! `wait`: until the container exits (or is removed).
 
+use std::path::Path;
 use std::time::Duration;
 
 use berth_container::model;
@@ -55,7 +56,7 @@ impl ExitWait {
             Until::MonitorGone => None,
         };
         let mut engine = Engine::open(self.config)?;
-        let store = &mut engine.store;
+        let (store, run_dir) = (&mut engine.store, &engine.config.run_dir);
         if told.is_none() {
             // No word from the monitor: its lock goes last, after the exit
             // is recorded (or it died, and the lookup below repairs that).
@@ -71,7 +72,7 @@ impl ExitWait {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
-        let latest = match lookup(store, &self.id) {
+        let latest = match lookup(store, run_dir, &self.id) {
             Ok(c) => Some(c.state.exit_code),
             Err(ContainerError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
@@ -82,14 +83,14 @@ impl ExitWait {
 
 /// Blocks until the container has no monitor; its exit code. For the
 /// builder's steps, whose monitors are the engine's own.
-pub(crate) fn until_stopped(store: &mut Store, id: &str) -> Result<i32> {
-    let c = lookup(store, id)?;
+pub(crate) fn until_stopped(store: &mut Store, run_dir: &Path, id: &str) -> Result<i32> {
+    let c = lookup(store, run_dir, id)?;
     if c.state.status.has_monitor() {
         client::wait_exit(store, &c.id, Duration::from_secs(u64::MAX / 4));
     }
     match model::find(store, &c.id) {
         Ok(mut latest) => {
-            reconcile(store, &mut latest)?;
+            reconcile(store, run_dir, &mut latest)?;
             Ok(latest.state.exit_code)
         }
         // Removed on exit (--rm): the code is gone with it.
@@ -106,7 +107,7 @@ impl Engine {
         reference: &str,
         condition: WaitCondition,
     ) -> crate::Result<ExitWait> {
-        let c = lookup(&mut self.store, reference)?;
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
         let running = c.state.status.has_monitor();
         let until = if condition == WaitCondition::NotRunning && !running {
             Until::Now

@@ -27,6 +27,7 @@ impl Engine {
     ) -> Result<BuildOutcome> {
         let mut steps = Steps {
             runtime: self.config.default_runtime.clone(),
+            run_dir: self.config.run_dir.clone(),
         };
         Ok(berth_build::build(
             &mut self.store,
@@ -42,6 +43,7 @@ impl Engine {
 /// the build, and removed by it.
 struct Steps {
     runtime: String,
+    run_dir: PathBuf,
 }
 
 impl StepContainers for Steps {
@@ -67,7 +69,7 @@ impl StepContainers for Steps {
     }
 
     fn run(&mut self, store: &mut Store, id: &str, out: &mut dyn Write) -> Result<i32, BuildError> {
-        let started = match lifecycle::start(store, id, true) {
+        let started = match lifecycle::start(store, &self.run_dir, id, true) {
             Ok(started) => started,
             Err(ContainerError::CannotRun { code, message }) => {
                 writeln!(out, "{message}").map_err(|e| BuildError::io("build output", e))?;
@@ -99,7 +101,7 @@ impl StepContainers for Steps {
             }
         }
         // The monitor records the exit and unmounts before it goes away.
-        let recorded = lifecycle::until_stopped(store, id)?;
+        let recorded = lifecycle::until_stopped(store, &self.run_dir, id)?;
         Ok(code.unwrap_or(recorded))
     }
 
@@ -122,7 +124,7 @@ impl StepContainers for Steps {
             force: true,
             volumes: true,
         };
-        lifecycle::remove(store, id, req)?;
+        lifecycle::remove(store, &self.run_dir, id, req)?;
         Ok(())
     }
 }

@@ -21,7 +21,12 @@ use super::protocol::{
 /// Spawns the monitor of container `id` (`berth __monitor`, detached) and
 /// returns its report on the first start. `attach` becomes its first attach
 /// client, so that no output is missed.
-pub fn spawn(root: &Path, id: &str, attach: Option<&UnixStream>) -> Result<StartReport> {
+pub fn spawn(
+    root: &Path,
+    run_dir: &Path,
+    id: &str,
+    attach: Option<&UnixStream>,
+) -> Result<StartReport> {
     let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| ContainerError::sys("pipe", e))?;
     let mut read_end = std::fs::File::from(read_end);
@@ -38,6 +43,8 @@ pub fn spawn(root: &Path, id: &str, attach: Option<&UnixStream>) -> Result<Start
     let mut cmd = std::process::Command::new(&exe);
     cmd.arg("--root")
         .arg(root)
+        .arg("--run-dir")
+        .arg(run_dir)
         .arg("__monitor")
         // Not on the command line: `ps` shows that to every user.
         .env(ID_ENV, id)

@@ -20,6 +20,7 @@ use crate::monitor::links::{self, Link};
 /// failure after it still has it torn down.
 pub(super) fn spec_input(
     store: &mut Store,
+    run_dir: &Path,
     paths: &Paths,
     c: &Container,
     sys: &Linux,
@@ -27,7 +28,7 @@ pub(super) fn spec_input(
 ) -> Result<SpecInput> {
     rootfs::mount(store, &c.id, sys)?;
     write_etc_files(paths, c)?;
-    let sandbox = sandbox_slot.insert(setup_network(store, c)?);
+    let sandbox = sandbox_slot.insert(setup_network(store, run_dir, c)?);
     let on_bridge = sandbox
         .endpoints
         .iter()
@@ -189,10 +190,31 @@ pub(super) fn spec_input(
 
 /// Sets up the container's network namespace, endpoints and published
 /// ports (berth-network); `container:NAME` joins that container's namespace.
-fn setup_network(store: &mut Store, c: &Container) -> Result<berth_network::Sandbox> {
+/// The default network is first brought in line with the daemon config; a
+/// container that would join it while the change waits for other containers
+/// to stop is refused.
+fn setup_network(
+    store: &mut Store,
+    run_dir: &Path,
+    c: &Container,
+) -> Result<berth_network::Sandbox> {
     let host = &c.spec.host;
+    if let berth_network::Applied::Pending(why) = crate::network::default_bridge::apply(store)? {
+        let joins_default = !host.network_disabled
+            && berth_network::container_networks(
+                store.db(),
+                &c.id,
+                &host.network_mode,
+                &host.endpoint,
+            )?
+            .iter()
+            .any(|a| a.network.name == berth_network::DEFAULT_NETWORK);
+        if joins_default {
+            return Err(ContainerError::Conflict(why));
+        }
+    }
     let joined = match berth_network::Mode::parse(&host.network_mode) {
-        berth_network::Mode::Container(other) => joined_namespace(store, &other)?,
+        berth_network::Mode::Container(other) => joined_namespace(store, run_dir, &other)?,
         _ => None,
     };
     let spec = berth_network::SandboxSpec {
@@ -207,7 +229,7 @@ fn setup_network(store: &mut Store, c: &Container) -> Result<berth_network::Sand
         exposed_ports: &c.spec.exposed_ports,
         dns_servers: &host.dns,
     };
-    Ok(berth_network::setup(store, &spec)?)
+    Ok(berth_network::setup(store, run_dir, &spec)?)
 }
 
 fn dir_is_empty(path: &Path) -> bool {
@@ -232,7 +254,11 @@ fn tini_path() -> Result<PathBuf> {
 /// The namespace of the running container `reference` (following its own
 /// `container:` mode, and the host's for `--network host`); `None` when it
 /// does not run.
-fn joined_namespace(store: &Store, reference: &str) -> Result<Option<berth_network::Namespace>> {
+fn joined_namespace(
+    store: &Store,
+    run_dir: &Path,
+    reference: &str,
+) -> Result<Option<berth_network::Namespace>> {
     let mut other = model::find(store, reference)?;
     for _ in 0..8 {
         if other.state.status != model::Status::Running
@@ -243,7 +269,7 @@ fn joined_namespace(store: &Store, reference: &str) -> Result<Option<berth_netwo
         match berth_network::Mode::parse(&other.spec.host.network_mode) {
             berth_network::Mode::Host => return Ok(Some(berth_network::Namespace::Host)),
             berth_network::Mode::Container(next) => other = model::find(store, &next)?,
-            _ => return Ok(berth_network::Namespace::of_container(&other.id)),
+            _ => return Ok(berth_network::Namespace::of_container(run_dir, &other.id)),
         }
     }
     Ok(None)

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use berth_container::logs::LogWriter;
@@ -26,9 +26,10 @@ use super::timer::Timer;
 use crate::container::runtime::{docker_exit_status, runtime_of};
 use crate::container::{lifecycle, volumes};
 
-/// Entry point of `berth __monitor` (the container's id in [`ID_ENV`]).
+/// Entry point of `berth __monitor` (the container's id in [`ID_ENV`]), with
+/// the state root and run directory of the engine that spawned it.
 /// Returns the process exit status.
-pub fn main(root: &Path) -> i32 {
+pub fn main(root: &Path, run_dir: &Path) -> i32 {
     let Some(id) = std::env::var_os(ID_ENV).map(|v| v.to_string_lossy().into_owned()) else {
         eprintln!("monitor: {ID_ENV} is not set");
         return 125;
@@ -56,7 +57,7 @@ pub fn main(root: &Path) -> i32 {
         // SAFETY: fd 4 was set up by the spawner for us alone.
         unsafe { UnixStream::from_raw_fd(ATTACH_FD) }
     });
-    match Monitor::new(root, id, initial_client) {
+    match Monitor::new(root, run_dir, id, initial_client) {
         Ok(mut m) => {
             if let Err(e) = m.run(&mut sync) {
                 report(&mut sync, &e.to_string(), exit_code_of(&e));
@@ -193,6 +194,8 @@ struct Monitor {
     store: Store,
     runtime: Box<dyn OciRuntime>,
     id: String,
+    /// The run directory (network namespace, the runtime's state).
+    run_dir: PathBuf,
     paths: Paths,
     _lock: FileLock,
     clients: Vec<Client>,
@@ -214,7 +217,12 @@ struct RunEnd {
 }
 
 impl Monitor {
-    fn new(root: &Path, id: &str, initial: Option<UnixStream>) -> Result<Monitor> {
+    fn new(
+        root: &Path,
+        run_dir: &Path,
+        id: &str,
+        initial: Option<UnixStream>,
+    ) -> Result<Monitor> {
         let store = Store::open(root)?;
         let paths = Paths::of(&store, id);
         let lock = FileLock::try_acquire(&paths.monitor_lock).map_err(|e| match e {
@@ -223,7 +231,7 @@ impl Monitor {
             }
             other => other.into(),
         })?;
-        let runtime = runtime_of(&model::find(&store, id)?)?;
+        let runtime = runtime_of(&model::find(&store, id)?, run_dir)?;
         let _ = std::fs::remove_file(&paths.attach_socket);
         let listener = protocol::bind_short(&paths.attach_socket)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
@@ -237,6 +245,7 @@ impl Monitor {
             store,
             runtime,
             id: id.to_string(),
+            run_dir: run_dir.to_path_buf(),
             paths,
             _lock: lock,
             clients,
@@ -360,6 +369,7 @@ impl Monitor {
     fn run_once(&mut self, c: &Container, sync: &mut Option<File>) -> Result<RunEnd> {
         let input = prepare::spec_input(
             &mut self.store,
+            &self.run_dir,
             &self.paths,
             c,
             &self.sys,
@@ -587,7 +597,7 @@ impl Monitor {
         }
         // Closing the reservations first frees the host ports for the next start.
         self.sandbox = None;
-        if let Err(e) = berth_network::teardown(&mut self.store, &self.id) {
+        if let Err(e) = berth_network::teardown(&mut self.store, &self.run_dir, &self.id) {
             eprintln!("monitor {}: network teardown: {e}", self.id);
         }
         if let Ok(c) = model::find(&self.store, &self.id) {

@@ -19,7 +19,13 @@ impl Engine {
         settings: &EndpointSettings,
     ) -> Result<()> {
         let c = self.network_member(container)?;
-        berth_network::connect(&mut self.store, network, &member(&c), settings)?;
+        berth_network::connect(
+            &mut self.store,
+            &self.config.run_dir,
+            network,
+            &member(&c),
+            settings,
+        )?;
         self.use_network_dns(&c.id)?;
         self.add_link_hosts(&c.id, network)
     }
@@ -36,6 +42,7 @@ impl Engine {
         let c = self.network_member(container)?;
         Ok(berth_network::disconnect(
             &mut self.store,
+            &self.config.run_dir,
             network,
             &member(&c),
             force,
@@ -43,7 +50,7 @@ impl Engine {
     }
 
     fn network_member(&mut self, container: &str) -> Result<Container> {
-        Ok(lifecycle::lookup(&mut self.store, container)?)
+        Ok(lifecycle::lookup(&mut self.store, &self.config.run_dir, container)?)
     }
 
     /// A running container connected with `--link`s gets their hosts lines

@@ -3,6 +3,7 @@
 
 mod connect;
 mod create;
+pub(crate) mod default_bridge;
 mod filter;
 mod inspect;
 mod list;

@@ -85,7 +85,7 @@ impl Engine {
 
         let mut containers = Vec::new();
         for mut c in model::list(&self.store)? {
-            lifecycle::reconcile(&mut self.store, &mut c)?;
+            lifecycle::reconcile(&mut self.store, &self.config.run_dir, &mut c)?;
             containers.push(ContainerUsage {
                 size: size::size(&self.store, &c)?,
                 container: c,

@@ -46,7 +46,7 @@ impl Engine {
         let security = crate::security::host_security(&runtime);
         let mut containers = model::list(&self.store)?;
         for c in containers.iter_mut() {
-            lifecycle::reconcile(&mut self.store, c)?;
+            lifecycle::reconcile(&mut self.store, &self.config.run_dir, c)?;
         }
         let count = |s: Status| containers.iter().filter(|c| c.state.status == s).count();
         let (running, paused) = (count(Status::Running), count(Status::Paused));
