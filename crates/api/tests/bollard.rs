@@ -653,6 +653,7 @@ fn tcp_listener_answers_and_warns() {
             let mut child = std::process::Command::new(common::berth_bin())
                 .arg("--root")
                 .arg(server.root.path())
+                .envs(server.env())
                 .args(["serve", "-H", &format!("tcp://127.0.0.1:{port}")])
                 .stderr(std::process::Stdio::piped())
                 .spawn()

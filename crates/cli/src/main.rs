@@ -314,7 +314,9 @@ fn main() {
         Command::Logout(a) => (registry::logout(&ctx, a), exit::FAILURE),
         Command::Events(a) => (commands::events::events(&ctx, a), exit::FAILURE),
         Command::Serve(a) => (commands::serve::serve(&ctx, a), exit::FAILURE),
-        Command::Monitor => std::process::exit(berth_engine::monitor::main(&ctx.root, &ctx.run_dir)),
+        Command::Monitor => {
+            std::process::exit(berth_engine::monitor::main(&ctx.root, &ctx.run_dir))
+        }
     };
     std::process::exit(exit::report(result, failure_code));
 }

@@ -356,13 +356,16 @@ fn monitor_pid(path: &std::path::Path) -> Option<i32> {
 fn twenty_containers_in_parallel_run_and_are_removable() {
     let b = Berth::with_busybox();
     let root = b.path().to_path_buf();
+    let env = b.env();
     let handles: Vec<_> = (0..20)
         .map(|i| {
             let root = root.clone();
+            let env = env.clone();
             std::thread::spawn(move || {
                 std::process::Command::new(common::bin())
                     .arg("--root")
                     .arg(&root)
+                    .envs(env)
                     .args([
                         "run",
                         "-d",
@@ -710,11 +713,13 @@ fn rm_and_ps_run_concurrently() {
         b.ok(&["create", "--name", &format!("c{i}"), "busybox", "true"]);
     }
     let root = b.path().to_path_buf();
+    let env = b.env();
     let lister = std::thread::spawn(move || {
         for _ in 0..20 {
             let out = std::process::Command::new(common::bin())
                 .arg("--root")
                 .arg(&root)
+                .envs(env.clone())
                 .args(["ps", "-a"])
                 .output()
                 .unwrap();

@@ -230,25 +230,11 @@ fn unknown_drivers_and_bad_options_are_refused_before_create() {
 #[test]
 fn daemon_json_gives_the_defaults() {
     let b = Berth::with_busybox();
-    let config = b.path().join("daemon.json");
-    std::fs::write(
-        &config,
-        r#"{"log-driver": "json-file", "log-opts": {"max-size": "1k", "max-file": "2"}}"#,
-    )
-    .unwrap();
-    let run = |args: &[&str]| {
-        let out = b
-            .command(args)
-            .env("BERTH_DAEMON_CONFIG", &config)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
+    b.daemon_config(serde_json::json!({
+        "log-driver": "json-file",
+        "log-opts": {"max-size": "1k", "max-file": "2"}
+    }));
+    b.ok(&[
         "run",
         "--name",
         "dflt",

@@ -34,7 +34,6 @@ impl Env {
             ("HOME", d.join("home")),
             ("DOCKER_CONFIG", d.join("home/.docker")),
             ("BERTH_CERTS_D", d.join("certs.d")),
-            ("BERTH_DAEMON_CONFIG", d.join("daemon.json")),
         ])
     }
 

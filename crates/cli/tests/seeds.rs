@@ -39,6 +39,8 @@ fn server_images_tar() -> &'static Path {
         // SAFETY: flock on an fd owned by `lock`, which lives until the end.
         assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
         let root = dir.join("server-images-root");
+        // Its RUN steps get a bridge and run directory of their own.
+        let isolation = common::isolation::Isolation::acquire();
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-server-images.sh");
         let started = Instant::now();
@@ -50,6 +52,7 @@ fn server_images_tar() -> &'static Path {
             .arg(&root)
             .arg("--debian-tar")
             .arg(dir.join("debian-bookworm.tar"))
+            .envs(isolation.env())
             .output()
             .unwrap();
         assert!(
@@ -65,6 +68,7 @@ fn server_images_tar() -> &'static Path {
         let saved = Command::new(common::bin())
             .arg("--root")
             .arg(&root)
+            .envs(isolation.env())
             .args(["save", "-o"])
             .arg(&partial)
             .args(["nginx:latest", "postgres:15"])

@@ -122,11 +122,13 @@ impl BridgeConfig {
 
 /// `GATEWAY/PREFIX`: the bridge's own address, a host address of its subnet.
 fn parse_bip(text: &str) -> Result<Ipv4Net, String> {
-    let net: Ipv4Net = text
-        .parse()
-        .map_err(|_| format!("bip {text}: invalid CIDR address (GATEWAY/PREFIX expected, e.g. 10.200.0.1/24)"))?;
+    let net: Ipv4Net = text.parse().map_err(|_| {
+        format!("bip {text}: invalid CIDR address (GATEWAY/PREFIX expected, e.g. 10.200.0.1/24)")
+    })?;
     if net.prefix_len() > 30 {
-        return Err(format!("bip {text}: the subnet is too small for containers"));
+        return Err(format!(
+            "bip {text}: the subnet is too small for containers"
+        ));
     }
     if net.addr() == net.network() || net.addr() == net.broadcast() {
         return Err(format!(

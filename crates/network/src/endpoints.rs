@@ -501,13 +501,21 @@ fn lease_owner(content: &str) -> PathBuf {
 /// stale and taken over.
 fn claim_lease(interface: &str, ip: IpAddr, owner: &Path) -> bool {
     let path = lease_path(interface, ip);
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let created = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path);
+    let create = || {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+    };
+    // The bridge's directory goes with its last lease (see `release`): one
+    // removed between its creation and this file's is made again.
+    let created = match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(),
+        other => other,
+    };
     let mine = owner.as_os_str().as_encoded_bytes();
     match created {
         Ok(mut file) => {
@@ -527,11 +535,15 @@ fn claim_lease(interface: &str, ip: IpAddr, owner: &Path) -> bool {
     }
 }
 
-/// Removes a lease file if it is still `owner`'s.
+/// Removes a lease file if it is still `owner`'s, and the bridge's
+/// directory with its last lease.
 fn release(interface: &str, ip: IpAddr, owner: &Path) {
     let path = lease_path(interface, ip);
     if std::fs::read_to_string(&path).is_ok_and(|content| lease_owner(&content) == owner) {
         let _ = std::fs::remove_file(&path);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 

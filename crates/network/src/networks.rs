@@ -227,14 +227,8 @@ pub fn remove(store: &mut Store, reference: &str) -> Result<Network> {
         }
         tx.execute("DELETE FROM networks WHERE id = ?1", [&n.id])?;
         events::network(tx, "destroy", n.about(), None)?;
-        forget_leases(&n.interface);
         Ok(n)
     })
-}
-
-/// Removes a removed network's (empty) host-wide lease directory.
-fn forget_leases(interface: &str) {
-    let _ = std::fs::remove_dir(crate::host_dir().join("leases").join(interface));
 }
 
 /// `network prune`: removes the user networks no container refers to (by its
@@ -262,7 +256,6 @@ pub fn prune(store: &mut Store, select: &dyn Fn(&Network) -> bool) -> Result<Vec
             }
             tx.execute("DELETE FROM networks WHERE id = ?1", [id])?;
             events::network(tx, "destroy", n.about(), None)?;
-            forget_leases(&n.interface);
             pruned.push(n.name);
         }
         Ok(pruned)

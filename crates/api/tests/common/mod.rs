@@ -2,8 +2,12 @@
 //! `berth serve` on a unix socket in it. The berth binary is $BERTH_BIN or the
 //! workspace's target/debug/berth (`cargo build -p berth` first): the server
 //! spawns container monitors from its own executable, so it cannot run inside
-//! the test process.
+//! the test process. Each server's root has its own run directory and
+//! default bridge, as the CLI tests' roots (the CLI harness' `isolation.rs`).
 #![allow(dead_code)]
+
+#[path = "../../../cli/tests/common/isolation.rs"]
+pub mod isolation;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -64,11 +68,14 @@ pub struct Server {
     pub root: tempfile::TempDir,
     pub socket: PathBuf,
     child: Option<Child>,
+    /// Its run directory, default bridge and daemon config.
+    pub isolation: isolation::Isolation,
 }
 
 impl Server {
     /// A new root with busybox:latest, served on `<root>/api.sock`.
     pub fn start() -> Server {
+        let isolation = isolation::Isolation::acquire();
         let root = tempfile::Builder::new()
             .prefix("berth-api-")
             .tempdir_in(test_dir())
@@ -78,6 +85,7 @@ impl Server {
             root,
             socket,
             child: None,
+            isolation,
         };
         server.berth_ok(&[
             "import",
@@ -98,6 +106,7 @@ impl Server {
             .arg("serve")
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
+            .envs(self.env())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -136,10 +145,17 @@ impl Server {
         format!("unix://{}", self.socket.display())
     }
 
+    /// The environment its berth commands run with: its run directory and
+    /// daemon config.
+    pub fn env(&self) -> [(&'static str, PathBuf); 2] {
+        self.isolation.env()
+    }
+
     pub fn berth(&self, args: &[&str]) -> Output {
         Command::new(berth_bin())
             .arg("--root")
             .arg(self.root.path())
+            .envs(self.env())
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -175,6 +191,7 @@ impl Drop for Server {
             args.extend(ids);
             let _ = self.berth(&args);
         }
+        let _ = self.berth(&["network", "prune", "-f"]);
     }
 }
 

@@ -1,7 +1,9 @@
-//! Test harness: a private berth root per test, the real `berth` binary, and a
+//! Test harness: a private berth root per test, with its own run directory
+//! and default bridge (`isolation.rs`), the real `berth` binary, and a
 //! busybox image built from Debian's busybox-static.
 #![allow(dead_code)]
 
+pub mod isolation;
 pub mod net;
 pub mod registry;
 pub mod storage;
@@ -12,6 +14,8 @@ use std::sync::OnceLock;
 
 pub struct Berth {
     pub root: tempfile::TempDir,
+    /// Its run directory, default bridge and daemon config.
+    pub isolation: isolation::Isolation,
 }
 
 pub struct Run {
@@ -28,11 +32,12 @@ pub fn bin() -> PathBuf {
 
 impl Berth {
     pub fn new() -> Berth {
+        let isolation = isolation::Isolation::acquire();
         let root = tempfile::Builder::new()
             .prefix("berth-test-")
             .tempdir_in(test_dir())
             .expect("temp root");
-        Berth { root }
+        Berth { root, isolation }
     }
 
     /// A root with `busybox:latest` imported.
@@ -51,8 +56,35 @@ impl Berth {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin());
         cmd.arg("--root").arg(self.root.path()).args(args);
+        cmd.envs(self.env());
         cmd.stdin(Stdio::null());
         cmd
+    }
+
+    /// The environment its commands run with: its run directory and daemon
+    /// config (for commands a test spawns itself).
+    pub fn env(&self) -> [(&'static str, PathBuf); 2] {
+        self.isolation.env()
+    }
+
+    /// Adds keys to its daemon config (the bridge keys stay unless named).
+    pub fn daemon_config(&self, keys: serde_json::Value) {
+        self.isolation.set_daemon_config(&keys);
+    }
+
+    /// Its default bridge's device.
+    pub fn bridge(&self) -> String {
+        self.isolation.bridge()
+    }
+
+    /// The first two octets of its default bridge's /16 ("10.130").
+    pub fn subnet_prefix(&self) -> String {
+        self.isolation.subnet_prefix()
+    }
+
+    /// Its run directory.
+    pub fn run_dir(&self) -> PathBuf {
+        self.isolation.run_dir()
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
@@ -115,6 +147,9 @@ impl Drop for Berth {
             args.extend(ids);
             let _ = self.run(&args);
         }
+        // Its user networks' host-wide lease directories; the default
+        // bridge and the run directory go with `isolation`.
+        let _ = self.run(&["network", "prune", "-f"]);
     }
 }
 

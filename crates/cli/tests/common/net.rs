@@ -139,6 +139,13 @@ pub fn iptables_rules() -> String {
     all
 }
 
-pub fn netns_file(id: &str) -> std::path::PathBuf {
-    Path::new("/run/berth/netns").join(id)
+/// A container's namespace file, in its root's run directory.
+pub fn netns_file(b: &Berth, id: &str) -> std::path::PathBuf {
+    b.run_dir().join("netns").join(id)
+}
+
+/// A lease of `ip` on `bridge`: host-wide, whatever the root's run
+/// directory, as the bridge is the host's.
+pub fn lease_file(bridge: &str, ip: &str) -> std::path::PathBuf {
+    Path::new("/run/berth/leases").join(bridge).join(ip)
 }

@@ -30,7 +30,8 @@ impl Engine {
         let c = lookup(store, run_dir, reference)?;
         let parent = berth_image::resolve(store, &c.image_id)?;
         // As Docker: paused (with its events) for the time of the commit.
-        let paused = req.pause && c.state.status == Status::Running && pause(store, run_dir, &c).is_ok();
+        let paused =
+            req.pause && c.state.status == Status::Running && pause(store, run_dir, &c).is_ok();
         let committed = commit(store, &c, &parent, req);
         if paused {
             let _ = unpause(store, run_dir, &c);

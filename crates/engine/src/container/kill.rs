@@ -31,7 +31,13 @@ impl Engine {
         if signal == libc::SIGKILL || signal == libc::SIGTERM {
             mark_stopped_by_user(store, &c)?;
         }
-        kill(store, runtime_of(&c, run_dir)?.as_ref(), &c.id, signal, false)?;
+        kill(
+            store,
+            runtime_of(&c, run_dir)?.as_ref(),
+            &c.id,
+            signal,
+            false,
+        )?;
         if signal == libc::SIGKILL {
             client::wait_exit(store, &c.id, Duration::from_secs(10));
         }

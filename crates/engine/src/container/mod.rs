@@ -54,7 +54,11 @@ impl Engine {
     /// Finds a container as Docker does (full ID, name, unique ID prefix),
     /// first repairing its record if its monitor died.
     pub fn container_lookup(&mut self, reference: &str) -> Result<Container> {
-        Ok(reconcile::lookup(&mut self.store, &self.config.run_dir, reference)?)
+        Ok(reconcile::lookup(
+            &mut self.store,
+            &self.config.run_dir,
+            reference,
+        )?)
     }
 
     /// `inspect`: the container and everything shown about it.

@@ -53,7 +53,12 @@ impl Engine {
                 continue;
             }
             let freed = size::size(&self.store, &c)?.rw;
-            match lifecycle::remove(&mut self.store, &self.config.run_dir, &c.id, RemoveRequest::default()) {
+            match lifecycle::remove(
+                &mut self.store,
+                &self.config.run_dir,
+                &c.id,
+                RemoveRequest::default(),
+            ) {
                 Ok(()) => {
                     report.deleted.push(c.id.clone());
                     report.reclaimed += freed;

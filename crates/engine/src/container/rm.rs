@@ -70,6 +70,11 @@ impl Engine {
     /// `rm`: removes a container (`force`: a running one too, killed
     /// first), and with `volumes` its anonymous volumes.
     pub fn container_remove(&mut self, reference: &str, req: RemoveRequest) -> crate::Result<()> {
-        Ok(remove(&mut self.store, &self.config.run_dir, reference, req)?)
+        Ok(remove(
+            &mut self.store,
+            &self.config.run_dir,
+            reference,
+            req,
+        )?)
     }
 }

@@ -217,12 +217,7 @@ struct RunEnd {
 }
 
 impl Monitor {
-    fn new(
-        root: &Path,
-        run_dir: &Path,
-        id: &str,
-        initial: Option<UnixStream>,
-    ) -> Result<Monitor> {
+    fn new(root: &Path, run_dir: &Path, id: &str, initial: Option<UnixStream>) -> Result<Monitor> {
         let store = Store::open(root)?;
         let paths = Paths::of(&store, id);
         let lock = FileLock::try_acquire(&paths.monitor_lock).map_err(|e| match e {

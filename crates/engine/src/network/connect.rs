@@ -50,7 +50,11 @@ impl Engine {
     }
 
     fn network_member(&mut self, container: &str) -> Result<Container> {
-        Ok(lifecycle::lookup(&mut self.store, &self.config.run_dir, container)?)
+        Ok(lifecycle::lookup(
+            &mut self.store,
+            &self.config.run_dir,
+            container,
+        )?)
     }
 
     /// A running container connected with `--link`s gets their hosts lines
