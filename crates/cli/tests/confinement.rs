@@ -427,7 +427,8 @@ fn crun_gets_the_program_it_compiled_for_a_filter_back_and_it_confines_as_runcs(
     };
     // What crun loads: its state's `seccomp.bpf` (compiled, or copied from
     // the annotation), and whether berth handed it over.
-    let program = |id: &str| std::fs::read(format!("/run/berth/runtime/{id}/seccomp.bpf")).unwrap();
+    let program =
+        |id: &str| std::fs::read(b.run_dir().join("runtime").join(id).join("seccomp.bpf")).unwrap();
     let handed_over = |id: &str| {
         let config = b.path().join("containers").join(id).join("config.json");
         let config: serde_json::Value =
