@@ -275,12 +275,7 @@ fn check_options(options: &BTreeMap<String, String>) -> Result<bool> {
     for (key, value) in options {
         match key.as_str() {
             OPT_BRIDGE_NAME => {
-                if value.is_empty()
-                    || value.len() > 15
-                    || value.contains(['/', ':', ' ', '\t', '\n'])
-                    || value == "."
-                    || value == ".."
-                {
+                if !crate::networks::is_interface_name(value) {
                     return Err(invalid(format!(
                         "invalid bridge name {value:?}: an interface name has 1 to 15 characters, without '/', ':' or spaces"
                     )));

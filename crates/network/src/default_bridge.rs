@@ -90,13 +90,7 @@ impl BridgeConfig {
                 "bridge \"none\" (no default bridge network) is not supported by berth".into(),
             );
         }
-        let bad_name = bridge.len() > 15
-            || bridge == "."
-            || bridge == ".."
-            || bridge
-                .chars()
-                .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
-        if bad_name {
+        if !bridge.is_empty() && !networks::is_interface_name(bridge) {
             return Err(format!(
                 "bridge {bridge:?}: not a valid interface name (at most 15 characters, no '/', ':' or spaces)"
             ));

@@ -134,6 +134,18 @@ impl Network {
     }
 }
 
+/// Whether `name` can name a network interface (a bridge device): 1 to 15
+/// bytes, no '/', ':' or white space, not "." or "..".
+pub(crate) fn is_interface_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+}
+
 pub(crate) const COLUMNS: &str =
     "id, name, driver, interface, subnet, gateway, internal, dns, labels, created_at, config";
 
