@@ -133,6 +133,10 @@ fn endpoint_settings_of_a_create_are_applied_or_refused() {
         json!({"IPv4Address": format!("{p}.50")})
     );
     assert_eq!(endpoint["DriverOpts"], json!({"key1": "a"}));
+    // `berth serve` finds the namespace in the run directory it was given.
+    let id = c["Id"].as_str().unwrap();
+    let netns = server.isolation.run_dir().join("netns").join(id);
+    assert_eq!(c["NetworkSettings"]["SandboxKey"].as_str(), netns.to_str());
     // Refused, with nothing created: a network that does not exist (Docker
     // refuses it), a MAC address with the host's network.
     let undeclared = json!({

@@ -82,6 +82,32 @@ fn roots_with_their_own_run_dirs_and_bridges_run_side_by_side() {
     }
 }
 
+/// `--run-dir` wins over `BERTH_RUN_DIR`, and the container's monitor gets
+/// it: the namespace and the runtime's state are there, and a command with
+/// the same run directory finds and removes them.
+#[test]
+fn the_run_dir_flag_is_passed_on_to_the_monitor() {
+    let b = Berth::with_busybox();
+    let alt = b.run_dir().with_file_name("alt");
+    let alt_arg = alt.to_str().unwrap();
+    let id = b.ok(&["--run-dir", alt_arg, "run", "-d", "busybox", "sleep", "60"]);
+    assert!(alt.join("netns").join(&id).exists());
+    assert!(alt.join("runtime").join(&id).join("state.json").exists());
+    assert!(!netns_file(&b, &id).exists());
+    let shown = b.ok(&[
+        "--run-dir",
+        alt_arg,
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.SandboxKey}}",
+        &id,
+    ]);
+    assert_eq!(shown, alt.join("netns").join(&id).to_string_lossy());
+    b.ok(&["--run-dir", alt_arg, "rm", "-f", &id]);
+    assert!(!alt.join("netns").join(&id).exists());
+    assert!(!alt.join("runtime").join(&id).exists());
+}
+
 /// Two roots with different run directories on one bridge share its
 /// leases: the second container gets the next address, and the two reach
 /// each other across the bridge.

@@ -21,9 +21,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// How many roots may exist at once on the host: slot N has the bridge
-/// `berth-tN` and the subnet 10.(128+N).0.0/16, clear of berth's default
-/// (10.87), its user networks' pool (10.90–10.127) and dockerd's pools.
-const SLOTS: u32 = 120;
+/// `berth-tN` and the subnet 10.(128+N).0.0/16 (10.128–10.199), clear of
+/// berth's default (10.87), its user networks' pool (10.90–10.127), the
+/// /24s network tests pick in 10.200–10.229, and dockerd's pools.
+const SLOTS: u32 = 72;
 const DIR: &str = "/run/berth-tests";
 
 pub struct Isolation {
