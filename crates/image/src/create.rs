@@ -238,6 +238,13 @@ pub(crate) fn finish_image(
     let written = pending.blobs.put_bytes(&bytes, None)?;
     pending.created_blob(&written.digest, written.created);
     let id = written.digest;
+    // Layers and blobs are in place, no row refers to them yet.
+    let op = match made {
+        Made::Import => "import",
+        Made::Commit { .. } => "commit",
+        Made::BuildStep => "build",
+    };
+    berth_store::crash::point(op, "before-rows");
     let chains = chain_ids(&doc.rootfs.diff_ids);
     let size: u64 = chains
         .iter()

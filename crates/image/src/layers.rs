@@ -46,7 +46,7 @@ pub const MEDIA_TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const MEDIA_TAR_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 
 /// Hidden directory below `layers/` for lock files; gc never sweeps it.
-const LOCKS_DIR: &str = ".locks";
+pub(crate) const LOCKS_DIR: &str = ".locks";
 
 /// The OCI chain IDs of a stack of diff_ids (bottom first).
 pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
@@ -436,7 +436,7 @@ pub fn usage(store: &Store) -> Result<LayerUsage, ImageError> {
     Ok(LayerUsage { sizes, by_image })
 }
 
-fn query_strings(store: &Store, sql: &str) -> Result<HashSet<String>, ImageError> {
+pub(crate) fn query_strings(store: &Store, sql: &str) -> Result<HashSet<String>, ImageError> {
     let mut stmt = store.db().prepare(sql)?;
     let rows = stmt
         .query_map([], |r| r.get::<_, String>(0))?

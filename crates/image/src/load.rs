@@ -60,6 +60,7 @@ struct ImageSpec {
 pub fn load(store: &mut Store, reader: impl Read) -> Result<Vec<LoadedImage>, ImageError> {
     let staging = StagingDir::new(store, "load")?;
     let archive = Archive::spool(decompress(reader)?, &staging.path)?;
+    berth_store::crash::point("load", "after-spool");
     let specs = if archive.members.contains_key("manifest.json") {
         archive.docker_specs()?
     } else if archive.members.contains_key("index.json") {
@@ -120,6 +121,7 @@ pub fn load(store: &mut Store, reader: impl Read) -> Result<Vec<LoadedImage>, Im
         images.push((id, doc.created.clone(), chains, size));
     }
 
+    berth_store::crash::point("load", "before-rows");
     let loaded = store.write(|tx| -> Result<Vec<LoadedImage>, ImageError> {
         pending.insert_rows(tx)?;
         let mut loaded = Vec::new();

@@ -216,6 +216,7 @@ pub fn create(store: &mut Store, opts: CreateOptions) -> Result<Network> {
         )?;
         let n = networks::find(tx, &id)?;
         crate::events::network(tx, "create", n.about(), None)?;
+        berth_store::crash::point("network-create", "before-commit");
         Ok(n)
     })
 }

@@ -547,6 +547,51 @@ fn release(interface: &str, ip: IpAddr, owner: &Path) {
     }
 }
 
+/// A host-wide lease file and the namespace it names as its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseFile {
+    pub path: PathBuf,
+    pub owner: PathBuf,
+}
+
+impl LeaseFile {
+    /// Whether its owner's namespace is mounted (the lease is live).
+    pub fn live(&self) -> bool {
+        netns::is_mounted(&self.owner)
+    }
+}
+
+/// Every lease file on every bridge (of every berth root sharing the host).
+pub fn lease_files() -> Vec<LeaseFile> {
+    let leases = crate::host_dir().join("leases");
+    let mut out = Vec::new();
+    for bridge in std::fs::read_dir(&leases).into_iter().flatten().flatten() {
+        for lease in std::fs::read_dir(bridge.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let content = std::fs::read_to_string(lease.path()).unwrap_or_default();
+            out.push(LeaseFile {
+                path: lease.path(),
+                owner: lease_owner(&content),
+            });
+        }
+    }
+    out
+}
+
+/// Removes a lease file if it still names its owner (and the bridge's
+/// directory with its last lease).
+pub fn remove_lease_file(lease: &LeaseFile) {
+    if std::fs::read_to_string(&lease.path).is_ok_and(|c| lease_owner(&c) == lease.owner) {
+        let _ = std::fs::remove_file(&lease.path);
+        if let Some(dir) = lease.path.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
 /// Removes the container's lease files of an endpoint.
 pub(crate) fn release_lease(run_dir: &Path, e: &Endpoint) {
     let owner = netns::path(run_dir, &e.container_id);

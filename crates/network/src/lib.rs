@@ -80,10 +80,12 @@ pub use connect::{connect, disconnect, join_at_create, Member};
 pub use create::{create, CreateOptions, PoolRequest};
 pub use default_bridge::{apply as apply_default_bridge, Applied, BridgeConfig};
 pub use endpoints::{
-    check_settings, container_networks, endpoints_of_container, endpoints_of_network, link_hosts,
-    parse_link, parse_mac, published_ports, Attachment, Endpoint, EndpointSettings,
+    check_settings, container_networks, endpoints_of_container, endpoints_of_network, lease_files,
+    link_hosts, parse_link, parse_mac, published_ports, remove_lease_file, Attachment, Endpoint,
+    EndpointSettings, LeaseFile,
 };
 pub use mode::{Mode, Namespace};
+pub use netns::path as netns_path;
 pub use networks::{find, list, prune, remove, Ipv6Pool, Network, NetworkConfig};
 pub use ports::{parse_publish, PortBinding, PublishedPort};
 pub use sandbox::{resolv_conf, setup, teardown, Sandbox, SandboxSpec};

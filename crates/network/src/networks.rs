@@ -239,6 +239,7 @@ pub fn remove(store: &mut Store, reference: &str) -> Result<Network> {
         }
         tx.execute("DELETE FROM networks WHERE id = ?1", [&n.id])?;
         events::network(tx, "destroy", n.about(), None)?;
+        berth_store::crash::point("network-rm", "before-commit");
         Ok(n)
     })
 }

@@ -10,10 +10,10 @@
 //!   either the whole change or none of it.
 //! * Content (blobs, layer directories, container layers, volumes) is built in
 //!   [`Store::tmp_dir`] and renamed into place *before* the metadata that refers to
-//!   it is committed. A crash leaves garbage only in `tmp/`, which
-//!   [`Store::open`] sweeps once an entry has been untouched for a day (other
-//!   berth processes may be staging there right now, so age is the only safe
-//!   signal). A row never points at a missing directory.
+//!   it is committed. Each process stages in a directory of its own that
+//!   names it by a held lock ([`staging`]), so a crash leaves garbage only in
+//!   `tmp/`, which the next [`Store::open`] removes at once — never a live
+//!   process's. A row never points at a missing directory.
 //!
 //! # On-disk layout (below the root)
 //! ```text
@@ -22,22 +22,25 @@
 //! layers/HEX/            one unpacked layer per chain ID (overlay lowerdir)
 //! containers/ID/         a container's writable layer, bundle, logs, monitor files
 //! volumes/NAME/_data     named and anonymous volumes (local driver)
-//! tmp/                   staging area for atomic builds; stale entries swept on open
+//! tmp/own-RAND/          one process's staging, owned by its flock on tmp/own-RAND.lock
 //! ```
 //!
 //! The root is `0710 root:root` and the directories below it `0700`, so no
 //! other user can reach anything in it ([`perms`]).
 
+pub mod crash;
 pub mod events;
 mod lock;
 mod migrations;
 pub mod perms;
+pub mod staging;
 
 use std::path::{Path, PathBuf};
 
 pub use lock::{FileLock, LockError};
 pub use rusqlite;
 use rusqlite::{Connection, TransactionBehavior};
+pub use staging::Claim;
 
 /// Errors of the store itself. Each I/O error names the path it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +82,8 @@ impl berth_error::HasKind for StoreError {
 pub struct Store {
     root: PathBuf,
     conn: Connection,
+    /// This process's staging directory, made on first use.
+    owner: std::cell::OnceCell<Option<staging::Owner>>,
 }
 
 impl Store {
@@ -97,8 +102,12 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::apply(&mut conn, &db_path)?;
-        sweep_stale(&root.join("tmp"));
-        Ok(Store { root, conn })
+        staging::sweep(&root, &conn);
+        Ok(Store {
+            root,
+            conn,
+            owner: std::cell::OnceCell::new(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -140,9 +149,23 @@ impl Store {
     pub fn volumes_dir(&self) -> PathBuf {
         self.root.join("volumes")
     }
-    /// Staging directory on the same filesystem as the rest of the root, so a
-    /// finished build can be `rename`d into place atomically.
+    /// This process's staging directory (`tmp/own-RAND/`, made on first
+    /// use and owned by a lock this process holds until it exits), on the
+    /// same filesystem as the rest of the root so a finished build can be
+    /// `rename`d into place atomically. If it cannot be made, the path is
+    /// still returned and the first use reports the failure.
     pub fn tmp_dir(&self) -> PathBuf {
+        let owner = self
+            .owner
+            .get_or_init(|| staging::Owner::create(&self.shared_tmp_dir()).ok());
+        match owner {
+            Some(owner) => owner.dir().to_path_buf(),
+            None => self.shared_tmp_dir().join("unowned"),
+        }
+    }
+
+    /// `tmp/` itself: for locks every berth process must find by name.
+    pub fn shared_tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
     }
 
@@ -160,35 +183,12 @@ impl Store {
             .map_err(|e| StoreError::io(&path, e))?;
         Ok(path)
     }
-}
 
-/// How long a staging entry may sit untouched before it counts as a crash's leftover.
-const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-
-/// Removes entries of `tmp` untouched for [`STALE_AFTER`]. Best effort: a
-/// failure here must not keep berth from starting.
-fn sweep_stale(tmp: &Path) {
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    let now = std::time::SystemTime::now();
-    for entry in entries.flatten() {
-        let Ok(meta) = entry.path().symlink_metadata() else {
-            continue;
-        };
-        let stale = meta
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|age| age > STALE_AFTER);
-        if stale {
-            let path = entry.path();
-            let _ = if meta.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-        }
+    /// Claims `containers/ID` for this process until the returned claim is
+    /// dropped: if the process dies first and no row names the container,
+    /// the next [`Store::open`] removes the directory (see [`staging`]).
+    pub fn claim_container_dir(&self, id: &str) -> Result<Claim, StoreError> {
+        Claim::container(&self.tmp_dir(), id)
     }
 }
 
@@ -248,24 +248,75 @@ mod tests {
     }
 
     #[test]
-    fn open_sweeps_only_stale_staging_entries() {
+    fn open_sweeps_unowned_staging_entries_only_when_stale() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let fresh = store.staging_dir("fresh").unwrap();
-        let stale = store.staging_dir("stale").unwrap();
+        let fresh = store.shared_tmp_dir().join("fresh");
+        let stale = store.shared_tmp_dir().join("stale");
+        std::fs::create_dir(&fresh).unwrap();
+        std::fs::create_dir(&stale).unwrap();
         std::fs::write(stale.join("f"), "x").unwrap();
-        let old = std::time::SystemTime::now() - STALE_AFTER - std::time::Duration::from_secs(60);
+        let old = std::time::SystemTime::now()
+            - staging::STALE_AFTER
+            - std::time::Duration::from_secs(60);
         std::fs::File::open(&stale)
             .unwrap()
             .set_modified(old)
             .unwrap();
         drop(store);
         Store::open(dir.path()).unwrap();
-        assert!(
-            fresh.exists(),
-            "a fresh staging dir may belong to a running process"
-        );
+        assert!(fresh.exists(), "an unowned entry is kept for a day");
         assert!(!stale.exists());
+    }
+
+    #[test]
+    fn open_removes_a_dead_owners_staging_at_once_and_never_a_live_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = Store::open(dir.path()).unwrap();
+        let staged = live.staging_dir("layer").unwrap();
+        // A dead owner: its directory and lock file, nobody holding the lock.
+        let tmp = live.shared_tmp_dir();
+        let dead = tmp.join("own-dead");
+        std::fs::create_dir_all(dead.join("layer-x")).unwrap();
+        std::fs::write(tmp.join("own-dead.lock"), "").unwrap();
+        let other = Store::open(dir.path()).unwrap();
+        assert!(staged.exists(), "a live owner's staging is kept");
+        assert!(!dead.exists() && !tmp.join("own-dead.lock").exists());
+        assert!(staging::dead_staging(dir.path(), other.db()).is_empty());
+        drop(live);
+        assert!(!staged.exists(), "an owner removes its staging when done");
+    }
+
+    #[test]
+    fn a_dead_owners_claimed_container_dir_goes_unless_its_row_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let tmp = store.shared_tmp_dir();
+        let dead = tmp.join("own-dead");
+        std::fs::create_dir_all(&dead).unwrap();
+        std::fs::write(tmp.join("own-dead.lock"), "").unwrap();
+        for id in ["orphan", "kept"] {
+            std::fs::write(dead.join(format!("claim-container-{id}")), "").unwrap();
+            std::fs::create_dir_all(store.containers_dir().join(id)).unwrap();
+        }
+        store
+            .db()
+            .execute_batch(
+                "PRAGMA foreign_keys=OFF; INSERT INTO containers(id, name, image_id, image_ref, \
+                 created_at, config, status) VALUES ('kept','n','i','r','t','{}','created')",
+            )
+            .unwrap();
+        assert_eq!(
+            staging::dead_staging(dir.path(), store.db()),
+            vec![
+                staging::DeadStaging::Container(store.containers_dir().join("orphan")),
+                staging::DeadStaging::Owner(dead.clone()),
+            ]
+        );
+        Store::open(dir.path()).unwrap();
+        assert!(!store.containers_dir().join("orphan").exists());
+        assert!(store.containers_dir().join("kept").exists());
+        assert!(!dead.exists());
     }
 
     #[test]

@@ -72,6 +72,12 @@ impl FileLock {
             // SAFETY: flock on a valid, owned fd.
             let r = unsafe { libc::flock(file.as_raw_fd(), op) };
             if r == 0 {
+                // A lock file may be unlinked by whoever held it last (the
+                // staging sweep does): a lock on an inode no longer at `path`
+                // guards nothing, so lock the file that is there now.
+                if !still_at(&file, path) {
+                    return Self::lock(path, op);
+                }
                 return Ok(FileLock {
                     file,
                     path: path.to_path_buf(),
@@ -99,10 +105,25 @@ impl FileLock {
         &self.path
     }
 
+    /// Deletes the lock file while still holding it, then releases it: a
+    /// process waiting on the old file retries on a new one (see `lock`).
+    pub fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+
     /// The locked file, e.g. to hand its descriptor to a child that must keep
     /// holding the lock.
     pub fn file(&self) -> &File {
         &self.file
+    }
+}
+
+/// Whether `path` still names the inode `file` has open.
+fn still_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
     }
 }
 

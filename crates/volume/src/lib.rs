@@ -52,6 +52,7 @@ pub use driver::{Capabilities, Scope, VolumeDriver};
 pub use local::validate_name;
 pub use size::apparent_size;
 use trash::{delete_tree, move_to_trash, read_dir_names, recover, trash_path};
+pub use trash::{repair, unfinished, Unfinished};
 
 /// The driver of volumes created without one.
 pub const LOCAL_DRIVER: &str = "local";
@@ -227,6 +228,7 @@ pub fn create(
                 delete_tree(&name, &trash)?;
             }
             std::fs::rename(&staging, &target).map_err(|e| VolumeError::io(&target, e))?;
+            berth_store::crash::point("volume-create", "after-rename");
             let inserted = tx.execute(
                 "INSERT INTO volumes(name, driver, labels, options, anonymous, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -256,7 +258,7 @@ pub fn create(
 }
 
 /// `NAME/` 0701: only root may list it, as Docker's.
-fn restrict(dir: &Path) -> Result<(), VolumeError> {
+pub(crate) fn restrict(dir: &Path) -> Result<(), VolumeError> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o701))
         .map_err(|e| VolumeError::io(dir, e))
@@ -389,14 +391,17 @@ fn remove_unused(store: &mut Store, name: &str) -> Result<(), VolumeError> {
         tx.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
         volume_event(tx, "destroy", name, &driver_name)?;
         driver_for(&driver_name, &Linux)?.remove(&dir)?;
-        move_to_trash(&dir, &trash)
+        move_to_trash(&dir, &trash)?;
+        berth_store::crash::point("volume-rm", "after-trash");
+        Ok(())
     })?;
+    berth_store::crash::point("volume-rm", "after-commit");
     delete_tree(name, &trash)
 }
 
 /// Docker's volume events (`create`, `destroy`), appended in the
 /// transaction of the change.
-fn volume_event(
+pub(crate) fn volume_event(
     tx: &berth_store::rusqlite::Connection,
     action: &str,
     name: &str,
@@ -448,6 +453,7 @@ pub fn prune(
             Ok(()) => {
                 report.deleted.push(volume.name);
                 report.reclaimed += size;
+                berth_store::crash::point("volume-prune", "after-one");
             }
             // Someone started using it, or removed it, meanwhile.
             Err(VolumeError::InUse { .. } | VolumeError::NotFound(_)) => {}

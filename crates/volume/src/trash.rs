@@ -1,8 +1,10 @@
 //! Removing volume directories crash-safely: a directory leaves its name by a
 //! rename into `volumes/.trash/<random>-NAME` in the transaction that deletes
 //! its row, and is deleted after the commit; [`recover`] finishes or rolls
-//! back what a crash interrupted and sweeps orphans (directories without a
-//! row).
+//! back what a crash interrupted and deals with orphans (directories without
+//! a row): one holding data is registered again (volume data is never
+//! deleted but by `volume rm`/`prune`), an empty one — what a `volume create`
+//! killed before its commit leaves — is removed.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -98,14 +100,98 @@ pub(crate) fn recover(store: &mut Store) -> Result<(), VolumeError> {
             }
         }
         for (driver_name, name) in orphans(tx, &volumes)? {
-            discard_tree(
-                &volumes,
-                &name,
-                crate::driver_for(driver_name, &Linux)?.as_ref(),
-            )?;
+            let driver = crate::driver_for(driver_name, &Linux)?;
+            if holds_data(&volumes.join(&name), driver.as_ref()) {
+                register(tx, driver_name, &name)?;
+            } else {
+                discard_tree(&volumes, &name, driver.as_ref())?;
+            }
         }
         Ok::<(), VolumeError>(())
     })
+}
+
+/// Whether an orphan directory holds anything a user may have put there:
+/// anything in its data directory, or anything beside it.
+fn holds_data(dir: &Path, driver: &dyn VolumeDriver) -> bool {
+    let data = driver.path(dir);
+    let names = read_dir_names(dir).unwrap_or_default();
+    names.iter().any(|n| dir.join(n) != data)
+        || read_dir_names(&data).is_ok_and(|inside| !inside.is_empty())
+}
+
+/// Records an orphan directory as the volume of its name again (no
+/// options, no labels: what made it is not known), with its event.
+fn register(
+    tx: &berth_store::rusqlite::Connection,
+    driver: &str,
+    name: &str,
+) -> Result<(), VolumeError> {
+    tx.execute(
+        "INSERT INTO volumes(name, driver, labels, options, anonymous, created_at) \
+         VALUES (?1, ?2, '{}', '{}', 0, ?3)",
+        berth_store::rusqlite::params![name, driver, berth_store::now_rfc3339()],
+    )?;
+    crate::volume_event(tx, "create", name, driver)?;
+    Ok(())
+}
+
+/// What [`recover`] would do now: removals a crash interrupted (entries
+/// in the trash) and directories without a row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unfinished {
+    pub trash: Vec<PathBuf>,
+    /// Orphans holding data (registered again by a repair).
+    pub orphans_with_data: Vec<String>,
+    /// Empty orphans (removed by a repair).
+    pub empty_orphans: Vec<String>,
+    /// Rows whose data directory is missing (made again, empty, by a repair:
+    /// containers refer to them).
+    pub missing_dirs: Vec<String>,
+}
+
+/// Looks for what [`recover`] repairs, changing nothing.
+pub fn unfinished(store: &Store) -> Result<Unfinished, VolumeError> {
+    let volumes = store.volumes_dir();
+    let trash_dir = volumes.join(TRASH_DIR);
+    let mut found = Unfinished {
+        trash: read_dir_names(&trash_dir)?
+            .into_iter()
+            .map(|n| trash_dir.join(n))
+            .collect(),
+        ..Unfinished::default()
+    };
+    for (driver_name, name) in orphans(store.db(), &volumes)? {
+        let driver = crate::driver_for(driver_name, &Linux)?;
+        if holds_data(&volumes.join(&name), driver.as_ref()) {
+            found.orphans_with_data.push(name);
+        } else {
+            found.empty_orphans.push(name);
+        }
+    }
+    for volume in crate::list(store)? {
+        if !volume.mountpoint.exists() {
+            found.missing_dirs.push(volume.name);
+        }
+    }
+    Ok(found)
+}
+
+/// Finishes interrupted removals, registers or removes orphan directories
+/// (see [`recover`]; every volume operation does that too) and makes the
+/// missing data directory of a row again, empty.
+pub fn repair(store: &mut Store) -> Result<(), VolumeError> {
+    recover(store)?;
+    for volume in crate::list(store)? {
+        if volume.mountpoint.exists() {
+            continue;
+        }
+        let dir = crate::volume_dir(store, &volume.name);
+        std::fs::create_dir_all(&dir).map_err(|e| VolumeError::io(&dir, e))?;
+        crate::restrict(&dir)?;
+        crate::driver_for(&volume.driver, &Linux)?.create(&dir, &volume.options)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn read_dir_names(dir: &Path) -> Result<Vec<String>, VolumeError> {

@@ -2,6 +2,7 @@
 //! `dispatch` (or one function per command) that returns the exit status.
 
 pub mod build;
+pub mod check;
 pub mod container;
 pub mod events;
 pub mod health_log;

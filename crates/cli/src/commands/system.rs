@@ -27,6 +27,8 @@ pub enum SystemCommand {
     Prune(SystemPruneArgs),
     /// Display system-wide information
     Info(InfoArgs),
+    /// Check the state root for inconsistencies a crash can leave, and repair them
+    Check(super::check::CheckArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -90,6 +92,7 @@ pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32> {
         SystemCommand::Df(a) => df(ctx, a),
         SystemCommand::Prune(a) => system_prune(ctx, a),
         SystemCommand::Info(a) => info(ctx, a),
+        SystemCommand::Check(a) => super::check::run(ctx, a),
     }
 }
 

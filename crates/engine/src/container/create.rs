@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use berth_store::events::{self, EventType, NewEvent};
-use berth_store::{new_id, now_rfc3339, Store};
+use berth_store::{crash, new_id, now_rfc3339, Store};
 use berth_volume::spec::{MountSource, MountSpec};
 
 use berth_container::model::{
@@ -558,8 +558,13 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
             std::fs::create_dir(dir).map_err(|e| ContainerError::io(dir, e))?;
         }
         model::make_init_layer(&staged.init)?;
+        crash::point("create", "after-staging");
         let final_dir = model::container_dir(store, &container.id);
+        // Until the row commits, a crash leaves the directory to the next
+        // command's sweep (berth_store::staging).
+        let _claim = store.claim_container_dir(&container.id)?;
         std::fs::rename(&staging, &final_dir).map_err(|e| ContainerError::io(&final_dir, e))?;
+        crash::point("create", "after-rename");
         let inserted = store.write(|tx| {
             model::insert(tx, &container, &layer_chain_ids)?;
             networks.record(tx, &container.id)?;
@@ -578,6 +583,7 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
             let _ = std::fs::remove_dir_all(&final_dir);
             return Err(e);
         }
+        crash::point("create", "after-commit");
         Ok(())
     })();
     if let Err(err) = result {

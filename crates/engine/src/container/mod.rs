@@ -14,6 +14,7 @@ pub mod exec_instances;
 pub mod exec_start;
 mod export;
 mod kill;
+pub(crate) mod leftovers;
 pub mod list;
 pub mod logs;
 mod pause;
@@ -44,7 +45,7 @@ use crate::{Engine, Result};
 /// (the monitor, the builder's step containers, `ps`).
 pub(crate) mod lifecycle {
     pub(crate) use super::reconcile::{lookup, reconcile};
-    pub(crate) use super::removal::remove_stopped;
+    pub(crate) use super::removal::{removal_lock, remove_stopped};
     pub(crate) use super::rm::remove;
     pub(crate) use super::start::start;
     pub(crate) use super::wait::until_stopped;

@@ -5,13 +5,11 @@ use std::path::Path;
 
 use berth_container::model::{self, Container, Paths, Status};
 use berth_container::state::{self, Exit, Transition};
-use berth_container::{rootfs, ContainerError, Result};
-use berth_mount::Linux;
+use berth_container::{ContainerError, Result};
 use berth_store::{FileLock, Store};
 
+use super::leftovers;
 use super::removal::remove_stopped;
-use super::runtime::runtime_of;
-use super::volumes;
 
 /// Finds a container and repairs its state if its monitor died.
 pub fn lookup(store: &mut Store, run_dir: &Path, reference: &str) -> Result<Container> {
@@ -22,21 +20,24 @@ pub fn lookup(store: &mut Store, run_dir: &Path, reference: &str) -> Result<Cont
 
 /// If `c` claims a monitor but none holds its lock, the monitor died: kill
 /// what is left of the container, release its mounts and mark it exited.
-/// A container left `removing` by an interrupted `rm` is removed.
-/// `run_dir` is the root's run directory (the runtime's state, the namespace).
+/// A container that claims none but whose run left something (a monitor
+/// killed during setup, before `runc start`, or after recording the exit
+/// and before its cleanup) has that torn down. A container left `removing`
+/// by an interrupted `rm` is removed. `run_dir` is the root's run
+/// directory (the runtime's state, the namespace).
 pub fn reconcile(store: &mut Store, run_dir: &Path, c: &mut Container) -> Result<()> {
     if c.state.status == Status::Removing {
         // Another process may be removing it right now: leave it to that one.
-        return match remove_stopped(store, c, false) {
+        return match remove_stopped(store, run_dir, c, false) {
             Err(ContainerError::Conflict(_)) => Ok(()),
             other => other,
         };
     }
-    if !c.state.status.has_monitor() {
-        return Ok(());
-    }
     let paths = Paths::of(store, &c.id);
     if FileLock::is_held(&paths.monitor_lock) {
+        return Ok(());
+    }
+    if !c.state.status.has_monitor() && leftovers::find(store, run_dir, &c.id).is_empty() {
         return Ok(());
     }
     // Take the lock ourselves so a monitor being spawned right now cannot race us.
@@ -46,17 +47,9 @@ pub fn reconcile(store: &mut Store, run_dir: &Path, c: &mut Container) -> Result
     let latest = model::find(store, &c.id)?;
     if !latest.state.status.has_monitor() {
         *c = latest;
-        return Ok(());
+        return leftovers::tear_down(store, run_dir, c);
     }
-    if let Ok(rt) = runtime_of(c, run_dir) {
-        let _ = rt.kill(&c.id, libc::SIGKILL, true);
-        let _ = rt.delete(&c.id, true);
-    }
-    // The dead monitor's veths, rules, leases and namespace (idempotent).
-    let _ = berth_network::teardown(store, run_dir, &c.id);
-    let sys = Linux;
-    let _ = volumes::release_all(store, c, &sys);
-    rootfs::unmount(store, &c.id, &sys)?;
+    leftovers::tear_down(store, run_dir, c)?;
     let exit = Exit {
         code: 137,
         oom_killed: false,

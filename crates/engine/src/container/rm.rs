@@ -59,7 +59,7 @@ pub(crate) fn remove(
             if latest.state.status.has_monitor() {
                 reconcile(store, run_dir, &mut latest)?;
             }
-            remove_stopped(store, &latest, req.volumes)
+            remove_stopped(store, run_dir, &latest, req.volumes)
         }
         Err(ContainerError::NotFound(_)) => Ok(()),
         Err(e) => Err(e),

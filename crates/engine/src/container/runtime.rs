@@ -10,7 +10,7 @@ use berth_runtime::{OciRuntime, RuntimeError};
 
 /// Where runtimes keep their state, in the run directory (tmpfs: gone after
 /// a reboot, as are the containers it describes).
-fn runtime_state_root(run_dir: &Path) -> PathBuf {
+pub(crate) fn runtime_state_root(run_dir: &Path) -> PathBuf {
     run_dir.join("runtime")
 }
 

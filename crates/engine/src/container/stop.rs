@@ -6,7 +6,7 @@ use std::time::Duration;
 use berth_container::model::{Container, Status};
 use berth_container::state;
 use berth_container::{ContainerError, Result};
-use berth_store::Store;
+use berth_store::{crash, Store};
 
 use super::reconcile::lookup;
 use super::runtime::runtime_of;
@@ -46,10 +46,12 @@ pub(super) fn stop(
         let _ = rt.resume(&c.id);
     }
     let seconds = req.timeout.or(c.spec.stop_timeout).unwrap_or(10);
+    crash::point("stop", "after-mark");
     if c.state.status != Status::Restarting {
         // A container that exits meanwhile cannot be signalled: nothing to do.
         let _ = kill(store, rt.as_ref(), &c.id, signal, false);
     }
+    crash::point("stop", "after-signal");
     let grace = Duration::from_secs(seconds.max(0) as u64);
     if seconds < 0 || !client::wait_exit(store, &c.id, grace) {
         let _ = kill(store, rt.as_ref(), &c.id, libc::SIGKILL, true);

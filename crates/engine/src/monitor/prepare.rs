@@ -9,7 +9,7 @@ use berth_container::model::{self, Container, MountKind, Paths};
 use berth_container::{rootfs, ContainerError, Result, SharedNamespace};
 use berth_mount::Linux;
 use berth_runtime::{BindMount, ExtraMount, Namespace, SpecInput, Ulimit};
-use berth_store::Store;
+use berth_store::{crash, Store};
 
 use crate::container::volumes;
 use crate::monitor::links::{self, Link};
@@ -27,8 +27,10 @@ pub(super) fn spec_input(
     sandbox_slot: &mut Option<berth_network::Sandbox>,
 ) -> Result<SpecInput> {
     rootfs::mount(store, &c.id, sys)?;
+    crash::point("start", "after-mount");
     write_etc_files(paths, c)?;
     let sandbox = sandbox_slot.insert(setup_network(store, run_dir, c)?);
+    crash::point("start", "after-network");
     let on_bridge = sandbox
         .endpoints
         .iter()
@@ -86,6 +88,7 @@ pub(super) fn spec_input(
             }
         }
     }
+    crash::point("start", "after-volumes");
     for (file, destination) in [
         (&paths.hosts, "/etc/hosts"),
         (&paths.hostname, "/etc/hostname"),
@@ -183,7 +186,7 @@ pub(super) fn spec_input(
         uts,
         init_binary,
         shm_size_bytes: c.spec.host.shm_size,
-        cgroups_path: format!("/berth/{}", c.id),
+        cgroups_path: crate::container::leftovers::cgroups_path(&c.id),
         oom_score_adj: None,
     })
 }

@@ -14,7 +14,7 @@ use berth_container::state::{self, Exit, Transition};
 use berth_container::{rootfs, ContainerError, Result};
 use berth_mount::Linux;
 use berth_runtime::OciRuntime;
-use berth_store::{FileLock, Store};
+use berth_store::{crash, FileLock, Store};
 
 use super::health::HealthChecks;
 use super::memory::shed_setup_memory;
@@ -355,7 +355,7 @@ impl Monitor {
     /// Final step after the last exit: `--rm` removal.
     fn finish(&mut self, container: &Container) -> Result<()> {
         if container.spec.host.auto_remove {
-            lifecycle::remove_stopped(&mut self.store, container, true)?;
+            lifecycle::remove_stopped(&mut self.store, &self.run_dir, container, true)?;
         }
         Ok(())
     }
@@ -381,8 +381,10 @@ impl Monitor {
             stdio.set_terminal(master);
         }
         self.reaper.track(created.pid);
+        crash::point("start", "after-runtime-create");
         berth_runtime::verify_created(created.pid, &spec)?;
         self.runtime.start(&self.id).map_err(start_failure)?;
+        crash::point("start", "after-runtime-start");
         let started = Instant::now();
         self.transition(Transition::Start {
             pid: created.pid,
@@ -587,6 +589,7 @@ impl Monitor {
     /// and unmounts the rootfs. Failures are logged: they must not keep the
     /// exit from being recorded.
     fn cleanup_runtime(&mut self) {
+        crash::point("exit", "before-cleanup");
         if let Err(e) = self.runtime.delete(&self.id, true) {
             eprintln!("monitor {}: runtime delete: {e}", self.id);
         }

@@ -1,11 +1,15 @@
-//! System-wide operations, one file each: df, prune, info, version.
+//! System-wide operations, one file each: df, prune, info, version,
+//! check (`check.rs`, with `check_state.rs`).
 
+mod check;
+mod check_state;
 mod df;
 mod host;
 mod info;
 mod prune;
 mod version;
 
+pub use check::{CheckRequest, Checked, Finding};
 pub use df::{ContainerUsage, DiskUsage, ImageUsage, VolumeUsage};
 pub use info::SystemInfo;
 pub use prune::{SystemPrune, SystemPruneReport};
