@@ -111,6 +111,12 @@ impl Engine {
     pub fn open(config: Config) -> Result<Engine> {
         let mut store = Store::open(&config.root)?;
         network::default_bridge::apply(&mut store)?;
+        // What an image write killed before its commit stored (the staging
+        // itself went with the opening). Best effort: a failure leaves it
+        // for the next command, and `system check` reports it meanwhile.
+        let _ = berth_image::layers::gc_after_crash(&mut store);
+        // A volume removal killed before its commit gets its data back.
+        let _ = berth_volume::recover_interrupted(&mut store);
         Ok(Engine { config, store })
     }
 

@@ -145,6 +145,17 @@ impl ContentLock {
         Self::take(store, libc::LOCK_EX)
     }
 
+    /// The exclusive lock if no writer holds the shared one right now.
+    fn try_exclusive(store: &Store) -> Result<Option<ContentLock>, ImageError> {
+        match Self::take(store, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(ImageError::Io { source, .. }) if source.kind() == io::ErrorKind::WouldBlock => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     fn take(store: &Store, op: libc::c_int) -> Result<ContentLock, ImageError> {
         let path = locks_dir(store)?.join("content.lock");
         let file = std::fs::OpenOptions::new()
@@ -188,6 +199,9 @@ pub(crate) struct Pending {
     pub(crate) rows: Vec<LayerRow>,
     done: bool,
     _content: ContentLock,
+    /// Until this write is over: if the process dies, the next command
+    /// collects what it stored ([`gc_after_crash`]).
+    _unfinished: berth_store::Unfinished,
 }
 
 impl Pending {
@@ -204,6 +218,7 @@ impl Pending {
             rows: Vec::new(),
             done: false,
             _content: content,
+            _unfinished: store.mark_unfinished(UNFINISHED)?,
         })
     }
 
@@ -342,10 +357,33 @@ pub struct RemovedLayer {
     pub size: u64,
 }
 
+/// The kind of unfinished write an image write marks (see
+/// `berth_store::staging`).
+const UNFINISHED: &str = "image";
+
+/// If an image write died before its commit since the last collection,
+/// collects what it stored ([`gc`]) — unless a write is under way now, in
+/// which case a later command does (never waiting for it).
+pub fn gc_after_crash(store: &mut Store) -> Result<(), ImageError> {
+    if !store.unfinished(UNFINISHED) {
+        return Ok(());
+    }
+    let Some(lock) = ContentLock::try_exclusive(store)? else {
+        return Ok(());
+    };
+    collect(store, lock)?;
+    store.finished(UNFINISHED);
+    Ok(())
+}
+
 /// Deletes every layer no image or container refers to, every layer dir without
 /// a row, and every blob nothing refers to. Returns the removed layers.
 pub fn gc(store: &mut Store) -> Result<Vec<RemovedLayer>, ImageError> {
-    let _lock = ContentLock::exclusive(store)?;
+    let lock = ContentLock::exclusive(store)?;
+    collect(store, lock)
+}
+
+fn collect(store: &mut Store, _lock: ContentLock) -> Result<Vec<RemovedLayer>, ImageError> {
     let removed = store.write(|tx| -> Result<Vec<RemovedLayer>, ImageError> {
         let mut stmt = tx.prepare(
             "SELECT chain_id, size FROM layers WHERE \

@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 pub use lock::{FileLock, LockError};
 pub use rusqlite;
 use rusqlite::{Connection, TransactionBehavior};
-pub use staging::Claim;
+pub use staging::{Claim, Unfinished};
 
 /// Errors of the store itself. Each I/O error names the path it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +189,28 @@ impl Store {
     /// the next [`Store::open`] removes the directory (see [`staging`]).
     pub fn claim_container_dir(&self, id: &str) -> Result<Claim, StoreError> {
         Claim::container(&self.tmp_dir(), id)
+    }
+
+    /// Marks a write of `kind` as in progress until the mark is dropped: if
+    /// this process dies first, [`Store::unfinished`] says so afterwards.
+    pub fn mark_unfinished(&self, kind: &str) -> Result<Unfinished, StoreError> {
+        Unfinished::mark(&self.tmp_dir(), kind)
+    }
+
+    /// Whether a process died during a write of `kind` since the last
+    /// [`Store::finished`] (what it left is for the caller to collect).
+    pub fn unfinished(&self, kind: &str) -> bool {
+        self.unfinished_flag(kind).exists()
+    }
+
+    /// What a dead process's write of `kind` left has been collected.
+    pub fn finished(&self, kind: &str) {
+        let _ = std::fs::remove_file(self.unfinished_flag(kind));
+    }
+
+    fn unfinished_flag(&self, kind: &str) -> PathBuf {
+        self.shared_tmp_dir()
+            .join(format!("{kind}{}", staging::UNFINISHED_SUFFIX))
     }
 }
 

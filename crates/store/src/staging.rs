@@ -16,6 +16,13 @@
 //! removes a claimed container directory that has no row, so a crash between
 //! the rename and the commit leaves no orphan under `containers/`.
 //!
+//! A process whose crash would leave garbage outside `tmp/` that only a
+//! library knows how to collect (blobs and layers an image write stored
+//! before its rows committed) marks the write **unfinished** ([`Unfinished`])
+//! while it runs: when the sweep finds the mark in a dead owner's directory
+//! it leaves `tmp/KIND.unfinished` behind, and the next command that opens
+//! the engine has that library collect it (`Store::unfinished`).
+//!
 //! Entries without an owner (made by an older berth) are swept once they are
 //! a day old, as before.
 
@@ -29,6 +36,9 @@ use crate::{new_id, perms, FileLock, LockError, StoreError};
 pub const OWNER_PREFIX: &str = "own-";
 const LOCK_SUFFIX: &str = ".lock";
 const CLAIM_PREFIX: &str = "claim-container-";
+const UNFINISHED_PREFIX: &str = "unfinished-";
+/// Suffix of the flag a dead owner's unfinished write leaves in `tmp/`.
+pub(crate) const UNFINISHED_SUFFIX: &str = ".unfinished";
 
 /// How long an entry without an owner may sit untouched before it counts as
 /// a crash's leftover.
@@ -103,6 +113,42 @@ impl Drop for Claim {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// A write of `kind` in progress (see the module's doc); dropped when the
+/// write is over, committed or undone.
+#[derive(Debug)]
+pub struct Unfinished {
+    path: PathBuf,
+}
+
+impl Unfinished {
+    pub(crate) fn mark(owner: &Path, kind: &str) -> Result<Unfinished, StoreError> {
+        let path = owner.join(format!("{UNFINISHED_PREFIX}{kind}-{}", &new_id()[..8]));
+        std::fs::write(&path, b"").map_err(|e| StoreError::io(&path, e))?;
+        Ok(Unfinished { path })
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The kinds of unfinished writes a dead owner's directory holds.
+fn unfinished_kinds(owner: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(owner) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rest = name.strip_prefix(UNFINISHED_PREFIX)?;
+            Some(rest.rsplit_once('-').map_or(rest, |(k, _)| k).to_string())
+        })
+        .collect()
 }
 
 /// What is in `tmp/` that nobody alive owns, found by [`dead_staging`].
@@ -202,6 +248,13 @@ pub fn sweep(root: &Path, conn: &Connection) {
                 let _ = std::fs::remove_dir_all(&claimed);
             }
         }
+        let flagged = unfinished_kinds(&dir).iter().all(|kind| {
+            std::fs::write(tmp.join(format!("{kind}{UNFINISHED_SUFFIX}")), b"").is_ok()
+        });
+        if !flagged {
+            // Keep the evidence for the next sweep.
+            continue;
+        }
         remove_entry(&dir);
         lock.remove();
     }
@@ -225,7 +278,10 @@ fn sweep_unowned(tmp: &Path) {
     let now = std::time::SystemTime::now();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(LOCK_SUFFIX) || name.starts_with(OWNER_PREFIX) {
+        if name.ends_with(LOCK_SUFFIX)
+            || name.ends_with(UNFINISHED_SUFFIX)
+            || name.starts_with(OWNER_PREFIX)
+        {
             continue;
         }
         let Ok(meta) = entry.path().symlink_metadata() else {

@@ -52,7 +52,7 @@ pub use driver::{Capabilities, Scope, VolumeDriver};
 pub use local::validate_name;
 pub use size::apparent_size;
 use trash::{delete_tree, move_to_trash, read_dir_names, recover, trash_path};
-pub use trash::{repair, unfinished, Unfinished};
+pub use trash::{recover_interrupted, repair, unfinished, Unfinished};
 
 /// The driver of volumes created without one.
 pub const LOCAL_DRIVER: &str = "local";

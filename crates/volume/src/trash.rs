@@ -71,7 +71,18 @@ fn orphans(
     Ok(out)
 }
 
-/// Finishes or rolls back interrupted removes and sweeps orphan directories;
+/// If a removal was interrupted (the trash is not empty: one readdir),
+/// finishes or rolls it back, so a volume whose `rm` was killed before its
+/// commit has its data back for the next command, whatever it is.
+pub fn recover_interrupted(store: &mut Store) -> Result<(), VolumeError> {
+    let trash = store.volumes_dir().join(TRASH_DIR);
+    if read_dir_names(&trash)?.is_empty() {
+        return Ok(());
+    }
+    recover(store)
+}
+
+/// Finishes or rolls back interrupted removes and deals with orphan directories;
 /// runs under the write lock, so no remove or create is half-way meanwhile.
 pub(crate) fn recover(store: &mut Store) -> Result<(), VolumeError> {
     let volumes = store.volumes_dir();
