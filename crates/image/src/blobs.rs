@@ -212,15 +212,16 @@ impl Write for Staged {
 mod tests {
     use super::*;
 
-    fn setup() -> (tempfile::TempDir, Blobs) {
+    /// The store stays open: its staging directory lives as long as it.
+    fn setup() -> ((tempfile::TempDir, berth_store::Store), Blobs) {
         let dir = tempfile::tempdir().unwrap();
         let store = berth_store::Store::open(dir.path()).unwrap();
         let blobs = Blobs::new(&store);
-        (dir, blobs)
+        ((dir, store), blobs)
     }
 
-    fn tmp_is_empty(dir: &Path) -> bool {
-        std::fs::read_dir(dir.join("tmp")).unwrap().next().is_none()
+    fn tmp_is_empty(dir: &(tempfile::TempDir, berth_store::Store)) -> bool {
+        std::fs::read_dir(dir.1.tmp_dir()).unwrap().next().is_none()
     }
 
     #[test]
@@ -232,7 +233,7 @@ mod tests {
         assert_eq!(blobs.read(&w.digest).unwrap(), b"hello");
         let again = blobs.put_bytes(b"hello", Some(&w.digest)).unwrap();
         assert!(!again.created);
-        assert!(tmp_is_empty(dir.path()));
+        assert!(tmp_is_empty(&dir));
         blobs.delete(&w.digest).unwrap();
         assert!(!blobs.exists(&w.digest));
     }
@@ -245,9 +246,9 @@ mod tests {
         assert!(matches!(err, ImageError::DigestMismatch { .. }), "{err}");
         assert!(!blobs.exists(&digest_of(b"hello")));
         assert!(!blobs.exists(&wrong));
-        assert!(tmp_is_empty(dir.path()));
+        assert!(tmp_is_empty(&dir));
         assert_eq!(
-            std::fs::read_dir(dir.path().join("blobs/sha256"))
+            std::fs::read_dir(dir.0.path().join("blobs/sha256"))
                 .unwrap()
                 .count(),
             0

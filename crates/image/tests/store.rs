@@ -134,9 +134,16 @@ fn assert_untouched(root: &Path, store: &Store) {
         Vec::<String>::new(),
         "layer dirs left"
     );
+    // This process's own staging directory is all there is, and it is empty.
     assert_eq!(
-        entries(&root.join("tmp")),
+        entries(&store.tmp_dir()),
         Vec::<String>::new(),
+        "tmp files left"
+    );
+    assert!(
+        entries(&root.join("tmp"))
+            .iter()
+            .all(|e| e.starts_with("own-")),
         "tmp files left"
     );
 }
@@ -160,7 +167,8 @@ fn same_tar_imported_twice_is_stored_once() {
     assert_ne!(a, b, "two imports are two images (different created times)");
     assert_eq!(entries(&dir.path().join("layers")).len(), 1);
     assert_eq!(count(&store, "layers"), 1);
-    assert_eq!(entries(&dir.path().join("tmp")), Vec::<String>::new());
+    assert_eq!(entries(&store.tmp_dir()), Vec::<String>::new());
+    let _ = &dir;
     let one = berth_image::resolve(&store, "one").unwrap();
     let two = berth_image::resolve(&store, "docker.io/library/two:latest").unwrap();
     assert_eq!(one.layers, two.layers);

@@ -394,16 +394,20 @@ fn crash_in_remove_after_commit_leaves_volume_gone() {
 }
 
 #[test]
-fn crash_in_create_leaves_an_orphan_that_is_never_listed_nor_reused() {
+fn an_orphan_holding_data_is_registered_again_and_an_empty_one_reused_fresh() {
     let (dir, store) = open();
-    let orphan = store.volumes_dir().join("half/_data");
-    fs::create_dir_all(&orphan).unwrap();
-    fs::write(orphan.join("stale"), "x").unwrap();
+    let kept = store.volumes_dir().join("kept/_data");
+    fs::create_dir_all(&kept).unwrap();
+    fs::write(kept.join("data"), "x").unwrap();
+    // What a `volume create` killed between its rename and its commit leaves.
+    fs::create_dir_all(store.volumes_dir().join("half/_data")).unwrap();
     drop(store);
     let mut store = Store::open(dir.path().join("root")).unwrap();
-    assert!(names(&store).is_empty());
     let v = named(&mut store, "half");
     assert_eq!(fs::read_dir(&v.mountpoint).unwrap().count(), 0);
+    // Volume data is never deleted but by `volume rm`.
+    assert_eq!(names(&store), ["half", "kept"]);
+    assert_eq!(fs::read_to_string(kept.join("data")).unwrap(), "x");
 }
 
 /// Unmounts at the end of a test, even a failing one.
