@@ -8,7 +8,7 @@ use berth_container::model::{self, Paths};
 use berth_mount::{Linux, Syscalls};
 use berth_store::{FileLock, Store};
 
-use super::check::Finding;
+use super::finding::Finding;
 use crate::container::leftovers;
 use crate::container::lifecycle;
 use crate::Result;
