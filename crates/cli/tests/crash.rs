@@ -57,24 +57,28 @@ fn assert_gone_from_host(b: &Berth, id: &str, at: &str) {
         Vec::<String>::new(),
         "{at}: mounts left"
     );
-    let run = Path::new("/run/berth");
-    assert!(!run.join("netns").join(id).exists(), "{at}: netns left");
+    let run = b.run_dir();
+    let netns = run.join("netns").join(id);
+    assert!(!netns.exists(), "{at}: netns left");
     assert!(
         !run.join("runtime").join(id).exists(),
         "{at}: runtime state left"
     );
-    for bridge in std::fs::read_dir(run.join("leases"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
+    // Leases are host-wide and name their owner's namespace.
+    let leases = Path::new("/run/berth/leases");
+    for bridge in std::fs::read_dir(leases).into_iter().flatten().flatten() {
         for lease in std::fs::read_dir(bridge.path())
             .into_iter()
             .flatten()
             .flatten()
         {
             let owner = std::fs::read_to_string(lease.path()).unwrap_or_default();
-            assert_ne!(owner, id, "{at}: lease {} left", lease.path().display());
+            assert_ne!(
+                Path::new(&owner),
+                netns,
+                "{at}: lease {} left",
+                lease.path().display()
+            );
         }
     }
     for hierarchy in std::fs::read_dir("/sys/fs/cgroup")
