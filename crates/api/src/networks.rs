@@ -36,7 +36,16 @@ async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Vec<Value>>
 async fn inspect(
     State(engine): State<Shared>,
     Path(id): Path<String>,
+    q: Query,
 ) -> Result<Json<Value>, ApiError> {
+    // Docker quirk: `?scope=` restricts the lookup to networks of that
+    // scope; every berth network is local, so a lookup in any other scope
+    // (swarm, global or unknown) finds nothing, with dockerd's 404.
+    if q.get("scope")
+        .is_some_and(|s| !s.is_empty() && s != "local")
+    {
+        return Err(ApiError::not_found(format!("network {id} not found")));
+    }
     let details = engine
         .with_engine(move |engine| Ok(engine.network_inspect(&id)?))
         .await?;

@@ -517,6 +517,16 @@ pub fn insert(
 /// Stores a container's changed spec (`update`: resources and restart
 /// policy) with Docker's `update` event.
 pub fn save_spec(store: &mut Store, c: &Container) -> Result<(), ContainerError> {
+    save(store, c, true)
+}
+
+/// Stores a container's changed spec without an event (Docker emits none
+/// when `rm --link` drops a link).
+pub fn save_spec_quietly(store: &mut Store, c: &Container) -> Result<(), ContainerError> {
+    save(store, c, false)
+}
+
+fn save(store: &mut Store, c: &Container, event: bool) -> Result<(), ContainerError> {
     let config = serde_json::to_string(&c.spec).map_err(|e| ContainerError::Corrupt {
         id: c.id.clone(),
         reason: e.to_string(),
@@ -526,6 +536,9 @@ pub fn save_spec(store: &mut Store, c: &Container) -> Result<(), ContainerError>
             "UPDATE containers SET config=?2 WHERE id=?1",
             params![c.id, config],
         )?;
+        if !event {
+            return Ok(());
+        }
         berth_store::events::append(
             tx,
             &berth_store::events::NewEvent {

@@ -37,7 +37,8 @@ pub struct CreateOptions {
     pub attachable: bool,
     pub labels: BTreeMap<String, String>,
     /// Swarm-only settings, refused: `--ingress`, `--config-only`,
-    /// `--config-from`, `--scope` other than local.
+    /// `--config-from`, `--scope` other than local (see
+    /// `refuse_swarm_settings`).
     pub ingress: bool,
     pub config_only: bool,
     pub config_from: String,
@@ -71,7 +72,9 @@ pub fn create(store: &mut Store, opts: CreateOptions) -> Result<Network> {
         return Err(invalid("invalid name: name is empty".into()));
     }
     match opts.driver.as_str() {
-        "" | "bridge" => {}
+        // overlay is known (Docker's multi-host driver) only to be refused
+        // below as Docker refuses it outside a swarm.
+        "" | "bridge" | "overlay" => {}
         "host" | "null" => {
             return Err(NetworkError::Conflict(format!(
                 "only one instance of \"{}\" network is allowed",
@@ -235,23 +238,40 @@ fn v6_of(n: IpNet) -> Ipv6Net {
     }
 }
 
-/// Swarm's network kinds do not exist on a single engine.
+/// Docker's answer to a request that needs a swarm manager, from a dockerd
+/// outside a swarm (berth is never in one).
+pub const NOT_A_SWARM_MANAGER: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.";
+
+/// Swarm's network kinds do not exist on a single engine: they are refused
+/// as dockerd 20.10 outside a swarm refuses them, with its messages and in
+/// its order (libnetwork's `NewNetwork`, then the manager redirect):
+/// overlay asked to be local, ingress on a local driver, the `swarm` scope,
+/// then anything global (overlay, or a scope other than local). `--scope
+/// local` and `--attachable` are kept and shown back.
 fn refuse_swarm_settings(opts: &CreateOptions) -> Result<()> {
-    if opts.ingress {
-        return Err(NetworkError::Conflict(
-            "ingress networks need swarm mode, which berth does not have".into(),
+    let overlay = opts.driver == "overlay";
+    if overlay && opts.scope == "local" {
+        return Err(NetworkError::Forbidden(
+            "cannot downgrade network scope for overlay networks".into(),
         ));
+    }
+    if opts.ingress && !overlay {
+        return Err(NetworkError::Forbidden(
+            "Ingress network can only be global scope network".into(),
+        ));
+    }
+    if opts.scope == "swarm" {
+        return Err(NetworkError::Forbidden(
+            "cannot create a swarm scoped network when swarm is not active".into(),
+        ));
+    }
+    if overlay || !matches!(opts.scope.as_str(), "" | "local") {
+        return Err(NetworkError::NotSwarmManager(NOT_A_SWARM_MANAGER.into()));
     }
     if opts.config_only || !opts.config_from.is_empty() {
         return Err(invalid(
             "configuration-only networks (--config-only, --config-from) are a swarm feature berth does not have".into(),
         ));
-    }
-    if !matches!(opts.scope.as_str(), "" | "local") {
-        return Err(invalid(format!(
-            "scope {:?} is not supported: berth networks are local",
-            opts.scope
-        )));
     }
     Ok(())
 }

@@ -112,6 +112,12 @@ pub enum NetworkError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// Refused whatever the state (Docker's "forbidden" answers).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Needs a swarm manager, which a single engine never is.
+    #[error("{0}")]
+    NotSwarmManager(String),
     #[error("netavark {command}: {message}")]
     Netavark { command: String, message: String },
     #[error("{path}: {source}")]
@@ -148,6 +154,8 @@ impl berth_error::HasKind for NetworkError {
             | NetworkError::Conflict(_)
             | NetworkError::PortAllocated { .. } => ErrorKind::Conflict,
             NetworkError::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            NetworkError::Forbidden(_) => ErrorKind::Forbidden,
+            NetworkError::NotSwarmManager(_) => ErrorKind::Unavailable,
             NetworkError::Store(e) => e.kind(),
             NetworkError::Lock(e) => e.kind(),
             NetworkError::Mount(e) => e.kind(),

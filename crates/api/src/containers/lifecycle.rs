@@ -114,9 +114,36 @@ pub(super) async fn remove(
         volumes: q.bool("v"),
     };
     server
-        .with_engine(move |engine| Ok(engine.container_remove(&id, req)?))
+        .with_engine(move |engine| {
+            if q.bool("link") {
+                Ok(engine.container_remove_link(&id)?)
+            } else {
+                Ok(engine.container_remove(&id, req)?)
+            }
+        })
         .await?;
     Ok(no_content())
+}
+
+/// `DELETE /containers/PARENT/ALIAS`: Docker quirk, a legacy link's name
+/// stands for the linked container: with `link=1` the link goes (`docker rm
+/// --link`), without it the linked container is removed.
+pub(super) async fn remove_by_link_name(
+    State(server): State<Shared>,
+    Path((parent, alias)): Path<(String, String)>,
+    q: Query,
+) -> Result<Response, ApiError> {
+    let name = format!("{parent}/{alias}");
+    if q.bool("link") {
+        server
+            .with_engine(move |engine| Ok(engine.container_remove_link(&name)?))
+            .await?;
+        return Ok(no_content());
+    }
+    let child = server
+        .with_engine(move |engine| Ok(engine.container_linked(&name)?))
+        .await?;
+    remove(State(server), Path(child), q).await
 }
 
 pub(super) async fn rename(

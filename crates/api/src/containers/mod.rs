@@ -32,6 +32,10 @@ pub fn routes() -> Router<Shared> {
         .route("/containers/{id}/unpause", post(lifecycle::unpause))
         .route("/containers/{id}/wait", post(lifecycle::wait))
         .route("/containers/{id}", delete(lifecycle::remove))
+        .route(
+            "/containers/{id}/{alias}",
+            delete(lifecycle::remove_by_link_name),
+        )
         .route("/containers/{id}/logs", get(attach::logs))
         .route("/containers/{id}/attach", post(attach::attach))
         .route("/containers/{id}/resize", post(attach::resize))

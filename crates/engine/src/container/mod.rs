@@ -33,6 +33,7 @@ pub mod start;
 pub mod stats;
 pub mod stop;
 pub mod top;
+mod unlink;
 pub mod update;
 pub(crate) mod volumes;
 pub mod wait;

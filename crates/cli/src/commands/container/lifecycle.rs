@@ -111,6 +111,9 @@ pub struct RmArgs {
     /// Remove anonymous volumes associated with the container
     #[arg(short = 'v', long)]
     volumes: bool,
+    /// Remove the specified link
+    #[arg(short = 'l', long)]
+    link: bool,
     #[arg(required = true)]
     containers: Vec<String>,
 }
@@ -122,7 +125,11 @@ pub fn rm(ctx: &Ctx, args: RmArgs) -> Result<i32> {
         volumes: args.volumes,
     };
     for_each(&args.containers, |name| {
-        engine.container_remove(name, req)?;
+        if args.link {
+            engine.container_remove_link(name)?;
+        } else {
+            engine.container_remove(name, req)?;
+        }
         println!("{name}");
         Ok(())
     })
