@@ -298,26 +298,38 @@ pub fn endpoints_of_network(db: &Connection, network_id: &str) -> Result<Vec<End
     endpoints_where(db, "e.network_id = ?1", network_id)
 }
 
-/// `/etc/hosts` lines for an endpoint's links on a user network (`--link
-/// NAME:ALIAS`): the linked container's address on that network under ALIAS,
-/// when it runs there. Docker's embedded DNS answers ALIAS to the linking
-/// container only; berth writes the line into that container's hosts file.
-pub fn link_hosts(db: &Connection, e: &Endpoint) -> Result<Vec<String>> {
-    if e.settings.links.is_empty() {
-        return Ok(Vec::new());
-    }
-    let others = endpoints_of_network(db, &e.network.id)?;
-    let mut lines = Vec::new();
-    for link in &e.settings.links {
-        let (name, alias) = parse_link(link)?;
-        let linked = others.iter().find(|o| {
-            o.container_name == name || (name.len() >= 12 && o.container_id.starts_with(&name))
-        });
-        if let Some(o) = linked {
-            lines.push(format!("{}\t{alias}\n", o.ipv4));
+/// The container a link alias stands for, as the linking container's own
+/// resolver answers it (Docker's embedded DNS resolves an endpoint's links
+/// for that container only): `name` is ALIAS or ALIAS.NETWORK of a `--link
+/// NAME:ALIAS` of one of the container's endpoints, and NAME (a container's
+/// name, a network alias or an id of at least 12 digits) runs on that
+/// network; its endpoint there is returned. Names compare as DNS does,
+/// without regard to case.
+pub(crate) fn link_target(
+    db: &Connection,
+    container_id: &str,
+    name: &str,
+) -> Result<Option<Endpoint>> {
+    for e in endpoints_of_container(db, container_id)? {
+        for link in &e.settings.links {
+            let (target, alias) = parse_link(link)?;
+            let qualified = format!("{alias}.{}", e.network.name);
+            if !name.eq_ignore_ascii_case(&alias) && !name.eq_ignore_ascii_case(&qualified) {
+                continue;
+            }
+            let found = endpoints_of_network(db, &e.network.id)?
+                .into_iter()
+                .find(|o| {
+                    o.container_name == target
+                        || o.aliases.contains(&target)
+                        || (target.len() >= 12 && o.container_id.starts_with(&target))
+                });
+            if found.is_some() {
+                return Ok(found);
+            }
         }
     }
-    Ok(lines)
+    Ok(None)
 }
 
 /// A container's published ports (empty when it does not run), by container port.

@@ -72,6 +72,7 @@ mod netlink;
 mod netns;
 mod networks;
 mod ports;
+mod resolver;
 mod sandbox;
 
 use std::path::PathBuf;
@@ -81,13 +82,14 @@ pub use create::{create, CreateOptions, PoolRequest};
 pub use default_bridge::{apply as apply_default_bridge, Applied, BridgeConfig};
 pub use endpoints::{
     check_settings, container_networks, endpoints_of_container, endpoints_of_network, lease_files,
-    link_hosts, parse_link, parse_mac, published_ports, remove_lease_file, Attachment, Endpoint,
+    parse_link, parse_mac, published_ports, remove_lease_file, Attachment, Endpoint,
     EndpointSettings, LeaseFile,
 };
 pub use mode::{Mode, Namespace};
 pub use netns::path as netns_path;
 pub use networks::{find, list, prune, remove, Ipv6Pool, Network, NetworkConfig};
 pub use ports::{parse_publish, PortBinding, PublishedPort};
+pub use resolver::{dns_nameservers, Resolver, RESOLVER_ADDRESS};
 pub use sandbox::{resolv_conf, setup, teardown, Sandbox, SandboxSpec};
 
 /// The default network's name (Docker's).

@@ -17,6 +17,7 @@ use crate::mode::{Mode, Namespace};
 use crate::netavark::{self, Request};
 use crate::netlink;
 use crate::ports::{reserve, PortBinding};
+use crate::resolver::{dns_nameservers, Resolver};
 use crate::{netns, NetworkError, Result};
 
 /// What [`setup`] needs to know about the container.
@@ -73,6 +74,8 @@ pub struct Sandbox {
     pub namespace: Namespace,
     pub endpoints: Vec<Endpoint>,
     _reservations: Vec<OwnedFd>,
+    /// The container's own resolver (dropped, it stops: before teardown).
+    _resolver: Option<Resolver>,
 }
 
 impl Sandbox {
@@ -81,6 +84,7 @@ impl Sandbox {
             namespace,
             endpoints: Vec::new(),
             _reservations: Vec::new(),
+            _resolver: None,
         }
     }
 
@@ -94,14 +98,10 @@ impl Sandbox {
         self.endpoints.first().and_then(|e| e.ipv6)
     }
 
-    /// The resolvers the container must use: aardvark-dns on the gateway of
-    /// each DNS-enabled network (empty: keep the host's).
+    /// The resolvers the container must use: its own (see [`Resolver`]) on
+    /// a DNS-enabled network (empty: keep the configured ones).
     pub fn nameservers(&self) -> Vec<Ipv4Addr> {
-        self.endpoints
-            .iter()
-            .filter(|e| e.network.dns)
-            .filter_map(|e| e.network.gateway)
-            .collect()
+        dns_nameservers(&self.endpoints)
     }
 }
 
@@ -181,16 +181,21 @@ pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sa
             return Err(e);
         }
     };
-    let wired = wire(run_dir, spec, &path, &endpoints, &published);
-    if let Err(e) = wired {
-        drop(reservations);
-        let _ = teardown(store, run_dir, spec.container_id);
-        return Err(e);
-    }
+    let wired = wire(run_dir, spec, &path, &endpoints, &published)
+        .and_then(|()| Resolver::start(store.root(), spec.container_id, &path, spec.dns_servers));
+    let resolver = match wired {
+        Ok(resolver) => resolver,
+        Err(e) => {
+            drop(reservations);
+            let _ = teardown(store, run_dir, spec.container_id);
+            return Err(e);
+        }
+    };
     Ok(Sandbox {
         namespace: Namespace::Path(path),
         endpoints,
         _reservations: reservations,
+        _resolver: Some(resolver),
     })
 }
 

@@ -36,12 +36,8 @@ pub(super) fn spec_input(
         .iter()
         .any(|e| e.network.name == berth_network::DEFAULT_NETWORK);
     let links = links::resolve(store, c, on_bridge)?;
-    let mut user_links = Vec::new();
-    for e in &sandbox.endpoints {
-        user_links.extend(berth_network::link_hosts(store.db(), e)?);
-    }
     let host_gateway = host_gateway(store, sandbox);
-    write_network_files(paths, c, sandbox, &links, &user_links, &host_gateway)?;
+    write_network_files(paths, c, sandbox, &links, &host_gateway)?;
     let network = match &sandbox.namespace {
         berth_network::Namespace::Host => Namespace::Host,
         berth_network::Namespace::Path(path) => Namespace::Path(path.clone()),
@@ -320,7 +316,6 @@ fn write_network_files(
     c: &Container,
     sandbox: &berth_network::Sandbox,
     links: &[Link],
-    user_links: &[String],
     host_gateway: &str,
 ) -> Result<()> {
     let mut hosts =
@@ -337,9 +332,6 @@ fn write_network_files(
     }
     for link in links {
         hosts.push_str(&link.hosts_line());
-    }
-    for line in user_links {
-        hosts.push_str(line);
     }
     let names = if c.spec.domainname.is_empty() {
         c.spec.hostname.clone()

@@ -10,8 +10,8 @@ impl Engine {
     /// Connects a container (running or not) to a network with what its
     /// endpoint there is asked to have (`--alias`, `--ip`, `--ip6`,
     /// `--link-local-ip`, `--link`, a MAC address, driver options); a
-    /// running one gets its interface right away, and resolves names
-    /// through the network's resolver from then on.
+    /// running one gets its interface right away, and resolves names (its
+    /// links' aliases included) through its own resolver from then on.
     pub fn network_connect(
         &mut self,
         network: &str,
@@ -26,8 +26,7 @@ impl Engine {
             &member(&c),
             settings,
         )?;
-        self.use_network_dns(&c.id)?;
-        self.add_link_hosts(&c.id, network)
+        self.use_network_dns(&c.id)
     }
 
     /// Disconnects a container from a network (a running one loses its
@@ -57,41 +56,13 @@ impl Engine {
         )?)
     }
 
-    /// A running container connected with `--link`s gets their hosts lines
-    /// right away (at its next start they are written again).
-    fn add_link_hosts(&self, id: &str, network: &str) -> Result<()> {
-        let db = self.store.db();
-        let network = berth_network::find(db, network)?;
-        let Some(e) = berth_network::endpoints_of_container(db, id)?
-            .into_iter()
-            .find(|e| e.network.id == network.id)
-        else {
-            return Ok(());
-        };
-        let lines = berth_network::link_hosts(db, &e)?;
-        if lines.is_empty() {
-            return Ok(());
-        }
-        let path = Paths::of(&self.store, id).hosts;
-        let io = |e: std::io::Error| NetworkError::io(&path, e);
-        let mut hosts = std::fs::read_to_string(&path).map_err(io)?;
-        hosts.extend(lines);
-        // Rewritten in place: the container sees the file through a bind mount.
-        std::fs::write(&path, hosts).map_err(io)?;
-        Ok(())
-    }
-
     /// Once a running container is on a network with name resolution, its
-    /// resolv.conf points at that network's resolver (as Docker switches to
-    /// its embedded DNS); aardvark-dns forwards other names to the host's
-    /// servers.
+    /// resolv.conf names its own resolver (as Docker switches to its
+    /// embedded DNS), which answers its links and passes the rest to
+    /// aardvark-dns, which forwards other names to the host's servers.
     fn use_network_dns(&self, id: &str) -> Result<()> {
-        let nameservers: Vec<std::net::Ipv4Addr> =
-            berth_network::endpoints_of_container(self.store.db(), id)?
-                .iter()
-                .filter(|e| e.network.dns)
-                .filter_map(|e| e.gateway())
-                .collect();
+        let endpoints = berth_network::endpoints_of_container(self.store.db(), id)?;
+        let nameservers = berth_network::dns_nameservers(&endpoints);
         if nameservers.is_empty() {
             return Ok(());
         }
