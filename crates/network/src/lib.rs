@@ -11,7 +11,9 @@
 //!   networks (`network create`) get the next free /16 of 10.90.0.0–10.127.0.0
 //!   that neither another network nor a host route uses, a bridge `berth-<id>`,
 //!   and name resolution (container names and `--network-alias`es) through
-//!   aardvark-dns on their gateway.
+//!   aardvark-dns on their gateway. A container on such a network asks its
+//!   own resolver at 127.0.0.11 (see [`Resolver`]), which answers its links'
+//!   aliases and passes the rest to aardvark-dns.
 //! * A container's **network mode** is `bridge`, `host`, `none`,
 //!   `container:NAME` or a user network's name. Networks joined later with
 //!   `network connect` (and the mode's network left with `network disconnect`)
@@ -39,8 +41,9 @@
 //! [`setup`] (the monitor, before `runtime create`): create the namespace →
 //! reserve host ports and insert endpoint and port rows in one transaction →
 //! `netavark setup` (veth, bridge, iptables NAT and port forwarding, DNS
-//! entries). A failure at any step undoes the earlier ones, so a refused start
-//! leaves no namespace, rule or lease. [`teardown`] (the monitor after the
+//! entries) → the container's resolver. A failure at any step undoes the
+//! earlier ones, so a refused start leaves no namespace, rule or lease. The
+//! resolver stops when the [`Sandbox`] is dropped. [`teardown`] (the monitor after the
 //! container exited, or [`lifecycle::reconcile`] after a monitor died) runs
 //! `netavark teardown`, unmounts and removes the namespace and deletes the
 //! rows; each step tolerates being already done, so it can run again. A
