@@ -123,6 +123,9 @@ pub enum NetworkError {
     /// Needs a swarm manager, which a single engine never is.
     #[error("{0}")]
     NotSwarmManager(String),
+    /// The container's resolver could not be set up.
+    #[error("the container's resolver: {0}")]
+    Resolver(String),
     #[error("netavark {command}: {message}")]
     Netavark { command: String, message: String },
     #[error("{path}: {source}")]

@@ -1,6 +1,8 @@
-//! A container's own resolver, as Docker's embedded DNS server: it listens
-//! on 127.0.0.11:53 (UDP and TCP) inside the container's network namespace
-//! for as long as the container's networking is set up, and its
+//! A container's own resolver, as Docker's embedded DNS server: it answers
+//! at 127.0.0.11:53 (UDP and TCP) inside the container's network namespace
+//! (on free ports that 127.0.0.11:53 is redirected to, so the container may
+//! listen on port 53 itself) for as long as the container's networking is
+//! set up, and its
 //! resolv.conf names it once the container is on a network with name
 //! resolution.
 //!
@@ -120,11 +122,9 @@ impl Resolver {
                 }
             })
             .map_err(|e| NetworkError::io("resolver thread", e))?;
-        let outcome = listening.recv().unwrap_or_else(|_| {
-            Err(NetworkError::Conflict(
-                "the container's resolver did not start".into(),
-            ))
-        });
+        let outcome = listening
+            .recv()
+            .unwrap_or_else(|_| Err(NetworkError::Resolver("its thread did not start".into())));
         match outcome {
             Ok(()) => Ok(Resolver {
                 stop: Some(stop_write),
@@ -178,14 +178,55 @@ fn enter(netns: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Binds the resolver's sockets to free ports of 127.0.0.11 and redirects
+/// 127.0.0.11:53 to them, as Docker does: port 53 itself stays free for
+/// the container's own programs (a DNS server listening on 0.0.0.0:53).
 fn listen(netns: &Path) -> Result<(UdpSocket, TcpListener)> {
-    let address = SocketAddr::from((RESOLVER_ADDRESS, 53));
+    let address = SocketAddr::from((RESOLVER_ADDRESS, 0));
     let io = |e| NetworkError::io(netns, e);
     let udp = UdpSocket::bind(address).map_err(io)?;
     let tcp = TcpListener::bind(address).map_err(io)?;
     udp.set_nonblocking(true).map_err(io)?;
     tcp.set_nonblocking(true).map_err(io)?;
+    let udp_port = udp.local_addr().map_err(io)?.port();
+    let tcp_port = tcp.local_addr().map_err(io)?.port();
+    redirect(udp_port, tcp_port)?;
     Ok((udp, tcp))
+}
+
+/// DNAT rules in the calling thread's namespace (the container's: a
+/// process started by a thread is in that thread's namespaces), which go
+/// with the namespace. One `iptables-restore` sets both.
+fn redirect(udp_port: u16, tcp_port: u16) -> Result<()> {
+    let ip = RESOLVER_ADDRESS;
+    let rules = format!(
+        "*nat\n\
+         -A OUTPUT -d {ip}/32 -p udp -m udp --dport 53 -j DNAT --to-destination {ip}:{udp_port}\n\
+         -A OUTPUT -d {ip}/32 -p tcp -m tcp --dport 53 -j DNAT --to-destination {ip}:{tcp_port}\n\
+         COMMIT\n"
+    );
+    let failed = |message: String| NetworkError::Resolver(format!("iptables-restore: {message}"));
+    let mut child = std::process::Command::new("iptables-restore")
+        .args(["--noflush", "--wait"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(format!("cannot run iptables-restore: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(rules.as_bytes())
+            .map_err(|e| failed(e.to_string()))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| failed(e.to_string()))?;
+    if !out.status.success() {
+        return Err(failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// The container's `--dns` servers, else the host's that a container can
