@@ -112,6 +112,14 @@ fn user_network_links(e: &Engine, p: &str, subnet: Option<&str>) {
         resolv.contains("nameserver 127.0.0.11\n"),
         "{who}: {resolv}"
     );
+    // Port 53 stays free for the container's own programs.
+    let listen = e.run(&["exec", &a, "timeout", "1", "nc", "-l", "-p", "53"]);
+    assert!(
+        !listen.stderr.contains("in use"),
+        "{who}: {}",
+        listen.stderr
+    );
+    assert_eq!(listen.code, 143, "{who}: nc runs until timeout stops it");
     assert_eq!(lookup(e, &c, "bar"), None, "{who}");
     assert_eq!(lookup(e, &c, &b).as_deref(), Some(b_ip.as_str()), "{who}");
     // Reconnected without the link, the alias is gone; a link given by
