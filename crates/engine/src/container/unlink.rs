@@ -2,6 +2,8 @@
 //! as ALIAS by PARENT (`--link NAME:ALIAS` on the default bridge), as in
 //! Docker's name registry. `rm --link PARENT/ALIAS` removes the link.
 
+use std::path::Path;
+
 use berth_container::model::{self, Container, Paths};
 use berth_container::{ContainerError, Result};
 use berth_store::Store;
@@ -20,11 +22,11 @@ struct LinkRef {
 
 /// Finds the link `/PARENT/ALIAS`. Docker answers "No such container" with
 /// the whole name when the parent or its link does not exist.
-fn find(store: &mut Store, name: &str) -> Result<LinkRef> {
+fn find(store: &mut Store, run_dir: &Path, name: &str) -> Result<LinkRef> {
     let trimmed = name.trim_start_matches('/');
     let not_found = || ContainerError::NotFound(trimmed.to_string());
     let (parent, alias) = trimmed.rsplit_once('/').ok_or_else(not_found)?;
-    let parent = match lookup(store, parent.trim_end_matches('/')) {
+    let parent = match lookup(store, run_dir, parent.trim_end_matches('/')) {
         Err(ContainerError::NotFound(_)) => return Err(not_found()),
         other => other?,
     };
@@ -50,7 +52,7 @@ impl Engine {
     /// resolves such a name to the linked container, so that
     /// `DELETE /containers/PARENT/ALIAS` without `link` removes it.
     pub fn container_linked(&mut self, name: &str) -> crate::Result<String> {
-        let link = find(&mut self.store, name)?;
+        let link = find(&mut self.store, &self.config.run_dir, name)?;
         Ok(model::find(&mut self.store, &link.child)?.id)
     }
 
@@ -62,7 +64,7 @@ impl Engine {
     pub fn container_remove_link(&mut self, name: &str) -> crate::Result<()> {
         let trimmed = name.trim_start_matches('/');
         if !trimmed.contains('/') {
-            lookup(&mut self.store, trimmed)?;
+            lookup(&mut self.store, &self.config.run_dir, trimmed)?;
             return Err(ContainerError::Conflict(
                 "Conflict, cannot remove the default link name of the container".into(),
             )
@@ -73,7 +75,7 @@ impl Engine {
             index,
             child,
             alias,
-        } = find(&mut self.store, name)?;
+        } = find(&mut self.store, &self.config.run_dir, name)?;
         parent.spec.host.links.remove(index);
         model::save_spec_quietly(&mut self.store, &parent)?;
         if parent.state.status.has_monitor() {
@@ -87,7 +89,7 @@ impl Engine {
 /// Removes the link's line (`IP ALIAS HOSTNAME NAME`) from a running
 /// container's hosts file, rewritten in place (the container sees it
 /// through a bind mount).
-fn drop_hosts_line(path: &std::path::Path, alias: &str, child: &str) -> Result<()> {
+fn drop_hosts_line(path: &Path, alias: &str, child: &str) -> Result<()> {
     let io = |e| ContainerError::io(path, e);
     let hosts = std::fs::read_to_string(path).map_err(io)?;
     let kept: String = hosts
