@@ -49,7 +49,7 @@ pub use config::{RestartPolicy, SecurityOptions};
 pub use health::{Health, HealthConfig, HealthOptions, HealthResult, HealthStatus};
 pub use logs::{LogConfig, LogDriver, LogSettings};
 pub use model::{Container, ContainerSpec, HostSpec, MountKind, MountPoint, State, Status};
-pub use modes::{HostModes, SharedNamespace};
+pub use modes::{HostModes, IpcMode, SharedNamespace};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {

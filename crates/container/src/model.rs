@@ -380,6 +380,9 @@ pub struct Paths {
     pub hosts: PathBuf,
     pub hostname: PathBuf,
     pub resolv_conf: PathBuf,
+    /// The `/dev/shm` tmpfs of a shareable IPC namespace (`--ipc shareable`),
+    /// mounted while the container runs, so others can join it.
+    pub shm: PathBuf,
 }
 
 impl Paths {
@@ -397,6 +400,7 @@ impl Paths {
             hosts: dir.join("hosts"),
             hostname: dir.join("hostname"),
             resolv_conf: dir.join("resolv.conf"),
+            shm: dir.join("shm"),
         }
     }
 

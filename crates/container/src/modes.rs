@@ -1,7 +1,12 @@
-//! Docker's `PidMode`, `UTSMode`, `GroupAdd`, `Isolation` and `VolumeDriver`:
+//! Docker's `PidMode`, `UTSMode`, `IpcMode`, `GroupAdd`, `Isolation`,
+//! `VolumeDriver`, `Sysctls`, `Devices`, `OomScoreAdj` and `OomKillDisable`:
 //! how a container shares the host's or another container's namespaces, its
-//! extra groups, its isolation (Linux has one) and its volumes' driver.
+//! extra groups, its isolation (Linux has one), its volumes' driver, the
+//! kernel settings of its namespaces, its host devices and its OOM killer.
 
+use std::collections::BTreeMap;
+
+use berth_runtime::DeviceMapping;
 use serde::{Deserialize, Serialize};
 
 use crate::ContainerError;
@@ -24,6 +29,29 @@ pub struct HostModes {
     /// berth has only `local` (checked against the container's volumes at
     /// create).
     pub volume_driver: String,
+    /// `""` (Docker's daemon default, `private`), `private`, `shareable`,
+    /// `none`, `host` or `container:NAME`.
+    pub ipc_mode: String,
+    /// `--sysctl`: namespaced kernel settings.
+    pub sysctls: BTreeMap<String, String>,
+    /// `--device`: host device nodes given to the container.
+    pub devices: Vec<DeviceMapping>,
+    pub oom_score_adj: i64,
+    pub oom_kill_disable: bool,
+}
+
+/// How a container gets its IPC namespace (`--ipc`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IpcMode<'a> {
+    /// Its own namespace and `/dev/shm`, which no other container may join.
+    Private,
+    /// Its own namespace and a `/dev/shm` other containers may join.
+    Shareable,
+    /// Its own namespace and no `/dev/shm`.
+    None,
+    Host,
+    /// The namespace and `/dev/shm` of a shareable container.
+    Container(&'a str),
 }
 
 /// How a container gets a namespace it may share (`--pid`).
@@ -44,6 +72,15 @@ impl HostModes {
             }
         } else if !matches!(self.pid_mode.as_str(), "" | "host") {
             return invalid(format!("invalid PID mode: {}", self.pid_mode));
+        }
+        match self.ipc_mode.strip_prefix("container:") {
+            Some("") => return invalid(format!("Invalid IPC mode: {}", self.ipc_mode)),
+            Some(_) => {}
+            None if matches!(
+                self.ipc_mode.as_str(),
+                "" | "private" | "shareable" | "none" | "host"
+            ) => {}
+            None => return invalid(format!("Invalid IPC mode: {}", self.ipc_mode)),
         }
         if !matches!(self.uts_mode.as_str(), "" | "host") {
             return invalid(format!("invalid UTS mode: {}", self.uts_mode));
@@ -75,6 +112,19 @@ impl HostModes {
         }
     }
 
+    /// The IPC namespace asked for (Docker's daemon default is `private`).
+    pub fn ipc(&self) -> IpcMode<'_> {
+        match self.ipc_mode.as_str() {
+            "shareable" => IpcMode::Shareable,
+            "none" => IpcMode::None,
+            "host" => IpcMode::Host,
+            mode => match mode.strip_prefix("container:") {
+                Some(other) => IpcMode::Container(other),
+                None => IpcMode::Private,
+            },
+        }
+    }
+
     pub fn uts_host(&self) -> bool {
         self.uts_mode == "host"
     }
@@ -96,9 +146,13 @@ mod tests {
             group_add: vec!["audio".into(), "1234".into()],
             isolation: "default".into(),
             volume_driver: "local".into(),
+            ipc_mode: "container:db".into(),
+            ..Default::default()
         };
         ok.validate(false).unwrap();
         assert_eq!(ok.pid(), SharedNamespace::Container("web"));
+        assert_eq!(ok.ipc(), IpcMode::Container("db"));
+        assert_eq!(HostModes::default().ipc(), IpcMode::Private);
         let with = |f: fn(&mut HostModes)| {
             let mut m = HostModes::default();
             f(&mut m);
@@ -107,6 +161,10 @@ mod tests {
         assert_eq!(
             refused(with(|m| m.isolation = "hyperv".into()), false),
             "Invalid isolation: \"hyperv\" - linux only supports 'default'"
+        );
+        assert_eq!(
+            refused(with(|m| m.ipc_mode = "bogus".into()), false),
+            "Invalid IPC mode: bogus"
         );
         assert_eq!(
             refused(with(|m| m.pid_mode = "bogus".into()), false),

@@ -3,7 +3,7 @@
 //! `merged/`. Mounted while the container runs, or briefly for `cp`, `export`
 //! and `commit` of a stopped container; the writable layer is kept until `rm`.
 
-use berth_mount::{Mount, OverlayMount, Syscalls};
+use berth_mount::{Mount, MountFlags, OverlayMount, Syscalls};
 use berth_store::Store;
 
 use crate::model::{self, Container, MountKind, Paths};
@@ -31,9 +31,33 @@ pub fn mount(store: &Store, id: &str, sys: &dyn Syscalls) -> Result<()> {
     Ok(())
 }
 
-/// Unmounts `merged/` if mounted (lazily, so a stray open file cannot pin it).
+/// Mounts the `shm/` tmpfs of a shareable IPC namespace (Docker's
+/// `containers/ID/mounts/shm`) unless it is already mounted; returns its path.
+pub fn mount_shm(
+    store: &Store,
+    id: &str,
+    sys: &dyn Syscalls,
+    size: u64,
+) -> Result<std::path::PathBuf> {
+    let paths = Paths::of(store, id);
+    std::fs::create_dir_all(&paths.shm).map_err(|e| ContainerError::io(&paths.shm, e))?;
+    if !berth_mount::is_mountpoint(&paths.shm)? {
+        sys.mount(&Mount::tmpfs(
+            &paths.shm,
+            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+            &format!("mode=1777,size={size}"),
+        ))?;
+    }
+    Ok(paths.shm)
+}
+
+/// Unmounts `merged/` (and a shareable IPC namespace's `shm/`) if mounted
+/// (lazily, so a stray open file cannot pin it).
 pub fn unmount(store: &Store, id: &str, sys: &dyn Syscalls) -> Result<()> {
     let paths = Paths::of(store, id);
+    if paths.shm.exists() && berth_mount::is_mountpoint(&paths.shm)? {
+        sys.unmount(&paths.shm, true)?;
+    }
     if paths.rootfs.exists() && berth_mount::is_mountpoint(&paths.rootfs)? {
         sys.unmount(&paths.rootfs, true)?;
     }

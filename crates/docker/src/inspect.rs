@@ -258,10 +258,11 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
         "DnsSearch": host.dns_search,
         "ExtraHosts": list_or_null(&host.extra_hosts),
         "GroupAdd": list_or_null(&modes.group_add),
-        "IpcMode": "private",
+        // Docker's daemon default IPC mode is `private`.
+        "IpcMode": if modes.ipc_mode.is_empty() { "private" } else { modes.ipc_mode.as_str() },
         "Cgroup": "",
         "Links": links_json(c),
-        "OomScoreAdj": 0,
+        "OomScoreAdj": modes.oom_score_adj,
         "PidMode": modes.pid_mode,
         "Privileged": host.privileged,
         "PublishAllPorts": host.publish_all_ports,
@@ -271,6 +272,7 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
         "UTSMode": modes.uts_mode,
         "UsernsMode": "",
         "ShmSize": host.shm_size,
+        "Sysctls": if modes.sysctls.is_empty() { Value::Null } else { json!(modes.sysctls) },
         "Runtime": host.runtime,
         "ConsoleSize": [0, 0],
         "Isolation": modes.isolation,
@@ -290,7 +292,7 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
         "CpuRealtimeRuntime": r.cpu_realtime_runtime,
         "CpusetCpus": r.cpuset_cpus,
         "CpusetMems": r.cpuset_mems,
-        "Devices": [],
+        "Devices": modes.devices,
         "DeviceCgroupRules": list_or_null(&r.device_cgroup_rules),
         "DeviceRequests": Value::Null,
         "KernelMemory": 0,
@@ -298,7 +300,7 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
         "MemoryReservation": r.memory_reservation,
         "MemorySwap": r.memory_swap,
         "MemorySwappiness": Value::Null,
-        "OomKillDisable": false,
+        "OomKillDisable": modes.oom_kill_disable,
         "PidsLimit": host.pids_limit,
         "Ulimits": ulimits,
         "CpuCount": 0,
@@ -317,7 +319,7 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
 }
 
 /// HostConfig fields Docker leaves out when unset (`omitempty`).
-const OMITTED_WHEN_EMPTY: &[&str] = &["Tmpfs", "Mounts", "Init"];
+const OMITTED_WHEN_EMPTY: &[&str] = &["Tmpfs", "Sysctls", "Mounts", "Init"];
 
 /// HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8000"}]}.
 fn port_bindings_json(bindings: &[PortBinding]) -> Value {

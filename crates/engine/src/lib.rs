@@ -49,7 +49,7 @@ pub mod model {
         MountKind, MountPoint, RestartPolicy, SecurityOptions, State, Status,
     };
     pub use berth_network::{Endpoint, EndpointSettings, PortBinding, DEFAULT_NETWORK};
-    pub use berth_runtime::Resources;
+    pub use berth_runtime::{DeviceMapping, Resources};
     pub use berth_volume::spec::{
         BindOptions, DriverConfig, MountRequest, TmpfsOptions, VolumeOptions,
     };

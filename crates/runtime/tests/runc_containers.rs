@@ -107,6 +107,7 @@ fn input(rootfs: &Path, id: &str, user: User, script: &str) -> SpecInput {
         shm_size_bytes: 64 << 20,
         cgroups_path: format!("/{id}"),
         oom_score_adj: None,
+        kernel: Default::default(),
     }
 }
 

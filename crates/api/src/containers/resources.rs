@@ -1,13 +1,13 @@
 //! Resources and namespace modes through the API: `HostConfig`'s cgroup
-//! fields, `PidMode`, `UTSMode`, `GroupAdd`, `Isolation` and `VolumeDriver`
-//! at create, and `POST /containers/{id}/update` (Docker's update body as
+//! fields, `PidMode`, `UTSMode`, `IpcMode`, `GroupAdd`, `Isolation`,
+//! `VolumeDriver`, `Sysctls`, `Devices` and the OOM settings at create, and `POST /containers/{id}/update` (Docker's update body as
 //! the engine's `UpdateRequest`; as dockerd, only the fields `update`
 //! changes are read).
 
 use axum::extract::{Path, State};
 use axum::Json;
 use berth_engine::container::update::UpdateRequest;
-use berth_engine::model::{HostModes, Resources, RestartPolicy};
+use berth_engine::model::{DeviceMapping, HostModes, Resources, RestartPolicy};
 use bollard_stubs::models::{ContainerUpdateBody, HostConfig};
 use serde_json::{json, Value};
 
@@ -60,6 +60,25 @@ pub(super) fn create_modes(host: &HostConfig) -> HostModes {
             .map(|i| i.to_string())
             .unwrap_or_default(),
         volume_driver: host.volume_driver.clone().unwrap_or_default(),
+        ipc_mode: host.ipc_mode.clone().unwrap_or_default(),
+        sysctls: host
+            .sysctls
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        devices: host
+            .devices
+            .iter()
+            .flatten()
+            .map(|d| DeviceMapping {
+                path_on_host: d.path_on_host.clone().unwrap_or_default(),
+                path_in_container: d.path_in_container.clone().unwrap_or_default(),
+                cgroup_permissions: d.cgroup_permissions.clone().unwrap_or_default(),
+            })
+            .collect(),
+        oom_score_adj: host.oom_score_adj.unwrap_or(0),
+        oom_kill_disable: host.oom_kill_disable.unwrap_or(false),
     }
 }
 

@@ -3,7 +3,7 @@
 //! the cgroup flags `update` shares, and Docker's size grammar.
 
 use anyhow::{anyhow, bail, Result};
-use berth_engine::model::{HostModes, HostSpec, Resources};
+use berth_engine::model::{DeviceMapping, HostModes, HostSpec, Resources};
 use clap::Args;
 
 /// Cgroup flags `create`, `run` and `update` share.
@@ -103,6 +103,21 @@ pub struct HostFlags {
     /// Optional volume driver for the container
     #[arg(long = "volume-driver")]
     volume_driver: Option<String>,
+    /// IPC mode to use
+    #[arg(long = "ipc")]
+    ipc: Option<String>,
+    /// Sysctl options
+    #[arg(long = "sysctl")]
+    sysctl: Vec<String>,
+    /// Add a host device to the container
+    #[arg(long = "device")]
+    device: Vec<String>,
+    /// Tune host's OOM preferences (-1000 to 1000)
+    #[arg(long = "oom-score-adj", allow_hyphen_values = true)]
+    oom_score_adj: Option<i64>,
+    /// Disable OOM Killer
+    #[arg(long = "oom-kill-disable")]
+    oom_kill_disable: bool,
 }
 
 impl HostFlags {
@@ -118,9 +133,51 @@ impl HostFlags {
             group_add: self.group_add.clone(),
             isolation: self.isolation.clone().unwrap_or_default(),
             volume_driver: self.volume_driver.clone().unwrap_or_default(),
+            ipc_mode: self.ipc.clone().unwrap_or_default(),
+            sysctls: self
+                .sysctl
+                .iter()
+                .map(|s| match s.split_once('=') {
+                    Some((k, v)) => Ok((k.to_string(), v.to_string())),
+                    None => Err(anyhow!(
+                        "invalid argument \"{s}\" for \"--sysctl\" flag: sysctl '{s}' is not allowed"
+                    )),
+                })
+                .collect::<Result<_>>()?,
+            devices: self
+                .device
+                .iter()
+                .map(|d| parse_device(d))
+                .collect::<Result<_>>()?,
+            oom_score_adj: self.oom_score_adj.unwrap_or(0),
+            oom_kill_disable: self.oom_kill_disable,
         };
         Ok(())
     }
+}
+
+/// Docker's `--device` grammar: `HOST[:CONTAINER][:PERMISSIONS]`, where a
+/// second part made of `rwm` letters is the permissions.
+fn parse_device(spec: &str) -> Result<DeviceMapping> {
+    let is_mode = |m: &str| !m.is_empty() && m.len() <= 3 && m.bytes().all(|b| b"rwm".contains(&b));
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (host, container, permissions) = match parts[..] {
+        [host] => (host, "", ""),
+        [host, mode] if is_mode(mode) => (host, "", mode),
+        [host, container] => (host, container, ""),
+        [host, container, mode] if is_mode(mode) => (host, container, mode),
+        _ => bail!("invalid argument \"{spec}\" for \"--device\" flag: invalid device specification: {spec}"),
+    };
+    Ok(DeviceMapping {
+        path_on_host: host.to_string(),
+        path_in_container: container.to_string(),
+        cgroup_permissions: if permissions.is_empty() {
+            "rwm"
+        } else {
+            permissions
+        }
+        .to_string(),
+    })
 }
 
 /// Docker's RAMInBytes: "512m", "1g", "1024" (bytes), "64k", case-insensitive, optional "b".

@@ -3,7 +3,7 @@
 //! other checks.
 
 use berth_container::model::{self, HostSpec, MountKind, MountPoint};
-use berth_container::{ContainerError, Result, SharedNamespace};
+use berth_container::{ContainerError, IpcMode, Result, SharedNamespace};
 use berth_runtime::Limits;
 use berth_store::Store;
 
@@ -16,8 +16,8 @@ pub(crate) fn limits(host: &HostSpec) -> Limits {
     }
 }
 
-/// Checks `host`'s modes and resources; `--pid container:NAME` must name an
-/// existing container. Docker's default swap (2 × memory) is filled in. A
+/// Checks `host`'s modes, kernel settings (sysctls, devices, OOM) and
+/// resources; `--pid`/`--ipc container:NAME` must name an existing container. Docker's default swap (2 × memory) is filled in. A
 /// setting Docker would discard with a warning (block I/O weight on a kernel
 /// without it) is refused here, with Docker's warning as the reason.
 pub(super) fn validate(store: &Store, host: &mut HostSpec, hostname_given: bool) -> Result<()> {
@@ -25,6 +25,16 @@ pub(super) fn validate(store: &Store, host: &mut HostSpec, hostname_given: bool)
     if let SharedNamespace::Container(other) = host.modes.pid() {
         model::find(store, other)?;
     }
+    if let IpcMode::Container(other) = host.modes.ipc() {
+        model::find(store, other)?;
+    }
+    let host_network = host.network_mode == "host";
+    let host_ipc = host.modes.ipc() == IpcMode::Host;
+    for name in host.modes.sysctls.keys() {
+        berth_runtime::check_sysctl(name, host_network, host_ipc)?;
+    }
+    berth_runtime::check_devices(&host.modes.devices)?;
+    berth_runtime::check_oom(host.modes.oom_score_adj, host.modes.oom_kill_disable)?;
     let warnings = berth_runtime::check_resources(limits(host), &mut host.resources, false)?;
     if !warnings.is_empty() {
         return Err(ContainerError::InvalidArgument(warnings.join("; ")));

@@ -33,6 +33,7 @@
 
 pub(crate) mod client;
 mod health;
+mod ipc;
 mod links;
 mod memory;
 mod prepare;

@@ -135,6 +135,7 @@ pub(super) fn spec_input(
     } else {
         Namespace::New
     };
+    let kernel = super::ipc::kernel_settings(store, c, sys)?;
     let init_binary = if c.spec.host.init {
         Some(tini_path()?)
     } else {
@@ -183,7 +184,8 @@ pub(super) fn spec_input(
         init_binary,
         shm_size_bytes: c.spec.host.shm_size,
         cgroups_path: crate::container::leftovers::cgroups_path(&c.id),
-        oom_score_adj: None,
+        oom_score_adj: Some(c.spec.host.modes.oom_score_adj as i32),
+        kernel,
     })
 }
 

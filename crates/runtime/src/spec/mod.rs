@@ -9,6 +9,7 @@
 //! CPU range, oom score range), with Docker's messages.
 
 mod devices;
+mod kernel;
 mod mounts;
 mod namespaces;
 mod process;
@@ -28,6 +29,7 @@ use crate::error::RuntimeError;
 use crate::seccomp::Seccomp;
 use crate::user::User;
 
+pub use kernel::{check_devices, check_oom, check_sysctl, DeviceMapping, KernelSettings, Shm};
 pub use mounts::{masked_paths, readonly_paths};
 pub use process::{build_exec_process, inherit_container_limits};
 pub use resources::{check_resources, linux_resources, Limits, Resources};
@@ -126,6 +128,8 @@ pub struct SpecInput {
     /// cgroupfs-driver path such as `/berth/<id>`; empty leaves it to the runtime.
     pub cgroups_path: String,
     pub oom_score_adj: Option<i32>,
+    /// `--ipc` and `/dev/shm`, `--sysctl`, `--device`, `--oom-kill-disable`.
+    pub kernel: KernelSettings,
 }
 
 impl SpecInput {
@@ -242,9 +246,15 @@ fn linux_section(
     seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
 ) -> Result<oci_spec::runtime::Linux, RuntimeError> {
     let namespaces = namespaces::namespaces(input)?;
-    let (devices, device_rules) = devices::devices(input)?;
-    let resources = resources::resources(input, device_rules)?;
-    let sysctl = namespaces::network_sysctls(input);
+    let (mut devices, mut device_rules) = devices::devices(input)?;
+    let (own_devices, own_rules) = kernel::devices(&input.kernel)?;
+    devices.extend(own_devices);
+    device_rules.extend(own_rules);
+    let mut resources = resources::resources(input, device_rules)?;
+    kernel::apply_oom_kill_disable(&input.kernel, &mut resources);
+    // Docker's network sysctls, then the container's own (which win).
+    let mut sysctl = namespaces::network_sysctls(input);
+    sysctl.extend(input.kernel.sysctls.clone());
 
     // Every field is set explicitly: the library's Default carries its own opinions.
     let mut linux = oci_spec::runtime::Linux::default();

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::{Mount, MountBuilder};
 
-use super::{strings, ExtraMount, SpecInput, DEFAULT_SHM_SIZE_BYTES, INIT_PATH_IN_CONTAINER};
+use super::{strings, ExtraMount, Shm, SpecInput, DEFAULT_SHM_SIZE_BYTES, INIT_PATH_IN_CONTAINER};
 use crate::error::RuntimeError;
 
 pub(super) const MASKED_PATHS: &[&str] = &[
@@ -254,6 +254,23 @@ pub(super) fn mounts(input: &SpecInput) -> Result<(Vec<Mount>, Option<String>), 
         }
         if user_mounts_dev && destination.starts_with("/dev/") {
             continue;
+        }
+        if destination == "/dev/shm" {
+            match &input.kernel.shm {
+                Shm::Tmpfs => {}
+                Shm::None => continue,
+                // The host's or a shareable container's tmpfs (Docker's
+                // `--ipc host|shareable|container:`).
+                Shm::Bind(source) => {
+                    result.push(mount(
+                        "/dev/shm",
+                        "bind",
+                        source.clone(),
+                        strings(&["rbind", "nosuid", "noexec", "nodev"]),
+                    )?);
+                    continue;
+                }
+            }
         }
         result.push(default);
     }

@@ -30,8 +30,8 @@ pub(super) fn cgroup_v2_unified() -> bool {
         .unwrap_or(false)
 }
 
-/// The namespaces of a container: its own mount and IPC namespaces, its
-/// network, UTS and PID namespaces as asked, and a cgroup namespace on a pure cgroup v2
+/// The namespaces of a container: its own mount namespace, its network,
+/// UTS, PID and IPC namespaces as asked, and a cgroup namespace on a pure cgroup v2
 /// host.
 pub(super) fn namespaces(input: &SpecInput) -> Result<Vec<LinuxNamespace>, RuntimeError> {
     let mut namespaces = vec![namespace(LinuxNamespaceType::Mount, None)?];
@@ -52,7 +52,11 @@ pub(super) fn namespaces(input: &SpecInput) -> Result<Vec<LinuxNamespace>, Runti
             Namespace::Host => {}
         }
     }
-    namespaces.push(namespace(LinuxNamespaceType::Ipc, None)?);
+    match &input.kernel.ipc {
+        Namespace::New => namespaces.push(namespace(LinuxNamespaceType::Ipc, None)?),
+        Namespace::Path(path) => namespaces.push(namespace(LinuxNamespaceType::Ipc, Some(path))?),
+        Namespace::Host => {}
+    }
     if cgroup_v2_unified() {
         namespaces.push(namespace(LinuxNamespaceType::Cgroup, None)?);
     }

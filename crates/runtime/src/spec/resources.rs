@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use super::devices::parse_device_rule;
 use super::namespaces::cgroup_v2_unified;
-use super::process::has_sys_resource;
 use super::SpecInput;
 use crate::error::RuntimeError;
 
@@ -148,18 +147,10 @@ pub fn check_resources(
 
 pub(super) fn validate_resources(input: &SpecInput) -> Result<(), RuntimeError> {
     check_resources(input.limits(), &mut input.resources.clone(), false)?;
-    if let Some(score) = input.oom_score_adj {
-        if !(-1000..=1000).contains(&score) {
-            return Err(RuntimeError::invalid(format!(
-                "Invalid value {score}, range for oom score adj is [-1000, 1000]"
-            )));
-        }
-        if score < 0 && !has_sys_resource()? {
-            return Err(RuntimeError::invalid(format!(
-                "oom score adj {score}: a negative value needs CAP_SYS_RESOURCE, which this process lacks"
-            )));
-        }
-    }
+    super::kernel::check_oom(
+        input.oom_score_adj.unwrap_or(0).into(),
+        input.kernel.oom_kill_disable,
+    )?;
     Ok(())
 }
 

@@ -42,6 +42,7 @@ fn base_input() -> SpecInput {
         shm_size_bytes: DEFAULT_SHM_SIZE_BYTES,
         cgroups_path: "/berth/x".into(),
         oom_score_adj: None,
+        kernel: Default::default(),
     }
 }
 
