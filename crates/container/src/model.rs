@@ -52,6 +52,10 @@ pub struct ContainerSpec {
     /// through (empty: `/bin/sh -c`).
     #[serde(default)]
     pub shell: Vec<String>,
+    /// HostConfig.ConsoleSize: the terminal's first [rows, columns] (with
+    /// `tty`; zero: the runtime's default until a client resizes it).
+    #[serde(default)]
+    pub console_size: [u16; 2],
 }
 
 /// Docker's HostConfig subset that berth implements.

@@ -38,6 +38,9 @@ pub struct HostModes {
     pub devices: Vec<DeviceMapping>,
     pub oom_score_adj: i64,
     pub oom_kill_disable: bool,
+    /// `""` (Docker's default: `private` on cgroup v2, `host` on v1),
+    /// `private` or `host`.
+    pub cgroupns_mode: String,
 }
 
 /// How a container gets its IPC namespace (`--ipc`).
@@ -81,6 +84,12 @@ impl HostModes {
                 "" | "private" | "shareable" | "none" | "host"
             ) => {}
             None => return invalid(format!("Invalid IPC mode: {}", self.ipc_mode)),
+        }
+        if !matches!(self.cgroupns_mode.as_str(), "" | "private" | "host") {
+            return invalid(format!(
+                "invalid cgroup namespace mode: {}",
+                self.cgroupns_mode
+            ));
         }
         if !matches!(self.uts_mode.as_str(), "" | "host") {
             return invalid(format!("invalid UTS mode: {}", self.uts_mode));

@@ -252,7 +252,7 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
         "VolumesFrom": list_or_null(&host.volumes_from),
         "CapAdd": list_or_null(&host.cap_add),
         "CapDrop": list_or_null(&host.cap_drop),
-        "CgroupnsMode": "private",
+        "CgroupnsMode": if modes.cgroupns_mode.is_empty() { "private" } else { modes.cgroupns_mode.as_str() },
         "Dns": host.dns,
         "DnsOptions": host.dns_options,
         "DnsSearch": host.dns_search,

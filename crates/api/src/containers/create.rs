@@ -198,6 +198,7 @@ fn create_request(
         port_bindings: port_bindings(&host)?,
         publish_all_ports: host.publish_all_ports.unwrap_or(false),
         log_config: log_config(&host),
+        runtime: host.runtime.clone().unwrap_or_default(),
         resources: super::resources::create_resources(&host),
         modes: super::resources::create_modes(&host),
         ..Default::default()
@@ -236,6 +237,12 @@ fn create_request(
             start_interval: h.start_interval.unwrap_or(0),
             retries: h.retries.unwrap_or(0),
         }),
+        shell: body.shell.filter(|s| !s.is_empty()),
+        // [rows, columns], as Docker's.
+        console_size: match host.console_size.as_deref() {
+            Some([rows, cols]) => [*rows as u16, *cols as u16],
+            _ => [0, 0],
+        },
         host: host_spec,
         endpoints_config,
     })
@@ -252,6 +259,7 @@ pub(super) async fn create(
         serde_json::from_slice(&body)?
     };
     let value = crate::endpoints::legacy_mac_address(normalise_create_body(value))?;
+    super::unsupported::check(&value)?;
     let decoded: ContainerCreateBody = serde_json::from_value(value)?;
     let req = create_request(q.text("name"), decoded)?;
     let c = server

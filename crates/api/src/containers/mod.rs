@@ -9,6 +9,7 @@ mod files;
 mod lifecycle;
 mod list;
 mod resources;
+mod unsupported;
 mod usage;
 
 use axum::routing::{delete, get, post};

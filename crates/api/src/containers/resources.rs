@@ -79,6 +79,11 @@ pub(super) fn create_modes(host: &HostConfig) -> HostModes {
             .collect(),
         oom_score_adj: host.oom_score_adj.unwrap_or(0),
         oom_kill_disable: host.oom_kill_disable.unwrap_or(false),
+        cgroupns_mode: host
+            .cgroupns_mode
+            .as_ref()
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
     }
 }
 

@@ -118,6 +118,9 @@ pub struct HostFlags {
     /// Disable OOM Killer
     #[arg(long = "oom-kill-disable")]
     oom_kill_disable: bool,
+    /// Cgroup namespace to use (host|private)
+    #[arg(long = "cgroupns")]
+    cgroupns: Option<String>,
 }
 
 impl HostFlags {
@@ -151,7 +154,9 @@ impl HostFlags {
                 .collect::<Result<_>>()?,
             oom_score_adj: self.oom_score_adj.unwrap_or(0),
             oom_kill_disable: self.oom_kill_disable,
+            cgroupns_mode: self.cgroupns.clone().unwrap_or_default(),
         };
+
         Ok(())
     }
 }

@@ -44,6 +44,11 @@ pub struct CreateRequest {
     /// `--health-*` / `Config.Healthcheck`; fields left zero (and an empty
     /// test) take the image's, `["NONE"]` disables the image's.
     pub healthcheck: Option<HealthConfig>,
+    /// Config.Shell: the shell of `CMD-SHELL` checks (and of a commit's
+    /// image); `None` keeps the image's.
+    pub shell: Option<Vec<String>>,
+    /// HostConfig.ConsoleSize: [rows, columns] of the first terminal size.
+    pub console_size: [u16; 2],
     pub host: HostSpec,
     /// Docker's `NetworkingConfig.EndpointsConfig`, by network name or ID:
     /// when not empty, exactly the networks the container joins (the mode's
@@ -100,6 +105,9 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
     if host.runtime.is_empty() {
         host.runtime = default_runtime.to_string();
     }
+    // Docker refuses a runtime it does not know at create; so does berth.
+    berth_runtime::open(&host.runtime, &super::runtime::runtime_state_root())
+        .map_err(|e| ContainerError::InvalidArgument(e.to_string()))?;
     let image_config = image.config.config().clone().unwrap_or_default();
     let (image_healthcheck, shell) = image_health_and_shell(store, &image.id)?;
     let healthcheck = HealthConfig::merge(req.healthcheck.clone(), image_healthcheck);
@@ -197,7 +205,8 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
         host,
         mounts,
         healthcheck,
-        shell,
+        shell: req.shell.clone().unwrap_or(shell),
+        console_size: req.console_size,
     };
     let container = Container {
         id,

@@ -1,7 +1,7 @@
 //! The kernel settings of a container's run: its IPC namespace and
 //! `/dev/shm` (`--ipc`, Docker's rules: a `shareable` container's tmpfs is
 //! mounted under its directory so that `container:NAME` can join it), and
-//! its sysctls, devices and OOM killer as stored.
+//! its cgroup namespace, sysctls, devices and OOM killer as stored.
 
 use std::path::PathBuf;
 
@@ -29,6 +29,11 @@ pub(super) fn kernel_settings(store: &Store, c: &Container, sys: &Linux) -> Resu
         sysctls: modes.sysctls.clone(),
         devices: modes.devices.clone(),
         oom_kill_disable: modes.oom_kill_disable,
+        private_cgroupns: match modes.cgroupns_mode.as_str() {
+            "private" => Some(true),
+            "host" => Some(false),
+            _ => None,
+        },
     })
 }
 

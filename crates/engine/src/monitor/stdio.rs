@@ -38,7 +38,8 @@ impl ContainerStdio {
                 stdin: None,
                 terminal: true,
             };
-            return Ok((ends, ProcessIo::Terminal(WindowSize::default())));
+            let [rows, cols] = c.spec.console_size;
+            return Ok((ends, ProcessIo::Terminal(WindowSize { rows, cols })));
         }
         let (out, stdout) = pipe()?;
         let (err, stderr) = pipe()?;

@@ -50,6 +50,9 @@ pub struct KernelSettings {
     pub sysctls: BTreeMap<String, String>,
     pub devices: Vec<DeviceMapping>,
     pub oom_kill_disable: bool,
+    /// A cgroup namespace of its own (`--cgroupns private`); `None`:
+    /// Docker's default, own on a pure cgroup v2 host, the host's on v1.
+    pub private_cgroupns: Option<bool>,
 }
 
 impl Default for KernelSettings {
@@ -60,6 +63,7 @@ impl Default for KernelSettings {
             sysctls: BTreeMap::new(),
             devices: Vec::new(),
             oom_kill_disable: false,
+            private_cgroupns: None,
         }
     }
 }

@@ -31,8 +31,8 @@ pub(super) fn cgroup_v2_unified() -> bool {
 }
 
 /// The namespaces of a container: its own mount namespace, its network,
-/// UTS, PID and IPC namespaces as asked, and a cgroup namespace on a pure cgroup v2
-/// host.
+/// UTS, PID and IPC namespaces as asked, and a cgroup namespace as asked
+/// (by default on a pure cgroup v2 host).
 pub(super) fn namespaces(input: &SpecInput) -> Result<Vec<LinuxNamespace>, RuntimeError> {
     let mut namespaces = vec![namespace(LinuxNamespaceType::Mount, None)?];
     match &input.network {
@@ -57,7 +57,11 @@ pub(super) fn namespaces(input: &SpecInput) -> Result<Vec<LinuxNamespace>, Runti
         Namespace::Path(path) => namespaces.push(namespace(LinuxNamespaceType::Ipc, Some(path))?),
         Namespace::Host => {}
     }
-    if cgroup_v2_unified() {
+    if input
+        .kernel
+        .private_cgroupns
+        .unwrap_or_else(cgroup_v2_unified)
+    {
         namespaces.push(namespace(LinuxNamespaceType::Cgroup, None)?);
     }
     Ok(namespaces)

@@ -356,6 +356,8 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         stop_timeout: flags.stop_timeout,
         expose,
         healthcheck: flags.health_log.healthcheck()?,
+        shell: None,
+        console_size: [0, 0],
         host,
         endpoints_config: Default::default(),
     })
