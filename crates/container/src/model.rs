@@ -171,6 +171,10 @@ pub struct MountPoint {
     pub anonymous: bool,
     /// tmpfs mount options (size=..., mode=...).
     pub tmpfs_options: Vec<String>,
+    /// A bind of the source alone, without the mounts below it
+    /// (`bind-nonrecursive`, `BindOptions.NonRecursive`).
+    #[serde(default)]
+    pub non_recursive: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -88,6 +88,7 @@ fn input(rootfs: &Path, id: &str, user: User, script: &str) -> SpecInput {
         user,
         terminal: false,
         hostname: "berthbox".into(),
+        domainname: String::new(),
         mounts: vec![],
         privileged: false,
         cap_add: vec![],

@@ -399,6 +399,7 @@ fn plan_mounts(
             copy_up: true,
             anonymous: true,
             tmpfs_options: Vec::new(),
+            non_recursive: false,
         });
     }
     mounts.sort_by(|a, b| {
@@ -471,12 +472,13 @@ fn mount_point(
                 copy_up: !nocopy,
                 anonymous,
                 tmpfs_options: Vec::new(),
+                non_recursive: false,
             }
         }
         MountSource::Bind {
             host,
             create_missing,
-            ..
+            recursive,
         } => {
             if !host.exists() {
                 if *create_missing {
@@ -505,6 +507,7 @@ fn mount_point(
                 copy_up: false,
                 anonymous: false,
                 tmpfs_options: Vec::new(),
+                non_recursive: !recursive,
             }
         }
         MountSource::Tmpfs { .. } => {
@@ -526,6 +529,7 @@ fn mount_point(
                 copy_up: false,
                 anonymous: false,
                 tmpfs_options: options,
+                non_recursive: false,
             }
         }
     })

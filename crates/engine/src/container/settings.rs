@@ -37,7 +37,12 @@ pub(super) fn validate(store: &Store, host: &mut HostSpec, hostname_given: bool)
     berth_runtime::check_oom(host.modes.oom_score_adj, host.modes.oom_kill_disable)?;
     let warnings = berth_runtime::check_resources(limits(host), &mut host.resources, false)?;
     if !warnings.is_empty() {
-        return Err(ContainerError::InvalidArgument(warnings.join("; ")));
+        // The one such setting is the block I/O weight.
+        return Err(ContainerError::InvalidArgument(format!(
+            "--blkio-weight (HostConfig.BlkioWeight) refused: {} (dockerd creates the \
+             container without it; berth refuses a setting it cannot apply)",
+            warnings.join("; ")
+        )));
     }
     Ok(())
 }

@@ -68,7 +68,7 @@ pub(super) fn spec_input(
                     source: m.source.clone(),
                     destination: m.destination.clone(),
                     read_only: !m.rw,
-                    recursive: true,
+                    recursive: !m.non_recursive,
                     propagation: (!m.propagation.is_empty()).then(|| m.propagation.clone()),
                 }))
             }
@@ -156,6 +156,7 @@ pub(super) fn spec_input(
         user,
         terminal: c.spec.tty,
         hostname: c.spec.hostname.clone(),
+        domainname: c.spec.domainname.clone(),
         mounts,
         privileged: c.spec.host.privileged,
         cap_add: c.spec.host.cap_add.clone(),

@@ -99,6 +99,9 @@ pub struct SpecInput {
     pub user: User,
     pub terminal: bool,
     pub hostname: String,
+    /// Config.Domainname (empty: none), set in the container's own UTS
+    /// namespace.
+    pub domainname: String,
     /// Volumes, binds, tmpfs and the berth-managed /etc files.
     pub mounts: Vec<ExtraMount>,
     pub privileged: bool,
@@ -196,6 +199,8 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, RuntimeError> {
         .set_process(Some(process))
         // Without a UTS namespace of its own the container has the host's name.
         .set_hostname((input.uts != Namespace::Host).then(|| input.hostname.clone()))
+        // Set as Docker sets it, through the `kernel.domainname` sysctl
+        // (runc 1.1 ignores this field).
         .set_domainname(None)
         .set_mounts(Some(mounts))
         .set_hooks(None)
@@ -255,6 +260,9 @@ fn linux_section(
     // Docker's network sysctls, then the container's own (which win).
     let mut sysctl = namespaces::network_sysctls(input);
     sysctl.extend(input.kernel.sysctls.clone());
+    if input.uts != Namespace::Host && !input.domainname.is_empty() {
+        sysctl.insert("kernel.domainname".into(), input.domainname.clone());
+    }
 
     // Every field is set explicitly: the library's Default carries its own opinions.
     let mut linux = oci_spec::runtime::Linux::default();

@@ -124,6 +124,19 @@ pub fn check_resources(
     {
         return invalid("cpu real-time runtime cannot be higher than cpu real-time period");
     }
+    if r.cpu_realtime_runtime > 0 {
+        // The kernel refuses a group more real-time time than its parent
+        // has; dockerd leaves that to runc at start (its --cpu-rt-runtime
+        // gives its parent a budget), berth refuses it here.
+        let budget = realtime_budget();
+        if r.cpu_realtime_runtime > budget {
+            return Err(RuntimeError::invalid(format!(
+                "cpu real-time runtime {} is more than the real-time budget of berth's cgroup \
+                 parent (cpu/berth/cpu.rt_runtime_us: {budget})",
+                r.cpu_realtime_runtime
+            )));
+        }
+    }
     if !update && memory > 0 && resources.memory_swap == 0 && swap_limit_supported() {
         // Docker stores its default swap at create: twice the memory.
         resources.memory_swap = memory.saturating_mul(2);
@@ -222,6 +235,16 @@ fn check_cpuset(
 /// cpu controller's `cpu.rt_runtime_us`; cgroup v2 has none.
 fn realtime_supported() -> bool {
     !cgroup_v2_unified() && Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists()
+}
+
+/// The real-time runtime berth's containers may share: their parent
+/// cgroup's (0 until someone gives it one, the kernel's default for a new
+/// group).
+fn realtime_budget() -> i64 {
+    std::fs::read_to_string("/sys/fs/cgroup/cpu/berth/cpu.rt_runtime_us")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// A weight file of the block I/O controller (CFQ's or BFQ's, v1 or v2).

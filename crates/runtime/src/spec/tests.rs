@@ -23,6 +23,7 @@ fn base_input() -> SpecInput {
         },
         terminal: false,
         hostname: "abc123".into(),
+        domainname: String::new(),
         mounts: vec![],
         privileged: false,
         cap_add: vec![],
