@@ -251,6 +251,15 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         .next()
         .cloned()
         .ok_or_else(|| anyhow!("requires at least 1 argument"))?;
+    // A flag berth does not know lands here, before the image (clap takes
+    // everything from the first unknown word on as IMAGE [COMMAND]):
+    // Docker's words for it rather than an invalid image reference.
+    if image.starts_with('-') {
+        bail!(
+            "unknown flag: {}\nSee 'berth run --help'.",
+            image.split('=').next().unwrap_or_default()
+        );
+    }
     let cmd: Vec<String> = args.cloned().collect();
     let mut mounts = Vec::new();
     for m in &flags.mount {
