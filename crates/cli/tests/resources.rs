@@ -456,3 +456,129 @@ fn exec_detach_keys_are_refused_where_the_cli_cannot_detach() {
         "ran"
     );
 }
+
+#[test]
+fn ipc_modes_share_namespaces_and_dev_shm_as_docker() {
+    let b = Berth::with_busybox();
+    let host_ipc = std::fs::read_link("/proc/self/ns/ipc").unwrap();
+    let donor = b.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--ipc",
+        "shareable",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let donor_ns = b.ok(&[
+        "exec",
+        &donor,
+        "sh",
+        "-c",
+        "echo hi > /dev/shm/x; readlink /proc/self/ns/ipc",
+    ]);
+    assert_ne!(donor_ns, host_ipc.display().to_string());
+    let joined = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--ipc",
+        &format!("container:{donor}"),
+        "busybox",
+        "sh",
+        "-c",
+        "cat /dev/shm/x; readlink /proc/self/ns/ipc",
+    ]);
+    assert_eq!(joined, format!("hi\n{donor_ns}"));
+    let private = b.ok(&["run", "-d", "--network", "none", "busybox", "sleep", "60"]);
+    let r = b.fails(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--ipc",
+        &format!("container:{private}"),
+        "busybox",
+        "true",
+    ]);
+    assert!(r.stderr.contains("non-shareable IPC"), "{}", r.stderr);
+    let own = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "readlink",
+        "/proc/self/ns/ipc",
+    ]);
+    assert_ne!(own, host_ipc.display().to_string());
+    let host = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--ipc",
+        "host",
+        "busybox",
+        "readlink",
+        "/proc/self/ns/ipc",
+    ]);
+    assert_eq!(host, host_ipc.display().to_string());
+    let r = b.fails(&["create", "--ipc", "bogus", "busybox"]);
+    assert!(r.stderr.contains("Invalid IPC mode: bogus"), "{}", r.stderr);
+    b.ok(&["rm", "-f", &donor, &private]);
+    // The shareable tmpfs went with its container.
+    assert!(common::mounts_under(b.path())
+        .iter()
+        .all(|m| !m.ends_with("/shm")));
+}
+
+#[test]
+fn sysctls_outside_the_containers_namespaces_are_refused() {
+    let b = Berth::with_busybox();
+    for (args, message) in [
+        (
+            &["--sysctl", "vm.swappiness=1"][..],
+            "sysctl 'vm.swappiness' is not allowed",
+        ),
+        (
+            &["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"][..],
+            "host's network namespace",
+        ),
+        (
+            &["--ipc", "host", "--sysctl", "kernel.shmmax=1"][..],
+            "host's IPC namespace",
+        ),
+        (
+            &["--oom-score-adj", "2000"][..],
+            "range for oom score adj is [-1000, 1000]",
+        ),
+        (
+            &["--device", "/dev/nonexistent-berth"][..],
+            "error gathering device information",
+        ),
+    ] {
+        let mut create = vec!["create"];
+        create.extend(args);
+        create.push("busybox");
+        let r = b.fails(&create);
+        assert!(r.stderr.contains(message), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+    let out = b.ok(&[
+        "run",
+        "--rm",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "--sysctl",
+        "kernel.msgmax=4096",
+        "busybox",
+        "cat",
+        "/proc/sys/net/ipv4/ip_forward",
+        "/proc/sys/kernel/msgmax",
+    ]);
+    assert_eq!(out, "1\n4096");
+}
