@@ -118,8 +118,10 @@ impl Walk {
 
     /// crun keeps a `status` file in its state directory, runc a `state.json`.
     fn runtime_is_crun(&self, id: &str) -> Result<(), String> {
+        let run_dir = self.server.env()[0].1.clone();
         let out = Command::new("find")
-            .args(["/run/berth", "-maxdepth", "4", "-path"])
+            .arg(run_dir)
+            .args(["-maxdepth", "4", "-path"])
             .arg(format!("*/{id}/*"))
             .output()
             .expect("find");

@@ -84,6 +84,7 @@ fn table(flag: &str) -> Option<Flag> {
         "--restart" => Field(&["--restart", "always"], "{{.HostConfig.RestartPolicy.Name}}", "always"),
         "--rm" => Field(&["--rm"], "{{.HostConfig.AutoRemove}}", "true"),
         "--root" => Client("berth's state root (a global flag)"),
+        "--run-dir" => Client("berth's run directory (a global flag)"),
         "--runtime" => Field(&["--runtime", "crun"], "{{.HostConfig.Runtime}}", "crun"),
         "--security-opt" => Field(&["--security-opt", "no-new-privileges"], "{{.HostConfig.SecurityOpt}}", "no-new-privileges"),
         "--shm-size" => Field(&["--shm-size", "32m"], "{{.HostConfig.ShmSize}}", "33554432"),

@@ -49,7 +49,7 @@ pub use cwd::{check_cwd, check_cwd_in_root};
 pub use error::RuntimeError;
 pub use oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, WindowSize};
 pub use oci_spec;
-pub use runc::RuncCli;
+pub use runc::{runtime_binary, RuncCli};
 pub use seccomp::Seccomp;
 pub use signal::parse_signal;
 pub use sources::{pin_source, PinnedSource};

@@ -264,36 +264,42 @@ impl RuncExec {
     }
 }
 
+/// The executable of runtime `name` (`runc`, `crun`, `youki` or an absolute
+/// path), or why there is none.
+pub fn runtime_binary(name: &str) -> Result<PathBuf, RuntimeError> {
+    Ok(if name.starts_with('/') {
+        let path = PathBuf::from(name);
+        if !is_executable_file(&path) {
+            return Err(RuntimeError::RuntimeNotFound(format!(
+                "OCI runtime {name}: not an executable file"
+            )));
+        }
+        path
+    } else if KNOWN_RUNTIMES.contains(&name) {
+        let path_dirs = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path_dirs)
+            .chain(FALLBACK_DIRS.iter().map(PathBuf::from))
+            .map(|dir| dir.join(name))
+            .find(|candidate| is_executable_file(candidate))
+            .ok_or_else(|| {
+                RuntimeError::RuntimeNotFound(format!(
+                    "OCI runtime \"{name}\" not found in $PATH or {} (is it installed?)",
+                    FALLBACK_DIRS.join(", ")
+                ))
+            })?
+    } else {
+        return Err(RuntimeError::RuntimeNotFound(format!(
+            "unknown OCI runtime \"{name}\": use {} or an absolute path",
+            KNOWN_RUNTIMES.join(", ")
+        )));
+    })
+}
+
 impl RuncCli {
     /// Finds the runtime (`runc`, `crun`, `youki` in `$PATH` or the sbin/bin
     /// directories, or an absolute path) and creates `state_root` if needed.
     pub fn new(name: &str, state_root: &Path) -> Result<RuncCli, RuntimeError> {
-        let binary = if name.starts_with('/') {
-            let path = PathBuf::from(name);
-            if !is_executable_file(&path) {
-                return Err(RuntimeError::RuntimeNotFound(format!(
-                    "OCI runtime {name}: not an executable file"
-                )));
-            }
-            path
-        } else if KNOWN_RUNTIMES.contains(&name) {
-            let path_dirs = std::env::var_os("PATH").unwrap_or_default();
-            std::env::split_paths(&path_dirs)
-                .chain(FALLBACK_DIRS.iter().map(PathBuf::from))
-                .map(|dir| dir.join(name))
-                .find(|candidate| is_executable_file(candidate))
-                .ok_or_else(|| {
-                    RuntimeError::RuntimeNotFound(format!(
-                        "OCI runtime \"{name}\" not found in $PATH or {} (is it installed?)",
-                        FALLBACK_DIRS.join(", ")
-                    ))
-                })?
-        } else {
-            return Err(RuntimeError::RuntimeNotFound(format!(
-                "unknown OCI runtime \"{name}\": use {} or an absolute path",
-                KNOWN_RUNTIMES.join(", ")
-            )));
-        };
+        let binary = runtime_binary(name)?;
         let display_name = binary
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -106,7 +106,7 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
         host.runtime = default_runtime.to_string();
     }
     // Docker refuses a runtime it does not know at create; so does berth.
-    berth_runtime::open(&host.runtime, &super::runtime::runtime_state_root())
+    berth_runtime::runtime_binary(&host.runtime)
         .map_err(|e| ContainerError::InvalidArgument(e.to_string()))?;
     let image_config = image.config.config().clone().unwrap_or_default();
     let (image_healthcheck, shell) = image_health_and_shell(store, &image.id)?;
