@@ -53,6 +53,8 @@ struct Check {
     collected: LimitedOutput,
     start: String,
     timed_out: bool,
+    /// The `execID` of its `exec_*` events.
+    exec_id: String,
 }
 
 fn pipe() -> Result<(File, OwnedFd)> {
@@ -153,13 +155,31 @@ impl HealthChecks {
             return Ok(self.next_delay());
         }
         let start = berth_store::now_rfc3339();
+        // dockerd runs each check as an exec, with its events.
+        let exec_id = berth_store::new_id();
+        let command = self.command.join(" ");
+        store.write(|tx| {
+            for action in ["exec_create", "exec_start"] {
+                state::record(
+                    tx,
+                    &c.id,
+                    &format!("{action}: {command}"),
+                    vec![("execID", exec_id.clone())],
+                )?;
+            }
+            Ok::<_, ContainerError>(())
+        })?;
         match self.start(c, runtime) {
             Ok(check) => {
-                self.running = Some(Check { start, ..check });
+                self.running = Some(Check {
+                    start,
+                    exec_id,
+                    ..check
+                });
                 Ok(self.config.timeout())
             }
             Err(e) => {
-                self.record(store, &c.id, start, -1, e.to_string())?;
+                self.record(store, &c.id, start, &exec_id, -1, e.to_string())?;
                 Ok(self.next_delay())
             }
         }
@@ -194,6 +214,7 @@ impl HealthChecks {
             collected: LimitedOutput::default(),
             start: String::new(),
             timed_out: false,
+            exec_id: String::new(),
         })
     }
 
@@ -247,7 +268,7 @@ impl HealthChecks {
             (false, Ok(code)) => (i64::from(code), output),
             (false, Err(e)) => (-1, e.to_string()),
         };
-        self.record(store, id, check.start, code, output)?;
+        self.record(store, id, check.start, &check.exec_id, code, output)?;
         Ok(Some(self.next_delay()))
     }
 
@@ -256,6 +277,7 @@ impl HealthChecks {
         store: &mut Store,
         id: &str,
         start: String,
+        exec_id: &str,
         exit_code: i64,
         output: String,
     ) -> Result<()> {
@@ -265,7 +287,15 @@ impl HealthChecks {
             exit_code,
             output,
         };
-        if let Some(status) = store.write(|tx| state::record_health(tx, id, result))? {
+        let die = vec![
+            ("exitCode", exit_code.to_string()),
+            ("execID", exec_id.to_string()),
+        ];
+        let status = store.write(|tx| {
+            state::record(tx, id, "exec_die", die)?;
+            state::record_health(tx, id, result)
+        })?;
+        if let Some(status) = status {
             self.status = status;
         }
         Ok(())
