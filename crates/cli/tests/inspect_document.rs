@@ -11,44 +11,113 @@ use std::path::{Path, PathBuf};
 use common::{busybox_tar, docker, dockerd_answers, Berth};
 use serde_json::{json, Value};
 
-/// The run both engines get (then `sleep 1000` on the fixture image).
-const ARGS: &[&str] = &[
-    "run",
-    "-d",
-    "--name",
-    "bid-doc",
-    "-v",
-    "bid-vol:/data",
-    "-v",
-    "/tmp:/h:ro",
-    "-p",
-    "127.0.0.1::80",
-    "-e",
-    "A=b",
-    "-l",
-    "x=y",
-    "--tmpfs",
-    "/run/t:size=1m",
-    "--restart",
-    "on-failure:2",
+/// One shape of container both engines get: `args` then the fixture image
+/// and `cmd`; `network` is created first when not empty. Its document is
+/// taken while it runs, or after it exited when `cmd` ends at once.
+struct Shape {
+    name: &'static str,
+    network: &'static str,
+    args: &'static [&'static str],
+    cmd: &'static [&'static str],
+}
+
+const SLEEP: &[&str] = &["sleep", "1000"];
+
+const SHAPES: &[Shape] = &[
+    Shape {
+        name: "run-detached",
+        network: "",
+        args: &[
+            "run",
+            "-d",
+            "--name",
+            "bid-doc",
+            "-v",
+            "bid-vol:/data",
+            "-v",
+            "/tmp:/h:ro",
+            "-p",
+            "127.0.0.1::80",
+            "-e",
+            "A=b",
+            "-l",
+            "x=y",
+            "--tmpfs",
+            "/run/t:size=1m",
+            "--restart",
+            "on-failure:2",
+        ],
+        cmd: SLEEP,
+    },
+    // Attached, with a terminal, exited: the document of a stopped container.
+    Shape {
+        name: "run-attached-tty",
+        network: "",
+        args: &["run", "-t", "--name", "bid-doc"],
+        cmd: &["sh", "-c", "exit 3"],
+    },
+    Shape {
+        name: "network-none",
+        network: "",
+        args: &["run", "-d", "--name", "bid-doc", "--network", "none"],
+        cmd: SLEEP,
+    },
+    Shape {
+        name: "user-network",
+        network: "bid-net",
+        args: &[
+            "run",
+            "-d",
+            "--name",
+            "bid-doc",
+            "--network",
+            "bid-net",
+            "--network-alias",
+            "web",
+        ],
+        cmd: SLEEP,
+    },
+    Shape {
+        name: "confined",
+        network: "",
+        args: &[
+            "run",
+            "-d",
+            "--name",
+            "bid-doc",
+            "--read-only",
+            "--cap-add",
+            "NET_ADMIN",
+            "--cap-drop",
+            "MKNOD",
+            "-u",
+            "1000:1000",
+            "-w",
+            "/tmp",
+            "--init",
+            "--cgroupns",
+            "private",
+        ],
+        cmd: SLEEP,
+    },
 ];
 const IMAGE: &str = "berth-fixture/busybox:latest";
 
 /// Values that differ from dockerd's on purpose, and why.
 const ACCEPTED: &[(&str, &str)] = &[
-    // berth writes the image's (or Docker's default) PATH into Config.Env;
-    // dockerd adds the default PATH in the runtime spec only.
-    ("Config.Env", "default PATH recorded in Config.Env"),
-    // berth does not record which streams a detached run attached.
-    ("Config.AttachStdout", "attach flags not recorded"),
-    ("Config.AttachStderr", "attach flags not recorded"),
-    // The 20.10 docker CLI sends "default"; berth's CLI names the network.
-    ("HostConfig.NetworkMode", "berth's CLI sends bridge"),
-    // dockerd uses the host's cgroup namespace on a cgroup v1 host; berth
-    // gives every container its own.
-    ("HostConfig.CgroupnsMode", "private cgroup namespace"),
-    // berth masks the current (Docker 25+) list, which is longer.
-    ("HostConfig.MaskedPaths", "Docker 25's masked paths"),
+    // berth masks the paths Docker 28 masks: Docker 20.10's list plus
+    // /proc/interrupts, /sys/devices/virtual/powercap and the CPUs'
+    // thermal_throttle directories. The masked set is confinement: the
+    // longer list hides more of the host, so berth keeps it.
+    ("HostConfig.MaskedPaths", "Docker 28's longer masked list"),
+    // Ids dockerd shows for what berth does not keep: the sandbox of a
+    // container that has exited (dockerd keeps its stale id) and an endpoint
+    // on the `none` network (berth makes none).
+    ("NetworkSettings.SandboxID", "no sandbox after exit"),
+    (
+        "NetworkSettings.Networks.none.EndpointID",
+        "no endpoint on none",
+    ),
 ];
 
 fn is_hex(s: &str, n: usize) -> bool {
@@ -88,6 +157,8 @@ fn mask(path: &str, v: &Value, root: &str) -> Value {
             Value::String(masked)
         }
         Value::Number(_) if path.ends_with(".Pid") => json!("<pid>"),
+        // A user network's subnet is the engine's next free pool.
+        Value::Number(_) if path.ends_with("bid-net.IPPrefixLen") => json!("<IPPrefixLen>"),
         Value::Array(items) => Value::Array(
             items
                 .iter()
@@ -126,25 +197,56 @@ fn masked_text(doc: &Value, root: &str) -> String {
     serde_json::to_string_pretty(&mask("", &doc, root)).unwrap()
 }
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inspect/run-detached.json")
+fn fixture(shape: &Shape) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/inspect")
+        .join(format!("{}.json", shape.name))
 }
 
-fn dockerd_document() -> String {
+fn full_args(shape: &Shape) -> Vec<&'static str> {
+    let mut args = shape.args.to_vec();
+    args.push(IMAGE);
+    args.extend(shape.cmd);
+    args
+}
+
+fn dockerd_document(shape: &Shape) -> String {
     if docker(&["image", "inspect", IMAGE]).is_none() {
         let tar = busybox_tar().to_string_lossy().into_owned();
         docker(&["import", "-c", "CMD [\"sh\"]", &tar, IMAGE]).expect("docker import");
     }
     docker(&["rm", "-fv", "bid-doc"]);
-    let mut args = ARGS.to_vec();
-    args.extend([IMAGE, "sleep", "1000"]);
-    let id = docker(&args).expect("docker run").trim().to_string();
-    let text = docker(&["inspect", &id]);
-    docker(&["rm", "-fv", &id]);
+    if !shape.network.is_empty() {
+        docker(&["network", "rm", shape.network]);
+        docker(&["network", "create", shape.network]).expect("docker network create");
+    }
+    // An attached run fails with the command's status: not an error here.
+    let _ = std::process::Command::new("docker")
+        .args(full_args(shape))
+        .output()
+        .expect("docker run");
+    let text = docker(&["inspect", "bid-doc"]);
+    docker(&["rm", "-fv", "bid-doc"]);
     docker(&["volume", "rm", "bid-vol"]);
+    if !shape.network.is_empty() {
+        docker(&["network", "rm", shape.network]);
+    }
     let doc: Value = serde_json::from_str(&text.expect("docker inspect")).unwrap();
     let root = docker(&["info", "--format", "{{.DockerRootDir}}"]).unwrap_or_default();
     masked_text(&doc[0], root.trim())
+}
+
+fn berth_document(b: &Berth, shape: &Shape) -> String {
+    if !shape.network.is_empty() {
+        b.ok(&["network", "create", shape.network]);
+    }
+    b.run(&full_args(shape));
+    let doc: Value = serde_json::from_str(&b.ok(&["inspect", "bid-doc"])).unwrap();
+    b.ok(&["rm", "-fv", "bid-doc"]);
+    if !shape.network.is_empty() {
+        b.ok(&["network", "rm", shape.network]);
+    }
+    masked_text(&doc[0], &b.path().to_string_lossy())
 }
 
 #[test]
@@ -152,28 +254,60 @@ fn inspect_is_dockerds_document_in_dockers_key_order() {
     let b = Berth::new();
     let tar = busybox_tar().to_string_lossy().into_owned();
     b.ok(&["import", "-c", "CMD [\"sh\"]", &tar, IMAGE]);
-    let mut args = ARGS.to_vec();
-    args.extend([IMAGE, "sleep", "1000"]);
-    let id = b.ok(&args);
-    let doc: Value = serde_json::from_str(&b.ok(&["inspect", &id])).unwrap();
-    let ours = masked_text(&doc[0], &b.path().to_string_lossy());
-    b.ok(&["rm", "-fv", &id]);
+    let live = dockerd_answers();
+    let mut differ = Vec::new();
+    for shape in SHAPES {
+        let ours = berth_document(&b, shape);
+        if std::env::var_os("BERTH_RECORD_FIXTURES").is_some() {
+            std::fs::create_dir_all(fixture(shape).parent().unwrap()).unwrap();
+            std::fs::write(fixture(shape), dockerd_document(shape) + "\n").unwrap();
+        }
+        let recorded = std::fs::read_to_string(fixture(shape)).unwrap();
+        if ours.trim() != recorded.trim() {
+            differ.push(format!(
+                "{}: berth's inspect (left) is not dockerd's recorded one (right):\n{}",
+                shape.name,
+                line_diff(&ours, &recorded)
+            ));
+        } else if live {
+            let theirs = dockerd_document(shape);
+            if ours != theirs {
+                differ.push(format!(
+                    "{}: berth's inspect (left) is not this dockerd's (right):\n{}",
+                    shape.name,
+                    line_diff(&ours, &theirs)
+                ));
+            }
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
 
-    if std::env::var_os("BERTH_RECORD_FIXTURES").is_some() {
-        std::fs::create_dir_all(fixture().parent().unwrap()).unwrap();
-        std::fs::write(fixture(), dockerd_document() + "\n").unwrap();
+/// The lines only in `a` (`-`) and only in `b` (`+`), by a longest common
+/// subsequence of lines (the documents are a few hundred lines).
+fn line_diff(a: &str, b: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let mut common = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            common[i][j] = if a[i] == b[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
     }
-    let recorded = std::fs::read_to_string(fixture()).unwrap();
-    assert_eq!(
-        ours.trim(),
-        recorded.trim(),
-        "berth's inspect (left) is not dockerd's recorded one (right)"
-    );
-    if dockerd_answers() {
-        assert_eq!(
-            ours,
-            dockerd_document(),
-            "berth's inspect (left) is not this dockerd's (right)"
-        );
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            (i, j) = (i + 1, j + 1);
+        } else if j == b.len() || (i < a.len() && common[i + 1][j] >= common[i][j + 1]) {
+            out.push(format!("- {}", a[i]));
+            i += 1;
+        } else {
+            out.push(format!("+ {}", b[j]));
+            j += 1;
+        }
     }
+    out.join("\n")
 }

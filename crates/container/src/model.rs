@@ -25,6 +25,15 @@ pub struct ContainerSpec {
     pub user: String,
     pub tty: bool,
     pub open_stdin: bool,
+    /// Config.AttachStdin/Stdout/Stderr: the streams the client said it
+    /// attaches (false for a detached run). A record, as in Docker: an
+    /// attach names its own streams.
+    #[serde(default)]
+    pub attach_stdin: bool,
+    #[serde(default)]
+    pub attach_stdout: bool,
+    #[serde(default)]
+    pub attach_stderr: bool,
     pub env: Vec<String>,
     /// Config.Cmd: the user's command, or the image's CMD when none was given.
     pub cmd: Vec<String>,

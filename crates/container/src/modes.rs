@@ -1,4 +1,4 @@
-//! Docker's `PidMode`, `UTSMode`, `IpcMode`, `GroupAdd`, `Isolation`,
+//! Docker's `PidMode`, `UTSMode`, `CgroupnsMode`, `IpcMode`, `GroupAdd`, `Isolation`,
 //! `VolumeDriver`, `Sysctls`, `Devices`, `OomScoreAdj` and `OomKillDisable`:
 //! how a container shares the host's or another container's namespaces, its
 //! extra groups, its isolation (Linux has one), its volumes' driver, the
@@ -21,6 +21,9 @@ pub struct HostModes {
     /// `""` (own namespace) or `host`.
     #[serde(rename = "UTSMode")]
     pub uts_mode: String,
+    /// `host` or `private` (`""`: the engine's default, filled in at
+    /// create; records made before it was kept read as that default).
+    pub cgroupns_mode: String,
     /// `--group-add`: group names (looked up in the image at start) or ids.
     pub group_add: Vec<String>,
     /// `""` or `default`, the only isolation Linux has.
@@ -38,9 +41,6 @@ pub struct HostModes {
     pub devices: Vec<DeviceMapping>,
     pub oom_score_adj: i64,
     pub oom_kill_disable: bool,
-    /// `""` (Docker's default: `private` on cgroup v2, `host` on v1),
-    /// `private` or `host`.
-    pub cgroupns_mode: String,
 }
 
 /// How a container gets its IPC namespace (`--ipc`).
@@ -137,6 +137,16 @@ impl HostModes {
     pub fn uts_host(&self) -> bool {
         self.uts_mode == "host"
     }
+
+    /// Docker's `CgroupnsMode`, with dockerd's default for none: `private`
+    /// on a pure cgroup v2 host (`v2`), the host's on a v1 or hybrid one.
+    pub fn cgroupns(&self, v2: bool) -> &str {
+        match self.cgroupns_mode.as_str() {
+            "" if v2 => "private",
+            "" => "host",
+            mode => mode,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -152,6 +162,7 @@ mod tests {
         let ok = HostModes {
             pid_mode: "container:web".into(),
             uts_mode: "host".into(),
+            cgroupns_mode: "private".into(),
             group_add: vec!["audio".into(), "1234".into()],
             isolation: "default".into(),
             volume_driver: "local".into(),
@@ -179,6 +190,13 @@ mod tests {
             refused(with(|m| m.pid_mode = "bogus".into()), false),
             "invalid PID mode: bogus"
         );
+        assert_eq!(
+            refused(with(|m| m.cgroupns_mode = "shared".into()), false),
+            "invalid cgroup namespace mode: shared"
+        );
+        assert_eq!(HostModes::default().cgroupns(false), "host");
+        assert_eq!(HostModes::default().cgroupns(true), "private");
+        assert_eq!(ok.cgroupns(false), "private");
         assert_eq!(
             refused(with(|m| m.uts_mode = "host".into()), true),
             "conflicting options: hostname and the UTS mode"

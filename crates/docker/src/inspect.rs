@@ -158,14 +158,14 @@ pub fn container(d: &ContainerDetails) -> Value {
             "Hostname": spec.hostname,
             "Domainname": spec.domainname,
             "User": spec.user,
-            "AttachStdin": false,
-            "AttachStdout": true,
-            "AttachStderr": true,
+            "AttachStdin": spec.attach_stdin,
+            "AttachStdout": spec.attach_stdout,
+            "AttachStderr": spec.attach_stderr,
             "ExposedPorts": exposed,
             "Tty": spec.tty,
             "OpenStdin": spec.open_stdin,
             "StdinOnce": false,
-            "Env": spec.env,
+            "Env": list_or_null(&spec.env),
             "Cmd": list_or_null(&spec.cmd),
             "Healthcheck": spec.healthcheck,
             "Image": c.image_ref,
@@ -183,7 +183,8 @@ pub fn container(d: &ContainerDetails) -> Value {
     }
     // Docker's `omitempty` Config fields, in its order.
     if let Some(config) = v["Config"].as_object_mut() {
-        config.retain(|k, v| !(k == "Healthcheck" && v.is_null()));
+        config
+            .retain(|k, v| !(matches!(k.as_str(), "Healthcheck" | "ExposedPorts") && v.is_null()));
         let host = &spec.host;
         let mut ordered = Map::new();
         for (key, value) in std::mem::take(config) {
@@ -252,7 +253,7 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
         "VolumesFrom": list_or_null(&host.volumes_from),
         "CapAdd": list_or_null(&host.cap_add),
         "CapDrop": list_or_null(&host.cap_drop),
-        "CgroupnsMode": if modes.cgroupns_mode.is_empty() { "private" } else { modes.cgroupns_mode.as_str() },
+        "CgroupnsMode": berth_engine::security::cgroupns_mode(modes),
         "Dns": host.dns,
         "DnsOptions": host.dns_options,
         "DnsSearch": host.dns_search,

@@ -31,3 +31,10 @@ pub fn confined_paths() -> (Vec<String>, Vec<String>) {
         berth_runtime::readonly_paths(),
     )
 }
+
+/// A container's `HostConfig.CgroupnsMode` as dockerd shows it: the mode
+/// recorded at create (dockerd's default for records made before berth
+/// kept one).
+pub fn cgroupns_mode(modes: &berth_container::HostModes) -> &str {
+    modes.cgroupns(berth_runtime::cgroup_v2_unified())
+}

@@ -97,6 +97,9 @@ pub struct HostFlags {
     /// UTS namespace to use
     #[arg(long = "uts")]
     uts: Option<String>,
+    /// Cgroup namespace to use (host|private)
+    #[arg(long = "cgroupns")]
+    cgroupns: Option<String>,
     /// Container isolation technology
     #[arg(long = "isolation")]
     isolation: Option<String>,
@@ -118,9 +121,6 @@ pub struct HostFlags {
     /// Disable OOM Killer
     #[arg(long = "oom-kill-disable")]
     oom_kill_disable: bool,
-    /// Cgroup namespace to use (host|private)
-    #[arg(long = "cgroupns")]
-    cgroupns: Option<String>,
 }
 
 impl HostFlags {
@@ -133,6 +133,7 @@ impl HostFlags {
         host.modes = HostModes {
             pid_mode: self.pid.clone().unwrap_or_default(),
             uts_mode: self.uts.clone().unwrap_or_default(),
+            cgroupns_mode: self.cgroupns.clone().unwrap_or_default(),
             group_add: self.group_add.clone(),
             isolation: self.isolation.clone().unwrap_or_default(),
             volume_driver: self.volume_driver.clone().unwrap_or_default(),
@@ -154,7 +155,6 @@ impl HostFlags {
                 .collect::<Result<_>>()?,
             oom_score_adj: self.oom_score_adj.unwrap_or(0),
             oom_kill_disable: self.oom_kill_disable,
-            cgroupns_mode: self.cgroupns.clone().unwrap_or_default(),
         };
 
         Ok(())

@@ -17,9 +17,6 @@ use berth_container::{names, ContainerError, HealthConfig, LogConfig, Result};
 
 use crate::container::create_network::{self, NetworkPlan};
 
-/// Docker's default PATH, used when the image sets none.
-pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 /// What a front end (CLI flags or an API body) asks for.
 #[derive(Debug, Clone, Default)]
 pub struct CreateRequest {
@@ -38,6 +35,11 @@ pub struct CreateRequest {
     pub labels: BTreeMap<String, String>,
     pub tty: bool,
     pub open_stdin: bool,
+    /// Docker's `Config.AttachStdin`/`AttachStdout`/`AttachStderr`: the
+    /// streams the client attaches, recorded as given.
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<i64>,
     pub expose: Vec<String>,
@@ -134,7 +136,7 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
     };
     let args: Vec<String> = full.collect();
 
-    let env = merge_env(image_config.env().as_deref().unwrap_or_default(), &req.env)?;
+    let env = super::env::config_env(image_config.env().as_deref().unwrap_or_default(), &req.env)?;
     let working_dir = match &req.working_dir {
         Some(w) if !w.is_empty() && !w.starts_with('/') => {
             return Err(ContainerError::InvalidArgument(format!(
@@ -187,6 +189,9 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
         user,
         tty: req.tty,
         open_stdin: req.open_stdin,
+        attach_stdin: req.attach_stdin,
+        attach_stdout: req.attach_stdout,
+        attach_stderr: req.attach_stderr,
         env,
         cmd,
         entrypoint,
@@ -268,8 +273,9 @@ fn validate_host(mut host: HostSpec) -> Result<HostSpec> {
             "Conflicting options: --restart and --rm".into(),
         ));
     }
+    // dockerd 20.10 records no mode as "default" (the default bridge).
     if host.network_mode.is_empty() {
-        host.network_mode = "bridge".into();
+        host.network_mode = "default".into();
     }
     if host.shm_size == 0 {
         host.shm_size = 64 * 1024 * 1024;
@@ -289,28 +295,6 @@ fn validate_host(mut host: HostSpec) -> Result<HostSpec> {
     host.log_config = LogConfig::merge(&host.log_config, &daemon);
     host.log_config.settings()?;
     Ok(host)
-}
-
-/// Image ENV, then the user's entries (a later KEY replaces an earlier one);
-/// Docker's default PATH when none is set.
-fn merge_env(image_env: &[String], user_env: &[String]) -> Result<Vec<String>> {
-    let mut env: Vec<String> = Vec::new();
-    for entry in image_env.iter().chain(user_env) {
-        let key = entry.split('=').next().unwrap_or_default();
-        if key.is_empty() {
-            return Err(ContainerError::InvalidArgument(format!(
-                "invalid environment variable: {entry}"
-            )));
-        }
-        match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
-            Some(existing) => *existing = entry.clone(),
-            None => env.push(entry.clone()),
-        }
-    }
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.insert(0, DEFAULT_PATH.to_string());
-    }
-    Ok(env)
 }
 
 /// Turns `-v`, `--mount`, `--tmpfs`, `--volumes-from` and the image's `VOLUME`s
@@ -615,15 +599,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn env_merge_overrides_by_key_and_adds_default_path() {
-        let env = merge_env(&["A=1".into(), "B=2".into()], &["A=3".into(), "C".into()]).unwrap();
-        assert_eq!(env, vec![DEFAULT_PATH, "A=3", "B=2", "C"]);
-        let env = merge_env(&["PATH=/bin".into()], &[]).unwrap();
-        assert_eq!(env, vec!["PATH=/bin"]);
-        assert!(merge_env(&[], &["=x".into()]).is_err());
-    }
-
-    #[test]
     fn host_validation() {
         let mut h = HostSpec::default();
         h.restart_policy = berth_container::RestartPolicy::Always;
@@ -639,7 +614,7 @@ mod tests {
         h.security_opt = vec!["no-new-privileges".into()];
         let h = validate_host(h).unwrap();
         assert!(h.security.no_new_privileges);
-        assert_eq!(h.network_mode, "bridge");
+        assert_eq!(h.network_mode, "default");
         assert_eq!(h.shm_size, 64 << 20);
     }
 }

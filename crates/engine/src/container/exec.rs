@@ -186,18 +186,14 @@ pub(crate) fn exec_process(c: &Container, root: &Path, req: &ExecConfig) -> Resu
     };
     let user =
         berth_runtime::resolve_container_user(root, user_spec, &c.spec.host.modes.group_add)?;
-    let mut env = c.spec.env.clone();
-    env.push(format!("HOSTNAME={}", c.spec.hostname));
-    if req.tty {
-        env.push("TERM=xterm".into());
-    }
+    let mut env = super::env::process_env(
+        &c.spec.hostname,
+        req.tty,
+        Vec::new(),
+        &[&c.spec.env, &req.env],
+    );
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(user.home_env());
-    }
-    for e in &req.env {
-        let key = e.split('=').next().unwrap_or_default();
-        env.retain(|x| x.split('=').next() != Some(key));
-        env.push(e.clone());
     }
     let cwd = [&req.working_dir, &c.spec.working_dir]
         .into_iter()

@@ -9,6 +9,7 @@ pub mod create;
 pub(crate) mod create_network;
 pub mod details;
 pub mod diff;
+pub(crate) mod env;
 pub(crate) mod exec;
 pub mod exec_instances;
 pub mod exec_start;

@@ -22,6 +22,11 @@ pub(crate) fn limits(host: &HostSpec) -> Limits {
 /// without it) is refused here, with Docker's warning as the reason.
 pub(super) fn validate(store: &Store, host: &mut HostSpec, hostname_given: bool) -> Result<()> {
     host.modes.validate(hostname_given)?;
+    // dockerd records its default mode in the container.
+    host.modes.cgroupns_mode = host
+        .modes
+        .cgroupns(berth_runtime::cgroup_v2_unified())
+        .to_string();
     if let SharedNamespace::Container(other) = host.modes.pid() {
         model::find(store, other)?;
     }

@@ -11,6 +11,7 @@ use berth_mount::Linux;
 use berth_runtime::{BindMount, ExtraMount, Namespace, SpecInput, Ulimit};
 use berth_store::{crash, Store};
 
+use crate::container::env::process_env;
 use crate::container::volumes;
 use crate::monitor::links::{self, Link};
 
@@ -103,25 +104,9 @@ pub(super) fn spec_input(
         &c.spec.user,
         &c.spec.host.modes.group_add,
     )?;
-    // Docker puts the link variables before the container's own, which win.
-    let mut env: Vec<String> = links
-        .iter()
-        .flat_map(|l| l.env())
-        .filter(|e| {
-            let key = e.split('=').next().unwrap_or_default();
-            !c.spec
-                .env
-                .iter()
-                .any(|own| own.split('=').next() == Some(key))
-        })
-        .collect();
-    env.extend(c.spec.env.iter().cloned());
-    if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
-        env.insert(1.min(env.len()), format!("HOSTNAME={}", c.spec.hostname));
-    }
-    if c.spec.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
-        env.push("TERM=xterm".into());
-    }
+    // Docker's defaults and the link variables, the container's own on top.
+    let links_env = links.iter().flat_map(|l| l.env()).collect();
+    let mut env = process_env(&c.spec.hostname, c.spec.tty, links_env, &[&c.spec.env]);
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(user.home_env());
     }
@@ -182,6 +167,7 @@ pub(super) fn spec_input(
         network,
         pid,
         uts,
+        cgroup,
         init_binary,
         shm_size_bytes: c.spec.host.shm_size,
         cgroups_path: crate::container::leftovers::cgroups_path(&c.id),

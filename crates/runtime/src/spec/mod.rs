@@ -31,6 +31,7 @@ use crate::user::User;
 
 pub use kernel::{check_devices, check_oom, check_sysctl, DeviceMapping, KernelSettings, Shm};
 pub use mounts::{masked_paths, readonly_paths};
+pub use namespaces::cgroup_v2_unified;
 pub use process::{build_exec_process, inherit_container_limits};
 pub use resources::{check_resources, linux_resources, Limits, Resources};
 

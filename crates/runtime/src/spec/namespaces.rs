@@ -18,7 +18,7 @@ fn namespace(typ: LinuxNamespaceType, path: Option<&Path>) -> Result<LinuxNamesp
 
 /// True when /sys/fs/cgroup is a pure cgroup v2 mount; a hybrid v1+v2 host is v1
 /// for Docker (host cgroup namespace by default).
-pub(super) fn cgroup_v2_unified() -> bool {
+pub fn cgroup_v2_unified() -> bool {
     const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
     rustix::fs::statfs("/sys/fs/cgroup")
         // f_type's integer type differs between architectures.

@@ -1,7 +1,6 @@
 //! Unit tests of the spec: Docker's defaults and how each input changes them.
 
 use super::mounts::{MASKED_PATHS, READONLY_PATHS};
-use super::namespaces::cgroup_v2_unified;
 use super::process::has_sys_resource;
 use super::resources::swap_limit_supported;
 use super::*;
@@ -175,9 +174,6 @@ fn defaults_match_docker() {
         LinuxNamespaceType::Pid,
         LinuxNamespaceType::Ipc,
     ];
-    if cgroup_v2_unified() {
-        expected.push(LinuxNamespaceType::Cgroup);
-    }
     assert_eq!(namespaces, expected);
     assert_eq!(
         linux.masked_paths().as_ref().unwrap(),
@@ -238,6 +234,27 @@ fn defaults_match_docker() {
         json["linux"]["seccomp"]["defaultAction"].as_str(),
         filtered.then_some("SCMP_ACT_ERRNO")
     );
+}
+
+#[test]
+fn a_private_cgroup_namespace_only_when_asked() {
+    let mut input = base_input();
+    let has_cgroup_ns = |input: &SpecInput| {
+        build_spec(input)
+            .unwrap()
+            .linux()
+            .as_ref()
+            .unwrap()
+            .namespaces()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|n| n.typ() == LinuxNamespaceType::Cgroup)
+    };
+    input.kernel.private_cgroupns = Some(false);
+    assert!(!has_cgroup_ns(&input));
+    input.kernel.private_cgroupns = Some(true);
+    assert!(has_cgroup_ns(&input));
 }
 
 #[test]

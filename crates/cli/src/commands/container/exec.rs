@@ -57,7 +57,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
         );
     }
     let mut env = Vec::new();
-    resolve_env(&args.env, &mut env);
+    resolve_env(&args.env, &mut env, true);
     let config = ExecConfig {
         cmd: args.args[1..].to_vec(),
         env,

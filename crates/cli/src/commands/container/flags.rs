@@ -97,7 +97,8 @@ pub struct CreateFlags {
     #[arg(long = "volumes-from")]
     volumes_from: Vec<String>,
     /// Connect a container to a network
-    #[arg(long = "network", alias = "net", default_value = "bridge")]
+    /// (docker's CLI sends "default" when not given: the default bridge)
+    #[arg(long = "network", alias = "net", default_value = "default")]
     network: String,
     /// Set custom DNS servers
     #[arg(long)]
@@ -206,14 +207,40 @@ pub(crate) fn parse_restart(s: &str) -> Result<RestartPolicy> {
     Ok(RestartPolicy::from_parts(name, count).map_err(berth_engine::Error::from)?)
 }
 
-/// `KEY=VALUE` stays; a bare `KEY` takes the value from the CLI's environment
-/// (and is dropped if unset), as Docker does.
-pub(super) fn resolve_env(entries: &[String], out: &mut Vec<String>) {
+/// `--cap-add`/`--cap-drop` as the docker CLI (23 and later) sends them:
+/// upper case with the `CAP_` prefix, once each, sorted; `ALL` stands alone;
+/// a capability also added is not dropped.
+fn effective_caps(caps: &[String], added: &[String]) -> Vec<String> {
+    let normal = |c: &String| {
+        let c = c.trim().to_ascii_uppercase();
+        if c == "ALL" || c.starts_with("CAP_") {
+            c
+        } else {
+            format!("CAP_{c}")
+        }
+    };
+    let added: Vec<String> = added.iter().map(normal).collect();
+    let mut out: Vec<String> = caps.iter().map(normal).collect();
+    if out.iter().any(|c| c == "ALL") {
+        return vec!["ALL".into()];
+    }
+    out.retain(|c| !added.contains(c));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `KEY=VALUE` stays; a bare `KEY` takes the value from the CLI's
+/// environment. Unset, the docker CLI sends it bare from `-e` (the engine
+/// then unsets it in the process) and drops it from an `--env-file`.
+pub(super) fn resolve_env(entries: &[String], out: &mut Vec<String>, keep_unset: bool) {
     for e in entries {
         if e.contains('=') {
             out.push(e.clone());
         } else if let Ok(v) = std::env::var(e) {
             out.push(format!("{e}={v}"));
+        } else if keep_unset {
+            out.push(e.clone());
         }
     }
 }
@@ -225,7 +252,7 @@ fn read_env_file(path: &PathBuf, out: &mut Vec<String>) -> Result<()> {
         .map(|l| l.trim_start().to_string())
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
-    resolve_env(&lines, out);
+    resolve_env(&lines, out, false);
     Ok(())
 }
 
@@ -245,7 +272,7 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
     for file in &flags.env_file {
         read_env_file(file, &mut env)?;
     }
-    resolve_env(&flags.env, &mut env);
+    resolve_env(&flags.env, &mut env, true);
     let mut args = flags.args.iter();
     let image = args
         .next()
@@ -285,8 +312,8 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         restart_policy: parse_restart(&flags.restart)?,
         privileged: flags.privileged,
         read_only_rootfs: flags.read_only,
-        cap_add: flags.cap_add.clone(),
-        cap_drop: flags.cap_drop.clone(),
+        cap_add: effective_caps(&flags.cap_add, &[]),
+        cap_drop: effective_caps(&flags.cap_drop, &flags.cap_add),
         security_opt: crate::commands::security_opt::client_side(&flags.security_opt)?,
         // Parsed from security_opt at create.
         security: Default::default(),
@@ -361,6 +388,11 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         labels: parse_labels(&flags.label),
         tty: flags.tty,
         open_stdin: flags.interactive,
+        // As the docker CLI: stdout and stderr, stdin with -i (`run -d`
+        // clears them).
+        attach_stdin: flags.interactive,
+        attach_stdout: true,
+        attach_stderr: true,
         stop_signal: flags.stop_signal.clone(),
         stop_timeout: flags.stop_timeout,
         expose,
@@ -375,6 +407,20 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caps_as_the_docker_cli_sends_them() {
+        let v = |s: &[&str]| s.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            effective_caps(&v(&["net_admin", "CAP_SYS_TIME", "NET_ADMIN"]), &[]),
+            v(&["CAP_NET_ADMIN", "CAP_SYS_TIME"])
+        );
+        assert_eq!(effective_caps(&v(&["all", "chown"]), &[]), v(&["ALL"]));
+        assert_eq!(
+            effective_caps(&v(&["MKNOD", "CHOWN"]), &v(&["cap_chown"])),
+            v(&["CAP_MKNOD"])
+        );
+    }
 
     #[test]
     fn restart_and_ulimit_parsing() {

@@ -104,6 +104,18 @@ fn ports_text(d: &ContainerDetails) -> String {
     parts.join(", ")
 }
 
+/// The networks the container is on, as the docker CLI lists them: the
+/// names of inspect's `NetworkSettings.Networks`, sorted.
+fn network_names(d: &ContainerDetails) -> String {
+    let doc = berth_docker::inspect::container(d);
+    let mut names: Vec<&String> = doc["NetworkSettings"]["Networks"]
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    names.sort();
+    names.into_iter().cloned().collect::<Vec<_>>().join(",")
+}
+
 fn ps_row(d: &ContainerDetails, no_trunc: bool) -> Value {
     let c = &d.container;
     let command = std::iter::once(c.spec.path.clone())
@@ -156,7 +168,7 @@ fn ps_row(d: &ContainerDetails, no_trunc: bool) -> Value {
         "Names": c.name,
         "Labels": labels,
         "Mounts": mounts,
-        "Networks": c.spec.host.network_mode,
+        "Networks": network_names(d),
     })
 }
 

@@ -22,7 +22,13 @@ pub fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
 }
 
 pub fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
-    let req = request(&args.flags)?;
+    let mut req = request(&args.flags)?;
+    if args.detach {
+        // The docker CLI records a detached run as attaching nothing.
+        req.attach_stdin = false;
+        req.attach_stdout = false;
+        req.attach_stderr = false;
+    }
     let mut engine = ctx.engine()?;
     let c = engine.container_create(req)?;
     let started = engine.container_start(&c.id, !args.detach)?;
