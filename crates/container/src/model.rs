@@ -393,6 +393,10 @@ pub struct Paths {
     pub bundle_config: PathBuf,
     pub log: PathBuf,
     pub monitor_lock: PathBuf,
+    /// Present from a run's recorded exit until its monitor has torn it
+    /// down (runtime state, network, volumes, rootfs); one left behind by
+    /// a monitor that died tells the next command to finish the job.
+    pub teardown_pending: PathBuf,
     pub attach_socket: PathBuf,
     pub hosts: PathBuf,
     pub hostname: PathBuf,
@@ -413,6 +417,7 @@ impl Paths {
             bundle_config: dir.join("config.json"),
             log: dir.join(format!("{id}-json.log")),
             monitor_lock: dir.join("monitor.lock"),
+            teardown_pending: dir.join("teardown.pending"),
             attach_socket: dir.join("attach.sock"),
             hosts: dir.join("hosts"),
             hostname: dir.join("hostname"),

@@ -260,12 +260,16 @@ impl Monitor {
     /// Runs the container until it exits for good: with its restart policy,
     /// again after a back-off (Docker's: doubling from 100ms, reset after 10s
     /// of running), unless the user stops it meanwhile.
+    ///
+    /// As dockerd, an exit is recorded (status, code, finish time, `die`)
+    /// as soon as the process is reaped and its output drained; the
+    /// teardown follows, under the monitor's lock, which commands that need
+    /// the container torn down wait for (`reconcile`).
     fn run(&mut self, sync: &mut Option<File>) -> Result<()> {
         let mut backoff = Duration::from_millis(100);
         loop {
             let container = model::find(&self.store, &self.id)?;
             let outcome = self.run_once(&container, sync);
-            self.cleanup_runtime();
             let end = match outcome {
                 Ok(end) => end,
                 Err(e) => {
@@ -276,7 +280,9 @@ impl Monitor {
                         error: e.to_string(),
                     };
                     if sync.is_some() {
-                        // The first start failed: its caller hears why; no restart.
+                        // The first start failed: its caller hears why (once
+                        // it is torn down); no restart.
+                        self.cleanup_runtime();
                         self.transition(Transition::Die(Exit {
                             code: end.code,
                             oom_killed: false,
@@ -296,8 +302,15 @@ impl Monitor {
                 error: &end.error,
             };
             let container = model::find(&self.store, &self.id)?;
-            if !should_restart(&container, end.code) {
-                self.transition(Transition::Die(exit))?;
+            let restart = should_restart(&container, end.code);
+            self.mark_teardown_pending();
+            self.transition(if restart {
+                Transition::DieToRestart(exit)
+            } else {
+                Transition::Die(exit)
+            })?;
+            self.cleanup_runtime();
+            if !restart {
                 // Clients (e.g. `run --rm`) learn the exit once removal is done.
                 self.finish(&container)?;
                 self.notify_exit(end.code);
@@ -306,7 +319,6 @@ impl Monitor {
             if end.ran_for >= Duration::from_secs(10) {
                 backoff = Duration::from_millis(100);
             }
-            self.transition(Transition::DieToRestart(exit))?;
             // Only now: a client acting on the exit (e.g. `rm` after `wait`)
             // must find the container restarting, not exited.
             self.notify_exit(end.code);
@@ -585,9 +597,18 @@ impl Monitor {
         }
     }
 
+    /// Marks the teardown to come, before the exit is recorded: a monitor
+    /// killed during it leaves the mark, and the next command finishes the
+    /// teardown (`reconcile`).
+    fn mark_teardown_pending(&self) {
+        if let Err(e) = std::fs::write(&self.paths.teardown_pending, b"") {
+            eprintln!("monitor {}: {e}", self.id);
+        }
+    }
+
     /// Deletes the runtime's state, tears the network down, releases volumes
-    /// and unmounts the rootfs. Failures are logged: they must not keep the
-    /// exit from being recorded.
+    /// and unmounts the rootfs. Failures are logged (the exit is recorded
+    /// already); the teardown mark goes last.
     fn cleanup_runtime(&mut self) {
         crash::point("exit", "before-cleanup");
         if let Err(e) = self.runtime.delete(&self.id, true) {
@@ -606,5 +627,6 @@ impl Monitor {
         if let Err(e) = rootfs::unmount(&self.store, &self.id, &self.sys) {
             eprintln!("monitor {}: unmount: {e}", self.id);
         }
+        let _ = std::fs::remove_file(&self.paths.teardown_pending);
     }
 }
