@@ -588,3 +588,67 @@ fn current_docker_cli_when_installed() {
     }
     scenario(bin);
 }
+
+/// Short attached runs, with and without `--rm`: every one prints its
+/// output and exits with its command's status, and inspect right after the
+/// run reads the exit; the recorded create as the CLI asked. The same on
+/// dockerd when it answers.
+fn short_runs(d: &Docker) -> Vec<String> {
+    let mut seen = Vec::new();
+    for i in 0..10 {
+        let name = format!("short-{}-{i}", std::process::id());
+        let rm = if i % 2 == 0 { "--rm" } else { "--name" };
+        let mut args = vec!["run", rm];
+        if rm == "--name" {
+            args.push(&name);
+        }
+        let script = format!("echo out-{i}; exit 3");
+        args.extend(["busybox", "sh", "-c", &script]);
+        let out = d.run(&args);
+        seen.push(format!("{} {}", out.code, out.stdout.trim()));
+        if rm == "--name" {
+            let fmt = "{{.State.Status}} {{.State.Running}} {{.State.ExitCode}} \
+                       {{.Config.AttachStdout}} {{.HostConfig.NetworkMode}}";
+            seen.push(d.ok(&["inspect", "--format", fmt, &name]));
+            d.ok(&["rm", &name]);
+        }
+    }
+    let id = d.ok(&[
+        "run",
+        "-d",
+        "--cap-add",
+        "net_admin",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    let fmt = "{{.Config.AttachStdout}} {{.Config.AttachStderr}} {{.HostConfig.NetworkMode}} \
+               {{.HostConfig.CapAdd}} {{.HostConfig.CgroupnsMode}} {{json .Config.Env}}";
+    seen.push(d.ok(&["inspect", "--format", fmt, &id]));
+    d.ok(&["rm", "-f", &id]);
+    seen
+}
+
+#[test]
+fn short_attached_runs_as_dockerd() {
+    let server = Server::start();
+    for bin in ["/usr/bin/docker", "/usr/local/bin/docker"] {
+        let bin = Path::new(bin);
+        if !bin.exists() {
+            continue;
+        }
+        let ours = short_runs(&Docker {
+            bin,
+            host: server.docker_host(),
+        });
+        assert_eq!(ours[0], "3 out-0");
+        assert_eq!(ours[2], "exited false 3 true default");
+        let dockerd = Docker {
+            bin,
+            host: "unix:///var/run/docker.sock".into(),
+        };
+        if dockerd.run(&["image", "inspect", "busybox"]).code == 0 {
+            assert_eq!(ours, short_runs(&dockerd), "{} on dockerd", bin.display());
+        }
+    }
+}

@@ -6,7 +6,7 @@ use berth_container::state;
 use berth_store::Store;
 
 use super::pause::{pause, unpause};
-use super::reconcile::lookup;
+use super::reconcile::lookup_settled;
 use crate::{Engine, Result};
 
 /// `commit` options.
@@ -27,7 +27,7 @@ impl Engine {
     /// applied; returns the image's ID. Records Docker's `commit` event.
     pub fn container_commit(&mut self, reference: &str, req: &CommitRequest) -> Result<String> {
         let (store, run_dir) = (&mut self.store, &self.config.run_dir);
-        let c = lookup(store, run_dir, reference)?;
+        let c = lookup_settled(store, run_dir, reference)?;
         let parent = berth_image::resolve(store, &c.image_id)?;
         // As Docker: paused (with its events) for the time of the commit.
         let paused =

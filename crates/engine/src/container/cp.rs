@@ -13,7 +13,7 @@ use berth_store::Store;
 pub use berth_archive::PathStat;
 
 use super::exec::live_root;
-use super::reconcile::lookup;
+use super::reconcile::lookup_settled;
 use crate::Engine;
 
 /// How `cp` copies, as Docker's flags and query parameters say.
@@ -38,7 +38,7 @@ fn with_root<T>(
     reference: &str,
     f: impl FnOnce(&Path) -> Result<T>,
 ) -> crate::Result<T> {
-    let c: Container = lookup(store, run_dir, reference)?;
+    let c: Container = lookup_settled(store, run_dir, reference)?;
     Ok(
         if c.state.status == Status::Running || c.state.status == Status::Paused {
             f(&live_root(&c))

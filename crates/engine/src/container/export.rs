@@ -5,14 +5,14 @@ use std::io::Write;
 use berth_container::rootfs;
 use berth_mount::Linux;
 
-use super::reconcile::lookup;
+use super::reconcile::lookup_settled;
 use crate::{Engine, Result};
 
 impl Engine {
     /// `export`: the container's filesystem (without volumes) as a tar
     /// stream.
     pub fn container_export(&mut self, reference: &str, out: impl Write) -> Result<()> {
-        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
+        let c = lookup_settled(&mut self.store, &self.config.run_dir, reference)?;
         rootfs::with_mounted(&self.store, &c.id, &Linux, |root| {
             berth_archive::pack_tree(root, out)?;
             Ok(())

@@ -2,6 +2,7 @@
 //! (SIGKILL, OOM, reboot).
 
 use std::path::Path;
+use std::time::Duration;
 
 use berth_container::model::{self, Container, Paths, Status};
 use berth_container::state::{self, Exit, Transition};
@@ -10,11 +11,40 @@ use berth_store::{FileLock, Store};
 
 use super::leftovers;
 use super::removal::remove_stopped;
+use crate::monitor::client;
+
+/// How long a command waits for a monitor to finish tearing down a run
+/// whose exit it has recorded (network, volumes, rootfs: well under a second).
+const TEARDOWN_WAIT: Duration = Duration::from_secs(30);
 
 /// Finds a container and repairs its state if its monitor died.
 pub fn lookup(store: &mut Store, run_dir: &Path, reference: &str) -> Result<Container> {
     let mut c = model::find(store, reference)?;
     reconcile(store, run_dir, &mut c)?;
+    Ok(c)
+}
+
+/// [`lookup`] for a command that needs the container torn down if it is
+/// not running (`start`, `rm`, `cp`, `commit`...): a run whose exit is
+/// recorded while its monitor still tears it down is waited for, as
+/// dockerd's container lock makes such commands wait.
+pub fn lookup_settled(store: &mut Store, run_dir: &Path, reference: &str) -> Result<Container> {
+    let mut c = lookup(store, run_dir, reference)?;
+    let paths = Paths::of(store, &c.id);
+    if !c.state.status.has_monitor() && paths.teardown_pending.exists() {
+        if !client::wait_exit(store, &c.id, TEARDOWN_WAIT) {
+            return Err(ContainerError::Conflict(format!(
+                "container {} is still being torn down",
+                c.id
+            )));
+        }
+        reconcile(store, run_dir, &mut c)?;
+        // A monitor killed mid-teardown leaves its marker; reconcile has
+        // just finished that teardown (leftovers).
+        if !FileLock::is_held(&paths.monitor_lock) {
+            let _ = std::fs::remove_file(&paths.teardown_pending);
+        }
+    }
     Ok(c)
 }
 

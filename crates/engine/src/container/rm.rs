@@ -7,7 +7,7 @@ use berth_container::model::{self, Status};
 use berth_container::{ContainerError, Result};
 use berth_store::Store;
 
-use super::reconcile::{lookup, reconcile};
+use super::reconcile::{lookup_settled, reconcile};
 use super::removal::remove_stopped;
 use super::runtime::runtime_of;
 use super::signal::{kill, mark_stopped_by_user};
@@ -30,7 +30,7 @@ pub(crate) fn remove(
     reference: &str,
     req: RemoveRequest,
 ) -> Result<()> {
-    let c = lookup(store, run_dir, reference)?;
+    let c = lookup_settled(store, run_dir, reference)?;
     if c.state.status.has_monitor() {
         if !req.force {
             let what = if c.state.status == Status::Paused {

@@ -8,7 +8,7 @@ use berth_container::{ContainerError, Result};
 use berth_store::Store;
 
 use super::attach::{record_attach, Attachment, PendingAttachment};
-use super::reconcile::lookup;
+use super::reconcile::lookup_settled;
 use crate::monitor::client;
 use crate::Engine;
 
@@ -32,7 +32,7 @@ pub(crate) fn start(
     reference: &str,
     attach: bool,
 ) -> Result<Started> {
-    let c = lookup(store, run_dir, reference)?;
+    let c = lookup_settled(store, run_dir, reference)?;
     match c.state.status {
         Status::Running | Status::Restarting => {
             let attachment = if attach {
