@@ -38,6 +38,8 @@ pub fn lookup_settled(store: &mut Store, run_dir: &Path, reference: &str) -> Res
                 c.id
             )));
         }
+        // It may be gone (`--rm`) or have been torn down by someone else.
+        model::reload(store, &mut c)?;
         reconcile(store, run_dir, &mut c)?;
         // A monitor killed mid-teardown leaves its marker; reconcile has
         // just finished that teardown (leftovers).
@@ -46,6 +48,15 @@ pub fn lookup_settled(store: &mut Store, run_dir: &Path, reference: &str) -> Res
         }
     }
     Ok(c)
+}
+
+/// Whether `c`'s last run has ended (its exit is recorded) and its monitor
+/// is still tearing it down.
+pub(crate) fn tearing_down(store: &Store, c: &Container) -> bool {
+    let paths = Paths::of(store, &c.id);
+    !c.state.status.has_monitor()
+        && paths.teardown_pending.exists()
+        && FileLock::is_held(&paths.monitor_lock)
 }
 
 /// If `c` claims a monitor but none holds its lock, the monitor died: kill

@@ -8,7 +8,7 @@ use berth_container::{ContainerError, Result};
 use berth_store::Store;
 
 use super::attach::PendingAttachment;
-use super::reconcile::{lookup, reconcile};
+use super::reconcile::{lookup, reconcile, tearing_down};
 use crate::monitor::client;
 use crate::{Config, Engine};
 
@@ -111,6 +111,11 @@ impl Engine {
         let running = c.state.status.has_monitor();
         let until = if condition == WaitCondition::NotRunning && !running {
             Until::Now
+        } else if tearing_down(&self.store, &c) {
+            // The run that has just ended is still being torn down: a wait
+            // for its exit (sent before the exit, arriving after it) gets it
+            // once its monitor is gone.
+            Until::MonitorGone
         } else {
             let pending = PendingAttachment::of(&self.store, &c)?;
             if running && !pending.is_running() {

@@ -264,7 +264,7 @@ impl Monitor {
     /// As dockerd, an exit is recorded (status, code, finish time, `die`)
     /// as soon as the process is reaped and its output drained; the
     /// teardown follows, under the monitor's lock, which commands that need
-    /// the container torn down wait for (`reconcile`).
+    /// the container torn down wait for (`lookup_settled`).
     fn run(&mut self, sync: &mut Option<File>) -> Result<()> {
         let mut backoff = Duration::from_millis(100);
         loop {
