@@ -167,7 +167,6 @@ pub(super) fn spec_input(
         network,
         pid,
         uts,
-        cgroup,
         init_binary,
         shm_size_bytes: c.spec.host.shm_size,
         cgroups_path: crate::container::leftovers::cgroups_path(&c.id),
