@@ -41,11 +41,6 @@ pub fn lookup_settled(store: &mut Store, run_dir: &Path, reference: &str) -> Res
         // It may be gone (`--rm`) or have been torn down by someone else.
         model::reload(store, &mut c)?;
         reconcile(store, run_dir, &mut c)?;
-        // A monitor killed mid-teardown leaves its marker; reconcile has
-        // just finished that teardown (leftovers).
-        if !FileLock::is_held(&paths.monitor_lock) {
-            let _ = std::fs::remove_file(&paths.teardown_pending);
-        }
     }
     Ok(c)
 }
@@ -86,16 +81,41 @@ pub fn reconcile(store: &mut Store, run_dir: &Path, c: &mut Container) -> Result
         return Ok(());
     };
     let latest = model::find(store, &c.id)?;
+    // The monitor writes the reaped process's exit code into its teardown
+    // mark just before it records the exit: a monitor killed in between
+    // still leaves the run's own code.
+    let reaped: Option<i32> = std::fs::read_to_string(&paths.teardown_pending)
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
     if !latest.state.status.has_monitor() {
         *c = latest;
-        return leftovers::tear_down(store, run_dir, c);
+        leftovers::tear_down(store, run_dir, c)?;
+        return forget_mark(&paths);
     }
     leftovers::tear_down(store, run_dir, c)?;
-    let exit = Exit {
-        code: 137,
-        oom_killed: false,
-        error: "monitor exited unexpectedly",
+    let exit = match reaped {
+        Some(code) => Exit {
+            code,
+            oom_killed: false,
+            error: "",
+        },
+        None => Exit {
+            code: 137,
+            oom_killed: false,
+            error: "monitor exited unexpectedly",
+        },
     };
     store.write(|tx| state::transition(tx, &c.id, Transition::Die(exit)))?;
+    forget_mark(&paths)?;
     model::reload(store, c)
+}
+
+/// Removes a dead monitor's teardown mark once its teardown is done.
+fn forget_mark(paths: &Paths) -> Result<()> {
+    match std::fs::remove_file(&paths.teardown_pending) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(ContainerError::io(&paths.teardown_pending, e))
+        }
+        _ => Ok(()),
+    }
 }

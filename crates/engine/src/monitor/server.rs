@@ -303,7 +303,7 @@ impl Monitor {
             };
             let container = model::find(&self.store, &self.id)?;
             let restart = should_restart(&container, end.code);
-            self.mark_teardown_pending();
+            self.mark_teardown_pending(end.code);
             self.transition(if restart {
                 Transition::DieToRestart(exit)
             } else {
@@ -597,11 +597,12 @@ impl Monitor {
         }
     }
 
-    /// Marks the teardown to come, before the exit is recorded: a monitor
-    /// killed during it leaves the mark, and the next command finishes the
-    /// teardown (`reconcile`).
-    fn mark_teardown_pending(&self) {
-        if let Err(e) = std::fs::write(&self.paths.teardown_pending, b"") {
+    /// Marks the teardown to come, before the exit is recorded, with the
+    /// reaped process's exit code: a monitor killed from here on leaves the
+    /// mark, and the next command finishes the teardown and records that
+    /// code (`reconcile`).
+    fn mark_teardown_pending(&self, code: i32) {
+        if let Err(e) = std::fs::write(&self.paths.teardown_pending, code.to_string()) {
             eprintln!("monitor {}: {e}", self.id);
         }
     }
