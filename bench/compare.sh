@@ -10,7 +10,8 @@
 #   --heavy-n N   runs for the heavy operations: cp and load of 100 MiB,
 #                 system df -v over 100k files (default 5, never more than -n)
 #   --only ROWS   only these rows, comma-separated, from: run_none run_bridge
-#                 lifecycle volume run_volume cp load ps df disk memory monitor;
+#                 runtime lifecycle exec volume run_volume cp load ps df disk
+#                 memory monitor;
 #                 the tables then go to stdout only, unless --out is given
 #   --out FILE    where the tables go (default bench/RESULTS.md)
 #   --berth PATH  berth binary (default: $BERTH_BIN, else a fresh release build)
@@ -48,7 +49,7 @@ done
 [[ "$heavy_runs" =~ ^[1-9][0-9]*$ ]] || die "--heavy-n wants a positive number, not '$heavy_runs'"
 [ "$heavy_runs" -le "$runs" ] || heavy_runs=$runs
 for row in ${only//,/ }; do
-    [[ " run_none run_bridge lifecycle volume run_volume cp load ps df disk memory monitor " == *" $row "* ]] \
+    [[ " run_none run_bridge runtime lifecycle exec volume run_volume cp load ps df disk memory monitor " == *" $row "* ]] \
         || die "--only: no row named '$row' (see --help)"
 done
 require_root
@@ -217,6 +218,52 @@ op_lifecycle() {
     R "$1" create --name "bench-life-$2" busybox sh -c 'trap "exit 0" TERM; sleep 60 & wait' \
         && E "$1" start "bench-life-$2" && E "$1" rm -f "bench-life-$2"
 }
+# The OCI runtime alone: `RUNTIME run` of a bundle (busybox's rootfs, `true`,
+# the pid/net/ipc/uts/mount namespaces of `runc spec`) with the runtime each
+# engine starts containers with: berth's default (crun where installed), runc
+# for dockerd, podman's own. Each runs behind the same `unshare -m` shell,
+# which on a hybrid cgroup host hides /sys/fs/cgroup/unified as berth does for
+# crun (crun refuses the host otherwise); it adds the same few ms to all three.
+runtime_binary() { # ENGINE
+    case "$1" in
+        berth) command -v "$("$berth" --root "$berth_root" info --format '{{.DefaultRuntime}}')" ;;
+        docker) command -v runc ;;
+        podman)
+            if [ "${#podman_flags[@]}" -gt 0 ]; then command -v runc
+            else podman info --format '{{.Host.OCIRuntime.Path}}'; fi ;;
+    esac
+}
+setup_runtime() {
+    local binary
+    binary=$(runtime_binary "$1") || { echo "no runtime found for $1" >&2; return 1; }
+    echo "$binary" >"$work/runtime.$1"
+    [ -d "$work/bundle/rootfs" ] && return 0
+    mkdir -p "$work/bundle/rootfs" "$work/runtime-state" \
+        && tar -C "$work/bundle/rootfs" -xf "$tar_file" \
+        && (cd "$work/bundle" && runc spec) \
+        && python3 - "$work/bundle/config.json" <<'PY'
+import json
+import sys
+
+path = sys.argv[1]
+spec = json.load(open(path))
+spec["process"]["terminal"] = False
+spec["process"]["args"] = ["/bin/true"]
+json.dump(spec, open(path, "w"))
+PY
+}
+op_runtime() {
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    (cd "$work/bundle" && unshare -m --propagation unchanged sh -c '
+        if mountpoint -q /sys/fs/cgroup/unified; then
+            mount --make-private /sys/fs/cgroup && umount -l /sys/fs/cgroup/unified
+        fi
+        exec "$0" --root "$1" run "$2"' "$(cat "$work/runtime.$1")" "$work/runtime-state" "bench-rt-$1-$2")
+}
+# `exec c true` in a running container.
+setup_exec() { R "$1" run -d --name bench-exec busybox sleep 3600; }
+op_exec() { E "$1" exec bench-exec true; }
+teardown_exec() { remove_by_name "$1" bench-exec; }
 op_volume() { E "$1" volume create "bench-vol-$2" && E "$1" volume rm "bench-vol-$2"; }
 op_run_volume() { R "$1" run --rm -v bench-data:/data busybox sh -c 'echo x > /data/f'; }
 op_ps() { E "$1" ps -a; }
@@ -315,7 +362,7 @@ bench() { # OP
 # wanted ROW: whether --only (if given) names ROW
 wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 
-ops=(run_none run_bridge lifecycle volume run_volume cp load ps df)
+ops=(run_none run_bridge runtime lifecycle exec volume run_volume cp load ps df)
 for op in "${ops[@]}"; do
     if wanted "$op"; then bench "$op"; fi
 done
@@ -481,7 +528,9 @@ MiB = 1024  # the memory values are KiB
 timed = [
     ("run_none", "`run --rm --network none busybox true`"),
     ("run_bridge", "`run --rm busybox true` (default bridge)"),
+    ("runtime", "the OCI runtime alone: `run` of a busybox `true` bundle (berth: its default runtime, docker: runc, podman: its own)"),
     ("lifecycle", "`create` + `start` + `rm -f` (a running container)"),
+    ("exec", "`exec c true` in a running container"),
     ("volume", "`volume create` + `volume rm`"),
     ("run_volume", "`run --rm -v vol:/data busybox sh -c 'echo x > /data/f'`"),
     ("cp", f"`cp` of a {blob_mib} MiB file into a running container"),

@@ -18,8 +18,8 @@
 #   --berth PATH  berth binary (default: $BERTH_BIN, else this workspace's build)
 #
 # crun refuses a hybrid cgroup host ("cgroups in hybrid mode not supported"):
-# where /sys/fs/cgroup/unified is mounted, crun runs behind a wrapper that
-# unmounts it in a private mount namespace (what issue 16 found works). A
+# berth runs it in a mount namespace without /sys/fs/cgroup/unified; run
+# alone here, crun runs behind a wrapper that unmounts it likewise. A
 # variant that cannot run shows "n/a" with the reason. berth keeps its state
 # in /var/lib/berth-bench-seccomp, removed at the end.
 set -euo pipefail
@@ -142,10 +142,10 @@ diff_cell() {
 
 # --- 1. engines -------------------------------------------------------------------
 unconfined=(--security-opt seccomp=unconfined)
-cmd_berth_runc() { B run --rm --network none busybox true; }
-cmd_berth_runc_unconfined() { B run --rm --network none "${unconfined[@]}" busybox true; }
-cmd_berth_crun() { [ -n "$crun_runtime" ] || { echo "crun is not installed" >&2; return 1; }; B --runtime "$crun_runtime" run --rm --network none busybox true; }
-cmd_berth_crun_unconfined() { [ -n "$crun_runtime" ] || { echo "crun is not installed" >&2; return 1; }; B --runtime "$crun_runtime" run --rm --network none "${unconfined[@]}" busybox true; }
+cmd_berth_runc() { B --runtime runc run --rm --network none busybox true; }
+cmd_berth_runc_unconfined() { B --runtime runc run --rm --network none "${unconfined[@]}" busybox true; }
+cmd_berth_crun() { [ -n "$crun" ] || { echo "crun is not installed" >&2; return 1; }; B --runtime crun run --rm --network none busybox true; }
+cmd_berth_crun_unconfined() { [ -n "$crun" ] || { echo "crun is not installed" >&2; return 1; }; B --runtime crun run --rm --network none "${unconfined[@]}" busybox true; }
 cmd_docker() { [ -n "$docker_ok" ] || { echo "dockerd does not answer" >&2; return 1; }; docker run --rm --network none berth-bench/seccomp true; }
 cmd_docker_unconfined() { [ -n "$docker_ok" ] || { echo "dockerd does not answer" >&2; return 1; }; docker run --rm --network none "${unconfined[@]}" berth-bench/seccomp true; }
 echo "bench: engines, $runs runs each" >&2
@@ -154,7 +154,7 @@ time_cells berth_runc berth_runc_unconfined berth_crun berth_crun_unconfined doc
 # --- 2. the runtime alone ---------------------------------------------------------
 # The bundle berth writes for `run --network none busybox true`, its rootfs
 # copied out and the network namespace made fresh (berth's is gone with it).
-B run -d --name bench-seccomp-bundle --network none busybox sleep 600 >/dev/null
+B --runtime runc run -d --name bench-seccomp-bundle --network none busybox sleep 600 >/dev/null
 id=$(B inspect -f '{{.Id}}' bench-seccomp-bundle)
 mkdir -p "$work/bundle/rootfs"
 cp -a "$root/containers/$id/merged/." "$work/bundle/rootfs/"

@@ -37,9 +37,9 @@ struct Cli {
         default_value = berth_engine::Config::DEFAULT_RUN_DIR
     )]
     run_dir: PathBuf,
-    /// OCI runtime: runc (default), crun, youki, or a path.
-    #[arg(long, global = true, env = "BERTH_RUNTIME", default_value = "runc")]
-    runtime: String,
+    /// OCI runtime: crun (the default where it is installed), runc, youki, or a path.
+    #[arg(long, global = true, env = "BERTH_RUNTIME")]
+    runtime: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -243,7 +243,9 @@ fn main() {
     let ctx = Ctx {
         root: cli.root,
         run_dir: cli.run_dir,
-        runtime: cli.runtime,
+        runtime: cli
+            .runtime
+            .unwrap_or_else(|| berth_engine::Config::default_runtime().to_string()),
     };
     let (result, failure_code) = match cli.command {
         Command::Image(cmd) => (image::dispatch(&ctx, cmd), exit::FAILURE),

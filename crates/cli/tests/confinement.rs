@@ -361,40 +361,22 @@ fn info_lists_seccomp_and_apparmor_is_applied_or_refused() {
     }
 }
 
-/// crun where it is installed, behind a wrapper named `crun` (berth knows a
-/// runtime by its file name) that hides a hybrid host's cgroup2 mount in a
-/// private mount namespace: crun refuses hybrid cgroups (issue 16).
-fn crun_wrapper(dir: &Path) -> Option<PathBuf> {
-    let crun = ["/usr/bin/crun", "/usr/local/bin/crun", "/usr/sbin/crun"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())?;
-    let wrapper = dir.join("crun");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nexec unshare -m --propagation private sh -c \
-             'umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$0\" \"$@\"' {} \"$@\"\n",
-            crun.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    Some(wrapper)
+/// Whether crun is installed (berth runs it on a hybrid cgroup host too: it
+/// hides the cgroup2 mount crun refuses in a mount namespace of crun's own).
+fn crun_installed() -> bool {
+    ["/usr/bin/crun", "/usr/local/bin/crun", "/usr/sbin/crun"]
+        .iter()
+        .any(|p| Path::new(p).is_file())
 }
 
 #[test]
 fn crun_gets_the_program_it_compiled_for_a_filter_back_and_it_confines_as_runcs() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(crun) = crun_wrapper(dir.path()) else {
+    if !crun_installed() {
         eprintln!("skipped: crun is not installed");
         return;
-    };
-    let crun = crun.to_str().unwrap();
+    }
+    let crun = "crun";
     let b = Berth::with_busybox();
     // A filter no earlier run compiled: Docker's profile and a name no kernel
     // has (runtimes skip names they cannot resolve, as for Docker's own).

@@ -72,10 +72,19 @@ fn a_container_is_handled_by_the_runtime_it_was_created_with() {
         );
     }
 
-    // Without `--runtime`, containers are runc's (the engine's default).
+    // Without `--runtime`, containers are crun's where it is installed, else
+    // runc's (the engine's default).
+    let default = if ["/usr/bin/crun", "/usr/local/bin/crun", "/usr/sbin/crun"]
+        .iter()
+        .any(|p| Path::new(p).exists())
+    {
+        "crun"
+    } else {
+        "runc"
+    };
     let id = b.ok(&["create", "busybox", "true"]);
     assert_eq!(
         b.ok(&["inspect", "-f", "{{.HostConfig.Runtime}}", &id]),
-        "runc"
+        default
     );
 }

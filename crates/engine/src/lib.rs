@@ -77,21 +77,27 @@ pub struct Config {
     /// (`--run-dir`, `BERTH_RUN_DIR`; [`Config::DEFAULT_RUN_DIR`]).
     pub run_dir: PathBuf,
     /// The OCI runtime a container is created with unless it names one
-    /// (`--runtime`, `BERTH_RUNTIME`: runc, crun, youki or a path).
+    /// (`--runtime`, `BERTH_RUNTIME`: runc, crun, youki or a path;
+    /// [`Config::default_runtime`] by default).
     pub default_runtime: String,
 }
 
 impl Config {
     pub const DEFAULT_ROOT: &'static str = "/var/lib/berth";
     pub const DEFAULT_RUN_DIR: &'static str = berth_network::DEFAULT_RUN_DIR;
-    pub const DEFAULT_RUNTIME: &'static str = "runc";
+
+    /// The runtime containers get unless they name one: crun where it is
+    /// installed, else runc.
+    pub fn default_runtime() -> &'static str {
+        berth_runtime::default_runtime()
+    }
 
     /// A configuration with the given root and the defaults for the rest.
     pub fn with_root(root: impl Into<PathBuf>) -> Config {
         Config {
             root: root.into(),
             run_dir: PathBuf::from(Config::DEFAULT_RUN_DIR),
-            default_runtime: Config::DEFAULT_RUNTIME.to_string(),
+            default_runtime: Config::default_runtime().to_string(),
         }
     }
 }

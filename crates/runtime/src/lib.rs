@@ -16,7 +16,10 @@
 //!   typed ([`ProcessIo`]: descriptors handed over, or a terminal whose master
 //!   comes back), and so are its failures ([`RuntimeError`]). [`open`] gives the
 //!   runtime a container names; [`RuncCli`], runc's command line (which crun
-//!   and youki share), is the one implementation today. The runtime's own state
+//!   and youki share), is the one implementation today; [`default_runtime`]
+//!   is crun where it is installed, else runc. On a hybrid cgroup host crun
+//!   runs in a mount namespace of its own that hides the cgroup2 mount it
+//!   refuses (`hybrid`). The runtime's own state
 //!   (under its state root) is authoritative only for "is it there and what is
 //!   its pid"; berth keeps everything else in its store.
 //! * [`build_exec_process`] makes the `process.json` given to `runtime exec`, with
@@ -29,6 +32,7 @@ pub mod apparmor;
 mod caps;
 mod cwd;
 mod error;
+mod hybrid;
 mod oci;
 mod runc;
 pub mod seccomp;
@@ -49,7 +53,7 @@ pub use cwd::{check_cwd, check_cwd_in_root};
 pub use error::RuntimeError;
 pub use oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, WindowSize};
 pub use oci_spec;
-pub use runc::{runtime_binary, RuncCli};
+pub use runc::{default_runtime, runtime_binary, RuncCli};
 pub use seccomp::Seccomp;
 pub use signal::parse_signal;
 pub use sources::{pin_source, PinnedSource};
