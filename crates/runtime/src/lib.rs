@@ -19,7 +19,7 @@
 //!   and youki share), is the one implementation today; [`default_runtime`]
 //!   is crun where it is installed, else runc. On a hybrid cgroup host crun
 //!   runs in a mount namespace of its own that hides the cgroup2 mount it
-//!   refuses (`hybrid`). The runtime's own state
+//!   refuses (`crun`). The runtime's own state
 //!   (under its state root) is authoritative only for "is it there and what is
 //!   its pid"; berth keeps everything else in its store.
 //! * [`build_exec_process`] makes the `process.json` given to `runtime exec`, with
@@ -32,7 +32,7 @@ pub mod apparmor;
 mod caps;
 mod cwd;
 mod error;
-mod hybrid;
+mod crun;
 mod oci;
 mod runc;
 pub mod seccomp;

@@ -49,7 +49,7 @@ pub struct RuncCli {
     binary: PathBuf,
     state_root: PathBuf,
     /// crun on a hybrid cgroup host runs where the cgroup2 mount is hidden
-    /// ([`crate::hybrid`]).
+    /// ([`crate::crun`]).
     hide_unified: bool,
 }
 
@@ -152,6 +152,7 @@ pub(crate) fn failure(runtime: &str, action: &'static str, message: String) -> R
         Some(rest) => rest.to_string(),
         None => message,
     };
+    let message = crate::crun::runc_words(&message).unwrap_or(message);
     let lower = message.to_lowercase();
     let starts_process = matches!(action, "create" | "start" | "exec");
     let missing_file = lower.contains("no such file or directory");
@@ -327,7 +328,7 @@ impl RuncCli {
             .mode(0o700)
             .create(state_root)
             .map_err(|e| RuntimeError::io(state_root, e))?;
-        let hide_unified = display_name == "crun" && crate::hybrid::is_hybrid();
+        let hide_unified = display_name == "crun" && crate::crun::is_hybrid();
         Ok(RuncCli {
             name: display_name,
             binary,
@@ -349,7 +350,7 @@ impl RuncCli {
     fn command(&self, log_file: Option<&Path>) -> Command {
         let mut command = Command::new(&self.binary);
         if self.hide_unified {
-            crate::hybrid::hide_unified(&mut command);
+            crate::crun::hide_unified(&mut command);
         }
         command.arg("--root").arg(&self.state_root);
         if let Some(log) = log_file {

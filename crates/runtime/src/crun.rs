@@ -1,5 +1,7 @@
-//! crun on a hybrid cgroup host.
+//! Where crun differs from runc, smoothed over: a hybrid cgroup host, which
+//! crun refuses, and its wording of a missing or unusable command.
 //!
+//! # A hybrid cgroup host
 //! A hybrid host mounts the cgroup v1 controllers under a tmpfs at
 //! `/sys/fs/cgroup` and an empty cgroup2 hierarchy at `/sys/fs/cgroup/unified`
 //! (Debian 12's systemd with `systemd.unified_cgroup_hierarchy=0`). runc puts
@@ -68,4 +70,44 @@ pub(crate) fn hide_unified(command: &mut Command) {
     };
     // SAFETY: the closure only makes system calls (see above).
     unsafe { command.pre_exec(hide) };
+}
+
+/// runc's words for what crun words its own way, so that a user sees the same
+/// text (and `failure` the same classes) under either runtime:
+/// * ``executable file `X` not found in $PATH`` is runc's (and Docker's)
+///   `exec: "X": executable file not found in $PATH`;
+/// * `open executable: Operation not permitted`, crun's failure for a
+///   directory as the command, is runc's `permission denied`.
+///
+/// Any other message is `None`.
+pub(crate) fn runc_words(message: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix("executable file `") {
+        let (command, _) = rest.split_once("` not found in $PATH")?;
+        return Some(format!(
+            "exec: \"{command}\": executable file not found in $PATH"
+        ));
+    }
+    message
+        .strip_prefix("open executable: Operation not permitted")
+        .map(|_| "open executable: permission denied".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runc_words;
+
+    #[test]
+    fn cruns_words_become_runcs() {
+        assert_eq!(
+            runc_words("executable file `nope` not found in $PATH: No such file or directory")
+                .as_deref(),
+            Some("exec: \"nope\": executable file not found in $PATH")
+        );
+        assert_eq!(
+            runc_words("open executable: Operation not permitted").as_deref(),
+            Some("open executable: permission denied")
+        );
+        assert_eq!(runc_words("open executable: Permission denied"), None);
+        assert_eq!(runc_words("cgroup freeze failed"), None);
+    }
 }
