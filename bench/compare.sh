@@ -416,11 +416,17 @@ ids = open(ids_file).read().split()
 daemons = {"docker": ("dockerd", "containerd")}.get(engine, ()) if with_daemons else ()
 
 
-def per_container(comm, argv):
+def per_container(pid, comm, argv):
+    if engine == "berth":
+        # A monitor's argv is `berth --root R __monitor`; its container's id
+        # is in its environment.
+        if "__monitor" not in argv:
+            return False
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = f.read().decode(errors="replace").split("\0")
+        return any(e == f"BERTH_MONITOR_ID={i}" for e in env for i in ids)
     if not any(i in arg for arg in argv for i in ids):
         return False
-    if engine == "berth":
-        return "__monitor" in argv
     if engine == "docker":
         return comm.startswith("containerd-shim")
     return comm == "conmon"
@@ -433,7 +439,7 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
             comm = f.read().strip()
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             argv = f.read().decode(errors="replace").split("\0")
-        if comm not in daemons and not per_container(comm, argv):
+        if comm not in daemons and not per_container(pid, comm, argv):
             continue
         with open(f"/proc/{pid}/smaps_rollup") as f:
             kib = {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in f) if k in ("Rss", "Pss")}
