@@ -30,9 +30,9 @@
 mod advisories;
 pub mod apparmor;
 mod caps;
+mod crun;
 mod cwd;
 mod error;
-mod crun;
 mod oci;
 mod runc;
 pub mod seccomp;
