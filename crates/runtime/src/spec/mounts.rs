@@ -308,7 +308,10 @@ pub(super) fn mounts(input: &SpecInput) -> Result<(Vec<Mount>, Option<String>), 
                 if bind.read_only {
                     // Recursive binds are made read-only recursively (Docker ≥ 25 with
                     // a runtime supporting "rro"), so submounts cannot be written either.
-                    options.push(if bind.recursive { "rro" } else { "ro" }.to_string());
+                    // A file has no submounts: it gets "ro", which crun 1.8 needs
+                    // (its "rro" opens the target as a directory: "Not a directory").
+                    let file = std::fs::metadata(&bind.source).is_ok_and(|m| !m.is_dir());
+                    options.push(if bind.recursive && !file { "rro" } else { "ro" }.to_string());
                 }
                 if let Some(propagation) = &bind.propagation {
                     match propagation.as_str() {
