@@ -110,6 +110,9 @@ const ACCEPTED: &[(&str, &str)] = &[
     // thermal_throttle directories. The masked set is confinement: the
     // longer list hides more of the host, so berth keeps it.
     ("HostConfig.MaskedPaths", "Docker 28's longer masked list"),
+    // berth's default runtime is crun where it is installed (a third of
+    // runc's start time, its seccomp filter precompiled); dockerd's is runc.
+    ("HostConfig.Runtime", "crun by default where installed"),
     // Ids dockerd shows for what berth does not keep: the sandbox of a
     // container that has exited (dockerd keeps its stale id) and an endpoint
     // on the `none` network (berth makes none).

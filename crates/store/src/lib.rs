@@ -160,7 +160,11 @@ impl Store {
             .get_or_init(|| staging::Owner::create(&self.shared_tmp_dir()).ok());
         match owner {
             Some(owner) => owner.dir().to_path_buf(),
-            None => self.shared_tmp_dir().join("unowned"),
+            None => {
+                let unowned = self.shared_tmp_dir().join("unowned");
+                let _ = std::fs::create_dir_all(&unowned);
+                unowned
+            }
         }
     }
 

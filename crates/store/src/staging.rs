@@ -56,9 +56,18 @@ impl Owner {
     /// so the directory is never seen without a live owner.
     pub(crate) fn create(tmp: &Path) -> Result<Owner, StoreError> {
         use std::os::unix::fs::DirBuilderExt;
-        let name = format!("{OWNER_PREFIX}{}", &new_id()[..16]);
-        let lock =
-            FileLock::try_acquire(&tmp.join(format!("{name}{LOCK_SUFFIX}"))).map_err(lock_error)?;
+        // Another process's sweep may hold a just-made lock file for a
+        // moment (between our open and our flock it looks like a finished
+        // owner's): try again under a fresh name.
+        let mut attempt = 0;
+        let (name, lock) = loop {
+            let name = format!("{OWNER_PREFIX}{}", &new_id()[..16]);
+            match FileLock::try_acquire(&tmp.join(format!("{name}{LOCK_SUFFIX}"))) {
+                Ok(lock) => break (name, lock),
+                Err(LockError::WouldBlock { .. }) if attempt < 8 => attempt += 1,
+                Err(e) => return Err(lock_error(e)),
+            }
+        };
         let dir = tmp.join(name);
         std::fs::DirBuilder::new()
             .mode(perms::PRIVATE_DIR_MODE)
