@@ -110,9 +110,6 @@ const ACCEPTED: &[(&str, &str)] = &[
     // thermal_throttle directories. The masked set is confinement: the
     // longer list hides more of the host, so berth keeps it.
     ("HostConfig.MaskedPaths", "Docker 28's longer masked list"),
-    // berth's default runtime is crun where it is installed (a third of
-    // runc's start time, its seccomp filter precompiled); dockerd's is runc.
-    ("HostConfig.Runtime", "crun by default where installed"),
     // Ids dockerd shows for what berth does not keep: the sandbox of a
     // container that has exited (dockerd keeps its stale id) and an endpoint
     // on the `none` network (berth makes none).
@@ -243,7 +240,11 @@ fn berth_document(b: &Berth, shape: &Shape) -> String {
     if !shape.network.is_empty() {
         b.ok(&["network", "create", shape.network]);
     }
-    b.run(&full_args(shape));
+    // dockerd's runtime: berth's default is crun where it is installed.
+    let mut args = vec!["--runtime".to_string(), "runc".to_string()];
+    args.extend(full_args(shape).iter().map(|a| a.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    b.run(&args);
     let doc: Value = serde_json::from_str(&b.ok(&["inspect", "bid-doc"])).unwrap();
     b.ok(&["rm", "-fv", "bid-doc"]);
     if !shape.network.is_empty() {
