@@ -182,6 +182,15 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
 
     let (mounts, volumes_to_create) = plan_mounts(store, &host, &image_volumes)?;
     super::settings::check_volume_driver(&host, &mounts)?;
+    // crun 1.8 mounts every bind recursively: a non-recursive one is
+    // refused rather than silently made recursive.
+    let binary = berth_runtime::runtime_binary(&host.runtime)
+        .map_err(|e| ContainerError::InvalidArgument(e.to_string()))?;
+    if binary.file_name().is_some_and(|n| n == "crun") && mounts.iter().any(|m| m.non_recursive) {
+        return Err(ContainerError::InvalidArgument(
+            "BindOptions.NonRecursive (bind-nonrecursive): the crun runtime mounts binds recursively; use --runtime runc".into(),
+        ));
+    }
 
     let spec = ContainerSpec {
         hostname: req.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
