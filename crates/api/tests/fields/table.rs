@@ -322,6 +322,7 @@ pub fn case(name: &str) -> Option<Case> {
                 .iter()
                 .any(|p| std::path::Path::new(p).exists()) =>
         {
+            setup = bind_mount;
             Refused("NonRecursive")
         }
         "HostConfig.Mounts.BindOptions.NonRecursive" => {
