@@ -279,13 +279,7 @@ fn docker_view(case: &Case, host: &Path) -> Value {
         if args.is_empty() {
             continue;
         }
-        // dockerd's runtime (runc): crun, berth's default where installed,
-        // refuses the non-recursive bind some cases make.
-        let mut full = vec![
-            "--runtime".to_string(),
-            "runc".to_string(),
-            "create".to_string(),
-        ];
+        let mut full = vec!["create".to_string()];
         full.extend(expand(args, host));
         full.extend(["sleep".into(), "1000".into()]);
         let full: Vec<&str> = full.iter().map(String::as_str).collect();
