@@ -108,7 +108,7 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
         host.runtime = default_runtime.to_string();
     }
     // Docker refuses a runtime it does not know at create; so does berth.
-    berth_runtime::runtime_binary(&host.runtime)
+    let runtime_binary = berth_runtime::runtime_binary(&host.runtime)
         .map_err(|e| ContainerError::InvalidArgument(e.to_string()))?;
     let image_config = image.config.config().clone().unwrap_or_default();
     let (image_healthcheck, shell) = image_health_and_shell(store, &image.id)?;
@@ -184,9 +184,9 @@ fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan
     super::settings::check_volume_driver(&host, &mounts)?;
     // crun 1.8 mounts every bind recursively: a non-recursive one is
     // refused rather than silently made recursive.
-    let binary = berth_runtime::runtime_binary(&host.runtime)
-        .map_err(|e| ContainerError::InvalidArgument(e.to_string()))?;
-    if binary.file_name().is_some_and(|n| n == "crun") && mounts.iter().any(|m| m.non_recursive) {
+    if runtime_binary.file_name().is_some_and(|n| n == "crun")
+        && mounts.iter().any(|m| m.non_recursive)
+    {
         return Err(ContainerError::InvalidArgument(
             "BindOptions.NonRecursive (bind-nonrecursive): the crun runtime mounts binds recursively; use --runtime runc".into(),
         ));
