@@ -147,15 +147,26 @@ impl Drop for Unfinished {
 
 /// The kinds of unfinished writes a dead owner's directory holds.
 fn unfinished_kinds(owner: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(owner) else {
+    names_after(owner, UNFINISHED_PREFIX)
+        .into_iter()
+        .map(|rest| {
+            rest.rsplit_once('-')
+                .map_or(rest.as_str(), |(k, _)| k)
+                .to_string()
+        })
+        .collect()
+}
+
+/// The names in `dir` that start with `prefix`, without it.
+fn names_after(dir: &Path, prefix: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     entries
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let rest = name.strip_prefix(UNFINISHED_PREFIX)?;
-            Some(rest.rsplit_once('-').map_or(rest, |(k, _)| k).to_string())
+            name.strip_prefix(prefix).map(String::from)
         })
         .collect()
 }
@@ -198,16 +209,7 @@ fn owners(tmp: &Path) -> Vec<(PathBuf, PathBuf)> {
 }
 
 fn claims(owner: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(owner) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_prefix(CLAIM_PREFIX).map(String::from)
-        })
-        .collect()
+    names_after(owner, CLAIM_PREFIX)
 }
 
 fn has_row(conn: &Connection, id: &str) -> bool {
