@@ -196,20 +196,8 @@ async fn build(State(engine): State<Shared>, q: Query, body: Body) -> Result<Res
                 // dockerd's order: the image's aux message, then the
                 // classic builder's `Successfully built`, then the tags.
                 let _ = out.send(json!({"aux": {"ID": outcome.id}}));
-                if quiet {
-                    let _ = out.send(json!({ "stream": format!("{}\n", outcome.id) }));
-                } else {
-                    let short: String = outcome
-                        .id
-                        .trim_start_matches("sha256:")
-                        .chars()
-                        .take(12)
-                        .collect();
-                    let _ = out.send(json!({ "stream": format!("Successfully built {short}\n") }));
-                    for tag in &outcome.tags {
-                        let _ =
-                            out.send(json!({ "stream": format!("Successfully tagged {tag}\n") }));
-                    }
+                for line in berth_docker::build::closing_lines(&outcome, quiet) {
+                    let _ = out.send(json!({ "stream": format!("{line}\n") }));
                 }
             }
             Err(e) => {

@@ -12,6 +12,14 @@ pub const USAGE: i32 = 125;
 /// A management command failed.
 pub const FAILURE: i32 = 1;
 
+/// Prints an engine failure of one item of a multi-item command (`volume rm
+/// a b`, `network inspect a b`) the way the docker CLI relays dockerd's, and
+/// returns the status the command exits with once every item is done.
+pub fn relay(e: &berth_engine::Error) -> i32 {
+    eprintln!("Error response from daemon: {e}");
+    FAILURE
+}
+
 /// An error that must exit with a specific status (e.g. 126/127 from `run`).
 #[derive(Debug)]
 pub struct StatusError {

@@ -253,6 +253,28 @@ pub fn print_inspect(format: Option<&Format>, found: Vec<serde_json::Value>) -> 
     Ok(())
 }
 
+/// `inspect` of several objects as the docker CLI does it: every document
+/// found is printed (one template line each, or one JSON array), every
+/// failure relayed on stderr, and the status is 1 if any failed.
+pub fn inspect_each<T>(
+    format: Option<&str>,
+    names: &[String],
+    mut lookup: impl FnMut(&str) -> berth_engine::Result<T>,
+    document: impl Fn(&T) -> serde_json::Value,
+) -> Result<i32> {
+    let format = format.map(Format::parse).transpose()?;
+    let mut found = Vec::new();
+    let mut status = 0;
+    for name in names {
+        match lookup(name) {
+            Ok(object) => found.push(document(&object)),
+            Err(e) => status = crate::exit::relay(&e),
+        }
+    }
+    print_inspect(format.as_ref(), found)?;
+    Ok(status)
+}
+
 /// JSON as the docker CLI prints `inspect` output: indented with 4 spaces,
 /// and without escaping `<`, `>` and `&`.
 pub fn to_docker_json(value: &serde_json::Value) -> Result<String> {

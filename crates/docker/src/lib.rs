@@ -8,5 +8,6 @@
 //! quirks in these documents are kept deliberately and marked
 //! `Docker quirk:`. A CRI front end does not use this crate.
 
+pub mod build;
 pub mod events;
 pub mod inspect;

@@ -127,19 +127,8 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<i32> {
     match result {
         Ok(outcome) => {
             let mut out = stdout.lock();
-            if args.quiet {
-                writeln!(out, "{}", outcome.id)?;
-            } else {
-                let short: String = outcome
-                    .id
-                    .trim_start_matches("sha256:")
-                    .chars()
-                    .take(12)
-                    .collect();
-                writeln!(out, "Successfully built {short}")?;
-                for tag in &outcome.tags {
-                    writeln!(out, "Successfully tagged {tag}")?;
-                }
+            for line in berth_docker::build::closing_lines(&outcome, args.quiet) {
+                writeln!(out, "{line}")?;
             }
             Ok(0)
         }

@@ -15,7 +15,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::format::{self, labels_text, Format};
-use crate::Ctx;
+use crate::{exit, Ctx};
 
 /// `run`/`create` flags of the container's endpoint and name resolution,
 /// besides `--network`, `--network-alias`, `--ip`, `--dns` and `--add-host`.
@@ -219,12 +219,6 @@ pub fn dispatch(ctx: &Ctx, cmd: NetworkCommand) -> Result<i32> {
     }
 }
 
-/// Prints an engine-side failure the way the docker CLI relays dockerd's.
-fn daemon_error(e: &berth_engine::Error) -> i32 {
-    eprintln!("Error response from daemon: {e}");
-    crate::exit::FAILURE
-}
-
 /// `KEY=VALUE` flags (`-o`, `--ipam-opt`, `--label`; a bare KEY is "").
 fn key_values(flags: &[String]) -> BTreeMap<String, String> {
     flags
@@ -248,7 +242,7 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
         Ok(p) => p,
         Err(message) => {
             eprintln!("{message}");
-            return Ok(crate::exit::FAILURE);
+            return Ok(exit::FAILURE);
         }
     };
     let request = NetworkCreate {
@@ -273,7 +267,7 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
             println!("{}", n.id);
             Ok(0)
         }
-        Err(e) => Ok(daemon_error(&e)),
+        Err(e) => Ok(exit::relay(&e)),
     }
 }
 
@@ -387,7 +381,7 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
         .and_then(|f| engine.network_list(&f))
     {
         Ok(found) => found.into_iter().map(|d| d.network).collect(),
-        Err(e) => return Ok(daemon_error(&e)),
+        Err(e) => return Ok(exit::relay(&e)),
     };
     let id = |n: &Network| {
         if args.no_trunc {
@@ -427,18 +421,13 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
 }
 
 fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
-    let format = args.format.as_deref().map(Format::parse).transpose()?;
     let engine = ctx.engine()?;
-    let mut found = Vec::new();
-    let mut status = 0;
-    for name in &args.networks {
-        match engine.network_inspect(name) {
-            Ok(n) => found.push(inspect_json(&n)),
-            Err(e) => status = daemon_error(&e),
-        }
-    }
-    format::print_inspect(format.as_ref(), found)?;
-    Ok(status)
+    format::inspect_each(
+        args.format.as_deref(),
+        &args.networks,
+        |name| engine.network_inspect(name),
+        inspect_json,
+    )
 }
 
 fn remove(ctx: &Ctx, args: RmArgs) -> Result<i32> {
@@ -448,7 +437,7 @@ fn remove(ctx: &Ctx, args: RmArgs) -> Result<i32> {
         match engine.network_remove(name) {
             Ok(_) => println!("{name}"),
             Err(e) if args.force && e.kind() == ErrorKind::NotFound => {}
-            Err(e) => status = daemon_error(&e),
+            Err(e) => status = exit::relay(&e),
         }
     }
     Ok(status)
@@ -458,7 +447,7 @@ fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
     let filter = match Filters::parse_flags(&args.filters).and_then(|f| NetworkPruneFilter::new(&f))
     {
         Ok(f) => f,
-        Err(e) => return Ok(daemon_error(&e)),
+        Err(e) => return Ok(exit::relay(&e)),
     };
     if !args.force
         && !format::confirm(
@@ -469,7 +458,7 @@ fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
     }
     let deleted = match ctx.engine()?.network_prune(&filter) {
         Ok(d) => d,
-        Err(e) => return Ok(daemon_error(&e)),
+        Err(e) => return Ok(exit::relay(&e)),
     };
     if !deleted.is_empty() {
         println!("Deleted Networks:");
@@ -496,7 +485,7 @@ fn connect(ctx: &Ctx, args: ConnectArgs) -> Result<i32> {
         .network_connect(&args.network, &args.container, &settings)
     {
         Ok(()) => Ok(0),
-        Err(e) => Ok(daemon_error(&e)),
+        Err(e) => Ok(exit::relay(&e)),
     }
 }
 
@@ -506,7 +495,7 @@ fn disconnect(ctx: &Ctx, args: DisconnectArgs) -> Result<i32> {
         .network_disconnect(&args.network, &args.container, args.force)
     {
         Ok(()) => Ok(0),
-        Err(e) => Ok(daemon_error(&e)),
+        Err(e) => Ok(exit::relay(&e)),
     }
 }
 

@@ -13,7 +13,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::format::{self, labels_text, Format};
-use crate::Ctx;
+use crate::{exit, Ctx};
 
 #[derive(Subcommand)]
 pub enum VolumeCommand {
@@ -111,12 +111,6 @@ pub fn inspect_value(ctx: &Ctx, name: &str) -> Result<Option<Value>> {
     }
 }
 
-/// Prints an engine-side failure the way the docker CLI relays dockerd's.
-fn daemon_error(e: &berth_engine::Error) -> i32 {
-    eprintln!("Error response from daemon: {e}");
-    crate::exit::FAILURE
-}
-
 /// `KEY=VALUE` (a bare `KEY` means an empty value), as docker's map options.
 fn key_values(items: &[String]) -> BTreeMap<String, String> {
     items
@@ -147,7 +141,7 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
             println!("{}", v.name);
             Ok(0)
         }
-        Err(e) => Ok(daemon_error(&e)),
+        Err(e) => Ok(exit::relay(&e)),
     }
 }
 
@@ -158,7 +152,7 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
         .and_then(|f| engine.volume_list(&f))
     {
         Ok(selected) => selected,
-        Err(e) => return Ok(daemon_error(&e)),
+        Err(e) => return Ok(exit::relay(&e)),
     };
     if args.quiet {
         for v in &selected {
@@ -191,18 +185,13 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
 }
 
 fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
-    let format = args.format.as_deref().map(Format::parse).transpose()?;
     let engine = ctx.engine()?;
-    let mut found = Vec::new();
-    let mut status = 0;
-    for name in &args.names {
-        match engine.volume_inspect(name) {
-            Ok(v) => found.push(inspect_json(&v)),
-            Err(e) => status = daemon_error(&e),
-        }
-    }
-    format::print_inspect(format.as_ref(), found)?;
-    Ok(status)
+    format::inspect_each(
+        args.format.as_deref(),
+        &args.names,
+        |name| engine.volume_inspect(name),
+        inspect_json,
+    )
 }
 
 fn remove(ctx: &Ctx, args: RmArgs) -> Result<i32> {
@@ -211,7 +200,7 @@ fn remove(ctx: &Ctx, args: RmArgs) -> Result<i32> {
     for name in &args.names {
         match engine.volume_remove(name, args.force) {
             Ok(()) => println!("{name}"),
-            Err(e) => status = daemon_error(&e),
+            Err(e) => status = exit::relay(&e),
         }
     }
     Ok(status)
@@ -233,7 +222,7 @@ fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
     }
     let filter = match VolumePruneFilter::new(&filters) {
         Ok(f) => f,
-        Err(e) => return Ok(daemon_error(&e)),
+        Err(e) => return Ok(exit::relay(&e)),
     };
     if !args.force {
         let warning = if args.all {
@@ -247,7 +236,7 @@ fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
     }
     let report = match ctx.engine()?.volume_prune(&filter) {
         Ok(r) => r,
-        Err(e) => return Ok(daemon_error(&e)),
+        Err(e) => return Ok(exit::relay(&e)),
     };
     if !report.deleted.is_empty() {
         println!("Deleted Volumes:");
