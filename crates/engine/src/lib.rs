@@ -120,6 +120,9 @@ impl Engine {
         // What an image write killed before its commit stored (the staging
         // itself went with the opening). Best effort: a failure leaves it
         // for the next command, and `system check` reports it meanwhile.
+        // The step containers of a build that died go first: the gc then
+        // sees what they alone used.
+        image::build::remove_dead_builds_steps(&mut store, &config.run_dir);
         let _ = berth_image::layers::gc_after_crash(&mut store);
         // A volume removal killed before its commit gets its data back.
         let _ = berth_volume::recover_interrupted(&mut store);

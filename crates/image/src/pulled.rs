@@ -118,6 +118,7 @@ pub fn store_pulled(
             blob_media_type: layers::sniff_media_type(&magic).to_string(),
         };
         pending.install(staging, row)?;
+        berth_store::crash::point("pull", "after-unpack");
         on_layer(i, true);
     }
     let written = pending.blobs.put_bytes(config, Some(&id))?;
@@ -129,7 +130,7 @@ pub fn store_pulled(
         .filter_map(|c| pending.rows.iter().find(|r| &r.chain_id == c))
         .map(|r| r.size)
         .sum();
-
+    berth_store::crash::point("pull", "before-rows");
     let outcome = store.write(|tx| -> Result<StoredPull, ImageError> {
         let existed: bool = tx
             .query_row("SELECT count(*) FROM images WHERE id = ?1", [&id], |r| {

@@ -535,6 +535,8 @@ async fn download(
     }
     file.as_file().sync_all().at(file.path())?;
     blobs.adopt(file.path(), &actual)?;
+    // A crash here keeps the verified blob for the next pull to reuse.
+    berth_store::crash::point("pull", "after-blob");
     progress.event(Event::Layer {
         id: &id,
         status: LayerStatus::DownloadComplete,

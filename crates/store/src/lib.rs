@@ -212,6 +212,23 @@ impl Store {
         let _ = std::fs::remove_file(self.unfinished_flag(kind));
     }
 
+    /// The kinds starting with `prefix` (without it) whose writers died
+    /// since their last [`Store::finished`]: one per object a dead process
+    /// owned (`build-step.ID`).
+    pub fn unfinished_with_prefix(&self, prefix: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.shared_tmp_dir()) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let kind = name.strip_suffix(staging::UNFINISHED_SUFFIX)?;
+                kind.strip_prefix(prefix).map(String::from)
+            })
+            .collect()
+    }
+
     fn unfinished_flag(&self, kind: &str) -> PathBuf {
         self.shared_tmp_dir()
             .join(format!("{kind}{}", staging::UNFINISHED_SUFFIX))

@@ -114,6 +114,7 @@ pub fn build(
     let dockerfile = dockerfile::parse(&text)?;
     let mut builder = Builder::new(store, steps, &context, opts, out, dockerfile.escape)?;
     let id = builder.run(dockerfile)?;
+    berth_store::crash::point("build", "before-tag");
     let mut tagged = Vec::new();
     for reference in tags {
         berth_image::tag(store, &id, &reference.to_string())?;
@@ -711,6 +712,9 @@ impl<'a> Builder<'a> {
                 created_by,
             )
         });
+        if result.is_ok() {
+            berth_store::crash::point("build", "after-step-commit");
+        }
         let removed = self.remove_container(&cid);
         let id = result?;
         removed?;

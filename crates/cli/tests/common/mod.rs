@@ -3,6 +3,7 @@
 //! busybox image built from Debian's busybox-static.
 #![allow(dead_code)]
 
+pub mod crash;
 pub mod isolation;
 pub mod net;
 pub mod registry;

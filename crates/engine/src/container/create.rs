@@ -81,7 +81,18 @@ struct NewVolume {
 /// the OCI runtime `req.host.runtime` names, or `default_runtime`
 /// (`Config::default_runtime`) when that is empty, for its whole life.
 pub fn create(store: &mut Store, default_runtime: &str, req: CreateRequest) -> Result<Container> {
-    let plan = plan(store, default_runtime, req)?;
+    create_with_id(store, default_runtime, new_id(), req)
+}
+
+/// [`create`] under an ID chosen beforehand (a build marks its step
+/// container as its own before the container exists).
+pub(crate) fn create_with_id(
+    store: &mut Store,
+    default_runtime: &str,
+    id: String,
+    req: CreateRequest,
+) -> Result<Container> {
+    let plan = plan(store, default_runtime, id, req)?;
     commit(store, plan)
 }
 
@@ -93,9 +104,8 @@ impl crate::Engine {
     }
 }
 
-fn plan(store: &Store, default_runtime: &str, req: CreateRequest) -> Result<Plan> {
+fn plan(store: &Store, default_runtime: &str, id: String, req: CreateRequest) -> Result<Plan> {
     let image = berth_image::resolve(store, &req.image)?;
-    let id = new_id();
     let name = match &req.name {
         Some(n) if !names::is_valid_name(n) => return Err(ContainerError::InvalidName(n.clone())),
         Some(n) => n.trim_start_matches('/').to_string(),

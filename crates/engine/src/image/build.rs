@@ -1,14 +1,22 @@
 //! `build`: berth-build's classic builder, with its RUN, COPY and ADD steps in
 //! the engine's own containers.
+//!
+//! A step container belongs to its build: before it is created, the build
+//! marks it unfinished under its own staging (`build-step.ID`), and drops
+//! the mark once the container is removed. A build killed in between
+//! leaves the mark to the next command's sweep, which turns it into a flag;
+//! the next [`Engine::open`] removes the container — stopping its RUN if it
+//! still runs — as Docker cancels a build whose client went away.
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use berth_build::{BuildError, BuildOptions, BuildOutcome, ContextSource};
 use berth_build::{StepContainer, StepContainers};
 use berth_container::model::Paths;
 use berth_container::{rootfs, ContainerError, HostSpec};
-use berth_store::Store;
+use berth_store::{crash, new_id, Store, Unfinished};
 
 use crate::container::attach::Output;
 use crate::container::create::{self, CreateRequest};
@@ -28,6 +36,7 @@ impl Engine {
         let mut steps = Steps {
             runtime: self.config.default_runtime.clone(),
             run_dir: self.config.run_dir.clone(),
+            owned: HashMap::new(),
         };
         Ok(berth_build::build(
             &mut self.store,
@@ -39,18 +48,43 @@ impl Engine {
     }
 }
 
+/// The kind of unfinished mark of a step container: `build-step.ID`.
+const STEP_MARK: &str = "build-step.";
+
+/// Removes the step containers of builds that died (see the module's doc).
+/// Best effort: a container that cannot be removed now keeps its flag for
+/// the next command.
+pub(crate) fn remove_dead_builds_steps(store: &mut Store, run_dir: &Path) {
+    for id in store.unfinished_with_prefix(STEP_MARK) {
+        let req = RemoveRequest {
+            force: true,
+            volumes: true,
+        };
+        match lifecycle::remove(store, run_dir, &id, req) {
+            Ok(_) | Err(ContainerError::NotFound(_)) => store.finished(&format!("{STEP_MARK}{id}")),
+            Err(_) => {}
+        }
+    }
+}
+
 /// Build step containers are ordinary containers, never started by anyone but
 /// the build, and removed by it.
 struct Steps {
     runtime: String,
     run_dir: PathBuf,
+    /// The marks of the step containers this build made and has not removed.
+    owned: HashMap<String, Unfinished>,
 }
 
 impl StepContainers for Steps {
     fn create(&mut self, store: &mut Store, spec: StepContainer) -> Result<String, BuildError> {
-        let c = create::create(
+        let id = new_id();
+        let mark = store.mark_unfinished(&format!("{STEP_MARK}{id}"))?;
+        self.owned.insert(id.clone(), mark);
+        let c = create::create_with_id(
             store,
             &self.runtime,
+            id,
             CreateRequest {
                 image: spec.image,
                 cmd: Some(spec.cmd),
@@ -77,6 +111,7 @@ impl StepContainers for Steps {
             }
             Err(e) => return Err(e.into()),
         };
+        crash::point("build", "step-running");
         let mut code = None;
         if let Some(attachment) = started.attachment {
             for output in attachment.split().0 {
@@ -125,6 +160,7 @@ impl StepContainers for Steps {
             volumes: true,
         };
         lifecycle::remove(store, &self.run_dir, id, req)?;
+        self.owned.remove(id);
         Ok(())
     }
 }
