@@ -63,8 +63,19 @@ impl Ctx {
     }
 
     /// The engine every command runs through.
+    /// A root it refuses as a whole (a newer berth's) exits 125, as
+    /// Docker's CLI does when the engine itself fails.
     pub fn engine(&self) -> anyhow::Result<berth_engine::Engine> {
-        Ok(berth_engine::Engine::open(self.config())?)
+        berth_engine::Engine::open(self.config()).map_err(|e| {
+            if e.refuses_root() {
+                anyhow::Error::new(exit::StatusError {
+                    code: exit::USAGE,
+                    message: e.to_string(),
+                })
+            } else {
+                e.into()
+            }
+        })
     }
 }
 

@@ -183,3 +183,81 @@ fn build_crashed_at_any_point_leaves_no_step_container() {
         b.ok(&["rmi", "built"]);
     }
 }
+
+/// The top layer of `image`: its directory name and its blob's digest.
+fn top_layer(b: &Berth, image: &str) -> (String, String) {
+    let id = b.ok(&["inspect", "-f", "{{.Id}}", image]);
+    let conn = berth_store::rusqlite::Connection::open(b.path().join("berth.db")).unwrap();
+    conn.query_row(
+        "SELECT l.dir, l.blob_digest FROM image_layers il JOIN layers l \
+         ON l.chain_id = il.chain_id WHERE il.image_id = ?1 ORDER BY il.position DESC LIMIT 1",
+        [&id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn damaged_images_are_found_and_removed_by_repair_containers_kept() {
+    let b = Berth::with_busybox();
+    for (name, file) in [("lost", "one"), ("corrupt", "two")] {
+        let line = format!("echo {file} > /{file}");
+        b.ok(&["run", "--name", "maker", "busybox", "sh", "-c", &line]);
+        b.ok(&["commit", "maker", name]);
+        b.ok(&["rm", "maker"]);
+    }
+    // A container of `corrupt`, made before the damage.
+    b.ok(&["create", "--name", "user", "corrupt", "cat", "/two"]);
+    let (lost_dir, _) = top_layer(&b, "lost");
+    let (_, corrupt_blob) = top_layer(&b, "corrupt");
+    std::fs::remove_dir_all(b.path().join("layers").join(&lost_dir)).unwrap();
+    let blob = b
+        .path()
+        .join("blobs/sha256")
+        .join(corrupt_blob.strip_prefix("sha256:").unwrap());
+    std::fs::write(&blob, b"not the layer any more").unwrap();
+
+    let r = b.run(&["system", "check"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let has = |out: &str, needle: &str| out.lines().any(|l| l.contains(needle));
+    assert!(has(&r.stdout, "has no directory"), "{}", r.stdout);
+    assert!(
+        has(
+            &r.stdout,
+            &format!("blob {corrupt_blob} does not match its digest")
+        ),
+        "{}",
+        r.stdout
+    );
+    for name in ["lost:latest", "corrupt:latest"] {
+        assert!(
+            has(&r.stdout, &format!("({name}) is damaged")),
+            "{name}: {}",
+            r.stdout
+        );
+    }
+    assert!(!has(&r.stdout, "busybox"), "{}", r.stdout);
+    // --quick does not hash blobs.
+    let r = b.run(&["system", "check", "--quick"]);
+    assert!(!has(&r.stdout, "corrupt"), "{}", r.stdout);
+
+    // Repair removes both images; the corrupt blob stays reported while
+    // the container made from it uses it.
+    let r = b.run(&["system", "check", "--repair"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    for line in r.stdout.lines() {
+        let kept = line.contains(&format!("blob {corrupt_blob}"));
+        assert!(
+            line.ends_with(if kept { "(not repaired)" } else { "(repaired)" }),
+            "{}",
+            r.stdout
+        );
+    }
+    assert_eq!(b.ok(&["images", "--format", "{{.Repository}}"]), "busybox");
+    // The container keeps its own state and still runs.
+    assert_eq!(b.ok(&["start", "-a", "user"]), "two");
+    b.ok(&["rm", "user"]);
+    assert_clean(&b, "damaged images");
+    assert!(!blob.exists());
+    b.ok(&["run", "--rm", "busybox", "true"]);
+}

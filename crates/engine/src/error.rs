@@ -32,6 +32,12 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the state root was refused as a whole: a newer berth's
+    /// (front ends exit as the engine failing, Docker's 125).
+    pub fn refuses_root(&self) -> bool {
+        matches!(self, Error::Store(e) if e.is_schema_too_new())
+    }
+
     /// A refusal of the engine's own.
     pub fn refused(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error::Refused {

@@ -1,6 +1,13 @@
 //! `system check` of the content store: layer directories against their
 //! rows, references, and blobs against what refers to them (and, unless
-//! quick, against their digests).
+//! quick, against their digests). An image whose content is damaged — a
+//! layer directory, its config, manifest or a layer blob missing, or a blob
+//! that does not match its digest — is one finding of its own, and
+//! [`remove_damaged`] removes it (as podman's `system check --repair`
+//! does): it cannot be run, saved or pushed as it is, and pulling, loading
+//! or building it again brings it back whole. Containers made from it keep
+//! their own state; what of the damage only they use stays reported until
+//! they are removed.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -9,7 +16,9 @@ use berth_store::Store;
 use sha2::{Digest, Sha256};
 
 use crate::error::At;
-use crate::layers::{query_strings, ContentLock, LOCKS_DIR};
+use crate::images::{delete_image, refs_of};
+use crate::layers::{self, query_strings, ContentLock, LOCKS_DIR};
+use crate::reference::familiar;
 use crate::ImageError;
 
 /// One inconsistency of the content store.
@@ -29,6 +38,9 @@ pub enum ContentFinding {
     MissingBlob(String),
     /// A blob whose content does not hash to its name (not with `quick`).
     CorruptBlob(String),
+    /// An image that has one of the damaged layers or blobs above: its ID
+    /// and its references (familiar), for the user to re-pull.
+    DamagedImage { id: String, refs: Vec<String> },
 }
 
 impl ContentFinding {
@@ -56,6 +68,13 @@ impl std::fmt::Display for ContentFinding {
             ContentFinding::LayerWithoutDir(c) => write!(f, "layer {c} has no directory"),
             ContentFinding::MissingBlob(b) => write!(f, "blob {b} is missing"),
             ContentFinding::CorruptBlob(b) => write!(f, "blob {b} does not match its digest"),
+            ContentFinding::DamagedImage { id, refs } => {
+                write!(f, "image {id}")?;
+                if !refs.is_empty() {
+                    write!(f, " ({})", refs.join(", "))?;
+                }
+                write!(f, " is damaged: remove it and pull, load or build it again")
+            }
         }
     }
 }
@@ -127,7 +146,57 @@ pub fn check(store: &Store, quick: bool) -> Result<Vec<ContentFinding>, ImageErr
     let mut missing: Vec<String> = referenced.difference(&present).cloned().collect();
     missing.sort();
     found.extend(missing.into_iter().map(ContentFinding::MissingBlob));
+    let damaged = damaged_images(store, &found)?;
+    found.extend(damaged);
     Ok(found)
+}
+
+/// The images that have a damaged layer or blob of `found`.
+fn damaged_images(
+    store: &Store,
+    found: &[ContentFinding],
+) -> Result<Vec<ContentFinding>, ImageError> {
+    let mut ids = std::collections::BTreeSet::new();
+    for f in found {
+        let (sql, key) = match f {
+            ContentFinding::LayerWithoutDir(chain) => (
+                "SELECT image_id FROM image_layers WHERE chain_id = ?1",
+                chain,
+            ),
+            ContentFinding::MissingBlob(digest) | ContentFinding::CorruptBlob(digest) => (
+                "SELECT id FROM images WHERE id = ?1 OR manifest_digest = ?1 \
+                 UNION SELECT image_id FROM image_layers WHERE chain_id IN \
+                 (SELECT chain_id FROM layers WHERE blob_digest = ?1)",
+                digest,
+            ),
+            _ => continue,
+        };
+        let mut stmt = store.db().prepare(sql)?;
+        let rows = stmt
+            .query_map([key], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.extend(rows);
+    }
+    ids.into_iter()
+        .map(|id| {
+            let refs = refs_of(store, &id)?
+                .iter()
+                .map(|r| familiar(&r.reference))
+                .collect();
+            Ok(ContentFinding::DamagedImage { id, refs })
+        })
+        .collect()
+}
+
+/// Removes the damaged images `found` names (their references go; the
+/// containers made from them stay), then collects what only they used.
+pub fn remove_damaged(store: &mut Store, found: &[ContentFinding]) -> Result<(), ImageError> {
+    for f in found {
+        if let ContentFinding::DamagedImage { id, .. } = f {
+            delete_image(store, id)?;
+        }
+    }
+    layers::gc(store).map(|_| ())
 }
 
 fn hashes_to(path: &std::path::Path, hex_digest: &str) -> Result<bool, ImageError> {

@@ -662,7 +662,7 @@ fn same_name(stored: &str, reference: &Reference) -> bool {
 }
 
 /// Deletes an image's rows; returns the familiar refs it had.
-fn delete_image(store: &mut Store, id: &str) -> Result<Vec<String>, ImageError> {
+pub(crate) fn delete_image(store: &mut Store, id: &str) -> Result<Vec<String>, ImageError> {
     let refs = refs_of(store, id)?;
     store.write(|tx| -> Result<(), ImageError> {
         tx.execute("DELETE FROM image_refs WHERE image_id = ?1", [id])?;

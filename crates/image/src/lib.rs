@@ -31,7 +31,7 @@ pub mod reference;
 mod save;
 
 pub use changes::{apply_changes, apply_to_docker_config};
-pub use check::{check, ContentFinding};
+pub use check::{check, remove_damaged, ContentFinding};
 pub use config::{ContainerConfig, Empty, ImageConfigDoc};
 pub use create::{commit, commit_build_step, import, BuildStep, CommitContainer, ImportOptions};
 pub use error::ImageError;

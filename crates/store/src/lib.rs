@@ -54,7 +54,7 @@ pub enum StoreError {
     #[error("metadata database: {0}")]
     Db(#[from] rusqlite::Error),
     #[error(
-        "metadata database {path} has schema version {found}, newer than this berth ({supported})"
+        "{path}: this state root was used by a newer berth (schema version {found}; this berth knows up to {supported}): refusing to open it, nothing was changed"
     )]
     SchemaTooNew {
         path: PathBuf,
@@ -64,6 +64,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether this is the refusal of a root made by a newer berth.
+    pub fn is_schema_too_new(&self) -> bool {
+        matches!(self, StoreError::SchemaTooNew { .. })
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         StoreError::Io {
             path: path.into(),
@@ -90,11 +95,13 @@ impl Store {
     /// Opens (creating if needed) the state root at `root`.
     pub fn open(root: impl AsRef<Path>) -> Result<Store, StoreError> {
         let root = root.as_ref().to_path_buf();
+        let db_path = root.join("berth.db");
+        // A root a newer berth made is refused before anything is touched.
+        migrations::refuse_newer(&db_path)?;
         // Nothing under the root is reachable by other users (see `perms`).
         perms::secure_root(&root)?;
         let blobs = root.join("blobs/sha256");
         std::fs::create_dir_all(&blobs).map_err(|e| StoreError::io(&blobs, e))?;
-        let db_path = root.join("berth.db");
         perms::create_db_file(&db_path)?;
         let mut conn = Connection::open(&db_path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;

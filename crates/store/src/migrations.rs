@@ -1,6 +1,8 @@
 //! Schema migrations. `PRAGMA user_version` records how many have been applied;
-//! each entry of [`MIGRATIONS`] runs once, in its own transaction. Never edit an
-//! applied migration: append a new one.
+//! every entry of [`MIGRATIONS`] not applied yet runs once, all of them in one
+//! transaction (a crash or an error leaves the root at its old version). A
+//! root whose version is newer than [`LATEST`] is refused, unchanged. Never
+//! edit an applied migration: append a new one.
 
 use std::path::Path;
 
@@ -216,25 +218,50 @@ const MIGRATIONS: &[&str] = &[
 /// Schema version after all migrations.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
 
-pub(crate) fn apply(conn: &mut Connection, db_path: &Path) -> Result<(), StoreError> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if current > LATEST {
+/// Refuses a database whose header says a newer berth wrote it, reading
+/// only the header (SQLite's `user_version` is the big-endian i32 at offset
+/// 60), so nothing is opened for writing. A version a crash left only in
+/// the WAL is caught by [`apply`], which changes nothing before it either.
+pub(crate) fn refuse_newer(db_path: &Path) -> Result<(), StoreError> {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(db_path) else {
+        return Ok(());
+    };
+    let mut header = [0u8; 64];
+    if file.read_exact(&mut header).is_err() || !header.starts_with(b"SQLite format 3\0") {
+        return Ok(());
+    }
+    let found = i64::from(i32::from_be_bytes([
+        header[60], header[61], header[62], header[63],
+    ]));
+    too_new(db_path, found)
+}
+
+fn too_new(db_path: &Path, found: i64) -> Result<(), StoreError> {
+    if found > LATEST {
         return Err(StoreError::SchemaTooNew {
             path: db_path.to_path_buf(),
-            found: current,
+            found,
             supported: LATEST,
         });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
-        // Another process may have migrated while we waited for the lock.
-        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if now > index as i64 {
-            continue;
-        }
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index as i64 + 1)?;
-        tx.commit()?;
+    Ok(())
+}
+
+pub(crate) fn apply(conn: &mut Connection, db_path: &Path) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    too_new(db_path, current)?;
+    if current == LATEST {
+        return Ok(());
     }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+    // Another process may have migrated while we waited for the lock.
+    let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    too_new(db_path, now)?;
+    for sql in MIGRATIONS.iter().skip(now as usize) {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", LATEST)?;
+    tx.commit()?;
     Ok(())
 }

@@ -18,6 +18,8 @@ pub struct ServeArgs {
 }
 
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
+    // A root refused as a whole exits as every command does (125).
+    ctx.engine()?;
     berth_api::serve(berth_api::ServeOptions {
         config: ctx.config(),
         hosts: args.hosts,

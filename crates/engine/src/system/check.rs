@@ -6,8 +6,10 @@
 //! processes — one typed [`Finding`] each. `repair` fixes what can be fixed
 //! and checks again: a finding is repaired when the second look no longer
 //! finds it. Volume data is never deleted: a volume directory without a row
-//! is registered again.
+//! is registered again. A damaged image (content missing or not matching
+//! its digest) is removed; the containers made from it stay.
 
+use berth_image::ContentFinding;
 use berth_store::staging;
 
 use super::check_state;
@@ -119,8 +121,8 @@ impl Engine {
 
     /// Repairs in dependency order: staging, containers (which releases
     /// mounts and leases), then what is left of mounts and leases, volumes,
-    /// and last the content store's garbage (containers removed above may
-    /// have been its last users).
+    /// damaged images, and last the content store's garbage (containers
+    /// and images removed above may have been its last users).
     fn repair(&mut self, found: &[Finding]) -> Result<()> {
         if found.iter().any(|f| matches!(f, Finding::DeadStaging(_))) {
             staging::sweep(self.store.root(), self.store.db());
@@ -149,6 +151,20 @@ impl Engine {
             )
         }) {
             berth_volume::repair(&mut self.store)?;
+        }
+        let content: Vec<ContentFinding> = found
+            .iter()
+            .filter_map(|f| match f {
+                Finding::Content(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect();
+        if content
+            .iter()
+            .any(|c| matches!(c, ContentFinding::DamagedImage { .. }))
+        {
+            // Collects what only the damaged images used, too.
+            berth_image::remove_damaged(&mut self.store, &content)?;
         }
         let collectable = |f: &Finding| matches!(f, Finding::Content(c) if c.collectable());
         if found.iter().any(|f| {

@@ -22,8 +22,8 @@ pub enum Finding {
     MonitorGone { id: String },
     /// Something a run of a container that does not run left (repair: torn down).
     Leftover { id: String, what: Leftover },
-    /// The content store (repair: gc for garbage; damaged images are not
-    /// repaired).
+    /// The content store (repair: gc for garbage; a damaged image is
+    /// removed, its containers kept; damage only containers use stays).
     Content(ContentFinding),
     /// A volume removal a crash interrupted (repair: finished or rolled back).
     VolumeRemoval(PathBuf),
