@@ -159,7 +159,12 @@ fn build_crashed_at_any_point_leaves_no_step_container() {
     )
     .unwrap();
     let ctx = context.path().to_str().unwrap();
-    for point in ["step-running", "after-step-commit", "before-tag"] {
+    for point in [
+        "step-running",
+        "before-rows",
+        "after-step-commit",
+        "before-tag",
+    ] {
         let at = format!("build:{point}");
         killed_at(&b, &at, &["build", "-t", "built", ctx]);
         let steps = step_containers(&b);
