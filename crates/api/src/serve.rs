@@ -154,9 +154,8 @@ pub fn serve(opts: ServeOptions) -> Result<(), ApiError> {
         None => 0,
     };
     // Fail early on a state root that cannot be opened, not on the first
-    // request; and on one another server serves (dockerd refuses a second
-    // daemon on its data root). Held until the server stops.
-    let _claim = berth_engine::Engine::open(opts.config.clone())?.claim_server()?;
+    // request.
+    berth_engine::Engine::open(opts.config.clone())?;
     // One thread for I/O: every blocking call goes to the blocking pool, so
     // the server stays small when idle.
     let runtime = tokio::runtime::Builder::new_current_thread()

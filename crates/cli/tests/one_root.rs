@@ -1,9 +1,9 @@
 //! One root, one format: a root a newer berth used is refused by every
 //! command with one line and exit status 125, nothing changed; an older
 //! root is migrated in one transaction (a migration that fails leaves it
-//! at its old version, whole). And one `berth serve` per root, as one
-//! dockerd per data root: a second is refused naming the first's pid,
-//! the CLI works alongside, and a killed server frees the root.
+//! at its old version, whole). And several `berth serve`s and the CLI on
+//! one root stay consistent: racing on one name, one of them wins; what
+//! one makes, the others see and may remove.
 
 mod common;
 
@@ -174,73 +174,124 @@ fn serve(b: &Berth, socket: &Path) -> Child {
     child
 }
 
-fn get(socket: &Path, path: &str) -> String {
+/// One HTTP/1.1 request on a unix socket: the status code and the body.
+fn request(socket: &Path, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut s = std::os::unix::net::UnixStream::connect(socket).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
-    text
+    let status = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_string())
+}
+
+/// The container names a server lists (`GET /containers/json?all=1`).
+fn names_listed(socket: &Path) -> Vec<String> {
+    let (status, body) = request(socket, "GET", "/containers/json?all=1", "");
+    assert_eq!(status, 200, "{body}");
+    // A chunked body: the JSON array is the one line that starts with `[`.
+    let json = body.lines().find(|l| l.starts_with('[')).unwrap_or(&body);
+    let list: Vec<serde_json::Value> = serde_json::from_str(json).unwrap();
+    let mut names: Vec<String> = list
+        .iter()
+        .map(|c| {
+            c["Names"][0]
+                .as_str()
+                .unwrap()
+                .trim_start_matches('/')
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 #[test]
-fn one_server_per_root_and_the_cli_alongside() {
+fn servers_and_the_cli_share_a_root_consistently() {
     let b = Berth::with_busybox();
-    let first_socket = b.path().join("first.sock");
-    let second_socket = b.path().join("second.sock");
-    let mut first = serve(&b, &first_socket);
+    let sockets = [b.path().join("a.sock"), b.path().join("b.sock")];
+    let mut servers: Vec<Child> = sockets.iter().map(|s| serve(&b, s)).collect();
+    let create = r#"{"Image":"busybox","Cmd":["true"]}"#;
 
-    let r = b.run(&[
-        "serve",
-        "-H",
-        &format!("unix://{}", second_socket.display()),
-    ]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(&format!(
-            "is already served by berth serve (pid {})",
-            first.id()
-        )),
-        "{}",
-        r.stderr
-    );
-    assert!(!second_socket.exists());
+    // Both servers and the CLI create at once, each its own names, and all
+    // three race for one name: exactly one of them gets it.
+    let mut expected = Vec::new();
+    let outcomes = std::thread::scope(|scope| {
+        let mut racers = Vec::new();
+        for (side, socket) in ["a", "b"].iter().zip(&sockets) {
+            racers.push(scope.spawn(move || {
+                let mut won = 0;
+                for i in 0..5 {
+                    let path = format!("/containers/create?name={side}-{i}");
+                    let (status, body) = request(socket, "POST", &path, create);
+                    assert_eq!(status, 201, "{body}");
+                }
+                let (status, body) =
+                    request(socket, "POST", "/containers/create?name=contested", create);
+                match status {
+                    201 => won += 1,
+                    409 => {}
+                    _ => panic!("{status} {body}"),
+                }
+                won
+            }));
+        }
+        let b = &b;
+        racers.push(scope.spawn(move || {
+            for i in 0..5 {
+                b.ok(&["create", "--name", &format!("cli-{i}"), "busybox", "true"]);
+            }
+            let r = b.run(&["create", "--name", "contested", "busybox", "true"]);
+            match r.code {
+                0 => 1,
+                125 => {
+                    assert!(r.stderr.contains("is already in use"), "{}", r.stderr);
+                    0
+                }
+                code => panic!("create exited {code}: {}", r.stderr),
+            }
+        }));
+        racers
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect::<Vec<i32>>()
+    });
+    assert_eq!(outcomes.iter().sum::<i32>(), 1, "{outcomes:?}");
+    for side in ["a", "b", "cli"] {
+        expected.extend((0..5).map(|i| format!("{side}-{i}")));
+    }
+    expected.push("contested".to_string());
+    expected.sort();
+    for socket in &sockets {
+        assert_eq!(names_listed(socket), expected);
+    }
 
-    // The CLI works alongside the server, and each sees what the other did.
-    b.ok(&["create", "--name", "from-cli", "busybox", "true"]);
-    b.ok(&["run", "--rm", "-v", "vv:/data", "busybox", "true"]);
-    let listed = get(&first_socket, "/containers/json?all=1");
-    assert!(listed.contains("\"/from-cli\""), "{listed}");
-    let created = {
-        let mut s = std::os::unix::net::UnixStream::connect(&first_socket).unwrap();
-        let body = r#"{"Image":"busybox","Cmd":["true"]}"#;
-        write!(
-            s,
-            "POST /containers/create?name=from-api HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        text
-    };
-    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
-    let names = b.ok(&["ps", "-a", "--format", "{{.Names}}"]);
-    assert!(names.lines().any(|n| n == "from-api"), "{names}");
+    // What one made, another removes; all agree afterwards.
+    for i in 0..5 {
+        let (status, body) = request(&sockets[1], "DELETE", &format!("/containers/a-{i}"), "");
+        assert_eq!(status, 204, "{body}");
+        let (status, body) = request(&sockets[0], "DELETE", &format!("/containers/cli-{i}"), "");
+        assert_eq!(status, 204, "{body}");
+        b.ok(&["rm", &format!("b-{i}")]);
+    }
+    b.ok(&["rm", "contested"]);
+    for socket in &sockets {
+        assert_eq!(names_listed(socket), Vec::<String>::new());
+    }
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
 
-    // A server killed outright frees the root for the next one.
-    first.kill().unwrap();
-    first.wait().unwrap();
-    let mut second = serve(&b, &second_socket);
-    assert!(get(&second_socket, "/_ping").ends_with("OK"));
+    // A server killed outright leaves the other serving.
+    servers[0].kill().unwrap();
+    servers[0].wait().unwrap();
+    assert_eq!(request(&sockets[1], "GET", "/_ping", "").1, "OK");
     // SAFETY: plain kill(2) on our own child.
-    unsafe { libc::kill(second.id() as i32, libc::SIGTERM) };
-    assert!(second.wait().unwrap().success());
-    b.ok(&["rm", "from-cli", "from-api"]);
+    unsafe { libc::kill(servers[1].id() as i32, libc::SIGTERM) };
+    assert!(servers[1].wait().unwrap().success());
     let r = b.run(&["system", "check"]);
     assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stdout);
 }

@@ -23,7 +23,6 @@
 //! containers/ID/         a container's writable layer, bundle, logs, monitor files
 //! volumes/NAME/_data     named and anonymous volumes (local driver)
 //! tmp/own-RAND/          one process's staging, owned by its flock on tmp/own-RAND.lock
-//! serve.pid              the flock of the root's one `berth serve` (berth-engine)
 //! ```
 //!
 //! The root is `0710 root:root` and the directories below it `0700`, so no

@@ -18,7 +18,11 @@ pub struct ServeArgs {
 }
 
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
-    // A root refused as a whole exits as every command does (125).
+    // A root refused as a whole exits as every command does (125), before
+    // the server starts. Unlike dockerd (one daemon per data root, held by
+    // its pid file), several servers may serve one root beside the CLI:
+    // a server keeps no state of its own, every request is an engine
+    // operation coordinated through the store's transactions and locks.
     ctx.engine()?;
     berth_api::serve(berth_api::ServeOptions {
         config: ctx.config(),

@@ -1,6 +1,5 @@
 //! System-wide operations, one file each: df, prune, info, version,
-//! check (`check.rs`, with `check_state.rs` and `finding.rs`), the one
-//! server per root (`server.rs`).
+//! check (`check.rs`, with `check_state.rs` and `finding.rs`).
 
 mod check;
 mod check_state;
@@ -9,7 +8,6 @@ mod finding;
 mod host;
 mod info;
 mod prune;
-mod server;
 mod version;
 
 pub use check::CheckRequest;
@@ -17,5 +15,4 @@ pub use df::{ContainerUsage, DiskUsage, ImageUsage, VolumeUsage};
 pub use finding::{Checked, Finding};
 pub use info::SystemInfo;
 pub use prune::{SystemPrune, SystemPruneReport};
-pub use server::ServerClaim;
 pub use version::{VersionInfo, API_VERSION, MIN_API_VERSION};
