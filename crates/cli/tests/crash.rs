@@ -416,7 +416,7 @@ fn random_kills_leave_a_consistent_root() {
     let seconds: u64 = std::env::var("BERTH_CRASH_LOOP_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(30);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut rounds = 0;
     while Instant::now() < deadline {
