@@ -16,7 +16,7 @@ use crate::mode::Mode;
 use crate::netavark::{self, Request};
 use crate::networks::{self, Network};
 use crate::sandbox::add_link_local;
-use crate::{netns, NetworkError, Result};
+use crate::{bridges, netns, NetworkError, Result};
 
 /// The container `network connect`/`disconnect` act on.
 #[derive(Debug, Clone)]
@@ -102,18 +102,21 @@ pub fn connect(
         return Ok(());
     };
     let path = netns::path(run_dir, member.container_id);
-    let wired = netavark::setup(
-        run_dir,
-        &path,
-        &Request {
-            container_id: member.container_id,
-            container_name: member.container_name,
-            endpoints: &[&endpoint],
-            ports: &[],
-            dns_servers: member.dns_servers,
-        },
-    )
-    .and_then(|()| add_link_local(&path, &endpoint));
+    let wired = bridges::ensure(&endpoint.network)
+        .and_then(|()| {
+            netavark::setup(
+                run_dir,
+                &path,
+                &Request {
+                    container_id: member.container_id,
+                    container_name: member.container_name,
+                    endpoints: &[&endpoint],
+                    ports: &[],
+                    dns_servers: member.dns_servers,
+                },
+            )
+        })
+        .and_then(|()| add_link_local(&path, &endpoint));
     if let Err(e) = wired {
         let _ = netavark::teardown(
             run_dir,

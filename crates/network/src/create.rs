@@ -1,6 +1,6 @@
 //! `network create`: every setting Docker's bridge driver and default IPAM
-//! know is applied or refused here, before the row is inserted; nothing
-//! exists on the host until a container joins the network.
+//! know is applied or refused here, before the row is inserted; the
+//! network's bridge is made with the row (see `bridges`).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -111,6 +111,11 @@ pub fn create(store: &mut Store, opts: CreateOptions) -> Result<Network> {
         .cloned()
         .unwrap_or_else(|| format!("berth-{}", &id[..9]));
     let labels = serde_json::to_string(&opts.labels).unwrap_or_else(|_| "{}".into());
+    // Subnets are chosen host-wide: another berth root may be creating a
+    // network at this instant. Under this lock, the routes of every bridge
+    // that exists tell which subnets are taken, and this network's bridge
+    // (its route) exists before the lock goes.
+    let _lock = host_lock()?;
     let routes = ipam::host_routes();
     store.write(|tx| {
         let existing = networks::list(tx)?;
@@ -218,10 +223,18 @@ pub fn create(store: &mut Store, opts: CreateOptions) -> Result<Network> {
             ],
         )?;
         let n = networks::find(tx, &id)?;
+        crate::bridges::ensure(&n)?;
         crate::events::network(tx, "create", n.about(), None)?;
         berth_store::crash::point("network-create", "before-commit");
         Ok(n)
     })
+}
+
+/// Serialises `network create` across every berth root of the host.
+fn host_lock() -> Result<berth_store::FileLock> {
+    let dir = crate::host_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| NetworkError::io(&dir, e))?;
+    Ok(berth_store::FileLock::acquire(&dir.join("networks.lock"))?)
 }
 
 fn v4_of(n: IpNet) -> Ipv4Net {

@@ -30,8 +30,8 @@ use ipnet::{IpNet, Ipv4Net};
 use serde::Deserialize;
 
 use crate::ipam::{host_routes_by_device, overlaps};
-use crate::networks::{self, OPT_BRIDGE_NAME};
-use crate::{NetworkError, Result, DEFAULT_NETWORK};
+use crate::networks::{self, Network, OPT_BRIDGE_NAME};
+use crate::{bridges, NetworkError, Result, DEFAULT_NETWORK};
 
 /// The default bridge's device when the daemon config names none.
 const DEFAULT_BRIDGE: &str = "berth0";
@@ -187,6 +187,7 @@ pub fn apply(store: &mut Store, config: &BridgeConfig) -> Result<Applied> {
             }
         }
         if config.bip.is_some() {
+            release_stale(&current, device, wanted)?;
             check_host(device, wanted)?;
         }
         let mut settings = current.config.clone();
@@ -205,6 +206,26 @@ pub fn apply(store: &mut Store, config: &BridgeConfig) -> Result<Applied> {
         )?;
         Ok(Applied::Changed)
     })
+}
+
+/// A bridge berth keeps (see `bridges`) for no container, with another
+/// address than the new `bip`: the one an earlier config gave the device.
+/// It goes, as netavark removed it with its last container before bridges
+/// were kept; one with containers on it is left to `check_host`.
+fn release_stale(current: &Network, device: &str, wanted: Ipv4Net) -> Result<()> {
+    let addresses = ipv4_addresses(device);
+    let Some(old) = addresses.first() else {
+        return Ok(());
+    };
+    if addresses.contains(&wanted) || !bridges::only_kept(device) {
+        return Ok(());
+    }
+    let mut stale = current.clone();
+    stale.interface = device.to_string();
+    stale.subnet = Some(old.trunc());
+    stale.gateway = Some(old.addr());
+    stale.config.ipv6 = None;
+    bridges::release(&stale)
 }
 
 /// Refuses a `bip` whose subnet a host route on another device covers (the

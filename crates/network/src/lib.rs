@@ -63,6 +63,7 @@
 //!
 //! [`lifecycle::reconcile`]: ../berth_container/lifecycle/fn.reconcile.html
 
+mod bridges;
 mod connect;
 mod create;
 mod default_bridge;
@@ -75,6 +76,7 @@ mod netlink;
 mod netns;
 mod networks;
 mod ports;
+mod remove;
 mod resolver;
 mod sandbox;
 
@@ -90,8 +92,9 @@ pub use endpoints::{
 };
 pub use mode::{Mode, Namespace};
 pub use netns::path as netns_path;
-pub use networks::{find, list, prune, remove, Ipv6Pool, Network, NetworkConfig};
+pub use networks::{find, list, Ipv6Pool, Network, NetworkConfig};
 pub use ports::{parse_publish, PortBinding, PublishedPort};
+pub use remove::{prune, remove};
 pub use resolver::{dns_nameservers, Resolver, RESOLVER_ADDRESS};
 pub use sandbox::{resolv_conf, setup, teardown, Sandbox, SandboxSpec};
 
@@ -126,6 +129,9 @@ pub enum NetworkError {
     /// The container's resolver could not be set up.
     #[error("the container's resolver: {0}")]
     Resolver(String),
+    /// iproute2's `ip`, making or removing a bridge (see `bridges`).
+    #[error("ip: {0}")]
+    Ip(String),
     #[error("netavark {command}: {message}")]
     Netavark { command: String, message: String },
     #[error("{path}: {source}")]

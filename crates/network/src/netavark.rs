@@ -43,6 +43,14 @@ pub(crate) fn teardown(run_dir: &Path, netns: &Path, request: &Request) -> Resul
     run("teardown", run_dir, netns, request)
 }
 
+/// The host-wide lock that serialises netavark's runs and the changes
+/// berth makes to bridges itself (see `bridges`).
+pub(crate) fn lock() -> Result<FileLock> {
+    let dir = host_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| NetworkError::io(&dir, e))?;
+    Ok(FileLock::acquire(&dir.join("netavark.lock"))?)
+}
+
 fn helper(name: &str) -> Result<PathBuf> {
     let path_dirs = std::env::var_os("PATH").unwrap_or_default();
     HELPER_DIRS
@@ -165,10 +173,8 @@ fn run(command: &str, run_dir: &Path, netns: &Path, request: &Request) -> Result
     let netavark = helper("netavark")?;
     let aardvark = helper("aardvark-dns")?;
     let dir = run_dir.join("netavark");
-    for d in [&dir, &host_dir()] {
-        std::fs::create_dir_all(d).map_err(|e| NetworkError::io(d, e))?;
-    }
-    let _lock = FileLock::acquire(&host_dir().join("netavark.lock"))?;
+    std::fs::create_dir_all(&dir).map_err(|e| NetworkError::io(&dir, e))?;
+    let _lock = lock()?;
     // aardvark-dns, started by netavark, inherits netavark's stdout and stderr
     // and lives on: they go to files, not pipes that would never see EOF.
     let mut out = tempfile::tempfile().map_err(|e| NetworkError::io(&dir, e))?;

@@ -18,7 +18,7 @@ use crate::netavark::{self, Request};
 use crate::netlink;
 use crate::ports::{reserve, PortBinding};
 use crate::resolver::{dns_nameservers, Resolver};
-use crate::{netns, NetworkError, Result};
+use crate::{bridges, netns, NetworkError, Result};
 
 /// What [`setup`] needs to know about the container.
 #[derive(Debug, Clone)]
@@ -209,6 +209,7 @@ fn wire(
     published: &[PortBinding],
 ) -> Result<()> {
     for (index, e) in endpoints.iter().enumerate() {
+        bridges::ensure(&e.network)?;
         netavark::setup(
             run_dir,
             path,
@@ -321,11 +322,19 @@ pub fn teardown(store: &mut Store, run_dir: &Path, container_id: &str) -> Result
     let mut first_error = None;
     if !endpoints.is_empty() && netns::exists(run_dir, container_id) {
         for (index, e) in endpoints.iter().enumerate() {
+            let ports: &[PortBinding] = if index == 0 { &ports } else { &[] };
+            // The veth goes with the namespace, destroyed by the kernel in
+            // the background (24-40 ms that nobody waits for); netavark is
+            // needed only for what the container alone has: its DNAT rules
+            // and its aardvark-dns records. The bridge stays (`bridges`).
+            if ports.is_empty() && !e.network.dns {
+                continue;
+            }
             let request = Request {
                 container_id,
                 container_name: &e.container_name,
                 endpoints: &[e],
-                ports: if index == 0 { &ports } else { &[] },
+                ports,
                 dns_servers: &[],
             };
             if let Err(err) = netavark::teardown(run_dir, &path, &request) {
