@@ -277,3 +277,81 @@ fn bad_or_pending_bridge_configs_are_refused() {
     ]);
     assert!(out.contains(&format!("inet {prefix}.5.2/24")), "{out}");
 }
+
+/// Two roots creating networks at the same instant never get the same
+/// subnet from the pool: the choice is host-wide (each root's own rows
+/// alone would not tell).
+#[test]
+fn roots_creating_networks_at_once_get_distinct_subnets() {
+    let roots = [Berth::new(), Berth::new()];
+    let barrier = std::sync::Barrier::new(2);
+    let subnets: Vec<Vec<String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = roots
+            .iter()
+            .map(|b| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    for i in 0..3 {
+                        barrier.wait();
+                        let name = format!("racing{i}");
+                        b.ok(&["network", "create", &name]);
+                        out.push(b.ok(&[
+                            "network",
+                            "inspect",
+                            "-f",
+                            "{{(index .IPAM.Config 0).Subnet}}",
+                            &name,
+                        ]));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut all: Vec<&String> = subnets.iter().flatten().collect();
+    assert_eq!(all.len(), 6);
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 6, "{subnets:?}");
+    for b in &roots {
+        for i in 0..3 {
+            b.ok(&["network", "rm", &format!("racing{i}")]);
+        }
+    }
+}
+
+/// A network's bridge exists from `network create` to `network rm`,
+/// whether or not containers are on it.
+#[test]
+fn a_networks_bridge_lives_as_long_as_the_network() {
+    let b = Berth::with_busybox();
+    let id = b.ok(&["network", "create", "lasting"]);
+    let device = std::path::Path::new("/sys/class/net").join(format!("berth-{}", &id[..9]));
+    assert!(device.exists(), "made with the network");
+    b.ok(&["run", "--rm", "--network", "lasting", "busybox", "true"]);
+    assert!(device.exists(), "kept after its last container");
+    let out = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "lasting",
+        "busybox",
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "5",
+        &b.ok(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{(index .IPAM.Config 0).Gateway}}",
+            "lasting",
+        ]),
+    ]);
+    assert!(out.contains("1 packets received"), "{out}");
+    b.ok(&["network", "rm", "lasting"]);
+    assert!(!device.exists(), "removed with the network");
+}

@@ -63,6 +63,24 @@ fn ports(bridge: &str) -> Vec<String> {
         .collect()
 }
 
+/// Where a bridge is marked as having had netavark set up its network's
+/// rules (its first container): a bridge never used has none to remove.
+fn ruled_marker(bridge: &str) -> PathBuf {
+    host_dir().join("bridges").join(bridge)
+}
+
+/// Marks the bridge's network as having netavark's rules (after a setup;
+/// a `stat` when it is marked already).
+pub(crate) fn mark_ruled(bridge: &str) -> Result<()> {
+    let marker = ruled_marker(bridge);
+    if marker.exists() {
+        return Ok(());
+    }
+    let dir = host_dir().join("bridges");
+    std::fs::create_dir_all(&dir).map_err(|e| NetworkError::io(&dir, e))?;
+    std::fs::write(&marker, "").map_err(|e| NetworkError::io(&marker, e))
+}
+
 /// Whether the bridge's only port is berth's keeper: no container uses it.
 pub(crate) fn only_kept(bridge: &str) -> bool {
     ports(bridge) == [keeper_name(bridge)]
@@ -152,7 +170,8 @@ pub(crate) fn release(n: &Network) -> Result<()> {
     if !ports(bridge).is_empty() {
         return Ok(());
     }
-    let (Some(ipv4), Some(_)) = (n.gateway, n.subnet) else {
+    let marker = ruled_marker(bridge);
+    let (true, Some(ipv4), Some(_)) = (marker.exists(), n.gateway, n.subnet) else {
         return ip_batch(&format!("link del {bridge}\n"));
     };
     // The stand-in: a namespace of its own with a veth `eth0` for
@@ -189,7 +208,8 @@ pub(crate) fn release(n: &Network) -> Result<()> {
         )
     });
     let removed = netns::remove(&path);
-    outcome.and(removed)
+    outcome.and(removed)?;
+    std::fs::remove_file(&marker).map_err(|e| NetworkError::io(&marker, e))
 }
 
 /// Runs `ip -batch` inside the namespace mounted at `netns` (from a

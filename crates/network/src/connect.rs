@@ -116,6 +116,7 @@ pub fn connect(
                 },
             )
         })
+        .and_then(|()| bridges::mark_ruled(&endpoint.network.interface))
         .and_then(|()| add_link_local(&path, &endpoint));
     if let Err(e) = wired {
         let _ = netavark::teardown(

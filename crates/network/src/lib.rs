@@ -9,8 +9,10 @@
 //!   10.88.0.0/16 or podman's user pool 10.89.0.0/16; the daemon config's
 //!   `bridge` and `bip` change them, see [`BridgeConfig`]), `host` and `none`. User
 //!   networks (`network create`) get the next free /16 of 10.90.0.0–10.127.0.0
-//!   that neither another network nor a host route uses, a bridge `berth-<id>`,
-//!   and name resolution (container names and `--network-alias`es) through
+//!   that neither another network nor a host route uses — chosen under a
+//!   host-wide lock held until the network's bridge (and so its route)
+//!   exists, so two berth roots creating networks at once never share one —,
+//!   a bridge `berth-<id>`, and name resolution (container names and `--network-alias`es) through
 //!   aardvark-dns on their gateway. A container on such a network asks its
 //!   own resolver at 127.0.0.11 (see [`Resolver`]), which answers its links'
 //!   aliases and passes the rest to aardvark-dns.
@@ -38,15 +40,26 @@
 //!   `<run dir>/netns/<container id>` (what `ip netns add` does), with `lo` up.
 //!
 //! # Lifecycle
+//! A bridge network's Linux bridge lives as long as the network: made with
+//! its gateway addresses by `network create` (the default bridge: at its
+//! first use), again whenever it is missing (after a reboot), and removed
+//! with its NAT and forwarding rules by `network rm`/`prune`; a keeper
+//! interface stops netavark from deleting it with its last container (see
+//! `bridges`).
+//!
 //! [`setup`] (the monitor, before `runtime create`): create the namespace →
 //! reserve host ports and insert endpoint and port rows in one transaction →
-//! `netavark setup` (veth, bridge, iptables NAT and port forwarding, DNS
-//! entries) → the container's resolver. A failure at any step undoes the
-//! earlier ones, so a refused start leaves no namespace, rule or lease. The
-//! resolver stops when the [`Sandbox`] is dropped. [`teardown`] (the monitor after the
-//! container exited, or [`lifecycle::reconcile`] after a monitor died) runs
-//! `netavark teardown`, unmounts and removes the namespace and deletes the
-//! rows; each step tolerates being already done, so it can run again. A
+//! `netavark setup` (veth, iptables NAT and port forwarding, DNS entries) →
+//! the container's resolver, when it is on a network with name resolution
+//! (later, by a message to its monitor, if `network connect` puts it on
+//! one). A failure at any step undoes the earlier ones, so a refused start
+//! leaves no namespace, rule or lease. The resolver stops when the
+//! [`Sandbox`] is dropped. [`teardown`] (the monitor after the container
+//! exited, or [`lifecycle::reconcile`] after a monitor died) runs `netavark
+//! teardown` only for what is the container's alone (its published ports'
+//! rules, its aardvark-dns records), unmounts and removes the namespace —
+//! the kernel destroys the veth with it, in the background — and deletes
+//! the rows; each step tolerates being already done, so it can run again. A
 //! restarted container goes through `setup` again and gets its ports back.
 //!
 //! # Why netavark

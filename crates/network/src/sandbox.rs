@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use berth_store::rusqlite::{params, Transaction};
 use berth_store::Store;
@@ -74,8 +74,20 @@ pub struct Sandbox {
     pub namespace: Namespace,
     pub endpoints: Vec<Endpoint>,
     _reservations: Vec<OwnedFd>,
-    /// The container's own resolver (dropped, it stops: before teardown).
-    _resolver: Option<Resolver>,
+    /// The container's own resolver (dropped, it stops: before teardown),
+    /// started with its first endpoint on a network with name resolution.
+    resolver: Option<Resolver>,
+    /// What starting the resolver later needs (`network connect`).
+    resolver_start: Option<ResolverStart>,
+}
+
+/// The resolver's settings, kept until it starts.
+#[derive(Debug)]
+struct ResolverStart {
+    root: PathBuf,
+    container_id: String,
+    netns: PathBuf,
+    dns_servers: Vec<String>,
 }
 
 impl Sandbox {
@@ -84,8 +96,28 @@ impl Sandbox {
             namespace,
             endpoints: Vec::new(),
             _reservations: Vec::new(),
-            _resolver: None,
+            resolver: None,
+            resolver_start: None,
         }
+    }
+
+    /// Starts the container's resolver unless it runs (or the container
+    /// has no namespace of its own): `network connect` to a network with
+    /// name resolution, for a container that was on none.
+    pub fn start_resolver(&mut self) -> Result<()> {
+        if self.resolver.is_some() {
+            return Ok(());
+        }
+        let Some(s) = &self.resolver_start else {
+            return Ok(());
+        };
+        self.resolver = Some(Resolver::start(
+            &s.root,
+            &s.container_id,
+            &s.netns,
+            &s.dns_servers,
+        )?);
+        Ok(())
     }
 
     /// The container's own address for its hostname in /etc/hosts.
@@ -181,22 +213,34 @@ pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sa
             return Err(e);
         }
     };
-    let wired = wire(run_dir, spec, &path, &endpoints, &published)
-        .and_then(|()| Resolver::start(store.root(), spec.container_id, &path, spec.dns_servers));
-    let resolver = match wired {
-        Ok(resolver) => resolver,
-        Err(e) => {
-            drop(reservations);
-            let _ = teardown(store, run_dir, spec.container_id);
-            return Err(e);
-        }
-    };
-    Ok(Sandbox {
-        namespace: Namespace::Path(path),
+    let mut sandbox = Sandbox {
+        namespace: Namespace::Path(path.clone()),
         endpoints,
         _reservations: reservations,
-        _resolver: Some(resolver),
-    })
+        resolver: None,
+        resolver_start: Some(ResolverStart {
+            root: store.root().to_path_buf(),
+            container_id: spec.container_id.to_string(),
+            netns: path.clone(),
+            dns_servers: spec.dns_servers.to_vec(),
+        }),
+    };
+    // The resolver only where the container uses it: on a network with
+    // name resolution (its resolv.conf then names 127.0.0.11). On the
+    // default bridge, as in Docker, there is none.
+    let wired = wire(run_dir, spec, &path, &sandbox.endpoints, &published).and_then(|()| {
+        if sandbox.nameservers().is_empty() {
+            Ok(())
+        } else {
+            sandbox.start_resolver()
+        }
+    });
+    if let Err(e) = wired {
+        drop(sandbox);
+        let _ = teardown(store, run_dir, spec.container_id);
+        return Err(e);
+    }
+    Ok(sandbox)
 }
 
 /// netavark for each endpoint (the first one, the primary, with the
@@ -221,6 +265,7 @@ fn wire(
                 dns_servers: spec.dns_servers,
             },
         )?;
+        bridges::mark_ruled(&e.network.interface)?;
         add_link_local(path, e)?;
     }
     Ok(())
@@ -311,8 +356,9 @@ fn record_port(tx: &Transaction, container_id: &str, b: &PortBinding, label: &st
     Ok(())
 }
 
-/// Undoes [`setup`]: netavark teardown (veth, rules, DNS records), the
-/// namespace, then the rows (leases and ports). Each step tolerates being
+/// Undoes [`setup`]: netavark teardown where the container has rules or
+/// DNS records of its own, the namespace (and with it, destroyed by the
+/// kernel in the background, the veths), then the rows (leases and ports). Each step tolerates being
 /// done already, so this can run again after a crash; the first failure is
 /// returned once everything was attempted.
 pub fn teardown(store: &mut Store, run_dir: &Path, container_id: &str) -> Result<()> {

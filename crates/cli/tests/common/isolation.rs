@@ -120,7 +120,19 @@ impl Isolation {
     /// Removes the slot's bridge, namespaces, leases and state.
     fn clean(&self) {
         let bridge = self.bridge();
-        if Path::new("/sys/class/net").join(&bridge).exists() {
+        let device = Path::new("/sys/class/net").join(&bridge);
+        // Its ports first: berth's keeper (a veth) outlives a deleted bridge.
+        for port in std::fs::read_dir(device.join("brif"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let _ = Command::new("ip")
+                .args(["link", "del"])
+                .arg(port.file_name())
+                .status();
+        }
+        if device.exists() {
             let _ = Command::new("ip").args(["link", "del", &bridge]).status();
         }
         if let Ok(entries) = std::fs::read_dir(self.run_dir().join("netns")) {

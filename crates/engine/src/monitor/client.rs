@@ -14,8 +14,8 @@ use berth_container::{ContainerError, Result};
 use berth_store::{FileLock, Store};
 
 use super::protocol::{
-    self, StartReport, ATTACH_ENV, ATTACH_FD, CANCEL_RESTART, ID_ENV, RESIZE, SYNC_FD,
-    WAITER_PREFIX,
+    self, StartReport, ATTACH_ENV, ATTACH_FD, CANCEL_RESTART, ID_ENV, RESIZE, START_RESOLVER,
+    SYNC_FD, WAITER_PREFIX,
 };
 
 /// Spawns the monitor of container `id` (`berth __monitor`, detached) and
@@ -138,6 +138,26 @@ pub fn resize(attach_socket: &Path, rows: u16, cols: u16) -> io::Result<()> {
 pub(crate) fn cancel_restart(attach_socket: &Path) {
     if let Ok(mut stream) = connect(attach_socket) {
         let _ = protocol::write_frame(&mut stream, CANCEL_RESTART, &[]);
+    }
+}
+
+/// Asks a running container's monitor to start the container's resolver
+/// (it joined a network with name resolution) and waits for the answer:
+/// `None` once it runs, else the monitor's error.
+pub(crate) fn start_resolver(attach_socket: &Path) -> io::Result<Option<String>> {
+    let mut stream = connect(attach_socket)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    protocol::write_frame(&mut stream, START_RESOLVER, &[])?;
+    loop {
+        match protocol::read_frame(&mut stream)? {
+            Some((START_RESOLVER, answer)) if answer.is_empty() => return Ok(None),
+            Some((START_RESOLVER, answer)) => {
+                return Ok(Some(String::from_utf8_lossy(&answer).into_owned()))
+            }
+            // The container's output, which every client is sent.
+            Some(_) => {}
+            None => return Err(io::ErrorKind::UnexpectedEof.into()),
+        }
     }
 }
 

@@ -22,7 +22,9 @@
 //!   been removed); then the monitor closes the connection.
 //! * client -> monitor: [`STDIN`] data, [`STDIN_CLOSE`] (the client's stdin hit
 //!   EOF: close the container's stdin), [`RESIZE`] ("ROWS COLS") for a tty,
-//!   [`CANCEL_RESTART`] (the user stopped the container: do not restart it).
+//!   [`CANCEL_RESTART`] (the user stopped the container: do not restart it),
+//!   [`START_RESOLVER`] (`network connect`: the container needs its
+//!   resolver now; the monitor answers that client with the same kind).
 //!
 //! A client that must be attached before the container starts (Docker
 //! clients send attach, then start) listens on a socket named
@@ -71,6 +73,10 @@ pub const EXIT: u8 = 3;
 pub const RESIZE: u8 = 4;
 pub const STDIN_CLOSE: u8 = 5;
 pub const CANCEL_RESTART: u8 = 6;
+/// client -> monitor: start the container's resolver (it joined a network
+/// with name resolution); monitor -> that client: done, with an empty
+/// payload, or the error's text.
+pub const START_RESOLVER: u8 = 7;
 
 /// Largest payload a frame carries; longer writes are split.
 pub const MAX_FRAME: usize = 32 * 1024;

@@ -346,7 +346,7 @@ impl Monitor {
             }
             let fired = fds[0].revents != 0 && self.timer.expired();
             let mut cancelled = false;
-            self.read_clients(&fds[2..], &mut buf, |kind, _| {
+            read_clients(&mut self.clients, &fds[2..], &mut buf, |kind, _, _| {
                 cancelled |= kind == protocol::CANCEL_RESTART
             });
             if fds[1].revents != 0 {
@@ -515,9 +515,21 @@ impl Monitor {
                 }
             }
             // Clients before accepting: fds[6..] match self.clients only until then.
-            self.read_clients(&fds[6..], &mut buf, |kind, payload| {
-                stdio.input(kind, payload)
-            });
+            let sandbox = &mut self.sandbox;
+            read_clients(
+                &mut self.clients,
+                &fds[6..],
+                &mut buf,
+                |kind, payload, client| {
+                    if kind == protocol::START_RESOLVER {
+                        let started = sandbox.as_mut().map_or(Ok(()), |s| s.start_resolver());
+                        let answer = started.err().map(|e| e.to_string()).unwrap_or_default();
+                        let _ = protocol::write_frame(client, kind, answer.as_bytes());
+                    } else {
+                        stdio.input(kind, payload)
+                    }
+                },
+            );
             if fds[1].revents != 0 {
                 self.accept_clients();
             }
@@ -546,35 +558,6 @@ impl Monitor {
             let _ = log.flush();
         }
         Ok(exit_code.unwrap_or(137))
-    }
-
-    /// Reads what the clients whose poll entries (`fds`, in client order)
-    /// are ready sent, and hands each complete frame to `on_frame`; drops
-    /// the clients that hung up.
-    fn read_clients(
-        &mut self,
-        fds: &[libc::pollfd],
-        buf: &mut [u8],
-        mut on_frame: impl FnMut(u8, &[u8]),
-    ) {
-        let mut closed = Vec::new();
-        for (i, client) in self.clients.iter_mut().enumerate() {
-            if !fds.get(i).is_some_and(|fd| fd.revents != 0) {
-                continue;
-            }
-            match client.stream.read(buf) {
-                Ok(0) | Err(_) => closed.push(i),
-                Ok(n) => {
-                    client.frames.push(&buf[..n]);
-                    while let Some((kind, payload)) = client.frames.next_frame() {
-                        on_frame(kind, &payload);
-                    }
-                }
-            }
-        }
-        for i in closed.into_iter().rev() {
-            self.clients.remove(i);
-        }
     }
 
     fn accept_clients(&mut self) {
@@ -629,5 +612,34 @@ impl Monitor {
             eprintln!("monitor {}: unmount: {e}", self.id);
         }
         let _ = std::fs::remove_file(&self.paths.teardown_pending);
+    }
+}
+
+/// Reads what the clients whose poll entries (`fds`, in client order)
+/// are ready sent, and hands each complete frame to `on_frame`; drops
+/// the clients that hung up.
+fn read_clients(
+    clients: &mut Vec<Client>,
+    fds: &[libc::pollfd],
+    buf: &mut [u8],
+    mut on_frame: impl FnMut(u8, &[u8], &mut UnixStream),
+) {
+    let mut closed = Vec::new();
+    for (i, client) in clients.iter_mut().enumerate() {
+        if !fds.get(i).is_some_and(|fd| fd.revents != 0) {
+            continue;
+        }
+        match client.stream.read(buf) {
+            Ok(0) | Err(_) => closed.push(i),
+            Ok(n) => {
+                client.frames.push(&buf[..n]);
+                while let Some((kind, payload)) = client.frames.next_frame() {
+                    on_frame(kind, &payload, &mut client.stream);
+                }
+            }
+        }
+    }
+    for i in closed.into_iter().rev() {
+        clients.remove(i);
     }
 }

@@ -66,7 +66,16 @@ impl Engine {
         if nameservers.is_empty() {
             return Ok(());
         }
-        let path = Paths::of(&self.store, id).resolv_conf;
+        // Its monitor starts its resolver unless it runs already (only
+        // containers on such a network have one).
+        let paths = Paths::of(&self.store, id);
+        let socket = &paths.attach_socket;
+        match crate::monitor::client::start_resolver(socket) {
+            Ok(None) => {}
+            Ok(Some(failure)) => return Err(NetworkError::Resolver(failure).into()),
+            Err(e) => return Err(NetworkError::io(socket, e).into()),
+        }
+        let path = paths.resolv_conf;
         let io = |e: std::io::Error| NetworkError::io(&path, e);
         let base = std::fs::read_to_string(&path).map_err(io)?;
         // Rewritten in place: the container sees the file through a bind mount.
