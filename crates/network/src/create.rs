@@ -117,7 +117,7 @@ pub fn create(store: &mut Store, opts: CreateOptions) -> Result<Network> {
     // (its route) exists before the lock goes.
     let _lock = host_lock()?;
     let routes = ipam::host_routes();
-    store.write(|tx| {
+    let created = store.write(|tx| {
         let existing = networks::list(tx)?;
         if existing.iter().any(|n| n.name == opts.name) {
             return Err(NetworkError::NameExists(opts.name.clone()));
@@ -223,11 +223,17 @@ pub fn create(store: &mut Store, opts: CreateOptions) -> Result<Network> {
             ],
         )?;
         let n = networks::find(tx, &id)?;
-        crate::bridges::ensure(&n)?;
         crate::events::network(tx, "create", n.about(), None)?;
         berth_store::crash::point("network-create", "before-commit");
         Ok(n)
-    })
+    })?;
+    // After the commit (a crash before it leaves no bridge behind), still
+    // under the lock. A bridge that cannot be made takes the network back.
+    if let Err(e) = crate::bridges::ensure(&created) {
+        let _ = crate::remove::remove(store, &created.id);
+        return Err(e);
+    }
+    Ok(created)
 }
 
 /// Serialises `network create` across every berth root of the host.
