@@ -263,6 +263,10 @@ pub async fn relay(
     opts: AttachOptions,
 ) -> Option<i32> {
     let (output, mut input) = attachment.split();
+    if opts.stdin && source.is_some() {
+        // Its end closes the container's stdin with Docker's StdinOnce.
+        let _ = input.attach_stdin();
+    }
     let (out_tx, mut out_rx) = mpsc::channel::<Output>(16);
     tokio::task::spawn_blocking(move || {
         for piece in output {

@@ -85,7 +85,15 @@ fn user_network_links(e: &Engine, p: &str, subnet: Option<&str>) {
         e.ok(&args);
     };
     // Linked to a container that does not run yet.
-    run(&a, &["--link", &format!("{b}:bar")]);
+    run(
+        &a,
+        &[
+            "--link",
+            &format!("{b}:bar"),
+            "--link",
+            &format!("{b}:MyAlias"),
+        ],
+    );
     run(&b, &[]);
     run(&c, &[]);
     let who = e.name();
@@ -99,6 +107,29 @@ fn user_network_links(e: &Engine, p: &str, subnet: Option<&str>) {
     let qualified = format!("bar.{net}");
     assert_eq!(
         lookup(e, &a, &qualified).as_deref(),
+        Some(b_ip.as_str()),
+        "{who}"
+    );
+    // As dockerd's embedded DNS: link aliases are case-sensitive (the
+    // network's part too), container names are not.
+    assert_eq!(
+        lookup(e, &a, "MyAlias").as_deref(),
+        Some(b_ip.as_str()),
+        "{who}"
+    );
+    assert_eq!(
+        lookup(e, &a, &format!("MyAlias.{net}")).as_deref(),
+        Some(b_ip.as_str()),
+        "{who}"
+    );
+    for wrong_case in [
+        "myalias".to_string(),
+        format!("MyAlias.{}", net.to_uppercase()),
+    ] {
+        assert_eq!(lookup(e, &a, &wrong_case), None, "{who}: {wrong_case}");
+    }
+    assert_eq!(
+        lookup(e, &a, &b.to_uppercase()).as_deref(),
         Some(b_ip.as_str()),
         "{who}"
     );
@@ -169,6 +200,22 @@ fn remove_legacy_link(e: &Engine, p: &str) {
     e.ok(&[&run[..], &["busybox", "sleep", "120"]].concat());
     let hosts = e.ok(&["exec", &parent, "cat", "/etc/hosts"]);
     assert!(hosts.contains("\tmylink "), "{who}: {hosts}");
+    // Docker lists the linked container under /PARENT/ALIAS too, which
+    // `ps` shows with --no-trunc only.
+    let names = |extra: &[&str]| {
+        let filter = format!("name={p}");
+        let mut args = vec!["ps", "--filter", &filter, "--format", "{{.Names}}"];
+        args.extend_from_slice(extra);
+        let mut rows: Vec<String> = e.ok(&args).lines().map(String::from).collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(names(&[]), [child.clone(), parent.clone()], "{who}");
+    assert_eq!(
+        names(&["--no-trunc"]),
+        [format!("{child},{parent}/mylink"), parent.clone()],
+        "{who}"
+    );
     let r = e.run(&["rm", "--link", &child]);
     assert_ne!(r.code, 0, "{who}");
     assert!(

@@ -25,6 +25,10 @@ pub struct ContainerSpec {
     pub user: String,
     pub tty: bool,
     pub open_stdin: bool,
+    /// Config.StdinOnce: the container's stdin is closed when the first
+    /// client attached to it ends (detaches, closes its input or goes away).
+    #[serde(default)]
+    pub stdin_once: bool,
     /// Config.AttachStdin/Stdout/Stderr: the streams the client said it
     /// attaches (false for a detached run). A record, as in Docker: an
     /// attach names its own streams.

@@ -164,7 +164,7 @@ pub fn container(d: &ContainerDetails) -> Value {
             "ExposedPorts": exposed,
             "Tty": spec.tty,
             "OpenStdin": spec.open_stdin,
-            "StdinOnce": false,
+            "StdinOnce": spec.stdin_once,
             "Env": list_or_null(&spec.env),
             "Cmd": list_or_null(&spec.cmd),
             "Healthcheck": spec.healthcheck,

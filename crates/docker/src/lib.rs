@@ -11,3 +11,4 @@
 pub mod build;
 pub mod events;
 pub mod inspect;
+pub mod names;

@@ -303,8 +303,8 @@ pub fn endpoints_of_network(db: &Connection, network_id: &str) -> Result<Vec<End
 /// for that container only): `name` is ALIAS or ALIAS.NETWORK of a `--link
 /// NAME:ALIAS` of one of the container's endpoints, and NAME (a container's
 /// name, a network alias or an id of at least 12 digits) runs on that
-/// network; its endpoint there is returned. Names compare as DNS does,
-/// without regard to case.
+/// network; its endpoint there is returned. Unlike DNS names in general,
+/// and as dockerd 20.10 answers them, aliases compare case-sensitively.
 pub(crate) fn link_target(
     db: &Connection,
     container_id: &str,
@@ -314,7 +314,9 @@ pub(crate) fn link_target(
         for link in &e.settings.links {
             let (target, alias) = parse_link(link)?;
             let qualified = format!("{alias}.{}", e.network.name);
-            if !name.eq_ignore_ascii_case(&alias) && !name.eq_ignore_ascii_case(&qualified) {
+            // As dockerd's embedded DNS: a link alias (and ALIAS.NETWORK)
+            // matches case-sensitively, unlike container names.
+            if name != alias && name != qualified {
                 continue;
             }
             let found = endpoints_of_network(db, &e.network.id)?

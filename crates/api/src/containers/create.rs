@@ -225,6 +225,7 @@ fn create_request(
         labels: body.labels.unwrap_or_default().into_iter().collect(),
         tty: body.tty.unwrap_or(false),
         open_stdin: body.open_stdin.unwrap_or(false),
+        stdin_once: body.stdin_once.unwrap_or(false),
         attach_stdin: body.attach_stdin.unwrap_or(false),
         attach_stdout: body.attach_stdout.unwrap_or(false),
         attach_stderr: body.attach_stderr.unwrap_or(false),

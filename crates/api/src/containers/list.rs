@@ -57,7 +57,10 @@ fn summary(d: &ContainerDetails) -> Value {
     let network = c.spec.host.network_mode.clone();
     let s = ContainerSummary {
         id: Some(c.id.clone()),
-        names: Some(vec![c.slash_name()]),
+        names: Some(berth_docker::names::list_names(
+            &c.slash_name(),
+            &d.link_names,
+        )),
         image: Some(c.image_ref.clone()),
         image_id: Some(c.image_id.clone()),
         command: Some(command),

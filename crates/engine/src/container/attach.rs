@@ -21,7 +21,7 @@ use berth_store::Store;
 
 use super::reconcile::lookup;
 use crate::monitor::client::{self, AttachWaiter};
-use crate::monitor::protocol::{self, EXIT, STDERR, STDIN, STDIN_CLOSE, STDOUT};
+use crate::monitor::protocol::{self, EXIT, STDERR, STDIN, STDIN_ATTACH, STDIN_CLOSE, STDOUT};
 use crate::Engine;
 
 /// A piece of a session's output.
@@ -140,6 +140,16 @@ enum Sink {
 }
 
 impl AttachInput {
+    /// Declares that this session relays the user's stdin: with Docker's
+    /// `StdinOnce`, its end (a closed input, a detach, a client gone)
+    /// closes the container's stdin. Call before the first [`Self::stdin`].
+    pub fn attach_stdin(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Monitor(stream) => protocol::write_frame(stream, STDIN_ATTACH, &[]),
+            Sink::Process(_) => Ok(()),
+        }
+    }
+
     /// Writes to the process's stdin (nothing happens if it has none).
     pub fn stdin(&mut self, data: &[u8]) -> io::Result<()> {
         match &mut self.sink {
@@ -149,8 +159,8 @@ impl AttachInput {
         }
     }
 
-    /// Closes the process's stdin (its reader sees the end of its input); a
-    /// terminal stays open.
+    /// The user's input ended. An exec's stdin is closed; a container's is
+    /// closed only with Docker's `StdinOnce` (a terminal stays open).
     pub fn close_stdin(&mut self) -> io::Result<()> {
         match &mut self.sink {
             Sink::Monitor(stream) => protocol::write_frame(stream, STDIN_CLOSE, &[]),

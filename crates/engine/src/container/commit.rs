@@ -105,6 +105,7 @@ fn container_image_config(c: &Container) -> berth_image::ContainerConfig {
         stop_signal: s.stop_signal.clone(),
         tty: s.tty,
         open_stdin: s.open_stdin,
+        stdin_once: s.stdin_once,
         image: c.image_ref.clone(),
         ..Default::default()
     }

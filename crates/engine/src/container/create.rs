@@ -35,6 +35,8 @@ pub struct CreateRequest {
     pub labels: BTreeMap<String, String>,
     pub tty: bool,
     pub open_stdin: bool,
+    /// Docker's `Config.StdinOnce`.
+    pub stdin_once: bool,
     /// Docker's `Config.AttachStdin`/`AttachStdout`/`AttachStderr`: the
     /// streams the client attaches, recorded as given.
     pub attach_stdin: bool,
@@ -208,6 +210,7 @@ fn plan(store: &Store, default_runtime: &str, id: String, req: CreateRequest) ->
         user,
         tty: req.tty,
         open_stdin: req.open_stdin,
+        stdin_once: req.stdin_once,
         attach_stdin: req.attach_stdin,
         attach_stdout: req.attach_stdout,
         attach_stderr: req.attach_stderr,

@@ -23,6 +23,9 @@ pub struct ContainerDetails {
     pub size: Option<ContainerSize>,
     /// IDs of the container's exec instances (inspect's `ExecIDs`).
     pub exec_ids: Vec<String>,
+    /// The legacy link names (`/PARENT/ALIAS`) other containers know this
+    /// one by; filled in lists only.
+    pub link_names: Vec<String>,
 }
 
 /// The container's networking: live endpoints while it runs, the networks it
@@ -85,6 +88,7 @@ pub(crate) fn gather(
         networking,
         size,
         exec_ids,
+        link_names: Vec::new(),
     })
 }
 

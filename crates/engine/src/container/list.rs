@@ -281,6 +281,7 @@ impl Engine {
         let before = req.filter.before.as_deref().map(created_of).transpose()?;
         let since = req.filter.since.as_deref().map(created_of).transpose()?;
         let all = req.all || req.limit.is_some() || req.filter.has_status();
+        let mut link_names = crate::container::unlink::link_names(&self.store, &containers);
         let mut out = Vec::new();
         for c in containers {
             if !all && !c.state.status.has_monitor() {
@@ -291,7 +292,8 @@ impl Engine {
             {
                 continue;
             }
-            let d = details::gather(
+            let names = link_names.remove(&c.id).unwrap_or_default();
+            let mut d = details::gather(
                 &self.store,
                 &self.config.run_dir,
                 c,
@@ -300,6 +302,7 @@ impl Engine {
                     size: req.size,
                 },
             )?;
+            d.link_names = names;
             if req.filter.matches(&self.store, &d) {
                 out.push(d);
             }

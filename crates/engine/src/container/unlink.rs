@@ -2,12 +2,14 @@
 //! as ALIAS by PARENT (`--link NAME:ALIAS` on the default bridge), as in
 //! Docker's name registry. `rm --link PARENT/ALIAS` removes the link.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use berth_container::model::{self, Container, Paths};
 use berth_container::{ContainerError, Result};
 use berth_store::Store;
 
+use super::create_network::linked_container;
 use super::reconcile::lookup;
 use crate::Engine;
 
@@ -84,6 +86,28 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The link names of every linked container among `containers`, by its id:
+/// `/PARENT/ALIAS` for each legacy link of a PARENT (running or not) that
+/// resolves to it (through a `container:` network mode, as Docker
+/// registers it).
+pub(crate) fn link_names(store: &Store, containers: &[Container]) -> HashMap<String, Vec<String>> {
+    let mut names: HashMap<String, Vec<String>> = HashMap::new();
+    for parent in containers {
+        for link in &parent.spec.host.links {
+            let Ok((child, alias)) = berth_network::parse_link(link) else {
+                continue;
+            };
+            if let Ok(child) = linked_container(store, &child) {
+                names
+                    .entry(child.id)
+                    .or_default()
+                    .push(format!("/{}/{alias}", parent.name));
+            }
+        }
+    }
+    names
 }
 
 /// Removes the link's line (`IP ALIAS HOSTNAME NAME`) from a running

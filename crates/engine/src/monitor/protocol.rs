@@ -20,11 +20,14 @@
 //! * monitor -> client: [`STDOUT`], [`STDERR`] output; [`EXIT`] with the exit
 //!   code in decimal, sent once the container has exited (and, with `--rm`,
 //!   been removed); then the monitor closes the connection.
-//! * client -> monitor: [`STDIN`] data, [`STDIN_CLOSE`] (the client's stdin hit
-//!   EOF: close the container's stdin), [`RESIZE`] ("ROWS COLS") for a tty,
-//!   [`CANCEL_RESTART`] (the user stopped the container: do not restart it),
-//!   [`START_RESOLVER`] (`network connect`: the container needs its
-//!   resolver now; the monitor answers that client with the same kind).
+//! * client -> monitor: [`STDIN_ATTACH`] (this client relays the user's
+//!   stdin), [`STDIN`] data, [`STDIN_CLOSE`] (the client's stdin hit EOF),
+//!   [`RESIZE`] ("ROWS COLS") for a tty, [`CANCEL_RESTART`] (the user stopped
+//!   the container: do not restart it), [`START_RESOLVER`] (`network
+//!   connect`: the container needs its resolver now; the monitor answers
+//!   that client with the same kind). With Docker's `StdinOnce`, the
+//!   container's stdin is closed when a stdin client sends [`STDIN_CLOSE`] or
+//!   goes away (detaches, dies); without it, it stays open for the next one.
 //!
 //! A client that must be attached before the container starts (Docker
 //! clients send attach, then start) listens on a socket named
@@ -77,6 +80,7 @@ pub const CANCEL_RESTART: u8 = 6;
 /// with name resolution); monitor -> that client: done, with an empty
 /// payload, or the error's text.
 pub const START_RESOLVER: u8 = 7;
+pub const STDIN_ATTACH: u8 = 8;
 
 /// Largest payload a frame carries; longer writes are split.
 pub const MAX_FRAME: usize = 32 * 1024;

@@ -179,6 +179,8 @@ fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<bool> {
 struct Client {
     stream: UnixStream,
     frames: FrameBuffer,
+    /// It said it relays the user's stdin ([`protocol::STDIN_ATTACH`]).
+    stdin: bool,
 }
 
 impl Client {
@@ -186,6 +188,7 @@ impl Client {
         Client {
             stream,
             frames: FrameBuffer::default(),
+            stdin: false,
         }
     }
 }
@@ -617,7 +620,8 @@ impl Monitor {
 
 /// Reads what the clients whose poll entries (`fds`, in client order)
 /// are ready sent, and hands each complete frame to `on_frame`; drops
-/// the clients that hung up.
+/// the clients that hung up (a stdin client's hang-up is handed on as
+/// its [`protocol::STDIN_CLOSE`]: Docker's StdinOnce counts a detach).
 fn read_clients(
     clients: &mut Vec<Client>,
     fds: &[libc::pollfd],
@@ -630,11 +634,20 @@ fn read_clients(
             continue;
         }
         match client.stream.read(buf) {
-            Ok(0) | Err(_) => closed.push(i),
+            Ok(0) | Err(_) => {
+                if client.stdin {
+                    on_frame(protocol::STDIN_CLOSE, &[], &mut client.stream);
+                }
+                closed.push(i);
+            }
             Ok(n) => {
                 client.frames.push(&buf[..n]);
                 while let Some((kind, payload)) = client.frames.next_frame() {
-                    on_frame(kind, &payload, &mut client.stream);
+                    if kind == protocol::STDIN_ATTACH {
+                        client.stdin = true;
+                    } else {
+                        on_frame(kind, &payload, &mut client.stream);
+                    }
                 }
             }
         }

@@ -18,6 +18,8 @@ pub(super) struct ContainerStdio {
     pub err: Option<File>,
     /// Write end of stdin (or the terminal's master).
     stdin: Option<File>,
+    /// Docker's `StdinOnce`: the first stdin client's end closes stdin.
+    stdin_once: bool,
     terminal: bool,
 }
 
@@ -36,6 +38,7 @@ impl ContainerStdio {
                 out: None,
                 err: None,
                 stdin: None,
+                stdin_once: c.spec.stdin_once,
                 terminal: true,
             };
             let [rows, cols] = c.spec.console_size;
@@ -53,6 +56,7 @@ impl ContainerStdio {
             out: Some(out),
             err: Some(err),
             stdin: stdin_monitor,
+            stdin_once: c.spec.stdin_once,
             terminal: false,
         };
         let io = ProcessIo::Fds {
@@ -70,7 +74,8 @@ impl ContainerStdio {
         self.out = Some(master);
     }
 
-    /// Applies a frame from an attach client.
+    /// Applies a frame from an attach client ([`protocol::STDIN_CLOSE`]
+    /// also when a stdin client goes away).
     pub(super) fn input(&mut self, kind: u8, payload: &[u8]) {
         match kind {
             protocol::STDIN => {
@@ -80,7 +85,9 @@ impl ContainerStdio {
                     }
                 }
             }
-            protocol::STDIN_CLOSE if !self.terminal => self.stdin = None,
+            // As dockerd: only with StdinOnce (and no tty) does a client's
+            // end close the container's stdin; else the next attach uses it.
+            protocol::STDIN_CLOSE if self.stdin_once && !self.terminal => self.stdin = None,
             protocol::RESIZE if self.terminal => {
                 let text = String::from_utf8_lossy(payload);
                 let mut parts = text

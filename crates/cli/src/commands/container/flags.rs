@@ -391,6 +391,9 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         // As the docker CLI: stdout and stderr, stdin with -i (`run -d`
         // clears them).
         attach_stdin: flags.interactive,
+        // As the docker CLI: stdin is closed when the attached client ends
+        // (`run -d` clears it).
+        stdin_once: flags.interactive,
         attach_stdout: true,
         attach_stderr: true,
         stop_signal: flags.stop_signal.clone(),

@@ -165,7 +165,10 @@ fn ps_row(d: &ContainerDetails, no_trunc: bool) -> Value {
         "State": c.state.status.as_str(),
         "Status": berth_docker::inspect::status_text(c, format::human_duration, format::seconds_since),
         "Size": size_text,
-        "Names": c.name,
+        "Names": berth_docker::names::ps_names(
+            &berth_docker::names::list_names(&c.slash_name(), &d.link_names),
+            no_trunc,
+        ),
         "Labels": labels,
         "Mounts": mounts,
         "Networks": network_names(d),

@@ -28,6 +28,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
         req.attach_stdin = false;
         req.attach_stdout = false;
         req.attach_stderr = false;
+        req.stdin_once = false;
     }
     let mut engine = ctx.engine()?;
     let c = engine.container_create(req)?;
@@ -105,7 +106,7 @@ fn attach_session(ctx: &Ctx, id: &str, attachment: Attachment, stdin: bool, tty:
             .and_then(|mut engine| Ok(engine.container_resize(id, rows, cols)?));
     }
     let (output, mut input) = attachment.split();
-    if stdin {
+    if stdin && input.attach_stdin().is_ok() {
         std::thread::spawn(move || {
             let mut buf = [0u8; 32 * 1024];
             let mut from = std::io::stdin().lock();
