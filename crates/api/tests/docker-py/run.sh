@@ -11,8 +11,11 @@
 #   DOCKER_PY_SRC  a checkout of github.com/docker/docker-py at tag 7.1.0 (its
 #                  tests/ are not in the PyPI sdist); never committed here
 #   berth          builds a fresh berth root with busybox:latest and alpine:3.10
-#                  (busybox applets plus a `postgres` user), serves it on a
-#                  private socket and runs the tests against it
+#                  (busybox applets plus a `postgres` user), with its own run
+#                  directory (BERTH_RUN_DIR) and default bridge `dpyb0` on
+#                  10.250.0.0/16 (daemon.json `bridge`/`bip`), serves it on a
+#                  private socket and runs the tests against it, so that
+#                  nothing of another berth root (berth0, /run/berth) is touched
 #   dockerd        runs them against a private dockerd (its own data root,
 #                  socket and bridge `dpy0`, no iptables rules, so that the
 #                  suite's prune tests and networks touch nothing else),
@@ -45,6 +48,9 @@ cleanup() {
     if [ "$engine" = berth ]; then
         ids=$("$berth" --root "$work/root" ps -aq --no-trunc 2>/dev/null || true)
         [ -n "$ids" ] && "$berth" --root "$work/root" rm -fv $ids >/dev/null 2>&1 || true
+        "$berth" --root "$work/root" network prune -f >/dev/null 2>&1 || true
+        ip link del dpyb0 2>/dev/null || true
+        rm -rf "$BERTH_RUN_DIR"
     fi
     rm -rf "$work"
 }
@@ -53,6 +59,11 @@ trap cleanup EXIT
 case "$engine" in
     berth)
         berth=${BERTH_BIN:-$repo/target/debug/berth}
+        # Its own run directory (short: runtime sockets live under it) and
+        # default bridge; every berth command below and the server use them.
+        BERTH_RUN_DIR=$(mktemp -d /run/dpy.XXXXXX)
+        export BERTH_RUN_DIR BERTH_DAEMON_CONFIG="$work/daemon.json"
+        echo '{"bridge": "dpyb0", "bip": "10.250.0.1/16"}' >"$BERTH_DAEMON_CONFIG"
         "$repo/scripts/make-busybox-image.sh" --berth "$berth" --root "$work/root" >/dev/null
         "$repo/scripts/make-busybox-image.sh" --berth "$berth" --root "$work/root" \
             --tag alpine:3.10 --with-user postgres >/dev/null

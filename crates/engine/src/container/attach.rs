@@ -21,7 +21,9 @@ use berth_store::Store;
 
 use super::reconcile::lookup;
 use crate::monitor::client::{self, AttachWaiter};
-use crate::monitor::protocol::{self, EXIT, STDERR, STDIN, STDIN_ATTACH, STDIN_CLOSE, STDOUT};
+use crate::monitor::protocol::{
+    self, ENDED, EXIT, STDERR, STDIN, STDIN_ATTACH, STDIN_CLOSE, STDOUT,
+};
 use crate::Engine;
 
 /// A piece of a session's output.
@@ -213,6 +215,41 @@ impl PendingAttachment {
         })
     }
 
+    /// A session on `c`'s output: as [`Self::of`], but a run whose process
+    /// has exited already (its monitor still draining and recording it)
+    /// counts as over, and the session waits for the next start, as a
+    /// Docker attach to a stopped container does. Without this, a client
+    /// that starts, attaches, then starts again if inspect finds the
+    /// container stopped (compose's dockerpty) would be on the ended run
+    /// and miss the next one's output.
+    pub(crate) fn session(store: &Store, c: &Container) -> Result<PendingAttachment> {
+        let paths = Paths::of(store, &c.id);
+        if c.state.status.has_monitor() {
+            if let Ok(mut stream) = client::connect(&paths.attach_socket) {
+                // The monitor greets at once unless it is between runs.
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let greeting = protocol::read_frame(&mut stream);
+                let _ = stream.set_read_timeout(None);
+                match greeting {
+                    Ok(Some((ENDED, _))) | Ok(None) => {}
+                    Err(e) if e.kind() != io::ErrorKind::WouldBlock => {}
+                    // LIVE, or no answer in time: this run's session.
+                    _ => {
+                        return Ok(PendingAttachment {
+                            link: Link::Now(stream),
+                        })
+                    }
+                }
+            }
+        }
+        Ok(PendingAttachment {
+            link: Link::Next {
+                waiter: AttachWaiter::register(&paths.dir)?,
+                container_dir: paths.dir,
+            },
+        })
+    }
+
     /// Whether the session has begun (the container runs).
     pub fn is_running(&self) -> bool {
         matches!(self.link, Link::Now(_))
@@ -245,11 +282,12 @@ pub(crate) fn record_attach(store: &mut Store, c: &Container) -> Result<()> {
 
 impl Engine {
     /// `attach`: a session on the container's stdio, from its current run
-    /// or, if it is not running, from its next start (Docker clients attach
-    /// before they start). Records Docker's `attach` event.
+    /// or, if it is not running (or its process has just exited), from its
+    /// next start (Docker clients attach before they start). Records
+    /// Docker's `attach` event.
     pub fn container_attach(&mut self, reference: &str) -> crate::Result<PendingAttachment> {
         let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
-        let pending = PendingAttachment::of(&self.store, &c)?;
+        let pending = PendingAttachment::session(&self.store, &c)?;
         record_attach(&mut self.store, &c)?;
         Ok(pending)
     }

@@ -17,9 +17,14 @@
 //! Docker's multiplexed stream: an 8-byte header `[kind, 0, 0, 0, len (u32 BE)]`
 //! then `len` bytes.
 //!
-//! * monitor -> client: [`STDOUT`], [`STDERR`] output; [`EXIT`] with the exit
-//!   code in decimal, sent once the container has exited (and, with `--rm`,
-//!   been removed); then the monitor closes the connection.
+//! * monitor -> client: to a client it accepts on `attach.sock`, first
+//!   [`LIVE`] (its output follows) or [`ENDED`] (the run's process has
+//!   exited already: only what is left of its output and its exit follow,
+//!   so a session should rather wait for the next start, as a Docker
+//!   attach to a stopped container does); then [`STDOUT`], [`STDERR`]
+//!   output; [`EXIT`] with the exit code in decimal, sent once the
+//!   container has exited (and, with `--rm`, been removed); then the
+//!   monitor closes the connection.
 //! * client -> monitor: [`STDIN_ATTACH`] (this client relays the user's
 //!   stdin), [`STDIN`] data, [`STDIN_CLOSE`] (the client's stdin hit EOF),
 //!   [`RESIZE`] ("ROWS COLS") for a tty, [`CANCEL_RESTART`] (the user stopped
@@ -81,6 +86,8 @@ pub const CANCEL_RESTART: u8 = 6;
 /// payload, or the error's text.
 pub const START_RESOLVER: u8 = 7;
 pub const STDIN_ATTACH: u8 = 8;
+pub const LIVE: u8 = 9;
+pub const ENDED: u8 = 10;
 
 /// Largest payload a frame carries; longer writes are split.
 pub const MAX_FRAME: usize = 32 * 1024;

@@ -181,7 +181,18 @@ struct Client {
     frames: FrameBuffer,
     /// It said it relays the user's stdin ([`protocol::STDIN_ATTACH`]).
     stdin: bool,
+    /// Accepted during a run and not greeted yet: until then, greeted
+    /// [`protocol::LIVE`] before the run's next output, or after
+    /// [`GREETING_GRACE`]; [`protocol::ENDED`] if the run ends first.
+    ungreeted_since: Option<Instant>,
 }
+
+/// How long a client accepted during a run waits for its greeting while
+/// the run is quiet. A run that ends meanwhile showed it nothing: its
+/// session waits for the next start instead, as if it had come just after
+/// the exit (compose's dockerpty starts, attaches, then starts again if
+/// the container has stopped; a short run's output precedes its exit).
+const GREETING_GRACE: Duration = Duration::from_millis(150);
 
 impl Client {
     fn new(stream: UnixStream) -> Client {
@@ -189,7 +200,16 @@ impl Client {
             stream,
             frames: FrameBuffer::default(),
             stdin: false,
+            ungreeted_since: None,
         }
+    }
+
+    /// Greets it with `run` if it waits for its greeting; false if it went away.
+    fn greet(&mut self, run: u8) -> bool {
+        if self.ungreeted_since.take().is_none() {
+            return true;
+        }
+        protocol::write_frame(&mut self.stream, run, &[]).is_ok()
     }
 }
 
@@ -234,11 +254,7 @@ impl Monitor {
         let listener = protocol::bind_short(&paths.attach_socket)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| ContainerError::io(&paths.attach_socket, e))?;
-        let clients = initial
-            .into_iter()
-            .chain(connect_waiters(&paths.dir))
-            .map(Client::new)
-            .collect();
+        let clients = initial.into_iter().map(Client::new).collect();
         Ok(Monitor {
             store,
             runtime,
@@ -353,7 +369,8 @@ impl Monitor {
                 cancelled |= kind == protocol::CANCEL_RESTART
             });
             if fds[1].revents != 0 {
-                self.accept_clients();
+                // The next run is theirs.
+                self.accept_clients(Some(protocol::LIVE));
             }
             if fired || cancelled {
                 if model::find(&self.store, &self.id)?.state.stopped_by_user {
@@ -377,6 +394,12 @@ impl Monitor {
 
     /// One run of the container: prepare, create, start, supervise until exit.
     fn run_once(&mut self, c: &Container, sync: &mut Option<File>) -> Result<RunEnd> {
+        // Clients waiting for this start (the first, or a restart).
+        self.clients.extend(
+            connect_waiters(&self.paths.dir)
+                .into_iter()
+                .map(Client::new),
+        );
         let input = prepare::spec_input(
             &mut self.store,
             &self.run_dir,
@@ -471,7 +494,11 @@ impl Monitor {
             for c in &self.clients {
                 fds.push(pollfd(c.stream.as_raw_fd()));
             }
-            let timeout = if exit_code.is_some() { 100 } else { -1 };
+            let timeout = match (exit_code, self.greeting_due()) {
+                (Some(_), _) => 100,
+                (None, Some(due)) => due.as_millis() as i32 + 1,
+                (None, None) => -1,
+            };
             if !poll(&mut fds, timeout)? {
                 continue;
             }
@@ -484,6 +511,7 @@ impl Monitor {
                 sigchld.drain();
                 if let Some(code) = self.reaped(pid) {
                     exit_code = Some(code);
+                    self.greet_waiting(protocol::ENDED, Duration::ZERO);
                     drain_deadline = Some(Instant::now() + Duration::from_secs(2));
                     if let Some(mut h) = health.take() {
                         h.stop();
@@ -534,8 +562,10 @@ impl Monitor {
                 },
             );
             if fds[1].revents != 0 {
-                self.accept_clients();
+                // During the run, greeted later; after it, at once.
+                self.accept_clients(exit_code.map(|_| protocol::ENDED));
             }
+            self.greet_waiting(protocol::LIVE, GREETING_GRACE);
             for (index, stream_kind) in [(2usize, protocol::STDOUT), (3, protocol::STDERR)] {
                 if fds[index].revents == 0 {
                     continue;
@@ -563,17 +593,44 @@ impl Monitor {
         Ok(exit_code.unwrap_or(137))
     }
 
-    fn accept_clients(&mut self) {
+    /// Accepts the clients connecting and greets them with `greeting`
+    /// ([`protocol::ENDED`], [`protocol::LIVE`]), or, with none (during a
+    /// run), leaves them waiting for their greeting.
+    fn accept_clients(&mut self, greeting: Option<u8>) {
         while let Ok((stream, _)) = self.listener.accept() {
             let _ = stream.set_nonblocking(false);
             let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-            self.clients.push(Client::new(stream));
+            let mut client = Client::new(stream);
+            client.ungreeted_since = Some(Instant::now());
+            if greeting.is_none_or(|run| client.greet(run)) {
+                self.clients.push(client);
+            }
         }
     }
 
-    fn broadcast(&mut self, kind: u8, data: &[u8]) {
+    /// When the next greeting is due (a client accepted during the run
+    /// still waits for it).
+    fn greeting_due(&self) -> Option<Duration> {
         self.clients
-            .retain_mut(|c| protocol::write_frame(&mut c.stream, kind, data).is_ok());
+            .iter()
+            .filter_map(|c| c.ungreeted_since)
+            .map(|since| GREETING_GRACE.saturating_sub(since.elapsed()))
+            .min()
+    }
+
+    /// Greets with `run` the clients that have waited `after` or longer.
+    fn greet_waiting(&mut self, run: u8, after: Duration) {
+        self.clients.retain_mut(|c| {
+            c.ungreeted_since
+                .is_none_or(|since| since.elapsed() < after)
+                || c.greet(run)
+        });
+    }
+
+    fn broadcast(&mut self, kind: u8, data: &[u8]) {
+        self.clients.retain_mut(|c| {
+            c.greet(protocol::LIVE) && protocol::write_frame(&mut c.stream, kind, data).is_ok()
+        });
     }
 
     fn notify_exit(&mut self, code: i32) {
