@@ -652,3 +652,65 @@ fn short_attached_runs_as_dockerd() {
         }
     }
 }
+
+/// Legacy links' names: what `GET /containers/json` lists (through
+/// `docker ps --no-trunc` and the default `ps`) while the parents run,
+/// once one is stopped and once one is removed.
+fn link_names(d: &Docker, p: &str) -> Vec<String> {
+    let (child, a, b) = (format!("{p}-zz"), format!("{p}-aa"), format!("{p}-bb"));
+    d.ok(&["run", "-d", "--name", &child, "busybox", "sleep", "100"]);
+    for (parent, alias) in [(&a, "x"), (&b, "y")] {
+        let link = format!("{child}:{alias}");
+        d.ok(&[
+            "run", "-d", "--name", parent, "--link", &link, "busybox", "sleep", "100",
+        ]);
+    }
+    let filter = format!("name={p}-");
+    let names = |extra: &[&str]| {
+        let mut args = vec!["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"];
+        args.extend_from_slice(extra);
+        let mut rows: Vec<String> = d.ok(&args).lines().map(|l| l.replace(p, "P")).collect();
+        rows.sort();
+        rows.join(" ")
+    };
+    let mut seen = vec![names(&[]), names(&["--no-trunc"])];
+    d.ok(&["stop", "-t", "0", &a]);
+    seen.push(names(&["--no-trunc"]));
+    d.ok(&["rm", "-f", &a]);
+    seen.push(names(&["--no-trunc"]));
+    d.ok(&["rm", "-f", &b, &child]);
+    seen
+}
+
+#[test]
+fn link_names_listed_as_dockerd() {
+    let server = Server::start();
+    let bin = Path::new("/usr/bin/docker");
+    if !bin.exists() {
+        return;
+    }
+    let p = format!("ln{}", std::process::id());
+    let ours = link_names(
+        &Docker {
+            bin,
+            host: server.docker_host(),
+        },
+        &p,
+    );
+    assert_eq!(
+        ours,
+        [
+            "P-aa P-bb P-zz",
+            "P-aa P-aa/x,P-bb/y,P-zz P-bb",
+            "P-aa P-aa/x,P-bb/y,P-zz P-bb",
+            "P-bb P-bb/y,P-zz",
+        ]
+    );
+    let dockerd = Docker {
+        bin,
+        host: "unix:///var/run/docker.sock".into(),
+    };
+    if dockerd.run(&["image", "inspect", "busybox"]).code == 0 {
+        assert_eq!(ours, link_names(&dockerd, &format!("berthtest-{p}")));
+    }
+}
