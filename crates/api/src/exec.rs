@@ -50,6 +50,9 @@ async fn create(
         }
     }
     let body: bollard_stubs::models::ExecConfig = serde_json::from_value(value)?;
+    if let Some(keys) = &body.detach_keys {
+        DetachKeys::parse(keys).map_err(ApiError::bad_request)?;
+    }
     let config = ExecConfig {
         cmd: body.cmd.unwrap_or_default(),
         env: body.env.unwrap_or_default(),
@@ -90,7 +93,12 @@ async fn start(
     let (rec, detach_keys, attachment) = server
         .with_engine(move |engine| {
             let rec = engine.exec_inspect(&id)?;
-            let keys = DetachKeys::parse(&rec.config.detach_keys).map_err(ApiError::bad_request)?;
+            let mut keys =
+                DetachKeys::parse(&rec.config.detach_keys).map_err(ApiError::bad_request)?;
+            // Docker quirk: without a tty the keys reach the process.
+            if !rec.config.tty {
+                keys = DetachKeys::none();
+            }
             let attachment = engine.exec_start(&id, io)?;
             Ok((rec, keys, attachment))
         })

@@ -183,6 +183,10 @@ enum Command {
     /// environment, which other users cannot read, unlike its arguments).
     #[command(name = "__monitor", hide = true)]
     Monitor,
+    /// The holder of a detachable exec's stdio (internal; the exec's id is
+    /// in its environment).
+    #[command(name = "__exec", hide = true)]
+    ExecHolder,
 }
 
 #[derive(clap::Args)]
@@ -329,6 +333,9 @@ fn main() {
         Command::Serve(a) => (commands::serve::serve(&ctx, a), exit::FAILURE),
         Command::Monitor => {
             std::process::exit(berth_engine::monitor::main(&ctx.root, &ctx.run_dir))
+        }
+        Command::ExecHolder => {
+            std::process::exit(berth_engine::container::exec_hold::main(ctx.config()))
         }
     };
     std::process::exit(exit::report(result, failure_code));

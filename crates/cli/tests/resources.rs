@@ -441,23 +441,6 @@ fn committed_images_have_their_container_image_as_parent() {
 }
 
 #[test]
-fn exec_detach_keys_are_refused_where_the_cli_cannot_detach() {
-    let b = Berth::with_busybox();
-    let id = b.ok(&["run", "-d", "busybox", "sleep", "600"]);
-    let r = b.fails(&["exec", "-i", "--detach-keys", "ctrl-x", &id, "cat"]);
-    assert!(
-        r.stderr.contains("cannot detach from an interactive exec"),
-        "{}",
-        r.stderr
-    );
-    // Without an attached stdin there is nothing to detach from, as in Docker.
-    assert_eq!(
-        b.ok(&["exec", "--detach-keys", "ctrl-x", &id, "echo", "ran"]),
-        "ran"
-    );
-}
-
-#[test]
 fn ipc_modes_share_namespaces_and_dev_shm_as_docker() {
     let b = Berth::with_busybox();
     let host_ipc = std::fs::read_link("/proc/self/ns/ipc").unwrap();

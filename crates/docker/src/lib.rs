@@ -9,6 +9,7 @@
 //! `Docker quirk:`. A CRI front end does not use this crate.
 
 pub mod build;
+pub mod detach_keys;
 pub mod events;
 pub mod inspect;
 pub mod names;

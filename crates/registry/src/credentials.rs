@@ -91,6 +91,11 @@ impl DockerConfig {
         })
     }
 
+    /// The docker CLI's `detachKeys` setting, if set.
+    pub fn detach_keys(&self) -> Option<&str> {
+        self.doc.get("detachKeys")?.as_str()
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

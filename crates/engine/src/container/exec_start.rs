@@ -13,7 +13,7 @@ use berth_container::ContainerError;
 use berth_store::Store;
 
 use super::attach::{Attachment, Output};
-use super::exec::{prepare_exec, ExecStdio};
+use super::exec::{prepare_exec, ExecStdio, PreparedExec};
 use super::exec_instances::{load, record, save, with_command, ExecInstance};
 use crate::{Engine, Error, ErrorKind, Result};
 
@@ -37,6 +37,13 @@ pub enum ExecIo {
 impl Engine {
     /// `exec start`: runs the exec instance `id` (an instance runs once).
     pub fn exec_start(&mut self, id: &str, io: ExecIo) -> Result<Attachment> {
+        let (rec, prepared) = self.exec_begin(id)?;
+        self.exec_run(rec, Ok(prepared), io)
+    }
+
+    /// Checks that the instance `id` may start and that its process can be
+    /// built, then records it as started (`exec_start`).
+    pub(super) fn exec_begin(&mut self, id: &str) -> Result<(ExecInstance, PreparedExec)> {
         let mut rec = load(&self.store, id)?;
         if rec.started {
             return Err(Error::refused(
@@ -58,6 +65,17 @@ impl Engine {
             &with_command("exec_start", &rec),
             vec![],
         )?;
+        Ok((rec, prepared))
+    }
+
+    /// Spawns a started instance's process (or records why it could not
+    /// be built) with `io` as its stdio.
+    pub(super) fn exec_run(
+        &mut self,
+        mut rec: ExecInstance,
+        prepared: berth_container::Result<PreparedExec>,
+        io: ExecIo,
+    ) -> Result<Attachment> {
         let config = &rec.config;
         let stdio = match io {
             ExecIo::Inherit | ExecIo::InheritDetached => ExecStdio::Inherit {
@@ -72,7 +90,9 @@ impl Engine {
         let detach = io == ExecIo::InheritDetached;
         let (out, output) = mpsc::sync_channel(16);
         let session = |stdin| Attachment::process(output, stdin);
-        let mut running = match prepared.spawn(&rec.container_id, stdio, detach) {
+        let spawned =
+            prepared.and_then(|prepared| prepared.spawn(&rec.container_id, stdio, detach));
+        let mut running = match spawned {
             Ok(running) => running,
             Err(e) => {
                 finish(&mut self.store, &mut rec, Err(e), &out);

@@ -11,6 +11,7 @@ pub mod details;
 pub mod diff;
 pub(crate) mod env;
 pub(crate) mod exec;
+pub mod exec_hold;
 pub mod exec_instances;
 pub mod exec_start;
 mod export;

@@ -2,13 +2,21 @@
 //! instance of the engine (created, then started with this process's
 //! stdio), as the docker CLI runs it through the API.
 
-use anyhow::{bail, Result};
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{anyhow, Result};
+use berth_docker::detach_keys::DetachKeys;
+use berth_engine::container::attach::Attachment;
 use berth_engine::container::exec_instances::ExecConfig;
 use berth_engine::container::exec_start::ExecIo;
+use berth_engine::Engine;
 use clap::{ArgAction, Args};
 
 use super::flags::resolve_env;
 use super::run::print_output;
+use crate::commands::registry::docker_config;
 use crate::Ctx;
 
 #[derive(Args, Debug)]
@@ -47,15 +55,16 @@ pub struct ExecArgs {
 }
 
 pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
-    // The CLI's stdin reaches the process through the OCI runtime, which
-    // ends the process with the CLI: there is no detaching from it here
-    // (the Engine API's exec, whose process the server holds, honours them).
-    if args.detach_keys.is_some() && args.interactive && !args.detach {
-        bail!(
-            "--detach-keys: berth's CLI cannot detach from an interactive exec (its process \
-             would end with the CLI); use `exec -d`, or detach through the Engine API (berth serve)"
-        );
-    }
+    // As the docker CLI: the flag, else the config file's `detachKeys`;
+    // checked when the exec is created, used where a terminal is attached.
+    let detach_keys = match args.detach_keys {
+        Some(keys) => keys,
+        None => docker_config()
+            .ok()
+            .and_then(|c| c.detach_keys().map(String::from))
+            .unwrap_or_default(),
+    };
+    let keys = DetachKeys::parse(&detach_keys).map_err(|e| anyhow!(e))?;
     let mut env = Vec::new();
     resolve_env(&args.env, &mut env, true);
     let config = ExecConfig {
@@ -68,16 +77,92 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
         attach_stdin: args.interactive,
         attach_stdout: !args.detach,
         attach_stderr: !args.detach,
-        detach_keys: args.detach_keys.unwrap_or_default(),
+        detach_keys,
     };
+    let mut engine = ctx.engine()?;
+    let id = engine.exec_create(&args.args[0], config)?;
+    if args.interactive && args.tty && !args.detach {
+        // The user may type the detach keys: the process's terminal is held
+        // by the engine's holder, not by this process.
+        let (rows, cols) = crate::term::size().unwrap_or((0, 0));
+        let session = engine.exec_start_detachable(&id, rows, cols)?;
+        drop(engine);
+        return Ok(terminal_session(ctx, &id, session, keys));
+    }
     let io = if args.detach {
         ExecIo::InheritDetached
     } else {
         ExecIo::Inherit
     };
-    let mut engine = ctx.engine()?;
-    let id = engine.exec_create(&args.args[0], config)?;
     let session = engine.exec_start(&id, io)?;
     drop(engine);
     Ok(print_output(session.split().0))
+}
+
+/// Relays this terminal (raw) to an exec's terminal until the process
+/// exits, or until the user types the detach keys: then, as the docker
+/// CLI, "read escape sequence" and status 1, the process running on.
+fn terminal_session(ctx: &Ctx, id: &str, session: Attachment, mut keys: DetachKeys) -> i32 {
+    follow_window_size(ctx, id);
+    let raw = crate::term::RawMode::enable();
+    let (output, mut input) = session.split();
+    let detached = Arc::new(AtomicBool::new(false));
+    let flag = detached.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 32 * 1024];
+        let mut from = std::io::stdin().lock();
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    let _ = input.close_stdin();
+                    return;
+                }
+                Ok(n) => n,
+            };
+            let (data, detach) = keys.filter(&buf[..n]);
+            if !data.is_empty() && input.stdin(&data).is_err() {
+                return;
+            }
+            if detach {
+                flag.store(true, Ordering::SeqCst);
+                input.detach();
+                return;
+            }
+        }
+    });
+    let code = print_output(output);
+    drop(raw);
+    if detached.load(Ordering::SeqCst) {
+        eprintln!("read escape sequence");
+        return 1;
+    }
+    code
+}
+
+/// Resizes the exec's terminal whenever this one changes size (SIGWINCH),
+/// as the runtime's own relay does.
+fn follow_window_size(ctx: &Ctx, id: &str) {
+    // SAFETY: a local signal set; SIGWINCH blocked in this thread (and the
+    // threads it starts), so that the waiting thread alone takes it.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGWINCH);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    let config = ctx.config();
+    let id = id.to_string();
+    std::thread::spawn(move || loop {
+        let mut sig = 0;
+        // SAFETY: sigwait on the set blocked above.
+        if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+            return;
+        }
+        if let (Some((rows, cols)), Ok(mut engine)) =
+            (crate::term::size(), Engine::open(config.clone()))
+        {
+            let _ = engine.exec_resize(&id, rows, cols);
+        }
+    });
 }

@@ -1,0 +1,279 @@
+//! `exec -it` on a real terminal: the detach keys (default ctrl-p,ctrl-q,
+//! `--detach-keys`, the docker CLI config's `detachKeys`) end the client and
+//! leave the process running, whose exit is still recorded; without a tty
+//! the keys reach the process. Each case runs the same against dockerd
+//! when it answers.
+
+mod common;
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{docker, dockerd_answers, Berth};
+
+/// A command running on a new terminal (its controlling one), and
+/// everything it wrote there.
+struct OnTerminal {
+    child: Child,
+    master: File,
+    seen: Arc<Mutex<Vec<u8>>>,
+}
+
+impl OnTerminal {
+    fn spawn(mut cmd: Command) -> OnTerminal {
+        let (mut master, mut slave) = (-1, -1);
+        // SAFETY: openpty fills two descriptors we then own.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty");
+        // SAFETY: both were just opened by openpty.
+        let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let io = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
+        cmd.stdin(io(&slave)).stdout(io(&slave)).stderr(io(&slave));
+        // SAFETY: setsid and ioctl only, between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap();
+        drop(slave);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (mut reader, sink) = (master.try_clone().unwrap(), seen.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = reader.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        OnTerminal {
+            child,
+            master,
+            seen,
+        }
+    }
+
+    fn seen(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until the terminal shows `text`.
+    fn expect(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.seen().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} in {:?}",
+                self.seen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn type_keys(&mut self, keys: &[u8]) {
+        self.master.write_all(keys).unwrap();
+    }
+
+    /// The command's exit status, within 20 s.
+    fn status(&mut self) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running: {:?}",
+                self.seen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// One interactive session: a shell answers, then `keys` are typed. Returns
+/// the client's exit status and what the terminal showed after the answer.
+fn session(mut cmd: Command, keys: &[u8]) -> (i32, String) {
+    cmd.arg("sh");
+    let mut t = OnTerminal::spawn(cmd);
+    t.expect("# ");
+    t.type_keys(b"echo answer-$((40+2))\r");
+    t.expect("answer-42\r\n");
+    let before = t.seen().len();
+    t.type_keys(keys);
+    let status = t.status();
+    (status, t.seen()[before..].to_string())
+}
+
+fn shells(list: &str) -> usize {
+    list.lines()
+        .filter(|l| l.trim_end().ends_with(" sh"))
+        .count()
+}
+
+/// The engine under test: `exec -it ... sh` in `container`, `ps` there.
+struct Side<'a> {
+    exec: Box<dyn Fn(&[&str]) -> Command + 'a>,
+    ps: Box<dyn Fn() -> String + 'a>,
+}
+
+/// Every way to detach, then a shell that exits on its own: status and the
+/// closing text are Docker's, and detached shells run on.
+fn detach_cases(side: &Side) -> Vec<(i32, String, usize)> {
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("config.json"),
+        r#"{"detachKeys": "ctrl-y,a"}"#,
+    )
+    .unwrap();
+    let mut results = Vec::new();
+    let cases: [(&[&str], &[u8], bool); 4] = [
+        (&[], b"\x10\x11", false),
+        (&["--detach-keys", "ctrl-x"], b"\x18", false),
+        (&[], b"\x19a", true),
+        (&[], b"exit 7\r", false),
+    ];
+    for (flags, keys, with_config) in cases {
+        let mut cmd = (side.exec)(flags);
+        if with_config {
+            cmd.env("DOCKER_CONFIG", config.path());
+        }
+        let (status, tail) = session(cmd, keys);
+        results.push((
+            status,
+            tail.trim_start_matches("/ # ").to_string(),
+            shells(&(side.ps)()),
+        ));
+    }
+    results
+}
+
+#[test]
+fn exec_it_detaches_on_the_detach_keys_and_leaves_the_process_running() {
+    let b = Berth::with_busybox();
+    let id = b.ok(&["run", "-d", "busybox", "sleep", "600"]);
+    let berth = Side {
+        exec: Box::new(|flags: &[&str]| {
+            let mut args = vec!["exec", "-it"];
+            args.extend_from_slice(flags);
+            args.push(&id);
+            b.command(&args)
+        }),
+        ps: Box::new(|| b.ok(&["exec", &id, "ps"])),
+    };
+    let results = detach_cases(&berth);
+    let detached = (1, "read escape sequence\r\n".to_string());
+    let expected = vec![
+        (detached.0, detached.1.clone(), 1),
+        (detached.0, detached.1.clone(), 2),
+        (detached.0, detached.1.clone(), 3),
+        (7, "exit 7\r\n".to_string(), 3),
+    ];
+    assert_eq!(results, expected);
+    // A detached exec is still running, and its end is recorded.
+    let ps = b.ok(&["exec", &id, "ps", "-o", "pid,args"]);
+    let pid = ps.lines().find(|l| l.trim_end().ends_with(" sh")).unwrap();
+    let pid = pid.split_whitespace().next().unwrap();
+    b.ok(&["exec", &id, "kill", "-9", pid]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let died = b.ok(&[
+            "events",
+            "--since",
+            "5m",
+            "--until",
+            "0s",
+            "--filter",
+            "event=exec_die",
+            "--format",
+            "{{.Actor.Attributes.exitCode}}",
+        ]);
+        if died.lines().any(|code| code == "137") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no exec_die 137 in {died:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !dockerd_answers() {
+        return;
+    }
+    let Some(cid) = docker(&["run", "-d", "busybox", "sleep", "600"]) else {
+        return;
+    };
+    let dockerd = Side {
+        exec: Box::new(|flags: &[&str]| {
+            let mut cmd = Command::new("docker");
+            cmd.args(["exec", "-it"]).args(flags).arg(&cid);
+            cmd
+        }),
+        ps: Box::new(|| docker(&["exec", &cid, "ps"]).unwrap_or_default()),
+    };
+    let theirs = detach_cases(&dockerd);
+    docker(&["rm", "-f", &cid]);
+    assert_eq!(results, theirs, "berth, then dockerd");
+}
+
+#[test]
+fn exec_without_a_tty_passes_the_detach_keys_to_the_process() {
+    let b = Berth::with_busybox();
+    let id = b.ok(&["run", "-d", "busybox", "sleep", "600"]);
+    let input = b"a\x10\x11b\x18c";
+    let run = |cmd: &mut Command| {
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let ours = run(b
+        .command(&["exec", "-i", "--detach-keys", "ctrl-x", &id, "od", "-c"])
+        .stdin(Stdio::piped()));
+    assert_eq!(ours.0, Some(0));
+    assert!(ours.1.contains("a 020 021   b 030   c"), "{}", ours.1);
+    let ours_default = run(b
+        .command(&["exec", "-i", &id, "od", "-c"])
+        .stdin(Stdio::piped()));
+    assert_eq!(ours_default, ours);
+    // Bad keys are refused when the exec is created, with Docker's words.
+    let r = b.fails(&["exec", "--detach-keys", "ctrl-1", &id, "true"]);
+    assert!(
+        r.stderr.contains("Invalid escape keys (ctrl-1) provided"),
+        "{}",
+        r.stderr
+    );
+    if !dockerd_answers() {
+        return;
+    }
+    let Some(cid) = docker(&["run", "-d", "busybox", "sleep", "600"]) else {
+        return;
+    };
+    let theirs = run(Command::new("docker").args([
+        "exec",
+        "-i",
+        "--detach-keys",
+        "ctrl-x",
+        &cid,
+        "od",
+        "-c",
+    ]));
+    docker(&["rm", "-f", &cid]);
+    assert_eq!(ours, theirs, "berth, then dockerd");
+}
