@@ -318,3 +318,147 @@ fn compose_waits_for_a_healthy_dependency() {
         &["--profile", "broken", "down", "-t", "1"],
     );
 }
+
+/// A container's events as comparable lines: type, action and attributes,
+/// each exec id replaced by its order of appearance; up to and including
+/// the second check's `exec_die`.
+fn first_checks(events: &str) -> Vec<String> {
+    let mut execs: Vec<String> = Vec::new();
+    let mut lines = Vec::new();
+    let mut died = 0;
+    for line in events.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        let mut attributes: Vec<String> = e["Actor"]["Attributes"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                let v = v.as_str().unwrap().to_string();
+                if k != "execID" {
+                    return format!("{k}={v}");
+                }
+                if !execs.contains(&v) {
+                    execs.push(v.clone());
+                }
+                format!("execID=#{}", execs.iter().position(|x| *x == v).unwrap())
+            })
+            .collect();
+        attributes.sort();
+        assert_eq!(e["status"], e["Action"], "{line}");
+        lines.push(format!(
+            "{} {} from={} [{}]",
+            e["Type"].as_str().unwrap(),
+            e["Action"].as_str().unwrap(),
+            e["from"].as_str().unwrap_or(""),
+            attributes.join(" ")
+        ));
+        if e["Action"] == "exec_die" {
+            died += 1;
+            if died == 2 {
+                break;
+            }
+        }
+    }
+    lines
+}
+
+#[test]
+fn healthchecks_emit_dockers_exec_and_health_events() {
+    let server = Server::start();
+    let name = format!("hc-events-{}", std::process::id());
+    let run = [
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-l",
+        "k=v",
+        "--health-cmd",
+        "exit 0",
+        "--health-interval",
+        "300ms",
+        "busybox",
+        "sleep",
+        "60",
+    ];
+    let since = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs())
+    .to_string();
+    server.berth_ok(&run);
+    let two_checks = |inspect: &dyn Fn() -> String| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while serde_json::from_str::<serde_json::Value>(&inspect()).unwrap()["Log"]
+            .as_array()
+            .map_or(0, Vec::len)
+            < 2
+        {
+            assert!(Instant::now() < deadline, "fewer than 2 checks");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let health_of = |args: &[&str]| server.berth_ok(args);
+    two_checks(&|| health_of(&["inspect", "-f", "{{json .State.Health}}", &name]));
+    // The window ends a second from now (`--until` has whole seconds):
+    // both answer what happened up to then.
+    let soon = || {
+        (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 1)
+        .to_string()
+    };
+    let until = soon();
+    let filter = format!("container={name}");
+    let events = [
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        &filter,
+        "--format",
+        "{{json .}}",
+    ];
+    let ours = first_checks(&server.berth_ok(&events));
+    let expected_exec = "container exec_create: /bin/sh -c exit 0 from=busybox";
+    assert_eq!(ours.len(), 9, "{ours:#?}");
+    assert!(ours[2].starts_with(expected_exec), "{ours:#?}");
+    assert!(ours[5].contains("health_status: healthy"), "{ours:#?}");
+    // GET /events, through each docker CLI.
+    for bin in common::docker_clients() {
+        let theirs = first_checks(&ok(&bin, &server, &events));
+        assert_eq!(theirs, ours, "{} on berth serve", bin.display());
+    }
+    // dockerd, the same container.
+    let Some(dockerd) = common::docker_clients().into_iter().next() else {
+        return;
+    };
+    let reference = |args: &[&str]| {
+        Command::new(&dockerd)
+            .args(args)
+            .env_remove("DOCKER_HOST")
+            .stdin(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let since = (soon().parse::<u64>().unwrap() - 1).to_string();
+    if reference(&run).is_none() {
+        return; // dockerd does not answer
+    }
+    two_checks(&|| {
+        reference(&["inspect", "-f", "{{json .State.Health}}", &name]).unwrap_or_default()
+    });
+    let until = soon();
+    let mut events = events;
+    events[2] = &since;
+    events[4] = &until;
+    let theirs = reference(&events).map(|e| first_checks(&e));
+    reference(&["rm", "-f", &name]);
+    assert_eq!(theirs, Some(ours), "dockerd, then berth");
+}
