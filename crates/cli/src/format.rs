@@ -94,6 +94,115 @@ fn from_value(value: &Value) -> serde_json::Value {
     }
 }
 
+/// Docker quirk (Go's `fmt`, which prints what a template action yields):
+/// a map prints as `map[k:v ...]` with sorted keys, a slice as `[a b]`, a
+/// struct as `{v1 v2}` in field order; gtmpl would print Rust's debug form.
+/// An object whose keys are all Go field names (capitalised identifiers) is
+/// taken for a struct.
+fn go_format(value: &Value) -> String {
+    match value {
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(go_format).collect::<Vec<_>>().join(" ")
+        ),
+        Value::Object(m) | Value::Map(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let is_struct = !keys.is_empty()
+                && keys.iter().all(|k| {
+                    k.starts_with(|c: char| c.is_ascii_uppercase())
+                        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            if is_struct {
+                let sorted: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+                let order = KEY_ORDER
+                    .with(|o| o.borrow().get(&sorted).cloned())
+                    .unwrap_or(sorted);
+                let fields: Vec<String> = order.iter().map(|k| go_format(&m[k])).collect();
+                format!("{{{}}}", fields.join(" "))
+            } else {
+                let pairs: Vec<String> = keys
+                    .iter()
+                    .map(|k| format!("{k}:{}", go_format(&m[*k])))
+                    .collect();
+                format!("map[{}]", pairs.join(" "))
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn func_goprint(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(match args.first() {
+        Some(v @ (Value::Array(_) | Value::Object(_) | Value::Map(_))) => {
+            Value::String(go_format(v))
+        }
+        Some(v) => v.clone(),
+        None => Value::NoValue,
+    })
+}
+
+/// The template with every action that prints a value passed through
+/// `goprint` (`{{.X}}` -> `{{goprint (.X)}}`); control actions, variable
+/// assignments and comments are left as they are.
+fn go_printed(template: &str) -> String {
+    const CONTROL: [&str; 10] = [
+        "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue",
+    ];
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let action = &rest[open + 2..];
+        // The closing braces, skipping quoted strings.
+        let (mut quote, mut close) = (None, None);
+        let bytes = action.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match (quote, bytes[i]) {
+                (Some(q), b'\\') if q == b'"' => i += 1,
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, c @ (b'"' | b'`' | b'\'')) => quote = Some(c),
+                (None, b'}') if bytes.get(i + 1) == Some(&b'}') => {
+                    close = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        let Some(close) = close else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let inner = &action[..close];
+        let (left, body) = match inner.strip_prefix("- ") {
+            Some(b) => ("- ", b),
+            None => ("", inner),
+        };
+        let (body, right) = match body.strip_suffix(" -") {
+            Some(b) => (b, " -"),
+            None => (body, ""),
+        };
+        let trimmed = body.trim();
+        let first = trimmed.split_whitespace().next().unwrap_or("");
+        let plain = !trimmed.is_empty()
+            && !trimmed.starts_with("/*")
+            && !CONTROL.contains(&first)
+            && !trimmed.contains(":=")
+            && !trimmed.split_whitespace().any(|w| w == "=");
+        if plain {
+            out.push_str(&format!("{{{{{left}goprint ({trimmed}){right}}}}}"));
+        } else {
+            out.push_str(&format!("{{{{{inner}}}}}"));
+        }
+        rest = &action[close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn arg_str(args: &[Value], i: usize) -> Result<String, FuncError> {
     match args.get(i) {
         Some(Value::String(s)) => Ok(s.clone()),
@@ -189,10 +298,11 @@ impl Format {
             ("split", func_split),
             ("truncate", func_truncate),
             ("pad", func_pad),
+            ("goprint", func_goprint),
         ]);
         if !json {
             template
-                .parse(body.as_str())
+                .parse(go_printed(&body).as_str())
                 .map_err(|e| anyhow!("template parsing error: {e}"))?;
         }
         Ok(Format {
@@ -388,6 +498,25 @@ mod tests {
             f.render(&json!({"L": ["x", "y"], "S": "ab"})).unwrap(),
             "x,y AB"
         );
+    }
+
+    #[test]
+    fn maps_slices_and_structs_print_as_go_prints_them() {
+        let f = Format::parse(
+            "{{.Labels}} {{.Cmd}} {{.Log}} {{- \" x\" -}} {{if .Cmd}}{{range .Cmd}}<{{.}}>{{end}}{{end}} \
+             {{$l := .Labels}}{{index $l \"b\"}} {{/* c */}}{{json .Cmd}} {{.Labels.a | upper}} {{.None}}",
+        )
+        .unwrap();
+        let v = serde_json::json!({
+            "Labels": {"b": "2", "a": "1"},
+            "Cmd": ["sh", "-c", "x y"],
+            "Log": {"Type": "json-file", "Config": {}},
+        });
+        assert_eq!(
+            f.render(&v).unwrap(),
+            "map[a:1 b:2] [sh -c x y] {json-file map[]} x<sh><-c><x y> 2 [\"sh\",\"-c\",\"x y\"] 1 <no value>"
+        );
+        assert_eq!(go_printed("{{ \"}}\" }}"), "{{goprint (\"}}\")}}");
     }
 
     #[test]

@@ -396,3 +396,33 @@ fn inspect_mounts_equal_dockerds() {
 }
 
 // ------------------------------------------------------------------ system df, prune
+
+/// `--format` prints maps, slices and structs as Go's fmt does (the docker
+/// CLI's templates): `map[k:v]` with sorted keys, `[a b]`, `{v1 v2}`.
+#[test]
+fn format_prints_maps_and_slices_as_the_docker_cli() {
+    let b = Berth::with_busybox();
+    let create = [
+        "create", "-l", "zeta=2", "-l", "alpha=1", "-l", "mid=x y", "busybox", "sh", "-c", "a b",
+    ];
+    let format = "{{.Config.Labels}} {{.Config.Cmd}} {{.HostConfig.LogConfig}}";
+    let id = b.ok(&create);
+    let ours = b.ok(&["inspect", "--format", format, &id]);
+    assert_eq!(
+        ours,
+        "map[alpha:1 mid:x y zeta:2] [sh -c a b] {json-file map[]}"
+    );
+    if !common::dockerd_answers() {
+        return;
+    }
+    let Some(theirs_id) = common::docker(&create) else {
+        return;
+    };
+    let theirs = common::docker(&["inspect", "--format", format, &theirs_id]);
+    common::docker(&["rm", &theirs_id]);
+    assert_eq!(
+        theirs.as_deref(),
+        Some(ours.as_str()),
+        "dockerd, then berth"
+    );
+}

@@ -88,3 +88,54 @@ fn a_container_is_handled_by_the_runtime_it_was_created_with() {
         default
     );
 }
+
+/// Docker's exit statuses when the container's process cannot start, under
+/// each runtime: 127 only when the runtime's message names the command
+/// (dockerd's rule), 126 when it cannot be executed, 125 for the runtime's
+/// other failures (a mount it cannot make, a destination the image
+/// symlinked to a missing path).
+#[test]
+fn start_failures_exit_127_126_or_125_under_each_runtime() {
+    let b = Berth::with_busybox();
+    // /up climbs out of the root to a path that does not exist.
+    let id = b.ok(&[
+        "create",
+        "busybox",
+        "ln",
+        "-s",
+        "../../../../../nowhere/up",
+        "/up",
+    ]);
+    b.ok(&["start", "-a", &id]);
+    b.ok(&["commit", &id, "symlinked:up"]);
+    let runtimes = ["runc", "crun"].into_iter().filter(|r| {
+        ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
+            .iter()
+            .any(|d| Path::new(d).join(r).is_file())
+    });
+    for runtime in runtimes {
+        let run = |args: &[&str]| {
+            let mut all = vec!["--runtime", runtime, "run", "--rm"];
+            all.extend_from_slice(args);
+            b.run(&all)
+        };
+        let r = run(&["busybox", "nosuchcmd"]);
+        assert_eq!(r.code, 127, "{runtime}: {}", r.stderr);
+        let r = run(&["busybox", "/etc/passwd"]);
+        assert_eq!(r.code, 126, "{runtime}: {}", r.stderr);
+        let r = run(&["-v", "/etc/hostname:/bin", "busybox", "true"]);
+        assert_eq!(r.code, 125, "{runtime}: {}", r.stderr);
+        // runc creates the missing destination in the root; crun refuses it.
+        let r = run(&["-v", "v:/up", "symlinked:up", "true"]);
+        assert!(
+            r.code == 0 || r.code == 125,
+            "{runtime}: {} {}",
+            r.code,
+            r.stderr
+        );
+        assert!(
+            !b.path().join("nowhere").exists() && !Path::new("/nowhere").exists(),
+            "{runtime}"
+        );
+    }
+}

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use oci_spec::runtime::{LinuxResources, Process};
+use oci_spec::runtime::{LinuxResources, Process, Spec};
 use serde::Deserialize;
 
 use crate::error::RuntimeError;
@@ -143,8 +143,16 @@ fn error_from_log(log_file: &Path) -> Option<String> {
 /// (`exec: "x": executable file not found in $PATH`, crun's ``executable
 /// file `x` not found in $PATH``, `permission denied`, `container does not
 /// exist`). For the calls that start a process, a missing file is the
-/// command's; for the others, the container's.
-pub(crate) fn failure(runtime: &str, action: &'static str, message: String) -> RuntimeError {
+/// command's only when the message names `command` (the process's
+/// `args[0]`), as dockerd decides its 127: a mount destination the runtime
+/// cannot find is the runtime's failure (125). For the others, a missing
+/// file is the container's.
+pub(crate) fn failure(
+    runtime: &str,
+    action: &'static str,
+    message: String,
+    command: Option<&str>,
+) -> RuntimeError {
     // runc prefixes some messages with "runc create failed: "; Display adds
     // that prefix, so keep it once.
     let prefix = format!("{runtime} {action} failed: ");
@@ -156,8 +164,10 @@ pub(crate) fn failure(runtime: &str, action: &'static str, message: String) -> R
     let lower = message.to_lowercase();
     let starts_process = matches!(action, "create" | "start" | "exec");
     let missing_file = lower.contains("no such file or directory");
+    let names_command = command.is_some_and(|c| !c.is_empty() && lower.contains(&c.to_lowercase()));
     let runtime = runtime.to_string();
     if starts_process
+        && names_command
         && (missing_file
             || lower.contains("executable file not found")
             || lower.contains("not found in $path"))
@@ -175,7 +185,7 @@ pub(crate) fn failure(runtime: &str, action: &'static str, message: String) -> R
             action,
             message,
         }
-    } else if lower.contains("does not exist") || missing_file {
+    } else if lower.contains("does not exist") || (missing_file && !starts_process) {
         RuntimeError::NotFound {
             runtime,
             action,
@@ -188,6 +198,12 @@ pub(crate) fn failure(runtime: &str, action: &'static str, message: String) -> R
             message,
         }
     }
+}
+
+/// The `args[0]` of the container's process, from its bundle's spec.
+fn bundle_command(bundle: &Path) -> Option<String> {
+    let spec = Spec::load(bundle.join("config.json")).ok()?;
+    spec.process().as_ref()?.args().as_ref()?.first().cloned()
 }
 
 /// The descriptors of [`ProcessIo::Fds`] (stdin, stdout, stderr), or the
@@ -232,6 +248,8 @@ impl Drop for ExecFiles {
 struct RuncExec {
     child: Child,
     runtime: String,
+    /// The process's `args[0]`, which a failure to run it names.
+    command: Option<String>,
     files: ExecFiles,
 }
 
@@ -282,7 +300,12 @@ impl RuncExec {
             .or_else(|| status.signal().map(|s| 128 + s))
             .unwrap_or(255);
         match error_from_log(&self.files.log) {
-            Some(message) if code == 255 => Err(failure(&self.runtime, "exec", message)),
+            Some(message) if code == 255 => Err(failure(
+                &self.runtime,
+                "exec",
+                message,
+                self.command.as_deref(),
+            )),
             _ => Ok(code),
         }
     }
@@ -372,11 +395,13 @@ impl RuncCli {
         action: &'static str,
         message: Option<String>,
         status: std::process::ExitStatus,
+        command: Option<&str>,
     ) -> RuntimeError {
         failure(
             &self.name,
             action,
             message.unwrap_or_else(|| status.to_string()),
+            command,
         )
     }
 
@@ -386,6 +411,18 @@ impl RuncCli {
         action: &'static str,
         args: &[&str],
         stdin_bytes: Option<&[u8]>,
+    ) -> Result<Output, RuntimeError> {
+        self.run_starting(action, args, stdin_bytes, || None)
+    }
+
+    /// [`Self::run`] for a call that starts the container's process:
+    /// `command` (asked only on failure) is the process's `args[0]`.
+    fn run_starting(
+        &self,
+        action: &'static str,
+        args: &[&str],
+        stdin_bytes: Option<&[u8]>,
+        process_command: impl FnOnce() -> Option<String>,
     ) -> Result<Output, RuntimeError> {
         let mut command = self.command(None);
         command
@@ -410,7 +447,13 @@ impl RuncCli {
             Ok(output)
         } else {
             let stderr = String::from_utf8_lossy(&output.stderr);
-            Err(self.failed(action, error_message(&stderr), output.status))
+            let command = process_command();
+            Err(self.failed(
+                action,
+                error_message(&stderr),
+                output.status,
+                command.as_deref(),
+            ))
         }
     }
 
@@ -486,7 +529,13 @@ impl OciRuntime for RuncCli {
             .status()
             .map_err(|e| self.spawn_error("create", e))?;
         if !status.success() {
-            return Err(self.failed("create", error_from_log(&log_file), status));
+            let command = bundle_command(bundle);
+            return Err(self.failed(
+                "create",
+                error_from_log(&log_file),
+                status,
+                command.as_deref(),
+            ));
         }
         if let Some(pending) = compile {
             pending.store(&self.state_root.join(id).join("seccomp.bpf"));
@@ -511,7 +560,12 @@ impl OciRuntime for RuncCli {
 
     fn start(&self, id: &str) -> Result<(), RuntimeError> {
         check_id(id)?;
-        self.run("start", &["start", id], None).map(drop)
+        let command = || {
+            let state = self.state(id).ok().flatten()?;
+            bundle_command(&state.bundle)
+        };
+        self.run_starting("start", &["start", id], None, command)
+            .map(drop)
     }
 
     fn kill(&self, id: &str, signal: i32, all: bool) -> Result<(), RuntimeError> {
@@ -652,6 +706,7 @@ impl OciRuntime for RuncCli {
             process: Box::new(RuncExec {
                 child,
                 runtime: self.name.clone(),
+                command: process.args().as_ref().and_then(|a| a.first().cloned()),
                 files,
             }),
             terminal,
@@ -684,49 +739,73 @@ mod tests {
 
     #[test]
     fn failures_are_classified_from_the_runtimes_words() {
-        let kind = |action, message: &str| failure("runc", action, message.to_string()).kind();
+        let kind = |action, message: &str, command| {
+            failure("runc", action, message.to_string(), command).kind()
+        };
         // runc, crun and youki's ways of saying the command is missing...
         let runc_missing = "runc create failed: unable to start container process: \
                             exec: \"nope\": executable file not found in $PATH";
-        assert_eq!(kind("create", runc_missing), ErrorKind::CommandNotFound);
+        assert_eq!(
+            kind("create", runc_missing, Some("nope")),
+            ErrorKind::CommandNotFound
+        );
         assert_eq!(
             kind(
                 "create",
-                "executable file `nope` not found in $PATH: No such file or directory"
+                "executable file `nope` not found in $PATH: No such file or directory",
+                Some("nope")
             ),
             ErrorKind::CommandNotFound
         );
+        let exec_missing = "exec failed: unable to start container process: \
+                            exec: \"/x\": stat /x: no such file or directory";
         assert_eq!(
-            kind("exec", "exec failed: unable to start container process: exec: \"/x\": stat /x: no such file or directory"),
+            kind("exec", exec_missing, Some("/x")),
             ErrorKind::CommandNotFound
+        );
+        // ...only when they name the command (dockerd's rule): a missing
+        // mount destination is the runtime's failure...
+        let crun_mount = "openat2 `up`: No such file or directory";
+        assert_eq!(kind("create", crun_mount, Some("sh")), ErrorKind::Internal);
+        assert_eq!(kind("create", runc_missing, None), ErrorKind::Internal);
+        assert_eq!(
+            kind("create", runc_missing, Some("other")),
+            ErrorKind::Internal
         );
         // ...that it cannot be run...
         assert_eq!(
-            kind("start", "exec: \"/etc/passwd\": permission denied"),
+            kind("start", "exec: \"/etc/passwd\": permission denied", None),
             ErrorKind::CannotExecute
         );
         assert_eq!(
-            kind("exec", "exec /bin/x: exec format error"),
+            kind("exec", "exec /bin/x: exec format error", Some("/bin/x")),
             ErrorKind::CannotExecute
         );
         // ...and that the container is unknown.
         assert_eq!(
-            kind("kill", "container does not exist"),
+            kind("kill", "container does not exist", None),
             ErrorKind::NotFound
         );
         assert_eq!(
-            kind("state", "stat /run/x/state.json: no such file or directory"),
+            kind(
+                "state",
+                "stat /run/x/state.json: no such file or directory",
+                None
+            ),
             ErrorKind::NotFound
         );
         assert_eq!(
-            kind("start", "container does not exist"),
+            kind("start", "container does not exist", None),
             ErrorKind::NotFound
         );
         // Anything else is the runtime's own failure.
-        assert_eq!(kind("pause", "cgroup freeze failed"), ErrorKind::Internal);
-        assert_eq!(kind("kill", "permission denied"), ErrorKind::Internal);
+        assert_eq!(
+            kind("pause", "cgroup freeze failed", None),
+            ErrorKind::Internal
+        );
+        assert_eq!(kind("kill", "permission denied", None), ErrorKind::Internal);
         // The runtime's own prefix is kept once.
-        let e = failure("runc", "create", runc_missing.to_string());
+        let e = failure("runc", "create", runc_missing.to_string(), Some("nope"));
         assert!(
             e.to_string().starts_with("runc create failed: unable"),
             "{e}"

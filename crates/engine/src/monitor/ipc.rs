@@ -41,17 +41,9 @@ pub(super) fn kernel_settings(store: &Store, c: &Container, sys: &Linux) -> Resu
 /// `reference` (or of the host, when it shares the host's), with Docker's
 /// errors.
 fn donor(store: &Store, reference: &str) -> Result<(Namespace, Shm)> {
-    let other = model::find(store, reference)?;
-    if !matches!(
-        other.state.status,
-        model::Status::Running | model::Status::Paused
-    ) || other.state.pid <= 0
-    {
-        return Err(ContainerError::Conflict(format!(
-            "cannot join IPC of a non running container: {}",
-            other.id
-        )));
-    }
+    let other = running_donor(store, reference, |id| {
+        format!("cannot join IPC of a non running container: {id}")
+    })?;
     match other.spec.host.modes.ipc() {
         IpcMode::Shareable => Ok((
             Namespace::Path(PathBuf::from(format!("/proc/{}/ns/ipc", other.state.pid))),
@@ -63,4 +55,23 @@ fn donor(store: &Store, reference: &str) -> Result<(Namespace, Shm)> {
             other.id
         ))),
     }
+}
+
+/// The container `reference` whose namespaces another joins (`--ipc`,
+/// `--pid container:NAME`): running (or paused) with a process, else a
+/// conflict worded by `refusal` (given its id), as Docker's.
+pub(super) fn running_donor(
+    store: &Store,
+    reference: &str,
+    refusal: fn(&str) -> String,
+) -> Result<Container> {
+    let other = model::find(store, reference)?;
+    if !matches!(
+        other.state.status,
+        model::Status::Running | model::Status::Paused
+    ) || other.state.pid <= 0
+    {
+        return Err(ContainerError::Conflict(refusal(&other.id)));
+    }
+    Ok(other)
 }

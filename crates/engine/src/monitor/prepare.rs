@@ -265,17 +265,9 @@ fn joined_namespace(
 /// The PID namespace of the running container `reference` (`--pid
 /// container:NAME`); Docker's error when it does not run.
 fn pid_namespace(store: &Store, reference: &str) -> Result<PathBuf> {
-    let other = model::find(store, reference)?;
-    if !matches!(
-        other.state.status,
-        model::Status::Running | model::Status::Paused
-    ) || other.state.pid <= 0
-    {
-        return Err(ContainerError::Conflict(format!(
-            "container {} is not running",
-            other.id
-        )));
-    }
+    let other = super::ipc::running_donor(store, reference, |id| {
+        format!("container {id} is not running")
+    })?;
     Ok(PathBuf::from(format!("/proc/{}/ns/pid", other.state.pid)))
 }
 

@@ -167,7 +167,7 @@ fn defaults_match_docker() {
         .iter()
         .map(|n| n.typ())
         .collect();
-    let mut expected = vec![
+    let expected = vec![
         LinuxNamespaceType::Mount,
         LinuxNamespaceType::Network,
         LinuxNamespaceType::Uts,
