@@ -215,6 +215,7 @@ fn exec_it_detaches_on_the_detach_keys_and_leaves_the_process_running() {
     let Some(cid) = docker(&["run", "-d", "busybox", "sleep", "600"]) else {
         return;
     };
+    let cid = cid.trim().to_string();
     let dockerd = Side {
         exec: Box::new(|flags: &[&str]| {
             let mut cmd = Command::new("docker");
@@ -265,6 +266,7 @@ fn exec_without_a_tty_passes_the_detach_keys_to_the_process() {
     let Some(cid) = docker(&["run", "-d", "busybox", "sleep", "600"]) else {
         return;
     };
+    let cid = cid.trim().to_string();
     let theirs = run(Command::new("docker").args([
         "exec",
         "-i",

@@ -418,10 +418,11 @@ fn format_prints_maps_and_slices_as_the_docker_cli() {
     let Some(theirs_id) = common::docker(&create) else {
         return;
     };
-    let theirs = common::docker(&["inspect", "--format", format, &theirs_id]);
-    common::docker(&["rm", &theirs_id]);
+    let theirs_id = theirs_id.trim();
+    let theirs = common::docker(&["inspect", "--format", format, theirs_id]);
+    common::docker(&["rm", theirs_id]);
     assert_eq!(
-        theirs.as_deref(),
+        theirs.as_deref().map(str::trim),
         Some(ours.as_str()),
         "dockerd, then berth"
     );
