@@ -188,6 +188,9 @@ pub struct MountPoint {
     /// (`bind-nonrecursive`, `BindOptions.NonRecursive`).
     #[serde(default)]
     pub non_recursive: bool,
+    /// A volume's subpath mounted instead of its root (relative, cleaned).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subpath: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -408,6 +411,10 @@ pub struct Paths {
     /// The `/dev/shm` tmpfs of a shareable IPC namespace (`--ipc shareable`),
     /// mounted while the container runs, so others can join it.
     pub shm: PathBuf,
+    /// Staging mount points of volume subpaths (one per mount, by index),
+    /// bound from a descriptor for the runtime and undone once it has
+    /// created the container.
+    pub subpaths: PathBuf,
 }
 
 impl Paths {
@@ -427,6 +434,7 @@ impl Paths {
             hostname: dir.join("hostname"),
             resolv_conf: dir.join("resolv.conf"),
             shm: dir.join("shm"),
+            subpaths: dir.join("subpaths"),
         }
     }
 

@@ -55,11 +55,35 @@ pub fn mount_shm(
 /// (lazily, so a stray open file cannot pin it).
 pub fn unmount(store: &Store, id: &str, sys: &dyn Syscalls) -> Result<()> {
     let paths = Paths::of(store, id);
+    unmount_subpaths(&paths, sys)?;
     if paths.shm.exists() && berth_mount::is_mountpoint(&paths.shm)? {
         sys.unmount(&paths.shm, true)?;
     }
     if paths.rootfs.exists() && berth_mount::is_mountpoint(&paths.rootfs)? {
         sys.unmount(&paths.rootfs, true)?;
+    }
+    Ok(())
+}
+
+/// Undoes the staging mounts of volume subpaths (left by a run that failed
+/// or crashed before its runtime created the container) and removes their
+/// mount points, one by one: never a recursive delete, which would reach
+/// into a volume still mounted there.
+pub fn unmount_subpaths(paths: &Paths, sys: &dyn Syscalls) -> Result<()> {
+    let entries = match std::fs::read_dir(&paths.subpaths) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(ContainerError::io(&paths.subpaths, e)),
+    };
+    for entry in entries {
+        let path = entry.map_err(|e| ContainerError::io(&paths.subpaths, e))?.path();
+        sys.unmount(&path, true)?;
+        let removed = match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir(&path),
+            Ok(_) => std::fs::remove_file(&path),
+            Err(e) => Err(e),
+        };
+        removed.map_err(|e| ContainerError::io(&path, e))?;
     }
     Ok(())
 }
@@ -105,7 +129,18 @@ pub fn with_mounted_storage<T>(
         let result = (|| {
             for m in c.spec.mounts.iter().filter(|m| m.kind != MountKind::Tmpfs) {
                 let destination = std::path::Path::new(&m.destination);
-                let target = if m.source.is_dir() {
+                // A volume subpath, resolved inside its volume and bound by
+                // its descriptor.
+                let subpath = if m.subpath.is_empty() {
+                    None
+                } else {
+                    Some(berth_volume::open_subpath(&m.source, &m.source, &m.subpath)?)
+                };
+                let is_dir = match &subpath {
+                    Some(fd) => berth_volume::opened_is_dir(fd),
+                    None => m.source.is_dir(),
+                };
+                let target = if is_dir {
                     berth_archive::mkdir_all_in_root(root, destination, 0o755)?
                 } else {
                     // A single file bound onto a file path: make the mount point a file.
@@ -135,7 +170,10 @@ pub fn with_mounted_storage<T>(
                     "/proc/self/fd/{}",
                     std::os::fd::AsRawFd::as_raw_fd(&pinned)
                 ));
-                sys.mount(&Mount::bind(&m.source, &via_fd, true))?;
+                match &subpath {
+                    Some(fd) => berth_volume::mount_opened(sys, fd, &via_fd)?,
+                    None => sys.mount(&Mount::bind(&m.source, &via_fd, true))?,
+                }
                 drop(pinned);
                 mounted.push(target.clone());
                 if !m.rw {

@@ -39,6 +39,7 @@ pub mod spec;
 
 mod local;
 mod size;
+mod subpath;
 mod trash;
 
 use std::collections::BTreeMap;
@@ -51,6 +52,7 @@ use berth_store::{LockError, Store, StoreError};
 pub use driver::{Capabilities, Scope, VolumeDriver};
 pub use local::validate_name;
 pub use size::apparent_size;
+pub use subpath::{mount_opened, mount_subpath, open_subpath, opened_is_dir};
 use trash::{delete_tree, move_to_trash, read_dir_names, recover, trash_path};
 pub use trash::{recover_interrupted, repair, unfinished, Unfinished};
 
@@ -118,6 +120,13 @@ pub enum VolumeError {
     },
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// dockerd's words for a volume subpath that is missing or reached
+    /// through a symlink.
+    #[error("cannot access path {}: {cause}", path.display())]
+    SubpathNotAccessible { path: PathBuf, cause: String },
+    /// dockerd's words for a subpath whose `..` leaves the volume.
+    #[error("path concatenation escapes the base directory, base: {}, subpath: {subpath}", base.display())]
+    SubpathEscapes { base: PathBuf, subpath: String },
 }
 
 impl VolumeError {
@@ -136,6 +145,8 @@ impl berth_error::HasKind for VolumeError {
             VolumeError::NotFound(_) => ErrorKind::NotFound,
             VolumeError::InUse { .. } => ErrorKind::Conflict,
             VolumeError::Create { .. }
+            | VolumeError::SubpathNotAccessible { .. }
+            | VolumeError::SubpathEscapes { .. }
             | VolumeError::InvalidSpec(_)
             | VolumeError::InvalidFlag { .. } => ErrorKind::InvalidArgument,
             VolumeError::NoSuchDriver(_) | VolumeError::CreateNoSuchDriver { .. } => {

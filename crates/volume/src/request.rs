@@ -45,6 +45,10 @@ pub struct VolumeOptions {
     pub labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver_config: Option<DriverConfig>,
+    /// A path inside the volume to mount instead of its root (Docker 26,
+    /// `volume-subpath=`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subpath: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

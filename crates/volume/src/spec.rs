@@ -32,6 +32,9 @@ pub enum MountSource {
         driver: Option<String>,
         driver_opts: BTreeMap<String, String>,
         labels: BTreeMap<String, String>,
+        /// Mount this path inside the volume instead of its root (local:
+        /// relative, cleaned, never leaving the volume by its words).
+        subpath: Option<String>,
     },
     Bind {
         host: PathBuf,
@@ -269,6 +272,7 @@ pub fn parse_volume_flag(s: &str) -> Result<MountSpec, VolumeError> {
             driver: None,
             driver_opts: BTreeMap::new(),
             labels: BTreeMap::new(),
+            subpath: None,
         }
     };
     let mode_string = match &source {
@@ -394,6 +398,7 @@ pub fn parse_mount_request(s: &str) -> Result<MountRequest, VolumeError> {
             "volume-label" => set_map(&mut m.volume_options().labels, value),
             "volume-driver" => m.volume_options().driver_config().name = value.to_string(),
             "volume-opt" => set_map(&mut m.volume_options().driver_config().options, value),
+            "volume-subpath" => m.volume_options().subpath = value.to_string(),
             "tmpfs-size" => {
                 m.tmpfs_options().size_bytes = Some(ram_in_bytes(value).ok_or_else(bad_value)?);
             }
@@ -487,6 +492,22 @@ pub fn validate_mount(m: &MountRequest) -> Result<MountSpec, VolumeError> {
                 Some(source.clone())
             };
             let options = m.volume_options.clone().unwrap_or_default();
+            let subpath = match options.subpath.as_str() {
+                "" => None,
+                _ if name.is_none() => {
+                    return Err(invalid(mount_config(
+                        kind,
+                        "must not set Subpath when using anonymous volumes",
+                    )))
+                }
+                sub if !is_local(sub) => {
+                    return Err(invalid(mount_config(
+                        kind,
+                        "subpath must be a relative path within the volume",
+                    )))
+                }
+                sub => Some(clean(sub)),
+            };
             let driver = options.driver_config.unwrap_or_default();
             MountSource::Volume {
                 name,
@@ -494,6 +515,7 @@ pub fn validate_mount(m: &MountRequest) -> Result<MountSpec, VolumeError> {
                 driver: (!driver.name.is_empty()).then_some(driver.name),
                 driver_opts: driver.options,
                 labels: options.labels,
+                subpath,
             }
         }
         "tmpfs" => {
@@ -526,6 +548,16 @@ pub fn validate_mount(m: &MountRequest) -> Result<MountSpec, VolumeError> {
         mode_string: mode_string.into(),
         origin: Origin::MountFlag,
     })
+}
+
+/// Go's `filepath.IsLocal`: relative, not empty, and not leaving its base
+/// by its words (`a/../b` is local, `a/../../b` is not).
+fn is_local(path: &str) -> bool {
+    if path.is_empty() || path.starts_with('/') {
+        return false;
+    }
+    let cleaned = clean(path);
+    cleaned != ".." && !cleaned.starts_with("../")
 }
 
 /// `--tmpfs /dst[:OPTIONS]`; the options go to the kernel as written.
@@ -637,6 +669,22 @@ mod tests {
             ("./", "."),
         ] {
             assert_eq!(clean(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn is_local_matches_go() {
+        for (path, want) in [
+            ("a/b", true),
+            ("a/../b", true),
+            (".", true),
+            ("", false),
+            ("/a", false),
+            ("..", false),
+            ("a/../../b", false),
+            ("../a", false),
+        ] {
+            assert_eq!(is_local(path), want, "{path}");
         }
     }
 

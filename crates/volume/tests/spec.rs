@@ -16,6 +16,7 @@ fn volume(name: Option<&str>, nocopy: bool) -> MountSource {
         driver: None,
         driver_opts: BTreeMap::new(),
         labels: BTreeMap::new(),
+        subpath: None,
     }
 }
 
@@ -204,6 +205,7 @@ fn mount_flag_valid_forms() {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             labels: [("a".to_string(), "b".to_string())].into(),
+            subpath: None,
         }
     );
     let spec = parse_mount_flag("type=volume,source=mv3,target=/m,ro=1").unwrap();
@@ -214,6 +216,11 @@ fn mount_flag_valid_forms() {
         panic!()
     };
     assert_eq!(driver_opts["o"], "size=1m,uid=1000");
+    let spec = parse_mount_flag("type=volume,src=sv,dst=/m,volume-subpath=a//b/../c").unwrap();
+    let MountSource::Volume { subpath, .. } = spec.source else {
+        panic!()
+    };
+    assert_eq!(subpath.as_deref(), Some("a/c"));
 }
 
 #[test]
@@ -242,6 +249,11 @@ fn mount_flag_errors_match_docker() {
         ("type=bind,dst=/m", "invalid mount config for type \"bind\": field Source must not be empty".into()),
         ("type=bind,src=rel,dst=/m", "invalid mount config for type \"bind\": invalid mount path: 'rel' mount path must be absolute".into()),
         ("type=volume,dst=/", "invalid mount config for type \"volume\": invalid specification: destination can't be '/'".into()),
+        ("type=volume,src=v,dst=/m,volume-subpath=../etc", "invalid mount config for type \"volume\": subpath must be a relative path within the volume".into()),
+        ("type=volume,src=v,dst=/m,volume-subpath=a/../../b", "invalid mount config for type \"volume\": subpath must be a relative path within the volume".into()),
+        ("type=volume,src=v,dst=/m,volume-subpath=/etc", "invalid mount config for type \"volume\": subpath must be a relative path within the volume".into()),
+        ("type=volume,dst=/m,volume-subpath=a", "invalid mount config for type \"volume\": must not set Subpath when using anonymous volumes".into()),
+        ("type=bind,src=/tmp,dst=/m,volume-subpath=a", cli("type=bind,src=/tmp,dst=/m,volume-subpath=a", "cannot mix 'volume-*' options with mount type 'bind'")),
         ("type=volume,src=x y,dst=/m", "create x y: \"x y\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path".into()),
     ];
     for (s, want) in cases {

@@ -70,6 +70,7 @@ fn mount_request(m: &bollard_stubs::models::Mount) -> MountRequest {
                 name: d.name.clone().unwrap_or_default(),
                 options: d.options.clone().unwrap_or_default().into_iter().collect(),
             }),
+            subpath: v.subpath.clone().unwrap_or_default(),
         }),
         tmpfs_options: m.tmpfs_options.as_ref().map(|t| TmpfsOptions {
             size_bytes: t.size_bytes.filter(|s| *s > 0).map(|s| s as u64),

@@ -89,11 +89,6 @@ const MOUNT: &[(&str, &str, &str)] = &[
         "read-only binds are read-only recursively",
     ),
     (
-        "VolumeOptions",
-        "Subpath",
-        "volume subpaths are not implemented",
-    ),
-    (
         "TmpfsOptions",
         "Options",
         "API 1.46 is above the versions berth speaks",
@@ -194,7 +189,6 @@ mod tests {
             json!({"HostConfig": {"MaskedPaths": []}}),
             json!({"HostConfig": {"UsernsMode": "private"}}),
             json!({"OnBuild": ["RUN true"]}),
-            json!({"HostConfig": {"Mounts": [{"VolumeOptions": {"Subpath": "a"}}]}}),
         ] {
             assert!(check(&body).is_err(), "{body}");
         }

@@ -361,7 +361,15 @@ pub fn case(name: &str) -> Option<Case> {
             };
             out("grep -c ' /walkmount tmpfs' /proc/mounts", "1")
         }
-        "HostConfig.Mounts.VolumeOptions.Subpath" => Refused("Subpath"),
+        "HostConfig.Mounts.VolumeOptions.Subpath" => {
+            // A local volume binding the walk's directory, which has `sub/`.
+            setup = |b| {
+                b["HostConfig"]["Mounts"] = json!([{"Type": "volume", "Source": "walksubvol",
+                    "Target": "/walkmount", "VolumeOptions": {"DriverConfig": {"Options":
+                    {"type": "none", "o": "bind", "device": "WALKDIR"}}}}])
+            };
+            out("ls /walkmount", "walked-sub")
+        }
         "HostConfig.Mounts.TmpfsOptions.SizeBytes" => {
             setup = tmpfs_mount;
             out("grep ' /walkmount ' /proc/mounts | grep -c size=1024k", "1")

@@ -406,6 +406,7 @@ fn plan_mounts(
             anonymous: true,
             tmpfs_options: Vec::new(),
             non_recursive: false,
+            subpath: String::new(),
         });
     }
     mounts.sort_by(|a, b| {
@@ -445,6 +446,7 @@ fn mount_point(
             driver,
             driver_opts,
             labels,
+            subpath,
         } => {
             if let Some(d) = driver {
                 if d != "local" {
@@ -457,8 +459,13 @@ fn mount_point(
                 Some(n) => (n.clone(), false),
                 None => (new_id(), true),
             };
-            let exists = !anonymous && berth_volume::get(store, &name).is_ok();
-            if !exists && !to_create.iter().any(|v| v.name == name) {
+            let existing = (!anonymous)
+                .then(|| berth_volume::get(store, &name).ok())
+                .flatten();
+            if let Some(sub) = subpath {
+                check_subpath(existing.as_ref(), driver_opts, &volume_data_dir(store, &name), sub)?;
+            }
+            if existing.is_none() && !to_create.iter().any(|v| v.name == name) {
                 to_create.push(NewVolume {
                     name: name.clone(),
                     anonymous,
@@ -479,6 +486,7 @@ fn mount_point(
                 anonymous,
                 tmpfs_options: Vec::new(),
                 non_recursive: false,
+                subpath: subpath.clone().unwrap_or_default(),
             }
         }
         MountSource::Bind {
@@ -514,6 +522,7 @@ fn mount_point(
                 anonymous: false,
                 tmpfs_options: Vec::new(),
                 non_recursive: !recursive,
+                subpath: String::new(),
             }
         }
         MountSource::Tmpfs { .. } => {
@@ -536,9 +545,39 @@ fn mount_point(
                 anonymous: false,
                 tmpfs_options: options,
                 non_recursive: false,
+                subpath: String::new(),
             }
         }
     })
+}
+
+/// A volume subpath is checked at create where it can be, so that a missing
+/// or escaping one creates nothing: in an existing plain volume it must
+/// resolve inside it; a new plain volume is empty, so nothing resolves. A
+/// volume with options (a device mount) is only seen when mounted: checked
+/// at start. (dockerd checks every subpath at start only.)
+fn check_subpath(
+    existing: Option<&berth_volume::Volume>,
+    new_options: &BTreeMap<String, String>,
+    data: &std::path::Path,
+    subpath: &str,
+) -> Result<()> {
+    let plain = match existing {
+        Some(v) => v.options.is_empty(),
+        None => new_options.is_empty(),
+    };
+    if !plain || subpath == "." {
+        return Ok(());
+    }
+    if existing.is_none() {
+        return Err(berth_volume::VolumeError::SubpathNotAccessible {
+            path: data.join(subpath),
+            cause: "no such file or directory".into(),
+        }
+        .into());
+    }
+    berth_volume::open_subpath(data, data, subpath)?;
+    Ok(())
 }
 
 fn commit(store: &mut Store, plan: Plan) -> Result<Container> {

@@ -44,16 +44,29 @@ pub(super) fn spec_input(
         berth_network::Namespace::Path(path) => Namespace::Path(path.clone()),
     };
     let mut mounts = Vec::new();
-    for m in &c.spec.mounts {
+    rootfs::unmount_subpaths(paths, sys)?;
+    for (index, m) in c.spec.mounts.iter().enumerate() {
         match m.kind {
             MountKind::Volume => {
                 let source = volumes::acquire(store, m, &c.id, sys)?;
                 // Copy-up goes through what was checked here, and the mount
                 // is verified to be it (berth_runtime::verify_created).
                 let pinned = berth_runtime::pin_source(&source, Some(&store.volumes_dir()))?;
-                if m.copy_up && dir_is_empty(&pinned.via_fd) {
-                    berth_archive::copy_up(&paths.rootfs, &m.destination, &pinned.via_fd)?;
-                }
+                // A subpath is opened inside the pinned volume and mounted by
+                // its descriptor (berth_volume::open_subpath); the image's
+                // content is never copied into a subpath (it exists, in a
+                // volume that has content).
+                let source = if m.subpath.is_empty() {
+                    if m.copy_up && dir_is_empty(&pinned.via_fd) {
+                        berth_archive::copy_up(&paths.rootfs, &m.destination, &pinned.via_fd)?;
+                    }
+                    source
+                } else {
+                    let staged = paths.subpaths.join(index.to_string());
+                    berth_volume::mount_subpath(sys, &pinned.via_fd, &source, &m.subpath, &staged)?;
+                    berth_runtime::pin_source(&staged, None)?;
+                    staged
+                };
                 mounts.push(ExtraMount::Bind(BindMount {
                     source,
                     destination: m.destination.clone(),

@@ -421,6 +421,8 @@ impl Monitor {
         self.reaper.track(created.pid);
         crash::point("start", "after-runtime-create");
         berth_runtime::verify_created(created.pid, &spec)?;
+        // The container has its copies of the subpath mounts.
+        rootfs::unmount_subpaths(&self.paths, &self.sys)?;
         self.runtime.start(&self.id).map_err(start_failure)?;
         crash::point("start", "after-runtime-start");
         let started = Instant::now();
