@@ -38,8 +38,9 @@ packages=(
     # the reference engine (also brings containerd), and Docker's own tools
     # that the tests drive against `berth serve`
     docker.io docker-compose
-    # storage scenarios: NFS-backed binds, xattr checks
-    nfs-kernel-server e2fsprogs attr
+    # storage scenarios: NFS-backed binds, xattr checks, sized volumes on a
+    # btrfs filesystem the tests make on a loop device
+    nfs-kernel-server e2fsprogs attr btrfs-progs
     # the scripts' own tools (`script` lives in bsdutils)
     curl ca-certificates python3 jq hyperfine util-linux bsdutils procps
     # rusqlite's bundled SQLite is compiled with the system C compiler

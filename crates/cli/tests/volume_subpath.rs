@@ -36,7 +36,10 @@ fn a_subpath_is_what_the_container_sees_and_writes() {
         "cat /x/f; ls /x; test -e /x/top || echo no-root; echo new > /x/g",
     ]);
     assert_eq!(out, "in-subpath\nf\nno-root");
-    assert_eq!(std::fs::read_to_string(data.join("a/b/g")).unwrap(), "new\n");
+    assert_eq!(
+        std::fs::read_to_string(data.join("a/b/g")).unwrap(),
+        "new\n"
+    );
     // A file, read-only.
     let out = b.run(&[
         "run",
@@ -49,10 +52,19 @@ fn a_subpath_is_what_the_container_sees_and_writes() {
         "cat /x; echo over > /x",
     ]);
     assert_eq!(out.stdout, "in-subpath\n");
-    assert!(out.stderr.contains("Read-only file system"), "{}", out.stderr);
-    assert_eq!(std::fs::read_to_string(data.join("a/b/f")).unwrap(), "in-subpath\n");
+    assert!(
+        out.stderr.contains("Read-only file system"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("a/b/f")).unwrap(),
+        "in-subpath\n"
+    );
     // The staging mount is gone once the container runs (and after).
-    assert!(common::mounts_under(b.path()).iter().all(|m| !m.contains("subpaths")));
+    assert!(common::mounts_under(b.path())
+        .iter()
+        .all(|m| !m.contains("subpaths")));
     // Inspect shows the request back, as dockerd.
     let id = b.ok(&["create", "--mount", &mount("subvol", "a/b"), "busybox"]);
     let hc = b.ok(&["inspect", &id, "-f", "{{json .HostConfig.Mounts}}"]);
@@ -90,16 +102,33 @@ fn escaping_or_missing_subpaths_are_refused_and_nothing_is_created() {
         ),
     ];
     for (subpath, want) in cases {
-        let r = b.fails(&["run", "--rm", "--mount", &mount("subvol", subpath), "busybox", "true"]);
+        let r = b.fails(&[
+            "run",
+            "--rm",
+            "--mount",
+            &mount("subvol", subpath),
+            "busybox",
+            "true",
+        ]);
         assert_eq!(r.code, 125, "{subpath}: {}", r.stderr);
         assert!(r.stderr.contains(&want), "{subpath}: {}", r.stderr);
     }
     // A subpath of a volume that does not exist yet: refused, no volume made.
-    let r = b.fails(&["run", "--rm", "--mount", &mount("newvol", "a"), "busybox", "true"]);
+    let r = b.fails(&[
+        "run",
+        "--rm",
+        "--mount",
+        &mount("newvol", "a"),
+        "busybox",
+        "true",
+    ]);
     assert!(r.stderr.contains("cannot access path"), "{}", r.stderr);
     assert_eq!(b.ok(&["ps", "-aq"]), "");
     assert_eq!(b.ok(&["volume", "ls", "-q"]), "subvol");
-    assert_eq!(std::fs::read_to_string(data.join("a/b/f")).unwrap(), "in-subpath\n");
+    assert_eq!(
+        std::fs::read_to_string(data.join("a/b/f")).unwrap(),
+        "in-subpath\n"
+    );
 }
 
 /// The subpath is resolved again at each start, from a descriptor of the
@@ -109,7 +138,14 @@ fn escaping_or_missing_subpaths_are_refused_and_nothing_is_created() {
 fn a_subpath_swapped_for_a_symlink_after_create_is_refused_at_start() {
     let b = Berth::with_busybox();
     let data = volume_with_tree(&b, "subvol");
-    let id = b.ok(&["create", "--mount", &mount("subvol", "a/b"), "busybox", "ls", "/x"]);
+    let id = b.ok(&[
+        "create",
+        "--mount",
+        &mount("subvol", "a/b"),
+        "busybox",
+        "ls",
+        "/x",
+    ]);
     std::fs::rename(data.join("a/b"), data.join("a/b.moved")).unwrap();
     std::os::unix::fs::symlink("/etc", data.join("a/b")).unwrap();
     let r = b.fails(&["start", "-a", &id]);
@@ -140,6 +176,9 @@ fn cp_into_a_stopped_container_lands_in_the_subpath() {
         host.path().join("copied").to_str().unwrap(),
         &format!("{id}:/x/copied"),
     ]);
-    assert_eq!(std::fs::read_to_string(data.join("a/b/copied")).unwrap(), "cp\n");
+    assert_eq!(
+        std::fs::read_to_string(data.join("a/b/copied")).unwrap(),
+        "cp\n"
+    );
     assert!(!data.join("copied").exists());
 }

@@ -76,7 +76,9 @@ pub fn unmount_subpaths(paths: &Paths, sys: &dyn Syscalls) -> Result<()> {
         Err(e) => return Err(ContainerError::io(&paths.subpaths, e)),
     };
     for entry in entries {
-        let path = entry.map_err(|e| ContainerError::io(&paths.subpaths, e))?.path();
+        let path = entry
+            .map_err(|e| ContainerError::io(&paths.subpaths, e))?
+            .path();
         sys.unmount(&path, true)?;
         let removed = match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => std::fs::remove_dir(&path),
@@ -134,7 +136,9 @@ pub fn with_mounted_storage<T>(
                 let subpath = if m.subpath.is_empty() {
                     None
                 } else {
-                    Some(berth_volume::open_subpath(&m.source, &m.source, &m.subpath)?)
+                    Some(berth_volume::open_subpath(
+                        &m.source, &m.source, &m.subpath,
+                    )?)
                 };
                 let is_dir = match &subpath {
                     Some(fd) => berth_volume::opened_is_dir(fd),

@@ -37,7 +37,9 @@ pub mod driver;
 mod request;
 pub mod spec;
 
+mod btrfs;
 mod local;
+mod quota;
 mod size;
 mod subpath;
 mod trash;
@@ -51,6 +53,7 @@ use berth_store::{LockError, Store, StoreError};
 
 pub use driver::{Capabilities, Scope, VolumeDriver};
 pub use local::validate_name;
+pub use quota::{usage, Usage};
 pub use size::apparent_size;
 pub use subpath::{mount_opened, mount_subpath, open_subpath, opened_is_dir};
 use trash::{delete_tree, move_to_trash, read_dir_names, recover, trash_path};
@@ -125,6 +128,9 @@ pub enum VolumeError {
     #[error("cannot access path {}: {cause}", path.display())]
     SubpathNotAccessible { path: PathBuf, cause: String },
     /// dockerd's words for a subpath whose `..` leaves the volume.
+    /// `--opt size` where berth cannot enforce it.
+    #[error("create {name}: quota size requested but no quota support: berth's volumes are on {fs}; sized volumes need a berth root on btrfs (each is a subvolume with a qgroup limit)")]
+    QuotaUnsupported { name: String, fs: String },
     #[error("path concatenation escapes the base directory, base: {}, subpath: {subpath}", base.display())]
     SubpathEscapes { base: PathBuf, subpath: String },
 }
@@ -147,6 +153,7 @@ impl berth_error::HasKind for VolumeError {
             VolumeError::Create { .. }
             | VolumeError::SubpathNotAccessible { .. }
             | VolumeError::SubpathEscapes { .. }
+            | VolumeError::QuotaUnsupported { .. }
             | VolumeError::InvalidSpec(_)
             | VolumeError::InvalidFlag { .. } => ErrorKind::InvalidArgument,
             VolumeError::NoSuchDriver(_) | VolumeError::CreateNoSuchDriver { .. } => {
@@ -175,6 +182,14 @@ pub struct Volume {
     pub mountpoint: PathBuf,
     /// The driver's scope.
     pub scope: Scope,
+}
+
+impl Volume {
+    /// Whether its options make it a mount of a device (`type`, `device`),
+    /// made at first use; `size` alone does not.
+    pub fn mounts_device(&self) -> bool {
+        self.options.contains_key("type") || self.options.contains_key("device")
+    }
 }
 
 /// `<root>/volumes/NAME`.
@@ -215,6 +230,13 @@ pub fn create(
     let staging = store.staging_dir("volume")?;
     let built = driver
         .create(&staging, &opts)
+        .map_err(|e| match e {
+            VolumeError::QuotaUnsupported { fs, .. } => VolumeError::QuotaUnsupported {
+                name: name.clone(),
+                fs,
+            },
+            e => e,
+        })
         .and_then(|()| restrict(&staging));
     let result = built.and_then(|()| {
         let target = volume_dir(store, &name);
@@ -455,8 +477,8 @@ pub fn prune(
         if !users(store, &volume.name)?.is_empty() {
             continue;
         }
-        let size = if volume.options.is_empty() {
-            apparent_size(&volume.mountpoint).unwrap_or(0)
+        let size = if !volume.mounts_device() {
+            usage(&volume).map_or(0, |u| u.bytes)
         } else {
             0
         };

@@ -41,11 +41,18 @@ impl VolumeDriver for Local<'_> {
         validate_options(name, options)
     }
 
-    /// `_data/` 0755.
-    fn create(&self, dir: &Path, _options: &Options) -> Result<(), VolumeError> {
+    /// `_data/` 0755; with `size`, a btrfs subvolume with that limit
+    /// (crate::quota).
+    fn create(&self, dir: &Path, options: &Options) -> Result<(), VolumeError> {
         use std::os::unix::fs::PermissionsExt;
         let data = self.path(dir);
-        std::fs::create_dir(&data).map_err(|e| VolumeError::io(&data, e))?;
+        match options
+            .get("size")
+            .and_then(|s| crate::quota::size_option(s))
+        {
+            Some(bytes) => crate::quota::create_sized(&data, bytes)?,
+            None => std::fs::create_dir(&data).map_err(|e| VolumeError::io(&data, e))?,
+        }
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| VolumeError::io(&data, e))
     }
@@ -62,7 +69,7 @@ impl VolumeDriver for Local<'_> {
         volume: &Volume,
         container_id: &str,
     ) -> Result<PathBuf, VolumeError> {
-        if volume.options.is_empty() {
+        if !volume.mounts_device() {
             return Ok(volume.mountpoint.clone());
         }
         let dir = crate::volume_dir(store, &volume.name);
@@ -94,7 +101,7 @@ impl VolumeDriver for Local<'_> {
         volume: &Volume,
         container_id: &str,
     ) -> Result<(), VolumeError> {
-        if volume.options.is_empty() {
+        if !volume.mounts_device() {
             return Ok(());
         }
         let dir = crate::volume_dir(store, &volume.name);
@@ -162,7 +169,18 @@ fn validate_options(name: &str, opts: &BTreeMap<String, String>) -> Result<(), V
     for key in opts.keys() {
         match key.as_str() {
             "type" | "device" | "o" => {}
-            "size" => return reject("quota size requested but no quota support".into()),
+            "size" => {
+                let value = &opts["size"];
+                if crate::quota::size_option(value).is_none() {
+                    return reject(format!("invalid size: '{value}'"));
+                }
+                if opts.contains_key("type") || opts.contains_key("device") {
+                    return reject(
+                        "size limits a volume's own data; it cannot be combined with \"type\" or \"device\""
+                            .into(),
+                    );
+                }
+            }
             other => return reject(format!("invalid option: \"{other}\"")),
         }
     }

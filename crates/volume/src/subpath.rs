@@ -67,7 +67,9 @@ pub fn open_subpath(base: &Path, shown: &Path, subpath: &str) -> Result<OwnedFd,
 /// must be a file).
 pub fn opened_is_dir(fd: &OwnedFd) -> bool {
     rustix::fs::fstat(fd)
-        .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory)
+        .map(|st| {
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory
+        })
         .unwrap_or(false)
 }
 
@@ -115,7 +117,10 @@ mod tests {
         assert!(open_subpath(&data, &data, "a/b").is_ok());
         assert!(open_subpath(&data, &data, "a/b/..").is_ok());
         for (sub, want) in [
-            ("a/../../secret", "path concatenation escapes the base directory"),
+            (
+                "a/../../secret",
+                "path concatenation escapes the base directory",
+            ),
             ("a/out", "too many levels of symbolic links"),
             ("a/in", "too many levels of symbolic links"),
             ("a/missing", "no such file or directory"),

@@ -242,6 +242,10 @@ pub(crate) fn delete_tree(name: &str, path: &Path) -> Result<(), VolumeError> {
         }
         // A bind from the same filesystem keeps st_dev; only the mount-root
         // attribute reveals it.
+        // A sized volume's data is a btrfs subvolume (its own st_dev).
+        if meta.dev() != dev && crate::quota::delete_if_subvolume(path)? {
+            return Ok(());
+        }
         if meta.dev() != dev || berth_mount::is_mountpoint(path)? {
             return Err(VolumeError::CrossesMount {
                 name: name.to_string(),

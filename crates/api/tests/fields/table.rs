@@ -362,11 +362,11 @@ pub fn case(name: &str) -> Option<Case> {
             out("grep -c ' /walkmount tmpfs' /proc/mounts", "1")
         }
         "HostConfig.Mounts.VolumeOptions.Subpath" => {
-            // A local volume binding the walk's directory, which has `sub/`.
+            // A local volume binding the walk's directory and the tmpfs on its `sub/`.
             setup = |b| {
                 b["HostConfig"]["Mounts"] = json!([{"Type": "volume", "Source": "walksubvol",
                     "Target": "/walkmount", "VolumeOptions": {"DriverConfig": {"Options":
-                    {"type": "none", "o": "bind", "device": "WALKDIR"}}}}])
+                    {"type": "none", "o": "rbind", "device": "WALKDIR"}}}}])
             };
             out("ls /walkmount", "walked-sub")
         }

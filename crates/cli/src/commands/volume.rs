@@ -59,6 +59,10 @@ pub struct ListArgs {
     /// Format output using a custom template
     #[arg(long)]
     format: Option<String>,
+    /// Display what each volume uses and its size limit (berth extension;
+    /// read from the quota accounting for sized volumes)
+    #[arg(short = 's', long)]
+    size: bool,
 }
 
 #[derive(Args)]
@@ -160,25 +164,36 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let rows: Vec<Value> = selected
-        .iter()
-        .map(|v| {
-            json!({
-                "Availability": "N/A", "Driver": v.driver, "Group": "N/A",
-                "Labels": labels_text(&v.labels), "Links": "N/A", "Mountpoint": v.mountpoint,
-                "Name": v.name, "Scope": v.scope.as_str(), "Size": "N/A", "Status": "N/A",
-            })
-        })
-        .collect();
-    let format = Format::parse(
-        args.format
-            .as_deref()
-            .unwrap_or("table {{.Driver}}\t{{.Name}}"),
-    )?;
+    let mut rows: Vec<Value> = Vec::with_capacity(selected.len());
+    for v in &selected {
+        let (size, limit) = if args.size {
+            match engine.volume_usage(v) {
+                Ok(u) => (
+                    format::human_size(u.bytes),
+                    u.limit.map_or("-".to_string(), format::human_size),
+                ),
+                Err(e) => return Ok(daemon_error(&e)),
+            }
+        } else {
+            ("N/A".to_string(), "N/A".to_string())
+        };
+        rows.push(json!({
+            "Availability": "N/A", "Driver": v.driver, "Group": "N/A",
+            "Labels": labels_text(&v.labels), "Links": "N/A", "Mountpoint": v.mountpoint,
+            "Name": v.name, "Scope": v.scope.as_str(), "Size": size, "Limit": limit,
+            "Status": "N/A",
+        }));
+    }
+    let default_format = if args.size {
+        "table {{.Driver}}\t{{.Name}}\t{{.Size}}\t{{.Limit}}"
+    } else {
+        "table {{.Driver}}\t{{.Name}}"
+    };
+    let format = Format::parse(args.format.as_deref().unwrap_or(default_format))?;
     let headers = json!({
         "Availability": "AVAILABILITY", "Driver": "DRIVER", "Group": "GROUP", "Labels": "LABELS",
         "Links": "LINKS", "Mountpoint": "MOUNTPOINT", "Name": "VOLUME NAME", "Scope": "SCOPE",
-        "Size": "SIZE", "Status": "STATUS",
+        "Size": "SIZE", "Limit": "LIMIT", "Status": "STATUS",
     });
     format.print_rows(&headers, &rows)?;
     Ok(0)

@@ -463,7 +463,12 @@ fn mount_point(
                 .then(|| berth_volume::get(store, &name).ok())
                 .flatten();
             if let Some(sub) = subpath {
-                check_subpath(existing.as_ref(), driver_opts, &volume_data_dir(store, &name), sub)?;
+                check_subpath(
+                    existing.as_ref(),
+                    driver_opts,
+                    &volume_data_dir(store, &name),
+                    sub,
+                )?;
             }
             if existing.is_none() && !to_create.iter().any(|v| v.name == name) {
                 to_create.push(NewVolume {
@@ -563,8 +568,8 @@ fn check_subpath(
     subpath: &str,
 ) -> Result<()> {
     let plain = match existing {
-        Some(v) => v.options.is_empty(),
-        None => new_options.is_empty(),
+        Some(v) => !v.mounts_device(),
+        None => !new_options.contains_key("type") && !new_options.contains_key("device"),
     };
     if !plain || subpath == "." {
         return Ok(());

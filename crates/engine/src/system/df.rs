@@ -36,7 +36,8 @@ pub struct ContainerUsage {
 #[derive(Debug, Clone)]
 pub struct VolumeUsage {
     pub volume: Volume,
-    /// Apparent size of its data.
+    /// Apparent size of its data; for a sized volume, what its qgroup
+    /// accounts (berth_volume::usage).
     pub size: u64,
     /// Containers (any state) that use it.
     pub links: usize,
@@ -97,7 +98,8 @@ impl Engine {
         for volume in berth_volume::list(&self.store)? {
             volumes.push(VolumeUsage {
                 links: berth_volume::users(&self.store, &volume.name)?.len(),
-                size: berth_volume::apparent_size(&volume.mountpoint)?,
+                // The qgroup's accounting of a sized volume (O(1)), else a walk.
+                size: berth_volume::usage(&volume)?.bytes,
                 volume,
             });
         }
