@@ -8,9 +8,10 @@
 #   -n N          timed runs per operation and engine (default 20), after one
 #                 untimed warm-up; the engines take turns, run by run
 #   --heavy-n N   runs for the heavy operations: cp and load of 100 MiB,
-#                 system df -v over 100k files (default 5, never more than -n)
+#                 system df -v over 100k files, with and without a quota
+#                 (default 5, never more than -n)
 #   --only ROWS   only these rows, comma-separated, from: run_none run_bridge
-#                 runtime lifecycle exec volume run_volume cp load ps df disk
+#                 runtime lifecycle exec volume run_volume cp load ps df df_quota disk
 #                 memory monitor;
 #                 the tables then go to stdout only, unless --out is given
 #   --out FILE    where the tables go (default bench/RESULTS.md)
@@ -49,7 +50,7 @@ done
 [[ "$heavy_runs" =~ ^[1-9][0-9]*$ ]] || die "--heavy-n wants a positive number, not '$heavy_runs'"
 [ "$heavy_runs" -le "$runs" ] || heavy_runs=$runs
 for row in ${only//,/ }; do
-    [[ " run_none run_bridge runtime lifecycle exec volume run_volume cp load ps df disk memory monitor " == *" $row "* ]] \
+    [[ " run_none run_bridge runtime lifecycle exec volume run_volume cp load ps df df_quota disk memory monitor " == *" $row "* ]] \
         || die "--only: no row named '$row' (see --help)"
 done
 require_root
@@ -65,7 +66,7 @@ note() { echo "bench: $*" >&2; }
 engines=(berth docker podman)
 berth_root=/var/lib/berth-bench
 ps_containers=500
-heavy_ops=" cp load df "
+heavy_ops=" cp load df df_quota "
 blob_mib=100           # the file cp copies and the layer load unpacks
 df_dirs=100            # the df volume holds df_dirs x df_files_per_dir files
 df_files_per_dir=1000
@@ -129,6 +130,7 @@ cleanup() {
     for engine in "${engines[@]}"; do
         [ -n "${unavailable[$engine]:-}" ] || remove_leftovers "$engine"
     done
+    ! mountpoint -q "$work/btrfs" || umount "$work/btrfs" || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -270,6 +272,11 @@ op_ps() { E "$1" ps -a; }
 op_cp() { E "$1" cp "$blob" bench-cp:/tmp/blob; }
 op_load() { E "$1" load -i "$load_tar"; }
 op_df() { E "$1" system df -v; }
+# The same volume sized (`--opt size=`): berth reads its qgroup's accounting,
+# on a berth root of its own on a btrfs filesystem (a sparse image on a loop
+# device). docker and podman size volumes only on XFS with project quotas.
+btrfs_root="$work/btrfs/root"
+op_df_quota() { "$berth" --root "$btrfs_root" system df -v; }
 # after_OP ENGINE RUN: untimed, after each successful run; a failure makes the cell n/a.
 after_load() { E "$1" rmi bench-load:latest; }
 
@@ -289,6 +296,14 @@ setup_df() {
     E "$1" volume create bench-df || return 1
     mountpoint=$(E "$1" volume inspect --format '{{.Mountpoint}}' bench-df) || return 1
     fill_volume "$mountpoint"
+}
+setup_df_quota() {
+    [ "$1" = berth ] || { echo "--opt size needs a root on XFS with project quotas" >&2; return 1; }
+    command -v mkfs.btrfs >/dev/null || { echo "btrfs-progs is not installed" >&2; return 1; }
+    mkdir -p "$work/btrfs" && truncate -s 2G "$work/btrfs.img" && mkfs.btrfs -q "$work/btrfs.img" \
+        && mount -o loop "$work/btrfs.img" "$work/btrfs" || return 1
+    "$berth" --root "$btrfs_root" volume create --opt size=1G bench-df || return 1
+    fill_volume "$("$berth" --root "$btrfs_root" volume inspect --format '{{.Mountpoint}}' bench-df)"
 }
 setup_ps() {
     local k
@@ -310,6 +325,11 @@ teardown_volume() {
 teardown_cp() { remove_by_name "$1" bench-cp; }
 teardown_load() { E "$1" rmi -f bench-load:latest >/dev/null 2>&1 || true; }
 teardown_df() { E "$1" volume rm -f bench-df >/dev/null 2>&1 || true; }
+teardown_df_quota() {
+    [ "$1" = berth ] && mountpoint -q "$work/btrfs" || return 0
+    "$berth" --root "$btrfs_root" volume rm -f bench-df >/dev/null 2>&1 || true
+    umount "$work/btrfs" || true
+}
 teardown_run_volume() { E "$1" volume rm -f bench-data >/dev/null 2>&1 || true; }
 teardown_ps() {
     local k names=()
@@ -362,7 +382,7 @@ bench() { # OP
 # wanted ROW: whether --only (if given) names ROW
 wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 
-ops=(run_none run_bridge runtime lifecycle exec volume run_volume cp load ps df)
+ops=(run_none run_bridge runtime lifecycle exec volume run_volume cp load ps df df_quota)
 for op in "${ops[@]}"; do
     if wanted "$op"; then bench "$op"; fi
 done
@@ -543,6 +563,7 @@ timed = [
     ("load", f"`load -i` of a {blob_mib} MiB image (`docker save` archive), `rmi` between runs"),
     ("ps", f"`ps -a` with {ps_count} containers"),
     ("df", f"`system df -v` with a {df_files // 1000}k-file volume"),
+    ("df_quota", f"same, the volume sized (`--opt size=1G`; berth: btrfs qgroup)"),
 ]
 # (row, metric, label, cell format of a value)
 measured_once = [
