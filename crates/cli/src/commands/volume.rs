@@ -172,7 +172,7 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
                     format::human_size(u.bytes),
                     u.limit.map_or("-".to_string(), format::human_size),
                 ),
-                Err(e) => return Ok(daemon_error(&e)),
+                Err(e) => return Ok(exit::relay(&e)),
             }
         } else {
             ("N/A".to_string(), "N/A".to_string())
