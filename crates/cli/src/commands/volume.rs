@@ -175,14 +175,18 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
                 Err(e) => return Ok(exit::relay(&e)),
             }
         } else {
-            ("N/A".to_string(), "N/A".to_string())
+            ("N/A".to_string(), String::new())
         };
-        rows.push(json!({
+        let mut row = json!({
             "Availability": "N/A", "Driver": v.driver, "Group": "N/A",
             "Labels": labels_text(&v.labels), "Links": "N/A", "Mountpoint": v.mountpoint,
-            "Name": v.name, "Scope": v.scope.as_str(), "Size": size, "Limit": limit,
-            "Status": "N/A",
-        }));
+            "Name": v.name, "Scope": v.scope.as_str(), "Size": size, "Status": "N/A",
+        });
+        // Only with --size: `--format json` stays Docker's otherwise.
+        if args.size {
+            row["Limit"] = json!(limit);
+        }
+        rows.push(row);
     }
     let default_format = if args.size {
         "table {{.Driver}}\t{{.Name}}\t{{.Size}}\t{{.Limit}}"
