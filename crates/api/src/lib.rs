@@ -38,6 +38,7 @@ mod registry;
 mod streams;
 mod swarm;
 mod system;
+mod volume_data;
 mod volumes;
 
 use std::sync::Arc;
@@ -172,6 +173,7 @@ pub(crate) fn router(server: Shared) -> Router {
         .merge(exec::routes())
         .merge(images::routes())
         .merge(volumes::routes())
+        .merge(volume_data::routes())
         .merge(networks::routes())
         .merge(swarm::routes())
         .fallback(|req: Request| async move {

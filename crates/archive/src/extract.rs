@@ -31,6 +31,7 @@ use crate::fsutil::{
     chmod_nofollow, open_dir_at, owner as chown_ids, proc_child_path, remove_all_at, timestamps,
 };
 use crate::inroot::{mkdir_all_fd, openat_in_root};
+use crate::sparse::SparseWriter;
 
 const COPY_BUF: usize = 1 << 20;
 /// Mode of parent directories an archive implies but does not list (Docker uses 0755 too).
@@ -105,6 +106,8 @@ pub(crate) struct Extractor {
     buf: Vec<u8>,
     /// Bytes of regular-file content written.
     pub(crate) content_bytes: u64,
+    /// The archive's own root (`./`) gives the destination its owner, mode and xattrs (volume import).
+    pub(crate) root_meta: bool,
 }
 
 struct Meta {
@@ -124,6 +127,7 @@ impl Extractor {
             dir_times: Vec::new(),
             buf: vec![0; COPY_BUF],
             content_bytes: 0,
+            root_meta: false,
         }
     }
 
@@ -160,11 +164,20 @@ impl Extractor {
     ) -> Result<(), ArchiveError> {
         let comps = clean_entry_path(&entry.path_bytes())
             .ok_or_else(|| ArchiveError::unsafe_entry(name, "path escapes the destination"))?;
+        let kind = entry.header().entry_type();
         let Some((leaf, parent_comps)) = comps.split_last() else {
-            // The archive's own root ("./"): Docker does not touch the destination's metadata either.
+            // The archive's own root ("./"): Docker does not touch the destination's metadata either, a volume
+            // import does.
+            if self.root_meta && kind == EntryType::Directory {
+                let meta = self.read_meta(entry, name)?;
+                let Parents::Strict { dest, .. } = &self.parents else {
+                    return Ok(());
+                };
+                let dest = Rc::clone(dest);
+                self.apply_fd_meta(dest.as_fd(), &meta, &self.display_base, false)?;
+            }
             return Ok(());
         };
-        let kind = entry.header().entry_type();
         if matches!(kind, EntryType::XGlobalHeader | EntryType::XHeader) {
             return Ok(());
         }
@@ -212,7 +225,11 @@ impl Extractor {
                 };
                 let mut file = File::from(fd);
                 let expected = entry.size();
-                let copied = self.copy_content(entry, &mut file, name, &shown)?;
+                let copied = if kind == EntryType::GNUSparse {
+                    self.copy_sparse_content(entry, &mut file, name, &shown)?
+                } else {
+                    self.copy_content(entry, &mut file, name, &shown)?
+                };
                 if kind != EntryType::GNUSparse && copied != expected {
                     return Err(ArchiveError::Stream {
                         entry: name.to_string(),
@@ -603,6 +620,34 @@ impl Extractor {
             file.write_all(&self.buf[..n]).at(shown)?;
             copied += n as u64;
         }
+    }
+
+    /// [`Self::copy_content`] for a sparse entry: blocks of zeros become holes again.
+    fn copy_sparse_content<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        file: &mut File,
+        name: &str,
+        shown: &Path,
+    ) -> Result<u64, ArchiveError> {
+        let mut writer = SparseWriter { file, written: 0 };
+        loop {
+            let n = match entry.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(ArchiveError::Stream {
+                        entry: name.to_string(),
+                        source,
+                    })
+                }
+            };
+            writer.write(&self.buf[..n]).at(shown)?;
+        }
+        let written = writer.written;
+        writer.finish().at(shown)?;
+        Ok(written)
     }
 
     /// Metadata through an fd we hold on the new file/dir itself.

@@ -75,9 +75,27 @@ pub(crate) fn dir_entries_typed(dir: BorrowedFd<'_>) -> io::Result<Vec<(OsString
 
 /// All extended attributes of `path` (not following a final symlink), sorted by name.
 pub(crate) fn list_xattrs(path: &std::path::Path) -> io::Result<Vec<(String, Vec<u8>)>> {
+    read_xattrs(
+        |buf| rustix::fs::llistxattr(path, buf),
+        |name, buf| rustix::fs::lgetxattr(path, name, buf),
+    )
+}
+
+/// All extended attributes of the file open as `fd`, sorted by name.
+pub(crate) fn list_fd_xattrs(fd: BorrowedFd<'_>) -> io::Result<Vec<(String, Vec<u8>)>> {
+    read_xattrs(
+        |buf| rustix::fs::flistxattr(fd, buf),
+        |name, buf| rustix::fs::fgetxattr(fd, name, buf),
+    )
+}
+
+fn read_xattrs(
+    list: impl Fn(&mut [u8]) -> rustix::io::Result<usize>,
+    get: impl Fn(&str, &mut [u8]) -> rustix::io::Result<usize>,
+) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut names_buf = vec![0u8; 1024];
     let len = loop {
-        match rustix::fs::llistxattr(path, &mut names_buf) {
+        match list(&mut names_buf) {
             Ok(len) => break len,
             Err(rustix::io::Errno::RANGE) => names_buf.resize(names_buf.len() * 4, 0),
             // Filesystems without xattr support simply have none.
@@ -93,7 +111,7 @@ pub(crate) fn list_xattrs(path: &std::path::Path) -> io::Result<Vec<(String, Vec
         let name = String::from_utf8_lossy(raw_name).into_owned();
         let mut value = vec![0u8; 256];
         let value_len = loop {
-            match rustix::fs::lgetxattr(path, name.as_str(), &mut value) {
+            match get(name.as_str(), &mut value) {
                 Ok(len) => break Some(len),
                 Err(rustix::io::Errno::RANGE) => value.resize(value.len() * 4, 0),
                 // Removed between list and get.

@@ -15,6 +15,9 @@
 //! - **cp**: Docker's `GET/PUT/HEAD /containers/{id}/archive` primitives ([`stat_in_root`], [`archive_path`],
 //!   [`extract_to_dir`]) and the docker CLI's SRC/DEST rules on top of them ([`copy_into_root`], [`copy_from_root`]).
 //! - **copy-up**: seeding a new volume with the image content at its mount point ([`copy_up`]).
+//! - **volume tar**: a volume's backup ([`pack_volume`] / [`unpack_volume`]): a tree tar with its root, holes kept
+//!   (GNU sparse entries), plain, gzip or zstd; **clone**: a tree copied file by file, reflinked where the
+//!   filesystem can ([`clone_tree`]).
 //! - **disk usage**: `du`-style byte count for `system df` ([`disk_usage`]).
 //!
 //! Lifecycle of a layer: blob → `unpack_layer` into an empty staging dir → (image crate renames it into the layer
@@ -33,7 +36,10 @@ mod extract;
 mod fsutil;
 mod inroot;
 mod pack;
+mod sparse;
 mod unpack;
+mod volume;
+mod clone;
 
 pub use copyup::copy_up;
 pub use cp::{
@@ -46,3 +52,5 @@ pub use error::ArchiveError;
 pub use inroot::{mkdir_all_in_root, open_in_root, resolve_in_root};
 pub use pack::{pack_layer, pack_tree, PackedLayer};
 pub use unpack::{unpack_layer, UnpackedLayer};
+pub use volume::{dir_is_empty, empty_dir, pack_volume, unpack_volume, TarCompression};
+pub use clone::{clone_tree, CloneStats};

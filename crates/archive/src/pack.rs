@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::{self, BufWriter, Read, Write};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -17,10 +17,12 @@ use tar::{EntryType, Header};
 
 use crate::error::{ArchiveError, At};
 use crate::extract::{OVERLAY_OPAQUE_XATTR, OVERLAY_XATTR_PREFIX};
-use crate::fsutil::{dir_entries, list_xattrs, open_dir_at, proc_child_path};
+use crate::fsutil::{dir_entries, list_fd_xattrs, list_xattrs, proc_child_path};
 use crate::unpack::Hashing;
 
 const OUT_BUF: usize = 1 << 20;
+/// How often an entry replaced while we look at it is looked at again.
+const CHANGED_RETRIES: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackedLayer {
@@ -65,6 +67,8 @@ pub(crate) struct Packer<W: Write> {
     whiteouts: bool,
     /// (dev, ino) of multiply-linked files already archived → their tar name.
     links: HashMap<(u64, u64), Vec<u8>>,
+    /// Files with holes become GNU sparse entries (volume export).
+    sparse: bool,
 }
 
 impl<W: Write> Packer<W> {
@@ -75,7 +79,27 @@ impl<W: Write> Packer<W> {
             builder,
             whiteouts,
             links: HashMap::new(),
+            sparse: false,
         }
+    }
+
+    /// Write files with holes as sparse entries, so they keep their holes when extracted.
+    pub(crate) fn keep_holes(mut self) -> Self {
+        self.sparse = true;
+        self
+    }
+
+    /// The directory open as `dir` itself, as the entry `./` (its owner, mode, xattrs and time).
+    pub(crate) fn add_root(&mut self, dir: BorrowedFd<'_>, shown: &Path) -> Result<(), ArchiveError> {
+        let stat = rustix::fs::fstat(dir).at(shown)?;
+        let xattrs: Vec<_> = list_fd_xattrs(dir)
+            .at(shown)?
+            .into_iter()
+            .filter(|(key, _)| !key.starts_with(OVERLAY_XATTR_PREFIX))
+            .collect();
+        self.append_pax(&xattrs, shown)?;
+        let mut header = header_for(&stat, EntryType::Directory, stat.st_mode & 0o7777);
+        self.append_data(&mut header, b"./", io::empty(), shown)
     }
 
     pub(crate) fn finish(self, shown: &Path) -> Result<W, ArchiveError> {
@@ -104,6 +128,10 @@ impl<W: Write> Packer<W> {
     }
 
     /// Archive `parent/name` as `tar_name`, recursing into directories.
+    ///
+    /// A file or directory is opened (`O_NOFOLLOW`, relative to `parent`) before anything is written for it and
+    /// must still be the inode first seen: one replaced under us (a symlink swapped in) is looked at again, and
+    /// archived as what it is then.
     pub(crate) fn add(
         &mut self,
         parent: BorrowedFd<'_>,
@@ -111,12 +139,55 @@ impl<W: Write> Packer<W> {
         tar_name: &[u8],
         shown: &Path,
     ) -> Result<(), ArchiveError> {
-        let stat = match rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(stat) => stat,
-            // Vanished while we walked a live tree: nothing to archive.
-            Err(rustix::io::Errno::NOENT) => return Ok(()),
-            Err(e) => return Err(ArchiveError::io(shown, e)),
-        };
+        use rustix::io::Errno;
+        for _ in 0..CHANGED_RETRIES {
+            let stat = match rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) => stat,
+                // Vanished while we walked a live tree: nothing to archive.
+                Err(Errno::NOENT) => return Ok(()),
+                Err(e) => return Err(ArchiveError::io(shown, e)),
+            };
+            let opened = match FileType::from_raw_mode(stat.st_mode) {
+                FileType::RegularFile => rustix::fs::openat(
+                    parent,
+                    name,
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                ),
+                FileType::Directory => rustix::fs::openat(
+                    parent,
+                    name,
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                ),
+                _ => return self.add_opened(parent, name, tar_name, shown, stat, None),
+            };
+            match opened {
+                Ok(fd) => {
+                    let now = rustix::fs::fstat(&fd).at(shown)?;
+                    if (now.st_dev, now.st_ino) == (stat.st_dev, stat.st_ino) {
+                        return self.add_opened(parent, name, tar_name, shown, stat, Some(fd));
+                    }
+                }
+                Err(Errno::LOOP) | Err(Errno::NOTDIR) | Err(Errno::NOENT) => {}
+                Err(e) => return Err(ArchiveError::io(shown, e)),
+            }
+        }
+        Err(ArchiveError::Refused(format!(
+            "{}: kept changing while it was archived",
+            shown.display()
+        )))
+    }
+
+    fn add_opened(
+        &mut self,
+        parent: BorrowedFd<'_>,
+        name: &OsStr,
+        tar_name: &[u8],
+        shown: &Path,
+        stat: Stat,
+        opened: Option<OwnedFd>,
+    ) -> Result<(), ArchiveError> {
         let file_type = FileType::from_raw_mode(stat.st_mode);
         if file_type == FileType::Socket {
             return Ok(());
@@ -159,17 +230,20 @@ impl<W: Write> Packer<W> {
         self.append_pax(&xattrs, shown)?;
         match file_type {
             FileType::RegularFile => {
-                let fd = rustix::fs::openat(
-                    parent,
-                    name,
-                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )
-                .at(shown)?;
+                let fd = opened.expect("regular files are opened by add");
                 let size = stat.st_size as u64;
+                let file = std::fs::File::from(fd);
+                if self.sparse && (stat.st_blocks as u64).saturating_mul(512) < size {
+                    if let Some(segments) = crate::sparse::data_segments(&file, size) {
+                        let builder = &mut self.builder;
+                        return crate::sparse::append_sparse(
+                            builder, header, tar_name, file, segments, size, shown,
+                        );
+                    }
+                }
                 header.set_size(size);
                 let content = ExactSize {
-                    inner: std::fs::File::from(fd).take(size),
+                    inner: file.take(size),
                     remaining: size,
                 };
                 self.append_data(&mut header, tar_name, content, shown)
@@ -183,7 +257,7 @@ impl<W: Write> Packer<W> {
                     let mut marker = header_for(&stat, EntryType::Regular, stat.st_mode & 0o777);
                     self.append_data(&mut marker, &marker_name, io::empty(), shown)?;
                 }
-                let dir = open_dir_at(parent, name).at(shown)?;
+                let dir = opened.expect("directories are opened by add");
                 self.add_children(dir.as_fd(), tar_name, shown)
             }
             FileType::Symlink => {

@@ -42,6 +42,7 @@ pub mod modes;
 pub mod names;
 pub mod rootfs;
 pub mod state;
+pub mod volume_rename;
 
 use std::path::PathBuf;
 

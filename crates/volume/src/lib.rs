@@ -33,6 +33,7 @@
 //!   crosses into another filesystem (a still-mounted NFS export is refused,
 //!   not emptied).
 
+mod copy;
 pub mod driver;
 mod request;
 pub mod spec;
@@ -51,6 +52,7 @@ use berth_mount::{Linux, Syscalls};
 use berth_store::rusqlite::{self, params, OptionalExtension};
 use berth_store::{LockError, Store, StoreError};
 
+pub use copy::{create_filled, rename_in};
 pub use driver::{Capabilities, Scope, VolumeDriver};
 pub use local::validate_name;
 pub use quota::{usage, Usage};
@@ -81,6 +83,9 @@ pub enum VolumeError {
     CreateNoSuchDriver { name: String, driver: String },
     #[error("get {0}: no such volume")]
     NotFound(String),
+    /// `volume clone` / `volume rename` to a name a volume has.
+    #[error("volume {0} already exists")]
+    Exists(String),
     #[error("remove {name}: volume is in use - [{}]", containers.join(", "))]
     InUse {
         name: String,
@@ -128,11 +133,14 @@ pub enum VolumeError {
     #[error("cannot access path {}: {cause}", path.display())]
     SubpathNotAccessible { path: PathBuf, cause: String },
     /// dockerd's words for a subpath whose `..` leaves the volume.
+    #[error("path concatenation escapes the base directory, base: {}, subpath: {subpath}", base.display())]
+    SubpathEscapes { base: PathBuf, subpath: String },
     /// `--opt size` where berth cannot enforce it.
     #[error("create {name}: quota size requested but no quota support: berth's volumes are on {fs}; sized volumes need a berth root on btrfs (each is a subvolume with a qgroup limit)")]
     QuotaUnsupported { name: String, fs: String },
-    #[error("path concatenation escapes the base directory, base: {}, subpath: {subpath}", base.display())]
-    SubpathEscapes { base: PathBuf, subpath: String },
+    /// Copying a volume's data (clone).
+    #[error(transparent)]
+    Archive(#[from] berth_archive::ArchiveError),
 }
 
 impl VolumeError {
@@ -149,7 +157,7 @@ impl berth_error::HasKind for VolumeError {
         use berth_error::ErrorKind;
         match self {
             VolumeError::NotFound(_) => ErrorKind::NotFound,
-            VolumeError::InUse { .. } => ErrorKind::Conflict,
+            VolumeError::InUse { .. } | VolumeError::Exists(_) => ErrorKind::Conflict,
             VolumeError::Create { .. }
             | VolumeError::SubpathNotAccessible { .. }
             | VolumeError::SubpathEscapes { .. }
@@ -161,6 +169,7 @@ impl berth_error::HasKind for VolumeError {
             }
             VolumeError::Store(e) => e.kind(),
             VolumeError::Lock(e) => e.kind(),
+            VolumeError::Archive(e) => e.kind(),
             VolumeError::Mount(e) => e.kind(),
             _ => ErrorKind::Internal,
         }
@@ -297,7 +306,7 @@ pub(crate) fn restrict(dir: &Path) -> Result<(), VolumeError> {
         .map_err(|e| VolumeError::io(dir, e))
 }
 
-fn to_json(map: &BTreeMap<String, String>) -> Result<String, VolumeError> {
+pub(crate) fn to_json(map: &BTreeMap<String, String>) -> Result<String, VolumeError> {
     serde_json::to_string(map).map_err(|e| VolumeError::Corrupt {
         name: String::new(),
         detail: e.to_string(),

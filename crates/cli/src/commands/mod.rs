@@ -16,6 +16,7 @@ pub mod serve;
 pub mod system;
 pub mod update;
 pub mod volume;
+pub mod volume_data;
 
 /// `--filter name=value` flags as pairs, with the docker CLI's message for
 /// one without `=`.

@@ -12,6 +12,7 @@ use berth_engine::{ErrorKind, HasKind};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
+use super::volume_data;
 use crate::format::{self, labels_text, Format};
 use crate::{exit, Ctx};
 
@@ -29,6 +30,14 @@ pub enum VolumeCommand {
     Rm(RmArgs),
     /// Remove unused local volumes
     Prune(PruneArgs),
+    /// Write a volume's data as a tar (berth)
+    Export(volume_data::ExportArgs),
+    /// Fill a new or empty volume from a tar (berth)
+    Import(volume_data::ImportArgs),
+    /// Make a new volume with a copy of another's data (berth)
+    Clone(volume_data::CloneArgs),
+    /// Rename a volume that no running container uses (berth)
+    Rename(volume_data::RenameArgs),
 }
 
 #[derive(Args)]
@@ -103,6 +112,10 @@ pub fn dispatch(ctx: &Ctx, cmd: VolumeCommand) -> Result<i32> {
         VolumeCommand::Inspect(a) => inspect(ctx, a),
         VolumeCommand::Rm(a) => remove(ctx, a),
         VolumeCommand::Prune(a) => prune(ctx, a),
+        VolumeCommand::Export(a) => volume_data::export(ctx, a),
+        VolumeCommand::Import(a) => volume_data::import(ctx, a),
+        VolumeCommand::Clone(a) => volume_data::clone(ctx, a),
+        VolumeCommand::Rename(a) => volume_data::rename(ctx, a),
     }
 }
 

@@ -1,16 +1,27 @@
-//! Volume operations, one file each: create, list, inspect, rm, prune, usage.
+//! Volume operations, one file each: create, list, inspect, rm, prune, usage, and
+//! berth's own export, import, clone and rename (with [`consistent`]: what
+//! keeps writers away from a volume being copied).
 
+mod clone;
+mod consistent;
 mod create;
+mod export;
 mod filter;
+mod import;
 mod inspect;
 mod list;
 mod prune;
+mod rename;
 mod rm;
 mod usage;
 
+pub use berth_archive::{CloneStats, TarCompression};
 pub use berth_volume::{
     inspect_json, Capabilities, PruneReport as VolumePruneReport, Scope, Usage as VolumeSize,
     Volume, VolumeDriver, DRIVERS, LOCAL_DRIVER,
 };
+pub use clone::{VolumeClone, VolumeCloned};
 pub use create::VolumeCreate;
+pub use export::{VolumeExport, VolumeExported};
 pub use filter::{VolumeFilter, VolumePruneFilter};
+pub use import::VolumeImported;

@@ -1,0 +1,133 @@
+//! `berth volume export|import|clone|rename`: berth's own volume verbs
+//! (Docker has none), over the engine's operations of the same names.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal};
+
+use anyhow::{bail, Context, Result};
+use berth_engine::volume::{TarCompression, VolumeClone, VolumeExport};
+use clap::Args;
+
+use crate::Ctx;
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Write to a file instead of STDOUT (`.gz`: gzip, `.zst`: zstd)
+    #[arg(short = 'o', long)]
+    output: Option<String>,
+    /// Freeze running containers that write to the volume during the export
+    #[arg(long)]
+    pause: bool,
+    volume: String,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    volume: String,
+    /// A tar (plain, gzip or zstd), or `-` for STDIN
+    #[arg(default_value = "-")]
+    file: String,
+}
+
+#[derive(Args)]
+pub struct CloneArgs {
+    /// Freeze running containers that write to the source during the copy
+    #[arg(long)]
+    pause: bool,
+    source: String,
+    target: String,
+}
+
+#[derive(Args)]
+pub struct RenameArgs {
+    old: String,
+    new: String,
+}
+
+pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<i32> {
+    let request = VolumeExport {
+        name: args.volume,
+        compression: args
+            .output
+            .as_deref()
+            .map_or(TarCompression::None, TarCompression::for_file_name),
+        pause: args.pause,
+    };
+    let mut engine = ctx.engine()?;
+    // Refused before the file is created or a byte is written.
+    if let Err(e) = engine.volume_export_check(&request) {
+        return Ok(crate::exit::relay(&e));
+    }
+    let Some(path) = args.output else {
+        let stdout = std::io::stdout();
+        if stdout.is_terminal() {
+            bail!("cowardly refusing to write a tar to a terminal. Use the -o flag or redirect");
+        }
+        let exported = engine.volume_export(&request, BufWriter::new(stdout.lock()));
+        return Ok(match exported {
+            Ok(_) => 0,
+            Err(e) => crate::exit::relay(&e),
+        });
+    };
+    let file = File::create(&path).with_context(|| format!("creating {path}"))?;
+    let mut out = BufWriter::new(file);
+    let exported = engine
+        .volume_export(&request, &mut out)
+        .map_err(anyhow::Error::from)
+        .and_then(|_| Ok(out.into_inner()?.sync_all()?));
+    match exported {
+        Ok(()) => Ok(0),
+        Err(e) => {
+            // No half-written backup is left looking like a whole one.
+            let _ = std::fs::remove_file(&path);
+            eprintln!("Error response from daemon: {e}");
+            Ok(crate::exit::FAILURE)
+        }
+    }
+}
+
+pub fn import(ctx: &Ctx, args: ImportArgs) -> Result<i32> {
+    let mut engine = ctx.engine()?;
+    if let Err(e) = engine.volume_import_check(&args.volume) {
+        return Ok(crate::exit::relay(&e));
+    }
+    let imported = if args.file == "-" {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            bail!("requested load from stdin, but stdin is empty");
+        }
+        engine.volume_import(&args.volume, stdin.lock())
+    } else {
+        let file = File::open(&args.file).with_context(|| format!("opening {}", args.file))?;
+        engine.volume_import(&args.volume, file)
+    };
+    match imported {
+        Ok(_) => {
+            println!("{}", args.volume);
+            Ok(0)
+        }
+        Err(e) => Ok(crate::exit::relay(&e)),
+    }
+}
+
+pub fn clone(ctx: &Ctx, args: CloneArgs) -> Result<i32> {
+    let request = VolumeClone {
+        source: args.source,
+        target: args.target,
+        pause: args.pause,
+    };
+    match ctx.engine()?.volume_clone(&request) {
+        Ok(cloned) => {
+            println!("{}", cloned.volume.name);
+            Ok(0)
+        }
+        Err(e) => Ok(crate::exit::relay(&e)),
+    }
+}
+
+pub fn rename(ctx: &Ctx, args: RenameArgs) -> Result<i32> {
+    match ctx.engine()?.volume_rename(&args.old, &args.new) {
+        Ok(()) => Ok(0),
+        Err(e) => Ok(crate::exit::relay(&e)),
+    }
+}

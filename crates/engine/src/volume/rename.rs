@@ -1,0 +1,28 @@
+//! `volume rename`: a volume takes a new name, its data and its users with
+//! it — allowed while none of its users runs (their mount records follow
+//! the new name, so `start` mounts it and `inspect` shows it).
+
+use crate::{Engine, Result};
+
+impl Engine {
+    pub fn volume_rename(&mut self, old: &str, new: &str) -> Result<()> {
+        self.volume_inspect(old)?;
+        berth_volume::validate_name(new)?;
+        // Settle each user's state (a container that died unseen is not
+        // running) before the transaction reads it.
+        for id in berth_volume::users(&self.store, old)? {
+            self.container_lookup(&id)?;
+        }
+        let volumes = self.store.volumes_dir();
+        let new_data = berth_volume::driver_for(
+            &self.volume_inspect(old)?.driver,
+            &berth_mount::Linux,
+        )?
+        .path(&volumes.join(new));
+        self.store.write(|tx| -> Result<()> {
+            berth_container::volume_rename::follow_volume_rename(tx, old, new, &new_data)?;
+            berth_volume::rename_in(tx, &volumes, old, new)?;
+            Ok(())
+        })
+    }
+}
