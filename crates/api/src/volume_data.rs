@@ -59,11 +59,16 @@ async fn export(
         TarCompression::Zstd => "application/zstd",
     };
     Ok(streams::blocking_body(content_type, move |tx| {
+        // The body ends when the writer is dropped: only once the paused
+        // containers are thawed, so a client that has the whole tar finds
+        // them running again.
+        let mut body = ChannelWriter(tx);
         let exported = Engine::open(config)
-            .and_then(|mut engine| engine.volume_export(&request, ChannelWriter(tx)));
+            .and_then(|mut engine| engine.volume_export(&request, &mut body));
         if let Err(e) = exported {
             eprintln!("berth serve: export of volume {}: {e}", request.name);
         }
+        drop(body);
     }))
 }
 

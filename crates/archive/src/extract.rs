@@ -31,7 +31,7 @@ use crate::fsutil::{
     chmod_nofollow, open_dir_at, owner as chown_ids, proc_child_path, remove_all_at, timestamps,
 };
 use crate::inroot::{mkdir_all_fd, openat_in_root};
-use crate::sparse::SparseWriter;
+use crate::sparse::copy_sparse;
 
 const COPY_BUF: usize = 1 << 20;
 /// Mode of parent directories an archive implies but does not list (Docker uses 0755 too).
@@ -226,7 +226,7 @@ impl Extractor {
                 let mut file = File::from(fd);
                 let expected = entry.size();
                 let copied = if kind == EntryType::GNUSparse {
-                    self.copy_sparse_content(entry, &mut file, name, &shown)?
+                    copy_sparse(entry, &mut file, &mut self.buf, name, &shown)?
                 } else {
                     self.copy_content(entry, &mut file, name, &shown)?
                 };
@@ -620,34 +620,6 @@ impl Extractor {
             file.write_all(&self.buf[..n]).at(shown)?;
             copied += n as u64;
         }
-    }
-
-    /// [`Self::copy_content`] for a sparse entry: blocks of zeros become holes again.
-    fn copy_sparse_content<R: Read>(
-        &mut self,
-        entry: &mut tar::Entry<'_, R>,
-        file: &mut File,
-        name: &str,
-        shown: &Path,
-    ) -> Result<u64, ArchiveError> {
-        let mut writer = SparseWriter { file, written: 0 };
-        loop {
-            let n = match entry.read(&mut self.buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    return Err(ArchiveError::Stream {
-                        entry: name.to_string(),
-                        source,
-                    })
-                }
-            };
-            writer.write(&self.buf[..n]).at(shown)?;
-        }
-        let written = writer.written;
-        writer.finish().at(shown)?;
-        Ok(written)
     }
 
     /// Metadata through an fd we hold on the new file/dir itself.

@@ -162,17 +162,44 @@ impl Read for Segments {
     }
 }
 
-/// Writes a file leaving holes where whole blocks of zeros would go; [`SparseWriter::finish`] sets the final
-/// length (a file may end in a hole).
-pub(crate) struct SparseWriter<'a> {
-    pub(crate) file: &'a mut File,
-    pub(crate) written: u64,
+/// Copy a sparse entry's content into `file`, leaving holes where whole blocks of zeros would go, and set the
+/// file's length (it may end in a hole). Returns the bytes copied.
+pub(crate) fn copy_sparse(
+    entry: &mut impl Read,
+    file: &mut File,
+    buf: &mut [u8],
+    name: &str,
+    shown: &Path,
+) -> Result<u64, ArchiveError> {
+    let mut writer = SparseWriter { file, written: 0 };
+    loop {
+        let n = match entry.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(ArchiveError::Stream {
+                    entry: name.to_string(),
+                    source,
+                })
+            }
+        };
+        writer.write(&buf[..n]).at(shown)?;
+    }
+    let written = writer.written;
+    writer.finish().at(shown)?;
+    Ok(written)
+}
+
+struct SparseWriter<'a> {
+    file: &'a mut File,
+    written: u64,
 }
 
 const HOLE_BLOCK: usize = 4096;
 
 impl SparseWriter<'_> {
-    pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<()> {
+    fn write(&mut self, data: &[u8]) -> io::Result<()> {
         for chunk in data.chunks(HOLE_BLOCK) {
             if chunk.iter().all(|b| *b == 0) {
                 self.file.seek(SeekFrom::Current(chunk.len() as i64))?;
@@ -184,7 +211,7 @@ impl SparseWriter<'_> {
         Ok(())
     }
 
-    pub(crate) fn finish(self) -> io::Result<()> {
+    fn finish(self) -> io::Result<()> {
         self.file.set_len(self.written)
     }
 }

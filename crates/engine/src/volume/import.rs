@@ -69,7 +69,21 @@ impl Engine {
                 } else {
                     let _ = berth_archive::empty_dir(&volume.mountpoint);
                 }
-                Err(e.into())
+                Err(match e {
+                    // tar's own words quote the bad bytes; say what it is.
+                    berth_archive::ArchiveError::Stream { entry, .. } => Error::refused(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "import into volume {name}: not a complete tar archive (plain, gzip or zstd){}; nothing imported",
+                            if entry.is_empty() || entry.starts_with("entry after \"\"") {
+                                String::new()
+                            } else {
+                                format!(" at {entry}")
+                            }
+                        ),
+                    ),
+                    other => other.into(),
+                })
             }
         }
     }
