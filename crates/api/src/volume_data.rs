@@ -63,8 +63,8 @@ async fn export(
         // containers are thawed, so a client that has the whole tar finds
         // them running again.
         let mut body = ChannelWriter(tx);
-        let exported = Engine::open(config)
-            .and_then(|mut engine| engine.volume_export(&request, &mut body));
+        let exported =
+            Engine::open(config).and_then(|mut engine| engine.volume_export(&request, &mut body));
         if let Err(e) = exported {
             eprintln!("berth serve: export of volume {}: {e}", request.name);
         }

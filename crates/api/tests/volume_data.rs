@@ -35,7 +35,10 @@ fn http(
     let out = cmd.output().expect("curl");
     let text = out.stdout;
     let split = text.iter().rposition(|b| *b == b'\n').unwrap_or(0);
-    let code = String::from_utf8_lossy(&text[split..]).trim().parse().unwrap_or(0);
+    let code = String::from_utf8_lossy(&text[split..])
+        .trim()
+        .parse()
+        .unwrap_or(0);
     (code, text[..split].to_vec())
 }
 
@@ -49,12 +52,22 @@ fn export_import_clone_and_rename_over_the_api() {
     let s = &server.socket;
     server.berth_ok(&["volume", "create", "data"]);
     server.berth_ok(&[
-        "run", "--rm", "-v", "data:/d", "busybox", "sh", "-c",
+        "run",
+        "--rm",
+        "-v",
+        "data:/d",
+        "busybox",
+        "sh",
+        "-c",
         "mkdir /d/sub && echo hello > /d/sub/a && chown 7:8 /d/sub/a",
     ]);
     let dir = tempfile::tempdir().unwrap();
 
-    for (compression, magic) in [("none", &b""[..]), ("gzip", &[0x1f, 0x8b][..]), ("zstd", &[0x28, 0xb5][..])] {
+    for (compression, magic) in [
+        ("none", &b""[..]),
+        ("gzip", &[0x1f, 0x8b][..]),
+        ("zstd", &[0x28, 0xb5][..]),
+    ] {
         let file = dir.path().join(format!("data.{compression}"));
         let (code, body) = http(
             s,
@@ -67,12 +80,28 @@ fn export_import_clone_and_rename_over_the_api() {
         let tar = std::fs::read(&file).unwrap();
         assert!(tar.starts_with(magic), "{compression}");
         let target = format!("from-{compression}");
-        let (code, body) = http(s, "POST", &format!("/volumes/{target}/import"), Some(&file), None);
+        let (code, body) = http(
+            s,
+            "POST",
+            &format!("/volumes/{target}/import"),
+            Some(&file),
+            None,
+        );
         assert_eq!(code, 200, "{}", text(&body));
         let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(answer["Created"], true);
         assert_eq!(
-            server.berth_ok(&["run", "--rm", "-v", &format!("{target}:/d"), "busybox", "stat", "-c", "%u:%g %s", "/d/sub/a"]),
+            server.berth_ok(&[
+                "run",
+                "--rm",
+                "-v",
+                &format!("{target}:/d"),
+                "busybox",
+                "stat",
+                "-c",
+                "%u:%g %s",
+                "/d/sub/a"
+            ]),
             "7:8 6"
         );
     }
@@ -89,13 +118,21 @@ fn export_import_clone_and_rename_over_the_api() {
     assert_eq!(http(s, "GET", "/volumes/junk", None, None).0, 404);
 
     // A running writer: export and clone refused (409, named) unless paused.
-    server.berth_ok(&["run", "-d", "--name", "writer", "-v", "data:/d", "busybox", "sleep", "1000"]);
+    server.berth_ok(&[
+        "run", "-d", "--name", "writer", "-v", "data:/d", "busybox", "sleep", "1000",
+    ]);
     let (code, body) = http(s, "GET", "/volumes/data/export", None, None);
     assert_eq!(code, 409, "{}", text(&body));
     assert!(text(&body).contains("[writer]"), "{}", text(&body));
     let (code, body) = http(s, "POST", "/volumes/data/clone?name=copy", None, None);
     assert_eq!(code, 409, "{}", text(&body));
-    let (code, body) = http(s, "POST", "/volumes/data/clone?name=copy&pause=1", None, None);
+    let (code, body) = http(
+        s,
+        "POST",
+        "/volumes/data/clone?name=copy&pause=1",
+        None,
+        None,
+    );
     assert_eq!(code, 201, "{}", text(&body));
     let made: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(made["Name"], "copy");
@@ -103,7 +140,10 @@ fn export_import_clone_and_rename_over_the_api() {
     let (code, _) = http(s, "GET", "/volumes/data/export?pause=1", None, Some(&saved));
     assert_eq!(code, 200);
     assert!(std::fs::metadata(&saved).unwrap().len() > 1024);
-    assert_eq!(server.berth_ok(&["inspect", "-f", "{{.State.Status}}", "writer"]), "running");
+    assert_eq!(
+        server.berth_ok(&["inspect", "-f", "{{.State.Status}}", "writer"]),
+        "running"
+    );
 
     // Rename: refused while the writer runs, done once it is stopped.
     let (code, body) = http(s, "POST", "/volumes/data/rename?name=renamed", None, None);
@@ -118,7 +158,12 @@ fn export_import_clone_and_rename_over_the_api() {
     assert_eq!(code, 204, "{}", text(&body));
     assert_eq!(http(s, "GET", "/volumes/data", None, None).0, 404);
     assert_eq!(
-        server.berth_ok(&["inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "writer"]),
+        server.berth_ok(&[
+            "inspect",
+            "-f",
+            "{{range .Mounts}}{{.Name}}{{end}}",
+            "writer"
+        ]),
         "renamed"
     );
     // Unknown volumes: 404 everywhere.

@@ -16,9 +16,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat, XattrFlags};
 use rustix::io::Errno;
 
 use crate::error::{ArchiveError, At};
-use crate::fsutil::{
-    dir_entries, list_fd_xattrs, list_xattrs, owner, proc_child_path, timestamps,
-};
+use crate::fsutil::{dir_entries, list_fd_xattrs, list_xattrs, owner, proc_child_path, timestamps};
 
 /// What [`clone_tree`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -164,8 +162,7 @@ impl Cloner {
             return Ok(());
         }
         let file = std::fs::File::from(src.try_clone().at(shown)?);
-        let segments =
-            crate::sparse::data_segments(&file, size).unwrap_or_else(|| vec![(0, size)]);
+        let segments = crate::sparse::data_segments(&file, size).unwrap_or_else(|| vec![(0, size)]);
         for (start, len) in segments {
             let (mut from, mut to) = (start, start);
             let end = start + len;

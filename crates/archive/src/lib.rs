@@ -27,6 +27,7 @@
 //! written through a symlink, or a hard link pointing outside, is an error — never silently skipped. Symlinks in
 //! archives are stored as-is and never followed while writing.
 
+mod clone;
 mod copyup;
 mod cp;
 mod diff;
@@ -39,8 +40,8 @@ mod pack;
 mod sparse;
 mod unpack;
 mod volume;
-mod clone;
 
+pub use clone::{clone_tree, CloneStats};
 pub use copyup::copy_up;
 pub use cp::{
     archive_path, copy_from_root, copy_into_root, extract_to_dir, go_clean as clean_path,
@@ -53,4 +54,3 @@ pub use inroot::{mkdir_all_in_root, open_in_root, resolve_in_root};
 pub use pack::{pack_layer, pack_tree, PackedLayer};
 pub use unpack::{unpack_layer, UnpackedLayer};
 pub use volume::{dir_is_empty, empty_dir, pack_volume, unpack_volume, TarCompression};
-pub use clone::{clone_tree, CloneStats};

@@ -90,7 +90,11 @@ impl<W: Write> Packer<W> {
     }
 
     /// The directory open as `dir` itself, as the entry `./` (its owner, mode, xattrs and time).
-    pub(crate) fn add_root(&mut self, dir: BorrowedFd<'_>, shown: &Path) -> Result<(), ArchiveError> {
+    pub(crate) fn add_root(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        shown: &Path,
+    ) -> Result<(), ArchiveError> {
         let stat = rustix::fs::fstat(dir).at(shown)?;
         let xattrs: Vec<_> = list_fd_xattrs(dir)
             .at(shown)?

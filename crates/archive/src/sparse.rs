@@ -151,7 +151,9 @@ impl Read for Segments {
             self.done = 0;
             return self.read(buf);
         }
-        let want = buf.len().min(usize::try_from(len - self.done).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(len - self.done).unwrap_or(usize::MAX));
         let mut n = self.file.read_at(&mut buf[..want], off + self.done)?;
         if n == 0 {
             buf[..want].fill(0);

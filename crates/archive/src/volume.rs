@@ -58,7 +58,14 @@ pub fn pack_volume(
     )
     .at(dir)?;
     let tar = |out: &mut dyn Write| -> Result<u64, ArchiveError> {
-        let mut packer = Packer::new(Counting { inner: out, count: 0 }, false).keep_holes();
+        let mut packer = Packer::new(
+            Counting {
+                inner: out,
+                count: 0,
+            },
+            false,
+        )
+        .keep_holes();
         packer.add_root(fd.as_fd(), dir)?;
         packer.add_children(fd.as_fd(), b"", dir)?;
         Ok(packer.finish(dir)?.count)

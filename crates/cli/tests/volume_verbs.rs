@@ -68,8 +68,14 @@ fn assert_same(original: &Path, copy: &Path) {
         );
     }
     assert_eq!(meta(&copy.join("")).uid(), 999);
-    assert_eq!(meta(&copy.join("sub")).permissions().mode() & 0o7777, 0o2750);
-    assert_eq!(meta(&copy.join("sub/a")).ino(), meta(&copy.join("hl")).ino());
+    assert_eq!(
+        meta(&copy.join("sub")).permissions().mode() & 0o7777,
+        0o2750
+    );
+    assert_eq!(
+        meta(&copy.join("sub/a")).ino(),
+        meta(&copy.join("hl")).ino()
+    );
     assert_eq!(
         std::fs::read_link(copy.join("link")).unwrap(),
         Path::new("/etc/passwd")
@@ -154,10 +160,17 @@ fn import_refuses_a_non_empty_volume_and_a_bad_file_changing_nothing() {
     b.ok(&["volume", "create", "empty"]);
     for bad in [&garbage, &cut] {
         let r = b.fails(&["volume", "import", "fresh", bad.to_str().unwrap()]);
-        assert!(r.stderr.contains("not a complete tar archive"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("not a complete tar archive"),
+            "{}",
+            r.stderr
+        );
         b.fails(&["volume", "inspect", "fresh"]);
         b.fails(&["volume", "import", "empty", bad.to_str().unwrap()]);
-        assert_eq!(std::fs::read_dir(mountpoint(&b, "empty")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(mountpoint(&b, "empty")).unwrap().count(),
+            0
+        );
     }
     // A file that is not there, a bad name.
     let r = b.fails(&["volume", "import", "fresh", "/nonexistent/v.tar"]);
@@ -190,10 +203,28 @@ fn export_and_clone_refuse_running_writers_unless_paused() {
     let b = Berth::with_busybox();
     b.ok(&["volume", "create", "busy"]);
     b.ok(&[
-        "run", "-d", "--name", "writer", "-v", "busy:/d", "busybox", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "writer",
+        "-v",
+        "busy:/d",
+        "busybox",
+        "sh",
+        "-c",
         "i=0; while true; do i=$((i+1)); echo $i > /d/tmp; mv /d/tmp /d/counter; done",
     ]);
-    b.ok(&["run", "-d", "--name", "reader", "-v", "busy:/d:ro", "busybox", "sleep", "1000"]);
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "reader",
+        "-v",
+        "busy:/d:ro",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("busy.tar");
     let out = out.to_str().unwrap();
@@ -297,7 +328,16 @@ fn clone_copies_everything_into_a_new_independent_volume() {
     assert_eq!(b.ok(&["volume", "clone", "src", "copy"]), "copy");
     assert_same(&data, &mountpoint(&b, "copy"));
     // Independent: a change to the source is not seen in the copy.
-    b.ok(&["run", "--rm", "-v", "src:/d", "busybox", "sh", "-c", "echo changed > /d/sub/a"]);
+    b.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "src:/d",
+        "busybox",
+        "sh",
+        "-c",
+        "echo changed > /d/sub/a",
+    ]);
     assert_eq!(
         b.ok(&["run", "--rm", "-v", "copy:/d", "busybox", "cat", "/d/sub/a"]),
         "hello"
@@ -309,7 +349,11 @@ fn clone_copies_everything_into_a_new_independent_volume() {
         "db"
     );
     let r = b.fails(&["volume", "clone", "src", "copy"]);
-    assert!(r.stderr.contains("volume copy already exists"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("volume copy already exists"),
+        "{}",
+        r.stderr
+    );
     let r = b.fails(&["volume", "clone", "src", "_bad"]);
     assert!(r.stderr.contains("invalid characters"), "{}", r.stderr);
     // Nothing left behind in the volumes directory or the staging area.
@@ -364,30 +408,72 @@ fn rename_takes_stopped_users_along_and_refuses_running_ones() {
     let b = Berth::with_busybox();
     b.ok(&["volume", "create", "old"]);
     b.ok(&["volume", "create", "taken"]);
-    b.ok(&["run", "--rm", "-v", "old:/d", "busybox", "sh", "-c", "echo data > /d/f"]);
-    b.ok(&["create", "--name", "by-v", "-v", "old:/d:ro", "busybox", "cat", "/d/f"]);
     b.ok(&[
-        "create", "--name", "by-mount", "--mount", "type=volume,source=old,target=/m",
-        "busybox", "cat", "/m/f",
+        "run",
+        "--rm",
+        "-v",
+        "old:/d",
+        "busybox",
+        "sh",
+        "-c",
+        "echo data > /d/f",
     ]);
-    b.ok(&["run", "-d", "--name", "runner", "-v", "old:/d", "busybox", "sleep", "1000"]);
+    b.ok(&[
+        "create",
+        "--name",
+        "by-v",
+        "-v",
+        "old:/d:ro",
+        "busybox",
+        "cat",
+        "/d/f",
+    ]);
+    b.ok(&[
+        "create",
+        "--name",
+        "by-mount",
+        "--mount",
+        "type=volume,source=old,target=/m",
+        "busybox",
+        "cat",
+        "/m/f",
+    ]);
+    b.ok(&[
+        "run", "-d", "--name", "runner", "-v", "old:/d", "busybox", "sleep", "1000",
+    ]);
     let r = b.fails(&["volume", "rename", "old", "new"]);
-    assert!(r.stderr.contains("running containers [runner]"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("running containers [runner]"),
+        "{}",
+        r.stderr
+    );
     b.ok(&["volume", "inspect", "old"]);
     b.fails(&["volume", "inspect", "new"]);
     b.ok(&["rm", "-f", "runner"]);
 
     let r = b.fails(&["volume", "rename", "old", "taken"]);
-    assert!(r.stderr.contains("volume taken already exists"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("volume taken already exists"),
+        "{}",
+        r.stderr
+    );
     let r = b.fails(&["volume", "rename", "old", "no/good"]);
     assert!(r.stderr.contains("invalid characters"), "{}", r.stderr);
 
     b.ok(&["volume", "rename", "old", "new"]);
     b.fails(&["volume", "inspect", "old"]);
     let new_data = mountpoint(&b, "new");
-    assert_eq!(std::fs::read_to_string(new_data.join("f")).unwrap(), "data\n");
+    assert_eq!(
+        std::fs::read_to_string(new_data.join("f")).unwrap(),
+        "data\n"
+    );
     for c in ["by-v", "by-mount"] {
-        let mounts = b.ok(&["inspect", "-f", "{{range .Mounts}}{{.Name}} {{.Source}}{{end}}", c]);
+        let mounts = b.ok(&[
+            "inspect",
+            "-f",
+            "{{range .Mounts}}{{.Name}} {{.Source}}{{end}}",
+            c,
+        ]);
         assert_eq!(mounts, format!("new {}", new_data.display()), "{c}");
         assert_eq!(b.ok(&["start", "-a", c]), "data", "{c}");
     }
@@ -404,7 +490,11 @@ fn rename_takes_stopped_users_along_and_refuses_running_ones() {
 
 #[test]
 fn clone_on_btrfs_shares_extents() {
-    if Command::new("mkfs.btrfs").arg("--version").output().is_err() {
+    if Command::new("mkfs.btrfs")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("skipped: mkfs.btrfs not installed (apt-get install btrfs-progs)");
         return;
     }
@@ -432,17 +522,33 @@ fn clone_on_btrfs_shares_extents() {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     berth(&["volume", "create", "big"]);
-    let data = PathBuf::from(berth(&["volume", "inspect", "-f", "{{.Mountpoint}}", "big"]));
+    let data = PathBuf::from(berth(&[
+        "volume",
+        "inspect",
+        "-f",
+        "{{.Mountpoint}}",
+        "big",
+    ]));
     sh(&format!(
         "head -c 33554432 /dev/urandom > {0}/blob && sync",
         data.display()
     ));
     berth(&["volume", "clone", "big", "copy"]);
-    let copy = PathBuf::from(berth(&["volume", "inspect", "-f", "{{.Mountpoint}}", "copy"]));
+    let copy = PathBuf::from(berth(&[
+        "volume",
+        "inspect",
+        "-f",
+        "{{.Mountpoint}}",
+        "copy",
+    ]));
     assert_eq!(
         std::fs::read(data.join("blob")).unwrap(),
         std::fs::read(copy.join("blob")).unwrap()

@@ -14,11 +14,9 @@ impl Engine {
             self.container_lookup(&id)?;
         }
         let volumes = self.store.volumes_dir();
-        let new_data = berth_volume::driver_for(
-            &self.volume_inspect(old)?.driver,
-            &berth_mount::Linux,
-        )?
-        .path(&volumes.join(new));
+        let new_data =
+            berth_volume::driver_for(&self.volume_inspect(old)?.driver, &berth_mount::Linux)?
+                .path(&volumes.join(new));
         self.store.write(|tx| -> Result<()> {
             berth_container::volume_rename::follow_volume_rename(tx, old, new, &new_data)?;
             berth_volume::rename_in(tx, &volumes, old, new)?;
