@@ -38,8 +38,8 @@ packages=(
     # the reference engine (also brings containerd), and Docker's own tools
     # that the tests drive against `berth serve`
     docker.io docker-compose
-    # storage scenarios: NFS-backed binds, xattr checks, sized volumes on a
-    # btrfs filesystem the tests make on a loop device
+    # storage scenarios: NFS-backed binds, xattr checks, sized volumes and
+    # reflink clones on a btrfs filesystem the tests make on a loop device
     nfs-kernel-server e2fsprogs attr btrfs-progs
     # the scripts' own tools (`script` lives in bsdutils)
     curl ca-certificates python3 jq hyperfine util-linux bsdutils procps
