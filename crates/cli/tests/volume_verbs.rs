@@ -252,6 +252,12 @@ fn export_and_clone_refuse_running_writers_unless_paused() {
     let r = b.fails(&["volume", "export", "--pause", "busy", "-o", "/dev/full"]);
     assert!(r.stderr.contains("No space left"), "{}", r.stderr);
     assert_eq!(status(&b, "writer"), "running");
+    // The output was a device, not a half-written backup: it stays.
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata("/dev/full")
+        .unwrap()
+        .file_type()
+        .is_char_device());
     // A container the user paused stays paused (and does not write).
     b.ok(&["pause", "writer"]);
     b.ok(&["volume", "export", "busy", "-o", out]);

@@ -78,8 +78,11 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<i32> {
     match exported {
         Ok(()) => Ok(0),
         Err(e) => {
-            // No half-written backup is left looking like a whole one.
-            let _ = std::fs::remove_file(&path);
+            // No half-written backup is left looking like a whole one (a
+            // device or fifo given as the output is never removed).
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                let _ = std::fs::remove_file(&path);
+            }
             eprintln!("Error response from daemon: {e}");
             Ok(crate::exit::FAILURE)
         }
