@@ -102,34 +102,19 @@ pub fn connect(
         return Ok(());
     };
     let path = netns::path(run_dir, member.container_id);
+    let request = Request {
+        container_id: member.container_id,
+        container_name: member.container_name,
+        endpoints: &[&endpoint],
+        ports: &[],
+        dns_servers: member.dns_servers,
+    };
     let wired = bridges::ensure(&endpoint.network)
-        .and_then(|()| {
-            netavark::setup(
-                run_dir,
-                &path,
-                &Request {
-                    container_id: member.container_id,
-                    container_name: member.container_name,
-                    endpoints: &[&endpoint],
-                    ports: &[],
-                    dns_servers: member.dns_servers,
-                },
-            )
-        })
+        .and_then(|()| netavark::setup(run_dir, &path, &request))
         .and_then(|()| bridges::mark_ruled(&endpoint.network.interface))
         .and_then(|()| add_link_local(&path, &endpoint));
     if let Err(e) = wired {
-        let _ = netavark::teardown(
-            run_dir,
-            &path,
-            &Request {
-                container_id: member.container_id,
-                container_name: member.container_name,
-                endpoints: &[&endpoint],
-                ports: &[],
-                dns_servers: &[],
-            },
-        );
+        let _ = netavark::teardown(run_dir, &path, &request);
         release_lease(run_dir, &endpoint);
         store.write(|tx| {
             tx.execute("DELETE FROM endpoints WHERE id = ?1", [&endpoint.id])?;

@@ -207,12 +207,7 @@ impl PendingAttachment {
                 });
             }
         }
-        Ok(PendingAttachment {
-            link: Link::Next {
-                waiter: AttachWaiter::register(&paths.dir)?,
-                container_dir: paths.dir,
-            },
-        })
+        Self::next_run(paths)
     }
 
     /// A session on `c`'s output: as [`Self::of`], but a run whose process
@@ -242,6 +237,12 @@ impl PendingAttachment {
                 }
             }
         }
+        Self::next_run(paths)
+    }
+
+    /// To the container's next run (its monitor picks the waiter up at
+    /// start).
+    fn next_run(paths: Paths) -> Result<PendingAttachment> {
         Ok(PendingAttachment {
             link: Link::Next {
                 waiter: AttachWaiter::register(&paths.dir)?,
