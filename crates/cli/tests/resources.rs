@@ -565,3 +565,60 @@ fn sysctls_outside_the_containers_namespaces_are_refused() {
     ]);
     assert_eq!(out, "1\n4096");
 }
+
+#[test]
+fn memory_swappiness_is_applied_or_refused_as_docker_checks_it() {
+    let b = Berth::with_busybox();
+    for bad in ["101", "-2"] {
+        let r = b.run(&[
+            "create",
+            "--name",
+            "swappy",
+            "--memory-swappiness",
+            bad,
+            "busybox",
+            "true",
+        ]);
+        assert_eq!(r.code, 125, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!(
+                "Invalid value: {bad}, valid memory swappiness range is 0-100"
+            )),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+    if !cgroup_v1() {
+        // cgroup v2 has no swappiness: refused, nothing created.
+        let r = b.run(&["create", "--memory-swappiness", "7", "busybox", "true"]);
+        assert_eq!(r.code, 125, "{}", r.stderr);
+        assert!(r.stderr.contains("--memory-swappiness"), "{}", r.stderr);
+        return;
+    }
+    let id = b.ok(&[
+        "run",
+        "-d",
+        "--memory-swappiness",
+        "7",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(cgroup_file(&id, "memory", "memory.swappiness", ""), "7");
+    assert_eq!(
+        b.ok(&["inspect", "-f", "{{.HostConfig.MemorySwappiness}}", &id]),
+        "7"
+    );
+    // Docker's default -1 leaves the parent's value and shows null.
+    let plain = b.ok(&["create", "--memory-swappiness", "-1", "busybox", "true"]);
+    assert_eq!(
+        b.ok(&[
+            "inspect",
+            "-f",
+            "{{json .HostConfig.MemorySwappiness}}",
+            &plain
+        ]),
+        "null"
+    );
+}

@@ -68,6 +68,7 @@ fn table(flag: &str) -> Option<Flag> {
         "--log-opt" => Field(&["--log-opt", "max-size=1k"], "{{json .HostConfig.LogConfig.Config}}", r#""max-size":"1k""#),
         "--memory" => Field(&["--memory", "64m"], "{{.HostConfig.Memory}}", "67108864"),
         "--memory-reservation" => Field(&["--memory-reservation", "32m"], "{{.HostConfig.MemoryReservation}}", "33554432"),
+        "--memory-swappiness" => Field(&["--memory-swappiness", "10"], "{{.HostConfig.MemorySwappiness}}", "10"),
         "--memory-swap" => Field(&["-m", "64m", "--memory-swap", "128m"], "{{.HostConfig.MemorySwap}}", "134217728"),
         "--mount" => Field(&["--mount", "type=tmpfs,target=/walk"], "{{json .HostConfig.Mounts}}", "/walk"),
         "--name" => Client("the container's name (a create query parameter, not a field)"),

@@ -300,7 +300,7 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
         "KernelMemoryTCP": 0,
         "MemoryReservation": r.memory_reservation,
         "MemorySwap": r.memory_swap,
-        "MemorySwappiness": Value::Null,
+        "MemorySwappiness": r.memory_swappiness,
         "OomKillDisable": modes.oom_kill_disable,
         "PidsLimit": host.pids_limit,
         "Ulimits": ulimits,

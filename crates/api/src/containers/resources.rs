@@ -43,6 +43,8 @@ pub(super) fn create_resources(host: &HostConfig) -> Resources {
         cpuset_mems: host.cpuset_mems.clone().unwrap_or_default(),
         memory_reservation: host.memory_reservation.unwrap_or(0),
         memory_swap: host.memory_swap.unwrap_or(0),
+        // Docker's "not set" is -1 (or absent).
+        memory_swappiness: host.memory_swappiness.filter(|s| *s != -1),
         blkio_weight: host.blkio_weight.unwrap_or(0),
         device_cgroup_rules: host.device_cgroup_rules.clone().unwrap_or_default(),
     }
@@ -117,6 +119,7 @@ fn update_request(body: ContainerUpdateBody) -> Result<UpdateRequest, ApiError> 
             cpuset_mems: body.cpuset_mems.unwrap_or_default(),
             memory_reservation: body.memory_reservation.unwrap_or(0),
             memory_swap: body.memory_swap.unwrap_or(0),
+            memory_swappiness: body.memory_swappiness.filter(|s| *s != -1),
             blkio_weight: body.blkio_weight.unwrap_or(0),
             device_cgroup_rules: Vec::new(),
         },

@@ -32,7 +32,6 @@ const HOST_CONFIG: &[(&str, &str)] = &[
         "per-device block I/O limits are not implemented",
     ),
     ("DeviceRequests", "there are no device drivers (--gpus)"),
-    ("MemorySwappiness", "not implemented"),
     (
         "KernelMemory",
         "kernel memory limits are deprecated (dockerd warns) and cgroup v2 has none",
@@ -126,10 +125,9 @@ pub(super) fn check(body: &Value) -> Result<(), ApiError> {
         let Some(value) = host.get(*field) else {
             continue;
         };
-        // Docker's "not set" for swappiness is -1; docker's CLI sends
-        // empty masked/read-only lists for `systempaths=unconfined`.
+        // docker's CLI sends empty masked/read-only lists for
+        // `systempaths=unconfined`.
         let unset = match *field {
-            "MemorySwappiness" => value.is_null() || value.as_i64() == Some(-1),
             "MaskedPaths" | "ReadonlyPaths" => value.is_null(),
             _ => is_default(value),
         };
@@ -178,14 +176,11 @@ mod tests {
 
     #[test]
     fn set_fields_are_refused_and_defaults_pass() {
-        check(
-            &json!({"HostConfig": {"KernelMemory": 0, "MemorySwappiness": -1,
-            "UsernsMode": "host", "Mounts": [{"BindOptions": {"CreateMountpoint": false}}]}}),
-        )
+        check(&json!({"HostConfig": {"KernelMemory": 0,
+            "UsernsMode": "host", "Mounts": [{"BindOptions": {"CreateMountpoint": false}}]}}))
         .unwrap();
         for body in [
             json!({"HostConfig": {"KernelMemory": 1}}),
-            json!({"HostConfig": {"MemorySwappiness": 0}}),
             json!({"HostConfig": {"MaskedPaths": []}}),
             json!({"HostConfig": {"UsernsMode": "private"}}),
             json!({"OnBuild": ["RUN true"]}),

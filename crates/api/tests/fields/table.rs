@@ -224,7 +224,10 @@ pub fn case(name: &str) -> Option<Case> {
         }
         // Docker's own rule: a swap limit needs a memory limit.
         "HostConfig.MemorySwap" => Refused("Memoryswap"),
-        "HostConfig.MemorySwappiness" => Refused("MemorySwappiness"),
+        "HostConfig.MemorySwappiness" if v1("memory/memory.swappiness") => {
+            Scripted(cgroup("memory", "memory.swappiness"), "10".into())
+        }
+        "HostConfig.MemorySwappiness" => Refused("swappiness"),
         "HostConfig.NanoCpus" => Scripted(cgroup("cpu", "cpu.cfs_quota_us"), "50000".into()),
         "HostConfig.OomKillDisable" if v1("memory/memory.oom_control") => out(
             "grep oom_kill_disable /sys/fs/cgroup/memory/memory.oom_control",

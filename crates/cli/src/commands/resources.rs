@@ -57,6 +57,7 @@ impl CgroupFlags {
                 Some("-1") => -1,
                 other => bytes(&other.map(str::to_string))?,
             },
+            memory_swappiness: None,
             blkio_weight: self.blkio_weight.unwrap_or(0),
             device_cgroup_rules: Vec::new(),
         })
@@ -121,6 +122,9 @@ pub struct HostFlags {
     /// Disable OOM Killer
     #[arg(long = "oom-kill-disable")]
     oom_kill_disable: bool,
+    /// Tune container memory swappiness (0 to 100) (default -1)
+    #[arg(long = "memory-swappiness", allow_hyphen_values = true)]
+    memory_swappiness: Option<i64>,
 }
 
 impl HostFlags {
@@ -128,6 +132,8 @@ impl HostFlags {
     pub fn apply(&self, host: &mut HostSpec) -> Result<()> {
         host.resources = Resources {
             device_cgroup_rules: self.device_cgroup_rule.clone(),
+            // Docker's default -1: the parent cgroup's.
+            memory_swappiness: self.memory_swappiness.filter(|s| *s != -1),
             ..self.cgroup.resources()?
         };
         host.modes = HostModes {

@@ -40,13 +40,19 @@ pub(super) fn validate(store: &Store, host: &mut HostSpec, hostname_given: bool)
     }
     berth_runtime::check_devices(&host.modes.devices)?;
     berth_runtime::check_oom(host.modes.oom_score_adj, host.modes.oom_kill_disable)?;
+    let asked_swappiness = host.resources.memory_swappiness.is_some();
     let warnings = berth_runtime::check_resources(limits(host), &mut host.resources, false)?;
-    if !warnings.is_empty() {
-        // The one such setting is the block I/O weight.
+    // Docker discards these settings with a warning (the block I/O weight,
+    // memory swappiness where the kernel has no such knob); berth refuses.
+    if let Some(warning) = warnings.first() {
+        let flag = if asked_swappiness && host.resources.memory_swappiness.is_none() {
+            "--memory-swappiness (HostConfig.MemorySwappiness)"
+        } else {
+            "--blkio-weight (HostConfig.BlkioWeight)"
+        };
         return Err(ContainerError::InvalidArgument(format!(
-            "--blkio-weight (HostConfig.BlkioWeight) refused: {} (dockerd creates the \
-             container without it; berth refuses a setting it cannot apply)",
-            warnings.join("; ")
+            "{flag} refused: {warning} (dockerd creates the container without it; berth \
+             refuses a setting it cannot apply)"
         )));
     }
     Ok(())

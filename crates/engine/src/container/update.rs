@@ -128,6 +128,9 @@ fn merge(host: &mut HostSpec, req: &UpdateRequest, r: &Resources) -> Result<(), 
     if r.blkio_weight != 0 {
         target.blkio_weight = r.blkio_weight;
     }
+    if r.memory_swappiness.is_some() {
+        target.memory_swappiness = r.memory_swappiness;
+    }
     if !r.cpuset_cpus.is_empty() {
         target.cpuset_cpus = r.cpuset_cpus.clone();
     }

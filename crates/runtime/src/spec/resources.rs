@@ -36,6 +36,9 @@ pub struct Resources {
     pub memory_reservation: i64,
     /// Memory plus swap; -1 = unlimited swap, 0 = Docker's default (2 × memory).
     pub memory_swap: i64,
+    /// The kernel's tendency to swap this cgroup's anonymous pages (0–100;
+    /// `None` = the parent's, Docker's -1).
+    pub memory_swappiness: Option<i64>,
     pub blkio_weight: u16,
     pub device_cgroup_rules: Vec<String>,
 }
@@ -145,6 +148,21 @@ pub fn check_resources(
     for rule in &r.device_cgroup_rules {
         parse_device_rule(rule)?;
     }
+    if let Some(swappiness) = r.memory_swappiness {
+        if !memory_swappiness_supported() {
+            warnings.push(
+                "Your kernel does not support memory swappiness capabilities or the cgroup is \
+                 not mounted. Memory swappiness discarded."
+                    .to_string(),
+            );
+            resources.memory_swappiness = None;
+        } else if !(0..=100).contains(&swappiness) {
+            return Err(RuntimeError::invalid(format!(
+                "Invalid value: {swappiness}, valid memory swappiness range is 0-100"
+            )));
+        }
+    }
+    let r = &*resources;
     if r.blkio_weight > 0 && !blkio_weight_supported() {
         warnings.push(
             "Your kernel does not support Block I/O weight or the cgroup is not mounted. \
@@ -247,6 +265,11 @@ fn realtime_budget() -> i64 {
         .unwrap_or(0)
 }
 
+/// cgroup v1's `memory.swappiness` (cgroup v2 has no such knob).
+fn memory_swappiness_supported() -> bool {
+    !cgroup_v2_unified() && Path::new("/sys/fs/cgroup/memory/memory.swappiness").exists()
+}
+
 /// A weight file of the block I/O controller (CFQ's or BFQ's, v1 or v2).
 fn blkio_weight_supported() -> bool {
     let candidates: &[&str] = if cgroup_v2_unified() {
@@ -274,7 +297,11 @@ pub fn linux_resources(
 ) -> Result<LinuxResources, RuntimeError> {
     let mut resources = LinuxResourcesBuilder::default().devices(device_rules);
     let memory = limits.memory_bytes.filter(|m| *m > 0);
-    if memory.is_some() || r.memory_reservation > 0 || r.memory_swap != 0 {
+    if memory.is_some()
+        || r.memory_reservation > 0
+        || r.memory_swap != 0
+        || r.memory_swappiness.is_some()
+    {
         let mut builder = LinuxMemoryBuilder::default();
         if let Some(memory) = memory {
             builder = builder.limit(memory);
@@ -289,6 +316,9 @@ pub fn linux_resources(
         }
         if r.memory_reservation > 0 {
             builder = builder.reservation(r.memory_reservation);
+        }
+        if let Some(swappiness) = r.memory_swappiness {
+            builder = builder.swappiness(swappiness as u64);
         }
         resources = resources.memory(builder.build()?);
     }
