@@ -91,19 +91,32 @@ pub struct Store {
     owner: std::cell::OnceCell<Option<staging::Owner>>,
 }
 
+/// Whether this process has opened a connection to a database (see
+/// [`Store::open`]).
+static CONNECTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl Store {
     /// Opens (creating if needed) the state root at `root`.
     pub fn open(root: impl AsRef<Path>) -> Result<Store, StoreError> {
         let root = root.as_ref().to_path_buf();
         let db_path = root.join("berth.db");
-        // A root a newer berth made is refused before anything is touched.
-        migrations::refuse_newer(&db_path)?;
+        // A root a newer berth made is refused before anything is touched:
+        // by reading the database's header, but only while this process has
+        // no connection yet. Closing any descriptor of the database file
+        // drops every POSIX lock this process holds on it, SQLite's
+        // included (a server's connections on other threads would lose
+        // theirs); once connected, `migrations::apply` refuses it through
+        // the connection instead.
+        if !CONNECTED.load(std::sync::atomic::Ordering::SeqCst) {
+            migrations::refuse_newer(&db_path)?;
+        }
         // Nothing under the root is reachable by other users (see `perms`).
         perms::secure_root(&root)?;
         let blobs = root.join("blobs/sha256");
         std::fs::create_dir_all(&blobs).map_err(|e| StoreError::io(&blobs, e))?;
         perms::create_db_file(&db_path)?;
         let mut conn = Connection::open(&db_path)?;
+        CONNECTED.store(true, std::sync::atomic::Ordering::SeqCst);
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
