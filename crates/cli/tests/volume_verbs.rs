@@ -584,3 +584,45 @@ fn clone_on_btrfs_shares_extents() {
         .collect();
     assert!(row[1] == 0 && row[2] >= 33554432, "{du}");
 }
+
+#[test]
+fn a_rename_killed_before_its_commit_leaves_the_volume_and_its_users_as_they_were() {
+    let b = Berth::with_busybox();
+    b.ok(&["volume", "create", "old"]);
+    b.ok(&[
+        "create", "--name", "user", "-v", "old:/d", "busybox", "sh", "-c", "cat /d/f",
+    ]);
+    b.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "old:/d",
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /d/f",
+    ]);
+    let r = b
+        .command(&["volume", "rename", "old", "new"])
+        .env("BERTH_CRASH_AT", "volume-rename:after-rename")
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+    // The directory was renamed, the rows were not: the next command puts
+    // it back under the name the rows (and the container) use.
+    let names = b.ok(&["volume", "ls", "-q"]);
+    assert_eq!(names.lines().collect::<Vec<_>>(), ["old"], "{names}");
+    assert!(!b.path().join("volumes/new").exists());
+    assert_eq!(b.ok(&["start", "-a", "user"]), "kept");
+    let r = b.run(&["system", "check"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stdout);
+    // And the rename, done again, completes.
+    b.ok(&["volume", "rename", "old", "new"]);
+    assert_eq!(b.ok(&["start", "-a", "user"]), "kept");
+    assert_eq!(
+        std::fs::read_dir(b.path().join("volumes/.trash"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0
+    );
+}

@@ -107,6 +107,9 @@ pub fn rename_in(
         params![old, new],
     )?;
     tx.execute("DELETE FROM volumes WHERE name = ?1", [old])?;
+    // Killed from here to the commit, the next command's recovery puts the
+    // directory back where the rows say (the caller settles the mark).
+    crate::trash::mark_rename(volumes, old, new)?;
     let (from, to) = (volumes.join(old), volumes.join(new));
     rustix::fs::renameat_with(
         rustix::fs::CWD,

@@ -17,6 +17,43 @@ use crate::driver::VolumeDriver;
 use crate::DRIVERS;
 use crate::{VolumeError, TRASH_DIR};
 
+/// The mark a `volume rename` leaves in the trash while it runs: the file
+/// `.rename-NEW` holds OLD. Volume names cannot start with a dot, so no
+/// removed directory is ever taken for one.
+const RENAME_MARK: &str = ".rename-";
+
+/// Marks the rename of `old` to `new` as begun (see [`finish_rename`]).
+pub(crate) fn mark_rename(volumes: &Path, old: &str, new: &str) -> Result<(), VolumeError> {
+    let dir = volumes.join(TRASH_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| VolumeError::io(&dir, e))?;
+    let mark = dir.join(format!("{RENAME_MARK}{new}"));
+    std::fs::write(&mark, old).map_err(|e| VolumeError::io(&mark, e))
+}
+
+/// Settles a rename a mark says was begun: committed (NEW's row exists),
+/// the directory is NEW's; not committed, OLD's again. Then the mark goes.
+fn finish_rename(
+    tx: &berth_store::rusqlite::Connection,
+    volumes: &Path,
+    new: &str,
+    mark: &Path,
+) -> Result<(), VolumeError> {
+    let old = std::fs::read_to_string(mark).unwrap_or_default();
+    let committed = tx
+        .query_row("SELECT 1 FROM volumes WHERE name = ?1", [new], |_| Ok(()))
+        .optional()?
+        .is_some();
+    let (from, to) = if committed {
+        (volumes.join(&old), volumes.join(new))
+    } else {
+        (volumes.join(new), volumes.join(&old))
+    };
+    if !old.is_empty() && from.exists() && !to.exists() {
+        std::fs::rename(&from, &to).map_err(|e| VolumeError::io(&from, e))?;
+    }
+    std::fs::remove_file(mark).map_err(|e| VolumeError::io(mark, e))
+}
+
 /// Where the directory of volume `name` goes when it is removed.
 pub(crate) fn trash_path(volumes: &Path, name: &str) -> PathBuf {
     volumes
@@ -82,7 +119,8 @@ pub fn recover_interrupted(store: &mut Store) -> Result<(), VolumeError> {
     recover(store)
 }
 
-/// Finishes or rolls back interrupted removes and deals with orphan directories;
+/// Finishes or rolls back interrupted removes and renames and deals with
+/// orphan directories (after the renames: a renamed directory is no orphan);
 /// runs under the write lock, so no remove or create is half-way meanwhile.
 pub(crate) fn recover(store: &mut Store) -> Result<(), VolumeError> {
     let volumes = store.volumes_dir();
@@ -93,6 +131,10 @@ pub(crate) fn recover(store: &mut Store) -> Result<(), VolumeError> {
     store.write(|tx| {
         for entry in read_dir_names(&trash_dir)? {
             let path = trash_dir.join(&entry);
+            if let Some(new) = entry.strip_prefix(RENAME_MARK) {
+                finish_rename(tx, &volumes, new, &path)?;
+                continue;
+            }
             let name = entry.split_once('-').map_or("", |(_, n)| n);
             let row: Option<String> = tx
                 .query_row("SELECT name FROM volumes WHERE name = ?1", [name], |r| {

@@ -25,7 +25,8 @@ pub enum Finding {
     /// The content store (repair: gc for garbage; a damaged image is
     /// removed, its containers kept; damage only containers use stays).
     Content(ContentFinding),
-    /// A volume removal a crash interrupted (repair: finished or rolled back).
+    /// A volume removal or rename a crash interrupted (repair: finished or
+    /// rolled back).
     VolumeRemoval(PathBuf),
     /// A volume directory without a row (repair: registered again when it
     /// holds data, removed when empty).
@@ -62,7 +63,7 @@ impl std::fmt::Display for Finding {
             }
             Finding::Content(c) => write!(f, "image store: {c}"),
             Finding::VolumeRemoval(p) => {
-                write!(f, "volume: interrupted removal {}", p.display())
+                write!(f, "volume: interrupted removal or rename {}", p.display())
             }
             Finding::VolumeDirWithoutRow { name, holds_data } => write!(
                 f,

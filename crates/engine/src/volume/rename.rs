@@ -17,10 +17,14 @@ impl Engine {
         let new_data =
             berth_volume::driver_for(&self.volume_inspect(old)?.driver, &berth_mount::Linux)?
                 .path(&volumes.join(new));
-        self.store.write(|tx| -> Result<()> {
+        let renamed = self.store.write(|tx| -> Result<()> {
             berth_container::volume_rename::follow_volume_rename(tx, old, new, &new_data)?;
             berth_volume::rename_in(tx, &volumes, old, new)?;
             Ok(())
-        })
+        });
+        // Committed or not, the directory ends where the rows say and the
+        // rename's mark goes (what the next command would do after a crash).
+        berth_volume::recover_interrupted(&mut self.store)?;
+        renamed
     }
 }
