@@ -349,7 +349,14 @@ fn prune_default_all_filters_and_confirmation() {
 /// answer for the same volumes.
 #[test]
 fn ls_filters_combine_as_dockerd_does() {
-    let suffix = format!("-{}", &berth_store::new_id()[..8]);
+    // Digits only: a hex suffix could contain a name the cases filter on
+    // ("db", "cache"...) and match where it must not.
+    let digits: String = berth_store::new_id()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(8)
+        .collect();
+    let suffix = format!("-{digits}");
     let name = |n: &str| format!("bt{n}{suffix}");
     let (web, db, cache) = (name("web"), name("db"), name("cache"));
     let tag = format!("bt={suffix}");
