@@ -8,38 +8,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::Server;
+use common::{dockerd_socket as dockerd, json_request as request, Server};
 use serde_json::{json, Value};
-
-/// (status, body) of a request with a JSON body on a unix socket, through curl.
-fn request(socket: &Path, method: &str, path: &str, body: &Value) -> (u16, Value) {
-    let out = Command::new("curl")
-        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method])
-        .args(["-H", "Content-Type: application/json", "--data-binary"])
-        .arg(body.to_string())
-        .arg("--unix-socket")
-        .arg(socket)
-        .arg(format!("http://d/v1.41{path}"))
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (
-        code.trim().parse().unwrap_or(0),
-        serde_json::from_str(body).unwrap_or(Value::Null),
-    )
-}
-
-fn dockerd() -> Option<&'static Path> {
-    let ping = Command::new("curl")
-        .args(["-s", "--unix-socket", "/var/run/docker.sock"])
-        .arg("http://d/_ping")
-        .output()
-        .ok()?;
-    (ping.stdout == b"OK").then_some(Path::new("/var/run/docker.sock"))
-}
 
 const NOT_A_MANAGER: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.";
 

@@ -203,3 +203,42 @@ pub fn docker_clients() -> Vec<PathBuf> {
         .filter(|p| p.exists())
         .collect()
 }
+
+/// (status, body) of a request with a JSON body on a unix socket, through curl.
+pub fn json_request(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method])
+        .args(["-H", "Content-Type: application/json", "--data-binary"])
+        .arg(body.to_string())
+        .arg("--unix-socket")
+        .arg(socket)
+        .arg(format!("http://d/v1.41{path}"))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (
+        code.trim().parse().unwrap_or(0),
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// dockerd's socket, when a dockerd answers on it.
+pub fn dockerd_socket() -> Option<&'static Path> {
+    let socket = Path::new("/var/run/docker.sock");
+    let ping = Command::new("curl")
+        .args([
+            "-s",
+            "--unix-socket",
+            "/var/run/docker.sock",
+            "http://d/_ping",
+        ])
+        .output()
+        .ok()?;
+    (ping.stdout == b"OK").then_some(socket)
+}
