@@ -8,11 +8,12 @@
 #   -n N          timed runs per operation and engine (default 20), after one
 #                 untimed warm-up; the engines take turns, run by run
 #   --heavy-n N   runs for the heavy operations: cp and load of 100 MiB,
-#                 system df -v over 100k files, with and without a quota
-#                 (default 5, never more than -n)
+#                 volume export and import of 5000 files, system df -v over
+#                 100k files, with and without a quota (default 5, never
+#                 more than -n)
 #   --only ROWS   only these rows, comma-separated, from: run_none run_bridge
-#                 runtime lifecycle exec volume run_volume cp load ps df df_quota disk
-#                 memory monitor;
+#                 runtime lifecycle exec volume run_volume cp load ps export
+#                 import df df_quota disk memory monitor;
 #                 the tables then go to stdout only, unless --out is given
 #   --out FILE    where the tables go (default bench/RESULTS.md)
 #   --berth PATH  berth binary (default: $BERTH_BIN, else a fresh release build)
@@ -50,7 +51,7 @@ done
 [[ "$heavy_runs" =~ ^[1-9][0-9]*$ ]] || die "--heavy-n wants a positive number, not '$heavy_runs'"
 [ "$heavy_runs" -le "$runs" ] || heavy_runs=$runs
 for row in ${only//,/ }; do
-    [[ " run_none run_bridge runtime lifecycle exec volume run_volume cp load ps df df_quota disk memory monitor " == *" $row "* ]] \
+    [[ " run_none run_bridge runtime lifecycle exec volume run_volume cp load ps export import df df_quota disk memory monitor " == *" $row "* ]] \
         || die "--only: no row named '$row' (see --help)"
 done
 require_root
@@ -66,10 +67,12 @@ note() { echo "bench: $*" >&2; }
 engines=(berth docker podman)
 berth_root=/var/lib/berth-bench
 ps_containers=500
-heavy_ops=" cp load df df_quota "
+heavy_ops=" cp load export import df df_quota "
 blob_mib=100           # the file cp copies and the layer load unpacks
 df_dirs=100            # the df volume holds df_dirs x df_files_per_dir files
 df_files_per_dir=1000
+tar_dirs=10            # the export/import volume holds tar_dirs x tar_files_per_dir
+tar_files_per_dir=500  # files of 4 KiB
 disk_containers=100    # created containers whose storage is measured
 idle_containers=50     # running containers whose engine memory is measured
 settle_seconds=2       # lets a fresh container's engine processes go idle
@@ -194,20 +197,22 @@ make_load_tar() {
     rm -f "$work/load-rootfs.tar"
     [ -z "$load_error" ] || { echo "$load_error" >&2; return 1; }
 }
-# fill_volume DIR: df_dirs x df_files_per_dir two-byte files, written straight into
-# a volume's mountpoint (from the host: the same cost for every engine).
+# fill_volume DIR [DIRS FILES BYTES]: DIRS x FILES files of BYTES bytes (default:
+# df_dirs x df_files_per_dir two-byte files), written straight into a volume's
+# mountpoint (from the host: the same cost for every engine).
 fill_volume() {
-    python3 - "$1" "$df_dirs" "$df_files_per_dir" <<'PY'
+    python3 - "$1" "${2:-$df_dirs}" "${3:-$df_files_per_dir}" "${4:-2}" <<'PY'
 import os
 import sys
 
-root, dirs, files = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+root, dirs, files, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+data = b"x" * (size - 1) + b"\n"
 for d in range(dirs):
     path = os.path.join(root, f"d{d}")
     os.mkdir(path)
     for f in range(files):
-        with open(os.path.join(path, f"f{f}"), "w") as out:
-            out.write("x\n")
+        with open(os.path.join(path, f"f{f}"), "wb") as out:
+            out.write(data)
 PY
 }
 
@@ -277,10 +282,35 @@ op_df() { E "$1" system df -v; }
 # device). docker and podman size volumes only on XFS with project quotas.
 btrfs_root="$work/btrfs/root"
 op_df_quota() { "$berth" --root "$btrfs_root" system df -v; }
+# `volume export` / `volume import` of a volume of tar_dirs x tar_files_per_dir
+# files of 4 KiB. Docker has no such commands (docker/cli#1436); berth is
+# timed against podman's. Both import the same tar (GNU tar of the files) into
+# an empty volume made before the timed run.
+op_export() { E "$1" volume export bench-exp -o "$work/export-$1.tar"; }
+op_import() { E "$1" volume import bench-imp "$work/import.tar"; }
 # after_OP ENGINE RUN: untimed, after each successful run; a failure makes the cell n/a.
 after_load() { E "$1" rmi bench-load:latest; }
+after_import() { E "$1" volume rm -f bench-imp && E "$1" volume create bench-imp; }
 
 # Set-up an operation needs first, untimed; a failure makes the cell n/a.
+no_volume_tar() { # ENGINE: whether it lacks volume export/import (says so on stderr)
+    [ "$1" = docker ] || return 1
+    echo "docker has no volume export/import" >&2
+}
+setup_export() {
+    ! no_volume_tar "$1" || return 1
+    E "$1" volume create bench-exp || return 1
+    fill_volume "$(E "$1" volume inspect --format '{{.Mountpoint}}' bench-exp)" \
+        "$tar_dirs" "$tar_files_per_dir" 4096
+}
+setup_import() {
+    ! no_volume_tar "$1" || return 1
+    if [ ! -s "$work/import.tar" ]; then
+        mkdir "$work/import" && fill_volume "$work/import" "$tar_dirs" "$tar_files_per_dir" 4096 \
+            && tar -C "$work/import" -cf "$work/import.tar" . && rm -rf "$work/import" || return 1
+    fi
+    E "$1" volume create bench-imp
+}
 setup_run_volume() { E "$1" volume create bench-data; }
 setup_cp() { make_blob && R "$1" run -d --name bench-cp busybox sleep 3600; }
 setup_load() {
@@ -325,6 +355,11 @@ teardown_volume() {
 teardown_cp() { remove_by_name "$1" bench-cp; }
 teardown_load() { E "$1" rmi -f bench-load:latest >/dev/null 2>&1 || true; }
 teardown_df() { E "$1" volume rm -f bench-df >/dev/null 2>&1 || true; }
+teardown_export() {
+    E "$1" volume rm -f bench-exp >/dev/null 2>&1 || true
+    rm -f "$work/export-$1.tar"
+}
+teardown_import() { E "$1" volume rm -f bench-imp >/dev/null 2>&1 || true; }
 teardown_df_quota() {
     [ "$1" = berth ] && mountpoint -q "$work/btrfs" || return 0
     "$berth" --root "$btrfs_root" volume rm -f bench-df >/dev/null 2>&1 || true
@@ -382,7 +417,7 @@ bench() { # OP
 # wanted ROW: whether --only (if given) names ROW
 wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 
-ops=(run_none run_bridge runtime lifecycle exec volume run_volume cp load ps df df_quota)
+ops=(run_none run_bridge runtime lifecycle exec volume run_volume cp load ps export import df df_quota)
 for op in "${ops[@]}"; do
     if wanted "$op"; then bench "$op"; fi
 done
@@ -541,13 +576,14 @@ versions+=", podman $(podman version --format '{{.Client.Version}}' 2>/dev/null 
 cpu_model=$(lscpu | sed -n 's/^Model name: *//p' | head -n1)
 
 python3 - "$samples" "$resources" "$cells" "$ps_containers" "$blob_mib" \
-    "$((df_dirs * df_files_per_dir))" "$disk_containers" "$idle_containers" >"$work/table.md" <<'PY'
+    "$((df_dirs * df_files_per_dir))" "$disk_containers" "$idle_containers" \
+    "$((tar_dirs * tar_files_per_dir))" >"$work/table.md" <<'PY'
 import statistics
 import sys
 from collections import defaultdict
 
 samples_file, resources_file, cells_file = sys.argv[1:4]
-ps_count, blob_mib, df_files, disk_count, idle_count = (int(a) for a in sys.argv[4:9])
+ps_count, blob_mib, df_files, disk_count, idle_count, tar_files = (int(a) for a in sys.argv[4:10])
 engines = ["berth", "docker", "podman"]
 MiB = 1024  # the memory values are KiB
 
@@ -562,6 +598,8 @@ timed = [
     ("cp", f"`cp` of a {blob_mib} MiB file into a running container"),
     ("load", f"`load -i` of a {blob_mib} MiB image (`docker save` archive), `rmi` between runs"),
     ("ps", f"`ps -a` with {ps_count} containers"),
+    ("export", f"`volume export VOL -o FILE` of {tar_files} files of 4 KiB"),
+    ("import", f"`volume import VOL FILE` of the same (a tar of {tar_files} files) into an empty volume"),
     ("df", f"`system df -v` with a {df_files // 1000}k-file volume"),
     ("df_quota", f"same, the volume sized (`--opt size=1G`; berth: btrfs qgroup)"),
 ]
@@ -607,14 +645,28 @@ def table(header, rows):
         print("| " + " | ".join(row) + " |")
 
 
+def median(op, e):
+    return None if (op, e) in na or not times[op, e] else statistics.median(times[op, e])
+
+
 def timed_rows():
     for op, label in timed:
         if not any(times[op, e] or (op, e) in na for e in engines):
             continue  # not run (--only)
-        medians = {e: None if (op, e) in na or not times[op, e] else statistics.median(times[op, e]) for e in engines}
+        medians = {e: median(op, e) for e in engines}
         cells = [f"n/a ({na.get((op, e), 'no runs')})" if medians[e] is None else f"{medians[e]:.1f}" for e in engines]
         runs = max(len(times[op, e]) for e in engines)
         yield [label, str(runs)] + cells + [ratio(medians["berth"], medians["docker"]), ratio(medians["berth"], medians["podman"])]
+        # Network setup and teardown alone, as far as the CLI shows it: what the
+        # default bridge adds to a run (no engine has a command that only sets up
+        # a container's network; a berth command or a bench/net.sh step timing
+        # that alone would be a row of its own, here).
+        if op == "run_bridge" and any(times["run_none", e] for e in engines):
+            minus = {e: None if median(op, e) is None or median("run_none", e) is None
+                     else median(op, e) - median("run_none", e) for e in engines}
+            cells = ["n/a" if minus[e] is None else f"{minus[e]:.1f}" for e in engines]
+            yield ["network setup + teardown alone: the bridge row's median less the `--network none` row's", ""] \
+                + cells + [ratio(minus["berth"], minus["docker"]), ratio(minus["berth"], minus["podman"])]
 
 
 def once_rows():

@@ -16,6 +16,7 @@ use crate::format::{ago, ellipsis, human_size, short_id, split_familiar, Format}
 use crate::Ctx;
 
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum ImageCommand {
     /// List images
     #[command(alias = "list")]

@@ -17,8 +17,9 @@ use serde_json::{json, Value};
 use crate::format::{self, labels_text, Format};
 use crate::{exit, Ctx};
 
-/// `run`/`create` flags of the container's endpoint and name resolution,
-/// besides `--network`, `--network-alias`, `--ip`, `--dns` and `--add-host`.
+// `run`/`create` flags of the container's endpoint and name resolution,
+// besides `--network`, `--network-alias`, `--ip`, `--dns` and `--add-host` (a plain
+// comment: see CreateFlags).
 #[derive(Args, Debug, Clone)]
 pub struct EndpointFlags {
     /// IPv6 address (e.g., 2001:db8::33)

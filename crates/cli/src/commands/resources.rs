@@ -6,7 +6,7 @@ use anyhow::{anyhow, bail, Result};
 use berth_engine::model::{DeviceMapping, HostModes, HostSpec, Resources};
 use clap::Args;
 
-/// Cgroup flags `create`, `run` and `update` share.
+// Cgroup flags `create`, `run` and `update` share (a plain comment: see CreateFlags).
 #[derive(Args, Debug, Clone, Default)]
 pub struct CgroupFlags {
     /// CPU shares (relative weight)
@@ -81,7 +81,8 @@ pub(super) fn bytes(value: &Option<String>) -> Result<i64> {
     Ok(value.as_deref().map(parse_bytes).transpose()?.unwrap_or(0))
 }
 
-/// `create`/`run` flags of cgroups, namespaces and groups.
+// `create`/`run` flags of cgroups, namespaces and groups (a plain comment: see
+// CreateFlags).
 #[derive(Args, Debug, Clone, Default)]
 pub struct HostFlags {
     #[command(flatten)]

@@ -20,6 +20,7 @@ use crate::format::{self, ago, ellipsis, human_size, human_size_precise, print_a
 use crate::Ctx;
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum SystemCommand {
     /// Show docker disk usage
     Df(DfArgs),
@@ -32,6 +33,7 @@ pub enum SystemCommand {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum ContainerCommand {
     /// Remove all stopped containers
     Prune(ContainerPruneArgs),

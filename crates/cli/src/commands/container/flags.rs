@@ -12,7 +12,8 @@ use clap::{ArgAction, Args};
 
 use crate::commands::resources::{parse_bytes, HostFlags};
 
-/// Flags shared by `create` and `run`.
+// Flags shared by `create` and `run` (a plain comment: as a doc comment it
+// would be the `about` of both when their grammar is built, deferred).
 #[derive(Args, Debug, Clone)]
 pub struct CreateFlags {
     /// Assign a name to the container
