@@ -50,11 +50,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut resp = (
             self.status,
-            axum::Json(serde_json::json!({ "message": self.message })),
+            axum::Json(serde_json::json!({ "message": &self.message })),
         )
-            .into_response()
+            .into_response();
+        resp.extensions_mut()
+            .insert(crate::log::ErrorText(self.message));
+        resp
     }
 }
 

@@ -196,7 +196,7 @@ async fn save(engine: Shared, names: Vec<String>) -> Result<Response, ApiError> 
         let saved = berth_engine::Engine::open(config)
             .and_then(|engine| engine.image_save(&names, ChannelWriter(tx)));
         if let Err(e) = saved {
-            eprintln!("berth serve: save {names:?}: {e}");
+            tracing::error!("save {names:?} failed after its stream began: {e}");
         }
     }))
 }

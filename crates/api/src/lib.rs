@@ -20,6 +20,8 @@
 //!   multiplexed frames (without) — see [`streams`].
 //! * **Errors** are mapped in one place ([`error`]) to Docker's status codes
 //!   with `{"message": "..."}` bodies that carry the berth CLI's own text.
+//! * **The server's log** ([`log`]): every request at debug, every error
+//!   response at warn/error with its text, through `tracing`.
 //! * **Events** (`/events`) are the engine's event log: what any process did
 //!   (this server, the `berth` CLI, the containers' monitors), replayed from
 //!   `since` and followed live (see [`system`]).
@@ -32,6 +34,7 @@ mod endpoints;
 mod error;
 mod exec;
 mod images;
+mod log;
 mod networks;
 mod query;
 mod registry;
@@ -187,6 +190,7 @@ pub(crate) fn router(server: Shared) -> Router {
         .layer(axum::middleware::from_fn(negotiate_version))
         .layer(axum::middleware::from_fn(serve::track_activity))
         .layer(axum::middleware::from_fn(server_header))
+        .layer(axum::middleware::from_fn(log::log_request))
 }
 
 mod serve;

@@ -182,23 +182,25 @@ async fn run(opts: ServeOptions, hosts: Vec<Host>, gid: libc::gid_t) -> Result<(
             Host::Unix(path) => {
                 let listener = bind_unix(path, gid)?;
                 sockets.push(path.clone());
-                eprintln!("berth serve: API listening on {}", path.display());
+                tracing::info!("API listening on {}", path.display());
                 servers.spawn(std::future::IntoFuture::into_future(axum::serve(
                     listener,
-                    app.clone(),
+                    app.clone()
+                        .into_make_service_with_connect_info::<crate::log::Client>(),
                 )));
             }
             Host::Tcp(addr) => {
                 let listener = TcpListener::bind(addr.as_str())
                     .await
                     .map_err(|e| ApiError::engine(format!("listen on {addr}: {e}")))?;
-                eprintln!(
-                    "WARNING: API is accessible on http://{addr} without encryption or authentication: \
+                tracing::warn!(
+                    "API is accessible on http://{addr} without encryption or authentication: \
                      anyone who can reach it controls berth (and root on this host)"
                 );
                 servers.spawn(std::future::IntoFuture::into_future(axum::serve(
                     listener,
-                    app.clone(),
+                    app.clone()
+                        .into_make_service_with_connect_info::<crate::log::Client>(),
                 )));
             }
         }

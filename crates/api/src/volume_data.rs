@@ -66,7 +66,10 @@ async fn export(
         let exported =
             Engine::open(config).and_then(|mut engine| engine.volume_export(&request, &mut body));
         if let Err(e) = exported {
-            eprintln!("berth serve: export of volume {}: {e}", request.name);
+            tracing::error!(
+                "export of volume {} failed after its stream began: {e}",
+                request.name
+            );
         }
         drop(body);
     }))

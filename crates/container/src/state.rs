@@ -315,6 +315,18 @@ pub fn record(
     append(tx, id, &actor.attributes, action, extra)
 }
 
+/// Records a failure of the container's monitor after the container's start
+/// was reported (a teardown step, `--rm`'s removal): `State.Error` shows it
+/// until the next start, and a `monitor_error` event (a berth action: Docker
+/// only logs such failures in its daemon log) carries it as `error`.
+pub fn record_monitor_error(tx: &Connection, id: &str, error: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE containers SET error=?2 WHERE id=?1",
+        params![id, error],
+    )?;
+    record(tx, id, "monitor_error", vec![("error", error.to_string())])
+}
+
 /// Marks the container as stopped by the user (not restarted by its policy)
 /// until its next start.
 pub fn set_stopped_by_user(tx: &Connection, id: &str) -> Result<()> {

@@ -67,7 +67,7 @@ pub(super) async fn archive_get(
             engine.container_archive_out(&id, &path, opts, ChannelWriter(tx))
         });
         if let Err(e) = archived {
-            eprintln!("berth serve: archive of {id}:{path}: {e}");
+            tracing::error!("archive of {id}:{path} failed after its stream began: {e}");
         }
     });
     resp.headers_mut().insert(STAT_HEADER, stat_header(&stat)?);
@@ -135,7 +135,7 @@ pub(super) async fn export(
         let exported = Engine::open(config)
             .and_then(|mut engine| engine.container_export(&id, ChannelWriter(tx)));
         if let Err(e) = exported {
-            eprintln!("berth serve: export of {id}: {e}");
+            tracing::error!("export of {id} failed after its stream began: {e}");
         }
     }))
 }

@@ -100,16 +100,29 @@ impl Server {
 
     /// Starts (or restarts) `berth serve` and waits for its socket.
     pub fn spawn(&mut self) {
+        self.spawn_with(&[], Stdio::null());
+    }
+
+    /// Restarts `berth serve` with more flags (`--log-level debug`) and its
+    /// log (stderr) going to `log`.
+    pub fn respawn_logging(&mut self, flags: &[&str], log: &Path) {
+        assert!(self.terminate(), "berth serve did not stop cleanly");
+        let file = std::fs::File::create(log).expect("log file");
+        self.spawn_with(flags, Stdio::from(file));
+    }
+
+    fn spawn_with(&mut self, flags: &[&str], stderr: Stdio) {
         let child = Command::new(berth_bin())
             .arg("--root")
             .arg(self.root.path())
             .arg("serve")
             .arg("-H")
             .arg(format!("unix://{}", self.socket.display()))
+            .args(flags)
             .envs(self.env())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn berth serve");
         self.child = Some(child);

@@ -33,7 +33,7 @@ pub fn spawn(
     let exe = std::env::current_exe().map_err(|e| ContainerError::io("/proc/self/exe", e))?;
     let log_path = Paths::new(&root.join("containers").join(id), id)
         .dir
-        .join("monitor.log");
+        .join(super::diag::FILE);
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

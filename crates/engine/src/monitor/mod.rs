@@ -32,6 +32,7 @@
 //! socket, a signalfd and a timerfd: no threads, no async runtime.
 
 pub(crate) mod client;
+pub(crate) mod diag;
 mod health;
 mod ipc;
 mod links;

@@ -16,6 +16,7 @@ use berth_mount::Linux;
 use berth_runtime::OciRuntime;
 use berth_store::{crash, FileLock, Store};
 
+use super::diag;
 use super::health::HealthChecks;
 use super::memory::shed_setup_memory;
 use super::prepare;
@@ -61,7 +62,8 @@ pub fn main(root: &Path, run_dir: &Path) -> i32 {
         Ok(mut m) => {
             if let Err(e) = m.run(&mut sync) {
                 report(&mut sync, &e.to_string(), exit_code_of(&e));
-                eprintln!("monitor {id}: {e}");
+                diag::log(id, format_args!("{e}"));
+                record_error(root, id, &e.to_string());
             }
             0
         }
@@ -69,6 +71,17 @@ pub fn main(root: &Path, run_dir: &Path) -> i32 {
             report(&mut sync, &e.to_string(), exit_code_of(&e));
             1
         }
+    }
+}
+
+/// A monitor that fails after its container started records why, where
+/// `inspect` and `events` show it (best effort: the store may be what failed).
+fn record_error(root: &Path, id: &str, error: &str) {
+    let recorded = Store::open(root)
+        .map_err(ContainerError::from)
+        .and_then(|mut store| store.write(|tx| state::record_monitor_error(tx, id, error)));
+    if let Err(e) = recorded {
+        diag::log(id, format_args!("recording the error: {e}"));
     }
 }
 
@@ -530,7 +543,7 @@ impl Monitor {
                         // The check ended but its result was not recorded:
                         // the next one still runs.
                         Err(e) => {
-                            eprintln!("monitor {}: healthcheck: {e}", self.id);
+                            diag::log(&self.id, format_args!("healthcheck: {e}"));
                             self.timer.arm(h.next_delay())?;
                         }
                     }
@@ -541,7 +554,7 @@ impl Monitor {
                     let next = h
                         .on_timer(&mut self.store, c, &*self.runtime)
                         .unwrap_or_else(|e| {
-                            eprintln!("monitor {}: healthcheck: {e}", self.id);
+                            diag::log(&self.id, format_args!("healthcheck: {e}"));
                             h.next_delay()
                         });
                     self.timer.arm(next)?;
@@ -648,32 +661,50 @@ impl Monitor {
     /// code (`reconcile`).
     fn mark_teardown_pending(&self, code: i32) {
         if let Err(e) = std::fs::write(&self.paths.teardown_pending, code.to_string()) {
-            eprintln!("monitor {}: {e}", self.id);
+            diag::log(&self.id, format_args!("teardown mark: {e}"));
         }
     }
 
     /// Deletes the runtime's state, tears the network down, releases volumes
-    /// and unmounts the rootfs. Failures are logged (the exit is recorded
-    /// already); the teardown mark goes last.
+    /// and unmounts the rootfs. Failures are logged and recorded as the
+    /// container's `State.Error` with a `monitor_error` event (the exit is
+    /// recorded already); the teardown mark goes last.
     fn cleanup_runtime(&mut self) {
         crash::point("exit", "before-cleanup");
+        let mut failures = Vec::new();
         if let Err(e) = self.runtime.delete(&self.id, true) {
-            eprintln!("monitor {}: runtime delete: {e}", self.id);
+            failures.push(format!("runtime delete: {e}"));
         }
         // Closing the reservations first frees the host ports for the next start.
         self.sandbox = None;
         if let Err(e) = berth_network::teardown(&mut self.store, &self.run_dir, &self.id) {
-            eprintln!("monitor {}: network teardown: {e}", self.id);
+            failures.push(format!("network teardown: {e}"));
         }
         if let Ok(c) = model::find(&self.store, &self.id) {
             for (name, e) in volumes::release_all(&mut self.store, &c, &self.sys) {
-                eprintln!("monitor {}: releasing volume {name}: {e}", self.id);
+                failures.push(format!("releasing volume {name}: {e}"));
             }
         }
         if let Err(e) = rootfs::unmount(&self.store, &self.id, &self.sys) {
-            eprintln!("monitor {}: unmount: {e}", self.id);
+            failures.push(format!("unmount: {e}"));
+        }
+        if !failures.is_empty() {
+            self.record_failure(&failures.join("; "));
         }
         let _ = std::fs::remove_file(&self.paths.teardown_pending);
+    }
+
+    /// A failure after the container's start was reported: into the
+    /// monitor's log, `State.Error` and a `monitor_error` event.
+    fn record_failure(&mut self, error: &str) {
+        diag::log(&self.id, format_args!("{error}"));
+        let id = &self.id;
+        if let Err(e) = self
+            .store
+            .write(|tx| state::record_monitor_error(tx, id, error))
+        {
+            diag::log(id, format_args!("recording the error: {e}"));
+        }
     }
 }
 
