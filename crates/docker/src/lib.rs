@@ -11,5 +11,6 @@
 pub mod build;
 pub mod detach_keys;
 pub mod events;
+pub mod info;
 pub mod inspect;
 pub mod names;

@@ -30,7 +30,7 @@ use crate::seccomp_cache::{self, Pending};
 use crate::terminal::{open_pty, ConsoleSocket};
 
 /// Runtimes berth knows by name; anything else must be an absolute path.
-const KNOWN_RUNTIMES: &[&str] = &["runc", "crun", "youki"];
+pub const KNOWN_RUNTIMES: &[&str] = &["runc", "crun", "youki"];
 /// Searched after `$PATH`, since runc lives in /usr/sbin and a user's PATH may lack it.
 const FALLBACK_DIRS: &[&str] = &[
     "/usr/local/sbin",

@@ -34,32 +34,6 @@ pub fn client_side(options: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// `info`'s " Security Options:" block, as Docker's CLI prints dockerd's
-/// `SecurityOptions` (`name=seccomp,profile=builtin` → `seccomp` and
-/// `Profile: builtin` under it).
-pub fn print_security_options(out: &mut impl std::io::Write, options: &[String]) -> Result<()> {
-    if options.is_empty() {
-        return Ok(());
-    }
-    writeln!(out, " Security Options:")?;
-    for option in options {
-        for (i, field) in option.split(',').enumerate() {
-            let (key, value) = field.split_once('=').unwrap_or((field, ""));
-            match (i, key) {
-                (0, "name") => writeln!(out, "  {value}")?,
-                _ => {
-                    let mut label = key.to_string();
-                    if let Some(first) = label.get_mut(0..1) {
-                        first.make_ascii_uppercase();
-                    }
-                    writeln!(out, "   {label}: {value}")?
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Go's `json.Compact`: the same JSON (checked), insignificant whitespace
 /// removed, member order and number spelling kept.
 fn compact(text: &[u8]) -> Result<String> {
@@ -123,20 +97,6 @@ mod tests {
         // The old ':' form is read too, and sent in the '=' form.
         let sent = client_side(&opts(&[&format!("seccomp:{}", file.display())])).unwrap();
         assert!(sent[0].starts_with("seccomp={"), "{sent:?}");
-    }
-
-    #[test]
-    fn security_options_print_as_dockers_cli_prints_them() {
-        let mut out = Vec::new();
-        print_security_options(
-            &mut out,
-            &opts(&["name=apparmor", "name=seccomp,profile=builtin"]),
-        )
-        .unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            " Security Options:\n  apparmor\n  seccomp\n   Profile: builtin\n"
-        );
     }
 
     #[test]

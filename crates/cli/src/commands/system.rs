@@ -432,90 +432,22 @@ pub fn version(ctx: &Ctx, args: VersionArgs) -> Result<i32> {
 
 pub fn info(ctx: &Ctx, args: InfoArgs) -> Result<i32> {
     let i = ctx.engine()?.system_info()?;
-    let value = json!({
-        "Containers": i.containers,
-        "ContainersRunning": i.containers_running,
-        "ContainersPaused": i.containers_paused,
-        "ContainersStopped": i.containers_stopped,
-        "Images": i.images,
-        "Volumes": i.volumes,
-        "Driver": "overlay2",
-        "Plugins": {"Volume": i.volume_drivers, "Network": ["bridge", "host", "null"], "Log": i.log_drivers},
-        "LoggingDriver": i.logging_driver,
-        "CgroupDriver": "cgroupfs",
-        "CgroupVersion": i.cgroup_version,
-        "KernelVersion": i.kernel_version,
-        "OperatingSystem": i.operating_system,
-        "OSType": "linux",
-        "Architecture": i.architecture,
-        "NCPU": i.ncpu,
-        "MemTotal": i.mem_total,
-        "DockerRootDir": i.root,
-        "Name": i.hostname,
-        "ServerVersion": env!("CARGO_PKG_VERSION"),
-        "DefaultRuntime": i.default_runtime,
-        "Runtimes": {i.default_runtime.clone(): {"path": i.default_runtime}},
-        "SecurityOptions": i.security_options,
-        "Warnings": i.warnings,
-    });
+    // The document `berth serve` sends, answered by this process.
+    let document = berth_docker::info::document(
+        &i,
+        &berth_docker::info::Answering {
+            server_version: env!("CARGO_PKG_VERSION"),
+            debug: false,
+            events_listeners: 0,
+        },
+    );
     if let Some(f) = &args.format {
-        println!("{}", format::Format::parse(f)?.render(&value)?);
+        println!("{}", format::Format::parse(f)?.render(&document)?);
         return Ok(0);
     }
-    let field = |k: &str| match &value[k] {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "Client:\n Context:    default\n Debug Mode: false\n\nServer:"
-    )?;
-    for (indent, label, key) in [
-        (1, "Containers", "Containers"),
-        (2, "Running", "ContainersRunning"),
-        (2, "Paused", "ContainersPaused"),
-        (2, "Stopped", "ContainersStopped"),
-        (1, "Images", "Images"),
-        (1, "Server Version", "ServerVersion"),
-        (1, "Storage Driver", "Driver"),
-        (1, "Logging Driver", "LoggingDriver"),
-        (1, "Cgroup Driver", "CgroupDriver"),
-        (1, "Cgroup Version", "CgroupVersion"),
-    ] {
-        writeln!(out, "{:indent$}{label}: {}", "", field(key))?;
-    }
-    writeln!(out, " Plugins:")?;
-    for (k, v) in [
-        ("Volume", i.volume_drivers.join(" ")),
-        ("Network", "bridge host null".to_string()),
-        ("Log", i.log_drivers.join(" ")),
-    ] {
-        writeln!(out, "  {k}: {v}")?;
-    }
-    for (label, key) in [
-        ("Runtimes", "DefaultRuntime"),
-        ("Default Runtime", "DefaultRuntime"),
-    ] {
-        writeln!(out, " {label}: {}", field(key))?;
-    }
-    super::security_opt::print_security_options(&mut out, &i.security_options)?;
-    for (label, key) in [
-        ("Kernel Version", "KernelVersion"),
-        ("Operating System", "OperatingSystem"),
-        ("OSType", "OSType"),
-        ("Architecture", "Architecture"),
-        ("CPUs", "NCPU"),
-    ] {
-        writeln!(out, " {label}: {}", field(key))?;
-    }
-    writeln!(
-        out,
-        " Total Memory: {:.2}GiB",
-        i.mem_total as f64 / (1u64 << 30) as f64
-    )?;
-    writeln!(out, " Name: {}", field("Name"))?;
-    writeln!(out, " Docker Root Dir: {}", i.root.display())?;
+    writeln!(out, "Client:\n Context:    default\n Debug Mode: false\n")?;
+    berth_docker::info::write_text(&mut out, &document)?;
     // Docker's CLI prints the daemon's warnings last, on stderr.
     for warning in &i.warnings {
         eprintln!("{warning}");

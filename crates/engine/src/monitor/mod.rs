@@ -45,4 +45,5 @@ mod stdio;
 mod timer;
 
 pub use memory::drop_readonly_file_pages;
+pub(crate) use prepare::init_binary;
 pub use server::main;

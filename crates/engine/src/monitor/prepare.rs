@@ -135,7 +135,7 @@ pub(super) fn spec_input(
     };
     let kernel = super::ipc::kernel_settings(store, c, sys)?;
     let init_binary = if c.spec.host.init {
-        Some(tini_path()?)
+        Some(init_binary().ok_or(ContainerError::InitNotFound)?)
     } else {
         None
     };
@@ -239,7 +239,7 @@ fn dir_is_empty(path: &Path) -> bool {
 }
 
 /// The static tini that `--init` bind-mounts as /sbin/docker-init.
-fn tini_path() -> Result<PathBuf> {
+pub(crate) fn init_binary() -> Option<PathBuf> {
     [
         "/usr/bin/tini-static",
         "/usr/bin/docker-init",
@@ -248,7 +248,6 @@ fn tini_path() -> Result<PathBuf> {
     .iter()
     .map(PathBuf::from)
     .find(|p| p.exists())
-    .ok_or(ContainerError::InitNotFound)
 }
 
 /// The namespace of the running container `reference` (following its own

@@ -13,6 +13,7 @@ mod version;
 pub use check::CheckRequest;
 pub use df::{ContainerUsage, DiskUsage, ImageUsage, VolumeUsage};
 pub use finding::{Checked, Finding};
+pub use host::RuntimeFacts;
 pub use info::SystemInfo;
 pub use prune::{SystemPrune, SystemPruneReport};
 pub use version::{VersionInfo, API_VERSION, MIN_API_VERSION};

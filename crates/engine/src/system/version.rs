@@ -42,16 +42,7 @@ impl Engine {
 
 /// `RUNTIME --version`'s version number ("1.1.5+ds1"), or "" if it cannot run.
 fn runtime_version(runtime: &str) -> String {
-    std::process::Command::new(runtime)
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(2))
-                .map(String::from)
-        })
+    berth_runtime::runtime_binary(runtime)
+        .map(|binary| host::version_and_commit(&binary).0)
         .unwrap_or_default()
 }
