@@ -4,6 +4,7 @@
 mod commands;
 mod exit;
 mod format;
+mod progress;
 mod term;
 
 use std::path::PathBuf;

@@ -317,11 +317,18 @@ fn import(ctx: &Ctx, args: ImportArgs) -> Result<i32> {
     };
     let mut engine = ctx.engine()?;
     let id = if args.file == "-" {
-        engine.image_import(std::io::stdin().lock(), &opts)?
+        let bar = crate::progress::bytes("Importing", None, false);
+        let id = engine.image_import(bar.wrap_read(std::io::stdin().lock()), &opts)?;
+        bar.finish();
+        id
     } else {
         let file =
             std::fs::File::open(&args.file).with_context(|| format!("open {}", args.file))?;
-        engine.image_import(std::io::BufReader::new(file), &opts)?
+        let bar =
+            crate::progress::bytes("Importing", crate::progress::file_size(&args.file), false);
+        let id = engine.image_import(std::io::BufReader::new(bar.wrap_read(file)), &opts)?;
+        bar.finish();
+        id
     };
     println!("{id}");
     Ok(0)
@@ -329,17 +336,25 @@ fn import(ctx: &Ctx, args: ImportArgs) -> Result<i32> {
 
 fn load(ctx: &Ctx, args: LoadArgs) -> Result<i32> {
     let mut engine = ctx.engine()?;
+    // `-q` hides the progress only, as Docker's.
     let loaded = match &args.input {
         Some(path) => {
             let file = std::fs::File::open(path).with_context(|| format!("open {path}"))?;
-            engine.image_load(file)?
+            let bar =
+                crate::progress::bytes("Loading", crate::progress::file_size(path), args.quiet);
+            let loaded = engine.image_load(bar.wrap_read(file))?;
+            bar.finish();
+            loaded
         }
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
                 bail!("requested load from stdin, but stdin is empty");
             }
-            engine.image_load(stdin.lock())?
+            let bar = crate::progress::bytes("Loading", None, args.quiet);
+            let loaded = engine.image_load(bar.wrap_read(stdin.lock()))?;
+            bar.finish();
+            loaded
         }
     };
     let mut out = std::io::stdout().lock();
@@ -380,13 +395,14 @@ fn save(ctx: &Ctx, args: SaveArgs) -> Result<i32> {
                 let file = std::fs::File::create(&tmp).with_context(|| {
                     format!("failed to save image: invalid output path: {path}")
                 })?;
-                let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+                let synced = file.try_clone().context("writing archive")?;
+                let bar = crate::progress::bytes("Saving", None, false);
+                let mut writer = std::io::BufWriter::with_capacity(1 << 20, bar.wrap_write(file));
                 engine.image_save(&args.images, &mut writer)?;
-                let file = writer
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .context("writing archive")?;
-                file.sync_all().context("writing archive")?;
+                writer.flush().context("writing archive")?;
+                drop(writer);
+                bar.finish();
+                synced.sync_all().context("writing archive")?;
                 std::fs::rename(&tmp, target).with_context(|| format!("writing {path}"))
             })();
             if result.is_err() {
@@ -399,9 +415,12 @@ fn save(ctx: &Ctx, args: SaveArgs) -> Result<i32> {
             if stdout.is_terminal() {
                 bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
             }
-            let mut writer = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            let bar = crate::progress::bytes("Saving", None, false);
+            let mut writer =
+                std::io::BufWriter::with_capacity(1 << 20, bar.wrap_write(stdout.lock()));
             engine.image_save(&args.images, &mut writer)?;
             writer.flush().context("writing archive")?;
+            bar.finish();
         }
     }
     Ok(0)

@@ -128,7 +128,12 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<i32> {
             let tmp = path.with_extension("berth-partial");
             let file =
                 std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
-            let result = engine.container_export(&args.container, std::io::BufWriter::new(file));
+            let bar = crate::progress::bytes("Exporting", None, false);
+            let result = engine.container_export(
+                &args.container,
+                std::io::BufWriter::new(bar.wrap_write(file)),
+            );
+            bar.finish();
             if let Err(e) = result {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e.into());
@@ -139,7 +144,9 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<i32> {
             if crate::term::stdout_is_terminal() {
                 bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
             }
-            engine.container_export(&args.container, std::io::stdout().lock())?;
+            let bar = crate::progress::bytes("Exporting", None, false);
+            engine.container_export(&args.container, bar.wrap_write(std::io::stdout().lock()))?;
+            bar.finish();
         }
     }
     Ok(0)

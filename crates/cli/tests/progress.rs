@@ -1,0 +1,68 @@
+//! Long byte streams show their progress on a terminal (stderr) and nothing
+//! in pipes or with `-q`; stdout is never touched.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::Berth;
+
+/// Runs `berth ARGS` under a pseudo-terminal (`script`), returning what the
+/// terminal showed.
+fn on_a_terminal(b: &Berth, args: &str) -> String {
+    let cmd = format!(
+        "{} --root {} {args}",
+        common::bin().display(),
+        b.path().display()
+    );
+    let out = Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .envs(b.env())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script(1) from util-linux");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{args}: {text}");
+    text
+}
+
+#[test]
+fn load_and_save_show_progress_on_a_terminal_only() {
+    let b = Berth::with_busybox();
+    let archive = b.path().join("busybox-saved.tar");
+    let shown = on_a_terminal(&b, &format!("save -o {} busybox", archive.display()));
+    assert!(shown.contains("Saving"), "{shown}");
+    let size = std::fs::metadata(&archive).unwrap().len();
+    assert!(size > 0);
+
+    let other = Berth::new();
+    let shown = on_a_terminal(&other, &format!("load -i {}", archive.display()));
+    // The bar's last state stays: the whole archive read, its size shown.
+    let line = shown
+        .lines()
+        .rev()
+        .find(|l| l.contains("Loading ["))
+        .unwrap_or_else(|| panic!("no progress on the terminal:\n{shown}"));
+    assert!(line.contains("iB/"), "{line}");
+    assert!(shown.contains("Loaded image: busybox:latest"), "{shown}");
+
+    // `-q` hides the progress, not the result (Docker's `load -q`).
+    let quiet = Berth::new();
+    let shown = on_a_terminal(&quiet, &format!("load -q -i {}", archive.display()));
+    assert!(!shown.contains("Loading"), "{shown}");
+    assert!(shown.contains("Loaded image: busybox:latest"), "{shown}");
+
+    // In pipes: nothing but the result.
+    let piped = Berth::new();
+    let r = piped.run(&["load", "-i", archive.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr, "");
+    assert_eq!(r.stdout.trim(), "Loaded image: busybox:latest");
+    let r = b.run(&[
+        "save",
+        "-o",
+        b.path().join("again.tar").to_str().unwrap(),
+        "busybox",
+    ]);
+    assert_eq!((r.code, r.stderr.as_str(), r.stdout.as_str()), (0, "", ""));
+}
