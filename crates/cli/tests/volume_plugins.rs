@@ -477,15 +477,18 @@ fn rclone_volume_shared_by_two_hosts_over_webdav() {
     let (a, b) = (Host::new(), Host::new());
     let mut plugin_a = RclonePlugin::start(&a, "rclone");
     let _plugin_b = RclonePlugin::start(&b, "rclone");
+    // `remote=:webdav:` rather than `type=webdav`: rclone 1.60 cannot
+    // restore a `type=` volume from its state file after a restart.
     let create = [
-        "volume", "create", "-d", "rclone", "-o", "type=webdav", "-o", &url, "-o",
+        "volume", "create", "-d", "rclone", "-o", "remote=:webdav:", "-o", &url, "-o",
         "webdav-vendor=other", "shared",
     ];
     for h in [&a, &b] {
         assert_eq!(h.ok(&create), "shared");
         let v = h.inspect("shared");
         assert_eq!(v["Driver"], "rclone");
-        assert_eq!(v["Options"]["type"], "webdav");
+        assert_eq!(v["Options"]["remote"], ":webdav:");
+        assert_eq!(v["Scope"], "local");
     }
     // Written in a container of host A...
     a.ok(&[

@@ -31,8 +31,8 @@ struct State {
 
 pub struct Recorder {
     pub socket: PathBuf,
-    /// Where its volumes' data is (`base/NAME`).
-    pub base: tempfile::TempDir,
+    /// Where its volumes' data is (`base/NAME`); kept across a restart.
+    pub base: Arc<tempfile::TempDir>,
     state: Arc<Mutex<State>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -40,14 +40,19 @@ pub struct Recorder {
 impl Recorder {
     /// Serves at `dir/NAME.sock`.
     pub fn start(dir: &Path, name: &str) -> Recorder {
-        Self::start_with(dir, name, Arc::new(Mutex::new(State::default())))
+        let base = Arc::new(tempfile::tempdir().unwrap());
+        Self::start_with(dir, name, Arc::new(Mutex::new(State::default())), base)
     }
 
-    fn start_with(dir: &Path, name: &str, state: Arc<Mutex<State>>) -> Recorder {
+    fn start_with(
+        dir: &Path,
+        name: &str,
+        state: Arc<Mutex<State>>,
+        base: Arc<tempfile::TempDir>,
+    ) -> Recorder {
         let socket = dir.join(format!("{name}.sock"));
         let _ = std::fs::remove_file(&socket);
         let listener = UnixListener::bind(&socket).expect("plugin socket");
-        let base = tempfile::tempdir().unwrap();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (st, b, s) = (state.clone(), base.path().to_path_buf(), stop.clone());
         std::thread::spawn(move || {
@@ -71,9 +76,9 @@ impl Recorder {
     /// Stops listening (the socket file stays: a dead plugin), then starts
     /// again on the same socket with the same volumes: a plugin restart.
     pub fn restart(self, dir: &Path, name: &str) -> Recorder {
-        let state = self.state.clone();
+        let (state, base) = (self.state.clone(), self.base.clone());
         drop(self);
-        Self::start_with(dir, name, state)
+        Self::start_with(dir, name, state, base)
     }
 
     /// Stops answering new connections; the socket refuses them.
