@@ -412,8 +412,13 @@ struct RclonePlugin {
 
 impl RclonePlugin {
     fn start(host: &Host, name: &str) -> RclonePlugin {
+        Self::start_in(host.plugins.path(), name)
+    }
+
+    /// Serves at `dir/NAME.sock`.
+    fn start_in(dir: &Path, name: &str) -> RclonePlugin {
         let state = tempfile::tempdir().unwrap();
-        let socket = host.plugins.path().join(format!("{name}.sock"));
+        let socket = dir.join(format!("{name}.sock"));
         let mut p = RclonePlugin {
             proc: None,
             state,
@@ -465,6 +470,7 @@ impl RclonePlugin {
 impl Drop for RclonePlugin {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
 
@@ -537,4 +543,69 @@ fn rclone_volume_shared_by_two_hosts_over_webdav() {
             common::mounts_under(h.b.path())
         );
     }
+}
+
+/// dockerd beside berth, each with its own rclone plugin on the same WebDAV
+/// remote: a file a dockerd container writes is read by a berth container,
+/// and `volume inspect` shows the same plugin volume the same way. dockerd's
+/// plugin directory is the host's /run/docker/plugins: the plugin there has
+/// a name of this test's own and goes at the end.
+#[test]
+fn rclone_volume_side_by_side_with_dockerd() {
+    if !common::dockerd_answers() {
+        eprintln!("skipped: no dockerd answers");
+        return;
+    }
+    require_rclone();
+    let remote = tempfile::tempdir().unwrap();
+    let (_webdav, port) = webdav(remote.path());
+    let url = format!("webdav-url=http://127.0.0.1:{port}/");
+    let name = format!("berthtest{}", std::process::id());
+    let volume = format!("{name}-vol");
+    let docker_dir = Path::new("/run/docker/plugins");
+    std::fs::create_dir_all(docker_dir).unwrap();
+    let _docker_plugin = RclonePlugin::start_in(docker_dir, &name);
+    let h = Host::new();
+    let _berth_plugin = RclonePlugin::start(&h, &name);
+    let opts = ["-o", "remote=:webdav:", "-o", &url, "-o", "webdav-vendor=other"];
+    let mut create = vec!["volume", "create", "-d", &name];
+    create.extend(opts);
+    create.push(&volume);
+    struct DockerVolume<'a>(&'a str);
+    impl Drop for DockerVolume<'_> {
+        fn drop(&mut self) {
+            let _ = common::docker(&["volume", "rm", "-f", self.0]);
+        }
+    }
+    assert!(common::docker(&create).is_some(), "docker volume create");
+    let _cleanup = DockerVolume(&volume);
+    h.ok(&create);
+    let mount = format!("{volume}:/data");
+    assert!(common::docker(&[
+        "run", "--rm", "-v", &mount, "busybox", "sh", "-c", "echo from-dockerd > /data/d",
+    ])
+    .is_some());
+    assert_eq!(
+        h.ok(&["run", "--rm", "-v", &format!("{mount}:ro"), "busybox", "cat", "/data/d"]),
+        "from-dockerd"
+    );
+    let theirs: Value =
+        serde_json::from_str(&common::docker(&["volume", "inspect", &volume]).unwrap()).unwrap();
+    let (ours, theirs) = (h.inspect(&volume), theirs[0].clone());
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&ours), keys(&theirs), "{ours}\n{theirs}");
+    for field in ["Driver", "Name", "Options", "Scope", "Status", "Labels"] {
+        assert_eq!(ours[field], theirs[field], "{field}: {ours}\n{theirs}");
+    }
+    let line = format!("{name} {volume}");
+    let ls = common::docker(&["volume", "ls", "--format", "{{.Driver}} {{.Name}}"]).unwrap();
+    assert!(ls.lines().any(|l| l == line), "{ls}");
+    let ls = h.ok(&["volume", "ls", "--format", "{{.Driver}} {{.Name}}"]);
+    assert_eq!(ls, line);
+    h.ok(&["volume", "rm", &volume]);
+    assert!(common::docker(&["volume", "rm", &volume]).is_some());
 }
