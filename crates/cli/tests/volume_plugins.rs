@@ -65,7 +65,11 @@ impl Host {
         let r = self.run(args);
         assert_ne!(r.code, 0, "berth {args:?} succeeded: {}", r.stdout);
         let err = r.stderr.trim().to_string();
-        assert_eq!(err.lines().count(), 1, "berth {args:?}: not one line: {err}");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "berth {args:?}: not one line: {err}"
+        );
         (r.code, err)
     }
 
@@ -113,10 +117,21 @@ fn recording_plugin_sees_create_mount_unmount_remove_in_order() {
 
     // One container, the volume twice: two mounts, two ids, each unmounted once.
     h.ok(&[
-        "run", "--rm", "-v", "pv:/x", "--mount", "type=volume,src=pv,dst=/y",
-        "busybox", "sh", "-c", "echo written > /x/f && cat /y/f",
+        "run",
+        "--rm",
+        "-v",
+        "pv:/x",
+        "--mount",
+        "type=volume,src=pv,dst=/y",
+        "busybox",
+        "sh",
+        "-c",
+        "echo written > /x/f && cat /y/f",
     ]);
-    assert_eq!(std::fs::read_to_string(data.join("f")).unwrap(), "written\n");
+    assert_eq!(
+        std::fs::read_to_string(data.join("f")).unwrap(),
+        "written\n"
+    );
     let life = rec.lifecycle("pv");
     assert_eq!(life[0], "Create");
     let mounts: Vec<&String> = life.iter().filter(|c| c.starts_with("Mount ")).collect();
@@ -156,16 +171,27 @@ fn every_place_a_driver_name_goes_reaches_the_plugin() {
     let rec = Recorder::start(h.plugins.path(), "rec2");
     // --volume-driver: the -v volume is made by the plugin.
     h.ok(&[
-        "run", "--rm", "--volume-driver", "rec2", "-v", "byflag:/x", "busybox", "touch", "/x/a",
+        "run",
+        "--rm",
+        "--volume-driver",
+        "rec2",
+        "-v",
+        "byflag:/x",
+        "busybox",
+        "touch",
+        "/x/a",
     ]);
     assert!(rec.has_volume("byflag"));
     assert_eq!(h.inspect("byflag")["Driver"], "rec2");
     assert!(rec.base.path().join("byflag/a").exists());
     // --mount volume-driver= and volume-opt=.
     h.ok(&[
-        "run", "--rm", "--mount",
+        "run",
+        "--rm",
+        "--mount",
         "type=volume,src=bymount,dst=/x,volume-driver=rec2,volume-opt=size=1g",
-        "busybox", "true",
+        "busybox",
+        "true",
     ]);
     let create = rec
         .calls_of("Create")
@@ -179,8 +205,7 @@ fn every_place_a_driver_name_goes_reaches_the_plugin() {
     h.ok(&["volume", "create", "plain"]);
     let ls = h.ok(&["volume", "ls", "--format", "{{.Driver}} {{.Name}}"]);
     assert_eq!(
-        ls,
-        "rec2 byflag\nrec2 bymount\nrec2 elsewhere\nlocal plain",
+        ls, "rec2 byflag\nrec2 bymount\nrec2 elsewhere\nlocal plain",
         "{ls}"
     );
     assert_eq!(
@@ -188,7 +213,10 @@ fn every_place_a_driver_name_goes_reaches_the_plugin() {
         "byflag\nbymount\nelsewhere"
     );
     let v = h.inspect("elsewhere");
-    assert_eq!((v["Driver"].as_str(), v["Scope"].as_str()), (Some("rec2"), Some("global")));
+    assert_eq!(
+        (v["Driver"].as_str(), v["Scope"].as_str()),
+        (Some("rec2"), Some("global"))
+    );
     // prune leaves plugin volumes alone (dockerd prunes local volumes only).
     h.ok(&["volume", "prune", "-af"]);
     assert_eq!(h.names(), ["byflag", "bymount", "elsewhere"]);
@@ -214,11 +242,20 @@ fn plugin_failures_are_one_line_errors_that_leave_nothing() {
     // Absent.
     let (_, err) = h.fails(&["volume", "create", "-d", "absent", "v0"]);
     assert!(
-        err.contains("create v0: error looking up volume plugin absent: plugin \"absent\" not found"),
+        err.contains(
+            "create v0: error looking up volume plugin absent: plugin \"absent\" not found"
+        ),
         "{err}"
     );
     let (code, err) = h.fails(&[
-        "run", "--rm", "--volume-driver", "absent", "-v", "v0:/x", "busybox", "true",
+        "run",
+        "--rm",
+        "--volume-driver",
+        "absent",
+        "-v",
+        "v0:/x",
+        "busybox",
+        "true",
     ]);
     assert_eq!(code, 125, "{err}");
     assert!(err.contains("plugin \"absent\" not found"), "{err}");
@@ -229,7 +266,10 @@ fn plugin_failures_are_one_line_errors_that_leave_nothing() {
     // Refused: the plugin's Err, word for word.
     rec.answer("Create", Answer::Refuse("backend says no".into()));
     let (_, err) = h.fails(&["volume", "create", "-d", "bad", "v1"]);
-    assert!(err.ends_with("create v1: VolumeDriver.Create: backend says no"), "{err}");
+    assert!(
+        err.ends_with("create v1: VolumeDriver.Create: backend says no"),
+        "{err}"
+    );
     none_made(&h, "v1");
     // Hangs: the deadline.
     rec.answer("Create", Answer::Hang);
@@ -240,14 +280,24 @@ fn plugin_failures_are_one_line_errors_that_leave_nothing() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(!out.status.success());
-    assert!(err.ends_with("VolumeDriver.Create: plugin bad did not answer within 1s"), "{err}");
+    assert!(
+        err.ends_with("VolumeDriver.Create: plugin bad did not answer within 1s"),
+        "{err}"
+    );
     none_made(&h, "v1");
     // Dies mid-call.
     rec.answer("Create", Answer::Die);
     let (_, err) = h.fails(&["volume", "create", "-d", "bad", "v1"]);
-    assert!(err.contains("create v1: VolumeDriver.Create: plugin bad is not reachable"), "{err}");
+    assert!(
+        err.contains("create v1: VolumeDriver.Create: plugin bad is not reachable"),
+        "{err}"
+    );
     none_made(&h, "v1");
 
     // Mount refused or hanging: `run` fails with 125; nothing to unmount.
@@ -260,14 +310,20 @@ fn plugin_failures_are_one_line_errors_that_leave_nothing() {
     rec.answer("Mount", Answer::Hang);
     let (code, err) = h.fails(&["run", "--rm", "-v", "v2:/x", "busybox", "true"]);
     assert_eq!(code, 125, "{err}");
-    assert!(err.contains("VolumeDriver.Mount: plugin bad did not answer within 5s"), "{err}");
+    assert!(
+        err.contains("VolumeDriver.Mount: plugin bad did not answer within 5s"),
+        "{err}"
+    );
     assert_eq!(rec.calls_of("Unmount").len(), 0);
     assert_eq!(h.ok(&["ps", "-aq"]), "");
 
     // Remove refused: the volume stays; -f forgets it here (dockerd's purge).
     rec.answer("Remove", Answer::Refuse("busy".into()));
     let (_, err) = h.fails(&["volume", "rm", "v2"]);
-    assert!(err.ends_with("remove v2: VolumeDriver.Remove: busy"), "{err}");
+    assert!(
+        err.ends_with("remove v2: VolumeDriver.Remove: busy"),
+        "{err}"
+    );
     assert_eq!(h.inspect("v2")["Driver"], "bad");
     h.ok(&["volume", "rm", "-f", "v2"]);
     assert!(!h.b.path().join("volumes/v2").exists());
@@ -278,7 +334,11 @@ fn plugin_failures_are_one_line_errors_that_leave_nothing() {
     rec.stop();
     let r = h.run(&["volume", "ls", "-q"]);
     assert_eq!((r.code, r.stdout.trim()), (0, "v3"), "{}", r.stderr);
-    assert!(r.stderr.contains("plugin bad is not reachable"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("plugin bad is not reachable"),
+        "{}",
+        r.stderr
+    );
     let (_, err) = h.fails(&["volume", "inspect", "v3"]);
     assert!(err.contains("plugin bad is not reachable"), "{err}");
 }
@@ -294,7 +354,9 @@ fn a_crash_between_mount_and_start_is_unmounted_by_the_next_command() {
     {
         let name = format!("cc{i}");
         let _ = h
-            .command(&["run", "-d", "--name", &name, "-v", "cv:/x", "busybox", "sleep", "60"])
+            .command(&[
+                "run", "-d", "--name", &name, "-v", "cv:/x", "busybox", "sleep", "60",
+            ])
             .env("BERTH_CRASH_AT", "start:after-volumes")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -310,7 +372,12 @@ fn a_crash_between_mount_and_start_is_unmounted_by_the_next_command() {
         // Never again.
         h.ok(&["system", "check", "--repair"]);
         let _ = h.run(&["rm", "-f", &name]);
-        assert_eq!(rec.calls_of("Unmount").len(), i + 1, "{:?}", rec.lifecycle("cv"));
+        assert_eq!(
+            rec.calls_of("Unmount").len(),
+            i + 1,
+            "{:?}",
+            rec.lifecycle("cv")
+        );
     }
 }
 
@@ -319,7 +386,9 @@ fn a_restarted_plugin_is_activated_again() {
     let h = Host::new();
     let rec = Recorder::start(h.plugins.path(), "rs");
     h.ok(&["volume", "create", "-d", "rs", "rv"]);
-    h.ok(&["run", "-d", "--name", "long", "-v", "rv:/x", "busybox", "sleep", "60"]);
+    h.ok(&[
+        "run", "-d", "--name", "long", "-v", "rv:/x", "busybox", "sleep", "60",
+    ]);
     // The plugin goes away while the volume is mounted...
     rec.stop();
     let (code, err) = h.fails(&["run", "--rm", "-v", "rv:/x", "busybox", "true"]);
@@ -332,13 +401,107 @@ fn a_restarted_plugin_is_activated_again() {
     assert!(rec.calls_of("Plugin.Activate").len() > activations);
     h.ok(&["rm", "-f", "long"]);
     let (mut mounted, mut unmounted): (Vec<String>, Vec<String>) = (
-        rec.calls_of("Mount").iter().map(|c| c["ID"].to_string()).collect(),
-        rec.calls_of("Unmount").iter().map(|c| c["ID"].to_string()).collect(),
+        rec.calls_of("Mount")
+            .iter()
+            .map(|c| c["ID"].to_string())
+            .collect(),
+        rec.calls_of("Unmount")
+            .iter()
+            .map(|c| c["ID"].to_string())
+            .collect(),
     );
     mounted.sort();
     unmounted.sort();
     assert_eq!(mounted.len(), 2);
     assert_eq!(mounted, unmounted);
+}
+
+/// The Engine API alike: `POST /volumes/create` with a plugin driver,
+/// `HostConfig.VolumeDriver`, inspect, `GET /volumes` (with dockerd's
+/// `Warnings` when a plugin fails), `DELETE`.
+#[test]
+fn the_engine_api_speaks_to_plugins_too() {
+    let h = Host::new();
+    let rec = Recorder::start(h.plugins.path(), "rec3");
+    let socket = h.b.path().join("api.sock");
+    let _serve = Proc(
+        h.command(&["serve", "-H", &format!("unix://{}", socket.display())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(Instant::now() < deadline, "berth serve did not come up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let api = |method: &str, path: &str, body: &str| -> (u16, Value) {
+        let out = Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}", "-X", method, "-H"])
+            .args(["Content-Type: application/json", "--data-binary", body])
+            .arg("--unix-socket")
+            .arg(&socket)
+            .arg(format!("http://d/v1.41{path}"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        (
+            code.parse().unwrap(),
+            serde_json::from_str(body).unwrap_or(Value::Null),
+        )
+    };
+    let (code, v) = api(
+        "POST",
+        "/volumes/create",
+        r#"{"Name":"apiv","Driver":"rec3","DriverOpts":{"a":"b"}}"#,
+    );
+    assert_eq!(code, 201, "{v}");
+    assert_eq!(
+        (v["Driver"].as_str(), v["Scope"].as_str()),
+        (Some("rec3"), Some("global"))
+    );
+    assert_eq!(rec.calls_of("Create")[0]["Opts"]["a"], "b");
+    let (code, v) = api("GET", "/volumes/apiv", "");
+    assert_eq!(
+        (code, &v["Status"]["recorded"]),
+        (200, &Value::Bool(true)),
+        "{v}"
+    );
+    let (code, v) = api(
+        "POST",
+        "/containers/create?name=apic",
+        r#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"VolumeDriver":"rec3","Binds":["apiv2:/x"]}}"#,
+    );
+    assert_eq!(code, 201, "{v}");
+    assert!(rec.has_volume("apiv2"));
+    let (code, v) = api("GET", "/volumes", "");
+    assert_eq!((code, &v["Warnings"]), (200, &Value::Null), "{v}");
+    assert_eq!(v["Volumes"].as_array().unwrap().len(), 2, "{v}");
+    let (code, _) = api("DELETE", "/containers/apic", "");
+    assert_eq!(code, 204);
+    let (code, v) = api("DELETE", "/volumes/apiv", "");
+    assert_eq!(code, 204, "{v}");
+    assert!(!rec.has_volume("apiv"));
+    rec.stop();
+    let (code, v) = api("GET", "/volumes", "");
+    assert_eq!(code, 200, "{v}");
+    let warnings = v["Warnings"].as_array().expect("warnings");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .contains("plugin rec3 is not reachable"),
+        "{v}"
+    );
+    let (code, v) = api(
+        "POST",
+        "/volumes/create",
+        r#"{"Name":"apiv3","Driver":"rec3"}"#,
+    );
+    assert_eq!(code, 503, "{v}");
+    assert_eq!(api("GET", "/plugins", "").1, serde_json::json!([]));
 }
 
 // ---- rclone: network storage on loopback ----
@@ -367,7 +530,10 @@ impl Drop for Proc {
 fn require_rclone() {
     common::registry::require("rclone", "rclone");
     common::registry::require("fusermount3", "fuse3");
-    assert!(Path::new("/dev/fuse").exists(), "/dev/fuse is required (FUSE)");
+    assert!(
+        Path::new("/dev/fuse").exists(),
+        "/dev/fuse is required (FUSE)"
+    );
 }
 
 /// `rclone serve webdav DIR` on a loopback port it holds (retried if
@@ -448,7 +614,10 @@ impl RclonePlugin {
         self.proc = Some(Proc(child));
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
-            assert!(Instant::now() < deadline, "rclone serve docker did not start");
+            assert!(
+                Instant::now() < deadline,
+                "rclone serve docker did not start"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -486,8 +655,17 @@ fn rclone_volume_shared_by_two_hosts_over_webdav() {
     // `remote=:webdav:` rather than `type=webdav`: rclone 1.60 cannot
     // restore a `type=` volume from its state file after a restart.
     let create = [
-        "volume", "create", "-d", "rclone", "-o", "remote=:webdav:", "-o", &url, "-o",
-        "webdav-vendor=other", "shared",
+        "volume",
+        "create",
+        "-d",
+        "rclone",
+        "-o",
+        "remote=:webdav:",
+        "-o",
+        &url,
+        "-o",
+        "webdav-vendor=other",
+        "shared",
     ];
     for h in [&a, &b] {
         assert_eq!(h.ok(&create), "shared");
@@ -498,7 +676,14 @@ fn rclone_volume_shared_by_two_hosts_over_webdav() {
     }
     // Written in a container of host A...
     a.ok(&[
-        "run", "--rm", "-v", "shared:/data", "busybox", "sh", "-c", "echo from-a > /data/hello",
+        "run",
+        "--rm",
+        "-v",
+        "shared:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "echo from-a > /data/hello",
     ]);
     assert_eq!(
         std::fs::read_to_string(remote.path().join("hello")).unwrap(),
@@ -506,27 +691,65 @@ fn rclone_volume_shared_by_two_hosts_over_webdav() {
     );
     // ...read in a container of host B, read-only there.
     assert_eq!(
-        b.ok(&["run", "--rm", "-v", "shared:/data:ro", "busybox", "cat", "/data/hello"]),
+        b.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "shared:/data:ro",
+            "busybox",
+            "cat",
+            "/data/hello"
+        ]),
         "from-a"
     );
     let r = b.run(&[
-        "run", "--rm", "-v", "shared:/data:ro", "busybox", "sh", "-c", "echo x > /data/nope",
+        "run",
+        "--rm",
+        "-v",
+        "shared:/data:ro",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /data/nope",
     ]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("Read-only file system"), "{}", r.stderr);
     assert!(!remote.path().join("nope").exists());
     // And back: B writes, A reads.
     b.ok(&[
-        "run", "--rm", "-v", "shared:/data", "busybox", "sh", "-c", "echo from-b > /data/back",
+        "run",
+        "--rm",
+        "-v",
+        "shared:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "echo from-b > /data/back",
     ]);
     assert_eq!(
-        a.ok(&["run", "--rm", "-v", "shared:/data", "busybox", "cat", "/data/back"]),
+        a.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "shared:/data",
+            "busybox",
+            "cat",
+            "/data/back"
+        ]),
         "from-b"
     );
     // A's plugin restarts: activated again, the volume still works.
     plugin_a.restart();
     assert_eq!(
-        a.ok(&["run", "--rm", "-v", "shared:/data", "busybox", "cat", "/data/hello"]),
+        a.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "shared:/data",
+            "busybox",
+            "cat",
+            "/data/hello"
+        ]),
         "from-a"
     );
     // Removed on A: gone there, B and the remote data stay.
@@ -567,7 +790,14 @@ fn rclone_volume_side_by_side_with_dockerd() {
     let _docker_plugin = RclonePlugin::start_in(docker_dir, &name);
     let h = Host::new();
     let _berth_plugin = RclonePlugin::start(&h, &name);
-    let opts = ["-o", "remote=:webdav:", "-o", &url, "-o", "webdav-vendor=other"];
+    let opts = [
+        "-o",
+        "remote=:webdav:",
+        "-o",
+        &url,
+        "-o",
+        "webdav-vendor=other",
+    ];
     let mut create = vec!["volume", "create", "-d", &name];
     create.extend(opts);
     create.push(&volume);
@@ -582,11 +812,26 @@ fn rclone_volume_side_by_side_with_dockerd() {
     h.ok(&create);
     let mount = format!("{volume}:/data");
     assert!(common::docker(&[
-        "run", "--rm", "-v", &mount, "busybox", "sh", "-c", "echo from-dockerd > /data/d",
+        "run",
+        "--rm",
+        "-v",
+        &mount,
+        "busybox",
+        "sh",
+        "-c",
+        "echo from-dockerd > /data/d",
     ])
     .is_some());
     assert_eq!(
-        h.ok(&["run", "--rm", "-v", &format!("{mount}:ro"), "busybox", "cat", "/data/d"]),
+        h.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            &format!("{mount}:ro"),
+            "busybox",
+            "cat",
+            "/data/d"
+        ]),
         "from-dockerd"
     );
     let theirs: Value =

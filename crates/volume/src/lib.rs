@@ -267,6 +267,13 @@ pub fn create(
         Err(VolumeError::NoSuchDriver(driver)) => {
             return Err(VolumeError::CreateNoSuchDriver { name, driver })
         }
+        Err(e @ (VolumeError::Plugin { .. } | VolumeError::NotVolumeDriver(_))) => {
+            return Err(VolumeError::Driver {
+                op: "create",
+                name,
+                source: Box::new(e),
+            })
+        }
         Err(e) => return Err(e),
     };
     driver.validate(&name, &opts)?;
@@ -288,20 +295,18 @@ pub fn create(
     }
 
     let staging = store.staging_dir("volume")?;
-    let built = driver
-        .create(&name, &staging, &opts)
-        .map_err(|e| match e {
-            VolumeError::QuotaUnsupported { fs, .. } => VolumeError::QuotaUnsupported {
-                name: name.clone(),
-                fs,
-            },
-            e @ VolumeError::Plugin { .. } => VolumeError::Driver {
-                op: "create",
-                name: name.clone(),
-                source: Box::new(e),
-            },
-            e => e,
-        });
+    let built = driver.create(&name, &staging, &opts).map_err(|e| match e {
+        VolumeError::QuotaUnsupported { fs, .. } => VolumeError::QuotaUnsupported {
+            name: name.clone(),
+            fs,
+        },
+        e @ VolumeError::Plugin { .. } => VolumeError::Driver {
+            op: "create",
+            name: name.clone(),
+            source: Box::new(e),
+        },
+        e => e,
+    });
     let driver_made = built.is_ok();
     let built = built.and_then(|()| restrict(&staging));
     let result = built.and_then(|()| {
@@ -509,9 +514,11 @@ fn remove_unused(store: &mut Store, name: &str, purge: bool) -> Result<(), Volum
         match removed {
             Ok(()) => {}
             Err(_) if purge && driver_name != LOCAL_DRIVER => {}
-            Err(e @ (VolumeError::Plugin { .. }
-            | VolumeError::NoSuchDriver(_)
-            | VolumeError::NotVolumeDriver(_))) => {
+            Err(
+                e @ (VolumeError::Plugin { .. }
+                | VolumeError::NoSuchDriver(_)
+                | VolumeError::NotVolumeDriver(_)),
+            ) => {
                 return Err(VolumeError::Driver {
                     op: "remove",
                     name: name.to_string(),

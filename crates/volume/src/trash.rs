@@ -260,11 +260,7 @@ pub fn repair(store: &mut Store) -> Result<(), VolumeError> {
         let dir = crate::volume_dir(store, &volume.name);
         std::fs::create_dir_all(&dir).map_err(|e| VolumeError::io(&dir, e))?;
         crate::restrict(&dir)?;
-        crate::driver_for(&volume.driver, &Linux)?.create(
-            &volume.name,
-            &dir,
-            &volume.options,
-        )?;
+        crate::driver_for(&volume.driver, &Linux)?.create(&volume.name, &dir, &volume.options)?;
     }
     Ok(())
 }

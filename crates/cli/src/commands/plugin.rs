@@ -55,7 +55,8 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
             .as_deref()
             .unwrap_or("table {{.Name}}\t{{.Implements}}\t{{.Address}}"),
     )?;
-    let headers = json!({"Name": "NAME", "Implements": "IMPLEMENTS", "Address": "ADDRESS", "File": "FILE"});
+    let headers =
+        json!({"Name": "NAME", "Implements": "IMPLEMENTS", "Address": "ADDRESS", "File": "FILE"});
     format.print_rows(&headers, &rows)?;
     Ok(0)
 }

@@ -597,9 +597,9 @@ fn check_subpath(
     // A plugin volume's data is only seen when mounted: checked at start.
     let plain = driver == berth_volume::LOCAL_DRIVER
         && match existing {
-        Some(v) => !v.mounts_device(),
-        None => !new_options.contains_key("type") && !new_options.contains_key("device"),
-    };
+            Some(v) => !v.mounts_device(),
+            None => !new_options.contains_key("type") && !new_options.contains_key("device"),
+        };
     if !plain || subpath == "." {
         return Ok(());
     }

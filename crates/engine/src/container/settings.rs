@@ -57,4 +57,3 @@ pub(super) fn validate(store: &Store, host: &mut HostSpec, hostname_given: bool)
     }
     Ok(())
 }
-

@@ -23,8 +23,8 @@ pub use berth_volume::{
 };
 pub use clone::{VolumeClone, VolumeCloned};
 pub use create::VolumeCreate;
-pub use list::VolumeList;
-pub use plugins::PluginInfo;
 pub use export::{VolumeExport, VolumeExported};
 pub use filter::{VolumeFilter, VolumePruneFilter};
 pub use import::VolumeImported;
+pub use list::VolumeList;
+pub use plugins::PluginInfo;

@@ -19,13 +19,11 @@ impl Engine {
             Ok(v) => {
                 let driver = PluginDriver::open(&v.driver)?;
                 let dir = self.store.volumes_dir().join(name);
-                driver
-                    .remove(name, &dir)
-                    .map_err(|e| VolumeError::Driver {
-                        op: "remove",
-                        name: name.to_string(),
-                        source: Box::new(e),
-                    })?;
+                driver.remove(name, &dir).map_err(|e| VolumeError::Driver {
+                    op: "remove",
+                    name: name.to_string(),
+                    source: Box::new(e),
+                })?;
                 Ok(())
             }
             Err(_) if force => Ok(()),

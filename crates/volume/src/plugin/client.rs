@@ -47,7 +47,12 @@ pub enum CallError {
 }
 
 /// Calls `method` (`VolumeDriver.Create`) with `body`; the answer's JSON.
-pub fn call(addr: &Addr, method: &str, body: &Value, timeout: Duration) -> Result<Value, CallError> {
+pub fn call(
+    addr: &Addr,
+    method: &str,
+    body: &Value,
+    timeout: Duration,
+) -> Result<Value, CallError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()

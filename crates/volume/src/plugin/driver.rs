@@ -132,11 +132,21 @@ impl VolumeDriver for PluginDriver {
         let dir = crate::volume_dir(store, &volume.name);
         let _lock = FileLock::acquire(&dir.join("lock"))?;
         let mut records = read_records(&dir)?;
-        let Some(record) = records.iter().find(|r| r.container == container_id).cloned() else {
+        let Some(record) = records
+            .iter()
+            .find(|r| r.container == container_id)
+            .cloned()
+        else {
             return Ok(());
         };
         let result = self.plugin.unmount(&volume.name, &record.id);
-        if matches!(result, Err(VolumeError::Plugin { unavailable: true, .. })) {
+        if matches!(
+            result,
+            Err(VolumeError::Plugin {
+                unavailable: true,
+                ..
+            })
+        ) {
             // Not heard: retried at the next teardown.
             return result;
         }
@@ -208,7 +218,10 @@ fn fill(volume: &mut Volume, got: &PluginVolume, scope: Scope) {
 /// The volumes the plugin lists that `known` (the store's names) does not
 /// have: volumes made through another host or daemon, shown by `volume ls`
 /// as dockerd shows every driver's list.
-pub fn foreign_volumes(driver: &PluginDriver, known: &[String]) -> Result<Vec<Volume>, VolumeError> {
+pub fn foreign_volumes(
+    driver: &PluginDriver,
+    known: &[String],
+) -> Result<Vec<Volume>, VolumeError> {
     let scope = driver.capabilities().scope;
     let mut out = Vec::new();
     for got in driver.plugin.list()? {

@@ -109,9 +109,10 @@ impl Plugin {
     pub fn call(&self, method: &str, body: &Value) -> Result<Value, VolumeError> {
         client::call(&self.addr, method, body, self.timeout).map_err(|e| {
             let (reason, unavailable) = match e {
-                CallError::Unreachable(why) => {
-                    (format!("plugin {} is not reachable: {why}", self.name), true)
-                }
+                CallError::Unreachable(why) => (
+                    format!("plugin {} is not reachable: {why}", self.name),
+                    true,
+                ),
                 CallError::Timeout(after) => (
                     format!(
                         "plugin {} did not answer within {}s",
@@ -134,8 +135,11 @@ impl Plugin {
     }
 
     pub fn create(&self, name: &str, options: &Options) -> Result<(), VolumeError> {
-        self.call("VolumeDriver.Create", &json!({"Name": name, "Opts": options}))
-            .map(drop)
+        self.call(
+            "VolumeDriver.Create",
+            &json!({"Name": name, "Opts": options}),
+        )
+        .map(drop)
     }
 
     pub fn remove(&self, name: &str) -> Result<(), VolumeError> {
