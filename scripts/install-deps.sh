@@ -41,6 +41,9 @@ packages=(
     # storage scenarios: NFS-backed binds, xattr checks, sized volumes and
     # reflink clones on a btrfs filesystem the tests make on a loop device
     nfs-kernel-server e2fsprogs attr btrfs-progs
+    # network storage through Docker's volume plugin protocol: rclone serves
+    # WebDAV on loopback and is the plugin (`rclone serve docker`, FUSE)
+    rclone fuse3
     # the scripts' own tools (`script` lives in bsdutils)
     curl ca-certificates python3 jq hyperfine util-linux bsdutils procps
     # rusqlite's bundled SQLite is compiled with the system C compiler

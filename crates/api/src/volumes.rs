@@ -28,11 +28,17 @@ pub fn routes() -> Router<Shared> {
 
 async fn list(State(engine): State<Shared>, q: Query) -> Result<Json<Value>, ApiError> {
     let filter = VolumeFilter::new(&q.filters()?.to_engine())?;
-    let volumes = engine
+    let listed = engine
         .with_engine(move |engine| Ok(engine.volume_list(&filter)?))
         .await?;
-    let volumes: Vec<Value> = volumes.iter().map(inspect_json).collect();
-    Ok(Json(json!({"Volumes": volumes, "Warnings": null})))
+    let volumes: Vec<Value> = listed.volumes.iter().map(inspect_json).collect();
+    // dockerd: what went wrong asking a plugin, or null.
+    let warnings = if listed.warnings.is_empty() {
+        Value::Null
+    } else {
+        json!(listed.warnings)
+    };
+    Ok(Json(json!({"Volumes": volumes, "Warnings": warnings})))
 }
 
 async fn create(State(engine): State<Shared>, q: Query, body: Bytes) -> Result<Response, ApiError> {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use commands::{container, image, network, registry, system, volume};
+use commands::{container, image, network, plugin, registry, system, volume};
 
 #[derive(Parser)]
 #[command(
@@ -109,6 +109,9 @@ enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(network::NetworkCommand),
+    /// List the (legacy) plugins berth finds, such as volume plugins
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
     /// Create and run a new container from an image
     Run(container::RunArgs),
     /// Create a new container
@@ -299,6 +302,7 @@ fn main() {
         ),
         Command::Volume(cmd) => (volume::dispatch(&ctx, cmd), exit::FAILURE),
         Command::Network(cmd) => (network::dispatch(&ctx, cmd), exit::FAILURE),
+        Command::Plugin(cmd) => (plugin::dispatch(&ctx, cmd), exit::FAILURE),
         // Docker: `run` and `create` fail with 125 when the engine fails.
         Command::Run(a) => (container::run(&ctx, a), exit::USAGE),
         Command::Create(a) => (container::create(&ctx, a), exit::USAGE),

@@ -37,7 +37,7 @@ pub fn create_filled(
     }
     let staging = store.staging_dir("volume-clone")?;
     let result = driver
-        .create(&staging, &options)
+        .create(name, &staging, &options)
         .and_then(|()| crate::restrict(&staging))
         .and_then(|()| fill(&driver.path(&staging)))
         .and_then(|()| {
@@ -52,7 +52,7 @@ pub fn create_filled(
                 if target.exists() {
                     // No row but a directory: an empty orphan of a crashed
                     // create (recover registered any holding data).
-                    driver.remove(&target)?;
+                    driver.remove(name, &target)?;
                     let trash = trash_path(&volumes, name);
                     move_to_trash(&target, &trash)?;
                     delete_tree(name, &trash)?;

@@ -1,5 +1,10 @@
 //! Volume drivers: what keeps a volume's data and makes it available to the
-//! containers that use it.
+//! containers that use it. There are two kinds: `local` (the data is a
+//! directory of berth's root, or a mount made from the volume's options) and
+//! Docker's volume **plugins** ([`crate::plugin`]: a process on a socket that
+//! keeps the data elsewhere, e.g. rclone on sftp/WebDAV/S3). Nothing but a
+//! driver mounts a volume, and only the container's monitor (and the
+//! teardown of a container whose monitor died) asks it to.
 //!
 //! # Lifecycle
 //! The volume store (this crate's root) owns every volume's **row** (name,
@@ -7,38 +12,51 @@
 //! created staged and renamed into place in the transaction that inserts the
 //! row; removed through `volumes/.trash`), the **reference counting** (a volume
 //! is in use while a `container_volumes` row names it) and **prune**. The
-//! driver named in the row owns what is inside that directory:
+//! driver named in the row owns what is inside that directory and the data:
 //!
 //! 1. [`VolumeDriver::validate`] checks a create request (name rule, options)
-//!    before anything exists;
-//! 2. [`VolumeDriver::create`] prepares the data in the volume's directory
-//!    while it is still staged (not yet visible under the volume's name);
-//! 3. [`VolumeDriver::mount`] is called by each container's monitor before
-//!    the container starts, with the container's id, and returns the host path
-//!    to bind into it; a driver may do work on the first mount (the local
-//!    driver mounts a volume created with `type`/`device`/`o` options);
-//! 4. [`VolumeDriver::path`] is where the data is (what `Mountpoint` shows),
-//!    whether mounted or not;
-//! 5. [`VolumeDriver::unmount`] is called once the container has exited, with
-//!    the same id; the last unmount undoes what the first mount did;
-//! 6. [`VolumeDriver::remove`] undoes anything the driver still has active on
-//!    the directory before the store deletes it (only a volume no container
+//!    before anything exists (a plugin judges them at create);
+//! 2. [`VolumeDriver::create`] makes the volume while its directory is still
+//!    staged (not yet visible under the volume's name); if it fails, or the
+//!    row cannot be inserted after it, nothing is left: no row, no directory,
+//!    and a plugin's volume is removed again;
+//! 3. [`VolumeDriver::mount`] is called by a container's monitor before the
+//!    container starts, once per mount of the volume in that container, and
+//!    returns the host path to bind into it. Each such mount has its own
+//!    **mount id** for a plugin (`VolumeDriver.Mount {Name, ID}`); the local
+//!    driver mounts a volume created with `type`/`device`/`o` options for its
+//!    first holder;
+//! 4. [`VolumeDriver::path`] is where the data is (what `Mountpoint` shows)
+//!    for the local driver; a plugin volume's is the plugin's answer
+//!    ([`crate::plugin::describe`]);
+//! 5. [`VolumeDriver::unmount`] is called when the container has stopped,
+//!    exited or is removed, with the same container id: exactly once per
+//!    mount (a plugin gets `VolumeDriver.Unmount` with the mount's id once);
+//!    the last unmount undoes what the first mount did;
+//! 6. [`VolumeDriver::remove`] deletes the volume in the driver (a plugin's
+//!    `VolumeDriver.Remove`; the local driver undoes a mount a crash left)
+//!    before the store deletes the directory (only a volume no container
 //!    uses is removed).
 //!
 //! [`VolumeDriver::list`] names the volume directories the driver finds on
 //! disk; the store compares them with its rows to sweep what a crash left.
 //! [`VolumeDriver::capabilities`] gives the driver's scope (`local`: the
-//! volume exists on this machine only), shown as the volume's `Scope`.
+//! volume exists on this machine only; `global`: wherever the plugin's
+//! backend is reachable), shown as the volume's `Scope`.
 //!
 //! # What survives a crash
 //! Rows and directories are made and removed together under the store's write
 //! lock (see the crate docs), so after a crash a volume is either whole and
 //! listed or gone; a directory without a row is an orphan that the next
-//! create, remove or prune deletes (after [`VolumeDriver::remove`]). Mounts a
-//! driver made survive the crash of the process that made them (not a
-//! reboot); a driver records who holds them by container id and must not
-//! count a holder whose container no longer runs, so a crashed container
-//! cannot pin a mount forever.
+//! create, remove or prune deletes (a local one after [`VolumeDriver::remove`];
+//! a plugin's is only forgotten: the plugin keeps its volume, which `volume
+//! ls` still shows from the plugin's list). Mounts a driver made survive the
+//! crash of the process that made them (not a reboot): the local driver
+//! records who holds a mount by container id and does not count a holder
+//! whose container no longer runs; a plugin mount is recorded (container,
+//! mount id) before the plugin is asked, so a crash between Mount and the
+//! container's start is unmounted by the next command that tears the
+//! container down (`start`, `rm`, `system check --repair`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -76,16 +94,16 @@ pub struct Capabilities {
 
 /// A volume driver; see the module documentation for the lifecycle.
 pub trait VolumeDriver {
-    /// The name volumes record (`local`).
-    fn name(&self) -> &'static str;
+    /// The name volumes record (`local`, a plugin's name).
+    fn name(&self) -> &str;
 
     fn capabilities(&self) -> Capabilities;
 
     /// Checks a create request: the volume's name and the driver's options.
     fn validate(&self, name: &str, options: &Options) -> Result<(), VolumeError>;
 
-    /// Prepares the data of a new volume in `dir`, its still-staged directory.
-    fn create(&self, dir: &Path, options: &Options) -> Result<(), VolumeError>;
+    /// Makes the new volume `name`, whose still-staged directory is `dir`.
+    fn create(&self, name: &str, dir: &Path, options: &Options) -> Result<(), VolumeError>;
 
     /// Where the data of the volume in `dir` is, on the host.
     fn path(&self, dir: &Path) -> PathBuf;
@@ -107,9 +125,9 @@ pub trait VolumeDriver {
         container_id: &str,
     ) -> Result<(), VolumeError>;
 
-    /// Undoes what the driver still has active on the volume in `dir` before
-    /// the store deletes the directory.
-    fn remove(&self, dir: &Path) -> Result<(), VolumeError>;
+    /// Deletes the volume `name` (directory `dir`) in the driver before the
+    /// store deletes the directory.
+    fn remove(&self, name: &str, dir: &Path) -> Result<(), VolumeError>;
 
     /// Names of the volume directories under `volumes_dir` this driver keeps
     /// data in.

@@ -35,6 +35,7 @@
 
 mod copy;
 pub mod driver;
+pub mod plugin;
 mod request;
 pub mod spec;
 
@@ -76,6 +77,36 @@ pub enum VolumeError {
     Create { name: String, reason: String },
     #[error("error looking up volume plugin {0}: plugin \"{0}\" not found")]
     NoSuchDriver(String),
+    /// A plugin that activates but is no volume driver.
+    #[error("error looking up volume plugin {0}: plugin \"{0}\" does not implement VolumeDriver")]
+    NotVolumeDriver(String),
+    /// A plugin's `.spec`/`.json` file that berth cannot use.
+    #[error("volume plugin {}: {reason}", file.display())]
+    PluginSpec { file: PathBuf, reason: String },
+    /// A plugin call that failed: the plugin's own `Err`, or that it could
+    /// not be reached or did not answer in time (`unavailable`).
+    #[error("{method}: {reason}")]
+    Plugin {
+        method: String,
+        reason: String,
+        unavailable: bool,
+    },
+    /// What an operation on a volume was doing when its driver failed
+    /// (dockerd's `create NAME: VolumeDriver.Create: ...`).
+    #[error("{op} {name}: {source}")]
+    Driver {
+        op: &'static str,
+        name: String,
+        #[source]
+        source: Box<VolumeError>,
+    },
+    /// `volume create` of a name another driver has.
+    #[error("create {name}: volume name must be unique: driver '{existing}' already in use for volume '{name}', not '{requested}'")]
+    DriverConflict {
+        name: String,
+        existing: String,
+        requested: String,
+    },
     /// `volume create` with a driver there is none of (dockerd: 404).
     #[error(
         "create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found"
@@ -157,7 +188,15 @@ impl berth_error::HasKind for VolumeError {
         use berth_error::ErrorKind;
         match self {
             VolumeError::NotFound(_) => ErrorKind::NotFound,
-            VolumeError::InUse { .. } | VolumeError::Exists(_) => ErrorKind::Conflict,
+            VolumeError::InUse { .. }
+            | VolumeError::Exists(_)
+            | VolumeError::DriverConflict { .. } => ErrorKind::Conflict,
+            VolumeError::Plugin {
+                unavailable: true, ..
+            }
+            | VolumeError::PluginSpec { .. } => ErrorKind::Unavailable,
+            VolumeError::NotVolumeDriver(_) => ErrorKind::NotFound,
+            VolumeError::Driver { source, .. } => source.kind(),
             VolumeError::Create { .. }
             | VolumeError::SubpathNotAccessible { .. }
             | VolumeError::SubpathEscapes { .. }
@@ -191,6 +230,9 @@ pub struct Volume {
     pub mountpoint: PathBuf,
     /// The driver's scope.
     pub scope: Scope,
+    /// A plugin volume's `Status` (what the plugin's `VolumeDriver.Get`
+    /// says, once [`plugin::describe`]d); none for local volumes.
+    pub status: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Volume {
@@ -225,6 +267,13 @@ pub fn create(
         Err(VolumeError::NoSuchDriver(driver)) => {
             return Err(VolumeError::CreateNoSuchDriver { name, driver })
         }
+        Err(e @ (VolumeError::Plugin { .. } | VolumeError::NotVolumeDriver(_))) => {
+            return Err(VolumeError::Driver {
+                op: "create",
+                name,
+                source: Box::new(e),
+            })
+        }
         Err(e) => return Err(e),
     };
     driver.validate(&name, &opts)?;
@@ -233,20 +282,33 @@ pub fn create(
     }
     recover(store)?;
     if let Some(existing) = find(store, &name)? {
+        // dockerd: an existing volume is returned unless another (non-local)
+        // driver is asked for.
+        if existing.driver != driver_name && driver_name != LOCAL_DRIVER {
+            return Err(VolumeError::DriverConflict {
+                name,
+                existing: existing.driver,
+                requested: driver_name.to_string(),
+            });
+        }
         return Ok(existing);
     }
 
     let staging = store.staging_dir("volume")?;
-    let built = driver
-        .create(&staging, &opts)
-        .map_err(|e| match e {
-            VolumeError::QuotaUnsupported { fs, .. } => VolumeError::QuotaUnsupported {
-                name: name.clone(),
-                fs,
-            },
-            e => e,
-        })
-        .and_then(|()| restrict(&staging));
+    let built = driver.create(&name, &staging, &opts).map_err(|e| match e {
+        VolumeError::QuotaUnsupported { fs, .. } => VolumeError::QuotaUnsupported {
+            name: name.clone(),
+            fs,
+        },
+        e @ VolumeError::Plugin { .. } => VolumeError::Driver {
+            op: "create",
+            name: name.clone(),
+            source: Box::new(e),
+        },
+        e => e,
+    });
+    let driver_made = built.is_ok();
+    let built = built.and_then(|()| restrict(&staging));
     let result = built.and_then(|()| {
         let target = volume_dir(store, &name);
         let volumes = store.volumes_dir();
@@ -264,7 +326,7 @@ pub fn create(
             }
             if target.exists() {
                 // No row but a directory: an orphan of a crashed create.
-                driver.remove(&target)?;
+                trash::release_orphan(&target)?;
                 let trash = trash_path(&volumes, &name);
                 move_to_trash(&target, &trash)?;
                 delete_tree(&name, &trash)?;
@@ -292,6 +354,10 @@ pub fn create(
             Ok::<(), VolumeError>(())
         })
     });
+    if result.is_err() && driver_made && driver_name != LOCAL_DRIVER {
+        // Nothing half-made: the plugin's volume goes with the failed create.
+        let _ = driver.remove(&name, &staging);
+    }
     if staging.exists() {
         let _ = std::fs::remove_dir_all(&staging);
     }
@@ -348,12 +414,20 @@ impl RawRow {
                 detail: e.to_string(),
             })
         };
-        let driver = driver_for(&self.driver, &Linux)?;
+        // A plugin volume is described from the row alone (no plugin call);
+        // plugin::describe asks the plugin for the rest.
+        let (mountpoint, scope) = if self.driver == LOCAL_DRIVER {
+            let driver = driver_for(&self.driver, &Linux)?;
+            (driver.path(&self.dir), driver.capabilities().scope)
+        } else {
+            (self.dir.clone(), Scope::Local)
+        };
         Ok(Volume {
             labels: map(&self.labels)?,
             options: map(&self.options)?,
-            mountpoint: driver.path(&self.dir),
-            scope: driver.capabilities().scope,
+            mountpoint,
+            scope,
+            status: None,
             name: self.name,
             driver: self.driver,
             anonymous: self.anonymous,
@@ -403,15 +477,19 @@ fn users_in(conn: &rusqlite::Connection, name: &str) -> Result<Vec<String>, Volu
 
 /// Removes an unused volume and its data. `force` only turns "no such volume"
 /// into success (as `docker volume rm -f`); a volume in use is never removed.
+///
+/// A plugin volume is removed from its plugin first; if the plugin fails,
+/// the volume stays, unless `force` (dockerd's purge on error: the row goes,
+/// the plugin keeps whatever it has).
 pub fn remove(store: &mut Store, name: &str, force: bool) -> Result<(), VolumeError> {
     recover(store)?;
-    match remove_unused(store, name) {
+    match remove_unused(store, name, force) {
         Err(VolumeError::NotFound(_)) if force => Ok(()),
         other => other,
     }
 }
 
-fn remove_unused(store: &mut Store, name: &str) -> Result<(), VolumeError> {
+fn remove_unused(store: &mut Store, name: &str, purge: bool) -> Result<(), VolumeError> {
     let dir = volume_dir(store, name);
     let trash = trash_path(&store.volumes_dir(), name);
     store.write(|tx| {
@@ -432,7 +510,23 @@ fn remove_unused(store: &mut Store, name: &str) -> Result<(), VolumeError> {
         }
         tx.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
         volume_event(tx, "destroy", name, &driver_name)?;
-        driver_for(&driver_name, &Linux)?.remove(&dir)?;
+        let removed = driver_for(&driver_name, &Linux).and_then(|d| d.remove(name, &dir));
+        match removed {
+            Ok(()) => {}
+            Err(_) if purge && driver_name != LOCAL_DRIVER => {}
+            Err(
+                e @ (VolumeError::Plugin { .. }
+                | VolumeError::NoSuchDriver(_)
+                | VolumeError::NotVolumeDriver(_)),
+            ) => {
+                return Err(VolumeError::Driver {
+                    op: "remove",
+                    name: name.to_string(),
+                    source: Box::new(e),
+                })
+            }
+            Err(e) => return Err(e),
+        }
         move_to_trash(&dir, &trash)?;
         berth_store::crash::point("volume-rm", "after-trash");
         Ok(())
@@ -491,7 +585,7 @@ pub fn prune(
         } else {
             0
         };
-        match remove_unused(store, &volume.name) {
+        match remove_unused(store, &volume.name, false) {
             Ok(()) => {
                 report.deleted.push(volume.name);
                 report.reclaimed += size;
@@ -514,7 +608,7 @@ pub fn inspect_json(v: &Volume) -> serde_json::Value {
             serde_json::json!(m)
         }
     };
-    serde_json::json!({
+    let mut out = serde_json::json!({
         "CreatedAt": docker_time(&v.created_at),
         "Driver": v.driver,
         "Labels": map_or_null(&v.labels),
@@ -522,7 +616,11 @@ pub fn inspect_json(v: &Volume) -> serde_json::Value {
         "Name": v.name,
         "Options": map_or_null(&v.options),
         "Scope": v.scope.as_str(),
-    })
+    });
+    if let Some(status) = &v.status {
+        out["Status"] = serde_json::Value::Object(status.clone());
+    }
+    out
 }
 
 /// Makes the volume ready for `container_id` (through its driver) and returns
@@ -563,14 +661,15 @@ fn docker_time(rfc3339: &str) -> String {
 /// The drivers berth has, by name.
 pub const DRIVERS: &[&str] = &[LOCAL_DRIVER];
 
-/// The driver called `name`; an unknown name is refused with Docker's words.
-/// Drivers that mount use `sys` for it.
+/// The driver called `name`: `local`, or the volume plugin of that name
+/// (found and activated now); one there is none of is refused with Docker's
+/// words. The local driver mounts through `sys`.
 pub fn driver_for<'a>(
     name: &str,
     sys: &'a dyn Syscalls,
 ) -> Result<Box<dyn driver::VolumeDriver + 'a>, VolumeError> {
     match name {
         LOCAL_DRIVER => Ok(Box::new(local::Local { sys })),
-        other => Err(VolumeError::NoSuchDriver(other.to_string())),
+        other => Ok(Box::new(plugin::PluginDriver::open(other)?)),
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct Local<'a> {
 }
 
 impl VolumeDriver for Local<'_> {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         crate::LOCAL_DRIVER
     }
 
@@ -43,7 +43,7 @@ impl VolumeDriver for Local<'_> {
 
     /// `_data/` 0755; with `size`, a btrfs subvolume with that limit
     /// (crate::quota).
-    fn create(&self, dir: &Path, options: &Options) -> Result<(), VolumeError> {
+    fn create(&self, _name: &str, dir: &Path, options: &Options) -> Result<(), VolumeError> {
         use std::os::unix::fs::PermissionsExt;
         let data = self.path(dir);
         match options
@@ -118,7 +118,7 @@ impl VolumeDriver for Local<'_> {
 
     /// Undoes a mount left on `_data` (by a crash) so deleting the directory
     /// never reaches into the mounted filesystem.
-    fn remove(&self, dir: &Path) -> Result<(), VolumeError> {
+    fn remove(&self, _name: &str, dir: &Path) -> Result<(), VolumeError> {
         let data = self.path(dir);
         if mounted(&data)? {
             Linux.unmount(&data, true)?;

@@ -76,12 +76,28 @@ pub(crate) fn move_to_trash(dir: &Path, trash: &Path) -> Result<(), VolumeError>
 
 /// Moves an orphan directory to the trash and deletes it, once its driver has
 /// undone what it had active on it (caller holds the write lock).
-fn discard_tree(volumes: &Path, name: &str, driver: &dyn VolumeDriver) -> Result<(), VolumeError> {
+fn discard_tree(volumes: &Path, name: &str) -> Result<(), VolumeError> {
     let dir = volumes.join(name);
     let trash = trash_path(volumes, name);
-    driver.remove(&dir)?;
+    release_orphan(&dir)?;
     move_to_trash(&dir, &trash)?;
     delete_tree(name, &trash)
+}
+
+/// Whether the directory is a plugin volume's (it names its driver).
+fn is_plugin_dir(dir: &Path) -> bool {
+    dir.join(crate::plugin::DRIVER_FILE).exists()
+}
+
+/// Readies an orphan directory for deletion: the local driver undoes a
+/// mount left on it; a plugin volume's is only forgotten (the plugin keeps
+/// its volume: it may be another host's too, and `volume ls` still lists it).
+pub(crate) fn release_orphan(dir: &Path) -> Result<(), VolumeError> {
+    if is_plugin_dir(dir) {
+        return Ok(());
+    }
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    crate::driver_for(crate::LOCAL_DRIVER, &Linux)?.remove(&name.unwrap_or_default(), dir)
 }
 
 /// The volume directories some driver keeps that have no row, with their
@@ -153,11 +169,12 @@ pub(crate) fn recover(store: &mut Store) -> Result<(), VolumeError> {
             }
         }
         for (driver_name, name) in orphans(tx, &volumes)? {
+            let dir = volumes.join(&name);
             let driver = crate::driver_for(driver_name, &Linux)?;
-            if holds_data(&volumes.join(&name), driver.as_ref()) {
+            if !is_plugin_dir(&dir) && holds_data(&dir, driver.as_ref()) {
                 register(tx, driver_name, &name)?;
             } else {
-                discard_tree(&volumes, &name, driver.as_ref())?;
+                discard_tree(&volumes, &name)?;
             }
         }
         Ok::<(), VolumeError>(())
@@ -215,8 +232,9 @@ pub fn unfinished(store: &Store) -> Result<Unfinished, VolumeError> {
         ..Unfinished::default()
     };
     for (driver_name, name) in orphans(store.db(), &volumes)? {
+        let dir = volumes.join(&name);
         let driver = crate::driver_for(driver_name, &Linux)?;
-        if holds_data(&volumes.join(&name), driver.as_ref()) {
+        if !is_plugin_dir(&dir) && holds_data(&dir, driver.as_ref()) {
             found.orphans_with_data.push(name);
         } else {
             found.empty_orphans.push(name);
@@ -242,7 +260,7 @@ pub fn repair(store: &mut Store) -> Result<(), VolumeError> {
         let dir = crate::volume_dir(store, &volume.name);
         std::fs::create_dir_all(&dir).map_err(|e| VolumeError::io(&dir, e))?;
         crate::restrict(&dir)?;
-        crate::driver_for(&volume.driver, &Linux)?.create(&dir, &volume.options)?;
+        crate::driver_for(&volume.driver, &Linux)?.create(&volume.name, &dir, &volume.options)?;
     }
     Ok(())
 }

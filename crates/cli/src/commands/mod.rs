@@ -8,6 +8,7 @@ pub mod events;
 pub mod health_log;
 pub mod image;
 pub mod network;
+pub mod plugin;
 pub mod registry;
 pub mod resources;
 pub mod search;

@@ -164,13 +164,18 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<i32> {
 
 fn list(ctx: &Ctx, args: ListArgs) -> Result<i32> {
     let engine = ctx.engine()?;
-    let selected = match Filters::parse_flags(&args.filters)
+    let listed = match Filters::parse_flags(&args.filters)
         .and_then(|f| VolumeFilter::new(&f))
         .and_then(|f| engine.volume_list(&f))
     {
-        Ok(selected) => selected,
+        Ok(listed) => listed,
         Err(e) => return Ok(exit::relay(&e)),
     };
+    // As the docker CLI prints the daemon's warnings (a plugin that failed).
+    for warning in &listed.warnings {
+        eprintln!("{warning}");
+    }
+    let selected = listed.volumes;
     if args.quiet {
         for v in &selected {
             println!("{}", v.name);

@@ -74,6 +74,8 @@ struct Plan {
 #[derive(Debug, Clone)]
 struct NewVolume {
     name: String,
+    /// `local` or a volume plugin's name.
+    driver: String,
     anonymous: bool,
     options: BTreeMap<String, String>,
     labels: BTreeMap<String, String>,
@@ -193,7 +195,6 @@ fn plan(store: &Store, default_runtime: &str, id: String, req: CreateRequest) ->
     }
 
     let (mounts, volumes_to_create) = plan_mounts(store, &host, &image_volumes)?;
-    super::settings::check_volume_driver(&host, &mounts)?;
     // crun 1.8 mounts every bind recursively: a non-recursive one is
     // refused rather than silently made recursive.
     if runtime_binary.file_name().is_some_and(|n| n == "crun")
@@ -343,10 +344,16 @@ fn plan_mounts(
     }
     berth_volume::spec::check_duplicates(&specs)?;
 
+    // `--volume-driver` (HostConfig.VolumeDriver): the driver of the
+    // volumes a mount does not give one (`volume-driver=`), as dockerd.
+    let default_driver = match host.modes.volume_driver.as_str() {
+        "" => berth_volume::LOCAL_DRIVER,
+        d => d,
+    };
     let mut mounts: Vec<MountPoint> = Vec::new();
     let mut to_create: Vec<NewVolume> = Vec::new();
     for spec in &specs {
-        mounts.push(mount_point(store, spec, &mut to_create)?);
+        mounts.push(mount_point(store, spec, default_driver, &mut to_create)?);
     }
     // --volumes-from: every mount of the other container at the same path,
     // unless this container already mounts something there.
@@ -389,16 +396,17 @@ fn plan_mounts(
         let name = new_id();
         to_create.push(NewVolume {
             name: name.clone(),
+            driver: default_driver.to_string(),
             anonymous: true,
             options: BTreeMap::new(),
             labels: BTreeMap::new(),
         });
         mounts.push(MountPoint {
             kind: MountKind::Volume,
-            source: volume_data_dir(store, &name),
+            source: volume_source(store, &name, default_driver),
             name,
             destination: path,
-            driver: "local".into(),
+            driver: default_driver.to_string(),
             mode: String::new(),
             rw: true,
             propagation: String::new(),
@@ -431,9 +439,20 @@ fn volume_data_dir(store: &Store, name: &str) -> PathBuf {
     store.volumes_dir().join(name).join("_data")
 }
 
+/// A volume mount's recorded source: a local volume's data directory; a
+/// plugin volume's is the plugin's answer at mount (none until then).
+fn volume_source(store: &Store, name: &str, driver: &str) -> PathBuf {
+    if driver == berth_volume::LOCAL_DRIVER {
+        volume_data_dir(store, name)
+    } else {
+        PathBuf::new()
+    }
+}
+
 fn mount_point(
     store: &Store,
     spec: &MountSpec,
+    default_driver: &str,
     to_create: &mut Vec<NewVolume>,
 ) -> Result<MountPoint> {
     let destination = normalize_destination(&spec.destination);
@@ -448,13 +467,7 @@ fn mount_point(
             labels,
             subpath,
         } => {
-            if let Some(d) = driver {
-                if d != "local" {
-                    return Err(ContainerError::InvalidArgument(format!(
-                        "error looking up volume plugin {d}: plugin \"{d}\" not found"
-                    )));
-                }
-            }
+            let requested = driver.as_deref().unwrap_or(default_driver);
             let (name, anonymous): (String, bool) = match name {
                 Some(n) => (n.clone(), false),
                 None => (new_id(), true),
@@ -462,9 +475,21 @@ fn mount_point(
             let existing = (!anonymous)
                 .then(|| berth_volume::get(store, &name).ok())
                 .flatten();
+            if let Some(v) = &existing {
+                if v.driver != requested && requested != berth_volume::LOCAL_DRIVER {
+                    return Err(berth_volume::VolumeError::DriverConflict {
+                        name,
+                        existing: v.driver.clone(),
+                        requested: requested.to_string(),
+                    }
+                    .into());
+                }
+            }
+            let volume_driver = existing.as_ref().map_or(requested, |v| v.driver.as_str());
             if let Some(sub) = subpath {
                 check_subpath(
                     existing.as_ref(),
+                    volume_driver,
                     driver_opts,
                     &volume_data_dir(store, &name),
                     sub,
@@ -473,6 +498,7 @@ fn mount_point(
             if existing.is_none() && !to_create.iter().any(|v| v.name == name) {
                 to_create.push(NewVolume {
                     name: name.clone(),
+                    driver: volume_driver.to_string(),
                     anonymous,
                     options: driver_opts.clone(),
                     labels: labels.clone(),
@@ -480,10 +506,10 @@ fn mount_point(
             }
             MountPoint {
                 kind: MountKind::Volume,
-                source: volume_data_dir(store, &name),
+                source: volume_source(store, &name, volume_driver),
+                driver: volume_driver.to_string(),
                 name,
                 destination,
-                driver: "local".into(),
                 mode: spec.mode_string.clone(),
                 rw,
                 propagation,
@@ -563,14 +589,17 @@ fn mount_point(
 /// at start. (dockerd checks every subpath at start only.)
 fn check_subpath(
     existing: Option<&berth_volume::Volume>,
+    driver: &str,
     new_options: &BTreeMap<String, String>,
     data: &std::path::Path,
     subpath: &str,
 ) -> Result<()> {
-    let plain = match existing {
-        Some(v) => !v.mounts_device(),
-        None => !new_options.contains_key("type") && !new_options.contains_key("device"),
-    };
+    // A plugin volume's data is only seen when mounted: checked at start.
+    let plain = driver == berth_volume::LOCAL_DRIVER
+        && match existing {
+            Some(v) => !v.mounts_device(),
+            None => !new_options.contains_key("type") && !new_options.contains_key("device"),
+        };
     if !plain || subpath == "." {
         return Ok(());
     }
@@ -598,7 +627,7 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
             berth_volume::create(
                 store,
                 Some(&v.name),
-                "local",
+                &v.driver,
                 v.options.clone(),
                 v.labels.clone(),
                 v.anonymous,

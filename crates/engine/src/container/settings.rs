@@ -2,7 +2,7 @@
 //! (Docker's `verifyContainerSettings` for them), kept apart from `create`'s
 //! other checks.
 
-use berth_container::model::{self, HostSpec, MountKind, MountPoint};
+use berth_container::model::{self, HostSpec};
 use berth_container::{ContainerError, IpcMode, Result, SharedNamespace};
 use berth_runtime::Limits;
 use berth_store::Store;
@@ -56,19 +56,4 @@ pub(super) fn validate(store: &Store, host: &mut HostSpec, hostname_given: bool)
         )));
     }
     Ok(())
-}
-
-/// `--volume-driver` names the driver of the container's volumes. Docker
-/// accepts any name when the container has no volume and looks the plugin up
-/// when it has one; berth has only the local driver, so a container with
-/// volumes and another driver is refused with Docker's missing-plugin message.
-pub(super) fn check_volume_driver(host: &HostSpec, mounts: &[MountPoint]) -> Result<()> {
-    let driver = host.modes.volume_driver.as_str();
-    if matches!(driver, "" | "local") || !mounts.iter().any(|m| m.kind == MountKind::Volume) {
-        return Ok(());
-    }
-    Err(ContainerError::InvalidArgument(format!(
-        "error looking up volume plugin {driver}: plugin \"{driver}\" not found \
-         (berth has only the local volume driver)"
-    )))
 }

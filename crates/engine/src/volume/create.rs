@@ -11,7 +11,7 @@ use crate::{Engine, Result};
 pub struct VolumeCreate {
     /// `None`: a random 64-hex name.
     pub name: Option<String>,
-    /// The driver's name (`local`).
+    /// The driver's name: `local` or a volume plugin's.
     pub driver: String,
     /// The driver's options (`-o`).
     pub options: BTreeMap<String, String>,
@@ -23,14 +23,17 @@ pub struct VolumeCreate {
 impl Engine {
     /// Creates a volume, or returns the existing one of that name (Docker's
     /// create is idempotent).
+    /// A plugin volume is returned as its plugin describes it (or as stored
+    /// when the plugin's `Get` fails right after its `Create` succeeded).
     pub fn volume_create(&mut self, request: VolumeCreate) -> Result<Volume> {
-        Ok(berth_volume::create(
+        let v = berth_volume::create(
             &mut self.store,
             request.name.as_deref(),
             &request.driver,
             request.options,
             request.labels,
             request.anonymous,
-        )?)
+        )?;
+        Ok(berth_volume::plugin::describe(v.clone()).unwrap_or(v))
     }
 }

@@ -1,16 +1,19 @@
 //! `volume prune`.
 
-use berth_volume::PruneReport;
+use berth_volume::{PruneReport, LOCAL_DRIVER};
 
 use crate::volume::VolumePruneFilter;
 use crate::{Engine, Result};
 
 impl Engine {
-    /// Removes the unused volumes `filter` selects: anonymous ones only,
-    /// unless `filter.all` (Docker 23+).
+    /// Removes the unused local volumes `filter` selects: anonymous ones
+    /// only, unless `filter.all` (Docker 23+). As dockerd, plugin volumes
+    /// are never pruned (`volume rm` removes them).
     pub fn volume_prune(&mut self, filter: &VolumePruneFilter) -> Result<PruneReport> {
         Ok(berth_volume::prune(&mut self.store, &|v| {
-            (filter.all || v.anonymous) && filter.labels.matches(&v.labels)
+            v.driver == LOCAL_DRIVER
+                && (filter.all || v.anonymous)
+                && filter.labels.matches(&v.labels)
         })?)
     }
 }
