@@ -22,11 +22,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::serve::IncomingStream;
 pub use berth_docker::detach_keys::DetachKeys;
 use berth_engine::container::attach::{Attachment, Output};
 use hyper_util::rt::TokioIo;
