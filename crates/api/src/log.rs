@@ -17,26 +17,33 @@ use axum::response::Response;
 use axum::serve::IncomingStream;
 use tokio::net::{TcpListener, UnixListener};
 
+use crate::streams::Connection;
+
 /// Who sent a request: the peer's uid and pid on a unix socket (as the
-/// kernel reports them: `uid:0,pid:1234`), its address on TCP.
+/// kernel reports them: `uid:0,pid:1234`), its address on TCP; and its
+/// connection (for hijacked streams).
 #[derive(Clone, Debug)]
-pub(crate) struct Client(String);
+pub(crate) struct Client(String, pub(crate) Connection);
 
 impl Connected<IncomingStream<'_, UnixListener>> for Client {
     fn connect_info(stream: IncomingStream<'_, UnixListener>) -> Client {
-        Client(match stream.io().peer_cred() {
+        let who = match stream.io().peer_cred() {
             Ok(cred) => match cred.pid() {
                 Some(pid) => format!("uid:{},pid:{pid}", cred.uid()),
                 None => format!("uid:{}", cred.uid()),
             },
             Err(_) => "unix".to_string(),
-        })
+        };
+        Client(who, Connection::unix(stream.io()))
     }
 }
 
 impl Connected<IncomingStream<'_, TcpListener>> for Client {
     fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Client {
-        Client(stream.remote_addr().to_string())
+        Client(
+            stream.remote_addr().to_string(),
+            Connection::tcp(stream.io()),
+        )
     }
 }
 

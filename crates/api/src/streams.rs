@@ -3,7 +3,9 @@
 //! * **Hijack**: Docker clients ask for a raw connection with `Upgrade: tcp`
 //!   (attach, exec start) and expect `101` and then raw bytes both ways. A
 //!   client that does not ask to upgrade gets `200` and the output as the
-//!   response body (docker-py's non-streaming `attach`/`exec_start`).
+//!   response body (docker-py's non-streaming `attach`/`exec_start`). The
+//!   first byte after a `101` waits until the client has read the `101`
+//!   ([`Connection`]).
 //! * **Framing**: without a tty Docker clients read the multiplexed format
 //!   (8-byte header `[stream, 0, 0, 0, len BE]`, [`multiplexed`]); with a
 //!   tty, raw bytes.
@@ -15,10 +17,12 @@
 
 use std::convert::Infallible;
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -26,6 +30,7 @@ pub use berth_docker::detach_keys::DetachKeys;
 use berth_engine::container::attach::{Attachment, Output};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, Notify};
 
 pub const RAW_STREAM: &str = "application/vnd.docker.raw-stream";
@@ -79,8 +84,60 @@ pub struct Hijack {
 }
 
 enum Pending {
-    Upgrade(hyper::upgrade::OnUpgrade),
+    Upgrade(hyper::upgrade::OnUpgrade, Option<Connection>),
     Body(mpsc::Sender<Bytes>),
+}
+
+/// The connection a request came on (part of the server's connect info,
+/// [`crate::log::Client`]): its descriptor, open as long as the
+/// connection, hijacked or not, lives.
+#[derive(Debug, Clone, Copy)]
+pub struct Connection {
+    fd: RawFd,
+    unix: bool,
+}
+
+impl Connection {
+    pub(crate) fn unix(stream: &UnixStream) -> Connection {
+        Connection {
+            fd: stream.as_raw_fd(),
+            unix: true,
+        }
+    }
+
+    pub(crate) fn tcp(stream: &TcpStream) -> Connection {
+        Connection {
+            fd: stream.as_raw_fd(),
+            unix: false,
+        }
+    }
+
+    /// Bytes this side sent that the peer has not read yet (for a TCP
+    /// connection: not yet acknowledged by its kernel).
+    fn unread(&self) -> Option<i32> {
+        let mut n: libc::c_int = 0;
+        // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int; the descriptor is the
+        // live connection's (the caller holds the upgraded connection).
+        let rc = unsafe { libc::ioctl(self.fd, libc::TIOCOUTQ, &mut n) };
+        (rc == 0).then_some(n)
+    }
+
+    /// Docker quirk (docker-py): the client reads the hijacked socket
+    /// underneath its buffered HTTP reader, so bytes that reach it together
+    /// with the `101` headers are lost (an exec's first output). Returns
+    /// once the client has read everything sent so far: on a Unix socket
+    /// the kernel counts what the peer has not read; on TCP only what it
+    /// has not acknowledged, so a short pause follows. Bounded: a client
+    /// that does not read before it writes gets its output after 2 s.
+    async fn until_read(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while self.unread().is_some_and(|n| n > 0) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        if !self.unix {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
 }
 
 impl Hijack {
@@ -91,6 +148,10 @@ impl Hijack {
         let wants_upgrade = req.headers().contains_key(header::UPGRADE);
         if wants_upgrade {
             let on_upgrade = hyper::upgrade::on(&mut *req);
+            let connection = req
+                .extensions()
+                .get::<ConnectInfo<crate::log::Client>>()
+                .map(|info| info.0 .1);
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
             let h = response.headers_mut();
@@ -99,7 +160,7 @@ impl Hijack {
             h.insert(header::CONTENT_TYPE, content_type);
             Hijack {
                 response,
-                pending: Pending::Upgrade(on_upgrade),
+                pending: Pending::Upgrade(on_upgrade, connection),
             }
         } else {
             let (tx, rx) = mpsc::channel::<Bytes>(16);
@@ -126,13 +187,11 @@ impl Connect {
     /// The client's input (if upgraded) and output, once the 101 is sent.
     pub async fn connect(self) -> Option<(Option<Source>, Sink)> {
         match self.0 {
-            Pending::Upgrade(on) => {
+            Pending::Upgrade(on, connection) => {
                 let upgraded = on.await.ok()?;
-                // Docker quirk (docker-py): the client reads the hijacked
-                // socket underneath its buffered HTTP reader, so bytes that
-                // arrive together with the 101 headers are lost. Let it
-                // take the headers before the first byte follows.
-                tokio::time::sleep(Duration::from_millis(25)).await;
+                if let Some(connection) = connection {
+                    connection.until_read().await;
+                }
                 let (r, w) = tokio::io::split(TokioIo::new(upgraded));
                 Some((Some(r), Sink::Raw(w)))
             }

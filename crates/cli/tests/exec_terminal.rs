@@ -6,105 +6,12 @@
 
 mod common;
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::terminal::OnTerminal;
 use common::{docker, dockerd_answers, Berth};
-
-/// A command running on a new terminal (its controlling one), and
-/// everything it wrote there.
-struct OnTerminal {
-    child: Child,
-    master: File,
-    seen: Arc<Mutex<Vec<u8>>>,
-}
-
-impl OnTerminal {
-    fn spawn(mut cmd: Command) -> OnTerminal {
-        let (mut master, mut slave) = (-1, -1);
-        // SAFETY: openpty fills two descriptors we then own.
-        let rc = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(rc, 0, "openpty");
-        // SAFETY: both were just opened by openpty.
-        let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-        let io = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-        cmd.stdin(io(&slave)).stdout(io(&slave)).stderr(io(&slave));
-        // SAFETY: setsid and ioctl only, between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().unwrap();
-        drop(slave);
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (mut reader, sink) = (master.try_clone().unwrap(), seen.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = reader.read(&mut buf) {
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        OnTerminal {
-            child,
-            master,
-            seen,
-        }
-    }
-
-    fn seen(&self) -> String {
-        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
-    }
-
-    /// Waits until the terminal shows `text`.
-    fn expect(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.seen().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "no {text:?} in {:?}",
-                self.seen()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn type_keys(&mut self, keys: &[u8]) {
-        self.master.write_all(keys).unwrap();
-    }
-
-    /// The command's exit status, within 20 s.
-    fn status(&mut self) -> i32 {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running: {:?}",
-                self.seen()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
 
 /// One interactive session: a shell answers, then `keys` are typed. Returns
 /// the client's exit status and what the terminal showed after the answer.

@@ -50,7 +50,13 @@ pub(super) async fn attach(
         stdin,
         stdout,
         stderr,
-        detach_keys,
+        // Docker quirk (moby's attach copies stdin through its escape
+        // filter only for a tty): without one, the keys reach the process.
+        detach_keys: if tty {
+            detach_keys
+        } else {
+            streams::DetachKeys::none()
+        },
     };
     tokio::spawn(async move {
         let Some((source, mut sink)) = connect.connect().await else {

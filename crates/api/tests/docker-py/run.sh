@@ -4,6 +4,8 @@
 # nodes (a single engine is never in a swarm), minus what needs a registry.
 #
 # usage: crates/api/tests/docker-py/run.sh DOCKER_PY_SRC (berth|dockerd) [PYTEST ARGS...]
+#        (DPY_ONLY="NODE_ID..." for chosen tests, DPY_RUNS=N runs them N times
+#        against the same engine)
 #
 # The images: busybox:latest, and alpine:3.10 = alpine:latest (busybox applets
 # plus a `postgres` user), both from scripts/make-busybox-image.sh.
@@ -34,6 +36,8 @@ for f in "$src"/tests/integration/*_test.py; do
         *) files+=("tests/integration/${f##*/}") ;;
     esac
 done
+# DPY_ONLY="tests/integration/x_test.py::Class::test ..." runs just those.
+[ -n "${DPY_ONLY:-}" ] && read -r -a files <<<"$DPY_ONLY"
 # Registry access (pull/push/search/distribution) is not available here.
 deselect="not pull and not push and not search and not distribution and not login"
 
@@ -91,8 +95,19 @@ case "$engine" in
     *) echo "engine must be berth or dockerd" >&2; exit 2 ;;
 esac
 
-# dockerd 20.10 speaks API 1.41 at most (docker-py 7.1 asks for newer): both
-# engines are driven at 1.41, so the same tests run on each.
-export DOCKER_API_VERSION=1.41
+# dockerd 20.10 speaks API 1.41 at most (docker-py 7.1 negotiates the
+# newest an engine offers): both engines are driven at 1.41 (docker-py's
+# tests read DOCKER_TEST_API_VERSION), so the same tests run on each.
+export DOCKER_API_VERSION=1.41 DOCKER_TEST_API_VERSION=1.41
+# docker-py keeps contexts next to the client config it finds, or in
+# ./contexts without one: a private config, so the context tests start
+# from none and leave nothing behind.
+export DOCKER_CONFIG="$work/docker-config"
+mkdir -p "$DOCKER_CONFIG" && echo '{}' >"$DOCKER_CONFIG/config.json"
 cd "$src"
-python3 -m pytest -p no:cacheprovider --timeout 120 -o timeout_method=thread -v -rf "${files[@]}" -k "$deselect" "$@"
+status=0
+for _ in $(seq "${DPY_RUNS:-1}"); do
+    python3 -m pytest -p no:cacheprovider --timeout 120 -o timeout_method=thread -v -rf \
+        "${files[@]}" -k "$deselect" "$@" || status=$?
+done
+exit $status

@@ -8,6 +8,7 @@ pub mod isolation;
 pub mod net;
 pub mod registry;
 pub mod storage;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

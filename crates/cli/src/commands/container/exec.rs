@@ -2,11 +2,9 @@
 //! instance of the engine (created, then started with this process's
 //! stdio), as the docker CLI runs it through the API.
 
-use std::io::Read;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use berth_docker::detach_keys::DetachKeys;
 use berth_engine::container::attach::Attachment;
 use berth_engine::container::exec_instances::ExecConfig;
@@ -15,8 +13,7 @@ use berth_engine::Engine;
 use clap::{ArgAction, Args};
 
 use super::flags::resolve_env;
-use super::run::print_output;
-use crate::commands::registry::docker_config;
+use super::run::{detach_keys, print_output, relay_stdin};
 use crate::Ctx;
 
 #[derive(Args, Debug)]
@@ -57,14 +54,7 @@ pub struct ExecArgs {
 pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
     // As the docker CLI: the flag, else the config file's `detachKeys`;
     // checked when the exec is created, used where a terminal is attached.
-    let detach_keys = match args.detach_keys {
-        Some(keys) => keys,
-        None => docker_config()
-            .ok()
-            .and_then(|c| c.detach_keys().map(String::from))
-            .unwrap_or_default(),
-    };
-    let keys = DetachKeys::parse(&detach_keys).map_err(|e| anyhow!(e))?;
+    let (detach_keys, keys) = detach_keys(args.detach_keys)?;
     let mut env = Vec::new();
     resolve_env(&args.env, &mut env, true);
     let config = ExecConfig {
@@ -102,34 +92,11 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
 /// Relays this terminal (raw) to an exec's terminal until the process
 /// exits, or until the user types the detach keys: then, as the docker
 /// CLI, "read escape sequence" and status 1, the process running on.
-fn terminal_session(ctx: &Ctx, id: &str, session: Attachment, mut keys: DetachKeys) -> i32 {
+fn terminal_session(ctx: &Ctx, id: &str, session: Attachment, keys: DetachKeys) -> i32 {
     follow_window_size(ctx, id);
     let raw = crate::term::RawMode::enable();
-    let (output, mut input) = session.split();
-    let detached = Arc::new(AtomicBool::new(false));
-    let flag = detached.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 32 * 1024];
-        let mut from = std::io::stdin().lock();
-        loop {
-            let n = match from.read(&mut buf) {
-                Ok(0) | Err(_) => {
-                    let _ = input.close_stdin();
-                    return;
-                }
-                Ok(n) => n,
-            };
-            let (data, detach) = keys.filter(&buf[..n]);
-            if !data.is_empty() && input.stdin(&data).is_err() {
-                return;
-            }
-            if detach {
-                flag.store(true, Ordering::SeqCst);
-                input.detach();
-                return;
-            }
-        }
-    });
+    let (output, input) = session.split();
+    let detached = relay_stdin(input, keys);
     let code = print_output(output);
     drop(raw);
     if detached.load(Ordering::SeqCst) {

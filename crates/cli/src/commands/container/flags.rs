@@ -163,6 +163,9 @@ pub struct RunArgs {
     /// Run container in background and print container ID
     #[arg(short = 'd', long)]
     pub(super) detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys")]
+    pub(super) detach_keys: Option<String>,
     #[command(flatten)]
     pub(super) flags: CreateFlags,
 }
