@@ -169,8 +169,16 @@ mod tests {
     fn a_pure_v2_tree_gives_cpu_memory_limit_and_pids() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        write(root, "cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n");
-        write(root, "berth/c1/cpu.stat", "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n");
+        write(
+            root,
+            "cgroup.controllers",
+            "cpuset cpu io memory hugetlb pids rdma misc\n",
+        );
+        write(
+            root,
+            "berth/c1/cpu.stat",
+            "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n",
+        );
         write(root, "berth/c1/memory.current", "1048576\n");
         write(root, "berth/c1/memory.max", "67108864\n");
         write(root, "berth/c1/pids.current", "3\n");
@@ -195,7 +203,11 @@ mod tests {
         let root = dir.path();
         write(root, "cpu,cpuacct/berth/c1/cpuacct.usage", "2500000\n");
         write(root, "memory/berth/c1/memory.usage_in_bytes", "1048576\n");
-        write(root, "memory/berth/c1/memory.limit_in_bytes", "9223372036854771712\n");
+        write(
+            root,
+            "memory/berth/c1/memory.limit_in_bytes",
+            "9223372036854771712\n",
+        );
         write(root, "pids/berth/c1/pids.current", "2\n");
         assert_eq!(
             cgroup_usage(root, "c1"),

@@ -17,7 +17,9 @@ pub(super) fn oom_killed(id: &str) -> bool {
 /// the v2 hierarchy of a hybrid host.
 fn oom_killed_at(root: &Path, id: &str) -> bool {
     [
-        root.join("memory/berth").join(id).join("memory.oom_control"),
+        root.join("memory/berth")
+            .join(id)
+            .join("memory.oom_control"),
         root.join("berth").join(id).join("memory.events"),
         root.join("unified/berth").join(id).join("memory.events"),
     ]

@@ -462,7 +462,11 @@ mod tests {
         // controller among the root's controllers is what counts.
         std::fs::write(root.join("cgroup.controllers"), "cpuset cpu memory pids\n").unwrap();
         assert!(!blkio_weight_supported_at(root, true));
-        std::fs::write(root.join("cgroup.controllers"), "cpuset cpu io memory pids\n").unwrap();
+        std::fs::write(
+            root.join("cgroup.controllers"),
+            "cpuset cpu io memory pids\n",
+        )
+        .unwrap();
         assert!(blkio_weight_supported_at(root, true));
         // v1: a weight file of the blkio hierarchy.
         assert!(!blkio_weight_supported_at(root, false));
