@@ -170,7 +170,8 @@ for l in sys.stdin:
     binaries+=("$path")
 done
 
-filters=$(printf '%q ' "$@")
+filters=""
+[ $# -eq 0 ] || filters=$(printf '%q ' "$@")
 {
     echo '#!/bin/bash'
     echo 'exec >/v2vm/out/guest.log 2>&1'

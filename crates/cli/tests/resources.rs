@@ -193,14 +193,14 @@ fn a_process_killed_for_memory_shows_as_oom_killed() {
 fn stats_read_the_limit_and_pids_from_the_cgroup() {
     let b = Berth::with_busybox();
     b.ok(&[
-        "run", "-d", "--name", "s", "-m", "64m", "busybox", "sleep", "600",
+        "run", "-d", "--name", "usage", "-m", "64m", "busybox", "sleep", "600",
     ]);
     let shown = b.ok(&[
         "stats",
         "--no-stream",
         "--format",
         "{{.MemUsage}} {{.PIDs}}",
-        "s",
+        "usage",
     ]);
     // One process (sleep), some memory used, and the limit from the cgroup
     // (v1's memory.limit_in_bytes, v2's memory.max), not the host's memory.
