@@ -134,7 +134,7 @@ qemu() { # qemu TIMEOUT ACCEL MEMORY_MB CPUS
     timeout "$1" qemu-system-x86_64 -accel "$2" -cpu max -M pc -m "$3" -smp "$4" \
         -display none -no-reboot -serial "file:$out/console.log" \
         -kernel "$kdir/vmlinux" -initrd "$initrd" \
-        -append "console=ttyS0 panic=-1 quiet systemd.unified_cgroup_hierarchy=1" \
+        -append "console=ttyS0 panic=-1 quiet" \
         -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
         -virtfs "local,path=$mods/..,mount_tag=modules,security_model=none,readonly=on" \
         -virtfs "local,path=$out,mount_tag=out,security_model=none" >"$out/qemu.log" 2>&1
