@@ -116,8 +116,24 @@ impl Syscalls for Linux {
         }
         config("upperdir", &o.upper).map_err(|e| overlay_error("overlay upperdir", &o.upper, e))?;
         config("workdir", &o.work).map_err(|e| overlay_error("overlay workdir", &o.work, e))?;
-        fsconfig_create(fs.as_fd())
-            .map_err(|e| overlay_error("overlay create", overlay, e.into()))?;
+        if let Err(e) = fsconfig_create(fs.as_fd()) {
+            let e = std::io::Error::from(e);
+            let log = kernel_log(fs.as_fd());
+            // Before Linux 6.5 overlayfs had no fd-based API of its own (Debian 12's
+            // 6.1 included), fsconfig only collects the options, "lowerdir+"
+            // among them, and create rejects them as mount(2) would, logging
+            // to dmesg, not here.
+            if e.raw_os_error() == Some(libc::EINVAL) && log == NO_KERNEL_MESSAGE {
+                drop(fs);
+                return mount_overlay_legacy(o);
+            }
+            return Err(MountError::Overlay {
+                op: "overlay create",
+                target: o.target.clone(),
+                source: e,
+                detail: format!("overlay: {log}"),
+            });
+        }
         let mnt: OwnedFd = fsmount(
             fs.as_fd(),
             FsMountFlags::FSMOUNT_CLOEXEC,
@@ -230,6 +246,8 @@ fn mount_overlay_legacy(o: &OverlayMount) -> Result<(), MountError> {
     })
 }
 
+const NO_KERNEL_MESSAGE: &str = "no kernel message";
+
 /// Drains the messages the kernel queued on a filesystem context ("e overlay:
 /// failed to resolve ..."), which say far more than the bare errno.
 fn kernel_log(fs: BorrowedFd<'_>) -> String {
@@ -242,7 +260,7 @@ fn kernel_log(fs: BorrowedFd<'_>) -> String {
         messages.push(String::from_utf8_lossy(&buf[..n]).trim_end().to_string());
     }
     if messages.is_empty() {
-        "no kernel message".into()
+        NO_KERNEL_MESSAGE.into()
     } else {
         messages.join("; ")
     }

@@ -26,7 +26,8 @@
 //!   stdio ends);
 //! * `reap`: reaping by pid, so the monitor never takes a child it does not own;
 //! * `timer`: a timerfd in the poll loop (the restart back-off; healthchecks);
-//! * `memory`: shedding what setup touched, so an idle monitor stays small.
+//! * `memory`: shedding what setup touched, so an idle monitor stays small;
+//! * `oom`: whether the kernel OOM-killed the container (its memory cgroup).
 //!
 //! The idle loop is one `poll(2)` over the container's pipes, the attach
 //! socket, a signalfd and a timerfd: no threads, no async runtime.
@@ -37,6 +38,7 @@ mod health;
 mod ipc;
 mod links;
 mod memory;
+mod oom;
 mod prepare;
 pub(crate) mod protocol;
 mod reap;

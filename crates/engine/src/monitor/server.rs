@@ -123,27 +123,6 @@ fn should_restart(c: &Container, code: i32) -> bool {
         .should_restart(code, c.state.restart_count, c.state.stopped_by_user)
 }
 
-/// Whether the kernel OOM-killed a process in the container's memory cgroup
-/// (cgroup v1 `memory.oom_control`, or v2 `memory.events`).
-fn oom_killed(id: &str) -> bool {
-    let candidates = [
-        format!("/sys/fs/cgroup/memory/berth/{id}/memory.oom_control"),
-        format!("/sys/fs/cgroup/berth/{id}/memory.events"),
-        format!("/sys/fs/cgroup/unified/berth/{id}/memory.events"),
-    ];
-    candidates.iter().any(|path| {
-        std::fs::read_to_string(path)
-            .map(|text| {
-                text.lines().any(|l| {
-                    l.strip_prefix("oom_kill ")
-                        .and_then(|n| n.trim().parse::<u64>().ok())
-                        .is_some_and(|n| n > 0)
-                })
-            })
-            .unwrap_or(false)
-    })
-}
-
 /// Connects to every client waiting for this start in `container_dir`
 /// (see [`super::client::AttachWaiter`]).
 fn connect_waiters(container_dir: &Path) -> Vec<UnixStream> {
@@ -447,7 +426,7 @@ impl Monitor {
         let code = self.supervise(c, created.pid, &mut stdio, started)?;
         Ok(RunEnd {
             code,
-            oom_killed: oom_killed(&self.id),
+            oom_killed: super::oom::oom_killed(&self.id),
             ran_for: started.elapsed(),
             error: String::new(),
         })

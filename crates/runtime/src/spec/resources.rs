@@ -17,6 +17,8 @@ use crate::error::RuntimeError;
 
 /// Docker's floor for `--memory` and `--memory-reservation`.
 const MIN_MEMORY_BYTES: i64 = 6_291_456;
+/// Where the kernel's cgroup hierarchies are mounted.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 /// CFS period used to express `--cpus` (100ms, in microseconds).
 const CPU_PERIOD_US: u64 = 100_000;
 
@@ -270,17 +272,28 @@ fn memory_swappiness_supported() -> bool {
     !cgroup_v2_unified() && Path::new("/sys/fs/cgroup/memory/memory.swappiness").exists()
 }
 
-/// A weight file of the block I/O controller (CFQ's or BFQ's, v1 or v2).
+/// Whether the kernel weighs block I/O per cgroup. v1: a weight file of the
+/// blkio controller (CFQ's or BFQ's). v2: the `io` controller among the
+/// root's (Docker's check; the weight files, `io.weight` or `io.bfq.weight`,
+/// exist only below the root, where the runtime writes one of them).
 fn blkio_weight_supported() -> bool {
-    let candidates: &[&str] = if cgroup_v2_unified() {
-        &["/sys/fs/cgroup/io.weight", "/sys/fs/cgroup/io.bfq.weight"]
-    } else {
-        &[
-            "/sys/fs/cgroup/blkio/blkio.weight",
-            "/sys/fs/cgroup/blkio/blkio.bfq.weight",
-        ]
-    };
-    candidates.iter().any(|p| Path::new(p).exists())
+    blkio_weight_supported_at(Path::new(CGROUP_ROOT), cgroup_v2_unified())
+}
+
+fn blkio_weight_supported_at(root: &Path, v2: bool) -> bool {
+    if v2 {
+        return controllers(root).iter().any(|c| c == "io");
+    }
+    ["blkio/blkio.weight", "blkio/blkio.bfq.weight"]
+        .iter()
+        .any(|f| root.join(f).exists())
+}
+
+/// The controllers a pure v2 hierarchy offers (its root's `cgroup.controllers`).
+fn controllers(root: &Path) -> Vec<String> {
+    std::fs::read_to_string(root.join("cgroup.controllers"))
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// Whether the kernel accounts swap, so Docker's default swap (2 × memory) applies.
@@ -439,6 +452,27 @@ mod tests {
             check(memory, reservation, false).unwrap_err(),
             "Minimum memory limit can not be less than memory reservation limit, see usage"
         );
+    }
+
+    #[test]
+    fn block_io_weight_is_supported_where_dockers_check_finds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // A pure v2 root has no io.weight (only its children do): the io
+        // controller among the root's controllers is what counts.
+        std::fs::write(root.join("cgroup.controllers"), "cpuset cpu memory pids\n").unwrap();
+        assert!(!blkio_weight_supported_at(root, true));
+        std::fs::write(
+            root.join("cgroup.controllers"),
+            "cpuset cpu io memory pids\n",
+        )
+        .unwrap();
+        assert!(blkio_weight_supported_at(root, true));
+        // v1: a weight file of the blkio hierarchy.
+        assert!(!blkio_weight_supported_at(root, false));
+        std::fs::create_dir(root.join("blkio")).unwrap();
+        std::fs::write(root.join("blkio/blkio.bfq.weight"), "default 100\n").unwrap();
+        assert!(blkio_weight_supported_at(root, false));
     }
 
     #[test]
