@@ -40,6 +40,7 @@ pub mod spec;
 
 mod btrfs;
 mod local;
+mod loopback;
 mod quota;
 mod size;
 mod subpath;
@@ -55,6 +56,7 @@ use berth_store::{LockError, Store, StoreError};
 pub use copy::{create_filled, rename_in};
 pub use driver::{Capabilities, Scope, VolumeDriver};
 pub use local::validate_name;
+pub use loopback::is_image_backed;
 pub use quota::{usage, Usage};
 pub use size::apparent_size;
 pub use subpath::{mount_opened, mount_subpath, open_subpath, opened_is_dir};
@@ -136,7 +138,7 @@ pub enum VolumeError {
     #[error("path concatenation escapes the base directory, base: {}, subpath: {subpath}", base.display())]
     SubpathEscapes { base: PathBuf, subpath: String },
     /// `--opt size` where berth cannot enforce it.
-    #[error("create {name}: quota size requested but no quota support: berth's volumes are on {fs}; sized volumes need a berth root on btrfs (each is a subvolume with a qgroup limit)")]
+    #[error("create {name}: quota size requested but no quota support: berth's volumes are on {fs}; sized volumes need a berth root on btrfs (each is a subvolume with a qgroup limit) or mkfs.ext4 (e2fsprogs, for an ext4 image on a loop device)")]
     QuotaUnsupported { name: String, fs: String },
     /// Copying a volume's data (clone).
     #[error(transparent)]
@@ -349,10 +351,17 @@ impl RawRow {
             })
         };
         let driver = driver_for(&self.driver, &Linux)?;
+        let options = map(&self.options)?;
+        let mountpoint = driver.path(&self.dir);
+        // An image-backed sized volume's filesystem is mounted whenever the
+        // volume is looked at (after its create, after a reboot).
+        if options.contains_key("size") && loopback::is_image_backed(&self.dir) {
+            loopback::ensure_mounted(&self.dir, &mountpoint)?;
+        }
         Ok(Volume {
             labels: map(&self.labels)?,
-            options: map(&self.options)?,
-            mountpoint: driver.path(&self.dir),
+            options,
+            mountpoint,
             scope: driver.capabilities().scope,
             name: self.name,
             driver: self.driver,
