@@ -6,7 +6,7 @@
 //! in-root, so a container symlink such as `/etc/evil -> /` can only ever lead back into the container
 //! (CVE-2018-15664 / CVE-2019-14271 family).
 //!
-//! CLI half ([`copy_into_root`], [`copy_from_root`]): the docker CLI's SRC/DEST rules (`archive.CopyInfo*`,
+//! CLI half ([`plan_copy_into_root`], [`copy_from_root`]): the docker CLI's SRC/DEST rules (`archive.CopyInfo*`,
 //! `PrepareArchiveCopy`): a DEST that is an existing directory receives SRC inside it; a missing DEST is created
 //! with SRC's content under DEST's name; `SRC/.` copies the content of SRC; a directory cannot replace a file;
 //! a trailing `/` asserts that DEST is a directory. Rebasing is done by choosing the tar's top entry name.
@@ -399,14 +399,57 @@ fn lossy(path: &Path) -> String {
     String::from_utf8_lossy(path.as_os_str().as_bytes()).into_owned()
 }
 
-/// `docker cp HOST_SRC CTR:DEST` into the container root `root`.
-pub fn copy_into_root(
+/// `docker cp HOST_SRC CTR:DEST` into a container root, planned: what the
+/// CLI learns from HEAD and the host before it sends its PUT. [`CopyIn::extraction_dir`]
+/// is the container directory the copy writes into (a caller checks which
+/// mount holds it before [`CopyIn::run`]).
+#[derive(Debug)]
+pub struct CopyIn {
+    dst_dir: String,
+    top_name: String,
+    source: String,
+}
+
+impl CopyIn {
+    /// The container directory the copy extracts into, as planned (not yet resolved).
+    pub fn extraction_dir(&self) -> &str {
+        &self.dst_dir
+    }
+
+    /// Copies into the container root `root` (the one it was planned on).
+    pub fn run(self, root: &Path, copy_uid_gid: bool) -> Result<(), ArchiveError> {
+        let (source_dir, source_base) = split_path_dir_entry(&self.source);
+        let source_dir_fd = rustix::fs::open(
+            source_dir.as_str(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .at(&source_dir)?;
+        let shown = PathBuf::from(&self.source);
+        let top_name = self.top_name;
+        pipe_through(
+            |writer| {
+                let mut packer = Packer::new(writer, false);
+                packer.add(
+                    source_dir_fd.as_fd(),
+                    source_base.as_ref(),
+                    tar_top_name(&top_name).as_bytes(),
+                    &shown,
+                )?;
+                packer.finish(&shown).map(drop)
+            },
+            |reader| extract_to_dir(root, &self.dst_dir, reader, true, copy_uid_gid),
+        )
+    }
+}
+
+/// Plans `docker cp HOST_SRC CTR:DEST` into the container root `root`.
+pub fn plan_copy_into_root(
     root: &Path,
     host_src: &Path,
     dest_in_root: &str,
     follow_link: bool,
-    copy_uid_gid: bool,
-) -> Result<(), ArchiveError> {
+) -> Result<CopyIn, ArchiveError> {
     // Destination, as the CLI learns it from HEAD.
     let mut dst = CopyInfo {
         path: dest_in_root.to_string(),
@@ -470,27 +513,40 @@ pub fn copy_into_root(
     };
     let (dst_dir, top_name) = prepare_archive_copy(&src, &dst)?;
 
-    let (source_dir, source_base) = split_path_dir_entry(&src.path);
-    let source_dir_fd = rustix::fs::open(
-        source_dir.as_str(),
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .at(&source_dir)?;
-    let shown = PathBuf::from(&resolved);
-    pipe_through(
-        |writer| {
-            let mut packer = Packer::new(writer, false);
-            packer.add(
-                source_dir_fd.as_fd(),
-                source_base.as_ref(),
-                tar_top_name(&top_name).as_bytes(),
-                &shown,
-            )?;
-            packer.finish(&shown).map(drop)
-        },
-        |reader| extract_to_dir(root, &dst_dir, reader, true, copy_uid_gid),
-    )
+    Ok(CopyIn {
+        dst_dir,
+        top_name,
+        source: resolved,
+    })
+}
+
+/// Where `path` leads inside the container root `root`: its absolute
+/// in-container form with the symlinks of its directories resolved in-root,
+/// and of its last component too when `follow_last` (a missing last component
+/// is kept as spelled). Which mount holds a path is decided on this form.
+pub fn resolve_container_path(
+    root: &Path,
+    path: &str,
+    follow_last: bool,
+) -> Result<String, ArchiveError> {
+    let abs = container_abs_path(path);
+    let names_a_dir = abs.ends_with('/') || abs.ends_with("/.");
+    let (dir, leaf) = match abs.rsplit_once('/') {
+        Some((dir, leaf)) if !follow_last && !names_a_dir => (dir.to_string(), Some(leaf)),
+        _ => (abs.clone(), None),
+    };
+    let root_fd = open_root(root)?;
+    let root_host = fd_path(root_fd.as_fd()).at(root)?;
+    let resolved = resolve_in_root(root, Path::new(if dir.is_empty() { "/" } else { &dir }))?;
+    let rel = resolved.strip_prefix(&root_host).unwrap_or(Path::new(""));
+    let mut out = format!("/{}", rel.display());
+    if let Some(leaf) = leaf {
+        if !out.ends_with('/') {
+            out.push('/');
+        }
+        out.push_str(leaf);
+    }
+    Ok(out)
 }
 
 /// `docker cp CTR:SRC HOST_DEST` out of the container root `root`.

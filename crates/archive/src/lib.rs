@@ -13,7 +13,7 @@
 //! - **tree tar**: a plain tar of a directory without whiteout translation ([`pack_tree`]), for `export` / `save`.
 //! - **changes**: `docker diff` of an upperdir against its lowerdirs ([`changes`]).
 //! - **cp**: Docker's `GET/PUT/HEAD /containers/{id}/archive` primitives ([`stat_in_root`], [`archive_path`],
-//!   [`extract_to_dir`]) and the docker CLI's SRC/DEST rules on top of them ([`copy_into_root`], [`copy_from_root`]).
+//!   [`extract_to_dir`]) and the docker CLI's SRC/DEST rules on top of them ([`plan_copy_into_root`], [`copy_from_root`]).
 //! - **copy-up**: seeding a new volume with the image content at its mount point ([`copy_up`]).
 //! - **volume tar**: a volume's backup ([`pack_volume`] / [`unpack_volume`]): a tree tar with its root, holes kept
 //!   (GNU sparse entries), plain, gzip or zstd; **clone**: a tree copied file by file, reflinked where the
@@ -44,8 +44,8 @@ mod volume;
 pub use clone::{clone_tree, CloneStats};
 pub use copyup::copy_up;
 pub use cp::{
-    archive_path, copy_from_root, copy_into_root, extract_to_dir, go_clean as clean_path,
-    stat_in_root, PathStat,
+    archive_path, copy_from_root, extract_to_dir, go_clean as clean_path, plan_copy_into_root,
+    resolve_container_path, stat_in_root, CopyIn, PathStat,
 };
 pub use diff::{changes, Change, ChangeKind};
 pub use du::disk_usage;

@@ -626,3 +626,145 @@ fn a_rename_killed_before_its_commit_leaves_the_volume_and_its_users_as_they_wer
         0
     );
 }
+
+#[test]
+fn volume_rename_is_an_event() {
+    // Docker has no volume rename; berth's event is shaped as container
+    // rename's: action `rename`, the new name as the actor, `oldName`.
+    let b = Berth::with_busybox();
+    b.ok(&["volume", "create", "evold"]);
+    b.ok(&["volume", "create", "evtaken"]);
+    b.fails(&["volume", "rename", "evold", "evtaken"]);
+    b.ok(&["volume", "rename", "evold", "evnew"]);
+    let format = "{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}";
+    let listed = |filters: &[&str]| {
+        let mut args = vec![
+            "events", "--since", "1", "--until", "0s", "--format", format,
+        ];
+        args.extend(filters);
+        b.ok(&args)
+    };
+    assert_eq!(
+        listed(&["--filter", "type=volume"]),
+        "volume create evold {\"driver\":\"local\"}\n\
+         volume create evtaken {\"driver\":\"local\"}\n\
+         volume rename evnew {\"driver\":\"local\",\"oldName\":\"evold\"}"
+    );
+    assert_eq!(
+        listed(&["--filter", "event=rename", "--filter", "volume=evnew"]),
+        "volume rename evnew {\"driver\":\"local\",\"oldName\":\"evold\"}"
+    );
+    assert_eq!(listed(&["--filter", "type=container"]), "");
+    // And over the API, GET /events.
+    let socket = b.path().join("api.sock");
+    let mut serve = b
+        .command(&["serve", "-H", &format!("unix://{}", socket.display())])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "berth serve did not come up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let until = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
+    let out = Command::new("curl")
+        .args(["-sf", "--unix-socket"])
+        .arg(&socket)
+        .arg(format!(
+            "http://berth/events?since=1&until={until}&filters=%7B%22event%22%3A%5B%22rename%22%5D%7D"
+        ))
+        .output()
+        .unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert!(out.status.success());
+    let body = String::from_utf8_lossy(&out.stdout);
+    let event: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
+    assert_eq!(event["Type"], "volume");
+    assert_eq!(event["Action"], "rename");
+    assert_eq!(event["Actor"]["ID"], "evnew");
+    assert_eq!(event["Actor"]["Attributes"]["oldName"], "evold");
+}
+
+/// A volume of 4 MiB used read-write by the running container `writer`.
+fn busy_volume(b: &Berth) {
+    b.ok(&["volume", "create", "busy"]);
+    let data = mountpoint(b, "busy");
+    std::fs::write(data.join("big"), vec![7u8; 4 << 20]).unwrap();
+    b.ok(&[
+        "run", "-d", "--name", "writer", "-v", "busy:/d", "busybox", "sleep", "1000",
+    ]);
+}
+
+#[test]
+fn an_interrupted_export_thaws_what_it_froze() {
+    // SIGINT (Ctrl-C) or SIGTERM while `export --pause` holds the writer
+    // frozen: the CLI thaws it before it ends.
+    let b = Berth::with_busybox();
+    busy_volume(&b);
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        // stdout is a pipe nobody reads: the export blocks, frozen, once
+        // the pipe is full.
+        let mut export = b
+            .command(&["volume", "export", "--pause", "busy"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while status(&b, "writer") != "paused" {
+            assert!(std::time::Instant::now() < deadline, "never paused");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // SAFETY: kill(2) of the child this test spawned.
+        unsafe { libc::kill(export.id() as i32, signal) };
+        // Waited for without reading: the export cannot have finished.
+        assert_eq!(export.wait().unwrap().code(), Some(code));
+        assert_eq!(status(&b, "writer"), "running");
+        assert_eq!(b.ok(&["exec", "writer", "echo", "alive"]), "alive");
+    }
+    let r = b.run(&["system", "check"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stdout);
+}
+
+#[test]
+fn a_killed_export_or_clone_leaves_nothing_frozen() {
+    // kill -9 at each point of a paused copy: the next command, whatever it
+    // is, thaws what the dead process froze.
+    let b = Berth::with_busybox();
+    busy_volume(&b);
+    let out = b.path().join("backup.tar");
+    let export = [
+        "volume",
+        "export",
+        "--pause",
+        "busy",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let clone = ["volume", "clone", "--pause", "busy", "copy"];
+    for (at, args) in [
+        ("volume-pause:after-mark", &export[..]),
+        ("volume-pause:after-pause", &export[..]),
+        ("volume-export:after-pack", &export[..]),
+        ("volume-clone:after-fill", &clone[..]),
+    ] {
+        common::crash::killed_at(&b, at, args);
+        assert_eq!(status(&b, "writer"), "running", "{at}");
+        assert_eq!(b.ok(&["exec", "writer", "echo", "alive"]), "alive", "{at}");
+        let r = b.run(&["system", "check"]);
+        assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{at}: {}", r.stdout);
+    }
+    // A container the user paused is not the dead export's to thaw.
+    b.ok(&["pause", "writer"]);
+    b.ok(&["ps"]);
+    assert_eq!(status(&b, "writer"), "paused");
+}

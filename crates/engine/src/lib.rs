@@ -126,7 +126,10 @@ impl Engine {
         let _ = berth_image::layers::gc_after_crash(&mut store);
         // A volume removal killed before its commit gets its data back.
         let _ = berth_volume::recover_interrupted(&mut store);
-        Ok(Engine { config, store })
+        let mut engine = Engine { config, store };
+        // Containers a killed `volume export|clone --pause` left frozen.
+        engine.thaw_after_crash();
+        Ok(engine)
     }
 
     pub fn config(&self) -> &Config {

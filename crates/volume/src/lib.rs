@@ -41,6 +41,7 @@ pub mod spec;
 
 mod btrfs;
 mod local;
+mod loopback;
 mod quota;
 mod size;
 mod subpath;
@@ -56,6 +57,7 @@ use berth_store::{LockError, Store, StoreError};
 pub use copy::{create_filled, rename_in};
 pub use driver::{Capabilities, Scope, VolumeDriver};
 pub use local::validate_name;
+pub use loopback::is_image_backed;
 pub use quota::{usage, Usage};
 pub use size::apparent_size;
 pub use subpath::{mount_opened, mount_subpath, open_subpath, opened_is_dir};
@@ -167,7 +169,7 @@ pub enum VolumeError {
     #[error("path concatenation escapes the base directory, base: {}, subpath: {subpath}", base.display())]
     SubpathEscapes { base: PathBuf, subpath: String },
     /// `--opt size` where berth cannot enforce it.
-    #[error("create {name}: quota size requested but no quota support: berth's volumes are on {fs}; sized volumes need a berth root on btrfs (each is a subvolume with a qgroup limit)")]
+    #[error("create {name}: quota size requested but no quota support: berth's volumes are on {fs}; sized volumes need a berth root on btrfs (each is a subvolume with a qgroup limit) or mkfs.ext4 (e2fsprogs, for an ext4 image on a loop device)")]
     QuotaUnsupported { name: String, fs: String },
     /// Copying a volume's data (clone).
     #[error(transparent)]
@@ -414,17 +416,24 @@ impl RawRow {
                 detail: e.to_string(),
             })
         };
+        let options = map(&self.options)?;
         // A plugin volume is described from the row alone (no plugin call);
         // plugin::describe asks the plugin for the rest.
         let (mountpoint, scope) = if self.driver == LOCAL_DRIVER {
             let driver = driver_for(&self.driver, &Linux)?;
-            (driver.path(&self.dir), driver.capabilities().scope)
+            let mountpoint = driver.path(&self.dir);
+            // An image-backed sized volume's filesystem is mounted whenever
+            // the volume is looked at (after its create, after a reboot).
+            if options.contains_key("size") && loopback::is_image_backed(&self.dir) {
+                loopback::ensure_mounted(&self.dir, &mountpoint)?;
+            }
+            (mountpoint, driver.capabilities().scope)
         } else {
             (self.dir.clone(), Scope::Local)
         };
         Ok(Volume {
             labels: map(&self.labels)?,
-            options: map(&self.options)?,
+            options,
             mountpoint,
             scope,
             status: None,

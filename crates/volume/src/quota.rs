@@ -4,26 +4,33 @@
 //! bytes it references: a write past the limit fails inside the container
 //! with EDQUOT ("Disk quota exceeded"). berth turns quotas on for the
 //! filesystem at the first sized volume. Elsewhere (these kernels have no
-//! XFS/ext4 project quotas) `size` is refused and nothing is created.
+//! XFS/ext4 project quotas) it is an ext4 image on a loop device
+//! ([`crate::loopback`]): a write past the size fails with ENOSPC. Without
+//! `mkfs.ext4` there, `size` is refused and nothing is created.
 //!
 //! What a volume uses ([`usage`]) is the kernel's qgroup accounting for a
-//! subvolume (one sysfs read, whatever the number of files), and the
-//! apparent size of its files ([`crate::apparent_size`], a walk) otherwise.
+//! subvolume (one sysfs read, whatever the number of files), its
+//! filesystem's statfs for an image-backed one, and the apparent size of
+//! its files ([`crate::apparent_size`], a walk) otherwise.
 
 use std::path::Path;
 
-use crate::{btrfs, Volume, VolumeError};
+use crate::{btrfs, loopback, Volume, VolumeError};
 
 /// The `size` option in bytes (go-units' RAMInBytes, as dockerd reads it).
 pub(crate) fn size_option(value: &str) -> Option<u64> {
     crate::spec::ram_in_bytes(value).filter(|b| *b > 0)
 }
 
-/// Makes `data` a subvolume limited to `bytes`, or refuses (nothing made)
-/// when its filesystem is not btrfs.
+/// Makes `data` a subvolume limited to `bytes` on btrfs, an image of
+/// `bytes` to be mounted on it elsewhere, or refuses (nothing made) when
+/// neither can be made.
 pub(crate) fn create_sized(data: &Path, bytes: u64) -> Result<(), VolumeError> {
     let parent = data.parent().unwrap_or(data);
     if let Some(fs) = btrfs::not_btrfs(parent)? {
+        if loopback::available() {
+            return loopback::create(parent, data, bytes);
+        }
         // Named by volume::create, which knows the name.
         return Err(VolumeError::QuotaUnsupported {
             name: String::new(),
@@ -64,8 +71,18 @@ pub struct Usage {
 }
 
 /// What `volume` uses: its qgroup's accounting if its data is a subvolume
-/// with one, else the apparent size of its files.
+/// with one, its filesystem's if it is image-backed, else the apparent size
+/// of its files.
 pub fn usage(volume: &Volume) -> Result<Usage, VolumeError> {
+    let dir = volume.mountpoint.parent().unwrap_or(&volume.mountpoint);
+    if loopback::is_image_backed(dir) {
+        let (bytes, _) = loopback::usage(&volume.mountpoint)?;
+        return Ok(Usage {
+            bytes,
+            limit: volume.options.get("size").and_then(|s| size_option(s)),
+            accounted: true,
+        });
+    }
     if btrfs::is_subvolume(&volume.mountpoint) {
         if let Some((bytes, limit)) = btrfs::qgroup_usage(&volume.mountpoint)? {
             return Ok(Usage {

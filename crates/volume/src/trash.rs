@@ -182,11 +182,15 @@ pub(crate) fn recover(store: &mut Store) -> Result<(), VolumeError> {
 }
 
 /// Whether an orphan directory holds anything a user may have put there:
-/// anything in its data directory, or anything beside it.
+/// anything in its data directory, or anything beside it but berth's own
+/// (the image of an image-backed volume, never mounted before its row was
+/// committed, holds nothing; the lock).
 fn holds_data(dir: &Path, driver: &dyn VolumeDriver) -> bool {
     let data = driver.path(dir);
     let names = read_dir_names(dir).unwrap_or_default();
-    names.iter().any(|n| dir.join(n) != data)
+    names
+        .iter()
+        .any(|n| dir.join(n) != data && n != crate::loopback::IMAGE && n != "lock")
         || read_dir_names(&data).is_ok_and(|inside| !inside.is_empty())
 }
 

@@ -44,7 +44,42 @@ pub struct RenameArgs {
     new: String,
 }
 
+/// With `--pause`: SIGINT and SIGTERM thaw the containers the copy froze
+/// before the CLI ends (with 128+signal, as the signal would have ended it),
+/// and remove `partial`, an output file not yet whole. Must run before any
+/// other thread is spawned, so every thread inherits the blocked mask.
+fn thaw_on_signal(ctx: &Ctx, partial: Option<String>) {
+    let config = ctx.config();
+    // SAFETY: sigset manipulation on a local, then blocking those signals for
+    // this thread (and the threads it spawns later).
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    std::thread::spawn(move || {
+        let mut sig = 0;
+        // SAFETY: sigwait on the set blocked above.
+        if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+            return;
+        }
+        berth_engine::volume::thaw_before_exit(config);
+        if let Some(path) = partial {
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        std::process::exit(128 + sig);
+    });
+}
+
 pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<i32> {
+    if args.pause {
+        thaw_on_signal(ctx, args.output.clone());
+    }
     let request = VolumeExport {
         name: args.volume,
         compression: args
@@ -114,6 +149,9 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> Result<i32> {
 }
 
 pub fn clone(ctx: &Ctx, args: CloneArgs) -> Result<i32> {
+    if args.pause {
+        thaw_on_signal(ctx, None);
+    }
     let request = VolumeClone {
         source: args.source,
         target: args.target,

@@ -91,7 +91,7 @@ fn unescape(field: &str) -> String {
 /// container's directory are judged with the container (its rootfs is a
 /// leftover when it does not run; an orphan directory goes whole); a
 /// volume's mount (a volume with options) is owned while a container using
-/// the volume runs. Under the run dir, only this root's containers'
+/// the volume runs, an image-backed volume's filesystem always. Under the run dir, only this root's containers'
 /// namespaces are judged (other roots share it), also with the containers.
 pub(super) fn mounts(store: &Store) -> Result<Vec<Finding>> {
     let root = store
@@ -108,7 +108,12 @@ pub(super) fn mounts(store: &Store) -> Result<Vec<Finding>> {
             None | Some("containers") => {}
             Some("volumes") => {
                 let name = parts.next().unwrap_or_default();
-                if !volume_in_use(store, &name)? {
+                // An image-backed sized volume's filesystem is its own.
+                let dir = store.volumes_dir().join(&name);
+                let own_fs = parts.next().is_some_and(|p| p == "_data")
+                    && parts.next().is_none()
+                    && berth_volume::is_image_backed(&dir);
+                if !own_fs && !volume_in_use(store, &name)? {
                     found.push(Finding::StrayMount(point));
                 }
             }

@@ -51,13 +51,14 @@ impl Engine {
                 Ok(())
             },
         );
-        let thawed = self.volume_thaw(&paused);
+        let ids = paused.iter().map(|f| f.container.id.clone()).collect();
+        let thawed = self.volume_thaw(paused);
         let volume = made?;
         thawed?;
         Ok(VolumeCloned {
             volume,
             stats,
-            paused: paused.into_iter().map(|c| c.id).collect(),
+            paused: ids,
         })
     }
 }

@@ -50,12 +50,14 @@ impl Engine {
         plain(&volume, "export")?;
         let paused = self.volume_quiesce(&volume, "export", request.pause)?;
         let packed = berth_archive::pack_volume(&volume.mountpoint, out, request.compression);
-        let thawed = self.volume_thaw(&paused);
+        berth_store::crash::point("volume-export", "after-pack");
+        let ids = paused.iter().map(|f| f.container.id.clone()).collect();
+        let thawed = self.volume_thaw(paused);
         let tar_bytes = packed?;
         thawed?;
         Ok(VolumeExported {
             tar_bytes,
-            paused: paused.into_iter().map(|c| c.id).collect(),
+            paused: ids,
         })
     }
 }

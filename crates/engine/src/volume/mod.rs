@@ -22,6 +22,7 @@ pub use berth_volume::{
     Volume, VolumeDriver, DRIVERS, LOCAL_DRIVER,
 };
 pub use clone::{VolumeClone, VolumeCloned};
+pub use consistent::thaw_before_exit;
 pub use create::VolumeCreate;
 pub use export::{VolumeExport, VolumeExported};
 pub use filter::{VolumeFilter, VolumePruneFilter};

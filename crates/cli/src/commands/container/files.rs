@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
 use berth_engine::container::commit::CommitRequest;
-use berth_engine::container::cp::CopyOptions;
+use berth_engine::container::cp::{CopyMount, CopyOptions};
 use clap::{ArgAction, Args};
 
 use crate::Ctx;
@@ -47,27 +47,64 @@ pub fn cp(ctx: &Ctx, args: CpArgs) -> Result<i32> {
         (Some(_), Some(_)) => bail!("copying between containers is not supported"),
         (None, None) => bail!("must specify at least one container source"),
         (Some((container, path)), None) => {
-            if args.dest == "-" {
+            let mount = if args.dest == "-" {
                 let out = std::io::stdout().lock();
-                engine.container_archive_out(container, path, opts, out)?;
+                engine.container_archive_out(container, path, opts, out)?
             } else {
-                engine.container_copy_out(container, path, args.dest.as_ref(), opts)?;
-            }
+                engine.container_copy_out(container, path, args.dest.as_ref(), opts)?
+            };
+            note_mount("from", mount);
         }
         (None, Some((container, path))) => {
-            if args.src == "-" {
+            let mount = if args.src == "-" {
                 let input = std::io::stdin().lock();
-                engine.container_archive_in(container, path, opts, input)?;
+                engine.container_archive_in(container, path, opts, input)?
             } else {
                 let src = PathBuf::from(&args.src);
                 if std::fs::symlink_metadata(&src).is_err() {
                     bail!("lstat {}: no such file or directory", src.display());
                 }
-                engine.container_copy_in(container, &src, path, opts)?;
-            }
+                engine.container_copy_in(container, &src, path, opts)?
+            };
+            note_mount("into", mount);
         }
     }
     Ok(0)
+}
+
+/// berth's note on stderr (Docker prints none) when a copy went through a
+/// mount of the container, so a user need not guess whether a file landed
+/// in a volume or in the layer a volume hides; stdout stays as Docker's.
+fn note_mount(direction: &str, mount: Option<CopyMount>) {
+    let Some(mount) = mount else { return };
+    let note = match mount {
+        CopyMount::Volume {
+            name,
+            subpath,
+            destination,
+        } if subpath.is_empty() => {
+            format!("copied {direction} volume {name} (mounted at {destination})")
+        }
+        CopyMount::Volume {
+            name,
+            subpath,
+            destination,
+        } => format!("copied {direction} volume {name}, subpath {subpath} (mounted at {destination})"),
+        CopyMount::Bind {
+            source,
+            destination,
+        } => format!(
+            "copied {direction} bind mount {} (mounted at {destination})",
+            source.display()
+        ),
+        CopyMount::Tmpfs { destination } => format!(
+            "copied {direction} the tmpfs mounted at {destination} (gone when the container stops)"
+        ),
+        CopyMount::UnderTmpfs { destination } => format!(
+            "copied {direction} the container's layer under {destination}, which its tmpfs hides while it runs"
+        ),
+    };
+    eprintln!("{note}");
 }
 
 #[derive(Args, Debug)]
