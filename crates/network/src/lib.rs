@@ -92,6 +92,7 @@ mod ports;
 mod remove;
 mod resolver;
 mod sandbox;
+mod veth;
 
 use std::path::PathBuf;
 
