@@ -169,9 +169,12 @@ impl Sandbox {
     }
 }
 
-/// Builds the container's networking before its runtime starts: host ports
-/// reserved and recorded with the endpoints' leases (one transaction), the
-/// namespace, then netavark. On failure nothing is left behind. The
+/// Builds the container's networking before its runtime starts: the
+/// namespace, host ports reserved and recorded with the endpoints' leases
+/// (one transaction), then the endpoints wired on a thread that
+/// [`Sandbox::ready`] waits for (the runtime can create the container in
+/// the namespace meanwhile). On failure here nothing is left behind; after
+/// a failure of `ready`, drop the sandbox and call [`teardown`]. The
 /// namespace and netavark's state live in `run_dir`, the root's run
 /// directory.
 pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sandbox> {
