@@ -2,7 +2,7 @@
 //! per network, each holding an address lease) and its published ports.
 //! [`setup`] builds all of it or nothing; [`teardown`] removes whatever exists.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,6 @@ use crate::endpoints::{
 };
 use crate::mode::{Mode, Namespace};
 use crate::netavark::{self, Request};
-use crate::netlink;
 use crate::ports::{reserve, PortBinding};
 use crate::resolver::{dns_nameservers, Resolver};
 use crate::veth;
@@ -317,17 +316,6 @@ impl Wiring {
         }
         Ok(())
     }
-}
-
-/// Adds an endpoint's `--link-local-ip` addresses to its interface.
-pub(crate) fn add_link_local(path: &Path, e: &Endpoint) -> Result<()> {
-    let addresses: Vec<IpAddr> = e
-        .settings
-        .link_local_ips
-        .iter()
-        .filter_map(|ip| ip.parse().ok())
-        .collect();
-    netlink::add_addresses(path, &e.interface, &addresses)
 }
 
 /// Applies the primary network's `host_binding_ipv4` to bindings without

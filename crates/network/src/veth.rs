@@ -23,7 +23,6 @@ use crate::endpoints::{parse_mac, Endpoint};
 use crate::netavark::{self, Request};
 use crate::netlink::{self, Route};
 use crate::ports::PortBinding;
-use crate::sandbox::add_link_local;
 use crate::{bridges, NetworkError, Result};
 
 /// How many random host-end names are tried before giving up (a name is
@@ -178,4 +177,15 @@ pub(crate) fn unplug(run_dir: &Path, netns: &Path, request: &Request) -> Result<
         Ok(())
     })
     .map_err(|err| NetworkError::io(format!("{}: deleting interfaces", netns.display()), err))
+}
+
+/// Adds an endpoint's `--link-local-ip` addresses to its interface.
+fn add_link_local(path: &Path, e: &Endpoint) -> Result<()> {
+    let addresses: Vec<IpAddr> = e
+        .settings
+        .link_local_ips
+        .iter()
+        .filter_map(|ip| ip.parse().ok())
+        .collect();
+    netlink::add_addresses(path, &e.interface, &addresses)
 }
