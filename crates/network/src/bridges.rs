@@ -69,6 +69,11 @@ fn ruled_marker(bridge: &str) -> PathBuf {
     host_dir().join("bridges").join(bridge)
 }
 
+/// Whether the bridge's network has netavark's rules (see `veth`).
+pub(crate) fn ruled(bridge: &str) -> bool {
+    ruled_marker(bridge).exists()
+}
+
 /// Marks the bridge's network as having netavark's rules (after a setup;
 /// a `stat` when it is marked already).
 pub(crate) fn mark_ruled(bridge: &str) -> Result<()> {
@@ -105,6 +110,13 @@ pub(crate) fn ensure(n: &Network) -> Result<()> {
     let mut batch = String::new();
     let created = !device(bridge).exists();
     if created {
+        // A bridge made anew (after a reboot, or deleted behind berth's
+        // back) may have lost its network's rules: its next container goes
+        // through netavark, which sets them again.
+        let marker = ruled_marker(bridge);
+        if marker.exists() {
+            std::fs::remove_file(&marker).map_err(|e| NetworkError::io(&marker, e))?;
+        }
         // As netavark makes it: the gateways' addresses with the subnets'
         // prefixes (IPv6 without duplicate address detection), up.
         batch.push_str(&format!("link add {bridge}{mtu} type bridge\n"));

@@ -13,10 +13,9 @@ use crate::endpoints::{
     release_lease, Attachment, EndpointSettings,
 };
 use crate::mode::Mode;
-use crate::netavark::{self, Request};
+use crate::netavark::Request;
 use crate::networks::{self, Network};
-use crate::sandbox::add_link_local;
-use crate::{bridges, netns, NetworkError, Result};
+use crate::{netns, veth, NetworkError, Result};
 
 /// The container `network connect`/`disconnect` act on.
 #[derive(Debug, Clone)]
@@ -109,12 +108,8 @@ pub fn connect(
         ports: &[],
         dns_servers: member.dns_servers,
     };
-    let wired = bridges::ensure(&endpoint.network)
-        .and_then(|()| netavark::setup(run_dir, &path, &request))
-        .and_then(|()| bridges::mark_ruled(&endpoint.network.interface))
-        .and_then(|()| add_link_local(&path, &endpoint));
-    if let Err(e) = wired {
-        let _ = netavark::teardown(run_dir, &path, &request);
+    if let Err(e) = veth::plug(run_dir, &path, &request) {
+        let _ = veth::unplug(run_dir, &path, &request);
         release_lease(run_dir, &endpoint);
         store.write(|tx| {
             tx.execute("DELETE FROM endpoints WHERE id = ?1", [&endpoint.id])?;
@@ -161,7 +156,7 @@ pub fn disconnect(
         } else {
             Vec::new()
         };
-        result = netavark::teardown(
+        result = veth::unplug(
             run_dir,
             &netns::path(run_dir, member.container_id),
             &Request {

@@ -49,18 +49,24 @@
 //!
 //! [`setup`] (the monitor, before `runtime create`): create the namespace →
 //! reserve host ports and insert endpoint and port rows in one transaction →
-//! `netavark setup` (veth, iptables NAT and port forwarding, DNS entries) →
-//! the container's resolver, when it is on a network with name resolution
-//! (later, by a message to its monitor, if `network connect` puts it on
-//! one). A failure at any step undoes the earlier ones, so a refused start
-//! leaves no namespace, rule or lease. The resolver stops when the
-//! [`Sandbox`] is dropped. [`teardown`] (the monitor after the container
-//! exited, or [`lifecycle::reconcile`] after a monitor died) runs `netavark
-//! teardown` only for what is the container's alone (its published ports'
-//! rules, its aardvark-dns records), unmounts and removes the namespace —
-//! the kernel destroys the veth with it, in the background — and deletes
-//! the rows; each step tolerates being already done, so it can run again. A
-//! restarted container goes through `setup` again and gets its ports back.
+//! then, on a thread of its own while the runtime creates the container in
+//! that namespace, wire each endpoint: in-process over netlink (`veth`: the
+//! veth pair, addresses, routes) when the endpoint has no published ports
+//! and its network no name resolution and already has its NAT and
+//! forwarding rules, else `netavark setup` (veth, iptables NAT and port
+//! forwarding, DNS entries). [`Sandbox::ready`] waits for that thread before
+//! the container runs, then starts the container's resolver when it is on
+//! a network with name resolution (later, by a message to its monitor, if
+//! `network connect` puts it on one). A failure at any step undoes the
+//! earlier ones, so a refused start leaves no namespace, rule or lease. The
+//! resolver stops when the [`Sandbox`] is dropped. [`teardown`] (the monitor
+//! after the container exited, or [`lifecycle::reconcile`] after a monitor
+//! died) runs `netavark teardown` only for what is the container's alone
+//! (its published ports' rules, its aardvark-dns records), unmounts and
+//! removes the namespace — the kernel destroys the veth with it, in the
+//! background — and deletes the rows; each step tolerates being already
+//! done, so it can run again. A restarted container goes through `setup`
+//! again and gets its ports back.
 //!
 //! # Why netavark
 //! netavark (+ aardvark-dns) is podman's network stack, packaged in Debian 12.
@@ -72,7 +78,12 @@
 //! four plugin runs per container (loopback, bridge, portmap, firewall), leave
 //! their own lease files to clean up, and offer no name resolution. netavark
 //! has no IPAM of its own, which suits berth: addresses live in SQLite next to
-//! the containers, allocated and released in the same transactions.
+//! the containers, allocated and released in the same transactions. Its
+//! cost is its iptables runs: 1.4 checks every rule of the network again
+//! at each setup (~17 `iptables` processes, 135–230 ms at load 7), which is
+//! why a container that needs nothing but its interface is wired without
+//! it (`veth`); the network's first container still goes through it, and
+//! sets the rules that stay with the bridge.
 //!
 //! [`lifecycle::reconcile`]: ../berth_container/lifecycle/fn.reconcile.html
 
@@ -92,6 +103,7 @@ mod ports;
 mod remove;
 mod resolver;
 mod sandbox;
+mod veth;
 
 use std::path::PathBuf;
 

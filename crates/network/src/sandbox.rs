@@ -2,7 +2,7 @@
 //! per network, each holding an address lease) and its published ports.
 //! [`setup`] builds all of it or nothing; [`teardown`] removes whatever exists.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
@@ -15,10 +15,10 @@ use crate::endpoints::{
 };
 use crate::mode::{Mode, Namespace};
 use crate::netavark::{self, Request};
-use crate::netlink;
 use crate::ports::{reserve, PortBinding};
 use crate::resolver::{dns_nameservers, Resolver};
-use crate::{bridges, netns, NetworkError, Result};
+use crate::veth;
+use crate::{netns, NetworkError, Result};
 
 /// What [`setup`] needs to know about the container.
 #[derive(Debug, Clone)]
@@ -79,6 +79,18 @@ pub struct Sandbox {
     resolver: Option<Resolver>,
     /// What starting the resolver later needs (`network connect`).
     resolver_start: Option<ResolverStart>,
+    /// The thread wiring the endpoints, until [`Sandbox::ready`].
+    wiring: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl Drop for Sandbox {
+    /// Waits for the wiring thread: what tears the network down next must
+    /// not race it.
+    fn drop(&mut self) {
+        if let Some(thread) = self.wiring.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// The resolver's settings, kept until it starts.
@@ -98,7 +110,26 @@ impl Sandbox {
             _reservations: Vec::new(),
             resolver: None,
             resolver_start: None,
+            wiring: None,
         }
+    }
+
+    /// Waits until the endpoints are wired (see [`setup`]), then starts
+    /// the container's resolver when it is on a network with name
+    /// resolution (its resolv.conf then names 127.0.0.11; on the default
+    /// bridge, as in Docker, there is none). Call it before the container
+    /// runs; on failure, drop the sandbox and [`teardown`].
+    pub fn ready(&mut self) -> Result<()> {
+        let Some(thread) = self.wiring.take() else {
+            return Ok(());
+        };
+        thread
+            .join()
+            .unwrap_or_else(|_| Err(NetworkError::Conflict("network setup panicked".into())))?;
+        if self.nameservers().is_empty() {
+            return Ok(());
+        }
+        self.start_resolver()
     }
 
     /// Starts the container's resolver unless it runs (or the container
@@ -137,9 +168,12 @@ impl Sandbox {
     }
 }
 
-/// Builds the container's networking before its runtime starts: host ports
-/// reserved and recorded with the endpoints' leases (one transaction), the
-/// namespace, then netavark. On failure nothing is left behind. The
+/// Builds the container's networking before its runtime starts: the
+/// namespace, host ports reserved and recorded with the endpoints' leases
+/// (one transaction), then the endpoints wired on a thread that
+/// [`Sandbox::ready`] waits for (the runtime can create the container in
+/// the namespace meanwhile). On failure here nothing is left behind; after
+/// a failure of `ready`, drop the sandbox and call [`teardown`]. The
 /// namespace and netavark's state live in `run_dir`, the root's run
 /// directory.
 pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sandbox> {
@@ -224,62 +258,64 @@ pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sa
             netns: path.clone(),
             dns_servers: spec.dns_servers.to_vec(),
         }),
+        wiring: None,
     };
-    // The resolver only where the container uses it: on a network with
-    // name resolution (its resolv.conf then names 127.0.0.11). On the
-    // default bridge, as in Docker, there is none.
-    let wired = wire(run_dir, spec, &path, &sandbox.endpoints, &published).and_then(|()| {
-        if sandbox.nameservers().is_empty() {
-            Ok(())
-        } else {
-            sandbox.start_resolver()
+    // The endpoints are wired on a thread of their own, while the runtime
+    // creates the container in the namespace: [`Sandbox::ready`] waits.
+    let wiring = Wiring {
+        run_dir: run_dir.to_path_buf(),
+        netns: path,
+        container_id: spec.container_id.to_string(),
+        container_name: spec.container_name.to_string(),
+        endpoints: sandbox.endpoints.clone(),
+        published,
+        dns_servers: spec.dns_servers.to_vec(),
+    };
+    match std::thread::Builder::new()
+        .name("network".into())
+        .spawn(move || wiring.run())
+    {
+        Ok(thread) => sandbox.wiring = Some(thread),
+        Err(e) => {
+            drop(sandbox);
+            let _ = teardown(store, run_dir, spec.container_id);
+            return Err(NetworkError::io("network setup thread", e));
         }
-    });
-    if let Err(e) = wired {
-        drop(sandbox);
-        let _ = teardown(store, run_dir, spec.container_id);
-        return Err(e);
     }
     Ok(sandbox)
 }
 
-/// netavark for each endpoint (the first one, the primary, with the
-/// published ports), then the link-local addresses netavark does not add.
-fn wire(
-    run_dir: &Path,
-    spec: &SandboxSpec,
-    path: &Path,
-    endpoints: &[Endpoint],
-    published: &[PortBinding],
-) -> Result<()> {
-    for (index, e) in endpoints.iter().enumerate() {
-        bridges::ensure(&e.network)?;
-        netavark::setup(
-            run_dir,
-            path,
-            &Request {
-                container_id: spec.container_id,
-                container_name: spec.container_name,
-                endpoints: &[e],
-                ports: if index == 0 { published } else { &[] },
-                dns_servers: spec.dns_servers,
-            },
-        )?;
-        bridges::mark_ruled(&e.network.interface)?;
-        add_link_local(path, e)?;
-    }
-    Ok(())
+/// What wiring a container's endpoints needs, owned by the thread that
+/// does it while the runtime creates the container.
+struct Wiring {
+    run_dir: PathBuf,
+    netns: PathBuf,
+    container_id: String,
+    container_name: String,
+    endpoints: Vec<Endpoint>,
+    published: Vec<PortBinding>,
+    dns_servers: Vec<String>,
 }
 
-/// Adds an endpoint's `--link-local-ip` addresses to its interface.
-pub(crate) fn add_link_local(path: &Path, e: &Endpoint) -> Result<()> {
-    let addresses: Vec<IpAddr> = e
-        .settings
-        .link_local_ips
-        .iter()
-        .filter_map(|ip| ip.parse().ok())
-        .collect();
-    netlink::add_addresses(path, &e.interface, &addresses)
+impl Wiring {
+    /// Each endpoint in turn (the first one, the primary, with the
+    /// published ports): in-process or by netavark (see `veth::plug`).
+    fn run(self) -> Result<()> {
+        for (index, e) in self.endpoints.iter().enumerate() {
+            veth::plug(
+                &self.run_dir,
+                &self.netns,
+                &Request {
+                    container_id: &self.container_id,
+                    container_name: &self.container_name,
+                    endpoints: &[e],
+                    ports: if index == 0 { &self.published } else { &[] },
+                    dns_servers: &self.dns_servers,
+                },
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Applies the primary network's `host_binding_ipv4` to bindings without

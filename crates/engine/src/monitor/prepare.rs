@@ -30,8 +30,9 @@ pub(super) fn spec_input(
     rootfs::mount(store, &c.id, sys)?;
     crash::point("start", "after-mount");
     write_etc_files(paths, c)?;
+    // Its endpoints are wired while the runtime creates the container
+    // (`Sandbox::ready`, before the "after-network" crash point).
     let sandbox = sandbox_slot.insert(setup_network(store, run_dir, c)?);
-    crash::point("start", "after-network");
     let on_bridge = sandbox
         .endpoints
         .iter()

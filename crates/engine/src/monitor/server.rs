@@ -411,6 +411,11 @@ impl Monitor {
             stdio.set_terminal(master);
         }
         self.reaper.track(created.pid);
+        // The network, wired meanwhile on a thread of berth-network's.
+        if let Some(sandbox) = self.sandbox.as_mut() {
+            sandbox.ready()?;
+        }
+        crash::point("start", "after-network");
         crash::point("start", "after-runtime-create");
         berth_runtime::verify_created(created.pid, &spec)?;
         // The container has its copies of the subpath mounts.

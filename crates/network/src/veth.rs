@@ -1,0 +1,191 @@
+//! A container's interface on a bridge, made in-process over netlink, as
+//! netavark makes it but without its process nor its ~17 `iptables` runs
+//! (it checks every network rule again at each setup): one `RTM_NEWLINK`
+//! makes the veth pair with the host end up on the bridge and the container
+//! end, with its MAC, in the container's namespace; then, from a thread in
+//! that namespace, IPv6 autoconfiguration off, its addresses, the link up,
+//! its default routes (none on an internal network) and its
+//! `--link-local-ip` addresses.
+//!
+//! Only for what netavark would do nothing else for ([`wires`]): an
+//! endpoint without published ports, on a network without name resolution
+//! whose network-wide rules (masquerade, forwarding) netavark has already
+//! set (`bridges::mark_ruled`: its first container went through netavark;
+//! they stay as long as the bridge). The veth goes with the namespace at
+//! teardown, as netavark's does.
+
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use crate::endpoints::{parse_mac, Endpoint};
+use crate::netavark::{self, Request};
+use crate::netlink::{self, Route};
+use crate::ports::PortBinding;
+use crate::{bridges, NetworkError, Result};
+
+/// How many random host-end names are tried before giving up (a name is
+/// taken only while another veth of that name exists, say one the kernel
+/// is still destroying).
+const NAME_TRIES: usize = 8;
+
+/// Whether [`wire`] can make the endpoint instead of netavark.
+pub(crate) fn wires(e: &Endpoint, ports: &[PortBinding]) -> bool {
+    let n = &e.network;
+    ports.is_empty()
+        && !n.dns
+        && n.is_bridge()
+        && !n.interface.is_empty()
+        && n.subnet.is_some()
+        && bridges::ruled(&n.interface)
+}
+
+/// Makes the endpoint's veth, addresses and routes; the container's
+/// namespace is mounted at `netns`.
+pub(crate) fn wire(netns: &Path, e: &Endpoint) -> Result<()> {
+    let failed = |step: &str, err: io::Error| {
+        NetworkError::io(format!("{}: {step} {}", netns.display(), e.interface), err)
+    };
+    let n = &e.network;
+    forwarding(n.ipv6().is_some())?;
+    let mac = parse_mac(&e.mac)?;
+    let master = netlink::index(&n.interface).map_err(|err| failed("bridge", err))?;
+    let ns = std::fs::File::open(netns).map_err(|err| NetworkError::io(netns, err))?;
+    let mut socket = Route::open().map_err(|err| failed("netlink", err))?;
+    let mut tries = 0;
+    loop {
+        let host = format!("veth{:08x}", rand::random::<u32>());
+        match socket.add_veth(&host, master, n.mtu(), &e.interface, mac, ns.as_fd()) {
+            Ok(()) => break,
+            Err(err) if err.raw_os_error() == Some(libc::EEXIST) && tries < NAME_TRIES => {
+                // Ours in the namespace cannot exist (setup made it anew);
+                // the host end's random name was taken.
+                tries += 1;
+            }
+            Err(err) => return Err(failed("veth", err)),
+        }
+    }
+    let interface = e.interface.clone();
+    let prefix = n.subnet.map_or(32, |s| s.prefix_len());
+    let ipv4 = (IpAddr::V4(e.ipv4), prefix);
+    let ipv6 = e.ipv6.map(|ip| (IpAddr::V6(ip), e.ipv6_prefix_len()));
+    let gateways: Vec<IpAddr> = if n.internal {
+        Vec::new()
+    } else {
+        n.gateway
+            .map(IpAddr::V4)
+            .into_iter()
+            .chain(e.ipv6.and(e.ipv6_gateway()).map(IpAddr::V6))
+            .collect()
+    };
+    let link_local: Vec<IpAddr> = e
+        .settings
+        .link_local_ips
+        .iter()
+        .filter_map(|ip| ip.parse().ok())
+        .collect();
+    netlink::in_namespace(netns, move || {
+        let index = netlink::index(&interface)?;
+        let mut socket = Route::open()?;
+        // netavark's: no address from router advertisements.
+        let autoconf = format!("/proc/sys/net/ipv6/conf/{interface}/autoconf");
+        match std::fs::write(&autoconf, "0") {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
+        for (ip, prefix) in std::iter::once(ipv4).chain(ipv6) {
+            socket.add_address(index, ip, prefix)?;
+        }
+        socket.set_up(index)?;
+        for gateway in gateways {
+            socket.add_default_route(index, gateway)?;
+        }
+        for ip in link_local {
+            socket.add_address(index, ip, if ip.is_ipv4() { 16 } else { 64 })?;
+        }
+        Ok(())
+    })
+    .map_err(|err| failed("addresses", err))
+}
+
+/// Forwarding on for the host (netavark turns it on at each setup; a
+/// read when it is on).
+fn forwarding(ipv6: bool) -> Result<()> {
+    let mut keys = vec!["/proc/sys/net/ipv4/ip_forward"];
+    if ipv6 {
+        keys.push("/proc/sys/net/ipv6/conf/all/forwarding");
+    }
+    for key in keys {
+        let on = std::fs::read_to_string(key).is_ok_and(|v| v.trim() == "1");
+        if !on {
+            std::fs::write(key, "1").map_err(|e| NetworkError::io(key, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Wires the endpoint `e` (`request`'s one endpoint) into the namespace at
+/// `netns`: in-process when [`wires`] says so, else by netavark (which
+/// then has set the network's rules) and the link-local addresses netavark
+/// does not add.
+pub(crate) fn plug(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
+    for e in request.endpoints {
+        bridges::ensure(&e.network)?;
+        if wires(e, request.ports) {
+            wire(netns, e)?;
+            continue;
+        }
+        netavark::setup(
+            run_dir,
+            netns,
+            &Request {
+                endpoints: &[e],
+                ..*request
+            },
+        )?;
+        bridges::mark_ruled(&e.network.interface)?;
+        add_link_local(netns, e)?;
+    }
+    Ok(())
+}
+
+/// Undoes [`plug`] in a namespace that stays (`network disconnect`, a
+/// failed `network connect`): netavark only for what is the container's
+/// alone (published ports' rules, name records), else the interface
+/// deleted in-process (a veth: its host end goes with it).
+pub(crate) fn unplug(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
+    let needs_netavark =
+        !request.ports.is_empty() || request.endpoints.iter().any(|e| e.network.dns);
+    if needs_netavark {
+        return netavark::teardown(run_dir, netns, request);
+    }
+    let interfaces: Vec<String> = request
+        .endpoints
+        .iter()
+        .map(|e| e.interface.clone())
+        .collect();
+    netlink::in_namespace(netns, move || {
+        let mut socket = Route::open()?;
+        for interface in interfaces {
+            match netlink::index(&interface) {
+                Ok(index) => socket.del_link(index)?,
+                Err(err) if err.raw_os_error() == Some(libc::ENODEV) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
+    })
+    .map_err(|err| NetworkError::io(format!("{}: deleting interfaces", netns.display()), err))
+}
+
+/// Adds an endpoint's `--link-local-ip` addresses to its interface.
+fn add_link_local(path: &Path, e: &Endpoint) -> Result<()> {
+    let addresses: Vec<IpAddr> = e
+        .settings
+        .link_local_ips
+        .iter()
+        .filter_map(|ip| ip.parse().ok())
+        .collect();
+    netlink::add_addresses(path, &e.interface, &addresses)
+}
