@@ -232,7 +232,7 @@ fn mount_overlay_legacy(o: &OverlayMount) -> Result<(), MountError> {
 
 /// Drains the messages the kernel queued on a filesystem context ("e overlay:
 /// failed to resolve ..."), which say far more than the bare errno.
-fn kernel_log(fs: BorrowedFd<'_>) -> String {
+pub(crate) fn kernel_log(fs: BorrowedFd<'_>) -> String {
     let mut messages = Vec::new();
     let mut buf = [0u8; 1024];
     while let Ok(n) = rustix::io::read(fs, &mut buf) {
