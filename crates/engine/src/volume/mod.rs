@@ -1,10 +1,11 @@
 //! Volume operations, one file each: create, list, inspect, rm, prune, usage, and
-//! berth's own export, import, clone and rename (with [`consistent`]: what
-//! keeps writers away from a volume being copied).
+//! berth's own export, import, clone, rename, diff and seed (with
+//! [`consistent`]: what keeps writers away from a volume being copied).
 
 mod clone;
 mod consistent;
 mod create;
+mod diff;
 mod export;
 mod filter;
 mod import;
@@ -13,6 +14,7 @@ mod list;
 mod prune;
 mod rename;
 mod rm;
+mod seed;
 mod usage;
 
 pub use berth_archive::{CloneStats, TarCompression};
@@ -25,3 +27,4 @@ pub use create::VolumeCreate;
 pub use export::{VolumeExport, VolumeExported};
 pub use filter::{VolumeFilter, VolumePruneFilter};
 pub use import::VolumeImported;
+pub use seed::{SeedPolicy, VolumeSeed, VolumeSeeded};
