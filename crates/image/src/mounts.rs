@@ -15,18 +15,34 @@ use berth_store::Store;
 
 use crate::{ImageError, ResolvedImage};
 
-/// Records that container `container_id` mounts `image` at `destination`.
+/// What an image mount holds: the image and its layers, bottom first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub image_id: String,
+    pub chain_ids: Vec<String>,
+}
+
+impl Held {
+    pub fn of(image: &ResolvedImage) -> Held {
+        Held {
+            image_id: image.id.clone(),
+            chain_ids: image.layers.iter().map(|l| l.chain_id.clone()).collect(),
+        }
+    }
+}
+
+/// Records that container `container_id` mounts `held` at `destination`.
 pub fn hold(
     tx: &Transaction,
     container_id: &str,
     destination: &str,
-    image: &ResolvedImage,
+    held: &Held,
 ) -> Result<(), ImageError> {
-    for (position, layer) in image.layers.iter().enumerate() {
+    for (position, chain_id) in held.chain_ids.iter().enumerate() {
         tx.execute(
             "INSERT INTO container_image_mounts (container_id, destination, position, image_id, chain_id) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![container_id, destination, position as i64, image.id, layer.chain_id],
+            params![container_id, destination, position as i64, held.image_id, chain_id],
         )?;
     }
     Ok(())
@@ -50,22 +66,27 @@ pub fn layer_dirs(
     Ok(dirs.into_iter().map(|d| layers.join(d)).collect())
 }
 
-/// The ID of the image container `container_id` mounts at `destination`.
-pub fn mounted_image(
+/// What container `container_id` holds for its image mount at
+/// `destination` (also after an `rmi -f` of the image).
+pub fn held(
     store: &Store,
     container_id: &str,
     destination: &str,
-) -> Result<Option<String>, ImageError> {
-    use berth_store::rusqlite::OptionalExtension;
-    Ok(store
-        .db()
-        .query_row(
-            "SELECT image_id FROM container_image_mounts \
-             WHERE container_id = ?1 AND destination = ?2 LIMIT 1",
-            [container_id, destination],
-            |r| r.get(0),
-        )
-        .optional()?)
+) -> Result<Option<Held>, ImageError> {
+    let mut stmt = store.db().prepare_cached(
+        "SELECT image_id, chain_id FROM container_image_mounts \
+         WHERE container_id = ?1 AND destination = ?2 ORDER BY position",
+    )?;
+    let rows = stmt
+        .query_map([container_id, destination], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let image_id = rows.first().map(|(image_id, _)| image_id.clone());
+    Ok(image_id.map(|image_id| Held {
+        image_id,
+        chain_ids: rows.into_iter().map(|(_, chain)| chain).collect(),
+    }))
 }
 
 /// SQL: the IDs of containers that use image `?1`, as their image or in an

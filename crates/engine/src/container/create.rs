@@ -67,7 +67,7 @@ struct Plan {
     /// Volumes that do not exist yet.
     volumes_to_create: Vec<NewVolume>,
     /// The images of image mounts, by destination (held by the container).
-    image_mounts: Vec<(String, berth_image::ResolvedImage)>,
+    image_mounts: ImageMounts,
     networks: NetworkPlan,
 }
 
@@ -324,7 +324,8 @@ fn validate_host(mut host: HostSpec) -> Result<HostSpec> {
 
 /// Turns `-v`, `--mount`, `--tmpfs`, `--volumes-from` and the image's `VOLUME`s
 /// into mount points, in the order they must be applied (parents first).
-type ImageMounts = Vec<(String, berth_image::ResolvedImage)>;
+/// What each image mount holds, by destination.
+type ImageMounts = Vec<(String, berth_image::mounts::Held)>;
 
 fn plan_mounts(
     store: &Store,
@@ -374,9 +375,12 @@ fn plan_mounts(
             }
             if m.kind == MountKind::Image {
                 // The other container's image, held by this one too.
-                let id = berth_image::mounts::mounted_image(store, &other.id, &m.destination)?
-                    .unwrap_or_default();
-                images.push((m.destination.clone(), berth_image::resolve(store, &id)?));
+                let held = berth_image::mounts::held(store, &other.id, &m.destination)?
+                    .ok_or_else(|| ContainerError::Corrupt {
+                        id: other.id.clone(),
+                        reason: format!("image mount {} holds no image", m.destination),
+                    })?;
+                images.push((m.destination.clone(), held));
             }
             let mut inherited = m.clone();
             inherited.copy_up = false;
@@ -563,7 +567,7 @@ fn mount_point(
                 let shown = berth_container::image_mount::shown(reference);
                 berth_volume::open_subpath(&tree.root(), &shown, sub)?;
             }
-            images.push((destination.clone(), image));
+            images.push((destination.clone(), berth_image::mounts::Held::of(&image)));
             MountPoint {
                 kind: MountKind::Image,
                 name: reference.clone(),
@@ -681,8 +685,8 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
         crash::point("create", "after-rename");
         let inserted = store.write(|tx| {
             model::insert(tx, &container, &layer_chain_ids)?;
-            for (destination, image) in &image_mounts {
-                berth_image::mounts::hold(tx, &container.id, destination, image)?;
+            for (destination, held) in &image_mounts {
+                berth_image::mounts::hold(tx, &container.id, destination, held)?;
             }
             networks.record(tx, &container.id)?;
             events::append(
