@@ -50,9 +50,9 @@ fn changes_json(changes: &[Change]) -> Value {
 
 /// `?source=IMAGE:/PATH`, the image's directory; required.
 fn source(q: &Query) -> Result<String, ApiError> {
-    q.text("source")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::bad_request("the image's directory is needed (?source=IMAGE:/PATH)"))
+    q.text("source").filter(|s| !s.is_empty()).ok_or_else(|| {
+        ApiError::bad_request("the image's directory is needed (?source=IMAGE:/PATH)")
+    })
 }
 
 /// `?source=IMAGE:/PATH`; answers the changes (an empty list when none).

@@ -38,7 +38,10 @@ fn an_image_mount_is_applied_and_inspected_as_dockerd_28() {
         json!([{"Type": "image", "Name": "busybox", "Source": "", "Destination": "/img",
                 "Mode": "", "RW": false, "Propagation": "rprivate"}])
     );
-    assert_eq!(inspect["HostConfig"]["Mounts"][0]["ImageOptions"]["Subpath"], "etc");
+    assert_eq!(
+        inspect["HostConfig"]["Mounts"][0]["ImageOptions"]["Subpath"],
+        "etc"
+    );
     // An escaping subpath: dockerd's 400, nothing created.
     let (code, refused) = request(
         s,
@@ -60,11 +63,28 @@ fn volumes_are_compared_and_seeded_over_the_api() {
     let server = Server::start();
     let s = &server.socket;
     server.berth_ok(&["volume", "create", "etc"]);
-    server.berth_ok(&["run", "--rm", "--network", "none", "-v", "etc:/etc", "busybox", "rm", "/etc/passwd"]);
-    let (code, diff) = request(s, "GET", "/volumes/etc/diff?source=busybox:/etc", &Value::Null);
+    server.berth_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "etc:/etc",
+        "busybox",
+        "rm",
+        "/etc/passwd",
+    ]);
+    let (code, diff) = request(
+        s,
+        "GET",
+        "/volumes/etc/diff?source=busybox:/etc",
+        &Value::Null,
+    );
     assert_eq!(code, 200, "{diff}");
     assert!(
-        diff.as_array().unwrap().contains(&json!({"Path": "/passwd", "Kind": 2})),
+        diff.as_array()
+            .unwrap()
+            .contains(&json!({"Path": "/passwd", "Kind": 2})),
         "{diff}"
     );
     let (code, seeded) = request(
@@ -75,8 +95,18 @@ fn volumes_are_compared_and_seeded_over_the_api() {
     );
     assert_eq!(code, 200, "{seeded}");
     assert_eq!(seeded["Applied"], json!([{"Path": "/passwd", "Kind": 2}]));
-    let (code, bad) = request(s, "POST", "/volumes/etc/seed?source=busybox:etc", &Value::Null);
+    let (code, bad) = request(
+        s,
+        "POST",
+        "/volumes/etc/seed?source=busybox:etc",
+        &Value::Null,
+    );
     assert_eq!(code, 400, "{bad}");
-    let (code, bad) = request(s, "POST", "/volumes/etc/seed?source=busybox:/etc&mode=all", &Value::Null);
+    let (code, bad) = request(
+        s,
+        "POST",
+        "/volumes/etc/seed?source=busybox:/etc&mode=all",
+        &Value::Null,
+    );
     assert_eq!(code, 400, "{bad}");
 }

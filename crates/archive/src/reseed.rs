@@ -153,11 +153,13 @@ impl Walk<'_> {
             child.push(b'/');
             child.extend_from_slice(name.as_bytes());
             let path = String::from_utf8_lossy(&child).into_owned();
-            let lstat = |dir, shown: &Path| match rustix::fs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(st) => Ok(Some(st)),
-                Err(Errno::NOENT) => Ok(None),
-                Err(e) => Err(ArchiveError::io(shown.join(&name), e)),
-            };
+            let lstat =
+                |dir, shown: &Path| match rustix::fs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW)
+                {
+                    Ok(st) => Ok(Some(st)),
+                    Err(Errno::NOENT) => Ok(None),
+                    Err(e) => Err(ArchiveError::io(shown.join(&name), e)),
+                };
             let kind = match (lstat(image, &image_shown)?, lstat(volume, &volume_shown)?) {
                 (None, None) => None,
                 // Packing skips sockets, so they are never seeded.
@@ -166,7 +168,8 @@ impl Walk<'_> {
                 (Some(_), None) => Some(ChangeKind::Deleted),
                 (Some(a), Some(b)) => {
                     let changed = self.differs(image, volume, &name, &a, &b, &path)?;
-                    if file_type(&a) == FileType::Directory && file_type(&b) == FileType::Directory {
+                    if file_type(&a) == FileType::Directory && file_type(&b) == FileType::Directory
+                    {
                         let (ai, bv) = (
                             open_dir_at(image, &name).at(image_shown.join(&name))?,
                             open_dir_at(volume, &name).at(volume_shown.join(&name))?,
@@ -212,11 +215,14 @@ impl Walk<'_> {
         if a.st_mode & 0o7777 != b.st_mode & 0o7777 {
             return Ok(true);
         }
-        if matches!(kind, FileType::CharacterDevice | FileType::BlockDevice) && a.st_rdev != b.st_rdev {
+        if matches!(kind, FileType::CharacterDevice | FileType::BlockDevice)
+            && a.st_rdev != b.st_rdev
+        {
             return Ok(true);
         }
         let xattrs = |dir| -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
-            let mut all = list_xattrs(&proc_child_path(dir, name)).at(self.volume_shown.join(&path[1..]))?;
+            let mut all =
+                list_xattrs(&proc_child_path(dir, name)).at(self.volume_shown.join(&path[1..]))?;
             all.retain(|(key, _)| !key.starts_with(OVERLAY_XATTR_PREFIX));
             Ok(all)
         };
@@ -231,9 +237,16 @@ impl Walk<'_> {
         }
         let open = |dir, shown: &Path| -> Result<File, ArchiveError> {
             let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-            Ok(File::from(rustix::fs::openat(dir, name, flags, Mode::empty()).at(shown.join(&path[1..]))?))
+            Ok(File::from(
+                rustix::fs::openat(dir, name, flags, Mode::empty()).at(shown.join(&path[1..]))?,
+            ))
         };
-        same_content(open(image, self.image_shown)?, open(volume, self.volume_shown)?, path).map(|same| !same)
+        same_content(
+            open(image, self.image_shown)?,
+            open(volume, self.volume_shown)?,
+            path,
+        )
+        .map(|same| !same)
     }
 }
 
@@ -277,7 +290,11 @@ mod tests {
     #[test]
     fn compares_and_seeds_without_following_links() {
         let dir = tempfile::tempdir().unwrap();
-        let (image, volume, outside) = (dir.path().join("i"), dir.path().join("v"), dir.path().join("o"));
+        let (image, volume, outside) = (
+            dir.path().join("i"),
+            dir.path().join("v"),
+            dir.path().join("o"),
+        );
         for d in [&image, &volume, &outside] {
             std::fs::create_dir(d).unwrap();
         }
@@ -289,19 +306,40 @@ mod tests {
         std::fs::write(volume.join("conf/a"), "user a\n").unwrap();
         std::fs::write(volume.join("mine"), "user\n").unwrap();
         std::os::unix::fs::symlink(outside.join("target"), volume.join("link")).unwrap();
-        let src = rustix::fs::open(&image, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let src =
+            rustix::fs::open(&image, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
         let diff = compare_trees(src.as_fd(), &image, &volume).unwrap();
-        assert_eq!(lines(&diff), ["C /conf/a", "D /conf/d", "C /link", "A /mine"]);
+        assert_eq!(
+            lines(&diff),
+            ["C /conf/a", "D /conf/d", "C /link", "A /mine"]
+        );
         let applied = seed_tree(src.as_fd(), &image, &volume, SeedPolicy::OnlyMissing).unwrap();
         assert_eq!(lines(&applied), ["D /conf/d"]);
-        assert_eq!(std::fs::read_to_string(volume.join("conf/a")).unwrap(), "user a\n");
-        assert_eq!(std::fs::read_to_string(volume.join("conf/d/new")).unwrap(), "new\n");
-        assert!(std::fs::symlink_metadata(volume.join("link")).unwrap().is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(volume.join("conf/a")).unwrap(),
+            "user a\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(volume.join("conf/d/new")).unwrap(),
+            "new\n"
+        );
+        assert!(std::fs::symlink_metadata(volume.join("link"))
+            .unwrap()
+            .is_symlink());
         let applied = seed_tree(src.as_fd(), &image, &volume, SeedPolicy::Overwrite).unwrap();
         assert_eq!(lines(&applied), ["C /conf/a", "C /link"]);
-        assert_eq!(std::fs::read_to_string(volume.join("conf/a")).unwrap(), "image a\n");
-        assert_eq!(std::fs::read_to_string(volume.join("link")).unwrap(), "image link\n");
+        assert_eq!(
+            std::fs::read_to_string(volume.join("conf/a")).unwrap(),
+            "image a\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(volume.join("link")).unwrap(),
+            "image link\n"
+        );
         assert!(!outside.join("target").exists());
-        assert_eq!(lines(&compare_trees(src.as_fd(), &image, &volume).unwrap()), ["A /mine"]);
+        assert_eq!(
+            lines(&compare_trees(src.as_fd(), &image, &volume).unwrap()),
+            ["A /mine"]
+        );
     }
 }

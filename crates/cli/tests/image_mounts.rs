@@ -55,11 +55,7 @@ fn an_image_mount_shows_the_image_read_only() {
         "{}",
         r.stderr
     );
-    assert!(
-        r.stderr.contains("Read-only file system"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("Read-only file system"), "{}", r.stderr);
     // A subpath: only that directory.
     let out = b.ok(&[
         "run",
@@ -153,9 +149,8 @@ fn a_mounted_image_is_held_until_its_container_goes() {
     );
     let r = b.fails(&["rmi", &image]);
     assert!(
-        r.stderr.contains(&format!(
-            "image is being used by stopped container {short}"
-        )),
+        r.stderr
+            .contains(&format!("image is being used by stopped container {short}")),
         "{}",
         r.stderr
     );

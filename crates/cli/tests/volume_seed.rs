@@ -81,14 +81,26 @@ fn only_missing_keeps_user_files_and_overwrite_replaces_them() {
     let a = std::fs::metadata(data.join("a")).unwrap();
     assert_eq!(std::fs::read_to_string(data.join("a")).unwrap(), "a1\n");
     assert_eq!((a.uid(), a.gid(), a.mode() & 0o7777), (1234, 55, 0o640));
-    assert_eq!(std::fs::read_to_string(data.join("mine")).unwrap(), "user\n");
+    assert_eq!(
+        std::fs::read_to_string(data.join("mine")).unwrap(),
+        "user\n"
+    );
     assert_eq!(
         b.ok(&["volume", "diff", "conf", "app:1:/srv/conf"]),
         "A /mine"
     );
     // What a container sees.
     let out = b.ok(&[
-        "run", "--rm", "--network", "none", "-v", "conf:/c", "busybox", "cat", "/c/a", "/c/b",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "conf:/c",
+        "busybox",
+        "cat",
+        "/c/a",
+        "/c/b",
     ]);
     assert_eq!(out, "a1\nb1");
 }
@@ -109,7 +121,9 @@ fn a_symlink_in_the_volume_is_never_followed() {
     );
     // Only what is missing: the links are the user's and stay.
     assert_eq!(b.ok(&["volume", "seed", "conf", "app:1:/srv/conf"]), "");
-    assert!(std::fs::symlink_metadata(data.join("d")).unwrap().is_symlink());
+    assert!(std::fs::symlink_metadata(data.join("d"))
+        .unwrap()
+        .is_symlink());
     // Replaced: the links themselves, never what they point at.
     assert_eq!(
         lines(&b.ok(&["volume", "seed", "--overwrite", "conf", "app:1:/srv/conf"])),
@@ -128,7 +142,16 @@ fn running_writers_refuse_a_seed_unless_paused() {
     let data = seeded_volume(&b, "conf");
     std::fs::remove_file(data.join("b")).unwrap();
     b.ok(&[
-        "run", "-d", "--name", "writer", "--network", "none", "-v", "conf:/c", "busybox", "sleep",
+        "run",
+        "-d",
+        "--name",
+        "writer",
+        "--network",
+        "none",
+        "-v",
+        "conf:/c",
+        "busybox",
+        "sleep",
         "60",
     ]);
     let r = b.fails(&["volume", "seed", "conf", "app:1:/srv/conf"]);

@@ -89,7 +89,8 @@ pub(super) fn spec_input(
             MountKind::Image => {
                 // The image's overlay (or its subpath), staged like a volume
                 // subpath and undone once the runtime has created the container.
-                let staged = berth_container::image_mount::stage(store, paths, &c.id, index, m, sys)?;
+                let staged =
+                    berth_container::image_mount::stage(store, paths, &c.id, index, m, sys)?;
                 berth_runtime::pin_source(&staged, None)?;
                 mounts.push(ExtraMount::Bind(BindMount {
                     source: staged,

@@ -9,8 +9,8 @@
 
 use std::os::fd::AsFd;
 
-pub use berth_archive::SeedPolicy;
 use berth_archive::Change;
+pub use berth_archive::SeedPolicy;
 
 use super::consistent::plain;
 use crate::{Engine, Result};
