@@ -1,7 +1,8 @@
 //! berth's own volume endpoints (Docker has none): `GET
 //! /volumes/{name}/export`, `POST /volumes/{name}/import`, `POST
-//! /volumes/{name}/clone` and `POST /volumes/{name}/rename`, over the
-//! engine's operations of the same names. README documents them.
+//! /volumes/{name}/clone`, `POST /volumes/{name}/rename`, `GET
+//! /volumes/{name}/diff` and `POST /volumes/{name}/seed`, over the engine's
+//! operations of the same names. README documents them.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -9,9 +10,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_engine::volume::{inspect_json, TarCompression, VolumeClone, VolumeExport};
+use berth_engine::container::diff::{Change, ChangeKind};
+use berth_engine::volume::{
+    inspect_json, SeedPolicy, TarCompression, VolumeClone, VolumeExport, VolumeSeed,
+};
 use berth_engine::Engine;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::query::Query;
@@ -24,6 +28,76 @@ pub fn routes() -> Router<Shared> {
         .route("/volumes/{name}/import", post(import))
         .route("/volumes/{name}/clone", post(clone))
         .route("/volumes/{name}/rename", post(rename))
+        .route("/volumes/{name}/diff", get(diff))
+        .route("/volumes/{name}/seed", post(seed))
+}
+
+/// Changes as `GET /containers/{id}/changes` lists them (Kind 0 changed,
+/// 1 only in the volume, 2 only in the image).
+fn changes_json(changes: &[Change]) -> Value {
+    changes
+        .iter()
+        .map(|c| {
+            let kind = match c.kind {
+                ChangeKind::Changed => 0,
+                ChangeKind::Added => 1,
+                ChangeKind::Deleted => 2,
+            };
+            json!({"Path": c.path, "Kind": kind})
+        })
+        .collect()
+}
+
+/// `?source=IMAGE:/PATH`, the image's directory; required.
+fn source(q: &Query) -> Result<String, ApiError> {
+    q.text("source").filter(|s| !s.is_empty()).ok_or_else(|| {
+        ApiError::bad_request("the image's directory is needed (?source=IMAGE:/PATH)")
+    })
+}
+
+/// `?source=IMAGE:/PATH`; answers the changes (an empty list when none).
+async fn diff(
+    State(server): State<Shared>,
+    Path(name): Path<String>,
+    q: Query,
+) -> Result<Response, ApiError> {
+    let source = source(&q)?;
+    let changes = server
+        .with_engine(move |engine| Ok(engine.volume_diff(&name, &source)?))
+        .await?;
+    Ok(Json(changes_json(&changes)).into_response())
+}
+
+/// `?source=IMAGE:/PATH[&mode=only-missing|overwrite][&pause=1]`; answers
+/// `{"Applied": [changes], "Paused": [container IDs]}`.
+async fn seed(
+    State(server): State<Shared>,
+    Path(name): Path<String>,
+    q: Query,
+) -> Result<Response, ApiError> {
+    let policy = match q.get("mode").unwrap_or("") {
+        "" | "only-missing" => SeedPolicy::OnlyMissing,
+        "overwrite" => SeedPolicy::Overwrite,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "invalid mode {other:?}: only-missing or overwrite"
+            )))
+        }
+    };
+    let request = VolumeSeed {
+        name,
+        source: source(&q)?,
+        policy,
+        pause: q.bool("pause"),
+    };
+    let seeded = server
+        .with_engine(move |engine| Ok(engine.volume_seed(&request)?))
+        .await?;
+    Ok(Json(json!({
+        "Applied": changes_json(&seeded.applied),
+        "Paused": seeded.paused,
+    }))
+    .into_response())
 }
 
 /// `?compression=none|gzip|zstd` (default none), `?pause=1`.

@@ -18,6 +18,8 @@
 //! - **volume tar**: a volume's backup ([`pack_volume`] / [`unpack_volume`]): a tree tar with its root, holes kept
 //!   (GNU sparse entries), plain, gzip or zstd; **clone**: a tree copied file by file, reflinked where the
 //!   filesystem can ([`clone_tree`]).
+//! - **re-seeding**: a volume compared with a directory of an image ([`compare_trees`], `volume diff`) and the
+//!   image's content copied in ([`seed_tree`], `volume seed`), copy-up's walk and extraction.
 //! - **disk usage**: `du`-style byte count for `system df` ([`disk_usage`]).
 //!
 //! Lifecycle of a layer: blob → `unpack_layer` into an empty staging dir → (image crate renames it into the layer
@@ -37,6 +39,7 @@ mod extract;
 mod fsutil;
 mod inroot;
 mod pack;
+mod reseed;
 mod sparse;
 mod unpack;
 mod volume;
@@ -52,5 +55,6 @@ pub use du::disk_usage;
 pub use error::ArchiveError;
 pub use inroot::{mkdir_all_in_root, open_in_root, resolve_in_root};
 pub use pack::{pack_layer, pack_tree, PackedLayer};
+pub use reseed::{compare_trees, seed_tree, SeedPolicy};
 pub use unpack::{unpack_layer, UnpackedLayer};
 pub use volume::{dir_is_empty, empty_dir, pack_volume, unpack_volume, TarCompression};

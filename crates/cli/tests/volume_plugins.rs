@@ -184,6 +184,23 @@ fn every_place_a_driver_name_goes_reaches_the_plugin() {
     assert!(rec.has_volume("byflag"));
     assert_eq!(h.inspect("byflag")["Driver"], "rec2");
     assert!(rec.base.path().join("byflag/a").exists());
+    // berth's verbs on volume data work on local volumes only: the data is
+    // the plugin's, not in berth's directory.
+    for verb in [
+        vec!["volume", "export", "-o", "/dev/null", "byflag"],
+        vec!["volume", "clone", "byflag", "copy"],
+        vec!["volume", "rename", "byflag", "renamed"],
+    ] {
+        let r = h.run(&verb);
+        assert_ne!(r.code, 0, "{verb:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("belongs to the volume plugin rec2")
+                && r.stderr.contains("local volumes only"),
+            "{verb:?}: {}",
+            r.stderr
+        );
+    }
+    assert!(rec.has_volume("byflag"));
     // --mount volume-driver= and volume-opt=.
     h.ok(&[
         "run",

@@ -36,6 +36,7 @@
 mod attributes;
 pub mod config;
 pub mod health;
+pub mod image_mount;
 pub mod logs;
 pub mod model;
 pub mod modes;

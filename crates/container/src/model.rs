@@ -162,6 +162,9 @@ pub enum MountKind {
     Volume,
     Bind,
     Tmpfs,
+    /// An image's content, read-only (`--mount type=image`); its layers are
+    /// held by `container_image_mounts` rows (berth_image::mounts).
+    Image,
 }
 
 /// One mount of the container, as Docker's inspect `Mounts` shows it, plus what
@@ -170,9 +173,10 @@ pub enum MountKind {
 #[serde(rename_all = "PascalCase")]
 pub struct MountPoint {
     pub kind: MountKind,
-    /// Volume name ("" for binds and tmpfs).
+    /// Volume name ("" for binds and tmpfs); an image mount's image as named.
     pub name: String,
-    /// Host path: the volume's `_data`, the bind source, "" for tmpfs.
+    /// Host path: the volume's `_data`, the bind source, "" for tmpfs and
+    /// image mounts (mounted in the container's mount namespace only).
     pub source: PathBuf,
     pub destination: String,
     pub driver: String,
@@ -188,7 +192,7 @@ pub struct MountPoint {
     /// (`bind-nonrecursive`, `BindOptions.NonRecursive`).
     #[serde(default)]
     pub non_recursive: bool,
-    /// A volume's subpath mounted instead of its root (relative, cleaned).
+    /// A volume's (or image's) subpath mounted instead of its root (relative, cleaned).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub subpath: String,
 }

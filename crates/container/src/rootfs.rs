@@ -131,18 +131,30 @@ pub fn with_mounted_storage<T>(
         let result = (|| {
             for m in c.spec.mounts.iter().filter(|m| m.kind != MountKind::Tmpfs) {
                 let destination = std::path::Path::new(&m.destination);
-                // A volume subpath, resolved inside its volume and bound by
-                // its descriptor.
+                // An image mount's tree (held until bound below).
+                let tree = match m.kind {
+                    MountKind::Image => Some(crate::image_mount::open_mount(
+                        store,
+                        &c.id,
+                        m,
+                        &berth_mount::Linux,
+                    )?),
+                    _ => None,
+                };
+                let (source, shown) = match &tree {
+                    Some(tree) => (tree.root(), crate::image_mount::shown(&m.name)),
+                    None => (m.source.clone(), m.source.clone()),
+                };
+                // A volume (or image) subpath, resolved inside it and bound
+                // by its descriptor.
                 let subpath = if m.subpath.is_empty() {
                     None
                 } else {
-                    Some(berth_volume::open_subpath(
-                        &m.source, &m.source, &m.subpath,
-                    )?)
+                    Some(berth_volume::open_subpath(&source, &shown, &m.subpath)?)
                 };
                 let is_dir = match &subpath {
                     Some(fd) => berth_volume::opened_is_dir(fd),
-                    None => m.source.is_dir(),
+                    None => source.is_dir(),
                 };
                 let target = if is_dir {
                     berth_archive::mkdir_all_in_root(root, destination, 0o755)?
@@ -176,9 +188,10 @@ pub fn with_mounted_storage<T>(
                 ));
                 match &subpath {
                     Some(fd) => berth_volume::mount_opened(sys, fd, &via_fd)?,
-                    None => sys.mount(&Mount::bind(&m.source, &via_fd, true))?,
+                    None => sys.mount(&Mount::bind(&source, &via_fd, true))?,
                 }
                 drop(pinned);
+                drop(tree);
                 mounted.push(target.clone());
                 if !m.rw {
                     sys.set_readonly_recursive(&target)?;

@@ -39,6 +39,17 @@ pub fn mount_json(m: &MountPoint) -> Value {
             "RW": m.rw,
             "Propagation": m.propagation,
         }),
+        // dockerd 28's shape (Driver omitted when empty); Source is empty:
+        // the image's overlay is mounted in the container's namespace only.
+        MountKind::Image => json!({
+            "Type": "image",
+            "Name": m.name,
+            "Source": "",
+            "Destination": m.destination,
+            "Mode": m.mode,
+            "RW": false,
+            "Propagation": m.propagation,
+        }),
         MountKind::Tmpfs => json!({
             "Type": "tmpfs",
             "Source": "",

@@ -51,7 +51,7 @@ pub mod model {
     pub use berth_network::{Endpoint, EndpointSettings, PortBinding, DEFAULT_NETWORK};
     pub use berth_runtime::{DeviceMapping, Resources};
     pub use berth_volume::spec::{
-        BindOptions, DriverConfig, MountRequest, TmpfsOptions, VolumeOptions,
+        BindOptions, DriverConfig, ImageOptions, MountRequest, TmpfsOptions, VolumeOptions,
     };
 }
 

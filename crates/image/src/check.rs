@@ -105,7 +105,8 @@ pub fn check(store: &Store, quick: bool) -> Result<Vec<ContentFinding>, ImageErr
     let mut stmt = store.db().prepare(
         "SELECT chain_id, dir, \
          chain_id IN (SELECT chain_id FROM image_layers) \
-         OR chain_id IN (SELECT chain_id FROM container_layers) FROM layers ORDER BY chain_id",
+         OR chain_id IN (SELECT chain_id FROM container_layers) \
+         OR chain_id IN (SELECT chain_id FROM container_image_mounts) FROM layers ORDER BY chain_id",
     )?;
     let layers = stmt
         .query_map([], |r| {

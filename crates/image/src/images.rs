@@ -473,13 +473,16 @@ fn first_container(
     running: Option<bool>,
 ) -> Result<Option<String>, ImageError> {
     let running_states = "('running', 'paused', 'restarting')";
+    // Image mounts hold their image as a container's own image does (dockerd's
+    // `using` in ImageDelete).
+    let users = crate::mounts::USERS;
     let sql = match running {
-        None => "SELECT id FROM containers WHERE image_id = ?1 ORDER BY created_at LIMIT 1".to_string(),
+        None => format!("SELECT id FROM containers WHERE id IN ({users}) ORDER BY created_at LIMIT 1"),
         Some(true) => format!(
-            "SELECT id FROM containers WHERE image_id = ?1 AND status IN {running_states} ORDER BY created_at LIMIT 1"
+            "SELECT id FROM containers WHERE id IN ({users}) AND status IN {running_states} ORDER BY created_at LIMIT 1"
         ),
         Some(false) => format!(
-            "SELECT id FROM containers WHERE image_id = ?1 AND status NOT IN {running_states} ORDER BY created_at LIMIT 1"
+            "SELECT id FROM containers WHERE id IN ({users}) AND status NOT IN {running_states} ORDER BY created_at LIMIT 1"
         ),
     };
     Ok(store
@@ -643,6 +646,7 @@ fn delete_unused_build_parents(
             "SELECT EXISTS (SELECT 1 FROM image_refs WHERE image_id = ?1) \
              OR EXISTS (SELECT 1 FROM build_cache WHERE parent_id = ?1) \
              OR EXISTS (SELECT 1 FROM containers WHERE image_id = ?1) \
+             OR EXISTS (SELECT 1 FROM container_image_mounts WHERE image_id = ?1) \
              OR NOT EXISTS (SELECT 1 FROM images WHERE id = ?1)",
             [&id],
             |r| r.get(0),
@@ -688,13 +692,16 @@ pub fn prune(
     select: &dyn Fn(&Store, &str) -> Result<bool, ImageError>,
 ) -> Result<(Vec<DeleteItem>, u64), ImageError> {
     let candidates: Vec<String> = {
+        let used = crate::mounts::USED_IMAGES;
         let sql = if all {
-            "SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM containers) ORDER BY created_at DESC"
+            format!("SELECT id FROM images WHERE id NOT IN ({used}) ORDER BY created_at DESC")
         } else {
-            "SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM containers) \
-             AND id NOT IN (SELECT image_id FROM image_refs) ORDER BY created_at DESC"
+            format!(
+                "SELECT id FROM images WHERE id NOT IN ({used}) \
+                 AND id NOT IN (SELECT image_id FROM image_refs) ORDER BY created_at DESC"
+            )
         };
-        let mut stmt = store.db().prepare(sql)?;
+        let mut stmt = store.db().prepare(&sql)?;
         let ids = stmt
             .query_map([], |r| r.get(0))?
             .collect::<Result<Vec<_>, _>>()?;

@@ -388,7 +388,8 @@ fn collect(store: &mut Store, _lock: ContentLock) -> Result<Vec<RemovedLayer>, I
         let mut stmt = tx.prepare(
             "SELECT chain_id, size FROM layers WHERE \
              chain_id NOT IN (SELECT chain_id FROM image_layers) AND \
-             chain_id NOT IN (SELECT chain_id FROM container_layers)",
+             chain_id NOT IN (SELECT chain_id FROM container_layers) AND \
+             chain_id NOT IN (SELECT chain_id FROM container_image_mounts)",
         )?;
         let removed = stmt
             .query_map([], |r| {

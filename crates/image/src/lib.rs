@@ -7,8 +7,8 @@
 //! * **blobs** ([`blobs`]) hold the configs, manifests and layer blobs, by digest;
 //! * **layers** ([`layers`]) are unpacked once per chain ID into `layers/<hex>/`
 //!   and used as overlay lowerdirs by every container of every image that has
-//!   them; they are reference-counted by `image_layers` and `container_layers`
-//!   rows and removed by [`gc_layers`] when nothing refers to them;
+//!   them; they are reference-counted by `image_layers`, `container_layers`
+//!   and `container_image_mounts` ([`mounts`]: image mounts) rows and removed by [`gc_layers`] when nothing refers to them;
 //! * images come in through [`import`], [`load`] and [`commit`], go out through
 //!   [`save`], and are listed, inspected, tagged and removed through [`images`].
 //!
@@ -26,6 +26,7 @@ mod events;
 pub mod images;
 pub mod layers;
 mod load;
+pub mod mounts;
 pub mod pulled;
 pub mod reference;
 mod save;

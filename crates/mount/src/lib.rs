@@ -21,8 +21,11 @@
 //!
 //! Overlays go through the fd-based mount API with one `lowerdir+` parameter per
 //! layer (Linux >= 6.8), so a deep image is never limited by the single page
-//! `mount(2)` allows for its whole option string.
+//! `mount(2)` allows for its whole option string. An image's layers alone make a
+//! read-only overlay that can live detached, held by a descriptor only
+//! (`detached.rs`: image mounts, volume seeding).
 
+mod detached;
 mod linux;
 mod recording;
 

@@ -250,7 +250,7 @@ const NO_KERNEL_MESSAGE: &str = "no kernel message";
 
 /// Drains the messages the kernel queued on a filesystem context ("e overlay:
 /// failed to resolve ..."), which say far more than the bare errno.
-fn kernel_log(fs: BorrowedFd<'_>) -> String {
+pub(crate) fn kernel_log(fs: BorrowedFd<'_>) -> String {
     let mut messages = Vec::new();
     let mut buf = [0u8; 1024];
     while let Ok(n) = rustix::io::read(fs, &mut buf) {

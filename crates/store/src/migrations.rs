@@ -213,6 +213,22 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE containers ADD COLUMN health TEXT NOT NULL DEFAULT '';
     "#,
+    // 7: image mounts (`--mount type=image`, berth_image::mounts): the image a
+    // container mounts at a destination and its layers, one row per layer, so
+    // that `rmi` refuses the image as it refuses a container's own image and
+    // the layers outlive an `rmi -f`. Rows go with the container.
+    r#"
+    CREATE TABLE container_image_mounts (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        destination  TEXT NOT NULL,
+        position     INTEGER NOT NULL,
+        image_id     TEXT NOT NULL,
+        chain_id     TEXT NOT NULL REFERENCES layers(chain_id),
+        PRIMARY KEY (container_id, destination, position)
+    );
+    CREATE INDEX container_image_mounts_by_image ON container_image_mounts(image_id);
+    CREATE INDEX container_image_mounts_by_layer ON container_image_mounts(chain_id);
+    "#,
 ];
 
 /// Schema version after all migrations.

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MountRequest {
-    /// "volume", "bind" or "tmpfs".
+    /// "volume", "bind", "tmpfs" or "image".
     #[serde(rename = "Type")]
     pub kind: String,
-    /// A volume's name, a bind's host path, nothing for tmpfs.
+    /// A volume's name, a bind's host path, an image reference, nothing for tmpfs.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
     pub target: String,
@@ -25,6 +25,17 @@ pub struct MountRequest {
     pub volume_options: Option<VolumeOptions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tmpfs_options: Option<TmpfsOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_options: Option<ImageOptions>,
+}
+
+/// Options of an image mount (Docker 28, `image-subpath=`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageOptions {
+    /// A path inside the image to mount instead of its root.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subpath: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +96,10 @@ impl MountRequest {
 
     pub fn tmpfs_options(&mut self) -> &mut TmpfsOptions {
         self.tmpfs_options.get_or_insert_with(Default::default)
+    }
+
+    pub fn image_options(&mut self) -> &mut ImageOptions {
+        self.image_options.get_or_insert_with(Default::default)
     }
 }
 

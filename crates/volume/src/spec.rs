@@ -18,7 +18,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use crate::request::{BindOptions, DriverConfig, MountRequest, TmpfsOptions, VolumeOptions};
+pub use crate::request::{
+    BindOptions, DriverConfig, ImageOptions, MountRequest, TmpfsOptions, VolumeOptions,
+};
 use crate::VolumeError;
 
 /// Where a mount's content comes from.
@@ -49,6 +51,14 @@ pub enum MountSource {
         mode: Option<u32>,
         /// `--tmpfs /dst:OPTIONS`: passed to the kernel as written.
         options: String,
+    },
+    /// An image's content, read-only (Docker 28's `type=image`).
+    Image {
+        /// The image as named (resolved at create).
+        reference: String,
+        /// Mount this path inside the image instead of its root (relative,
+        /// cleaned, never leaving the image by its words).
+        subpath: Option<String>,
     },
 }
 
@@ -399,6 +409,7 @@ pub fn parse_mount_request(s: &str) -> Result<MountRequest, VolumeError> {
             "volume-driver" => m.volume_options().driver_config().name = value.to_string(),
             "volume-opt" => set_map(&mut m.volume_options().driver_config().options, value),
             "volume-subpath" => m.volume_options().subpath = value.to_string(),
+            "image-subpath" => m.image_options().subpath = value.to_string(),
             "tmpfs-size" => {
                 m.tmpfs_options().size_bytes = Some(ram_in_bytes(value).ok_or_else(bad_value)?);
             }
@@ -424,6 +435,7 @@ pub fn parse_mount_request(s: &str) -> Result<MountRequest, VolumeError> {
         (m.volume_options.is_some(), "volume"),
         (m.bind_options.is_some(), "bind"),
         (m.tmpfs_options.is_some(), "tmpfs"),
+        (m.image_options.is_some(), "image"),
     ] {
         if present && m.kind != family {
             return Err(flag_error(format!(
@@ -532,17 +544,57 @@ pub fn validate_mount(m: &MountRequest) -> Result<MountSpec, VolumeError> {
                 options: String::new(),
             }
         }
+        "image" => {
+            // dockerd 28: a source, a local subpath; always read-only.
+            if source.is_empty() {
+                return Err(invalid(mount_config(
+                    kind,
+                    "field Source must not be empty",
+                )));
+            }
+            let subpath = match m.image_options.as_ref().map_or("", |o| o.subpath.as_str()) {
+                "" => None,
+                sub if !is_local(sub) => {
+                    return Err(invalid(mount_config(
+                        kind,
+                        "subpath must be a relative path within the volume",
+                    )))
+                }
+                sub => Some(clean(sub)),
+            };
+            MountSource::Image {
+                reference: source.clone(),
+                subpath,
+            }
+        }
         _ => return Err(invalid(mount_config(kind, "mount type unknown"))),
     };
+    // dockerd's validateExclusiveOptions, for image mounts (the other
+    // types' options were never checked here: kept as before).
+    for (present, family, field) in [
+        (m.bind_options.is_some(), "bind", "BindOptions"),
+        (m.volume_options.is_some(), "volume", "VolumeOptions"),
+        (m.tmpfs_options.is_some(), "tmpfs", "TmpfsOptions"),
+        (m.image_options.is_some(), "image", "ImageOptions"),
+    ] {
+        if present && kind != family && (kind == "image" || family == "image") {
+            return Err(invalid(mount_config(
+                kind,
+                format!("field {field} must not be specified"),
+            )));
+        }
+    }
     let mode_string = if matches!(source, MountSource::Volume { .. }) {
         "z"
     } else {
         ""
     };
+    // An image mount is read-only whatever was asked (dockerd: RW = false).
+    let read_only = m.read_only || matches!(source, MountSource::Image { .. });
     Ok(MountSpec {
         source,
         destination: clean(&m.target),
-        read_only: m.read_only,
+        read_only,
         propagation,
         selinux_label: None,
         mode_string: mode_string.into(),

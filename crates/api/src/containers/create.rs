@@ -11,8 +11,8 @@ use axum::Json;
 use berth_engine::container::create::CreateRequest;
 use berth_engine::grammar;
 use berth_engine::model::{
-    BindOptions, DriverConfig, HealthConfig, HostSpec, LogConfig, MountRequest, PortBinding,
-    RestartPolicy, TmpfsOptions, Ulimit, VolumeOptions,
+    BindOptions, DriverConfig, HealthConfig, HostSpec, ImageOptions, LogConfig, MountRequest,
+    PortBinding, RestartPolicy, TmpfsOptions, Ulimit, VolumeOptions,
 };
 use bollard_stubs::models::ContainerCreateBody;
 use serde_json::{json, Value};
@@ -75,6 +75,11 @@ fn mount_request(m: &bollard_stubs::models::Mount) -> MountRequest {
         tmpfs_options: m.tmpfs_options.as_ref().map(|t| TmpfsOptions {
             size_bytes: t.size_bytes.filter(|s| *s > 0).map(|s| s as u64),
             mode: t.mode.filter(|m| *m > 0).map(|m| m as u32),
+        }),
+        // Image mounts (Docker 28, API 1.48): served at every version, a
+        // berth extension above the version it announces.
+        image_options: m.image_options.as_ref().map(|i| ImageOptions {
+            subpath: i.subpath.clone().unwrap_or_default(),
         }),
     }
 }

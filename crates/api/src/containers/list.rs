@@ -34,6 +34,7 @@ pub fn mount_points(c: &Container) -> Vec<MountPoint> {
                     MountKind::Volume => "volume",
                     MountKind::Bind => "bind",
                     MountKind::Tmpfs => "tmpfs",
+                    MountKind::Image => "image",
                 }
                 .to_string(),
             ),

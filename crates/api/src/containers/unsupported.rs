@@ -159,12 +159,6 @@ pub(super) fn check(body: &Value) -> Result<(), ApiError> {
                 return Err(refuse(&format!("HostConfig.Mounts.{options}.{field}"), why));
             }
         }
-        if mount.get("ImageOptions").is_some_and(|v| !is_default(v)) {
-            return Err(refuse(
-                "HostConfig.Mounts.ImageOptions",
-                "image mounts (API 1.47) are above the versions berth speaks",
-            ));
-        }
     }
     Ok(())
 }

@@ -382,7 +382,15 @@ pub fn case(name: &str) -> Option<Case> {
             out("stat -c %a /walkmount", "700")
         }
         "HostConfig.Mounts.TmpfsOptions.Options" => Refused("TmpfsOptions.Options"),
-        "HostConfig.Mounts.ImageOptions" => Refused("ImageOptions"),
+        "HostConfig.Mounts.ImageOptions" => {
+            // Applied: the walk's subpath is resolved inside the image, which
+            // has no `sub` (image_mounts.rs mounts one that exists).
+            setup = |b| {
+                b["HostConfig"]["Mounts"] =
+                    json!([{"Type": "image", "Source": "busybox", "Target": "/walkmount"}])
+            };
+            Refused("cannot access path busybox:/sub: no such file or directory")
+        }
         "HostConfig.ConsoleSize" => {
             setup = |b| b["Tty"] = json!(true);
             out("stty size", "30 100")

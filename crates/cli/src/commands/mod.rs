@@ -18,6 +18,7 @@ pub mod system;
 pub mod update;
 pub mod volume;
 pub mod volume_data;
+pub mod volume_seed;
 
 /// `--filter name=value` flags as pairs, with the docker CLI's message for
 /// one without `=`.

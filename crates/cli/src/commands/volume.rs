@@ -12,7 +12,7 @@ use berth_engine::{ErrorKind, HasKind};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::volume_data;
+use super::{volume_data, volume_seed};
 use crate::format::{self, labels_text, Format};
 use crate::{exit, Ctx};
 
@@ -38,6 +38,10 @@ pub enum VolumeCommand {
     Clone(volume_data::CloneArgs),
     /// Rename a volume that no running container uses (berth)
     Rename(volume_data::RenameArgs),
+    /// Show what differs between a volume and a directory of an image (berth)
+    Diff(volume_seed::DiffArgs),
+    /// Copy a directory of an image into an existing volume (berth)
+    Seed(volume_seed::SeedArgs),
 }
 
 #[derive(Args)]
@@ -116,6 +120,8 @@ pub fn dispatch(ctx: &Ctx, cmd: VolumeCommand) -> Result<i32> {
         VolumeCommand::Import(a) => volume_data::import(ctx, a),
         VolumeCommand::Clone(a) => volume_data::clone(ctx, a),
         VolumeCommand::Rename(a) => volume_data::rename(ctx, a),
+        VolumeCommand::Diff(a) => volume_seed::diff(ctx, a),
+        VolumeCommand::Seed(a) => volume_seed::seed(ctx, a),
     }
 }
 

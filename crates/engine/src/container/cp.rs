@@ -64,6 +64,8 @@ pub enum CopyMount {
     /// The layer under a stopped container's tmpfs destination, which the
     /// tmpfs hides while the container runs.
     UnderTmpfs { destination: String },
+    /// An image mounted read-only (`--mount type=image`): read from only.
+    Image { image: String, destination: String },
 }
 
 /// Whether `path` (absolute, in-container, cleaned) is `dest` or below it.
@@ -103,6 +105,10 @@ fn describe(m: &MountPoint, running: bool) -> CopyMount {
         },
         MountKind::Tmpfs if running => CopyMount::Tmpfs { destination },
         MountKind::Tmpfs => CopyMount::UnderTmpfs { destination },
+        MountKind::Image => CopyMount::Image {
+            image: m.name.clone(),
+            destination,
+        },
     }
 }
 

@@ -66,6 +66,8 @@ struct Plan {
     layer_chain_ids: Vec<String>,
     /// Volumes that do not exist yet.
     volumes_to_create: Vec<NewVolume>,
+    /// The images of image mounts, by destination (held by the container).
+    image_mounts: ImageMounts,
     networks: NetworkPlan,
 }
 
@@ -194,7 +196,7 @@ fn plan(store: &Store, default_runtime: &str, id: String, req: CreateRequest) ->
         }
     }
 
-    let (mounts, volumes_to_create) = plan_mounts(store, &host, &image_volumes)?;
+    let (mounts, volumes_to_create, image_mounts) = plan_mounts(store, &host, &image_volumes)?;
     // crun 1.8 mounts every bind recursively: a non-recursive one is
     // refused rather than silently made recursive.
     if runtime_binary.file_name().is_some_and(|n| n == "crun")
@@ -249,6 +251,7 @@ fn plan(store: &Store, default_runtime: &str, id: String, req: CreateRequest) ->
         container,
         layer_chain_ids: image.layers.iter().map(|l| l.chain_id.clone()).collect(),
         volumes_to_create,
+        image_mounts,
         networks,
     })
 }
@@ -322,11 +325,14 @@ fn validate_host(mut host: HostSpec) -> Result<HostSpec> {
 
 /// Turns `-v`, `--mount`, `--tmpfs`, `--volumes-from` and the image's `VOLUME`s
 /// into mount points, in the order they must be applied (parents first).
+/// What each image mount holds, by destination.
+type ImageMounts = Vec<(String, berth_image::mounts::Held)>;
+
 fn plan_mounts(
     store: &Store,
     host: &HostSpec,
     image_volumes: &[String],
-) -> Result<(Vec<MountPoint>, Vec<NewVolume>)> {
+) -> Result<(Vec<MountPoint>, Vec<NewVolume>, ImageMounts)> {
     let mut specs: Vec<MountSpec> = Vec::new();
     for bind in &host.binds {
         specs.push(berth_volume::spec::parse_volume_flag(bind)?);
@@ -352,8 +358,15 @@ fn plan_mounts(
     };
     let mut mounts: Vec<MountPoint> = Vec::new();
     let mut to_create: Vec<NewVolume> = Vec::new();
+    let mut images: ImageMounts = Vec::new();
     for spec in &specs {
-        mounts.push(mount_point(store, spec, default_driver, &mut to_create)?);
+        mounts.push(mount_point(
+            store,
+            spec,
+            default_driver,
+            &mut to_create,
+            &mut images,
+        )?);
     }
     // --volumes-from: every mount of the other container at the same path,
     // unless this container already mounts something there.
@@ -372,6 +385,15 @@ fn plan_mounts(
                 }
                 let dropped = mounts.remove(i);
                 to_create.retain(|v| v.name != dropped.name);
+            }
+            if m.kind == MountKind::Image {
+                // The other container's image, held by this one too.
+                let held = berth_image::mounts::held(store, &other.id, &m.destination)?
+                    .ok_or_else(|| ContainerError::Corrupt {
+                        id: other.id.clone(),
+                        reason: format!("image mount {} holds no image", m.destination),
+                    })?;
+                images.push((m.destination.clone(), held));
             }
             let mut inherited = m.clone();
             inherited.copy_up = false;
@@ -423,7 +445,12 @@ fn plan_mounts(
             .cmp(&depth(&b.destination))
             .then_with(|| a.destination.cmp(&b.destination))
     });
-    Ok((mounts, to_create))
+    images.retain(|(destination, _)| {
+        mounts
+            .iter()
+            .any(|m| m.kind == MountKind::Image && &m.destination == destination)
+    });
+    Ok((mounts, to_create, images))
 }
 
 fn normalize_destination(path: &str) -> String {
@@ -454,6 +481,7 @@ fn mount_point(
     spec: &MountSpec,
     default_driver: &str,
     to_create: &mut Vec<NewVolume>,
+    images: &mut ImageMounts,
 ) -> Result<MountPoint> {
     let destination = normalize_destination(&spec.destination);
     let rw = !spec.read_only;
@@ -556,6 +584,38 @@ fn mount_point(
                 subpath: String::new(),
             }
         }
+        MountSource::Image { reference, subpath } => {
+            // dockerd 28: the image must be here (it is not pulled).
+            let image = berth_image::resolve(store, reference)?;
+            if let Some(sub) = subpath {
+                // Resolved inside the image now, so that a missing or
+                // escaping one creates nothing (dockerd checks at start).
+                let tree = berth_container::image_mount::open_image(
+                    store,
+                    reference,
+                    &image,
+                    &berth_mount::Linux,
+                )?;
+                let shown = berth_container::image_mount::shown(reference);
+                berth_volume::open_subpath(&tree.root(), &shown, sub)?;
+            }
+            images.push((destination.clone(), berth_image::mounts::Held::of(&image)));
+            MountPoint {
+                kind: MountKind::Image,
+                name: reference.clone(),
+                source: PathBuf::new(),
+                destination,
+                driver: String::new(),
+                mode: String::new(),
+                rw: false,
+                propagation: "rprivate".into(),
+                copy_up: false,
+                anonymous: false,
+                tmpfs_options: Vec::new(),
+                non_recursive: false,
+                subpath: subpath.clone().unwrap_or_default(),
+            }
+        }
         MountSource::Tmpfs { .. } => {
             let data = spec.tmpfs_data();
             let options: Vec<String> = data
@@ -619,6 +679,7 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
         container,
         layer_chain_ids,
         volumes_to_create,
+        image_mounts,
         networks,
     } = plan;
     let mut created_volumes = Vec::new();
@@ -659,6 +720,9 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
         crash::point("create", "after-rename");
         let inserted = store.write(|tx| {
             model::insert(tx, &container, &layer_chain_ids)?;
+            for (destination, held) in &image_mounts {
+                berth_image::mounts::hold(tx, &container.id, destination, held)?;
+            }
             networks.record(tx, &container.id)?;
             events::append(
                 tx,

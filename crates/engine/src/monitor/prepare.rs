@@ -87,6 +87,20 @@ pub(super) fn spec_input(
                     propagation: (!m.propagation.is_empty()).then(|| m.propagation.clone()),
                 }))
             }
+            MountKind::Image => {
+                // The image's overlay (or its subpath), staged like a volume
+                // subpath and undone once the runtime has created the container.
+                let staged =
+                    berth_container::image_mount::stage(store, paths, &c.id, index, m, sys)?;
+                berth_runtime::pin_source(&staged, None)?;
+                mounts.push(ExtraMount::Bind(BindMount {
+                    source: staged,
+                    destination: m.destination.clone(),
+                    read_only: true,
+                    recursive: true,
+                    propagation: None,
+                }));
+            }
             MountKind::Tmpfs => {
                 let mut options = m.tmpfs_options.clone();
                 if !m.rw {

@@ -165,9 +165,26 @@ impl Engine {
     }
 }
 
+/// A plugin's volume lives in the plugin: berth's verbs on volume data
+/// (export, import, clone, rename, seed) would act on its own bookkeeping.
+pub(super) fn local(volume: &Volume, what: &str) -> Result<()> {
+    if volume.driver == berth_volume::LOCAL_DRIVER {
+        return Ok(());
+    }
+    Err(Error::refused(
+        ErrorKind::InvalidArgument,
+        format!(
+            "volume {} belongs to the volume plugin {}: {what} works on local volumes only",
+            volume.name, volume.driver
+        ),
+    ))
+}
+
 /// Refuses volumes whose data is a mount made from driver options (`type`,
 /// `device`): the directory holds nothing until a container mounts it.
+/// (A plugin's volume is refused first, as [`local`] says.)
 pub(super) fn plain(volume: &Volume, what: &str) -> Result<()> {
+    local(volume, what)?;
     if volume.options.is_empty() {
         return Ok(());
     }

@@ -1,10 +1,11 @@
 //! Volume operations, one file each: create, list, inspect, rm, prune, usage, and
-//! berth's own export, import, clone and rename (with [`consistent`]: what
-//! keeps writers away from a volume being copied).
+//! berth's own export, import, clone, rename, diff and seed (with
+//! [`consistent`]: what keeps writers away from a volume being copied).
 
 mod clone;
 mod consistent;
 mod create;
+mod diff;
 mod export;
 mod filter;
 mod import;
@@ -14,6 +15,7 @@ mod plugins;
 mod prune;
 mod rename;
 mod rm;
+mod seed;
 mod usage;
 
 pub use berth_archive::{CloneStats, TarCompression};
@@ -29,3 +31,4 @@ pub use filter::{VolumeFilter, VolumePruneFilter};
 pub use import::VolumeImported;
 pub use list::VolumeList;
 pub use plugins::PluginInfo;
+pub use seed::{SeedPolicy, VolumeSeed, VolumeSeeded};

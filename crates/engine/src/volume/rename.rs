@@ -6,7 +6,7 @@ use crate::{Engine, Result};
 
 impl Engine {
     pub fn volume_rename(&mut self, old: &str, new: &str) -> Result<()> {
-        self.volume_inspect(old)?;
+        super::consistent::local(&self.volume_inspect(old)?, "rename")?;
         berth_volume::validate_name(new)?;
         // Settle each user's state (a container that died unseen is not
         // running) before the transaction reads it.

@@ -103,6 +103,9 @@ fn note_mount(direction: &str, mount: Option<CopyMount>) {
         CopyMount::UnderTmpfs { destination } => format!(
             "copied {direction} the container's layer under {destination}, which its tmpfs hides while it runs"
         ),
+        CopyMount::Image { image, destination } => {
+            format!("copied {direction} image {image} (mounted at {destination})")
+        }
     };
     eprintln!("{note}");
 }
