@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_engine::container::diff::{Change, ChangeKind};
 use berth_engine::volume::{
     inspect_json, SeedPolicy, TarCompression, VolumeClone, VolumeExport, VolumeSeed,
 };
@@ -32,22 +31,6 @@ pub fn routes() -> Router<Shared> {
         .route("/volumes/{name}/seed", post(seed))
 }
 
-/// Changes as `GET /containers/{id}/changes` lists them (Kind 0 changed,
-/// 1 only in the volume, 2 only in the image).
-fn changes_json(changes: &[Change]) -> Value {
-    changes
-        .iter()
-        .map(|c| {
-            let kind = match c.kind {
-                ChangeKind::Changed => 0,
-                ChangeKind::Added => 1,
-                ChangeKind::Deleted => 2,
-            };
-            json!({"Path": c.path, "Kind": kind})
-        })
-        .collect()
-}
-
 /// `?source=IMAGE:/PATH`, the image's directory; required.
 fn source(q: &Query) -> Result<String, ApiError> {
     q.text("source").filter(|s| !s.is_empty()).ok_or_else(|| {
@@ -65,7 +48,7 @@ async fn diff(
     let changes = server
         .with_engine(move |engine| Ok(engine.volume_diff(&name, &source)?))
         .await?;
-    Ok(Json(changes_json(&changes)).into_response())
+    Ok(Json(Value::Array(crate::containers::changes_json(&changes))).into_response())
 }
 
 /// `?source=IMAGE:/PATH[&mode=only-missing|overwrite][&pause=1]`; answers
@@ -94,7 +77,7 @@ async fn seed(
         .with_engine(move |engine| Ok(engine.volume_seed(&request)?))
         .await?;
     Ok(Json(json!({
-        "Applied": changes_json(&seeded.applied),
+        "Applied": crate::containers::changes_json(&seeded.applied),
         "Paused": seeded.paused,
     }))
     .into_response())

@@ -49,24 +49,33 @@ pub fn copy_up(root: &Path, src_in_root: &str, dest: &Path) -> Result<(), Archiv
             packer.add_children(src.as_fd(), b"", &shown)?;
             packer.finish(&shown).map(drop)
         },
-        |reader| {
-            let mut extractor = Extractor::new(
-                dest.to_path_buf(),
-                parents,
-                ExtractOptions {
-                    whiteouts: false,
-                    no_overwrite_dir_non_dir: false,
-                    ownership: Ownership::FromArchive,
-                },
-            );
-            extractor.extract(&mut tar::Archive::new(std::io::BufReader::with_capacity(
-                256 * 1024,
-                reader,
-            )))
-        },
+        |reader| extract_copied(dest, parents, reader),
     )?;
     let stat = rustix::fs::fstat(&src).at(&shown)?;
     let owner = crate::fsutil::owner(stat.st_uid, stat.st_gid);
     rustix::fs::fchown(&dest_fd, owner.0, owner.1).at(dest)?;
     rustix::fs::fchmod(&dest_fd, Mode::from_raw_mode(stat.st_mode & 0o7777)).at(dest)
+}
+
+/// The reading side of a copy-up (and of a re-seed): the packed tree
+/// extracted into `dest` with the archive's owners, modes and xattrs,
+/// beneath `parents` (never through a symlink `dest` holds).
+pub(crate) fn extract_copied(
+    dest: &Path,
+    parents: Parents,
+    reader: &mut std::fs::File,
+) -> Result<(), ArchiveError> {
+    let mut extractor = Extractor::new(
+        dest.to_path_buf(),
+        parents,
+        ExtractOptions {
+            whiteouts: false,
+            no_overwrite_dir_non_dir: false,
+            ownership: Ownership::FromArchive,
+        },
+    );
+    extractor.extract(&mut tar::Archive::new(std::io::BufReader::with_capacity(
+        256 * 1024,
+        reader,
+    )))
 }

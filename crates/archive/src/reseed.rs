@@ -26,7 +26,7 @@ use rustix::io::Errno;
 use crate::cp::pipe_through;
 use crate::diff::{Change, ChangeKind};
 use crate::error::{ArchiveError, At};
-use crate::extract::{ExtractOptions, Extractor, Ownership, Parents, OVERLAY_XATTR_PREFIX};
+use crate::extract::{Parents, OVERLAY_XATTR_PREFIX};
 use crate::fsutil::{dir_entries, list_xattrs, open_dir_at, proc_child_path};
 use crate::pack::Packer;
 
@@ -92,21 +92,7 @@ pub fn seed_tree(
             }
             packer.finish(image_shown).map(drop)
         },
-        |reader| {
-            let mut extractor = Extractor::new(
-                volume.to_path_buf(),
-                parents,
-                ExtractOptions {
-                    whiteouts: false,
-                    no_overwrite_dir_non_dir: false,
-                    ownership: Ownership::FromArchive,
-                },
-            );
-            extractor.extract(&mut tar::Archive::new(std::io::BufReader::with_capacity(
-                256 * 1024,
-                reader,
-            )))
-        },
+        |reader| crate::copyup::extract_copied(volume, parents, reader),
     )?;
     Ok(applied)
 }

@@ -6,8 +6,7 @@ use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use berth_archive::{
-    archive_path, copy_from_root, copy_into_root, copy_up, extract_to_dir, stat_in_root,
-    ArchiveError,
+    archive_path, copy_from_root, copy_up, extract_to_dir, stat_in_root, ArchiveError,
 };
 use common::*;
 use tar::EntryType;
@@ -236,6 +235,19 @@ fn extract_to_dir_stays_in_root() {
     .unwrap_err();
     assert_eq!(error.to_string(), "extraction point is not a directory");
     f.assert_contained();
+}
+
+/// `docker cp HOST_SRC CTR:DEST` as the engine runs it: planned (the
+/// CLI's rules), then carried out.
+fn copy_into_root(
+    root: &Path,
+    host_src: &Path,
+    dest_in_root: &str,
+    follow_link: bool,
+    copy_uid_gid: bool,
+) -> Result<(), berth_archive::ArchiveError> {
+    berth_archive::plan_copy_into_root(root, host_src, dest_in_root, follow_link)?
+        .run(root, copy_uid_gid)
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Long byte streams show their progress on a terminal (stderr) and nothing
-//! in pipes or with `-q`; stdout is never touched.
+//! Long byte streams (`save`, `load`, `volume export/import`) show their
+//! progress on a terminal (stderr) and nothing in pipes or with `-q`; stdout
+//! is never touched.
 
 mod common;
 
@@ -65,4 +66,33 @@ fn load_and_save_show_progress_on_a_terminal_only() {
         "busybox",
     ]);
     assert_eq!((r.code, r.stderr.as_str(), r.stdout.as_str()), (0, "", ""));
+}
+
+#[test]
+fn volume_export_and_import_show_progress_on_a_terminal_only() {
+    let b = Berth::with_busybox();
+    b.ok(&["volume", "create", "data"]);
+    b.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/d",
+        "busybox",
+        "sh",
+        "-c",
+        "dd if=/dev/urandom of=/d/blob bs=1k count=512 2>/dev/null",
+    ]);
+    let backup = b.path().join("data.tar");
+    let shown = on_a_terminal(&b, &format!("volume export -o {} data", backup.display()));
+    assert!(shown.contains("Exporting"), "{shown}");
+    let shown = on_a_terminal(&b, &format!("volume import copy {}", backup.display()));
+    let line = shown
+        .lines()
+        .rev()
+        .find(|l| l.contains("Importing ["))
+        .unwrap_or_else(|| panic!("no progress on the terminal:\n{shown}"));
+    assert!(line.contains("iB/"), "{line}");
+    // In pipes: nothing on stderr.
+    let r = b.run(&["volume", "import", "again", backup.to_str().unwrap()]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{}", r.stderr);
 }

@@ -113,6 +113,37 @@ fn a_sized_volume_off_btrfs_is_an_image_with_its_limit() {
     let fields: Vec<&str> = ls.split(' ').collect();
     assert_eq!((fields[0], fields[2]), ("lim", "21MB"), "{ls}");
     assert!(fields[1].ends_with("MB"), "{ls}");
+    // Backed up and restored as any local volume: its data is the mounted
+    // filesystem's; a clone would lose the limit and is refused.
+    let backup = b.path().join("lim.tar");
+    b.ok(&["volume", "export", "-o", backup.to_str().unwrap(), "lim"]);
+    let listed = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(&backup)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.lines().any(|l| l.trim_start_matches("./") == "fits"),
+        "{listed}"
+    );
+    b.ok(&["volume", "create", "--opt", "size=20M", "restored"]);
+    b.ok(&["volume", "import", "restored", backup.to_str().unwrap()]);
+    let restored = b.ok(&["volume", "inspect", "-f", "{{.Mountpoint}}", "restored"]);
+    assert_eq!(
+        std::fs::metadata(Path::new(&restored).join("fits"))
+            .unwrap()
+            .len(),
+        8 << 20
+    );
+    let clone = b.run(&["volume", "clone", "lim", "copy"]);
+    assert_ne!(clone.code, 0);
+    assert!(
+        clone.stderr.contains("plain local volumes only"),
+        "{}",
+        clone.stderr
+    );
+    b.ok(&["volume", "rm", "restored"]);
     b.ok(&["volume", "rm", "lim"]);
     assert_nothing_left(&b, "rm");
     assert!(!b.path().join("volumes/lim").exists());

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use berth_engine::container::cp::{CopyOptions, PathStat};
-use berth_engine::container::diff::ChangeKind;
+use berth_engine::container::diff::{Change, ChangeKind};
 use berth_engine::Engine;
 use serde_json::{json, Value};
 
@@ -104,17 +104,7 @@ pub(super) async fn changes(
     let list = server
         .with_engine(move |engine| Ok(engine.container_diff(&id)?))
         .await?;
-    let items: Vec<Value> = list
-        .iter()
-        .map(|c| {
-            let kind = match c.kind {
-                ChangeKind::Changed => 0,
-                ChangeKind::Added => 1,
-                ChangeKind::Deleted => 2,
-            };
-            json!({"Path": c.path, "Kind": kind})
-        })
-        .collect();
+    let items = changes_json(&list);
     Ok(Json(if items.is_empty() {
         Value::Null
     } else {
@@ -138,4 +128,20 @@ pub(super) async fn export(
             tracing::error!("export of {id} failed after its stream began: {e}");
         }
     }))
+}
+
+/// Changes as `GET /containers/{id}/changes` lists them (Kind 0 changed,
+/// 1 added, 2 deleted); berth's `volume diff` answers in the same shape.
+pub(crate) fn changes_json(changes: &[Change]) -> Vec<Value> {
+    changes
+        .iter()
+        .map(|c| {
+            let kind = match c.kind {
+                ChangeKind::Changed => 0,
+                ChangeKind::Added => 1,
+                ChangeKind::Deleted => 2,
+            };
+            json!({"Path": c.path, "Kind": kind})
+        })
+        .collect()
 }

@@ -15,6 +15,7 @@ mod usage;
 use axum::routing::{delete, get, post};
 use axum::Router;
 
+pub(crate) use files::changes_json;
 pub use list::mount_points;
 
 use crate::Shared;

@@ -2,7 +2,7 @@
 //! (Docker has none), over the engine's operations of the same names.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal};
+use std::io::{BufWriter, IsTerminal, Write};
 
 use anyhow::{bail, Context, Result};
 use berth_engine::volume::{TarCompression, VolumeClone, VolumeExport};
@@ -98,18 +98,29 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<i32> {
         if stdout.is_terminal() {
             bail!("cowardly refusing to write a tar to a terminal. Use the -o flag or redirect");
         }
-        let exported = engine.volume_export(&request, BufWriter::new(stdout.lock()));
+        let bar = crate::progress::bytes("Exporting", None, false);
+        let exported =
+            engine.volume_export(&request, BufWriter::new(bar.wrap_write(stdout.lock())));
+        bar.finish();
         return Ok(match exported {
             Ok(_) => 0,
             Err(e) => crate::exit::relay(&e),
         });
     };
     let file = File::create(&path).with_context(|| format!("creating {path}"))?;
-    let mut out = BufWriter::new(file);
+    let synced = file
+        .try_clone()
+        .with_context(|| format!("creating {path}"))?;
+    let bar = crate::progress::bytes("Exporting", None, false);
+    let mut out = BufWriter::new(bar.wrap_write(file));
     let exported = engine
         .volume_export(&request, &mut out)
         .map_err(anyhow::Error::from)
-        .and_then(|_| Ok(out.into_inner()?.sync_all()?));
+        .and_then(|_| {
+            out.flush()?;
+            Ok(synced.sync_all()?)
+        });
+    bar.finish();
     match exported {
         Ok(()) => Ok(0),
         Err(e) => {
@@ -134,10 +145,17 @@ pub fn import(ctx: &Ctx, args: ImportArgs) -> Result<i32> {
         if stdin.is_terminal() {
             bail!("requested load from stdin, but stdin is empty");
         }
-        engine.volume_import(&args.volume, stdin.lock())
+        let bar = crate::progress::bytes("Importing", None, false);
+        let imported = engine.volume_import(&args.volume, bar.wrap_read(stdin.lock()));
+        bar.finish();
+        imported
     } else {
         let file = File::open(&args.file).with_context(|| format!("opening {}", args.file))?;
-        engine.volume_import(&args.volume, file)
+        let bar =
+            crate::progress::bytes("Importing", crate::progress::file_size(&args.file), false);
+        let imported = engine.volume_import(&args.volume, bar.wrap_read(file));
+        bar.finish();
+        imported
     };
     match imported {
         Ok(_) => {

@@ -182,10 +182,15 @@ pub(super) fn local(volume: &Volume, what: &str) -> Result<()> {
 
 /// Refuses volumes whose data is a mount made from driver options (`type`,
 /// `device`): the directory holds nothing until a container mounts it.
-/// (A plugin's volume is refused first, as [`local`] says.)
+/// A sized volume (`size` alone) holds its data like any local volume (a
+/// btrfs subvolume, or an image's filesystem mounted whenever the volume is
+/// read), so export, import, seed and diff work on it; clone refuses it
+/// (a copy would lose the limit). A plugin's volume is refused first, as
+/// [`local`] says.
 pub(super) fn plain(volume: &Volume, what: &str) -> Result<()> {
     local(volume, what)?;
-    if volume.options.is_empty() {
+    let only_size = volume.options.keys().all(|k| k == "size");
+    if volume.options.is_empty() || (only_size && what != "clone") {
         return Ok(());
     }
     Err(Error::refused(
