@@ -29,6 +29,7 @@
 //! Docker's quirks live here, in the API layer, each marked `Docker quirk:`.
 
 mod build;
+mod connection;
 mod containers;
 mod endpoints;
 mod error;

@@ -17,7 +17,7 @@ use axum::response::Response;
 use axum::serve::IncomingStream;
 use tokio::net::{TcpListener, UnixListener};
 
-use crate::streams::Connection;
+use crate::connection::Connection;
 
 /// Who sent a request: the peer's uid and pid on a unix socket (as the
 /// kernel reports them: `uid:0,pid:1234`), its address on TCP; and its

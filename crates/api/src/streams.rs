@@ -5,7 +5,7 @@
 //!   client that does not ask to upgrade gets `200` and the output as the
 //!   response body (docker-py's non-streaming `attach`/`exec_start`). The
 //!   first byte after a `101` waits until the client has read the `101`
-//!   ([`Connection`]).
+//!   ([`crate::connection::Connection`]).
 //! * **Framing**: without a tty Docker clients read the multiplexed format
 //!   (8-byte header `[stream, 0, 0, 0, len BE]`, [`multiplexed`]); with a
 //!   tty, raw bytes.
@@ -17,9 +17,7 @@
 
 use std::convert::Infallible;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::ConnectInfo;
@@ -30,7 +28,6 @@ pub use berth_docker::detach_keys::DetachKeys;
 use berth_engine::container::attach::{Attachment, Output};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, Notify};
 
 pub const RAW_STREAM: &str = "application/vnd.docker.raw-stream";
@@ -84,60 +81,11 @@ pub struct Hijack {
 }
 
 enum Pending {
-    Upgrade(hyper::upgrade::OnUpgrade, Option<Connection>),
+    Upgrade(
+        hyper::upgrade::OnUpgrade,
+        Option<crate::connection::Connection>,
+    ),
     Body(mpsc::Sender<Bytes>),
-}
-
-/// The connection a request came on (part of the server's connect info,
-/// [`crate::log::Client`]): its descriptor, open as long as the
-/// connection, hijacked or not, lives.
-#[derive(Debug, Clone, Copy)]
-pub struct Connection {
-    fd: RawFd,
-    unix: bool,
-}
-
-impl Connection {
-    pub(crate) fn unix(stream: &UnixStream) -> Connection {
-        Connection {
-            fd: stream.as_raw_fd(),
-            unix: true,
-        }
-    }
-
-    pub(crate) fn tcp(stream: &TcpStream) -> Connection {
-        Connection {
-            fd: stream.as_raw_fd(),
-            unix: false,
-        }
-    }
-
-    /// Bytes this side sent that the peer has not read yet (for a TCP
-    /// connection: not yet acknowledged by its kernel).
-    fn unread(&self) -> Option<i32> {
-        let mut n: libc::c_int = 0;
-        // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int; the descriptor is the
-        // live connection's (the caller holds the upgraded connection).
-        let rc = unsafe { libc::ioctl(self.fd, libc::TIOCOUTQ, &mut n) };
-        (rc == 0).then_some(n)
-    }
-
-    /// Docker quirk (docker-py): the client reads the hijacked socket
-    /// underneath its buffered HTTP reader, so bytes that reach it together
-    /// with the `101` headers are lost (an exec's first output). Returns
-    /// once the client has read everything sent so far: on a Unix socket
-    /// the kernel counts what the peer has not read; on TCP only what it
-    /// has not acknowledged, so a short pause follows. Bounded: a client
-    /// that does not read before it writes gets its output after 2 s.
-    async fn until_read(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        while self.unread().is_some_and(|n| n > 0) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        if !self.unix {
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
 }
 
 impl Hijack {

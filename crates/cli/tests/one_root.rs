@@ -103,7 +103,8 @@ fn make_version_4(b: &Berth, keep_health: bool) {
          ALTER TABLE container_networks ADD COLUMN ipv4 TEXT NOT NULL DEFAULT '';
          ALTER TABLE container_networks DROP COLUMN settings;
          ALTER TABLE endpoints DROP COLUMN ipv6;
-         ALTER TABLE endpoints DROP COLUMN settings;",
+         ALTER TABLE endpoints DROP COLUMN settings;
+         DROP TABLE container_image_mounts;",
     );
     if !keep_health {
         sql.push_str("ALTER TABLE containers DROP COLUMN health;");

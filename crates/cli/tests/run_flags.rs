@@ -36,6 +36,7 @@ fn table(flag: &str) -> Option<Flag> {
         "--cpuset-cpus" => Field(&["--cpuset-cpus", "0"], "{{.HostConfig.CpusetCpus}}", "0"),
         "--cpuset-mems" => Field(&["--cpuset-mems", "0"], "{{.HostConfig.CpusetMems}}", "0"),
         "--detach" => Client("run in the background: the client does not attach"),
+        "--detach-keys" => Client("the keys that detach the client from a -it session (attach_detach.rs)"),
         "--device" => Field(&["--device", "/dev/kmsg:/dev/walked:rw"], "{{json .HostConfig.Devices}}", "/dev/walked"),
         "--device-cgroup-rule" => Field(&["--device-cgroup-rule", "c 42:* rmw"], "{{.HostConfig.DeviceCgroupRules}}", "c 42:* rmw"),
         "--dns" => Field(&["--dns", "10.9.8.7"], "{{.HostConfig.Dns}}", "10.9.8.7"),
