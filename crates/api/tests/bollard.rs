@@ -664,7 +664,8 @@ fn tcp_listener_answers_and_warns() {
             std::io::BufReader::new(child.stderr.as_mut().unwrap())
                 .read_line(&mut first)
                 .unwrap();
-            if first.starts_with("WARNING") {
+            // The server's log line (`berth serve`'s log, at warn).
+            if first.contains(" WARN ") && first.contains("without encryption") {
                 return Some((child, port, first));
             }
             let status = child.wait().unwrap();
