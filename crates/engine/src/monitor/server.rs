@@ -643,8 +643,15 @@ impl Monitor {
     /// reaped process's exit code: a monitor killed from here on leaves the
     /// mark, and the next command finishes the teardown and records that
     /// code (`reconcile`).
+    /// The mark appears whole (written aside, renamed into place): a kill
+    /// between creating and filling it would leave an empty mark, and the
+    /// run's code would be lost.
     fn mark_teardown_pending(&self, code: i32) {
-        if let Err(e) = std::fs::write(&self.paths.teardown_pending, code.to_string()) {
+        let mark = &self.paths.teardown_pending;
+        let aside = mark.with_extension("pending.tmp");
+        let written = std::fs::write(&aside, code.to_string())
+            .and_then(|()| std::fs::rename(&aside, mark));
+        if let Err(e) = written {
             diag::log(&self.id, format_args!("teardown mark: {e}"));
         }
     }
