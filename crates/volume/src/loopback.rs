@@ -16,6 +16,12 @@
 //!   between binding and mounting, this process's descriptor. Removing the
 //!   volume unmounts `_data` (the local driver's `remove`), so no loop
 //!   device or mount outlives it.
+//! * An unmount does not end the filesystem while another mount namespace
+//!   (a runtime process started while it was mounted) still holds a copy:
+//!   its loop device stays bound until then. Mounting the image again goes
+//!   through that same device, so the kernel hands back the live
+//!   filesystem; a second device on the same image would make a second
+//!   ext4 instance over it, and the two would corrupt each other.
 //!
 //! What it uses is the filesystem's `statfs` (O(1)).
 
@@ -119,7 +125,10 @@ pub(crate) fn ensure_mounted(dir: &Path, data: &Path) -> Result<(), VolumeError>
         return Ok(());
     }
     let image = dir.join(IMAGE);
-    let (device, loop_fd) = attach(&image)?;
+    let (device, loop_fd) = match bound_device(&image)? {
+        Some(bound) => bound,
+        None => attach(&image)?,
+    };
     berth_store::crash::point("volume-loop", "after-attach");
     let mounted = Linux.mount(&Mount {
         source: device.to_string_lossy().into_owned(),
@@ -132,6 +141,39 @@ pub(crate) fn ensure_mounted(dir: &Path, data: &Path) -> Result<(), VolumeError>
     drop(loop_fd);
     mounted?;
     Ok(())
+}
+
+const LOOP_GET_STATUS64: libc::c_ulong = 0x4C05;
+
+/// The loop device `image` is still bound to (its filesystem alive in some
+/// mount namespace), and a descriptor holding it.
+fn bound_device(image: &Path) -> Result<Option<(PathBuf, OwnedFd)>, VolumeError> {
+    let stat = rustix::fs::stat(image).map_err(|e| VolumeError::io(image, e.into()))?;
+    let Ok(entries) = std::fs::read_dir("/sys/block") else {
+        return Ok(None);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // Only bound devices have a backing file.
+        if !name.starts_with("loop") || !entry.path().join("loop/backing_file").exists() {
+            continue;
+        }
+        let device = PathBuf::from(format!("/dev/{name}"));
+        let Ok(fd) = rustix::fs::open(&device, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        else {
+            continue;
+        };
+        // SAFETY: plain-old-data, all zeroes is its empty value.
+        let mut info: LoopInfo64 = unsafe { std::mem::zeroed() };
+        // SAFETY: LOOP_GET_STATUS64 writes a loop_info64 the size of ours.
+        let rc = unsafe { libc::ioctl(fd.as_raw_fd(), LOOP_GET_STATUS64, &mut info) };
+        #[allow(clippy::unnecessary_cast)]
+        if rc == 0 && info.device == stat.st_dev as u64 && info.inode == stat.st_ino as u64 {
+            return Ok(Some((device, fd)));
+        }
+    }
+    Ok(None)
 }
 
 /// Binds `image` to a free loop device, auto-clearing; its path and the

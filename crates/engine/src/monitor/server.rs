@@ -649,8 +649,8 @@ impl Monitor {
     fn mark_teardown_pending(&self, code: i32) {
         let mark = &self.paths.teardown_pending;
         let aside = mark.with_extension("pending.tmp");
-        let written = std::fs::write(&aside, code.to_string())
-            .and_then(|()| std::fs::rename(&aside, mark));
+        let written =
+            std::fs::write(&aside, code.to_string()).and_then(|()| std::fs::rename(&aside, mark));
         if let Err(e) = written {
             diag::log(&self.id, format_args!("teardown mark: {e}"));
         }
