@@ -50,6 +50,9 @@ packages=(
     gcc libc6-dev make pkg-config
     # registries: OpenSSL for TLS (native-tls), and the tests' registry, CA and htpasswd
     libssl-dev openssl docker-registry apache2-utils
+    # rootless berth: the user namespace from /etc/subuid (newuidmap/newgidmap),
+    # pasta for a rootless container's network and published ports
+    uidmap passt
 )
 if $with_bench; then
     packages+=(podman uidmap slirp4netns fuse-overlayfs conmon golang-github-containers-common)

@@ -39,10 +39,19 @@ const IMPLICIT_DIR_MODE: u32 = 0o755;
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 const WHITEOUT_META_PREFIX: &[u8] = b".wh..wh.";
 const WHITEOUT_OPAQUE: &[u8] = b".wh..wh..opq";
-pub(crate) const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 /// Overlayfs' private xattrs: never taken from an archive (a layer could forge redirects/metacopy that make
-/// overlayfs expose other paths), never written into one.
-pub(crate) const OVERLAY_XATTR_PREFIX: &str = "trusted.overlay.";
+/// overlayfs expose other paths), never written into one. Whichever of
+/// `trusted.overlay.` (the host's) and `user.overlay.` (a rootless berth's,
+/// overlays mounted `userxattr`) an entry names.
+pub(crate) fn is_overlay_xattr(key: &str) -> bool {
+    key.starts_with("trusted.overlay.") || key.starts_with("user.overlay.")
+}
+
+/// The opaque-directory mark of overlays made by this process
+/// (`berth_mount::overlay_xattr_prefix`: `user.` in a user namespace).
+pub(crate) fn overlay_opaque_xattr() -> String {
+    format!("{}opaque", berth_mount::overlay_xattr_prefix())
+}
 
 pub(crate) struct ExtractOptions {
     /// Translate OCI whiteouts into overlayfs whiteouts (layer mode).
@@ -379,7 +388,7 @@ impl Extractor {
                 })?;
                 let Ok(key) = ext.key() else { continue };
                 if let Some(xattr) = key.strip_prefix("SCHILY.xattr.") {
-                    if !xattr.starts_with(OVERLAY_XATTR_PREFIX) {
+                    if !is_overlay_xattr(xattr) {
                         xattrs.push((xattr.to_string(), ext.value_bytes().to_vec()));
                     }
                 } else if key == "mtime" {
@@ -413,7 +422,7 @@ impl Extractor {
         if leaf == WHITEOUT_OPAQUE {
             rustix::fs::fsetxattr(
                 parent.as_fd(),
-                OVERLAY_OPAQUE_XATTR,
+                overlay_opaque_xattr().as_str(),
                 b"y",
                 XattrFlags::empty(),
             )

@@ -16,7 +16,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use tar::{EntryType, Header};
 
 use crate::error::{ArchiveError, At};
-use crate::extract::{OVERLAY_OPAQUE_XATTR, OVERLAY_XATTR_PREFIX};
+use crate::extract::{is_overlay_xattr, overlay_opaque_xattr};
 use crate::fsutil::{dir_entries, list_fd_xattrs, list_xattrs, proc_child_path};
 use crate::unpack::Hashing;
 
@@ -99,7 +99,7 @@ impl<W: Write> Packer<W> {
         let xattrs: Vec<_> = list_fd_xattrs(dir)
             .at(shown)?
             .into_iter()
-            .filter(|(key, _)| !key.starts_with(OVERLAY_XATTR_PREFIX))
+            .filter(|(key, _)| !is_overlay_xattr(key))
             .collect();
         self.append_pax(&xattrs, shown)?;
         let mut header = header_for(&stat, EntryType::Directory, stat.st_mode & 0o7777);
@@ -197,13 +197,14 @@ impl<W: Write> Packer<W> {
             return Ok(());
         }
         let xattrs = list_xattrs(&proc_child_path(parent, name)).at(shown)?;
+        let opaque_key = overlay_opaque_xattr();
         let opaque = file_type == FileType::Directory
             && xattrs
                 .iter()
-                .any(|(key, value)| key == OVERLAY_OPAQUE_XATTR && value == b"y");
+                .any(|(key, value)| *key == opaque_key && value == b"y");
         let xattrs: Vec<_> = xattrs
             .into_iter()
-            .filter(|(key, _)| !key.starts_with(OVERLAY_XATTR_PREFIX))
+            .filter(|(key, _)| !is_overlay_xattr(key))
             .collect();
 
         if self.whiteouts && file_type == FileType::CharacterDevice && stat.st_rdev == 0 {

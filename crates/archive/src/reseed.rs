@@ -26,7 +26,7 @@ use rustix::io::Errno;
 use crate::cp::pipe_through;
 use crate::diff::{Change, ChangeKind};
 use crate::error::{ArchiveError, At};
-use crate::extract::{Parents, OVERLAY_XATTR_PREFIX};
+use crate::extract::{is_overlay_xattr, Parents};
 use crate::fsutil::{dir_entries, list_xattrs, open_dir_at, proc_child_path};
 use crate::pack::Packer;
 
@@ -209,7 +209,7 @@ impl Walk<'_> {
         let xattrs = |dir| -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
             let mut all =
                 list_xattrs(&proc_child_path(dir, name)).at(self.volume_shown.join(&path[1..]))?;
-            all.retain(|(key, _)| !key.starts_with(OVERLAY_XATTR_PREFIX));
+            all.retain(|(key, _)| !is_overlay_xattr(key));
             Ok(all)
         };
         if xattrs(image)? != xattrs(volume)? {

@@ -5,6 +5,7 @@ mod commands;
 mod exit;
 mod format;
 mod progress;
+mod rootless;
 mod term;
 
 use std::path::PathBuf;
@@ -21,23 +22,15 @@ use commands::{container, image, network, plugin, registry, system, volume};
     disable_help_subcommand = true
 )]
 struct Cli {
-    /// State root (images, containers, volumes, metadata).
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_ROOT",
-        default_value = "/var/lib/berth"
-    )]
-    root: PathBuf,
+    /// State root (images, containers, volumes, metadata) [default:
+    /// /var/lib/berth; rootless: $XDG_DATA_HOME/berth]
+    #[arg(long, global = true, env = "BERTH_ROOT")]
+    root: Option<PathBuf>,
     /// Run directory, on a tmpfs: network namespaces, netavark's and the OCI
-    /// runtime's state (bridges' address leases stay host-wide in the default).
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_RUN_DIR",
-        default_value = berth_engine::Config::DEFAULT_RUN_DIR
-    )]
-    run_dir: PathBuf,
+    /// runtime's state (bridges' address leases stay host-wide in the default)
+    /// [default: /run/berth; rootless: $XDG_RUNTIME_DIR/berth]
+    #[arg(long, global = true, env = "BERTH_RUN_DIR")]
+    run_dir: Option<PathBuf>,
     /// OCI runtime: crun (the default where it is installed), runc, youki, or a path.
     #[arg(long, global = true, env = "BERTH_RUNTIME")]
     runtime: Option<String>,
@@ -50,6 +43,8 @@ pub struct Ctx {
     pub root: PathBuf,
     pub run_dir: PathBuf,
     pub runtime: String,
+    /// A rootless berth's default `berth serve` socket.
+    pub rootless_socket: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -263,9 +258,16 @@ fn main() {
             std::process::exit(code);
         }
     };
+    let locations = match rootless::locations(cli.root, cli.run_dir)
+        .and_then(|l| rootless::enter(&l).map(|()| l))
+    {
+        Ok(locations) => locations,
+        Err(e) => std::process::exit(exit::report(Err(e), exit::USAGE)),
+    };
     let ctx = Ctx {
-        root: cli.root,
-        run_dir: cli.run_dir,
+        root: locations.root,
+        run_dir: locations.run_dir,
+        rootless_socket: locations.socket,
         runtime: cli
             .runtime
             .unwrap_or_else(|| berth_engine::Config::default_runtime().to_string()),

@@ -29,6 +29,7 @@ pub mod filters;
 pub mod image;
 pub mod monitor;
 pub mod network;
+pub mod rootless;
 pub mod security;
 pub mod system;
 pub mod units;

@@ -9,7 +9,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::mount::{
-    fsconfig_create, fsconfig_set_string, fsmount, fsopen, move_mount, FsMountFlags, FsOpenFlags,
+    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, move_mount, FsMountFlags, FsOpenFlags,
     MountAttrFlags, MoveMountFlags,
 };
 
@@ -62,6 +62,9 @@ impl Linux {
                 }
                 Err(e) => return Err(failed("overlay lowerdir+", e)),
             }
+        }
+        if crate::in_user_namespace() {
+            fsconfig_set_flag(fs.as_fd(), "userxattr").map_err(|e| failed("overlay userxattr", e))?;
         }
         fsconfig_create(fs.as_fd()).map_err(|e| failed("overlay create", e))?;
         fsmount(

@@ -28,11 +28,13 @@
 mod detached;
 mod linux;
 mod recording;
+mod rootless;
 
 use std::path::{Path, PathBuf};
 
 pub use linux::Linux;
 pub use recording::{Call, Recording};
+pub use rootless::{in_user_namespace, overlay_xattr_prefix};
 
 bitflags::bitflags! {
     /// `MS_*` flags of `mount(2)`, including the propagation ones.

@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::mount::{
-    fsconfig_create, fsconfig_set_string, fsmount, fsopen, move_mount, FsMountFlags, FsOpenFlags,
+    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, move_mount, FsMountFlags, FsOpenFlags,
     MountAttrFlags, MoveMountFlags,
 };
 
@@ -113,6 +113,10 @@ impl Syscalls for Linux {
                     return Err(overlay_error("overlay lowerdir+", lower, e));
                 }
             }
+        }
+        if crate::in_user_namespace() {
+            fsconfig_set_flag(fs.as_fd(), "userxattr")
+                .map_err(|e| overlay_error("overlay userxattr", overlay, e.into()))?;
         }
         config("upperdir", &o.upper).map_err(|e| overlay_error("overlay upperdir", &o.upper, e))?;
         config("workdir", &o.work).map_err(|e| overlay_error("overlay workdir", &o.work, e))?;
@@ -224,10 +228,15 @@ fn mount_overlay_legacy(o: &OverlayMount) -> Result<(), MountError> {
     }
     let lowers: Vec<_> = o.lowers.iter().map(|l| l.to_string_lossy()).collect();
     let data = format!(
-        "lowerdir={},upperdir={},workdir={}",
+        "lowerdir={},upperdir={},workdir={}{}",
         lowers.join(":"),
         o.upper.to_string_lossy(),
-        o.work.to_string_lossy()
+        o.work.to_string_lossy(),
+        if crate::in_user_namespace() {
+            ",userxattr"
+        } else {
+            ""
+        }
     );
     if data.len() > MOUNT_DATA_LIMIT {
         return Err(MountError::OptionsTooLong {

@@ -40,7 +40,7 @@ fn fs_type(path: &CStr) -> Option<i64> {
 
 /// Whether this host mounts cgroup v1 controllers beside a cgroup2 hierarchy
 /// at `/sys/fs/cgroup/unified`.
-pub(crate) fn is_hybrid() -> bool {
+pub fn is_hybrid() -> bool {
     fs_type(CGROUP_ROOT) == Some(libc::TMPFS_MAGIC as i64)
         && fs_type(UNIFIED) == Some(libc::CGROUP2_SUPER_MAGIC as i64)
 }

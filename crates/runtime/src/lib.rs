@@ -51,6 +51,7 @@ pub use advisories::{host_warnings, runtime_warnings, security_options};
 pub use apparmor::AppArmor;
 pub use caps::{all_capabilities, default_capabilities, tweak_capabilities};
 pub use cgroups::{cgroup_features, CgroupFeatures};
+pub use crun::is_hybrid as cgroup_hybrid;
 pub use cwd::{check_cwd, check_cwd_in_root};
 pub use error::RuntimeError;
 pub use oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, WindowSize};

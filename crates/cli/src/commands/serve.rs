@@ -73,7 +73,12 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
     init_log(&args);
     berth_api::serve(berth_api::ServeOptions {
         config: ctx.config(),
-        hosts: args.hosts,
+        // A rootless berth's socket is the user's own (Docker's rootless
+        // mode: $XDG_RUNTIME_DIR/docker.sock).
+        hosts: match (&ctx.rootless_socket, args.hosts.is_empty()) {
+            (Some(socket), true) => vec![format!("unix://{}", socket.display())],
+            _ => args.hosts,
+        },
         group: args.group,
     })?;
     Ok(0)

@@ -40,6 +40,7 @@ pub(super) fn validate(store: &Store, host: &mut HostSpec, hostname_given: bool)
     }
     berth_runtime::check_devices(&host.modes.devices)?;
     berth_runtime::check_oom(host.modes.oom_score_adj, host.modes.oom_kill_disable)?;
+    crate::rootless::check_no_limits(&limits(host), &host.resources)?;
     let asked_swappiness = host.resources.memory_swappiness.is_some();
     let warnings = berth_runtime::check_resources(limits(host), &mut host.resources, false)?;
     // Docker discards these settings with a warning (the block I/O weight,

@@ -43,6 +43,7 @@ impl Engine {
             nano_cpus: (req.nano_cpus != 0).then_some(req.nano_cpus),
             pids_limit: req.pids_limit,
         };
+        crate::rootless::check_no_limits(&asked, &requested)?;
         let warnings = berth_runtime::check_resources(asked, &mut requested, true)?;
         let id = c.id.clone();
         let cannot = move |kind: ErrorKind, why: String| {

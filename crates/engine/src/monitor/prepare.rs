@@ -197,7 +197,13 @@ pub(super) fn spec_input(
         uts,
         init_binary,
         shm_size_bytes: c.spec.host.shm_size,
-        cgroups_path: crate::container::leftovers::cgroups_path(&c.id),
+        // A rootless berth's containers have no cgroup of their own (the
+        // runtime leaves them in the monitor's; limits are refused at create).
+        cgroups_path: if crate::rootless::active() {
+            String::new()
+        } else {
+            crate::container::leftovers::cgroups_path(&c.id)
+        },
         oom_score_adj: Some(c.spec.host.modes.oom_score_adj as i32),
         kernel,
     })
