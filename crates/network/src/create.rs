@@ -88,6 +88,9 @@ pub fn create(store: &mut Store, opts: CreateOptions) -> Result<Network> {
         }
     }
     refuse_swarm_settings(&opts)?;
+    if crate::pasta::applies() {
+        crate::pasta::check_network(&opts.name)?;
+    }
     if !matches!(opts.ipam_driver.as_str(), "" | "default") {
         return Err(NetworkError::NotFound(format!(
             "plugin \"{}\" not found (berth supports the default IPAM driver)",

@@ -99,6 +99,7 @@ mod netavark;
 mod netlink;
 mod netns;
 mod networks;
+mod pasta;
 mod ports;
 mod remove;
 mod resolver;
@@ -157,6 +158,9 @@ pub enum NetworkError {
     /// iproute2's `ip`, making or removing a bridge (see `bridges`).
     #[error("ip: {0}")]
     Ip(String),
+    /// pasta, a rootless berth's network (`pasta.rs`).
+    #[error("pasta: {0}")]
+    Pasta(String),
     #[error("netavark {command}: {message}")]
     Netavark { command: String, message: String },
     #[error("{path}: {source}")]
@@ -194,7 +198,7 @@ impl berth_error::HasKind for NetworkError {
             | NetworkError::PortAllocated { .. } => ErrorKind::Conflict,
             NetworkError::InvalidArgument(_) => ErrorKind::InvalidArgument,
             NetworkError::Forbidden(_) => ErrorKind::Forbidden,
-            NetworkError::NotSwarmManager(_) => ErrorKind::Unavailable,
+            NetworkError::NotSwarmManager(_) | NetworkError::Pasta(_) => ErrorKind::Unavailable,
             NetworkError::Store(e) => e.kind(),
             NetworkError::Lock(e) => e.kind(),
             NetworkError::Mount(e) => e.kind(),

@@ -197,6 +197,9 @@ pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sa
         netns::create(&path)?;
         return Ok(Sandbox::without_endpoints(Namespace::Path(path)));
     }
+    if crate::pasta::applies() {
+        return setup_pasta(store, run_dir, spec, &mode, path);
+    }
     let attachments = container_networks(
         store.db(),
         spec.container_id,
@@ -283,6 +286,47 @@ pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sa
         }
     }
     Ok(sandbox)
+}
+
+/// A rootless berth's container on the default network: its namespace
+/// served by pasta (`pasta.rs`), the published ports recorded as any
+/// container's (host ports chosen first, released for pasta to bind).
+fn setup_pasta(
+    store: &mut Store,
+    run_dir: &Path,
+    spec: &SandboxSpec,
+    mode: &Mode,
+    path: PathBuf,
+) -> Result<Sandbox> {
+    if let Mode::Network(name) = mode {
+        crate::pasta::check_network(name)?;
+    }
+    let bindings = requested_bindings(spec);
+    netns::create(&path)?;
+    let short_id = &spec.container_id[..12.min(spec.container_id.len())];
+    let label = format!("{} ({short_id})", spec.container_name);
+    let recorded = store.write(|tx| {
+        let mut published = Vec::new();
+        for b in &bindings {
+            // The reservation only picks a free port (`-p 80`): pasta binds it.
+            let (_probe, port) = reserve(b, &label, false)?;
+            let bound = PortBinding {
+                host_port: port,
+                ..b.clone()
+            };
+            record_port(tx, spec.container_id, &bound, &label)?;
+            published.push(bound);
+        }
+        Ok::<_, NetworkError>(published)
+    });
+    let started = recorded.and_then(|published| {
+        crate::pasta::start(run_dir, spec.container_id, &path, &published)
+    });
+    if let Err(e) = started {
+        let _ = teardown(store, run_dir, spec.container_id);
+        return Err(e);
+    }
+    Ok(Sandbox::without_endpoints(Namespace::Path(path)))
 }
 
 /// What wiring a container's endpoints needs, owned by the thread that
@@ -401,6 +445,7 @@ pub fn teardown(store: &mut Store, run_dir: &Path, container_id: &str) -> Result
     let endpoints = endpoints_of_container(store.db(), container_id)?;
     let ports = published_ports(store.db(), container_id)?;
     let path = netns::path(run_dir, container_id);
+    crate::pasta::stop(run_dir, container_id);
     let mut first_error = None;
     if !endpoints.is_empty() && netns::exists(run_dir, container_id) {
         for (index, e) in endpoints.iter().enumerate() {

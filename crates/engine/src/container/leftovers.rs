@@ -113,7 +113,8 @@ pub(crate) fn tear_down(store: &mut Store, run_dir: &Path, c: &Container) -> Res
     let any = |f: fn(&Leftover) -> bool| left.iter().any(f);
     if any(|l| matches!(l, Leftover::RuntimeState(_) | Leftover::Cgroup(_))) {
         if let Ok(rt) = runtime_of(c, run_dir) {
-            let _ = rt.kill(&c.id, libc::SIGKILL, true);
+            // Rootless: no cgroup to find "all" in (see `signal::kill`).
+            let _ = rt.kill(&c.id, libc::SIGKILL, !crate::rootless::active());
             let _ = rt.delete(&c.id, true);
         }
         remove_cgroups(&c.id);

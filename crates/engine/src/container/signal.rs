@@ -19,6 +19,10 @@ pub(super) fn kill(
     signal: i32,
     all: bool,
 ) -> Result<()> {
+    // A rootless berth's container has no cgroup of its own, through which
+    // the runtime finds "every process": its init is signalled (SIGKILL to
+    // a PID namespace's init ends everything in it).
+    let all = all && !crate::rootless::active();
     store.write(|tx| {
         state::record(tx, id, "kill", vec![("signal", signal.to_string())])?;
         Ok(rt.kill(id, signal, all)?)
