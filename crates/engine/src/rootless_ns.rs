@@ -41,10 +41,7 @@ pub(super) struct Plan<'a> {
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::refused(
-        ErrorKind::Internal,
-        format!("rootless berth: {what}: {e}"),
-    )
+    Error::refused(ErrorKind::Internal, format!("rootless berth: {what}: {e}"))
 }
 
 /// Joins the holder named in the run directory, or makes one and joins it.
@@ -106,8 +103,8 @@ fn join(pid: i32) -> Result<()> {
 
 /// A pipe as two files (read end, write end), closed on exec.
 fn pipe() -> Result<(File, File)> {
-    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| failed("pipe", e))?;
+    let (r, w) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| failed("pipe", e))?;
     Ok((File::from(r), File::from(w)))
 }
 

@@ -9,8 +9,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::mount::{
-    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, move_mount, FsMountFlags, FsOpenFlags,
-    MountAttrFlags, MoveMountFlags,
+    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, move_mount,
+    FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags,
 };
 
 use crate::linux::kernel_log;
@@ -64,7 +64,8 @@ impl Linux {
             }
         }
         if crate::in_user_namespace() {
-            fsconfig_set_flag(fs.as_fd(), "userxattr").map_err(|e| failed("overlay userxattr", e))?;
+            fsconfig_set_flag(fs.as_fd(), "userxattr")
+                .map_err(|e| failed("overlay userxattr", e))?;
         }
         fsconfig_create(fs.as_fd()).map_err(|e| failed("overlay create", e))?;
         fsmount(

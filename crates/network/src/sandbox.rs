@@ -319,9 +319,8 @@ fn setup_pasta(
         }
         Ok::<_, NetworkError>(published)
     });
-    let started = recorded.and_then(|published| {
-        crate::pasta::start(run_dir, spec.container_id, &path, &published)
-    });
+    let started = recorded
+        .and_then(|published| crate::pasta::start(run_dir, spec.container_id, &path, &published));
     if let Err(e) = started {
         let _ = teardown(store, run_dir, spec.container_id);
         return Err(e);
