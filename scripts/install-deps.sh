@@ -83,4 +83,10 @@ if ! grep -qw overlay /proc/filesystems; then
     grep -qw overlay /proc/filesystems || die "the kernel has no overlay filesystem (modprobe overlay failed)"
 fi
 
+# Rootless berth's network (pasta) opens /dev/net/tun as the user. udev makes
+# it 0666 on Debian; a machine without udev (this VM's devtmpfs) has 0600.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+    chmod 0666 /dev/net/tun
+fi
+
 cargo_on_path
