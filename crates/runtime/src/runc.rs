@@ -16,7 +16,6 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +26,7 @@ use serde::Deserialize;
 use crate::error::RuntimeError;
 use crate::oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, WindowSize};
 use crate::seccomp_cache::{self, Pending};
-use crate::terminal::{open_pty, ConsoleSocket};
+use crate::terminal::ConsoleSocket;
 
 /// Runtimes berth knows by name; anything else must be an absolute path.
 pub const KNOWN_RUNTIMES: &[&str] = &["runc", "crun", "youki"];
@@ -234,6 +233,8 @@ struct ExecFiles {
     process: PathBuf,
     log: PathBuf,
     pid: PathBuf,
+    /// The name of its console socket, for [`ProcessIo::Terminal`].
+    console: String,
 }
 
 impl Drop for ExecFiles {
@@ -241,6 +242,9 @@ impl Drop for ExecFiles {
         let _ = std::fs::remove_file(&self.process);
         let _ = std::fs::remove_file(&self.log);
         let _ = std::fs::remove_file(&self.pid);
+        if let Some(dir) = self.pid.parent() {
+            let _ = std::fs::remove_file(dir.join(&self.console));
+        }
     }
 }
 
@@ -475,6 +479,7 @@ impl RuncCli {
             process: self.state_root.join(format!("{stem}.json")),
             log: self.state_root.join(format!("{stem}.log")),
             pid: self.state_root.join(format!("{stem}.pid")),
+            console: format!("{stem}.sock"),
         };
         let json = serde_json::to_vec(process)
             .map_err(|e| RuntimeError::invalid(format!("serializing the exec process: {e}")))?;
@@ -514,7 +519,7 @@ impl OciRuntime for RuncCli {
             Err(size) => {
                 // The runtime connects and sends the terminal's master during
                 // `create`; the listening socket queues it until we accept.
-                let console = ConsoleSocket::bind(bundle)?;
+                let console = ConsoleSocket::bind(bundle, "console.sock")?;
                 command
                     .arg("--console-socket")
                     .arg(console.path())
@@ -648,9 +653,9 @@ impl OciRuntime for RuncCli {
 
     /// `exec --process P --pid-file F [--detach] ID`. Without `detach` the child lives as
     /// long as the process and exits with its status. For
-    /// [`ProcessIo::Terminal`] the runtime gets a new terminal of ours as its
-    /// stdio, as session leader, so it relays between that terminal and the
-    /// process's and follows its size on SIGWINCH.
+    /// [`ProcessIo::Terminal`] the runtime hands the process's terminal over
+    /// `--console-socket` (its master comes back in [`Exec::terminal`]; the
+    /// runtime's own stdio is /dev/null).
     fn exec(
         &self,
         id: &str,
@@ -670,38 +675,47 @@ impl OciRuntime for RuncCli {
         if detach {
             command.arg("--detach");
         }
-        command.arg(id);
-        let terminal = match fds_or_terminal(io) {
+        let console = match fds_or_terminal(io) {
             Ok(fds) => {
                 set_stdio(&mut command, fds);
                 None
             }
             Err(size) => {
-                let (master, slave) = open_pty(size)?;
-                let dup = |f: &std::fs::File| {
-                    f.try_clone()
-                        .map(Stdio::from)
-                        .map_err(|e| RuntimeError::sys("duplicating the terminal", e))
-                };
+                // The process's own terminal comes to us, and its output is
+                // read from it to the end: a runtime relaying it (crun 1.8)
+                // may lose what the process wrote just before exiting.
+                let console = ConsoleSocket::bind(&self.state_root, &files.console)?;
                 command
-                    .stdin(dup(&slave)?)
-                    .stdout(dup(&slave)?)
-                    .stderr(dup(&slave)?);
-                // SAFETY: setsid and ioctl are async-signal-safe.
-                unsafe {
-                    command.pre_exec(|| {
-                        if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                        Ok(())
-                    });
-                }
-                Some(master)
+                    .arg("--console-socket")
+                    .arg(console.path())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                Some((console, size))
             }
         };
-        let child = command.spawn().map_err(|e| self.spawn_error("exec", e))?;
+        command.arg(id);
+        let mut child = command.spawn().map_err(|e| self.spawn_error("exec", e))?;
         // The command keeps the child's ends of the stdio until dropped.
         drop(command);
+        let terminal = match console {
+            Some((console, size)) => {
+                let master = console.receive_while(|| matches!(child.try_wait(), Ok(None)));
+                let master = match master {
+                    Ok(master) => master,
+                    Err(e) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(e);
+                    }
+                };
+                if let Some(master) = &master {
+                    crate::terminal::set_window_size(master, size.rows, size.cols);
+                }
+                master
+            }
+            None => None,
+        };
         Ok(Exec {
             process: Box::new(RuncExec {
                 child,

@@ -1,15 +1,12 @@
 //! Pseudo-terminals: the console socket on which runc hands over a
-//! container's terminal, a terminal of our own for a foreground exec, and
-//! window sizes.
+//! container's or an exec's terminal, and window sizes.
 
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
 use crate::error::RuntimeError;
-use crate::oci::WindowSize;
 
 /// Sets a terminal's size (TIOCSWINSZ); the terminal's session gets SIGWINCH.
 /// A size with 0 rows or columns is ignored.
@@ -27,27 +24,9 @@ pub fn set_window_size(terminal: &impl AsFd, rows: u16, cols: u16) {
     unsafe { libc::ioctl(terminal.as_fd().as_raw_fd(), libc::TIOCSWINSZ, &size) };
 }
 
-/// A new pseudo-terminal of `size`: (master, slave).
-pub(crate) fn open_pty(size: WindowSize) -> Result<(OwnedFd, File), RuntimeError> {
-    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
-        .map_err(|e| RuntimeError::sys("opening a pseudo-terminal", e))?;
-    grantpt(&master).map_err(|e| RuntimeError::sys("grantpt", e))?;
-    unlockpt(&master).map_err(|e| RuntimeError::sys("unlockpt", e))?;
-    let name = ptsname(&master, Vec::new()).map_err(|e| RuntimeError::sys("ptsname", e))?;
-    let slave_path = PathBuf::from(name.to_string_lossy().into_owned());
-    let slave = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NOCTTY)
-        .open(&slave_path)
-        .map_err(|e| RuntimeError::io(&slave_path, e))?;
-    set_window_size(&master, size.rows, size.cols);
-    Ok((master, slave))
-}
-
-/// The socket on which the runtime hands over a container's terminal
-/// (`--console-socket`), in the bundle directory.
+/// The socket on which the runtime hands over a process's terminal
+/// (`--console-socket`): a container's, in its bundle directory, or an
+/// exec's, next to the exec's other files.
 pub(crate) struct ConsoleSocket {
     listener: UnixListener,
     path: PathBuf,
@@ -56,22 +35,23 @@ pub(crate) struct ConsoleSocket {
 }
 
 impl ConsoleSocket {
-    pub(crate) fn bind(bundle: &Path) -> Result<ConsoleSocket, RuntimeError> {
-        let socket = bundle.join("console.sock");
+    /// Listens on `dir/name`.
+    pub(crate) fn bind(dir: &Path, name: &str) -> Result<ConsoleSocket, RuntimeError> {
+        let socket = dir.join(name);
         let _ = std::fs::remove_file(&socket);
-        let dir = File::open(bundle).map_err(|e| RuntimeError::io(bundle, e))?;
+        let handle = File::open(dir).map_err(|e| RuntimeError::io(dir, e))?;
         // The path may be longer than sun_path allows, and the runtime is
         // another process: reach the directory through our pid.
         let path = PathBuf::from(format!(
-            "/proc/{}/fd/{}/console.sock",
+            "/proc/{}/fd/{}/{name}",
             std::process::id(),
-            dir.as_raw_fd()
+            handle.as_raw_fd()
         ));
         let listener = UnixListener::bind(&path).map_err(|e| RuntimeError::io(&socket, e))?;
         Ok(ConsoleSocket {
             listener,
             path,
-            _dir: dir,
+            _dir: handle,
         })
     }
 
@@ -87,6 +67,38 @@ impl ConsoleSocket {
             .accept()
             .map_err(|e| RuntimeError::io(&self.path, e))?;
         recv_fd(&stream)
+    }
+
+    /// Takes the terminal master the runtime sends, waiting while
+    /// `running()` says the runtime may still send it; `None` when it ended
+    /// without (it failed before making the terminal).
+    pub(crate) fn receive_while(
+        &self,
+        mut running: impl FnMut() -> bool,
+    ) -> Result<Option<OwnedFd>, RuntimeError> {
+        loop {
+            // Asked before polling: a connection made before the runtime
+            // ended is then still seen.
+            let alive = running();
+            let mut poll = libc::pollfd {
+                fd: self.listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: poll on one pollfd of ours.
+            let ready = unsafe { libc::poll(&mut poll, 1, if alive { 50 } else { 0 }) };
+            if ready > 0 {
+                return self.receive().map(Some);
+            }
+            if ready < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(RuntimeError::sys("waiting for the console", e));
+                }
+            } else if !alive {
+                return Ok(None);
+            }
+        }
     }
 }
 

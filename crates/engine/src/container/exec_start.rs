@@ -78,6 +78,13 @@ impl Engine {
     ) -> Result<Attachment> {
         let config = &rec.config;
         let stdio = match io {
+            // The process's terminal comes to this process, which copies its
+            // output to the session to the end (a runtime's relay may lose
+            // the last of it).
+            ExecIo::Inherit if config.tty => {
+                let (rows, cols) = own_terminal_size();
+                ExecStdio::Terminal { rows, cols }
+            }
             ExecIo::Inherit | ExecIo::InheritDetached => ExecStdio::Inherit {
                 stdin: config.attach_stdin || config.tty,
             },
@@ -141,6 +148,19 @@ impl Engine {
         });
         Ok(session(stdin))
     }
+}
+
+/// The size of this process's terminal (its stdout's, else its stdin's);
+/// 0x0 when it has none.
+fn own_terminal_size() -> (u16, u16) {
+    for fd in [1, 0] {
+        // SAFETY: TIOCGWINSZ into a local winsize.
+        let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+        if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0 {
+            return (size.ws_row, size.ws_col);
+        }
+    }
+    (0, 0)
 }
 
 /// Docker quirk: an exec that cannot start exits 126, whatever the reason
