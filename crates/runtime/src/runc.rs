@@ -16,6 +16,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +27,7 @@ use serde::Deserialize;
 use crate::error::RuntimeError;
 use crate::oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, WindowSize};
 use crate::seccomp_cache::{self, Pending};
-use crate::terminal::ConsoleSocket;
+use crate::terminal::{open_pty, ConsoleSocket};
 
 /// Runtimes berth knows by name; anything else must be an absolute path.
 pub const KNOWN_RUNTIMES: &[&str] = &["runc", "crun", "youki"];
@@ -675,9 +676,36 @@ impl OciRuntime for RuncCli {
         if detach {
             command.arg("--detach");
         }
+        let mut relayed = None;
         let console = match fds_or_terminal(io) {
             Ok(fds) => {
                 set_stdio(&mut command, fds);
+                None
+            }
+            Err(size) if self.name != "crun" => {
+                // runc refuses a console socket to a foreground exec: it
+                // gets a terminal of ours as its stdio, as session leader,
+                // and relays it (following its size on SIGWINCH).
+                let (master, slave) = open_pty(size)?;
+                let dup = |f: &std::fs::File| {
+                    f.try_clone()
+                        .map(Stdio::from)
+                        .map_err(|e| RuntimeError::sys("duplicating the terminal", e))
+                };
+                command
+                    .stdin(dup(&slave)?)
+                    .stdout(dup(&slave)?)
+                    .stderr(dup(&slave)?);
+                // SAFETY: setsid and ioctl are async-signal-safe.
+                unsafe {
+                    command.pre_exec(|| {
+                        if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+                relayed = Some(master);
                 None
             }
             Err(size) => {
@@ -714,7 +742,7 @@ impl OciRuntime for RuncCli {
                 }
                 master
             }
-            None => None,
+            None => relayed,
         };
         Ok(Exec {
             process: Box::new(RuncExec {

@@ -3,10 +3,12 @@
 
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
 use crate::error::RuntimeError;
+use crate::oci::WindowSize;
 
 /// Sets a terminal's size (TIOCSWINSZ); the terminal's session gets SIGWINCH.
 /// A size with 0 rows or columns is ignored.
@@ -22,6 +24,25 @@ pub fn set_window_size(terminal: &impl AsFd, rows: u16, cols: u16) {
     };
     // SAFETY: TIOCSWINSZ with a valid winsize on a descriptor we borrow.
     unsafe { libc::ioctl(terminal.as_fd().as_raw_fd(), libc::TIOCSWINSZ, &size) };
+}
+
+/// A new pseudo-terminal of `size`: (master, slave).
+pub(crate) fn open_pty(size: WindowSize) -> Result<(OwnedFd, File), RuntimeError> {
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+        .map_err(|e| RuntimeError::sys("opening a pseudo-terminal", e))?;
+    grantpt(&master).map_err(|e| RuntimeError::sys("grantpt", e))?;
+    unlockpt(&master).map_err(|e| RuntimeError::sys("unlockpt", e))?;
+    let name = ptsname(&master, Vec::new()).map_err(|e| RuntimeError::sys("ptsname", e))?;
+    let slave_path = PathBuf::from(name.to_string_lossy().into_owned());
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(&slave_path)
+        .map_err(|e| RuntimeError::io(&slave_path, e))?;
+    set_window_size(&master, size.rows, size.cols);
+    Ok((master, slave))
 }
 
 /// The socket on which the runtime hands over a process's terminal
