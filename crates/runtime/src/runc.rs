@@ -225,6 +225,15 @@ fn set_stdio(command: &mut Command, fds: [Option<OwnedFd>; 3]) {
     command.stdin(stdin).stdout(stdout).stderr(stderr);
 }
 
+/// The OCI `consoleSize` of a terminal of `size`.
+fn console_box(size: WindowSize) -> Result<oci_spec::runtime::Box, RuntimeError> {
+    oci_spec::runtime::BoxBuilder::default()
+        .height(u64::from(size.rows))
+        .width(u64::from(size.cols))
+        .build()
+        .map_err(|e| RuntimeError::invalid(format!("console size: {e}")))
+}
+
 /// Unique names for exec files of concurrent execs of this process.
 static EXEC_SERIAL: AtomicU64 = AtomicU64::new(0);
 
@@ -665,6 +674,19 @@ impl OciRuntime for RuncCli {
         detach: bool,
     ) -> Result<Exec, RuntimeError> {
         check_id(id)?;
+        let sized;
+        let process = match &io {
+            // The terminal has its size before the process starts (a size
+            // set once the runtime hands the terminal over comes too late
+            // for a short process that asks for it at once).
+            ProcessIo::Terminal(size) if size.rows > 0 && size.cols > 0 => {
+                let mut p = process.clone();
+                p.set_console_size(Some(console_box(*size)?));
+                sized = p;
+                &sized
+            }
+            _ => process,
+        };
         let files = self.exec_files(id, process)?;
         let mut command = self.command(Some(&files.log));
         command

@@ -215,7 +215,7 @@ impl Engine {
         if !rec.running {
             return Err(not_running(String::new()));
         }
-        if rec.config.tty {
+        if rec.config.tty && !super::exec_terminals::resize(&rec.id, rows, cols) {
             let terminal = exec_terminal(rec.pid).map_err(|e| not_running(format!(": {e}")))?;
             berth_runtime::set_window_size(&terminal, rows, cols);
         }
