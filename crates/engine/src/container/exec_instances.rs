@@ -34,6 +34,10 @@ pub struct ExecConfig {
     pub attach_stderr: bool,
     /// Docker's detach key sequence ("" for the default ctrl-p,ctrl-q).
     pub detach_keys: String,
+    /// [rows, columns] of the terminal, when `exec start` gives none
+    /// (`ConsoleSize` of the API's exec create).
+    #[serde(default)]
+    pub console_size: Option<[u16; 2]>,
 }
 
 /// One exec instance.

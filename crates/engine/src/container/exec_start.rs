@@ -88,7 +88,13 @@ impl Engine {
             ExecIo::Inherit | ExecIo::InheritDetached => ExecStdio::Inherit {
                 stdin: config.attach_stdin || config.tty,
             },
-            ExecIo::Streams { rows, cols } if config.tty => ExecStdio::Terminal { rows, cols },
+            ExecIo::Streams { rows, cols } if config.tty => {
+                let [rows, cols] = match config.console_size {
+                    Some(size) if rows == 0 || cols == 0 => size,
+                    _ => [rows, cols],
+                };
+                ExecStdio::Terminal { rows, cols }
+            }
             ExecIo::Streams { .. } => ExecStdio::Pipes {
                 stdin: config.attach_stdin,
             },

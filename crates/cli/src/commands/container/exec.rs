@@ -69,6 +69,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
         attach_stdout: !args.detach,
         attach_stderr: !args.detach,
         detach_keys,
+        console_size: None,
     };
     let mut engine = ctx.engine()?;
     let id = engine.exec_create(&args.args[0], config)?;
