@@ -244,7 +244,10 @@ fn pump_terminal(
                 ];
                 // SAFETY: poll on two pollfds of ours.
                 if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
-                    continue;
+                    if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    break;
                 }
                 if fds[1].revents != 0 {
                     // What the process wrote is in the terminal already (a
