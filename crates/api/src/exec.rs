@@ -64,6 +64,7 @@ async fn create(
         attach_stdout: body.attach_stdout.unwrap_or(false),
         attach_stderr: body.attach_stderr.unwrap_or(false),
         detach_keys: body.detach_keys.unwrap_or_default(),
+        console_size: console_size(body.console_size.as_deref()),
     };
     let id = server
         .with_engine(move |engine| Ok(engine.exec_create(&container, config)?))
@@ -85,11 +86,8 @@ async fn start(
         serde_json::from_slice(&body)?
     };
     let detach = start.detach.unwrap_or(false);
-    let size = start.console_size.clone().unwrap_or_default();
-    let io = ExecIo::Streams {
-        rows: size.first().copied().unwrap_or(0) as u16,
-        cols: size.get(1).copied().unwrap_or(0) as u16,
-    };
+    let [rows, cols] = console_size(start.console_size.as_deref()).unwrap_or_default();
+    let io = ExecIo::Streams { rows, cols };
     let (rec, detach_keys, attachment) = server
         .with_engine(move |engine| {
             let rec = engine.exec_inspect(&id)?;
@@ -128,6 +126,15 @@ async fn start(
         streams::relay(attachment, source, &mut sink, opts).await;
     });
     Ok(response)
+}
+
+/// `ConsoleSize` ([height, width]) of an exec's create or start, if any.
+fn console_size(size: Option<&[usize]>) -> Option<[u16; 2]> {
+    let clamp = |v: usize| v.min(u16::MAX as usize) as u16;
+    match size? {
+        [rows, cols] if *rows > 0 && *cols > 0 => Some([clamp(*rows), clamp(*cols)]),
+        _ => None,
+    }
 }
 
 async fn resize(

@@ -225,6 +225,15 @@ fn set_stdio(command: &mut Command, fds: [Option<OwnedFd>; 3]) {
     command.stdin(stdin).stdout(stdout).stderr(stderr);
 }
 
+/// The OCI `consoleSize` of a terminal of `size`.
+fn console_box(size: WindowSize) -> Result<oci_spec::runtime::Box, RuntimeError> {
+    oci_spec::runtime::BoxBuilder::default()
+        .height(u64::from(size.rows))
+        .width(u64::from(size.cols))
+        .build()
+        .map_err(|e| RuntimeError::invalid(format!("console size: {e}")))
+}
+
 /// Unique names for exec files of concurrent execs of this process.
 static EXEC_SERIAL: AtomicU64 = AtomicU64::new(0);
 
@@ -234,6 +243,8 @@ struct ExecFiles {
     process: PathBuf,
     log: PathBuf,
     pid: PathBuf,
+    /// The name of its console socket, for [`ProcessIo::Terminal`].
+    console: String,
 }
 
 impl Drop for ExecFiles {
@@ -241,6 +252,9 @@ impl Drop for ExecFiles {
         let _ = std::fs::remove_file(&self.process);
         let _ = std::fs::remove_file(&self.log);
         let _ = std::fs::remove_file(&self.pid);
+        if let Some(dir) = self.pid.parent() {
+            let _ = std::fs::remove_file(dir.join(&self.console));
+        }
     }
 }
 
@@ -475,6 +489,7 @@ impl RuncCli {
             process: self.state_root.join(format!("{stem}.json")),
             log: self.state_root.join(format!("{stem}.log")),
             pid: self.state_root.join(format!("{stem}.pid")),
+            console: format!("{stem}.sock"),
         };
         let json = serde_json::to_vec(process)
             .map_err(|e| RuntimeError::invalid(format!("serializing the exec process: {e}")))?;
@@ -514,7 +529,7 @@ impl OciRuntime for RuncCli {
             Err(size) => {
                 // The runtime connects and sends the terminal's master during
                 // `create`; the listening socket queues it until we accept.
-                let console = ConsoleSocket::bind(bundle)?;
+                let console = ConsoleSocket::bind(bundle, "console.sock")?;
                 command
                     .arg("--console-socket")
                     .arg(console.path())
@@ -648,9 +663,9 @@ impl OciRuntime for RuncCli {
 
     /// `exec --process P --pid-file F [--detach] ID`. Without `detach` the child lives as
     /// long as the process and exits with its status. For
-    /// [`ProcessIo::Terminal`] the runtime gets a new terminal of ours as its
-    /// stdio, as session leader, so it relays between that terminal and the
-    /// process's and follows its size on SIGWINCH.
+    /// [`ProcessIo::Terminal`] the runtime hands the process's terminal over
+    /// `--console-socket` (its master comes back in [`Exec::terminal`]; the
+    /// runtime's own stdio is /dev/null).
     fn exec(
         &self,
         id: &str,
@@ -659,6 +674,19 @@ impl OciRuntime for RuncCli {
         detach: bool,
     ) -> Result<Exec, RuntimeError> {
         check_id(id)?;
+        let sized;
+        let process = match &io {
+            // The terminal has its size before the process starts (a size
+            // set once the runtime hands the terminal over comes too late
+            // for a short process that asks for it at once).
+            ProcessIo::Terminal(size) if size.rows > 0 && size.cols > 0 => {
+                let mut p = process.clone();
+                p.set_console_size(Some(console_box(*size)?));
+                sized = p;
+                &sized
+            }
+            _ => process,
+        };
         let files = self.exec_files(id, process)?;
         let mut command = self.command(Some(&files.log));
         command
@@ -670,13 +698,16 @@ impl OciRuntime for RuncCli {
         if detach {
             command.arg("--detach");
         }
-        command.arg(id);
-        let terminal = match fds_or_terminal(io) {
+        let mut relayed = None;
+        let console = match fds_or_terminal(io) {
             Ok(fds) => {
                 set_stdio(&mut command, fds);
                 None
             }
-            Err(size) => {
+            Err(size) if self.name != "crun" => {
+                // runc refuses a console socket to a foreground exec: it
+                // gets a terminal of ours as its stdio, as session leader,
+                // and relays it (following its size on SIGWINCH).
                 let (master, slave) = open_pty(size)?;
                 let dup = |f: &std::fs::File| {
                     f.try_clone()
@@ -696,12 +727,45 @@ impl OciRuntime for RuncCli {
                         Ok(())
                     });
                 }
-                Some(master)
+                relayed = Some(master);
+                None
+            }
+            Err(size) => {
+                // The process's own terminal comes to us, and its output is
+                // read from it to the end: a runtime relaying it (crun 1.8)
+                // may lose what the process wrote just before exiting.
+                let console = ConsoleSocket::bind(&self.state_root, &files.console)?;
+                command
+                    .arg("--console-socket")
+                    .arg(console.path())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                Some((console, size))
             }
         };
-        let child = command.spawn().map_err(|e| self.spawn_error("exec", e))?;
+        command.arg(id);
+        let mut child = command.spawn().map_err(|e| self.spawn_error("exec", e))?;
         // The command keeps the child's ends of the stdio until dropped.
         drop(command);
+        let terminal = match console {
+            Some((console, size)) => {
+                let master = console.receive_while(|| matches!(child.try_wait(), Ok(None)));
+                let master = match master {
+                    Ok(master) => master,
+                    Err(e) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(e);
+                    }
+                };
+                if let Some(master) = &master {
+                    crate::terminal::set_window_size(master, size.rows, size.cols);
+                }
+                master
+            }
+            None => relayed,
+        };
         Ok(Exec {
             process: Box::new(RuncExec {
                 child,

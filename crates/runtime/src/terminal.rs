@@ -1,6 +1,5 @@
 //! Pseudo-terminals: the console socket on which runc hands over a
-//! container's terminal, a terminal of our own for a foreground exec, and
-//! window sizes.
+//! container's or an exec's terminal, and window sizes.
 
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -46,8 +45,9 @@ pub(crate) fn open_pty(size: WindowSize) -> Result<(OwnedFd, File), RuntimeError
     Ok((master, slave))
 }
 
-/// The socket on which the runtime hands over a container's terminal
-/// (`--console-socket`), in the bundle directory.
+/// The socket on which the runtime hands over a process's terminal
+/// (`--console-socket`): a container's, in its bundle directory, or an
+/// exec's, next to the exec's other files.
 pub(crate) struct ConsoleSocket {
     listener: UnixListener,
     path: PathBuf,
@@ -56,22 +56,23 @@ pub(crate) struct ConsoleSocket {
 }
 
 impl ConsoleSocket {
-    pub(crate) fn bind(bundle: &Path) -> Result<ConsoleSocket, RuntimeError> {
-        let socket = bundle.join("console.sock");
+    /// Listens on `dir/name`.
+    pub(crate) fn bind(dir: &Path, name: &str) -> Result<ConsoleSocket, RuntimeError> {
+        let socket = dir.join(name);
         let _ = std::fs::remove_file(&socket);
-        let dir = File::open(bundle).map_err(|e| RuntimeError::io(bundle, e))?;
+        let handle = File::open(dir).map_err(|e| RuntimeError::io(dir, e))?;
         // The path may be longer than sun_path allows, and the runtime is
         // another process: reach the directory through our pid.
         let path = PathBuf::from(format!(
-            "/proc/{}/fd/{}/console.sock",
+            "/proc/{}/fd/{}/{name}",
             std::process::id(),
-            dir.as_raw_fd()
+            handle.as_raw_fd()
         ));
         let listener = UnixListener::bind(&path).map_err(|e| RuntimeError::io(&socket, e))?;
         Ok(ConsoleSocket {
             listener,
             path,
-            _dir: dir,
+            _dir: handle,
         })
     }
 
@@ -87,6 +88,38 @@ impl ConsoleSocket {
             .accept()
             .map_err(|e| RuntimeError::io(&self.path, e))?;
         recv_fd(&stream)
+    }
+
+    /// Takes the terminal master the runtime sends, waiting while
+    /// `running()` says the runtime may still send it; `None` when it ended
+    /// without (it failed before making the terminal).
+    pub(crate) fn receive_while(
+        &self,
+        mut running: impl FnMut() -> bool,
+    ) -> Result<Option<OwnedFd>, RuntimeError> {
+        loop {
+            // Asked before polling: a connection made before the runtime
+            // ended is then still seen.
+            let alive = running();
+            let mut poll = libc::pollfd {
+                fd: self.listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: poll on one pollfd of ours.
+            let ready = unsafe { libc::poll(&mut poll, 1, if alive { 50 } else { 0 }) };
+            if ready > 0 {
+                return self.receive().map(Some);
+            }
+            if ready < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(RuntimeError::sys("waiting for the console", e));
+                }
+            } else if !alive {
+                return Ok(None);
+            }
+        }
     }
 }
 

@@ -20,8 +20,19 @@ pub struct OnTerminal {
 }
 
 impl OnTerminal {
-    pub fn spawn(mut cmd: Command) -> OnTerminal {
+    pub fn spawn(cmd: Command) -> OnTerminal {
+        OnTerminal::spawn_sized(cmd, 0, 0)
+    }
+
+    /// On a terminal of `rows` x `cols` from the start.
+    pub fn spawn_sized(mut cmd: Command, rows: u16, cols: u16) -> OnTerminal {
         let (mut master, mut slave) = (-1, -1);
+        let size = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
         // SAFETY: openpty fills two descriptors we then own.
         let rc = unsafe {
             libc::openpty(
@@ -29,7 +40,7 @@ impl OnTerminal {
                 &mut slave,
                 std::ptr::null_mut(),
                 std::ptr::null(),
-                std::ptr::null(),
+                &size,
             )
         };
         assert_eq!(rc, 0, "openpty");
@@ -79,6 +90,18 @@ impl OnTerminal {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Resizes the terminal (its foreground process gets SIGWINCH).
+    pub fn resize(&self, rows: u16, cols: u16) {
+        let size = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ from a local winsize on our own descriptor.
+        unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
     }
 
     pub fn type_keys(&mut self, keys: &[u8]) {

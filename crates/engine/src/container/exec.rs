@@ -40,6 +40,8 @@ pub(super) fn live_root(c: &Container) -> PathBuf {
 pub(crate) struct PreparedExec {
     runtime: Box<dyn OciRuntime>,
     process: Process,
+    /// The container's root as its processes see it.
+    root: PathBuf,
 }
 
 /// The stdio of an exec's process.
@@ -78,14 +80,26 @@ fn dup(fd: impl AsFd) -> Result<OwnedFd> {
 }
 
 /// The exec's process could not run: Docker's 127 when its command does
-/// not exist, 126 for any other failure of the runtime's.
+/// not exist, 126 for any other failure of the runtime's. A command that
+/// could not be started reads as dockerd words it (runc's text in
+/// containerd's: `OCI runtime exec failed: exec failed: unable to start
+/// container process: exec: "x": executable file not found in $PATH:
+/// unknown`).
 pub(crate) fn exec_failure(e: RuntimeError) -> ContainerError {
-    match e.runtime_message() {
-        Some(message) => ContainerError::CannotRun {
-            code: docker_exit_status(&e).unwrap_or(126),
+    const RUNC: &str = "exec failed: unable to start container process: ";
+    match (e.runtime_message(), docker_exit_status(&e)) {
+        (Some(message), Some(code)) => ContainerError::CannotRun {
+            code,
+            message: format!(
+                "OCI runtime exec failed: {RUNC}{}: unknown",
+                message.strip_prefix(RUNC).unwrap_or(message)
+            ),
+        },
+        (Some(message), None) => ContainerError::CannotRun {
+            code: 126,
             message: format!("OCI runtime exec failed: {message}"),
         },
-        None => e.into(),
+        (None, _) => e.into(),
     }
 }
 
@@ -125,6 +139,20 @@ impl PreparedExec {
             }
             ExecStdio::Terminal { rows, cols } => ProcessIo::Terminal(WindowSize { rows, cols }),
         };
+        // A command that cannot run is told before the runtime runs: crun
+        // would also tell it on the process's stderr (the user saw it twice).
+        if let Some(command) = self.process.args().as_ref().and_then(|a| a.first()) {
+            let env = self.process.env().clone().unwrap_or_default();
+            let cwd = self.process.cwd().to_string_lossy();
+            berth_runtime::check_command_in_root(
+                self.runtime.name(),
+                &self.root,
+                command,
+                &env,
+                &cwd,
+            )
+            .map_err(exec_failure)?;
+        }
         let exec = self
             .runtime
             .exec(id, &self.process, io, detach)
@@ -164,9 +192,14 @@ pub(crate) fn prepare_exec(
 ) -> Result<PreparedExec> {
     let c = lookup(store, run_dir, reference)?;
     require_running(&c)?;
-    let process = exec_process(&c, &live_root(&c), req)?;
+    let root = live_root(&c);
+    let process = exec_process(&c, &root, req)?;
     let runtime = runtime_of(&c, run_dir)?;
-    Ok(PreparedExec { runtime, process })
+    Ok(PreparedExec {
+        runtime,
+        process,
+        root,
+    })
 }
 
 /// The OCI process of an exec in `c` (whose processes see `root` as their

@@ -34,6 +34,10 @@ pub struct ExecConfig {
     pub attach_stderr: bool,
     /// Docker's detach key sequence ("" for the default ctrl-p,ctrl-q).
     pub detach_keys: String,
+    /// [rows, columns] of the terminal, when `exec start` gives none
+    /// (`ConsoleSize` of the API's exec create).
+    #[serde(default)]
+    pub console_size: Option<[u16; 2]>,
 }
 
 /// One exec instance.
@@ -215,17 +219,44 @@ impl Engine {
         if !rec.running {
             return Err(not_running(String::new()));
         }
-        if rec.config.tty {
-            // The runtime's stdin is the exec's terminal: resizing it sends
-            // the runtime SIGWINCH, and it resizes the container's.
-            let path = format!("/proc/{}/fd/0", rec.pid);
-            let terminal = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(|e| not_running(format!(": {e}")))?;
+        if rec.config.tty && !super::exec_terminals::resize(&rec.id, rows, cols) {
+            let terminal = exec_terminal(rec.pid).map_err(|e| not_running(format!(": {e}")))?;
             berth_runtime::set_window_size(&terminal, rows, cols);
         }
         Ok(())
     }
+}
+
+/// The terminal of the exec whose runtime is `pid`: the runtime's stdin
+/// when it relays a terminal of ours, else the terminal it handed over,
+/// open in the process it started (its child).
+fn exec_terminal(pid: i64) -> std::io::Result<std::fs::File> {
+    let open = |path: String| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+    };
+    let is_terminal = |f: &std::fs::File| {
+        use std::io::IsTerminal;
+        f.is_terminal()
+    };
+    let own = open(format!("/proc/{pid}/fd/0"))?;
+    if is_terminal(&own) {
+        return Ok(own);
+    }
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))?;
+    for child in children.split_whitespace() {
+        for fd in 0..3 {
+            if let Ok(f) = open(format!("/proc/{child}/fd/{fd}")) {
+                if is_terminal(&f) {
+                    return Ok(f);
+                }
+            }
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "its terminal is gone",
+    ))
 }

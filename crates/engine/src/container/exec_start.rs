@@ -78,10 +78,23 @@ impl Engine {
     ) -> Result<Attachment> {
         let config = &rec.config;
         let stdio = match io {
+            // The process's terminal comes to this process, which copies its
+            // output to the session to the end (a runtime's relay may lose
+            // the last of it).
+            ExecIo::Inherit if config.tty => {
+                let (rows, cols) = own_terminal_size();
+                ExecStdio::Terminal { rows, cols }
+            }
             ExecIo::Inherit | ExecIo::InheritDetached => ExecStdio::Inherit {
                 stdin: config.attach_stdin || config.tty,
             },
-            ExecIo::Streams { rows, cols } if config.tty => ExecStdio::Terminal { rows, cols },
+            ExecIo::Streams { rows, cols } if config.tty => {
+                let [rows, cols] = match config.console_size {
+                    Some(size) if rows == 0 || cols == 0 => size,
+                    _ => [rows, cols],
+                };
+                ExecStdio::Terminal { rows, cols }
+            }
             ExecIo::Streams { .. } => ExecStdio::Pipes {
                 stdin: config.attach_stdin,
             },
@@ -113,12 +126,23 @@ impl Engine {
         }
         let mut pumps = Vec::new();
         let mut stdin = running.stdin.take();
+        // Closed once the process has exited: the terminal's output is then
+        // read to what is there, not to its end (a process the command left
+        // in the background may hold the terminal open).
+        let (exited, exit_seen) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| ContainerError::sys("pipe", e))?;
+        let mut terminal_id = None;
         if let Some(terminal) = running.terminal.take() {
-            let reader = terminal
-                .try_clone()
-                .map_err(|e| ContainerError::sys("duplicating the exec's terminal", e))?;
-            pumps.push(pump(reader, Output::Stdout, out.clone()));
+            let dup = |f: &File| {
+                f.try_clone()
+                    .map_err(|e| ContainerError::sys("duplicating the exec's terminal", e))
+            };
+            super::exec_terminals::register(&rec.id, dup(&terminal)?);
+            terminal_id = Some(rec.id.clone());
+            pumps.push(pump_terminal(dup(&terminal)?, exited, out.clone()));
             stdin = attach_stdin.then_some(terminal);
+        } else {
+            drop(exited);
         }
         if let Some(stdout) = running.stdout.take() {
             pumps.push(pump(stdout, Output::Stdout, out.clone()));
@@ -129,6 +153,13 @@ impl Engine {
         let engine = self.config.clone();
         std::thread::spawn(move || {
             let status = running.wait();
+            drop(exit_seen);
+            if let Some(id) = terminal_id {
+                super::exec_terminals::unregister(&id);
+            }
+            // The runtime's files go before the session ends (a front end
+            // may exit as soon as it has the code).
+            drop(running);
             for p in pumps {
                 let _ = p.join();
             }
@@ -141,6 +172,19 @@ impl Engine {
         });
         Ok(session(stdin))
     }
+}
+
+/// The size of this process's terminal (its stdout's, else its stdin's);
+/// 0x0 when it has none.
+fn own_terminal_size() -> (u16, u16) {
+    for fd in [1, 0] {
+        // SAFETY: TIOCGWINSZ into a local winsize.
+        let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+        if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0 {
+            return (size.ws_row, size.ws_col);
+        }
+    }
+    (0, 0)
 }
 
 /// Docker quirk: an exec that cannot start exits 126, whatever the reason
@@ -167,6 +211,68 @@ fn finish(
         let _ = record(store, rec, "exec_die", vec![("exitCode", code.to_string())]);
     }
     let _ = out.send(Output::Exit(code));
+}
+
+/// Copies what the process writes on its terminal to the session, until
+/// the terminal's end or, once `exited` reads its end (the process has
+/// exited), what is left in it; once the session is gone, reads on and
+/// drops it.
+fn pump_terminal(
+    from: File,
+    exited: std::os::fd::OwnedFd,
+    to: SyncSender<Output>,
+) -> JoinHandle<()> {
+    use std::os::fd::AsRawFd;
+    std::thread::spawn(move || {
+        let mut from = from;
+        let mut buf = vec![0u8; 32 * 1024];
+        let mut listened = true;
+        let mut draining = false;
+        loop {
+            if !draining {
+                let mut fds = [
+                    libc::pollfd {
+                        fd: from.as_raw_fd(),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    },
+                    libc::pollfd {
+                        fd: exited.as_raw_fd(),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    },
+                ];
+                // SAFETY: poll on two pollfds of ours.
+                if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+                    if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    break;
+                }
+                if fds[1].revents != 0 {
+                    // What the process wrote is in the terminal already (a
+                    // read flushes the terminal's pending input): read
+                    // without waiting until there is no more.
+                    // SAFETY: F_SETFL on our own descriptor.
+                    unsafe {
+                        let flags = libc::fcntl(from.as_raw_fd(), libc::F_GETFL);
+                        libc::fcntl(from.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+                    }
+                    draining = true;
+                } else if fds[0].revents == 0 {
+                    continue;
+                }
+            }
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if listened && to.send(Output::Stdout(buf[..n].to_vec())).is_err() {
+                        listened = false;
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// Copies what the process writes to the session, as `kind`; once the

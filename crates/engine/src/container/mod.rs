@@ -14,6 +14,7 @@ pub(crate) mod exec;
 pub mod exec_hold;
 pub mod exec_instances;
 pub mod exec_start;
+mod exec_terminals;
 mod export;
 mod kill;
 pub(crate) mod leftovers;

@@ -2,7 +2,8 @@
 //! instance of the engine (created, then started with this process's
 //! stdio), as the docker CLI runs it through the API.
 
-use std::sync::atomic::Ordering;
+use std::os::fd::FromRawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::Result;
 use berth_docker::detach_keys::DetachKeys;
@@ -68,6 +69,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
         attach_stdout: !args.detach,
         attach_stderr: !args.detach,
         detach_keys,
+        console_size: None,
     };
     let mut engine = ctx.engine()?;
     let id = engine.exec_create(&args.args[0], config)?;
@@ -86,6 +88,9 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
     };
     let session = engine.exec_start(&id, io)?;
     drop(engine);
+    if args.tty && !args.detach {
+        follow_window_size(ctx, &id);
+    }
     Ok(print_output(session.split().0))
 }
 
@@ -106,30 +111,49 @@ fn terminal_session(ctx: &Ctx, id: &str, session: Attachment, keys: DetachKeys) 
     code
 }
 
+/// The write end of the pipe [`on_window_change`] writes to (-1: none).
+static WINDOW_CHANGES: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_window_change(_: libc::c_int) {
+    let fd = WINDOW_CHANGES.load(Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: write is async-signal-safe; a full pipe drops the byte
+        // (a resize is pending already).
+        unsafe { libc::write(fd, b"w".as_ptr().cast(), 1) };
+    }
+}
+
 /// Resizes the exec's terminal whenever this one changes size (SIGWINCH),
-/// as the runtime's own relay does.
+/// as the runtime's own relay does. The signal's handler wakes a thread
+/// through a pipe: every thread may take the signal, and no signal mask
+/// is left to the processes this one starts.
 fn follow_window_size(ctx: &Ctx, id: &str) {
-    // SAFETY: a local signal set; SIGWINCH blocked in this thread (and the
-    // threads it starts), so that the waiting thread alone takes it.
-    let set = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGWINCH);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        set
-    };
-    let config = ctx.config();
-    let id = id.to_string();
-    std::thread::spawn(move || loop {
-        let mut sig = 0;
-        // SAFETY: sigwait on the set blocked above.
-        if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+    let mut fds = [-1; 2];
+    // SAFETY: pipe2 into a local array; fcntl and sigaction on what it made,
+    // with a handler that only writes to the pipe.
+    unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
             return;
         }
-        if let (Some((rows, cols)), Ok(mut engine)) =
-            (crate::term::size(), Engine::open(config.clone()))
-        {
-            let _ = engine.exec_resize(&id, rows, cols);
+        libc::fcntl(fds[1], libc::F_SETFL, libc::O_NONBLOCK);
+        WINDOW_CHANGES.store(fds[1], Ordering::Relaxed);
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_window_change as extern "C" fn(libc::c_int) as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigaction(libc::SIGWINCH, &action, std::ptr::null_mut());
+    }
+    // SAFETY: the read end was just made, and is this thread's alone.
+    let mut changes = unsafe { std::fs::File::from_raw_fd(fds[0]) };
+    let config = ctx.config();
+    let id = id.to_string();
+    std::thread::spawn(move || {
+        let mut byte = [0u8; 1];
+        while let Ok(1) = std::io::Read::read(&mut changes, &mut byte) {
+            if let (Some((rows, cols)), Ok(mut engine)) =
+                (crate::term::size(), Engine::open(config.clone()))
+            {
+                let _ = engine.exec_resize(&id, rows, cols);
+            }
         }
     });
 }
