@@ -135,6 +135,14 @@ fn every_run_flag_reaches_its_field_and_dockers_others_are_refused() {
                 create.extend(args);
                 create.push("busybox");
                 let r = b.run(&create);
+                // Refused, with Docker's words, where this kernel lacks it
+                // (a pure cgroup v2 host has no swappiness nor
+                // oom_control): the resources tests read its effect where
+                // it has it.
+                if r.code == 125 && r.stderr.contains("Your kernel does not support") {
+                    eprintln!("{flag}: refused on this kernel: {}", r.stderr.trim());
+                    continue;
+                }
                 if r.code != 0 {
                     failures.push(format!("{flag}: {}", r.stderr.trim()));
                     continue;
