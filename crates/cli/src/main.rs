@@ -263,6 +263,12 @@ fn main() {
             std::process::exit(code);
         }
     };
+    if !matches!(
+        cli.command,
+        Command::Monitor | Command::ExecHolder | Command::Serve(_)
+    ) {
+        exit::end_quietly_on_closed_output();
+    }
     let ctx = Ctx {
         root: cli.root,
         run_dir: cli.run_dir,
