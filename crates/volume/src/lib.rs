@@ -29,6 +29,10 @@
 //!   whole and listed, or gone** — a trash entry whose row still exists (crash
 //!   before commit) is renamed back, one whose row is gone is deleted. That
 //!   recovery runs under the write lock, so it never races a remove in progress.
+//!   A plugin volume's plugin is asked between two transactions (the check,
+//!   then the removal above), never holding the write lock through its
+//!   timeout; a `.removing` mark in its directory lets a retry after a crash
+//!   in between finish although the plugin may have removed it already.
 //! * Nothing here ever deletes the data of a volume in use, and deletion never
 //!   crosses into another filesystem (a still-mounted NFS export is refused,
 //!   not emptied).
