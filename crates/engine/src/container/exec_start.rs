@@ -129,6 +129,9 @@ impl Engine {
         let engine = self.config.clone();
         std::thread::spawn(move || {
             let status = running.wait();
+            // Its files in the runtime's state go now, before the session
+            // hears the exit (the CLI exits at once then).
+            drop(running);
             for p in pumps {
                 let _ = p.join();
             }
