@@ -446,6 +446,8 @@ fn event_scenario(d: &Docker, prefix: &str) -> (Vec<(i32, String)>, Vec<String>)
     // `--since` as an absolute time with a fraction, and relative.
     let listed = events(&since);
     assert_eq!(listed, events("5m"));
+    // `--since 0`: from the beginning (the API's since=0).
+    assert_eq!(listed, events("0"));
     let strip = |v: &str| {
         v.replacen(&format!("/{prefix}"), "/", 1)
             .replacen(prefix, "", 1)

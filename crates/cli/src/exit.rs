@@ -41,6 +41,9 @@ pub fn report(result: anyhow::Result<i32>, failure_code: i32) -> i32 {
     match result {
         Ok(code) => code,
         Err(err) => {
+            if broken_pipe(&err) {
+                die_if_output_closed();
+            }
             let code = match err.downcast_ref::<StatusError>() {
                 Some(s) => s.code,
                 None => match kind_of(&err) {
@@ -55,6 +58,51 @@ pub fn report(result: anyhow::Result<i32>, failure_code: i32) -> i32 {
             code
         }
     }
+}
+
+/// Whether a write in the error's chain failed with EPIPE.
+fn broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Makes a write to a closed standard output or error end the command the
+/// way it ends Docker's CLI (Go's rule for fds 1 and 2): silently, killed by
+/// SIGPIPE, so `berth ps | head -1` prints no error and a shell sees 141.
+/// SIGPIPE itself stays ignored (Rust's default) everywhere else, so a write
+/// to a closed socket is an error to handle, and the monitor and the server,
+/// which share this binary, never die of one. `println!` panics on such a
+/// write: the hook catches that before anything is printed.
+pub fn end_quietly_on_closed_output() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        die_if_output_closed();
+        default(info)
+    }));
+}
+
+/// Dies of SIGPIPE if standard output or error is a pipe or socket whose
+/// reader is gone (the kernel reports POLLERR on such a write end);
+/// returns otherwise.
+fn die_if_output_closed() {
+    let mut fds = [1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    });
+    // SAFETY: poll reads and writes only the two pollfds given, with a zero timeout.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
+    if ready <= 0 || !fds.iter().any(|p| p.revents & libc::POLLERR != 0) {
+        return;
+    }
+    // SAFETY: restoring the default action and raising a signal touch no memory.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    std::process::exit(128 + libc::SIGPIPE);
 }
 
 /// The one mapping from an error's kind to an exit status: Docker's 127 and

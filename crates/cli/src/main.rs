@@ -264,6 +264,12 @@ fn main() {
         Ok(locations) => locations,
         Err(e) => std::process::exit(exit::report(Err(e), exit::USAGE)),
     };
+    if !matches!(
+        cli.command,
+        Command::Monitor | Command::ExecHolder | Command::Serve(_)
+    ) {
+        exit::end_quietly_on_closed_output();
+    }
     let ctx = Ctx {
         root: locations.root,
         run_dir: locations.run_dir,

@@ -14,6 +14,8 @@ fn events_are_replayed_filtered_and_followed() {
     let b = Berth::with_busybox();
     let id = b.ok(&["create", "--name", "ev1", "-l", "k=v", "busybox", "true"]);
     let past = b.ok(&["events", "--since", "1m", "--until", "0s"]);
+    // `--since 0` is the log's beginning, as in Docker's CLI.
+    assert_eq!(b.ok(&["events", "--since", "0", "--until", "0s"]), past);
     let line = past
         .lines()
         .find(|l| l.contains(" container create "))

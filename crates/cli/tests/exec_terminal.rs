@@ -186,3 +186,41 @@ fn exec_without_a_tty_passes_the_detach_keys_to_the_process() {
     docker(&["rm", "-f", &cid]);
     assert_eq!(ours, theirs, "berth, then dockerd");
 }
+
+/// Every exec's files (its process.json, runtime log and pid file, under the
+/// runtime's state directory) are gone once it ends: 20 execs of each kind
+/// (plain, failing, with stdin, detached) leave nothing behind.
+#[test]
+fn execs_leave_no_files_behind() {
+    fn exec_files(dir: &std::path::Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".exec-") {
+                found.push(entry.path().display().to_string());
+            }
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                exec_files(&entry.path(), found);
+            }
+        }
+    }
+    let b = Berth::with_busybox();
+    b.ok(&["run", "-d", "--name", "ef", "busybox", "sleep", "300"]);
+    for i in 0..20 {
+        match i % 4 {
+            0 => assert_eq!(b.ok(&["exec", "ef", "echo", "hi"]), "hi"),
+            1 => assert_eq!(b.run(&["exec", "ef", "sh", "-c", "exit 3"]).code, 3),
+            2 => assert_eq!(
+                b.run_with_stdin(&["exec", "-i", "ef", "cat"], b"in").stdout,
+                "in"
+            ),
+            _ => assert_eq!(b.ok(&["exec", "-d", "ef", "true"]), ""),
+        }
+    }
+    // A detached exec's runtime exits once the process started.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut found = Vec::new();
+    exec_files(&b.run_dir(), &mut found);
+    exec_files(b.path(), &mut found);
+    assert!(found.is_empty(), "{} left: {found:?}", found.len());
+    b.ok(&["rm", "-f", "ef"]);
+}

@@ -129,3 +129,57 @@ fn ps_filters_follow_dockerd() {
         assert!(r.stderr.contains(message), "{filter}: {}", r.stderr);
     }
 }
+
+/// `berth ps -a | head -1`: output into a pipe nobody reads any more ends
+/// the command as it ends Docker's CLI — killed by SIGPIPE, nothing on
+/// stderr — whether the command prints through a table writer (`ps`,
+/// `images`) or plain prints (`version`, `inspect`). dockerd's CLI is run
+/// the same way when it answers.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_by_sigpipe() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    /// Runs `cmd` with its stdout the write end of a pipe whose read end
+    /// is already closed: (signal, stderr).
+    fn into_closed_pipe(mut cmd: Command) -> (Option<i32>, String) {
+        let mut fds = [0; 2];
+        // SAFETY: pipe writes two descriptors into the array given.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: the read end is ours and closed once.
+        unsafe { libc::close(fds[0]) };
+        // SAFETY: the write end is ours; Stdio takes it over.
+        let write_end = unsafe { <Stdio as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+        let out = cmd
+            .stdout(write_end)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("spawn");
+        (
+            out.status.signal(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    let b = Berth::with_busybox();
+    b.ok(&["create", "--name", "pipe-c", "busybox", "true"]);
+    for args in [
+        &["ps", "-a"][..],
+        &["images"],
+        &["version"],
+        &["inspect", "pipe-c"],
+        &["volume", "ls"],
+    ] {
+        let (signal, stderr) = into_closed_pipe(b.command(args));
+        assert_eq!(signal, Some(libc::SIGPIPE), "berth {args:?}: {stderr}");
+        assert_eq!(stderr, "", "berth {args:?}");
+    }
+    if common::dockerd_answers() {
+        let mut docker = Command::new("docker");
+        docker.args(["ps", "-a"]);
+        assert_eq!(
+            into_closed_pipe(docker),
+            (Some(libc::SIGPIPE), String::new())
+        );
+    }
+}

@@ -12,6 +12,7 @@ mod common;
 mod volume_plugins {
     pub mod rclone;
     pub mod recorder;
+    mod remove;
 }
 
 use std::path::Path;

@@ -8,7 +8,9 @@
 //! 12's `1.1.5+ds1-1+deb12u1` carries the CVE-2024-21626 fix) counts as
 //! fixed.
 
-use std::process::Command;
+use std::path::Path;
+
+use crate::{binary_version, BinaryVersion};
 
 /// One runtime CVE: the first runc release(s) with the fix.
 struct Advisory {
@@ -54,24 +56,6 @@ const RUNC: &[Advisory] = &[
     },
 ];
 
-/// `runc --version`: the version ("1.1.5+ds1") and the commit line.
-fn runc_version(binary: &str) -> Option<(String, String)> {
-    let output = Command::new(binary).arg("--version").output().ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let version = text
-        .lines()
-        .find_map(|l| l.strip_prefix("runc version "))?
-        .trim()
-        .to_string();
-    let commit = text
-        .lines()
-        .find_map(|l| l.strip_prefix("commit: "))
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    Some((version, commit))
-}
-
 /// "1.1.5+ds1" → (1, 1, 5); "1.4.0-rc.3" → (1, 4, 0) (release candidates
 /// count as their release).
 fn parse_version(version: &str) -> Option<(u32, u32, u32)> {
@@ -102,7 +86,10 @@ fn is_fixed(advisory: &Advisory, version: (u32, u32, u32), commit: &str) -> bool
 /// Warnings about the OCI runtime `binary` (`runc` or a path to one); other
 /// runtimes, and a runc whose version cannot be read, get none.
 pub fn runtime_warnings(binary: &str) -> Vec<String> {
-    let Some((version, commit)) = runc_version(binary) else {
+    let Some(BinaryVersion {
+        version, commit, ..
+    }) = binary_version(Path::new(binary)).filter(|v| v.program == "runc")
+    else {
         return Vec::new();
     };
     let Some(parsed) = parse_version(&version) else {

@@ -67,6 +67,18 @@ fn v1_features(root: &Path) -> CgroupFeatures {
     }
 }
 
+/// Whether the kernel limits swap per cgroup: `info`'s SwapLimit, and
+/// where Docker's default swap (2 × memory) and `--memory-swap` apply.
+pub(crate) fn swap_limit_supported() -> bool {
+    cgroup_features().swap_limit
+}
+
+/// cgroup v1's `memory.swappiness` (cgroup v2 has no such knob): where
+/// `--memory-swappiness` can be honoured.
+pub(crate) fn memory_swappiness_supported() -> bool {
+    !cgroup_v2_unified() && Path::new("/sys/fs/cgroup/memory/memory.swappiness").exists()
+}
+
 impl CgroupFeatures {
     /// dockerd's warnings for what is missing, in its words (the
     /// kernel-memory ones only on cgroup v1, where the knob can exist).

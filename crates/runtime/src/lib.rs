@@ -29,6 +29,7 @@
 
 mod advisories;
 pub mod apparmor;
+mod binary_version;
 mod caps;
 mod cgroups;
 mod crun;
@@ -50,6 +51,7 @@ use std::path::Path;
 
 pub use advisories::{host_warnings, runtime_warnings, security_options};
 pub use apparmor::AppArmor;
+pub use binary_version::{binary_version, BinaryVersion};
 pub use caps::{all_capabilities, default_capabilities, tweak_capabilities};
 pub use cgroups::{cgroup_features, CgroupFeatures};
 pub use crun::is_hybrid as cgroup_hybrid;

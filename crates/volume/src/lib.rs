@@ -29,6 +29,10 @@
 //!   whole and listed, or gone** — a trash entry whose row still exists (crash
 //!   before commit) is renamed back, one whose row is gone is deleted. That
 //!   recovery runs under the write lock, so it never races a remove in progress.
+//!   A plugin volume's plugin is asked between two transactions (the check,
+//!   then the removal above), never holding the write lock through its
+//!   timeout; a `.removing` mark in its directory lets a retry after a crash
+//!   in between finish although the plugin may have removed it already.
 //! * Nothing here ever deletes the data of a volume in use, and deletion never
 //!   crosses into another filesystem (a still-mounted NFS export is refused,
 //!   not emptied).
@@ -501,47 +505,90 @@ pub fn remove(store: &mut Store, name: &str, force: bool) -> Result<(), VolumeEr
 fn remove_unused(store: &mut Store, name: &str, purge: bool) -> Result<(), VolumeError> {
     let dir = volume_dir(store, name);
     let trash = trash_path(&store.volumes_dir(), name);
-    store.write(|tx| {
-        let driver_name: Option<String> = tx
-            .query_row("SELECT driver FROM volumes WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        let Some(driver_name) = driver_name else {
-            return Err(VolumeError::NotFound(name.to_string()));
-        };
-        let containers = users_in(tx, name)?;
-        if !containers.is_empty() {
-            return Err(VolumeError::InUse {
-                name: name.to_string(),
-                containers,
-            });
+    let mark = dir.join(REMOVING_MARK);
+    // A plugin's Remove may take up to its timeout: it is asked between two
+    // transactions, not inside one, so a hung plugin holds no lock. A mark
+    // in the volume's directory says the plugin is being asked: a retry
+    // after a crash accepts the plugin's refusal (the volume may be gone
+    // there already). A crash anywhere leaves the volume listed or gone.
+    let driver_name = store.write(|tx| {
+        let driver_name = unused_driver(tx, name)?;
+        if driver_name == LOCAL_DRIVER {
+            delete_row(tx, name, &driver_name, &dir, &trash)?;
         }
-        tx.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
-        volume_event(tx, "destroy", name, &driver_name)?;
+        Ok::<_, VolumeError>(driver_name)
+    })?;
+    if driver_name != LOCAL_DRIVER {
+        let retry = mark.exists();
+        std::fs::write(&mark, "").map_err(|e| VolumeError::io(&mark, e))?;
         let removed = driver_for(&driver_name, &Linux).and_then(|d| d.remove(name, &dir));
+        berth_store::crash::point("volume-rm", "after-plugin-remove");
         match removed {
             Ok(()) => {}
-            Err(_) if purge && driver_name != LOCAL_DRIVER => {}
-            Err(
-                e @ (VolumeError::Plugin { .. }
-                | VolumeError::NoSuchDriver(_)
-                | VolumeError::NotVolumeDriver(_)),
-            ) => {
-                return Err(VolumeError::Driver {
-                    op: "remove",
-                    name: name.to_string(),
-                    source: Box::new(e),
-                })
+            Err(_) if purge || retry => {}
+            Err(e) => {
+                let _ = std::fs::remove_file(&mark);
+                return Err(match e {
+                    VolumeError::Plugin { .. }
+                    | VolumeError::NoSuchDriver(_)
+                    | VolumeError::NotVolumeDriver(_) => VolumeError::Driver {
+                        op: "remove",
+                        name: name.to_string(),
+                        source: Box::new(e),
+                    },
+                    e => e,
+                });
             }
-            Err(e) => return Err(e),
         }
-        move_to_trash(&dir, &trash)?;
-        berth_store::crash::point("volume-rm", "after-trash");
-        Ok(())
-    })?;
+        store.write(|tx| {
+            let driver_name = unused_driver(tx, name)?;
+            delete_row(tx, name, &driver_name, &dir, &trash)
+        })?;
+    }
     berth_store::crash::point("volume-rm", "after-commit");
     delete_tree(name, &trash)
+}
+
+/// A plugin volume's directory holds this while its removal runs.
+const REMOVING_MARK: &str = ".removing";
+
+/// The driver of volume `name`, if it exists and no container uses it.
+fn unused_driver(tx: &rusqlite::Connection, name: &str) -> Result<String, VolumeError> {
+    let driver_name: Option<String> = tx
+        .query_row("SELECT driver FROM volumes WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(driver_name) = driver_name else {
+        return Err(VolumeError::NotFound(name.to_string()));
+    };
+    let containers = users_in(tx, name)?;
+    if !containers.is_empty() {
+        return Err(VolumeError::InUse {
+            name: name.to_string(),
+            containers,
+        });
+    }
+    Ok(driver_name)
+}
+
+/// Deletes the row of an unused volume and moves its directory to the
+/// trash (the local driver first undoes a mount on it), in `tx`.
+fn delete_row(
+    tx: &rusqlite::Connection,
+    name: &str,
+    driver_name: &str,
+    dir: &Path,
+    trash: &Path,
+) -> Result<(), VolumeError> {
+    tx.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
+    volume_event(tx, "destroy", name, driver_name)?;
+    if driver_name == LOCAL_DRIVER {
+        driver_for(LOCAL_DRIVER, &Linux)?.remove(name, dir)?;
+    }
+    move_to_trash(dir, trash)?;
+    berth_store::crash::point("volume-rm", "after-trash");
+    Ok(())
 }
 
 /// Docker's volume events (`create`, `destroy`), appended in the

@@ -70,7 +70,9 @@ pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<i32> {
 /// (with or without seconds' fraction, zone or time); as nanoseconds.
 fn timestamp(value: &str, now: chrono::DateTime<chrono::Utc>) -> Result<i64> {
     let bad = || anyhow!("invalid value for timestamp: {value:?}");
-    if let Some(d) = berth_engine::units::parse_go_duration(value) {
+    // Docker's CLI reads "0", a valid Go duration, as the Unix time 0: the
+    // beginning of the log (`--since 0`), not now.
+    if let Some(d) = berth_engine::units::parse_go_duration(value).filter(|_| value != "0") {
         return Ok(now.timestamp_nanos_opt().unwrap_or(0) - d);
     }
     if let Some((secs, frac)) = value.split_once('.').or(Some((value, ""))) {

@@ -72,7 +72,16 @@ impl Engine {
         reference: &str,
         size: bool,
     ) -> Result<details::ContainerDetails> {
-        let c = self.container_lookup(reference)?;
+        let mut c = self.container_lookup(reference)?;
+        // dockerd shows a plugin volume's Source as the plugin's
+        // `VolumeDriver.Path` answer at each inspect ("" if it has none).
+        for m in c.spec.mounts.iter_mut().filter(|m| {
+            m.kind == berth_container::model::MountKind::Volume
+                && m.driver != berth_volume::LOCAL_DRIVER
+                && m.source.as_os_str().is_empty()
+        }) {
+            m.source = berth_volume::plugin::path(&m.driver, &m.name).unwrap_or_default();
+        }
         details::gather(
             &self.store,
             &self.config.run_dir,

@@ -207,26 +207,9 @@ pub(crate) fn runtimes(default: &str) -> Vec<RuntimeFacts> {
         .collect()
 }
 
-/// `BINARY --version`'s version (third word of its first line: "runc
-/// version 1.1.5+ds1", "crun version 1.8.1", "tini version 0.19.0") and its
-/// `commit: ` line, or what follows " - git." on the first line (tini).
+/// `BINARY --version`'s version and commit line ("" when it cannot run).
 pub(crate) fn version_and_commit(binary: &std::path::Path) -> (String, String) {
-    let Ok(out) = std::process::Command::new(binary).arg("--version").output() else {
-        return Default::default();
-    };
-    let text = String::from_utf8_lossy(&out.stdout);
-    let first = text.lines().next().unwrap_or_default();
-    let version = first
-        .split_whitespace()
-        .nth(2)
+    berth_runtime::binary_version(binary)
+        .map(|v| (v.version, v.commit))
         .unwrap_or_default()
-        .to_string();
-    let commit = text
-        .lines()
-        .find_map(|l| l.strip_prefix("commit: "))
-        .or_else(|| first.split_once(" - git.").map(|(_, c)| c))
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    (version, commit)
 }

@@ -17,7 +17,8 @@ pub struct SystemInfo {
     pub containers_paused: usize,
     pub containers_stopped: usize,
     pub images: usize,
-    pub volume_drivers: Vec<&'static str>,
+    /// `local`, then the volume plugins found (dockerd's Plugins.Volume).
+    pub volume_drivers: Vec<String>,
     pub root: PathBuf,
     /// This root's engine ID (made once, kept in `engine-id`).
     pub id: String,
@@ -94,7 +95,7 @@ impl Engine {
             containers_paused: paused,
             containers_stopped: containers.len() - running - paused,
             images: berth_image::list(&self.store)?.len(),
-            volume_drivers: berth_volume::DRIVERS.to_vec(),
+            volume_drivers: volume_drivers(),
             root: self.config.root.clone(),
             id: host::engine_id(&self.config.root),
             backing_filesystem: host::backing_filesystem(&layers),
@@ -133,4 +134,24 @@ impl Engine {
             warnings,
         })
     }
+}
+
+/// The built-in volume drivers, then every discovered plugin that says it
+/// implements `VolumeDriver`.
+fn volume_drivers() -> Vec<String> {
+    let plugins =
+        berth_volume::plugin::discovered()
+            .into_iter()
+            .filter_map(|(found, activated)| {
+                let implements = activated.ok()?.implements;
+                implements
+                    .iter()
+                    .any(|i| i == berth_volume::plugin::VOLUME_DRIVER)
+                    .then_some(found.name)
+            });
+    berth_volume::DRIVERS
+        .iter()
+        .map(|d| d.to_string())
+        .chain(plugins)
+        .collect()
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::devices::parse_device_rule;
 use super::namespaces::cgroup_v2_unified;
 use super::SpecInput;
+use crate::cgroups::{memory_swappiness_supported, swap_limit_supported};
 use crate::error::RuntimeError;
 
 /// Docker's floor for `--memory` and `--memory-reservation`.
@@ -267,11 +268,6 @@ fn realtime_budget() -> i64 {
         .unwrap_or(0)
 }
 
-/// cgroup v1's `memory.swappiness` (cgroup v2 has no such knob).
-fn memory_swappiness_supported() -> bool {
-    !cgroup_v2_unified() && Path::new("/sys/fs/cgroup/memory/memory.swappiness").exists()
-}
-
 /// Whether the kernel weighs block I/O per cgroup. v1: a weight file of the
 /// blkio controller (CFQ's or BFQ's). v2: the `io` controller among the
 /// root's (Docker's check; the weight files, `io.weight` or `io.bfq.weight`,
@@ -294,11 +290,6 @@ fn controllers(root: &Path) -> Vec<String> {
     std::fs::read_to_string(root.join("cgroup.controllers"))
         .map(|s| s.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default()
-}
-
-/// Whether the kernel accounts swap, so Docker's default swap (2 × memory) applies.
-pub(super) fn swap_limit_supported() -> bool {
-    cgroup_v2_unified() || Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
 }
 
 /// The cgroup resources of a container (its device rules apart): what the

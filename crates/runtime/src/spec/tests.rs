@@ -2,9 +2,9 @@
 
 use super::mounts::{MASKED_PATHS, READONLY_PATHS};
 use super::process::has_sys_resource;
-use super::resources::swap_limit_supported;
 use super::*;
 use crate::caps::all_capabilities;
+use crate::cgroups::swap_limit_supported;
 use oci_spec::runtime::{LinuxNamespaceType, Mount, PosixRlimitType};
 
 fn base_input() -> SpecInput {

@@ -27,6 +27,13 @@ use crate::driver::Options;
 use crate::VolumeError;
 use client::CallError;
 
+/// Plugin `driver`'s `VolumeDriver.Path` of volume `name`: where it is
+/// mounted (`None` if the plugin cannot answer or gives no path).
+pub fn path(driver: &str, name: &str) -> Option<std::path::PathBuf> {
+    let path = Plugin::activate(driver).ok()?.path(name).ok()?;
+    (!path.is_empty()).then(|| path.into())
+}
+
 /// The environment variable that sets the deadline of each plugin call, in
 /// seconds (default 30, dockerd's).
 pub const PLUGIN_TIMEOUT_ENV: &str = "BERTH_PLUGIN_TIMEOUT";
