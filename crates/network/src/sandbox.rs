@@ -15,6 +15,7 @@ use crate::endpoints::{
 };
 use crate::mode::{Mode, Namespace};
 use crate::netavark::{self, Request};
+use crate::nft;
 use crate::ports::{reserve, PortBinding};
 use crate::resolver::{dns_nameservers, Resolver};
 use crate::veth;
@@ -435,8 +436,8 @@ fn record_port(tx: &Transaction, container_id: &str, b: &PortBinding, label: &st
     Ok(())
 }
 
-/// Undoes [`setup`]: netavark teardown where the container has rules or
-/// DNS records of its own, the namespace (and with it, destroyed by the
+/// Undoes [`setup`]: its published ports' rules, netavark teardown where
+/// the container has DNS records, the namespace (and with it, destroyed by the
 /// kernel in the background, the veths), then the rows (leases and ports). Each step tolerates being
 /// done already, so this can run again after a crash; the first failure is
 /// returned once everything was attempted.
@@ -446,21 +447,26 @@ pub fn teardown(store: &mut Store, run_dir: &Path, container_id: &str) -> Result
     let path = netns::path(run_dir, container_id);
     crate::pasta::stop(run_dir, container_id);
     let mut first_error = None;
+    if !ports.is_empty() {
+        if let Err(err) = nft::remove_ports(container_id) {
+            first_error.get_or_insert(err);
+        }
+        berth_store::crash::point("exit", "ports-removed");
+    }
     if !endpoints.is_empty() && netns::exists(run_dir, container_id) {
-        for (index, e) in endpoints.iter().enumerate() {
-            let ports: &[PortBinding] = if index == 0 { &ports } else { &[] };
+        for e in &endpoints {
             // The veth goes with the namespace, destroyed by the kernel in
             // the background (24-40 ms that nobody waits for); netavark is
-            // needed only for what the container alone has: its DNAT rules
-            // and its aardvark-dns records. The bridge stays (`bridges`).
-            if ports.is_empty() && !e.network.dns {
+            // needed only for the aardvark-dns records of a network with
+            // name resolution. The bridge stays (`bridges`).
+            if !e.network.dns {
                 continue;
             }
             let request = Request {
                 container_id,
                 container_name: &e.container_name,
                 endpoints: &[e],
-                ports,
+                ports: &[],
                 dns_servers: &[],
             };
             if let Err(err) = netavark::teardown(run_dir, &path, &request) {

@@ -7,12 +7,13 @@
 //! its default routes (none on an internal network) and its
 //! `--link-local-ip` addresses.
 //!
-//! Only for what netavark would do nothing else for ([`wires`]): an
-//! endpoint without published ports, on a network without name resolution
-//! whose network-wide rules (masquerade, forwarding) netavark has already
-//! set (`bridges::mark_ruled`: its first container went through netavark;
-//! they stay as long as the bridge). The veth goes with the namespace at
-//! teardown, as netavark's does.
+//! Every endpoint on a bridge network without name resolution ([`wires`]);
+//! the network's rules (masquerade, forwarding) are set once per bridge
+//! (`nft::ensure_network`) and its published ports in one nftables batch
+//! (`nft::add_ports`). A network with name resolution still goes through
+//! netavark for its interface, because aardvark-dns keeps its names; its
+//! ports are berth's rules all the same. The veth goes with the namespace
+//! at teardown, as netavark's does.
 
 use std::io;
 use std::net::IpAddr;
@@ -22,8 +23,7 @@ use std::path::Path;
 use crate::endpoints::{parse_mac, Endpoint};
 use crate::netavark::{self, Request};
 use crate::netlink::{self, Route};
-use crate::ports::PortBinding;
-use crate::{bridges, NetworkError, Result};
+use crate::{bridges, nft, NetworkError, Result};
 
 /// How many random host-end names are tried before giving up (a name is
 /// taken only while another veth of that name exists, say one the kernel
@@ -31,14 +31,9 @@ use crate::{bridges, NetworkError, Result};
 const NAME_TRIES: usize = 8;
 
 /// Whether [`wire`] can make the endpoint instead of netavark.
-pub(crate) fn wires(e: &Endpoint, ports: &[PortBinding]) -> bool {
+pub(crate) fn wires(e: &Endpoint) -> bool {
     let n = &e.network;
-    ports.is_empty()
-        && !n.dns
-        && n.is_bridge()
-        && !n.interface.is_empty()
-        && n.subnet.is_some()
-        && bridges::ruled(&n.interface)
+    !n.dns && n.is_bridge() && !n.interface.is_empty() && n.subnet.is_some()
 }
 
 /// Makes the endpoint's veth, addresses and routes; the container's
@@ -126,39 +121,50 @@ fn forwarding(ipv6: bool) -> Result<()> {
 }
 
 /// Wires the endpoint `e` (`request`'s one endpoint) into the namespace at
-/// `netns`: in-process when [`wires`] says so, else by netavark (which
-/// then has set the network's rules) and the link-local addresses netavark
-/// does not add.
+/// `netns`: the bridge and its rules if missing, the interface in-process
+/// when [`wires`] says so, else by netavark (and the link-local addresses
+/// netavark does not add), then the published ports.
 pub(crate) fn plug(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
     for e in request.endpoints {
         bridges::ensure(&e.network)?;
-        if wires(e, request.ports) {
+        if wires(e) {
             wire(netns, e)?;
-            continue;
+        } else {
+            netavark::setup(
+                run_dir,
+                netns,
+                &Request {
+                    endpoints: &[e],
+                    ports: &[],
+                    ..*request
+                },
+            )?;
+            bridges::mark_ruled(&e.network.interface)?;
+            add_link_local(netns, e)?;
         }
-        netavark::setup(
-            run_dir,
-            netns,
-            &Request {
-                endpoints: &[e],
-                ..*request
-            },
-        )?;
-        bridges::mark_ruled(&e.network.interface)?;
-        add_link_local(netns, e)?;
+        berth_store::crash::point("start", "network-plugged");
+        nft::add_ports(request.container_id, e, request.ports)?;
     }
     Ok(())
 }
 
 /// Undoes [`plug`] in a namespace that stays (`network disconnect`, a
-/// failed `network connect`): netavark only for what is the container's
-/// alone (published ports' rules, name records), else the interface
-/// deleted in-process (a veth: its host end goes with it).
+/// failed `network connect`): the published ports' rules, then netavark
+/// for the name records of a network with name resolution, else the
+/// interface deleted in-process (a veth: its host end goes with it).
 pub(crate) fn unplug(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
-    let needs_netavark =
-        !request.ports.is_empty() || request.endpoints.iter().any(|e| e.network.dns);
-    if needs_netavark {
-        return netavark::teardown(run_dir, netns, request);
+    if !request.ports.is_empty() {
+        nft::remove_ports(request.container_id)?;
+    }
+    if request.endpoints.iter().any(|e| e.network.dns) {
+        return netavark::teardown(
+            run_dir,
+            netns,
+            &Request {
+                ports: &[],
+                ..*request
+            },
+        );
     }
     let interfaces: Vec<String> = request
         .endpoints
