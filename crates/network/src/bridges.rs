@@ -64,21 +64,10 @@ fn ports(bridge: &str) -> Vec<String> {
 }
 
 /// Where a bridge is marked as having had netavark set up its network's
-/// rules (its first container): a bridge never used has none to remove.
+/// rules (its first container, before berth set its own): they are
+/// removed with the network.
 fn ruled_marker(bridge: &str) -> PathBuf {
     host_dir().join("bridges").join(bridge)
-}
-
-/// Marks the bridge's network as having netavark's rules (after a setup;
-/// a `stat` when it is marked already).
-pub(crate) fn mark_ruled(bridge: &str) -> Result<()> {
-    let marker = ruled_marker(bridge);
-    if marker.exists() {
-        return Ok(());
-    }
-    let dir = host_dir().join("bridges");
-    std::fs::create_dir_all(&dir).map_err(|e| NetworkError::io(&dir, e))?;
-    std::fs::write(&marker, "").map_err(|e| NetworkError::io(&marker, e))
 }
 
 /// Whether the bridge's only port is berth's keeper: no container uses it.

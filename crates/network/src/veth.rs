@@ -7,13 +7,12 @@
 //! its default routes (none on an internal network) and its
 //! `--link-local-ip` addresses.
 //!
-//! Every endpoint on a bridge network without name resolution ([`wires`]);
-//! the network's rules (masquerade, forwarding) are set once per bridge
+//! Every endpoint on a bridge network ([`wires`]); the network's rules
+//! (masquerade, forwarding) are set once per bridge
 //! (`nft::ensure_network`) and its published ports in one nftables batch
-//! (`nft::add_ports`). A network with name resolution still goes through
-//! netavark for its interface, because aardvark-dns keeps its names; its
-//! ports are berth's rules all the same. The veth goes with the namespace
-//! at teardown, as netavark's does.
+//! (`nft::add_ports`). Names on networks with name resolution are the
+//! container's resolver's (`resolver`), read from the store. The veth goes
+//! with the namespace at teardown.
 
 use std::io;
 use std::net::IpAddr;
@@ -21,7 +20,7 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use crate::endpoints::{parse_mac, Endpoint};
-use crate::netavark::{self, Request};
+use crate::netavark::Request;
 use crate::netlink::{self, Route};
 use crate::{bridges, nft, NetworkError, Result};
 
@@ -30,10 +29,10 @@ use crate::{bridges, nft, NetworkError, Result};
 /// is still destroying).
 const NAME_TRIES: usize = 8;
 
-/// Whether [`wire`] can make the endpoint instead of netavark.
+/// Whether the endpoint has an interface to make: a bridge network's.
 pub(crate) fn wires(e: &Endpoint) -> bool {
     let n = &e.network;
-    !n.dns && n.is_bridge() && !n.interface.is_empty() && n.subnet.is_some()
+    n.is_bridge() && !n.interface.is_empty() && n.subnet.is_some()
 }
 
 /// Makes the endpoint's veth, addresses and routes; the container's
@@ -120,27 +119,14 @@ fn forwarding(ipv6: bool) -> Result<()> {
     Ok(())
 }
 
-/// Wires the endpoint `e` (`request`'s one endpoint) into the namespace at
-/// `netns`: the bridge and its rules if missing, the interface in-process
-/// when [`wires`] says so, else by netavark (and the link-local addresses
-/// netavark does not add), then the published ports.
-pub(crate) fn plug(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
+/// Wires the endpoints of `request` into the namespace at `netns`: the
+/// bridge and its rules if missing, the interface, then the published
+/// ports.
+pub(crate) fn plug(netns: &Path, request: &Request) -> Result<()> {
     for e in request.endpoints {
         bridges::ensure(&e.network)?;
         if wires(e) {
             wire(netns, e)?;
-        } else {
-            netavark::setup(
-                run_dir,
-                netns,
-                &Request {
-                    endpoints: &[e],
-                    ports: &[],
-                    ..*request
-                },
-            )?;
-            bridges::mark_ruled(&e.network.interface)?;
-            add_link_local(netns, e)?;
         }
         berth_store::crash::point("start", "network-plugged");
         nft::add_ports(request.container_id, e, request.ports)?;
@@ -149,22 +135,11 @@ pub(crate) fn plug(run_dir: &Path, netns: &Path, request: &Request) -> Result<()
 }
 
 /// Undoes [`plug`] in a namespace that stays (`network disconnect`, a
-/// failed `network connect`): the published ports' rules, then netavark
-/// for the name records of a network with name resolution, else the
-/// interface deleted in-process (a veth: its host end goes with it).
-pub(crate) fn unplug(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
+/// failed `network connect`): the published ports' rules, then the
+/// interfaces, deleted in-process (a veth: its host end goes with it).
+pub(crate) fn unplug(netns: &Path, request: &Request) -> Result<()> {
     if !request.ports.is_empty() {
         nft::remove_ports(request.container_id)?;
-    }
-    if request.endpoints.iter().any(|e| e.network.dns) {
-        return netavark::teardown(
-            run_dir,
-            netns,
-            &Request {
-                ports: &[],
-                ..*request
-            },
-        );
     }
     let interfaces: Vec<String> = request
         .endpoints
@@ -183,15 +158,4 @@ pub(crate) fn unplug(run_dir: &Path, netns: &Path, request: &Request) -> Result<
         Ok(())
     })
     .map_err(|err| NetworkError::io(format!("{}: deleting interfaces", netns.display()), err))
-}
-
-/// Adds an endpoint's `--link-local-ip` addresses to its interface.
-fn add_link_local(path: &Path, e: &Endpoint) -> Result<()> {
-    let addresses: Vec<IpAddr> = e
-        .settings
-        .link_local_ips
-        .iter()
-        .filter_map(|ip| ip.parse().ok())
-        .collect();
-    netlink::add_addresses(path, &e.interface, &addresses)
 }

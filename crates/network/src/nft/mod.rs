@@ -36,7 +36,7 @@ mod forward;
 mod wire;
 
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use ipnet::IpNet;
@@ -257,24 +257,63 @@ fn dnat(p: &PortBinding, target: IpAddr) -> Option<Vec<Expr>> {
             Expr::Cmp(Op::Eq, RTN_LOCAL.to_ne_bytes().to_vec()),
         ],
     };
-    let l4 = if p.protocol == "udp" {
+    e.extend(translate(
+        &p.protocol,
+        p.host_port,
+        target,
+        p.container_port,
+        proto,
+    ));
+    Some(e)
+}
+
+/// `PROTOCOL dport PORT dnat to TARGET:TO_PORT`.
+fn translate(protocol: &str, port: u16, target: IpAddr, to_port: u16, family: u8) -> Vec<Expr> {
+    let l4 = if protocol == "udp" {
         libc::IPPROTO_UDP
     } else {
         libc::IPPROTO_TCP
     } as u8;
-    e.extend([
+    vec![
         Expr::Meta(NFT_META_L4PROTO),
         Expr::Cmp(Op::Eq, vec![l4]),
         Expr::Payload(Base::Transport, 2, 2),
-        Expr::Cmp(Op::Eq, p.host_port.to_be_bytes().to_vec()),
+        Expr::Cmp(Op::Eq, port.to_be_bytes().to_vec()),
         Expr::Load(match target {
             IpAddr::V4(v4) => v4.octets().to_vec(),
             IpAddr::V6(v6) => v6.octets().to_vec(),
         }),
-        Expr::Port(p.container_port),
-        Expr::Dnat(proto),
-    ]);
-    Some(e)
+        Expr::Port(to_port),
+        Expr::Dnat(family),
+    ]
+}
+
+/// In the calling thread's network namespace (a container's, where the
+/// rules go with the namespace): `ip:53` redirected to the resolver's own
+/// ports on `ip`, UDP and TCP, in one batch.
+pub(crate) fn redirect_resolver(ip: Ipv4Addr, udp_port: u16, tcp_port: u16) -> io::Result<()> {
+    let mut b = Batch::new();
+    b.table(NFPROTO_INET, TABLE);
+    b.base_chain(
+        NFPROTO_INET,
+        TABLE,
+        "output",
+        "nat",
+        NF_INET_LOCAL_OUT,
+        DSTNAT,
+    );
+    for (protocol, port) in [("udp", udp_port), ("tcp", tcp_port)] {
+        let mut e = address_in(IpNet::from(IpAddr::V4(ip)), false);
+        e.extend(translate(protocol, 53, IpAddr::V4(ip), port, NFPROTO_IPV4));
+        b.rule(
+            NFPROTO_INET,
+            TABLE,
+            "output",
+            &e,
+            &userdata("resolver".into()),
+        );
+    }
+    Socket::open()?.apply(b)
 }
 
 /// Publishes the container's ports to its endpoint `e`, in one batch.
