@@ -93,7 +93,12 @@ pub(crate) fn wire(netns: &Path, e: &Endpoint) -> Result<()> {
         }
         socket.set_up(index)?;
         for gateway in gateways {
-            socket.add_default_route(index, gateway)?;
+            // A second network (`network connect`): the default route
+            // stays the first network's, as Docker keeps one gateway.
+            match socket.add_default_route(index, gateway) {
+                Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {}
+                other => other?,
+            }
         }
         for ip in link_local {
             socket.add_address(index, ip, if ip.is_ipv4() { 16 } else { 64 })?;
