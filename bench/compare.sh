@@ -12,6 +12,7 @@
 #                 100k files, with and without a quota (default 5, never
 #                 more than -n)
 #   --only ROWS   only these rows, comma-separated, from: run_none run_bridge
+#                 run_publish run_network
 #                 runtime lifecycle exec volume run_volume cp load ps export
 #                 import df df_quota disk memory monitor;
 #                 the tables then go to stdout only, unless --out is given
@@ -51,7 +52,7 @@ done
 [[ "$heavy_runs" =~ ^[1-9][0-9]*$ ]] || die "--heavy-n wants a positive number, not '$heavy_runs'"
 [ "$heavy_runs" -le "$runs" ] || heavy_runs=$runs
 for row in ${only//,/ }; do
-    [[ " run_none run_bridge runtime lifecycle exec volume run_volume cp load ps export import df df_quota disk memory monitor " == *" $row "* ]] \
+    [[ " run_none run_bridge run_publish run_network runtime lifecycle exec volume run_volume cp load ps export import df df_quota disk memory monitor " == *" $row "* ]] \
         || die "--only: no row named '$row' (see --help)"
 done
 require_root
@@ -128,6 +129,7 @@ remove_leftovers() { # ENGINE: every bench-* container, volume and image
     mapfile -t names < <(E "$engine" volume ls -q 2>/dev/null | grep '^bench-' || true)
     [ "${#names[@]}" -eq 0 ] || E "$engine" volume rm -f "${names[@]}" >/dev/null 2>&1 || true
     E "$engine" rmi -f bench-load:latest >/dev/null 2>&1 || true
+    E "$engine" network rm bench-net >/dev/null 2>&1 || true
 }
 cleanup() {
     for engine in "${engines[@]}"; do
@@ -219,6 +221,11 @@ PY
 # --- operations: op_NAME ENGINE RUN_INDEX ---------------------------------------
 op_run_none() { R "$1" run --rm --network none busybox true; }
 op_run_bridge() { R "$1" run --rm busybox true; }
+# A host port of the engine's choosing: no run waits for another's to be freed.
+op_run_publish() { R "$1" run --rm -p 80 busybox true; }
+setup_run_network() { E "$1" network create bench-net; }
+op_run_network() { R "$1" run --rm --network bench-net busybox true; }
+teardown_run_network() { E "$1" network rm bench-net; }
 # The container runs until removed and exits at once on SIGTERM: `docker rm -f`
 # sends SIGKILL, but `podman rm -f` sends SIGTERM and waits 10s for the exit.
 op_lifecycle() {
@@ -417,7 +424,7 @@ bench() { # OP
 # wanted ROW: whether --only (if given) names ROW
 wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 
-ops=(run_none run_bridge runtime lifecycle exec volume run_volume cp load ps export import df df_quota)
+ops=(run_none run_bridge run_publish run_network runtime lifecycle exec volume run_volume cp load ps export import df df_quota)
 for op in "${ops[@]}"; do
     if wanted "$op"; then bench "$op"; fi
 done
@@ -590,6 +597,8 @@ MiB = 1024  # the memory values are KiB
 timed = [
     ("run_none", "`run --rm --network none busybox true`"),
     ("run_bridge", "`run --rm busybox true` (default bridge)"),
+    ("run_publish", "`run --rm -p 80 busybox true` (a published port)"),
+    ("run_network", "`run --rm --network NET busybox true` (a user network, with DNS)"),
     ("runtime", "the OCI runtime alone: `run` of a busybox `true` bundle (berth: its default runtime, docker: runc, podman: its own)"),
     ("lifecycle", "`create` + `start` + `rm -f` (a running container)"),
     ("exec", "`exec c true` in a running container"),

@@ -77,6 +77,7 @@ fn a_monitor_killed_during_setup_leaves_nothing_after_rm_or_a_new_start() {
     keep_volume(&b);
     for point in [
         "after-mount",
+        "network-plugged",
         "after-network",
         "after-volumes",
         "after-runtime-create",
@@ -116,8 +117,13 @@ fn a_monitor_killed_during_setup_leaves_nothing_after_rm_or_a_new_start() {
 
 #[test]
 fn a_monitor_killed_before_its_cleanup_is_reconciled() {
+    for at in ["exit:before-cleanup", "exit:ports-removed"] {
+        killed_before_cleanup(at);
+    }
+}
+
+fn killed_before_cleanup(at: &str) {
     let b = Berth::with_busybox();
-    let at = "exit:before-cleanup";
     let status = crashed(
         &b,
         at,
@@ -377,6 +383,7 @@ fn random_kills_leave_a_consistent_root() {
         "",
         "",
         "start:after-mount",
+        "start:network-plugged",
         "start:after-network",
         "start:after-volumes",
         "start:after-runtime-create",

@@ -1,5 +1,5 @@
 //! Networks and published ports, end to end as root: real namespaces, veths,
-//! iptables rules (through netavark) and TCP connections.
+//! berth's nftables rules and TCP connections.
 
 mod common;
 
@@ -134,7 +134,7 @@ fn a_taken_host_port_fails_the_start_and_leaves_nothing() {
     );
     let id = b.ok(&["inspect", "--format", "{{.Id}}", "late"]);
     assert!(!netns_file(&b, &id).exists());
-    assert!(!iptables_rules().contains(&format!("--dport {port}")));
+    assert!(rules_lack(&format!("dport {port} ")));
     drop(held);
 
     // Between two containers of berth, the second one is refused too (the
@@ -556,42 +556,24 @@ fn removing_fifty_published_containers_leaves_nothing() {
             .unwrap_or(0)
     };
     assert_eq!(brif(&bridge), 50);
-    let rules = iptables_rules();
-    assert!(
-        rules.contains(&format!("{}/32", ips[0])) || rules.contains(&ips[0]),
-        "no rule for {}",
-        ips[0]
-    );
-    // The chains the containers' port rules jump to (netavark's, per network).
-    let chains: Vec<String> = rules
-        .lines()
-        .filter(|r| ids.iter().any(|id| r.contains(id.as_str())))
-        .filter_map(|r| Some(format!("-A {} ", r.rsplit_once("-j ")?.1)))
-        .collect();
-    assert!(!chains.is_empty(), "no port rule names a container");
+    // Each container's port rules, tagged with its id.
+    for (ip, id) in ips.iter().zip(&ids) {
+        assert!(
+            rules_hold(&format!("to {ip}:80 comment \"c:{id}\"")),
+            "no rule for {ip}"
+        );
+    }
     let mut args = vec!["rm", "-f"];
     args.extend(ids.iter().map(String::as_str));
     b.ok(&args);
     assert_eq!(brif(&bridge), 0, "veths left on {bridge}");
-    let rules = iptables_rules();
     // Released ports may be another test's by now (their rules and sockets
     // too): only this test's containers' rules, and this root's processes,
     // count.
     let survivors = processes_of(b.path());
     for ((ip, port), id) in ips.iter().zip(&ports).zip(&ids) {
-        assert!(
-            !rules.contains(&format!("{ip}:80")) && !rules.contains(&format!("-d {ip}/32")),
-            "rule for {ip} left"
-        );
-        assert!(
-            !rules
-                .lines()
-                .any(|r| r.contains(&format!("--dport {port} "))
-                    && (r.contains(id.as_str())
-                        || r.contains(&format!("{ip}:"))
-                        || chains.iter().any(|c| r.starts_with(c.as_str())))),
-            "rule for port {port} left"
-        );
+        assert!(rules_lack(&format!("{ip}:80")), "rule for {ip} left");
+        assert!(rules_lack(&format!("c:{id}")), "rule for port {port} left");
         assert!(
             TcpListener::bind(("0.0.0.0", *port)).is_ok() || survivors.is_empty(),
             "port {port} still taken, while {survivors:?} of this root live"
@@ -671,9 +653,10 @@ fn a_killed_monitor_releases_its_ports_at_the_next_command() {
     // The port went with the monitor: the test takes it at once and keeps it,
     // so no other container can publish it (and add rules for it) meanwhile.
     let held = hold(port);
-    assert!(iptables_rules().contains(&format!("--dport {port}")));
+    assert!(rules_hold(&format!("dport {port} ")));
     b.ok(&["ps"]);
-    assert!(!iptables_rules().contains(&format!("--dport {port}")));
+    assert!(rules_lack(&format!("dport {port} ")));
+    assert!(rules_lack(&format!("c:{id}")));
     assert!(!netns_file(&b, &id).exists());
     drop(held);
     rebind(&b, port, &["start", "victim"]);

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use crate::endpoints::{Endpoint, EndpointSettings};
 use crate::netavark::{self, Request};
 use crate::networks::Network;
-use crate::{host_dir, netns, NetworkError, Result};
+use crate::{host_dir, netns, nft, NetworkError, Result};
 
 /// Where iproute2's `ip` is installed.
 const IP_PATHS: [&str; 4] = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"];
@@ -64,26 +64,10 @@ fn ports(bridge: &str) -> Vec<String> {
 }
 
 /// Where a bridge is marked as having had netavark set up its network's
-/// rules (its first container): a bridge never used has none to remove.
+/// rules (its first container, before berth set its own): they are
+/// removed with the network.
 fn ruled_marker(bridge: &str) -> PathBuf {
     host_dir().join("bridges").join(bridge)
-}
-
-/// Whether the bridge's network has netavark's rules (see `veth`).
-pub(crate) fn ruled(bridge: &str) -> bool {
-    ruled_marker(bridge).exists()
-}
-
-/// Marks the bridge's network as having netavark's rules (after a setup;
-/// a `stat` when it is marked already).
-pub(crate) fn mark_ruled(bridge: &str) -> Result<()> {
-    let marker = ruled_marker(bridge);
-    if marker.exists() {
-        return Ok(());
-    }
-    let dir = host_dir().join("bridges");
-    std::fs::create_dir_all(&dir).map_err(|e| NetworkError::io(&dir, e))?;
-    std::fs::write(&marker, "").map_err(|e| NetworkError::io(&marker, e))
 }
 
 /// Whether the bridge's only port is berth's keeper: no container uses it.
@@ -98,13 +82,18 @@ pub(crate) fn ensure(n: &Network) -> Result<()> {
         return Ok(());
     }
     let keeper = keeper_name(&n.interface);
-    if kept(&n.interface, &keeper) {
+    if kept(&n.interface, &keeper) && nft::has_rules(&n.interface) {
         return Ok(());
     }
     let _lock = netavark::lock()?;
-    if kept(&n.interface, &keeper) {
-        return Ok(());
+    if !kept(&n.interface, &keeper) {
+        make(n, &keeper)?;
     }
+    nft::ensure_network(n)
+}
+
+/// Makes the bridge (unless it exists) with its keeper.
+fn make(n: &Network, keeper: &str) -> Result<()> {
     let bridge = &n.interface;
     let mtu = n.mtu().map(|m| format!(" mtu {m}")).unwrap_or_default();
     let mut batch = String::new();
@@ -117,6 +106,7 @@ pub(crate) fn ensure(n: &Network) -> Result<()> {
         if marker.exists() {
             std::fs::remove_file(&marker).map_err(|e| NetworkError::io(&marker, e))?;
         }
+        nft::forget_network(bridge)?;
         // As netavark makes it: the gateways' addresses with the subnets'
         // prefixes (IPv6 without duplicate address detection), up.
         batch.push_str(&format!("link add {bridge}{mtu} type bridge\n"));
@@ -133,7 +123,7 @@ pub(crate) fn ensure(n: &Network) -> Result<()> {
         batch.push_str(&format!("link set {bridge} up\n"));
     }
     // The keeper has the bridge's MTU: a bridge takes its ports' smallest.
-    if !device(&keeper).exists() {
+    if !device(keeper).exists() {
         batch.push_str(&format!(
             "link add {keeper}{mtu} type veth peer name {keeper}p{mtu}\n"
         ));
@@ -173,7 +163,7 @@ pub(crate) fn release(n: &Network) -> Result<()> {
         }
     }
     if !device(bridge).exists() {
-        return Ok(());
+        return nft::release_network(bridge);
     }
     let deadline = Instant::now() + DYING_VETHS_WAIT;
     while !ports(bridge).is_empty() && Instant::now() < deadline {
@@ -182,6 +172,8 @@ pub(crate) fn release(n: &Network) -> Result<()> {
     if !ports(bridge).is_empty() {
         return Ok(());
     }
+    nft::release_network(bridge)?;
+    // A bridge whose rules netavark set (before berth set its own).
     let marker = ruled_marker(bridge);
     let (true, Some(ipv4), Some(_)) = (marker.exists(), n.gateway, n.subnet) else {
         return ip_batch(&format!("link del {bridge}\n"));

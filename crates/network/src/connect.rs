@@ -108,8 +108,8 @@ pub fn connect(
         ports: &[],
         dns_servers: member.dns_servers,
     };
-    if let Err(e) = veth::plug(run_dir, &path, &request) {
-        let _ = veth::unplug(run_dir, &path, &request);
+    if let Err(e) = veth::plug(&path, &request) {
+        let _ = veth::unplug(&path, &request);
         release_lease(run_dir, &endpoint);
         store.write(|tx| {
             tx.execute("DELETE FROM endpoints WHERE id = ?1", [&endpoint.id])?;
@@ -157,7 +157,6 @@ pub fn disconnect(
             Vec::new()
         };
         result = veth::unplug(
-            run_dir,
             &netns::path(run_dir, member.container_id),
             &Request {
                 container_id: member.container_id,

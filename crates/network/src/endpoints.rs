@@ -334,6 +334,51 @@ pub(crate) fn link_target(
     Ok(None)
 }
 
+/// The endpoints a name stands for on the networks with name resolution
+/// that the container `container_id` is on, as Docker's embedded DNS
+/// answers them: a container's name, its network aliases (its short id
+/// among them) and, when the network's name can be part of a DNS name,
+/// NAME.NETWORK for the name and each alias but the short id; compared
+/// without regard to ASCII case. Several containers with one alias: all of
+/// them (Docker answers every address).
+pub(crate) fn name_targets(
+    db: &Connection,
+    container_id: &str,
+    name: &str,
+) -> Result<Vec<Endpoint>> {
+    let mut out = Vec::new();
+    for e in endpoints_of_container(db, container_id)? {
+        if !e.network.dns {
+            continue;
+        }
+        let network = &e.network.name;
+        let dns_label = network
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        let short = |name: &str| {
+            let qualified = name.len() > network.len() + 1
+                && name.as_bytes()[name.len() - network.len() - 1] == b'.'
+                && name[name.len() - network.len()..].eq_ignore_ascii_case(network);
+            (dns_label && qualified).then(|| name[..name.len() - network.len() - 1].to_string())
+        };
+        let unqualified = short(name);
+        for o in endpoints_of_network(db, &e.network.id)? {
+            let short_id = &o.container_id[..12.min(o.container_id.len())];
+            let names = std::iter::once(&o.container_name).chain(&o.aliases);
+            let hit = names.clone().any(|n| n.eq_ignore_ascii_case(name))
+                || unqualified.as_ref().is_some_and(|u| {
+                    names
+                        .filter(|n| *n != short_id)
+                        .any(|n| n.eq_ignore_ascii_case(u))
+                });
+            if hit && !out.iter().any(|f: &Endpoint| f.id == o.id) {
+                out.push(o);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A container's published ports (empty when it does not run), by container port.
 pub fn published_ports(db: &Connection, container_id: &str) -> Result<Vec<PortBinding>> {
     let mut stmt = db.prepare_cached(

@@ -44,46 +44,44 @@
 //! its gateway addresses by `network create` (the default bridge: at its
 //! first use), again whenever it is missing (after a reboot), and removed
 //! with its NAT and forwarding rules by `network rm`/`prune`; a keeper
-//! interface stops netavark from deleting it with its last container (see
-//! `bridges`).
+//! interface stops netavark (networks with name resolution) from deleting
+//! it with its last container (see `bridges`).
 //!
 //! [`setup`] (the monitor, before `runtime create`): create the namespace →
 //! reserve host ports and insert endpoint and port rows in one transaction →
 //! then, on a thread of its own while the runtime creates the container in
-//! that namespace, wire each endpoint: in-process over netlink (`veth`: the
-//! veth pair, addresses, routes) when the endpoint has no published ports
-//! and its network no name resolution and already has its NAT and
-//! forwarding rules, else `netavark setup` (veth, iptables NAT and port
-//! forwarding, DNS entries). [`Sandbox::ready`] waits for that thread before
+//! that namespace, wire each endpoint: the bridge and the network's rules
+//! when missing (once per bridge: `bridges`, `nft::ensure_network`), the
+//! veth pair, addresses and routes in-process over netlink (`veth`), then
+//! the published ports as one atomic nftables batch in berth's table
+//! `inet berth`, also over netlink (`nft`). A network with name resolution
+//! still has `netavark setup` make its interface, for aardvark-dns' records.
+//! [`Sandbox::ready`] waits for that thread before
 //! the container runs, then starts the container's resolver when it is on
 //! a network with name resolution (later, by a message to its monitor, if
 //! `network connect` puts it on one). A failure at any step undoes the
 //! earlier ones, so a refused start leaves no namespace, rule or lease. The
 //! resolver stops when the [`Sandbox`] is dropped. [`teardown`] (the monitor
 //! after the container exited, or [`lifecycle::reconcile`] after a monitor
-//! died) runs `netavark teardown` only for what is the container's alone
-//! (its published ports' rules, its aardvark-dns records), unmounts and
+//! died) deletes the container's port rules (found by their tag), runs
+//! `netavark teardown` only for aardvark-dns records, unmounts and
 //! removes the namespace — the kernel destroys the veth with it, in the
 //! background — and deletes the rows; each step tolerates being already
 //! done, so it can run again. A restarted container goes through `setup`
 //! again and gets its ports back.
 //!
-//! # Why netavark
-//! netavark (+ aardvark-dns) is podman's network stack, packaged in Debian 12.
-//! One `netavark setup NETNS` reading JSON on stdin creates the bridge, the
-//! veth pair, the addresses, the masquerade and forward rules and the DNAT
-//! rules of published ports — including for 127.0.0.1, for which it enables
-//! `route_localnet` on the bridge and masquerades — and keeps aardvark-dns'
-//! name/alias records for DNS-enabled networks. The CNI plugins would need
-//! four plugin runs per container (loopback, bridge, portmap, firewall), leave
-//! their own lease files to clean up, and offer no name resolution. netavark
-//! has no IPAM of its own, which suits berth: addresses live in SQLite next to
-//! the containers, allocated and released in the same transactions. Its
-//! cost is its iptables runs: 1.4 checks every rule of the network again
-//! at each setup (~17 `iptables` processes, 135–230 ms at load 7), which is
-//! why a container that needs nothing but its interface is wired without
-//! it (`veth`); the network's first container still goes through it, and
-//! sets the rules that stay with the bridge.
+//! # Why nftables over netlink, and what netavark still does
+//! A container's start runs no networking process: netlink requests make
+//! its interface, one nftables batch its port rules, and the network's
+//! masquerade is set once per bridge. netavark 1.4 ran ~17 `iptables`
+//! processes per setup (it checks every rule of the network again),
+//! 135–230 ms at load. berth's rules live in its own table, in chains
+//! that run just before iptables' NAT chains (see `nft`), so they coexist
+//! with Docker's iptables rules; forwarding, which Docker's `FORWARD`
+//! policy drops, is accepted by two iptables rules per bridge, set when
+//! the bridge gets its rules. netavark (+ aardvark-dns, podman's stack,
+//! packaged in Debian 12) remains for networks with name resolution only:
+//! aardvark-dns holds their containers' names.
 //!
 //! [`lifecycle::reconcile`]: ../berth_container/lifecycle/fn.reconcile.html
 
@@ -99,6 +97,7 @@ mod netavark;
 mod netlink;
 mod netns;
 mod networks;
+mod nft;
 mod pasta;
 mod ports;
 mod remove;

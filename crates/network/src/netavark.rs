@@ -1,4 +1,7 @@
-//! Running netavark: `netavark --config DIR setup|teardown NETNS` with the
+//! Running netavark, now only to remove what it set for a bridge before
+//! berth set its own rules (`bridges::release` of a network whose first
+//! container went through netavark before berth wired bridges itself):
+//! `netavark --config DIR setup|teardown NETNS` with the
 //! container's networks as JSON on stdin (netavark's `NetworkOptions`, as
 //! podman sends it). netavark's own state (aardvark-dns' records and process)
 //! lives in the berth root's run directory. Calls are serialised host-wide by
@@ -33,10 +36,6 @@ pub(crate) struct Request<'a> {
     pub ports: &'a [PortBinding],
     /// `--dns` servers, which aardvark-dns forwards to for this container.
     pub dns_servers: &'a [String],
-}
-
-pub(crate) fn setup(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
-    run("setup", run_dir, netns, request)
 }
 
 pub(crate) fn teardown(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {

@@ -8,9 +8,7 @@
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
-
-use crate::{NetworkError, Result};
+use std::path::Path;
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
@@ -306,30 +304,6 @@ pub(crate) fn in_namespace<T: Send + 'static>(
     })
     .join()
     .unwrap_or_else(|_| Err(io::Error::other("netlink thread panicked")))
-}
-
-/// Adds `addresses` to `interface` in the namespace at `netns`, as Docker
-/// adds link-local addresses: IPv4 as a /16, IPv6 as a /64.
-pub(crate) fn add_addresses(netns: &Path, interface: &str, addresses: &[IpAddr]) -> Result<()> {
-    if addresses.is_empty() {
-        return Ok(());
-    }
-    let interface = interface.to_string();
-    let addresses = addresses.to_vec();
-    in_namespace(netns, move || {
-        let index = index(&interface)?;
-        let mut socket = Route::open()?;
-        for ip in addresses {
-            socket.add_address(index, ip, if ip.is_ipv4() { 16 } else { 64 })?;
-        }
-        Ok(())
-    })
-    .map_err(|e| {
-        NetworkError::io(
-            PathBuf::from(format!("{}: link-local addresses", netns.display())),
-            e,
-        )
-    })
 }
 
 #[cfg(test)]

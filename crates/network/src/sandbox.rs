@@ -14,7 +14,8 @@ use crate::endpoints::{
     Endpoint, EndpointSettings,
 };
 use crate::mode::{Mode, Namespace};
-use crate::netavark::{self, Request};
+use crate::netavark::Request;
+use crate::nft;
 use crate::ports::{reserve, PortBinding};
 use crate::resolver::{dns_nameservers, Resolver};
 use crate::veth;
@@ -174,7 +175,7 @@ impl Sandbox {
 /// [`Sandbox::ready`] waits for (the runtime can create the container in
 /// the namespace meanwhile). On failure here nothing is left behind; after
 /// a failure of `ready`, drop the sandbox and call [`teardown`]. The
-/// namespace and netavark's state live in `run_dir`, the root's run
+/// namespace lives in `run_dir`, the root's run
 /// directory.
 pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sandbox> {
     let mode = Mode::parse(spec.network_mode);
@@ -266,7 +267,6 @@ pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sa
     // The endpoints are wired on a thread of their own, while the runtime
     // creates the container in the namespace: [`Sandbox::ready`] waits.
     let wiring = Wiring {
-        run_dir: run_dir.to_path_buf(),
         netns: path,
         container_id: spec.container_id.to_string(),
         container_name: spec.container_name.to_string(),
@@ -331,7 +331,6 @@ fn setup_pasta(
 /// What wiring a container's endpoints needs, owned by the thread that
 /// does it while the runtime creates the container.
 struct Wiring {
-    run_dir: PathBuf,
     netns: PathBuf,
     container_id: String,
     container_name: String,
@@ -342,11 +341,10 @@ struct Wiring {
 
 impl Wiring {
     /// Each endpoint in turn (the first one, the primary, with the
-    /// published ports): in-process or by netavark (see `veth::plug`).
+    /// published ports), in-process (see `veth::plug`).
     fn run(self) -> Result<()> {
         for (index, e) in self.endpoints.iter().enumerate() {
             veth::plug(
-                &self.run_dir,
                 &self.netns,
                 &Request {
                     container_id: &self.container_id,
@@ -435,8 +433,7 @@ fn record_port(tx: &Transaction, container_id: &str, b: &PortBinding, label: &st
     Ok(())
 }
 
-/// Undoes [`setup`]: netavark teardown where the container has rules or
-/// DNS records of its own, the namespace (and with it, destroyed by the
+/// Undoes [`setup`]: its published ports' rules, the namespace (and with it, destroyed by the
 /// kernel in the background, the veths), then the rows (leases and ports). Each step tolerates being
 /// done already, so this can run again after a crash; the first failure is
 /// returned once everything was attempted.
@@ -446,27 +443,11 @@ pub fn teardown(store: &mut Store, run_dir: &Path, container_id: &str) -> Result
     let path = netns::path(run_dir, container_id);
     crate::pasta::stop(run_dir, container_id);
     let mut first_error = None;
-    if !endpoints.is_empty() && netns::exists(run_dir, container_id) {
-        for (index, e) in endpoints.iter().enumerate() {
-            let ports: &[PortBinding] = if index == 0 { &ports } else { &[] };
-            // The veth goes with the namespace, destroyed by the kernel in
-            // the background (24-40 ms that nobody waits for); netavark is
-            // needed only for what the container alone has: its DNAT rules
-            // and its aardvark-dns records. The bridge stays (`bridges`).
-            if ports.is_empty() && !e.network.dns {
-                continue;
-            }
-            let request = Request {
-                container_id,
-                container_name: &e.container_name,
-                endpoints: &[e],
-                ports,
-                dns_servers: &[],
-            };
-            if let Err(err) = netavark::teardown(run_dir, &path, &request) {
-                first_error.get_or_insert(err);
-            }
+    if !ports.is_empty() {
+        if let Err(err) = nft::remove_ports(container_id) {
+            first_error.get_or_insert(err);
         }
+        berth_store::crash::point("exit", "ports-removed");
     }
     for e in &endpoints {
         release_lease(run_dir, e);

@@ -7,12 +7,12 @@
 //! its default routes (none on an internal network) and its
 //! `--link-local-ip` addresses.
 //!
-//! Only for what netavark would do nothing else for ([`wires`]): an
-//! endpoint without published ports, on a network without name resolution
-//! whose network-wide rules (masquerade, forwarding) netavark has already
-//! set (`bridges::mark_ruled`: its first container went through netavark;
-//! they stay as long as the bridge). The veth goes with the namespace at
-//! teardown, as netavark's does.
+//! Every endpoint on a bridge network ([`wires`]); the network's rules
+//! (masquerade, forwarding) are set once per bridge
+//! (`nft::ensure_network`) and its published ports in one nftables batch
+//! (`nft::add_ports`). Names on networks with name resolution are the
+//! container's resolver's (`resolver`), read from the store. The veth goes
+//! with the namespace at teardown.
 
 use std::io;
 use std::net::IpAddr;
@@ -20,25 +20,19 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use crate::endpoints::{parse_mac, Endpoint};
-use crate::netavark::{self, Request};
+use crate::netavark::Request;
 use crate::netlink::{self, Route};
-use crate::ports::PortBinding;
-use crate::{bridges, NetworkError, Result};
+use crate::{bridges, nft, NetworkError, Result};
 
 /// How many random host-end names are tried before giving up (a name is
 /// taken only while another veth of that name exists, say one the kernel
 /// is still destroying).
 const NAME_TRIES: usize = 8;
 
-/// Whether [`wire`] can make the endpoint instead of netavark.
-pub(crate) fn wires(e: &Endpoint, ports: &[PortBinding]) -> bool {
+/// Whether the endpoint has an interface to make: a bridge network's.
+pub(crate) fn wires(e: &Endpoint) -> bool {
     let n = &e.network;
-    ports.is_empty()
-        && !n.dns
-        && n.is_bridge()
-        && !n.interface.is_empty()
-        && n.subnet.is_some()
-        && bridges::ruled(&n.interface)
+    n.is_bridge() && !n.interface.is_empty() && n.subnet.is_some()
 }
 
 /// Makes the endpoint's veth, addresses and routes; the container's
@@ -99,7 +93,12 @@ pub(crate) fn wire(netns: &Path, e: &Endpoint) -> Result<()> {
         }
         socket.set_up(index)?;
         for gateway in gateways {
-            socket.add_default_route(index, gateway)?;
+            // A second network (`network connect`): the default route
+            // stays the first network's, as Docker keeps one gateway.
+            match socket.add_default_route(index, gateway) {
+                Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {}
+                other => other?,
+            }
         }
         for ip in link_local {
             socket.add_address(index, ip, if ip.is_ipv4() { 16 } else { 64 })?;
@@ -125,40 +124,27 @@ fn forwarding(ipv6: bool) -> Result<()> {
     Ok(())
 }
 
-/// Wires the endpoint `e` (`request`'s one endpoint) into the namespace at
-/// `netns`: in-process when [`wires`] says so, else by netavark (which
-/// then has set the network's rules) and the link-local addresses netavark
-/// does not add.
-pub(crate) fn plug(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
+/// Wires the endpoints of `request` into the namespace at `netns`: the
+/// bridge and its rules if missing, the interface, then the published
+/// ports.
+pub(crate) fn plug(netns: &Path, request: &Request) -> Result<()> {
     for e in request.endpoints {
         bridges::ensure(&e.network)?;
-        if wires(e, request.ports) {
+        if wires(e) {
             wire(netns, e)?;
-            continue;
         }
-        netavark::setup(
-            run_dir,
-            netns,
-            &Request {
-                endpoints: &[e],
-                ..*request
-            },
-        )?;
-        bridges::mark_ruled(&e.network.interface)?;
-        add_link_local(netns, e)?;
+        berth_store::crash::point("start", "network-plugged");
+        nft::add_ports(request.container_id, e, request.ports)?;
     }
     Ok(())
 }
 
 /// Undoes [`plug`] in a namespace that stays (`network disconnect`, a
-/// failed `network connect`): netavark only for what is the container's
-/// alone (published ports' rules, name records), else the interface
-/// deleted in-process (a veth: its host end goes with it).
-pub(crate) fn unplug(run_dir: &Path, netns: &Path, request: &Request) -> Result<()> {
-    let needs_netavark =
-        !request.ports.is_empty() || request.endpoints.iter().any(|e| e.network.dns);
-    if needs_netavark {
-        return netavark::teardown(run_dir, netns, request);
+/// failed `network connect`): the published ports' rules, then the
+/// interfaces, deleted in-process (a veth: its host end goes with it).
+pub(crate) fn unplug(netns: &Path, request: &Request) -> Result<()> {
+    if !request.ports.is_empty() {
+        nft::remove_ports(request.container_id)?;
     }
     let interfaces: Vec<String> = request
         .endpoints
@@ -177,15 +163,4 @@ pub(crate) fn unplug(run_dir: &Path, netns: &Path, request: &Request) -> Result<
         Ok(())
     })
     .map_err(|err| NetworkError::io(format!("{}: deleting interfaces", netns.display()), err))
-}
-
-/// Adds an endpoint's `--link-local-ip` addresses to its interface.
-fn add_link_local(path: &Path, e: &Endpoint) -> Result<()> {
-    let addresses: Vec<IpAddr> = e
-        .settings
-        .link_local_ips
-        .iter()
-        .filter_map(|ip| ip.parse().ok())
-        .collect();
-    netlink::add_addresses(path, &e.interface, &addresses)
 }

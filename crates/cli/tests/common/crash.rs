@@ -53,6 +53,10 @@ pub fn assert_gone_from_host(b: &Berth, id: &str, at: &str) {
     let netns = run.join("netns").join(id);
     assert!(!netns.exists(), "{at}: netns left");
     assert!(
+        super::net::rules_lack(&format!("c:{id}")),
+        "{at}: nftables rules left"
+    );
+    assert!(
         !run.join("runtime").join(id).exists(),
         "{at}: runtime state left"
     );

@@ -127,16 +127,27 @@ pub fn inspect(b: &Berth, name: &str) -> Value {
     serde_json::from_str::<Value>(&text).unwrap()[0].clone()
 }
 
-pub fn iptables_rules() -> String {
-    let mut all = String::new();
-    for table in ["nat", "filter"] {
-        let out = Command::new("iptables-save")
-            .args(["-t", table])
-            .output()
-            .unwrap();
-        all.push_str(&String::from_utf8_lossy(&out.stdout));
-    }
-    all
+/// berth's nftables rules as `nft list table inet berth` shows them
+/// (each tagged `comment "c:<container id>"` or `"n:<bridge>"`); empty
+/// when the table does not exist, `None` when `nft` is not installed
+/// (berth itself needs no `nft`: it speaks netlink).
+pub fn berth_rules() -> Option<String> {
+    let out = Command::new("nft")
+        .args(["list", "table", "inet", "berth"])
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Whether berth's rules hold `text` (true without `nft`: then only
+/// what the kernel does is checked).
+pub fn rules_hold(text: &str) -> bool {
+    berth_rules().is_none_or(|r| r.contains(text))
+}
+
+/// Whether berth's rules lack `text` (true without `nft`).
+pub fn rules_lack(text: &str) -> bool {
+    berth_rules().is_none_or(|r| !r.contains(text))
 }
 
 /// A container's namespace file, in its root's run directory.

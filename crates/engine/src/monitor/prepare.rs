@@ -323,7 +323,7 @@ fn host_gateway(store: &Store, sandbox: &berth_network::Sandbox) -> String {
 
 /// Completes /etc/hosts as Docker orders it: `--add-host` entries, legacy
 /// links (and links on user networks), then the container's own addresses under its hostname; on
-/// networks with name resolution, points resolv.conf at aardvark-dns.
+/// networks with name resolution, points resolv.conf at the container's own resolver (127.0.0.11).
 fn write_network_files(
     paths: &Paths,
     c: &Container,

@@ -58,8 +58,8 @@ impl Engine {
 
     /// Once a running container is on a network with name resolution, its
     /// resolv.conf names its own resolver (as Docker switches to its
-    /// embedded DNS), which answers its links and passes the rest to
-    /// aardvark-dns, which forwards other names to the host's servers.
+    /// embedded DNS), which answers its links and its networks' names and
+    /// forwards other names to the host's servers.
     fn use_network_dns(&self, id: &str) -> Result<()> {
         let endpoints = berth_network::endpoints_of_container(self.store.db(), id)?;
         let nameservers = berth_network::dns_nameservers(&endpoints);

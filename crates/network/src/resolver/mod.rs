@@ -6,18 +6,16 @@
 //! resolv.conf names it once the container is on a network with name
 //! resolution.
 //!
-//! It answers the link aliases of the container's endpoints itself (`--link
-//! NAME:ALIAS` on a user network: ALIAS and ALIAS.NETWORK stand for NAME's
-//! address on that network), so that they resolve for that container only,
-//! as Docker scopes them; the endpoints are read from the store at each
-//! query, so a link made by `network connect` or to a container started
-//! later resolves at once. Every other query goes, unchanged, to aardvark-dns
-//! on the gateway of the container's DNS-enabled networks, sent from inside
-//! the namespace so that aardvark-dns sees the container's own address and
-//! answers with the names of its networks (and forwards the rest to the
-//! container's `--dns` servers or the host's). On no such network any more
-//! (all disconnected), queries go to the container's `--dns` servers or the
-//! host's.
+//! It answers from the store, read at each query (so a container started
+//! or connected later resolves at once): the link aliases of the
+//! container's endpoints (`--link NAME:ALIAS` on a user network: ALIAS and
+//! ALIAS.NETWORK stand for NAME's address on that network), for that
+//! container only, as Docker scopes them; then the names of the containers
+//! on its networks with name resolution — container names, network aliases,
+//! NAME.NETWORK — as Docker's embedded DNS does (see `name_targets`).
+//! Every other query goes, unchanged, to the container's `--dns` servers
+//! or the host's. No other process is involved (podman's aardvark-dns
+//! held these names before).
 //!
 //! One thread polls the two sockets and a pipe that [`Resolver`]'s drop
 //! closes; each forwarded query and each TCP connection gets a short-lived
@@ -37,7 +35,7 @@ use std::time::Duration;
 
 use berth_store::Store;
 
-use crate::endpoints::{endpoints_of_container, link_target, Endpoint};
+use crate::endpoints::{link_target, name_targets, Endpoint};
 use crate::{NetworkError, Result};
 use message::{CLASS_IN, SERVFAIL};
 
@@ -194,39 +192,11 @@ fn listen(netns: &Path) -> Result<(UdpSocket, TcpListener)> {
     Ok((udp, tcp))
 }
 
-/// DNAT rules in the calling thread's namespace (the container's: a
-/// process started by a thread is in that thread's namespaces), which go
-/// with the namespace. One `iptables-restore` sets both.
+/// DNAT rules in the calling thread's namespace (the container's: they go
+/// with the namespace), set over netlink in one nftables batch.
 fn redirect(udp_port: u16, tcp_port: u16) -> Result<()> {
-    let ip = RESOLVER_ADDRESS;
-    let rules = format!(
-        "*nat\n\
-         -A OUTPUT -d {ip}/32 -p udp -m udp --dport 53 -j DNAT --to-destination {ip}:{udp_port}\n\
-         -A OUTPUT -d {ip}/32 -p tcp -m tcp --dport 53 -j DNAT --to-destination {ip}:{tcp_port}\n\
-         COMMIT\n"
-    );
-    let failed = |message: String| NetworkError::Resolver(format!("iptables-restore: {message}"));
-    let mut child = std::process::Command::new("iptables-restore")
-        .args(["--noflush", "--wait"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| failed(format!("cannot run iptables-restore: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(rules.as_bytes())
-            .map_err(|e| failed(e.to_string()))?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| failed(e.to_string()))?;
-    if !out.status.success() {
-        return Err(failed(
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ));
-    }
-    Ok(())
+    crate::nft::redirect_resolver(RESOLVER_ADDRESS, udp_port, tcp_port)
+        .map_err(|e| NetworkError::Resolver(format!("redirecting port 53: {e}")))
 }
 
 /// The container's `--dns` servers, else the host's that a container can
@@ -395,18 +365,17 @@ impl<'a> Lookup<'a> {
                         .collect();
                     return Ok(Decision::Reply(message::answer(query, &q, &addresses)));
                 }
+                let targets = name_targets(db, id, &q.name)?;
+                if !targets.is_empty() {
+                    let addresses: Vec<IpAddr> = targets
+                        .iter()
+                        .map(|t| IpAddr::V4(t.ipv4))
+                        .chain(targets.iter().filter_map(|t| t.ipv6.map(IpAddr::V6)))
+                        .collect();
+                    return Ok(Decision::Reply(message::answer(query, &q, &addresses)));
+                }
             }
         }
-        let gateways: Vec<IpAddr> = endpoints_of_container(db, id)?
-            .iter()
-            .filter(|e| e.network.dns)
-            .filter_map(|e| e.gateway().map(IpAddr::V4))
-            .collect();
-        self.servers = if gateways.is_empty() {
-            self.context.fallback.clone()
-        } else {
-            gateways
-        };
         Ok(Decision::Forward(self.servers.clone()))
     }
 }
