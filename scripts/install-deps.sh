@@ -50,6 +50,8 @@ packages=(
     gcc libc6-dev make pkg-config
     # registries: OpenSSL for TLS (native-tls), and the tests' registry, CA and htpasswd
     libssl-dev openssl docker-registry apache2-utils
+    # `berth cri`: the CRI's gRPC code is generated from cri-api's proto at build time
+    protobuf-compiler
 )
 if $with_bench; then
     packages+=(podman uidmap slirp4netns fuse-overlayfs conmon golang-github-containers-common)

@@ -13,6 +13,7 @@ pub mod registry;
 pub mod resources;
 pub mod search;
 pub mod security_opt;
+pub mod cri;
 pub mod serve;
 pub mod system;
 pub mod update;
