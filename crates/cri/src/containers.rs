@@ -27,7 +27,9 @@ fn container_name(c: &ContainerRecord, pod: &meta::PodRecord) -> String {
 }
 
 pub fn create(engine: &mut Engine, req: api::CreateContainerRequest) -> Result<String, Status> {
-    let config = req.config.ok_or_else(|| invalid("CreateContainer needs a config"))?;
+    let config = req
+        .config
+        .ok_or_else(|| invalid("CreateContainer needs a config"))?;
     let md = config
         .metadata
         .clone()
@@ -82,12 +84,15 @@ pub fn create(engine: &mut Engine, req: api::CreateContainerRequest) -> Result<S
         },
         ..HostSpec::default()
     };
-    let ns = sc.namespace_options.clone().unwrap_or(api::NamespaceOption {
-        network: pod.network_mode,
-        pid: if pod.shared_pid { 0 } else { pod.pid_mode },
-        ipc: pod.ipc_mode,
-        ..Default::default()
-    });
+    let ns = sc
+        .namespace_options
+        .clone()
+        .unwrap_or(api::NamespaceOption {
+            network: pod.network_mode,
+            pid: if pod.shared_pid { 0 } else { pod.pid_mode },
+            ipc: pod.ipc_mode,
+            ..Default::default()
+        });
     security::container_namespaces(&ns, &pod, &infra_id, &mut host)?;
     let user = security::container_context(&sc, &mut host)?;
     if let Some(r) = &linux.resources {
@@ -157,7 +162,10 @@ fn linux_resources(r: &api::LinuxContainerResources) -> Resources {
     }
 }
 
-pub fn update(engine: &mut Engine, req: api::UpdateContainerResourcesRequest) -> Result<(), Status> {
+pub fn update(
+    engine: &mut Engine,
+    req: api::UpdateContainerResourcesRequest,
+) -> Result<(), Status> {
     if req.windows.is_some() {
         return Err(unsupported("Windows container resources"));
     }
@@ -287,7 +295,10 @@ fn sandbox_of(d: &ContainerDetails) -> String {
         .unwrap_or_default()
 }
 
-pub fn list(engine: &mut Engine, filter: Option<api::ContainerFilter>) -> Result<Vec<api::Container>, Status> {
+pub fn list(
+    engine: &mut Engine,
+    filter: Option<api::ContainerFilter>,
+) -> Result<Vec<api::Container>, Status> {
     let f = filter.unwrap_or_default();
     let mut out = Vec::new();
     for d in sandbox::list(engine, meta::KIND_CONTAINER)? {
@@ -337,7 +348,11 @@ pub fn status(engine: &mut Engine, id: &str) -> Result<api::ContainerStatusRespo
             container_path: m.target.clone(),
             host_path: m.source.clone(),
             readonly: m.read_only,
-            propagation: match m.bind_options.as_ref().and_then(|b| b.propagation.as_deref()) {
+            propagation: match m
+                .bind_options
+                .as_ref()
+                .and_then(|b| b.propagation.as_deref())
+            {
                 Some("rslave") => api::MountPropagation::PropagationHostToContainer as i32,
                 Some("rshared") => api::MountPropagation::PropagationBidirectional as i32,
                 _ => api::MountPropagation::PropagationPrivate as i32,

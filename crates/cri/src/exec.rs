@@ -16,7 +16,10 @@ use crate::error::{self, invalid};
 /// The CRI's limit on what ExecSync returns per stream (kubelet's 16 MiB).
 const MAX_OUTPUT: usize = 16 * 1024 * 1024;
 
-pub fn exec_sync(engine: &mut Engine, req: api::ExecSyncRequest) -> Result<api::ExecSyncResponse, Status> {
+pub fn exec_sync(
+    engine: &mut Engine,
+    req: api::ExecSyncRequest,
+) -> Result<api::ExecSyncResponse, Status> {
     if req.cmd.is_empty() {
         return Err(invalid("ExecSync needs a command"));
     }
@@ -51,7 +54,12 @@ pub fn exec_sync(engine: &mut Engine, req: api::ExecSyncRequest) -> Result<api::
     });
     let result = if req.timeout > 0 {
         rx.recv_timeout(Duration::from_secs(req.timeout as u64))
-            .map_err(|_| Status::deadline_exceeded(format!("command {:?} timed out after {}s", req.cmd, req.timeout)))
+            .map_err(|_| {
+                Status::deadline_exceeded(format!(
+                    "command {:?} timed out after {}s",
+                    req.cmd, req.timeout
+                ))
+            })
     } else {
         rx.recv()
             .map_err(|_| Status::internal("the exec session ended without its output"))

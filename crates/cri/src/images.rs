@@ -1,9 +1,9 @@
 //! The CRI's ImageService over the engine's image operations.
 
+use berth_engine::image::ImageFilter;
 use berth_engine::image::{
     CredentialSource, Credentials, ImageInspect, Progress, ProgressEvent, PullOptions,
 };
-use berth_engine::image::ImageFilter;
 use berth_engine::{Engine, ErrorKind, HasKind};
 use tonic::Status;
 
@@ -29,7 +29,9 @@ impl Progress for Quiet {
 fn credentials(auth: &api::AuthConfig) -> Result<Option<Credentials>, Status> {
     use base64::Engine as _;
     if !auth.identity_token.is_empty() || !auth.registry_token.is_empty() {
-        return Err(unsupported("identity or registry tokens (give a username and password)"));
+        return Err(unsupported(
+            "identity or registry tokens (give a username and password)",
+        ));
     }
     if !auth.username.is_empty() {
         return Ok(Some(Credentials {
@@ -54,7 +56,11 @@ fn credentials(auth: &api::AuthConfig) -> Result<Option<Credentials>, Status> {
 }
 
 /// Pulls `name`; returns the image's ID.
-pub fn pull(engine: &mut Engine, name: &str, auth: Option<&api::AuthConfig>) -> Result<String, Status> {
+pub fn pull(
+    engine: &mut Engine,
+    name: &str,
+    auth: Option<&api::AuthConfig>,
+) -> Result<String, Status> {
     let creds = match auth {
         Some(a) => credentials(a)?,
         None => None,
@@ -78,7 +84,11 @@ pub fn pull(engine: &mut Engine, name: &str, auth: Option<&api::AuthConfig>) -> 
 }
 
 fn image(i: &ImageInspect) -> api::Image {
-    let user = i.config.as_ref().map(|c| c.user.clone()).unwrap_or_default();
+    let user = i
+        .config
+        .as_ref()
+        .map(|c| c.user.clone())
+        .unwrap_or_default();
     // The CRI's uid/username: the user part of USER, numeric or a name.
     let user = user.split(':').next().unwrap_or_default().to_string();
     let (uid, username) = match user.parse::<i64>() {
@@ -97,7 +107,10 @@ fn image(i: &ImageInspect) -> api::Image {
     }
 }
 
-pub fn status(engine: &mut Engine, spec: Option<api::ImageSpec>) -> Result<Option<api::Image>, Status> {
+pub fn status(
+    engine: &mut Engine,
+    spec: Option<api::ImageSpec>,
+) -> Result<Option<api::Image>, Status> {
     let name = spec.map(|s| s.image).unwrap_or_default();
     if name.is_empty() {
         return Err(invalid("ImageStatus needs an image"));
@@ -110,18 +123,30 @@ pub fn status(engine: &mut Engine, spec: Option<api::ImageSpec>) -> Result<Optio
     }
 }
 
-pub fn list(engine: &mut Engine, filter: Option<api::ImageFilter>) -> Result<Vec<api::Image>, Status> {
-    let wanted = filter.and_then(|f| f.image).map(|s| s.image).unwrap_or_default();
+pub fn list(
+    engine: &mut Engine,
+    filter: Option<api::ImageFilter>,
+) -> Result<Vec<api::Image>, Status> {
+    let wanted = filter
+        .and_then(|f| f.image)
+        .map(|s| s.image)
+        .unwrap_or_default();
     if !wanted.is_empty() {
-        return Ok(status(engine, Some(api::ImageSpec {
-            image: wanted,
-            ..Default::default()
-        }))?
+        return Ok(status(
+            engine,
+            Some(api::ImageSpec {
+                image: wanted,
+                ..Default::default()
+            }),
+        )?
         .into_iter()
         .collect());
     }
     let mut out = Vec::new();
-    for summary in engine.image_list(&ImageFilter::default()).map_err(error::status)? {
+    for summary in engine
+        .image_list(&ImageFilter::default())
+        .map_err(error::status)?
+    {
         match engine.image_inspect(&summary.id) {
             Ok(i) => out.push(image(&i)),
             // Removed meanwhile.

@@ -25,6 +25,7 @@
 //! server is pluggable through [`StreamUrls`] (none by default: the calls
 //! are refused as unimplemented).
 
+mod authority;
 mod containers;
 pub mod error;
 mod exec;
@@ -180,7 +181,10 @@ pub async fn serve_on(
 ) -> std::io::Result<()> {
     use api::image_service_server::ImageServiceServer;
     use api::runtime_service_server::RuntimeServiceServer;
-    let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+    use tokio_stream::StreamExt;
+    // Clients that send the socket's path as :authority (hyperium/h2#487).
+    let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener)
+        .map(|conn| conn.map(authority::Tolerant::new));
     tonic::transport::Server::builder()
         .add_service(RuntimeServiceServer::new(cri.clone()))
         .add_service(ImageServiceServer::new(cri))

@@ -25,7 +25,10 @@ impl RuntimeService for Cri {
         }))
     }
 
-    async fn run_pod_sandbox(&self, r: Request<RunPodSandboxRequest>) -> Reply<RunPodSandboxResponse> {
+    async fn run_pod_sandbox(
+        &self,
+        r: Request<RunPodSandboxRequest>,
+    ) -> Reply<RunPodSandboxResponse> {
         let req = r.into_inner();
         let id = self
             .run(move |e, inner| sandbox::run(e, &inner.pause_image, req))
@@ -33,63 +36,99 @@ impl RuntimeService for Cri {
         Ok(Response::new(RunPodSandboxResponse { pod_sandbox_id: id }))
     }
 
-    async fn stop_pod_sandbox(&self, r: Request<StopPodSandboxRequest>) -> Reply<StopPodSandboxResponse> {
+    async fn stop_pod_sandbox(
+        &self,
+        r: Request<StopPodSandboxRequest>,
+    ) -> Reply<StopPodSandboxResponse> {
         let id = r.into_inner().pod_sandbox_id;
         self.run(move |e, _| sandbox::stop(e, &id)).await?;
         Ok(Response::new(StopPodSandboxResponse {}))
     }
 
-    async fn remove_pod_sandbox(&self, r: Request<RemovePodSandboxRequest>) -> Reply<RemovePodSandboxResponse> {
+    async fn remove_pod_sandbox(
+        &self,
+        r: Request<RemovePodSandboxRequest>,
+    ) -> Reply<RemovePodSandboxResponse> {
         let id = r.into_inner().pod_sandbox_id;
         self.run(move |e, _| sandbox::remove(e, &id)).await?;
         Ok(Response::new(RemovePodSandboxResponse {}))
     }
 
-    async fn pod_sandbox_status(&self, r: Request<PodSandboxStatusRequest>) -> Reply<PodSandboxStatusResponse> {
+    async fn pod_sandbox_status(
+        &self,
+        r: Request<PodSandboxStatusRequest>,
+    ) -> Reply<PodSandboxStatusResponse> {
         let id = r.into_inner().pod_sandbox_id;
-        Ok(Response::new(self.run(move |e, _| sandbox::status(e, &id)).await?))
+        Ok(Response::new(
+            self.run(move |e, _| sandbox::status(e, &id)).await?,
+        ))
     }
 
-    async fn list_pod_sandbox(&self, r: Request<ListPodSandboxRequest>) -> Reply<ListPodSandboxResponse> {
+    async fn list_pod_sandbox(
+        &self,
+        r: Request<ListPodSandboxRequest>,
+    ) -> Reply<ListPodSandboxResponse> {
         let filter = r.into_inner().filter;
-        let items = self.run(move |e, _| sandbox::list_sandboxes(e, filter)).await?;
+        let items = self
+            .run(move |e, _| sandbox::list_sandboxes(e, filter))
+            .await?;
         Ok(Response::new(ListPodSandboxResponse { items }))
     }
 
-    async fn create_container(&self, r: Request<CreateContainerRequest>) -> Reply<CreateContainerResponse> {
+    async fn create_container(
+        &self,
+        r: Request<CreateContainerRequest>,
+    ) -> Reply<CreateContainerResponse> {
         let req = r.into_inner();
         let container_id = self.run(move |e, _| containers::create(e, req)).await?;
         Ok(Response::new(CreateContainerResponse { container_id }))
     }
 
-    async fn start_container(&self, r: Request<StartContainerRequest>) -> Reply<StartContainerResponse> {
+    async fn start_container(
+        &self,
+        r: Request<StartContainerRequest>,
+    ) -> Reply<StartContainerResponse> {
         let id = r.into_inner().container_id;
         self.run(move |e, _| containers::start(e, &id)).await?;
         Ok(Response::new(StartContainerResponse {}))
     }
 
-    async fn stop_container(&self, r: Request<StopContainerRequest>) -> Reply<StopContainerResponse> {
+    async fn stop_container(
+        &self,
+        r: Request<StopContainerRequest>,
+    ) -> Reply<StopContainerResponse> {
         let req = r.into_inner();
         self.run(move |e, _| containers::stop(e, &req.container_id, req.timeout))
             .await?;
         Ok(Response::new(StopContainerResponse {}))
     }
 
-    async fn remove_container(&self, r: Request<RemoveContainerRequest>) -> Reply<RemoveContainerResponse> {
+    async fn remove_container(
+        &self,
+        r: Request<RemoveContainerRequest>,
+    ) -> Reply<RemoveContainerResponse> {
         let id = r.into_inner().container_id;
         self.run(move |e, _| containers::remove(e, &id)).await?;
         Ok(Response::new(RemoveContainerResponse {}))
     }
 
-    async fn list_containers(&self, r: Request<ListContainersRequest>) -> Reply<ListContainersResponse> {
+    async fn list_containers(
+        &self,
+        r: Request<ListContainersRequest>,
+    ) -> Reply<ListContainersResponse> {
         let filter = r.into_inner().filter;
         let containers = self.run(move |e, _| containers::list(e, filter)).await?;
         Ok(Response::new(ListContainersResponse { containers }))
     }
 
-    async fn container_status(&self, r: Request<ContainerStatusRequest>) -> Reply<ContainerStatusResponse> {
+    async fn container_status(
+        &self,
+        r: Request<ContainerStatusRequest>,
+    ) -> Reply<ContainerStatusResponse> {
         let id = r.into_inner().container_id;
-        Ok(Response::new(self.run(move |e, _| containers::status(e, &id)).await?))
+        Ok(Response::new(
+            self.run(move |e, _| containers::status(e, &id)).await?,
+        ))
     }
 
     async fn update_container_resources(
@@ -101,7 +140,10 @@ impl RuntimeService for Cri {
         Ok(Response::new(UpdateContainerResourcesResponse {}))
     }
 
-    async fn reopen_container_log(&self, r: Request<ReopenContainerLogRequest>) -> Reply<ReopenContainerLogResponse> {
+    async fn reopen_container_log(
+        &self,
+        r: Request<ReopenContainerLogRequest>,
+    ) -> Reply<ReopenContainerLogResponse> {
         let id = r.into_inner().container_id;
         self.run(move |e, _| containers::reopen_log(e, &id)).await?;
         Ok(Response::new(ReopenContainerLogResponse {}))
@@ -109,7 +151,9 @@ impl RuntimeService for Cri {
 
     async fn exec_sync(&self, r: Request<ExecSyncRequest>) -> Reply<ExecSyncResponse> {
         let req = r.into_inner();
-        Ok(Response::new(self.run(move |e, _| exec::exec_sync(e, req)).await?))
+        Ok(Response::new(
+            self.run(move |e, _| exec::exec_sync(e, req)).await?,
+        ))
     }
 
     async fn exec(&self, r: Request<ExecRequest>) -> Reply<ExecResponse> {
@@ -127,23 +171,42 @@ impl RuntimeService for Cri {
         Ok(Response::new(PortForwardResponse { url }))
     }
 
-    async fn container_stats(&self, _: Request<ContainerStatsRequest>) -> Reply<ContainerStatsResponse> {
-        Err(unsupported("ContainerStats (kubelet's default, cAdvisor, reads the cgroups itself)"))
+    async fn container_stats(
+        &self,
+        _: Request<ContainerStatsRequest>,
+    ) -> Reply<ContainerStatsResponse> {
+        Err(unsupported(
+            "ContainerStats (kubelet's default, cAdvisor, reads the cgroups itself)",
+        ))
     }
 
-    async fn list_container_stats(&self, _: Request<ListContainerStatsRequest>) -> Reply<ListContainerStatsResponse> {
-        Err(unsupported("ListContainerStats (kubelet's default, cAdvisor, reads the cgroups itself)"))
+    async fn list_container_stats(
+        &self,
+        _: Request<ListContainerStatsRequest>,
+    ) -> Reply<ListContainerStatsResponse> {
+        Err(unsupported(
+            "ListContainerStats (kubelet's default, cAdvisor, reads the cgroups itself)",
+        ))
     }
 
-    async fn pod_sandbox_stats(&self, _: Request<PodSandboxStatsRequest>) -> Reply<PodSandboxStatsResponse> {
+    async fn pod_sandbox_stats(
+        &self,
+        _: Request<PodSandboxStatsRequest>,
+    ) -> Reply<PodSandboxStatsResponse> {
         Err(unsupported("PodSandboxStats"))
     }
 
-    async fn list_pod_sandbox_stats(&self, _: Request<ListPodSandboxStatsRequest>) -> Reply<ListPodSandboxStatsResponse> {
+    async fn list_pod_sandbox_stats(
+        &self,
+        _: Request<ListPodSandboxStatsRequest>,
+    ) -> Reply<ListPodSandboxStatsResponse> {
         Err(unsupported("ListPodSandboxStats"))
     }
 
-    async fn update_runtime_config(&self, r: Request<UpdateRuntimeConfigRequest>) -> Reply<UpdateRuntimeConfigResponse> {
+    async fn update_runtime_config(
+        &self,
+        r: Request<UpdateRuntimeConfigRequest>,
+    ) -> Reply<UpdateRuntimeConfigResponse> {
         let cidr = r
             .into_inner()
             .runtime_config
@@ -173,15 +236,23 @@ impl RuntimeService for Cri {
         }))
     }
 
-    async fn checkpoint_container(&self, _: Request<CheckpointContainerRequest>) -> Reply<CheckpointContainerResponse> {
+    async fn checkpoint_container(
+        &self,
+        _: Request<CheckpointContainerRequest>,
+    ) -> Reply<CheckpointContainerResponse> {
         Err(unsupported("CheckpointContainer"))
     }
 
     type GetContainerEventsStream =
         Pin<Box<dyn tokio_stream::Stream<Item = Result<ContainerEventResponse, Status>> + Send>>;
 
-    async fn get_container_events(&self, _: Request<GetEventsRequest>) -> Reply<Self::GetContainerEventsStream> {
-        Err(unsupported("GetContainerEvents (kubelet's evented PLEG; it polls without it)"))
+    async fn get_container_events(
+        &self,
+        _: Request<GetEventsRequest>,
+    ) -> Reply<Self::GetContainerEventsStream> {
+        Err(unsupported(
+            "GetContainerEvents (kubelet's evented PLEG; it polls without it)",
+        ))
     }
 
     async fn list_metric_descriptors(
@@ -198,7 +269,10 @@ impl RuntimeService for Cri {
         Err(unsupported("ListPodSandboxMetrics"))
     }
 
-    async fn runtime_config(&self, _: Request<RuntimeConfigRequest>) -> Reply<RuntimeConfigResponse> {
+    async fn runtime_config(
+        &self,
+        _: Request<RuntimeConfigRequest>,
+    ) -> Reply<RuntimeConfigResponse> {
         // berth's containers' cgroups are made by the OCI runtime under its
         // default (cgroupfs) parent.
         Ok(Response::new(RuntimeConfigResponse {

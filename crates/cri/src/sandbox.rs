@@ -30,7 +30,9 @@ pub fn run(
     pause_image: &str,
     req: api::RunPodSandboxRequest,
 ) -> Result<String, Status> {
-    let config = req.config.ok_or_else(|| invalid("RunPodSandbox needs a config"))?;
+    let config = req
+        .config
+        .ok_or_else(|| invalid("RunPodSandbox needs a config"))?;
     let md = config
         .metadata
         .clone()
@@ -170,7 +172,14 @@ pub fn find(engine: &mut Engine, id: &str) -> Result<(ContainerDetails, PodRecor
 pub fn members(engine: &mut Engine, sandbox_id: &str) -> Result<Vec<ContainerDetails>, Status> {
     Ok(list(engine, meta::KIND_CONTAINER)?
         .into_iter()
-        .filter(|d| d.container.spec.labels.get(meta::SANDBOX).map(String::as_str) == Some(sandbox_id))
+        .filter(|d| {
+            d.container
+                .spec
+                .labels
+                .get(meta::SANDBOX)
+                .map(String::as_str)
+                == Some(sandbox_id)
+        })
         .collect())
 }
 

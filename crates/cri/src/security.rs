@@ -9,7 +9,8 @@ use crate::error::{invalid, unsupported};
 use crate::meta::PodRecord;
 
 fn mode(value: i32, what: &str) -> Result<NamespaceMode, Status> {
-    NamespaceMode::try_from(value).map_err(|_| invalid(format!("unknown {what} namespace mode {value}")))
+    NamespaceMode::try_from(value)
+        .map_err(|_| invalid(format!("unknown {what} namespace mode {value}")))
 }
 
 /// The pod's namespaces, on its infra container.
@@ -20,7 +21,7 @@ pub fn sandbox_namespaces(
 ) -> Result<(), Status> {
     userns(ns)?;
     match mode(ns.network, "network")? {
-        NamespaceMode::Pod => {}
+        NamespaceMode::Pod => host.network_mode = "default".into(),
         NamespaceMode::Node => host.network_mode = "host".into(),
         m => return Err(unsupported(format!("a pod network namespace mode {m:?}"))),
     }
@@ -40,9 +41,9 @@ pub fn sandbox_namespaces(
 
 fn userns(ns: &api::NamespaceOption) -> Result<(), Status> {
     match &ns.userns_options {
-        Some(u) if u.mode != NamespaceMode::Node as i32 => {
-            Err(unsupported("user namespaces (userns_options other than NODE)"))
-        }
+        Some(u) if u.mode != NamespaceMode::Node as i32 => Err(unsupported(
+            "user namespaces (userns_options other than NODE)",
+        )),
         _ => Ok(()),
     }
 }
@@ -59,7 +60,11 @@ pub fn container_namespaces(
     host.network_mode = match mode(ns.network, "network")? {
         NamespaceMode::Node if pod.network_mode == NamespaceMode::Node as i32 => "host".into(),
         NamespaceMode::Pod | NamespaceMode::Node => join.clone(),
-        m => return Err(unsupported(format!("a container network namespace mode {m:?}"))),
+        m => {
+            return Err(unsupported(format!(
+                "a container network namespace mode {m:?}"
+            )))
+        }
     };
     host.modes.ipc_mode = match mode(ns.ipc, "IPC")? {
         NamespaceMode::Node => "host".into(),
@@ -71,7 +76,9 @@ pub fn container_namespaces(
         NamespaceMode::Pod => join,
         NamespaceMode::Node => "host".into(),
         NamespaceMode::Target if !ns.target_id.is_empty() => format!("container:{}", ns.target_id),
-        NamespaceMode::Target => return Err(invalid("PID namespace mode TARGET needs a target_id")),
+        NamespaceMode::Target => {
+            return Err(invalid("PID namespace mode TARGET needs a target_id"))
+        }
     };
     Ok(())
 }
@@ -85,7 +92,9 @@ fn user(
     let u = match (uid, name) {
         (Some(u), _) => u.value.to_string(),
         (None, n) if !n.is_empty() => n.to_string(),
-        (None, _) if gid.is_some() => return Err(invalid("run_as_group needs run_as_user or run_as_username")),
+        (None, _) if gid.is_some() => {
+            return Err(invalid("run_as_group needs run_as_user or run_as_username"))
+        }
         _ => return Ok(None),
     };
     Ok(Some(match gid {
@@ -95,7 +104,9 @@ fn user(
 }
 
 pub fn sandbox_user(sc: &api::LinuxSandboxSecurityContext) -> Option<String> {
-    user(sc.run_as_user.as_ref(), sc.run_as_group.as_ref(), "").ok().flatten()
+    user(sc.run_as_user.as_ref(), sc.run_as_group.as_ref(), "")
+        .ok()
+        .flatten()
 }
 
 fn selinux(o: &Option<api::SeLinuxOption>) -> Result<(), Status> {
@@ -117,7 +128,9 @@ fn profiles(
         Some(p) => match ProfileType::try_from(p.profile_type) {
             Ok(ProfileType::RuntimeDefault) => {}
             Ok(ProfileType::Unconfined) => out.push("seccomp=unconfined".into()),
-            Ok(ProfileType::Localhost) => out.push(format!("seccomp={}", read_profile(&p.localhost_ref)?)),
+            Ok(ProfileType::Localhost) => {
+                out.push(format!("seccomp={}", read_profile(&p.localhost_ref)?))
+            }
             Err(_) => return Err(invalid("unknown seccomp profile type")),
         },
         None => match seccomp_path {
@@ -150,8 +163,7 @@ fn profiles(
 
 /// A Localhost seccomp profile: the JSON file on the node.
 fn read_profile(path: &str) -> Result<String, Status> {
-    std::fs::read_to_string(path)
-        .map_err(|e| invalid(format!("seccomp profile {path}: {e}")))
+    std::fs::read_to_string(path).map_err(|e| invalid(format!("seccomp profile {path}: {e}")))
 }
 
 fn groups(ids: &[i64], policy: i32) -> Result<Vec<String>, Status> {
@@ -164,12 +176,21 @@ fn groups(ids: &[i64], policy: i32) -> Result<Vec<String>, Status> {
 /// The infra container's confinement (the pod's security context).
 // The deprecated profile fields: clients before 1.25 send only them.
 #[allow(deprecated)]
-pub fn sandbox_context(sc: &api::LinuxSandboxSecurityContext, host: &mut HostSpec) -> Result<(), Status> {
+pub fn sandbox_context(
+    sc: &api::LinuxSandboxSecurityContext,
+    host: &mut HostSpec,
+) -> Result<(), Status> {
     selinux(&sc.selinux_options)?;
     host.privileged = sc.privileged;
     host.read_only_rootfs = sc.readonly_rootfs;
     host.modes.group_add = groups(&sc.supplemental_groups, sc.supplemental_groups_policy)?;
-    profiles(&sc.seccomp, &sc.seccomp_profile_path, &sc.apparmor, "", &mut host.security_opt)
+    profiles(
+        &sc.seccomp,
+        &sc.seccomp_profile_path,
+        &sc.apparmor,
+        "",
+        &mut host.security_opt,
+    )
 }
 
 /// A container's security context; returns the user it runs as.
@@ -222,7 +243,11 @@ pub fn container_context(
             readonly.join(", ")
         )));
     }
-    user(sc.run_as_user.as_ref(), sc.run_as_group.as_ref(), &sc.run_as_username)
+    user(
+        sc.run_as_user.as_ref(),
+        sc.run_as_group.as_ref(),
+        &sc.run_as_username,
+    )
 }
 
 /// A CRI mount as a bind mount (hostPath, emptyDir, configMap... are all
@@ -242,7 +267,12 @@ pub fn mount(m: &api::Mount) -> Result<MountRequest, Status> {
         Ok(api::MountPropagation::PropagationPrivate) => "rprivate",
         Ok(api::MountPropagation::PropagationHostToContainer) => "rslave",
         Ok(api::MountPropagation::PropagationBidirectional) => "rshared",
-        Err(_) => return Err(invalid(format!("unknown mount propagation {}", m.propagation))),
+        Err(_) => {
+            return Err(invalid(format!(
+                "unknown mount propagation {}",
+                m.propagation
+            )))
+        }
     };
     Ok(MountRequest {
         kind: "bind".into(),

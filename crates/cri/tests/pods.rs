@@ -26,7 +26,12 @@ async fn exec(c: &mut Client, id: &str, cmd: &[&str]) -> api::ExecSyncResponse {
 
 async fn exec_out(c: &mut Client, id: &str, cmd: &[&str]) -> String {
     let r = exec(c, id, cmd).await;
-    assert_eq!(r.exit_code, 0, "{cmd:?}: {}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        r.exit_code,
+        0,
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     String::from_utf8_lossy(&r.stdout).trim().to_string()
 }
 
@@ -133,9 +138,14 @@ async fn a_pod_runs_containers_that_share_its_namespaces() {
     // A server on the pod's port 8080, and a second container beside it.
     let script = "echo hello; echo oops >&2; \
                   while true; do echo pong | nc -l -p 8080; done";
-    let web = create(&mut c, &pod, &pod_config, container_config("server", script))
-        .await
-        .unwrap();
+    let web = create(
+        &mut c,
+        &pod,
+        &pod_config,
+        container_config("server", script),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         container_status(&mut c, &web).await.unwrap().state,
         ContainerState::ContainerCreated as i32
@@ -164,8 +174,12 @@ async fn a_pod_runs_containers_that_share_its_namespaces() {
     // The side container reaches the server on the pod's loopback.
     let mut reply = String::new();
     for _ in 0..100 {
-        reply = exec(&mut c, &side, &["sh", "-c", "echo x | nc 127.0.0.1 8080"]).await.stdout
-            .iter().map(|&b| b as char).collect();
+        reply = exec(&mut c, &side, &["sh", "-c", "echo x | nc 127.0.0.1 8080"])
+            .await
+            .stdout
+            .iter()
+            .map(|&b| b as char)
+            .collect();
         if reply.trim() == "pong" {
             break;
         }
@@ -176,7 +190,12 @@ async fn a_pod_runs_containers_that_share_its_namespaces() {
     assert_eq!(tcp_read(host_address(), host_port).trim(), "pong");
 
     // ExecSync: exit codes and both streams.
-    let r = exec(&mut c, &web, &["sh", "-c", "echo out; echo err >&2; exit 3"]).await;
+    let r = exec(
+        &mut c,
+        &web,
+        &["sh", "-c", "echo out; echo err >&2; exit 3"],
+    )
+    .await;
     assert_eq!(
         (r.exit_code, r.stdout.as_slice(), r.stderr.as_slice()),
         (3, &b"out\n"[..], &b"err\n"[..])
@@ -346,7 +365,10 @@ async fn mounts_and_security_contexts_take_effect() {
     let id = create(&mut c, &pod, &pod_config, config).await.unwrap();
     start(&mut c, &id).await;
 
-    assert_eq!(exec_out(&mut c, &id, &["cat", "/ro/f"]).await, "from the host");
+    assert_eq!(
+        exec_out(&mut c, &id, &["cat", "/ro/f"]).await,
+        "from the host"
+    );
     let r = exec(&mut c, &id, &["touch", "/ro/x"]).await;
     assert_ne!(r.exit_code, 0, "a read-only mount was written");
     assert_eq!(exec_out(&mut c, &id, &["id", "-u"]).await, "1234");
@@ -367,12 +389,20 @@ async fn mounts_and_security_contexts_take_effect() {
     assert_eq!(field("CapBnd:"), "0000000000002000");
     // The pod's sysctl is in the shared network namespace.
     assert_eq!(
-        exec_out(&mut c, &id, &["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]).await,
+        exec_out(
+            &mut c,
+            &id,
+            &["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]
+        )
+        .await,
         "99"
     );
     // A shared PID namespace: the infra's sleep is visible, as pid 1.
     let ps = exec_out(&mut c, &id, &["cat", "/proc/1/cmdline"]).await;
-    assert!(ps.starts_with("sleep") && ps.contains("2147483647"), "{ps:?}");
+    assert!(
+        ps.starts_with("sleep") && ps.contains("2147483647"),
+        "{ps:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -420,7 +450,9 @@ async fn what_berth_cannot_do_is_refused_and_creates_nothing() {
         }),
         ..Default::default()
     });
-    let e = create(&mut c, &pod, &pod_config, ambient).await.unwrap_err();
+    let e = create(&mut c, &pod, &pod_config, ambient)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::Unimplemented, "{e:?}");
     // A container in a pod that does not exist.
     let e = create(&mut c, "0000", &pod_config, container_config("x", "true"))
@@ -441,7 +473,9 @@ async fn what_berth_cannot_do_is_refused_and_creates_nothing() {
         image: "berth.test/missing:1".into(),
         ..Default::default()
     });
-    let e = create(&mut c, &pod, &pod_config, missing).await.unwrap_err();
+    let e = create(&mut c, &pod, &pod_config, missing)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::NotFound, "{e:?}");
 }
 
@@ -453,9 +487,14 @@ async fn pods_survive_a_restart_of_berth_cri() {
     let (pod, id) = {
         let mut c = server.client().await;
         let pod = run_pod(&mut c, pod_config.clone()).await;
-        let id = create(&mut c, &pod, &pod_config, container_config("c", "exec sleep 1000"))
-            .await
-            .unwrap();
+        let id = create(
+            &mut c,
+            &pod,
+            &pod_config,
+            container_config("c", "exec sleep 1000"),
+        )
+        .await
+        .unwrap();
         start(&mut c, &id).await;
         (pod, id)
     };
@@ -483,7 +522,10 @@ async fn images_are_listed_inspected_and_removed() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((v.runtime_name.as_str(), v.runtime_api_version.as_str()), ("berth", "v1"));
+    assert_eq!(
+        (v.runtime_name.as_str(), v.runtime_api_version.as_str()),
+        ("berth", "v1")
+    );
     let images = c
         .images
         .list_images(api::ListImagesRequest { filter: None })

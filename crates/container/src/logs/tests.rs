@@ -163,10 +163,7 @@ fn cri_lines_and_a_reopen_after_kubelets_rename() {
     w.write(2, b"err\n").unwrap();
     w.flush().unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    let lines: Vec<(&str, &str)> = text
-        .lines()
-        .map(|l| l.split_once(' ').unwrap())
-        .collect();
+    let lines: Vec<(&str, &str)> = text.lines().map(|l| l.split_once(' ').unwrap()).collect();
     let rest: Vec<&str> = lines.iter().map(|(_, r)| *r).collect();
     assert_eq!(rest, ["stdout F one", "stderr F err", "stdout P part"]);
     for (time, _) in &lines {

@@ -184,8 +184,8 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.terminate();
-        let ids = String::from_utf8_lossy(&self.berth(&["ps", "-aq", "--no-trunc"]).stdout)
-            .to_string();
+        let ids =
+            String::from_utf8_lossy(&self.berth(&["ps", "-aq", "--no-trunc"]).stdout).to_string();
         let ids: Vec<&str> = ids.split_whitespace().collect();
         if !ids.is_empty() {
             let mut args = vec!["rm", "-fv"];
