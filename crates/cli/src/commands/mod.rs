@@ -4,6 +4,7 @@
 pub mod build;
 pub mod check;
 pub mod container;
+pub mod cri;
 pub mod events;
 pub mod health_log;
 pub mod image;
@@ -13,7 +14,6 @@ pub mod registry;
 pub mod resources;
 pub mod search;
 pub mod security_opt;
-pub mod cri;
 pub mod serve;
 pub mod system;
 pub mod update;
