@@ -53,6 +53,8 @@ packages=(
     # rootless berth: the user namespace from /etc/subuid (newuidmap/newgidmap),
     # pasta for a rootless container's network and published ports
     uidmap passt
+    # `berth cri`: the CRI's gRPC code is generated from cri-api's proto at build time
+    protobuf-compiler
 )
 if $with_bench; then
     packages+=(podman uidmap slirp4netns fuse-overlayfs conmon golang-github-containers-common)

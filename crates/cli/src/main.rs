@@ -182,6 +182,8 @@ enum Command {
     Events(commands::events::EventsArgs),
     /// Serve the Docker Engine API (for the docker CLI, docker-py, bollard...)
     Serve(commands::serve::ServeArgs),
+    /// Serve the Kubernetes CRI (runtime.v1) for kubelet, crictl and critest
+    Cri(commands::cri::CriArgs),
     /// The per-container monitor (internal; the container's id is in its
     /// environment, which other users cannot read, unlike its arguments).
     #[command(name = "__monitor", hide = true)]
@@ -348,6 +350,7 @@ fn main() {
         Command::Logout(a) => (registry::logout(&ctx, a), exit::FAILURE),
         Command::Events(a) => (commands::events::events(&ctx, a), exit::FAILURE),
         Command::Serve(a) => (commands::serve::serve(&ctx, a), exit::FAILURE),
+        Command::Cri(a) => (commands::cri::cri(&ctx, a), exit::FAILURE),
         Command::Monitor => {
             std::process::exit(berth_engine::monitor::main(&ctx.root, &ctx.run_dir))
         }

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod check;
 pub mod container;
+pub mod cri;
 pub mod events;
 pub mod health_log;
 pub mod image;

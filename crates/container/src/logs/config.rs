@@ -11,6 +11,12 @@
 //!   berth writes it in the json-file format (Docker's is protobuf frames),
 //!   at `local-logs/container.log` as Docker places it;
 //! * `none`: nothing is written and `logs` is refused.
+//! * `cri` (berth's, for `berth cri`): the Kubernetes CRI log format
+//!   (`2016-10-06T00:17:09.669794202Z stdout F text`, `P` for a partial
+//!   line) at the absolute `path` its one option names (the container's
+//!   `log_path` under its pod's log directory), which kubelet reads and
+//!   rotates itself; `logs` refuses it as Docker refuses a driver it cannot
+//!   read.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +42,8 @@ pub enum LogDriver {
     JsonFile,
     Local,
     None,
+    /// The CRI log format at an absolute path (`berth cri`'s containers).
+    Cri,
 }
 
 /// A container's logging, parsed: where the monitor writes and how it rotates.
@@ -56,6 +64,8 @@ pub struct LogSettings {
     env_regex: Option<String>,
     /// `tag`'s template, "" for none.
     tag: String,
+    /// The `cri` driver's file.
+    cri_path: Option<PathBuf>,
 }
 
 /// The drivers that keep logs (`info`'s `Plugins.Log`, which as Docker's
@@ -73,6 +83,7 @@ const JSON_FILE_OPTIONS: &[&str] = &[
     "tag",
 ];
 const LOCAL_OPTIONS: &[&str] = &["max-file", "max-size", "compress"];
+const CRI_OPTIONS: &[&str] = &["path"];
 /// Drivers dockerd has and berth does not.
 const DOCKER_ONLY_DRIVERS: &[&str] = &[
     "syslog",
@@ -285,6 +296,7 @@ impl LogConfig {
             "json-file" => (LogDriver::JsonFile, JSON_FILE_OPTIONS),
             "local" => (LogDriver::Local, LOCAL_OPTIONS),
             "none" => (LogDriver::None, &[][..]),
+            "cri" => (LogDriver::Cri, CRI_OPTIONS),
             d if DOCKER_ONLY_DRIVERS.contains(&d) => {
                 return Err(invalid(format!(
                     "logging driver {d:?} is not supported by berth (json-file, local, none)"
@@ -301,6 +313,7 @@ impl LogConfig {
             return Err(invalid(match driver {
                 LogDriver::JsonFile => format!("unknown log opt '{key}' for json-file log driver"),
                 LogDriver::Local => format!("unknown log opt '{key}' for log driver local"),
+                LogDriver::Cri => format!("unknown log opt '{key}' for the cri log driver (path)"),
                 // dockerd ignores them: berth refuses what it would drop.
                 LogDriver::None => {
                     format!("log opt '{key}' has no effect with the none log driver")
@@ -317,9 +330,19 @@ impl LogConfig {
             env: comma_list(o.get("env")),
             env_regex: o.get("env-regex").filter(|v| !v.is_empty()).cloned(),
             tag: o.get("tag").cloned().unwrap_or_default(),
+            cri_path: None,
         };
         match driver {
             LogDriver::None => {}
+            LogDriver::Cri => {
+                let path = o.get("path").map(PathBuf::from).unwrap_or_default();
+                if !path.is_absolute() {
+                    return Err(invalid(
+                        "the cri log driver needs an absolute path option".into(),
+                    ));
+                }
+                s.cri_path = Some(path);
+            }
             LogDriver::JsonFile => {
                 if let Some(size) = o.get("max-size") {
                     let n = parse_human_size(size)
@@ -405,6 +428,7 @@ impl LogSettings {
             LogDriver::JsonFile => Some(paths.log.clone()),
             LogDriver::Local => Some(paths.dir.join("local-logs").join("container.log")),
             LogDriver::None => None,
+            LogDriver::Cri => self.cri_path.clone(),
         }
     }
 

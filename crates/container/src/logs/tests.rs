@@ -147,3 +147,38 @@ fn attributes_go_between_stream_and_time() {
     let (all, _) = read(&path, &ReadOptions::default()).unwrap();
     assert_eq!(all[0].attrs, attrs);
 }
+
+#[test]
+fn cri_lines_and_a_reopen_after_kubelets_rename() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c/0.log");
+    let cri = LogConfig {
+        driver: "cri".into(),
+        options: [("path".to_string(), path.display().to_string())].into(),
+    };
+    let s = cri.settings().unwrap();
+    assert_eq!(s.path(&Paths::new(dir.path(), "x")), Some(path.clone()));
+    let mut w = LogWriter::open(&path, &s, BTreeMap::new()).unwrap();
+    w.write(1, b"one\npart").unwrap();
+    w.write(2, b"err\n").unwrap();
+    w.flush().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<(&str, &str)> = text.lines().map(|l| l.split_once(' ').unwrap()).collect();
+    let rest: Vec<&str> = lines.iter().map(|(_, r)| *r).collect();
+    assert_eq!(rest, ["stdout F one", "stderr F err", "stdout P part"]);
+    for (time, _) in &lines {
+        assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
+        assert!(time.ends_with('Z'), "{time}");
+    }
+    // kubelet's rotation: rename, then the next write goes to a new file.
+    std::fs::rename(&path, dir.path().join("c/0.log.1")).unwrap();
+    w.write(1, b"after\n").unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.ends_with(" stdout F after\n"), "{text}");
+    // The path option is required and absolute.
+    let relative = LogConfig {
+        driver: "cri".into(),
+        options: [("path".to_string(), "x.log".to_string())].into(),
+    };
+    assert!(relative.settings().is_err());
+}

@@ -8,6 +8,12 @@
 //! past `max-size`. With `compress`, `NAME.1` is gzipped to `NAME.1.gz` at
 //! once (Docker does it in the background), with the last entry's time in
 //! the gzip header's extra field as Docker writes it (`{"lastTime":...}`).
+//!
+//! The `cri` driver writes the CRI format instead (`TIME STREAM F|P text`,
+//! one line per entry, `P` for a line split at 16 KiB or left unfinished)
+//! and never rotates: kubelet renames the file and asks for a reopen, so
+//! before each batch the writer checks that its path still names the file
+//! it holds and opens a new one if not (`ReopenContainerLog`).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -16,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::config::LogSettings;
+use super::config::{LogDriver, LogSettings};
 use super::rotated_name;
 use crate::{ContainerError, Result};
 
@@ -47,6 +53,8 @@ pub struct LogWriter {
     /// The time of the last entry written (for a compressed file's header).
     last_time: String,
     pending: [Vec<u8>; 2],
+    /// The CRI format, and the (device, inode) of the file held.
+    cri: Option<(u64, u64)>,
 }
 
 /// Only root reads a container's output (Docker's logs are 0640 root:root).
@@ -74,10 +82,9 @@ impl LogWriter {
             std::fs::create_dir_all(dir).map_err(|e| ContainerError::io(dir, e))?;
         }
         let file = open_log(path, false)?;
-        let size = file
-            .metadata()
-            .map_err(|e| ContainerError::io(path, e))?
-            .len();
+        let meta = file.metadata().map_err(|e| ContainerError::io(path, e))?;
+        let size = meta.len();
+        let cri = (settings.driver == LogDriver::Cri).then(|| file_id(&meta));
         Ok(LogWriter {
             path: path.to_path_buf(),
             file,
@@ -88,11 +95,29 @@ impl LogWriter {
             attrs: (!attrs.is_empty()).then_some(attrs),
             last_time: String::new(),
             pending: [Vec::new(), Vec::new()],
+            cri,
         })
+    }
+
+    /// A CRI log whose path names another file now (kubelet rotated it)
+    /// or none: the writer moves to a new file at the path.
+    fn follow_rename(&mut self) -> std::io::Result<()> {
+        let Some(held) = self.cri else {
+            return Ok(());
+        };
+        if std::fs::metadata(&self.path).is_ok_and(|m| file_id(&m) == held) {
+            return Ok(());
+        }
+        self.file = open_log(&self.path, false).map_err(std::io::Error::other)?;
+        let meta = self.file.metadata()?;
+        self.size = meta.len();
+        self.cri = Some(file_id(&meta));
+        Ok(())
     }
 
     /// `stream`: 1 = stdout, 2 = stderr.
     pub fn write(&mut self, stream: u8, data: &[u8]) -> std::io::Result<()> {
+        self.follow_rename()?;
         let index = usize::from(stream == 2);
         let mut pending = std::mem::take(&mut self.pending[index]);
         pending.extend_from_slice(data);
@@ -115,6 +140,7 @@ impl LogWriter {
 
     /// Writes out partial lines (at the end of the container's output).
     pub fn flush(&mut self) -> std::io::Result<()> {
+        self.follow_rename()?;
         let mut out = Vec::new();
         let mut result = Ok(());
         for (index, stream) in [(0usize, 1u8), (1, 2)] {
@@ -137,9 +163,20 @@ impl LogWriter {
             result = self.write_out(out).and_then(|()| self.rotate());
         }
         let time = berth_store::now_rfc3339();
+        let stream_name = if stream == 2 { "stderr" } else { "stdout" };
+        if self.cri.is_some() {
+            let (text, tag) = match line.strip_suffix(b"\n") {
+                Some(text) => (text, 'F'),
+                None => (line, 'P'),
+            };
+            out.extend_from_slice(format!("{time} {stream_name} {tag} ").as_bytes());
+            out.extend_from_slice(text);
+            out.push(b'\n');
+            return result;
+        }
         let entry = OutEntry {
             log: &String::from_utf8_lossy(line),
-            stream: if stream == 2 { "stderr" } else { "stdout" },
+            stream: stream_name,
             attrs: self.attrs.as_ref(),
             time: &time,
         };
@@ -181,6 +218,11 @@ impl LogWriter {
         }
         Ok(())
     }
+}
+
+fn file_id(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
 }
 
 fn remove_if_present(path: &Path) -> std::io::Result<()> {

@@ -147,8 +147,12 @@ impl Engine {
         let c = self.container_lookup(reference)?;
         let paths = Paths::of(&self.store, &c.id);
         let settings = c.spec.host.log_config.settings()?;
-        // The none driver keeps nothing: dockerd's refusal.
-        let Some(path) = settings.path(&paths) else {
+        // The none driver keeps nothing: dockerd's refusal; a CRI log is
+        // kubelet's to read (and rotate), in a format of its own.
+        let path = settings
+            .path(&paths)
+            .filter(|_| settings.driver != berth_container::logs::LogDriver::Cri);
+        let Some(path) = path else {
             return Err(Error::refused(
                 ErrorKind::NotImplemented,
                 "configured logging driver does not support reading",

@@ -1,0 +1,288 @@
+//! The CRI's namespaces, security contexts and mounts as berth's host
+//! settings. What berth cannot apply is refused by name.
+
+use berth_engine::model::{BindOptions, HostSpec, MountRequest};
+use tonic::Status;
+
+use crate::api::{self, security_profile::ProfileType, NamespaceMode};
+use crate::error::{invalid, unsupported};
+use crate::meta::PodRecord;
+
+fn mode(value: i32, what: &str) -> Result<NamespaceMode, Status> {
+    NamespaceMode::try_from(value)
+        .map_err(|_| invalid(format!("unknown {what} namespace mode {value}")))
+}
+
+/// The pod's namespaces, on its infra container.
+pub fn sandbox_namespaces(
+    ns: &api::NamespaceOption,
+    host: &mut HostSpec,
+    record: &mut PodRecord,
+) -> Result<(), Status> {
+    userns(ns)?;
+    match mode(ns.network, "network")? {
+        NamespaceMode::Pod => host.network_mode = "default".into(),
+        NamespaceMode::Node => host.network_mode = "host".into(),
+        m => return Err(unsupported(format!("a pod network namespace mode {m:?}"))),
+    }
+    match mode(ns.ipc, "IPC")? {
+        NamespaceMode::Pod => host.modes.ipc_mode = "shareable".into(),
+        NamespaceMode::Node => host.modes.ipc_mode = "host".into(),
+        m => return Err(unsupported(format!("a pod IPC namespace mode {m:?}"))),
+    }
+    match mode(ns.pid, "PID")? {
+        NamespaceMode::Container => {}
+        NamespaceMode::Pod => record.shared_pid = true,
+        NamespaceMode::Node => host.modes.pid_mode = "host".into(),
+        NamespaceMode::Target => return Err(unsupported("a pod PID namespace mode TARGET")),
+    }
+    Ok(())
+}
+
+fn userns(ns: &api::NamespaceOption) -> Result<(), Status> {
+    match &ns.userns_options {
+        Some(u) if u.mode != NamespaceMode::Node as i32 => Err(unsupported(
+            "user namespaces (userns_options other than NODE)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A container's namespaces: joined to its pod's (`infra`) or the node's.
+pub fn container_namespaces(
+    ns: &api::NamespaceOption,
+    pod: &PodRecord,
+    infra: &str,
+    host: &mut HostSpec,
+) -> Result<(), Status> {
+    userns(ns)?;
+    let join = format!("container:{infra}");
+    host.network_mode = match mode(ns.network, "network")? {
+        NamespaceMode::Node if pod.network_mode == NamespaceMode::Node as i32 => "host".into(),
+        NamespaceMode::Pod | NamespaceMode::Node => join.clone(),
+        m => {
+            return Err(unsupported(format!(
+                "a container network namespace mode {m:?}"
+            )))
+        }
+    };
+    host.modes.ipc_mode = match mode(ns.ipc, "IPC")? {
+        NamespaceMode::Node => "host".into(),
+        NamespaceMode::Pod => join.clone(),
+        m => return Err(unsupported(format!("a container IPC namespace mode {m:?}"))),
+    };
+    host.modes.pid_mode = match mode(ns.pid, "PID")? {
+        NamespaceMode::Container => String::new(),
+        NamespaceMode::Pod => join,
+        NamespaceMode::Node => "host".into(),
+        NamespaceMode::Target if !ns.target_id.is_empty() => format!("container:{}", ns.target_id),
+        NamespaceMode::Target => {
+            return Err(invalid("PID namespace mode TARGET needs a target_id"))
+        }
+    };
+    Ok(())
+}
+
+/// `uid[:gid]` of a security context, `None` for the image's user.
+fn user(
+    uid: Option<&api::Int64Value>,
+    gid: Option<&api::Int64Value>,
+    name: &str,
+) -> Result<Option<String>, Status> {
+    let u = match (uid, name) {
+        (Some(u), _) => u.value.to_string(),
+        (None, n) if !n.is_empty() => n.to_string(),
+        (None, _) if gid.is_some() => {
+            return Err(invalid("run_as_group needs run_as_user or run_as_username"))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(match gid {
+        Some(g) => format!("{u}:{}", g.value),
+        None => u,
+    }))
+}
+
+pub fn sandbox_user(sc: &api::LinuxSandboxSecurityContext) -> Option<String> {
+    user(sc.run_as_user.as_ref(), sc.run_as_group.as_ref(), "")
+        .ok()
+        .flatten()
+}
+
+fn selinux(o: &Option<api::SeLinuxOption>) -> Result<(), Status> {
+    match o {
+        Some(o) if *o != api::SeLinuxOption::default() => Err(unsupported("SELinux options")),
+        _ => Ok(()),
+    }
+}
+
+/// seccomp and AppArmor profiles as `--security-opt` values.
+fn profiles(
+    seccomp: &Option<api::SecurityProfile>,
+    seccomp_path: &str,
+    apparmor: &Option<api::SecurityProfile>,
+    apparmor_name: &str,
+    out: &mut Vec<String>,
+) -> Result<(), Status> {
+    match seccomp {
+        Some(p) => match ProfileType::try_from(p.profile_type) {
+            Ok(ProfileType::RuntimeDefault) => {}
+            Ok(ProfileType::Unconfined) => out.push("seccomp=unconfined".into()),
+            Ok(ProfileType::Localhost) => {
+                out.push(format!("seccomp={}", read_profile(&p.localhost_ref)?))
+            }
+            Err(_) => return Err(invalid("unknown seccomp profile type")),
+        },
+        None => match seccomp_path {
+            "" | "runtime/default" | "docker/default" => {}
+            "unconfined" => out.push("seccomp=unconfined".into()),
+            p => match p.strip_prefix("localhost/") {
+                Some(path) => out.push(format!("seccomp={}", read_profile(path)?)),
+                None => return Err(invalid(format!("unknown seccomp profile {p:?}"))),
+            },
+        },
+    }
+    match apparmor {
+        Some(p) => match ProfileType::try_from(p.profile_type) {
+            Ok(ProfileType::RuntimeDefault) => {}
+            Ok(ProfileType::Unconfined) => out.push("apparmor=unconfined".into()),
+            Ok(ProfileType::Localhost) => out.push(format!("apparmor={}", p.localhost_ref)),
+            Err(_) => return Err(invalid("unknown AppArmor profile type")),
+        },
+        None => match apparmor_name {
+            "" | "runtime/default" => {}
+            "unconfined" => out.push("apparmor=unconfined".into()),
+            p => match p.strip_prefix("localhost/") {
+                Some(name) => out.push(format!("apparmor={name}")),
+                None => return Err(invalid(format!("unknown AppArmor profile {p:?}"))),
+            },
+        },
+    }
+    Ok(())
+}
+
+/// A Localhost seccomp profile: the JSON file on the node.
+fn read_profile(path: &str) -> Result<String, Status> {
+    std::fs::read_to_string(path).map_err(|e| invalid(format!("seccomp profile {path}: {e}")))
+}
+
+fn groups(ids: &[i64], policy: i32) -> Result<Vec<String>, Status> {
+    if policy != 0 {
+        return Err(unsupported("supplemental_groups_policy Strict"));
+    }
+    Ok(ids.iter().map(i64::to_string).collect())
+}
+
+/// The infra container's confinement (the pod's security context).
+// The deprecated profile fields: clients before 1.25 send only them.
+#[allow(deprecated)]
+pub fn sandbox_context(
+    sc: &api::LinuxSandboxSecurityContext,
+    host: &mut HostSpec,
+) -> Result<(), Status> {
+    selinux(&sc.selinux_options)?;
+    host.privileged = sc.privileged;
+    host.read_only_rootfs = sc.readonly_rootfs;
+    host.modes.group_add = groups(&sc.supplemental_groups, sc.supplemental_groups_policy)?;
+    profiles(
+        &sc.seccomp,
+        &sc.seccomp_profile_path,
+        &sc.apparmor,
+        "",
+        &mut host.security_opt,
+    )
+}
+
+/// A container's security context; returns the user it runs as.
+#[allow(deprecated)]
+pub fn container_context(
+    sc: &api::LinuxContainerSecurityContext,
+    host: &mut HostSpec,
+) -> Result<Option<String>, Status> {
+    selinux(&sc.selinux_options)?;
+    host.privileged = sc.privileged;
+    host.read_only_rootfs = sc.readonly_rootfs;
+    host.modes.group_add = groups(&sc.supplemental_groups, sc.supplemental_groups_policy)?;
+    if let Some(caps) = &sc.capabilities {
+        if !caps.add_ambient_capabilities.is_empty() {
+            return Err(unsupported("ambient capabilities"));
+        }
+        host.cap_add = caps.add_capabilities.clone();
+        host.cap_drop = caps.drop_capabilities.clone();
+    }
+    if sc.no_new_privs {
+        host.security_opt.push("no-new-privileges".into());
+    }
+    profiles(
+        &sc.seccomp,
+        &sc.seccomp_profile_path,
+        &sc.apparmor,
+        &sc.apparmor_profile,
+        &mut host.security_opt,
+    )?;
+    // berth masks and write-protects Docker's paths for every unprivileged
+    // container (kubelet sends the same list, or none for a privileged
+    // container or an unmasked /proc): any other list is refused.
+    let (masked, readonly) = berth_engine::security::confined_paths();
+    let same = |asked: &[String], ours: &[String]| {
+        let mut a = asked.to_vec();
+        let mut o = ours.to_vec();
+        a.sort();
+        o.sort();
+        a == o
+    };
+    if !sc.masked_paths.is_empty() && !same(&sc.masked_paths, &masked) {
+        return Err(unsupported(format!(
+            "masked paths other than berth's ({})",
+            masked.join(", ")
+        )));
+    }
+    if !sc.readonly_paths.is_empty() && !same(&sc.readonly_paths, &readonly) {
+        return Err(unsupported(format!(
+            "read-only paths other than berth's ({})",
+            readonly.join(", ")
+        )));
+    }
+    user(
+        sc.run_as_user.as_ref(),
+        sc.run_as_group.as_ref(),
+        &sc.run_as_username,
+    )
+}
+
+/// A CRI mount as a bind mount (hostPath, emptyDir, configMap... are all
+/// directories or files kubelet prepared on the node).
+pub fn mount(m: &api::Mount) -> Result<MountRequest, Status> {
+    if m.image.as_ref().is_some_and(|i| !i.image.is_empty()) {
+        return Err(unsupported("image volumes"));
+    }
+    if !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty() {
+        return Err(unsupported("ID-mapped mounts"));
+    }
+    if m.recursive_read_only {
+        return Err(unsupported("recursive read-only mounts"));
+    }
+    // selinux_relabel: berth runs without SELinux; nothing to relabel.
+    let propagation = match api::MountPropagation::try_from(m.propagation) {
+        Ok(api::MountPropagation::PropagationPrivate) => "rprivate",
+        Ok(api::MountPropagation::PropagationHostToContainer) => "rslave",
+        Ok(api::MountPropagation::PropagationBidirectional) => "rshared",
+        Err(_) => {
+            return Err(invalid(format!(
+                "unknown mount propagation {}",
+                m.propagation
+            )))
+        }
+    };
+    Ok(MountRequest {
+        kind: "bind".into(),
+        source: m.host_path.clone(),
+        target: m.container_path.clone(),
+        read_only: m.readonly,
+        bind_options: Some(BindOptions {
+            propagation: Some(propagation.into()),
+            non_recursive: false,
+        }),
+        ..MountRequest::default()
+    })
+}
