@@ -55,6 +55,8 @@ packages=(
     uidmap passt
     # `berth cri`: the CRI's gRPC code is generated from cri-api's proto at build time
     protobuf-compiler
+    # the network tests read berth's nftables rules with `nft` (berth itself speaks netlink)
+    nftables
 )
 if $with_bench; then
     packages+=(podman uidmap slirp4netns fuse-overlayfs conmon golang-github-containers-common)
