@@ -11,7 +11,7 @@ use rustix::mount::{
     FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags,
 };
 
-use crate::{Mount, MountError, OverlayMount, Syscalls};
+use crate::{IdMap, Mount, MountError, OverlayMount, Syscalls};
 
 /// Performs mounts on the running kernel. Needs CAP_SYS_ADMIN.
 #[derive(Debug, Default, Clone, Copy)]
@@ -205,6 +205,20 @@ impl Syscalls for Linux {
             ));
         }
         Ok(())
+    }
+
+    fn mount_overlay_idmapped(&self, o: &OverlayMount, map: &IdMap) -> Result<(), MountError> {
+        crate::idmap::overlay(o, map)
+    }
+
+    fn bind_idmapped(
+        &self,
+        source: &Path,
+        target: &Path,
+        recursive: bool,
+        map: &IdMap,
+    ) -> Result<(), MountError> {
+        crate::idmap::bind(source, target, recursive, map)
     }
 }
 
