@@ -38,6 +38,8 @@ pub mod stop;
 pub mod top;
 mod unlink;
 pub mod update;
+mod userns;
+pub(crate) mod userns_mounts;
 pub(crate) mod volumes;
 pub mod wait;
 
