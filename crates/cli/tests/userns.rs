@@ -62,13 +62,13 @@ fn keep_id_runs_in_a_namespace_of_its_own_mapping_every_id_to_itself() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0].trim(), "0 0 4294967295", "{out}");
     assert_ne!(lines[1], host_ns.to_str().unwrap(), "{out}");
-    b.ok(&["create", "--name", "k", "--userns=keep-id", "busybox"]);
+    b.ok(&["create", "--name", "keep", "--userns=keep-id", "busybox"]);
     assert_eq!(
-        b.ok(&["inspect", "-f", "{{.HostConfig.UsernsMode}}", "k"]),
+        b.ok(&["inspect", "-f", "{{.HostConfig.UsernsMode}}", "keep"]),
         "keep-id"
     );
-    b.ok(&["create", "--name", "h", "--userns=host", "busybox"]);
-    assert_eq!(b.ok(&["inspect", "-f", "{{.HostConfig.UsernsMode}}", "h"]), "");
+    b.ok(&["create", "--name", "hostns", "--userns=host", "busybox"]);
+    assert_eq!(b.ok(&["inspect", "-f", "{{.HostConfig.UsernsMode}}", "hostns"]), "");
 }
 
 #[test]

@@ -39,6 +39,7 @@ pub mod top;
 mod unlink;
 pub mod update;
 mod userns;
+pub(crate) mod userns_access;
 pub(crate) mod userns_mounts;
 pub(crate) mod volumes;
 pub mod wait;

@@ -29,6 +29,9 @@ pub(super) fn spec_input(
     sandbox_slot: &mut Option<berth_network::Sandbox>,
 ) -> Result<SpecInput> {
     rootfs::mount(store, &c.id, sys)?;
+    if let Some(range) = berth_container::userns::range(store.db(), &c.id)? {
+        crate::container::userns_access::grant(store.root(), &paths.dir, range.uid_start)?;
+    }
     crash::point("start", "after-mount");
     write_etc_files(paths, c)?;
     // Its endpoints are wired while the runtime creates the container
