@@ -11,7 +11,10 @@ use crate::{IdMap, Mount, MountError, OverlayMount, Syscalls};
 pub enum Call {
     Mount(Mount),
     MountOverlay(OverlayMount),
-    Unmount { target: PathBuf, detach: bool },
+    Unmount {
+        target: PathBuf,
+        detach: bool,
+    },
     SetReadonlyRecursive(PathBuf),
     MountOverlayIdmapped(OverlayMount, IdMap),
     BindIdmapped {
@@ -94,7 +97,10 @@ impl Syscalls for Recording {
     }
 
     fn mount_overlay_idmapped(&self, o: &OverlayMount, map: &IdMap) -> Result<(), MountError> {
-        self.record(Call::MountOverlayIdmapped(o.clone(), map.clone()), &o.target)
+        self.record(
+            Call::MountOverlayIdmapped(o.clone(), map.clone()),
+            &o.target,
+        )
     }
 
     fn bind_idmapped(

@@ -662,7 +662,8 @@ pub fn parse_volumes_from(s: &str) -> Result<(String, Option<bool>), VolumeError
         return Err(bad());
     }
     // Propagation and copy modes belong to the original mounts.
-    if mode_words(mode).any(|w| PROPAGATIONS.contains(&w) || ["nocopy", "idmap", "U"].contains(&w)) {
+    if mode_words(mode).any(|w| PROPAGATIONS.contains(&w) || ["nocopy", "idmap", "U"].contains(&w))
+    {
         return Err(bad());
     }
     let read_only = mode_words(mode)

@@ -68,14 +68,11 @@ fn pool_user() -> Result<String> {
     let path = berth_registry::daemon_config_path();
     let text = match std::fs::read(&path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(DEFAULT_POOL_USER.into())
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DEFAULT_POOL_USER.into()),
         Err(e) => return Err(ContainerError::io(&path, e)),
     };
-    let config: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
-        ContainerError::InvalidArgument(format!("{}: {e}", path.display()))
-    })?;
+    let config: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| ContainerError::InvalidArgument(format!("{}: {e}", path.display())))?;
     match config.get("userns-auto-user") {
         None => Ok(DEFAULT_POOL_USER.into()),
         Some(serde_json::Value::String(user)) if !user.is_empty() => Ok(user.clone()),
@@ -123,7 +120,11 @@ mod tests {
     fn entries_are_the_users_lines_and_a_missing_one_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("subuid");
-        std::fs::write(&file, "alice:100000:65536\nberth:1000000:500000\nberth:bad:1\n").unwrap();
+        std::fs::write(
+            &file,
+            "alice:100000:65536\nberth:1000000:500000\nberth:bad:1\n",
+        )
+        .unwrap();
         assert_eq!(entries(&file, "berth").unwrap(), vec![(1_000_000, 500_000)]);
         let err = entries(&file, "nobody-here").unwrap_err().to_string();
         assert!(err.contains("\"nobody-here:START:COUNT\""), "{err}");

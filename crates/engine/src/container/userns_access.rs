@@ -121,16 +121,26 @@ mod tests {
         let containers = root.path().join("containers");
         let dir = containers.join("c1");
         std::fs::create_dir_all(&dir).unwrap();
-        for (d, mode) in [(root.path(), 0o710), (containers.as_path(), 0o700), (dir.as_path(), 0o700)] {
+        for (d, mode) in [
+            (root.path(), 0o710),
+            (containers.as_path(), 0o700),
+            (dir.as_path(), 0o700),
+        ] {
             std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode)).unwrap();
         }
         grant(root.path(), &dir, 3_000_000).unwrap();
         grant(root.path(), &dir, 3_000_000).unwrap();
         let mode = |d: &Path| std::fs::metadata(d).unwrap().mode() & 0o7777;
         assert_eq!(mode(root.path()), 0o710);
-        assert!(read(&containers).unwrap().contains(&(USER, EXECUTE, 3_000_000)));
+        assert!(read(&containers)
+            .unwrap()
+            .contains(&(USER, EXECUTE, 3_000_000)));
         assert_eq!(
-            read(root.path()).unwrap().iter().filter(|e| e.0 == USER).count(),
+            read(root.path())
+                .unwrap()
+                .iter()
+                .filter(|e| e.0 == USER)
+                .count(),
             1
         );
         revoke(root.path(), 3_000_000).unwrap();

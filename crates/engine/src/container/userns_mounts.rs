@@ -65,7 +65,12 @@ pub(crate) fn source_for(
 
 /// `:U`: `source` and everything under it (never following a symlink)
 /// owned by the ids the container's `uid`/`gid` write through the mount.
-pub(crate) fn chown_to_user(source: &Path, ownership: &Ownership, uid: u32, gid: u32) -> Result<()> {
+pub(crate) fn chown_to_user(
+    source: &Path,
+    ownership: &Ownership,
+    uid: u32,
+    gid: u32,
+) -> Result<()> {
     if !ownership.chown {
         return Ok(());
     }

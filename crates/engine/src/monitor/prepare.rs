@@ -78,8 +78,15 @@ pub(super) fn spec_input(
                 let ownership = Ownership::of(m, &source)?;
                 chowns.push((source.clone(), ownership));
                 let ownership = &chowns[chowns.len() - 1].1;
-                let source =
-                    userns_mounts::source_for(paths, index, source, true, userns.as_ref(), ownership, sys)?;
+                let source = userns_mounts::source_for(
+                    paths,
+                    index,
+                    source,
+                    true,
+                    userns.as_ref(),
+                    ownership,
+                    sys,
+                )?;
                 mounts.push(ExtraMount::Bind(BindMount {
                     source,
                     destination: m.destination.clone(),

@@ -743,7 +743,13 @@ fn write_bundle_round_trips() {
 #[test]
 fn a_user_namespace_adds_the_namespace_and_its_maps() {
     let mut input = base_input();
-    assert!(build_spec(&input).unwrap().linux().as_ref().unwrap().uid_mappings().is_none());
+    assert!(build_spec(&input)
+        .unwrap()
+        .linux()
+        .as_ref()
+        .unwrap()
+        .uid_mappings()
+        .is_none());
     let line = crate::IdMapping {
         container: 0,
         host: 300_000,
@@ -756,7 +762,10 @@ fn a_user_namespace_adds_the_namespace_and_its_maps() {
     let spec = build_spec(&input).unwrap();
     let linux = spec.linux().as_ref().unwrap();
     let uids = linux.uid_mappings().as_ref().unwrap();
-    assert_eq!((uids[0].host_id(), uids[0].container_id(), uids[0].size()), (300_000, 0, 65536));
+    assert_eq!(
+        (uids[0].host_id(), uids[0].container_id(), uids[0].size()),
+        (300_000, 0, 65536)
+    );
     assert!(linux
         .namespaces()
         .as_ref()
