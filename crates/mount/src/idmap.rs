@@ -24,7 +24,7 @@ use rustix::mount::{
     FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags, OpenTreeFlags,
 };
 
-use crate::linux::kernel_log;
+use crate::fslog::kernel_log;
 use crate::{MountError, OverlayMount};
 
 /// One line of a `uid_map`/`gid_map`: `len` ids from `inside` show as the

@@ -30,6 +30,7 @@
 //! (`detached.rs`: image mounts, volume seeding).
 
 mod detached;
+mod fslog;
 mod idmap;
 mod linux;
 mod recording;

@@ -2,7 +2,7 @@
 //! `umount2(2)`, the fd-based mount API and `mount_setattr(2)`.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -11,6 +11,7 @@ use rustix::mount::{
     FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags,
 };
 
+use crate::fslog::{kernel_log, NO_KERNEL_MESSAGE};
 use crate::{IdMap, Mount, MountError, OverlayMount, Syscalls};
 
 /// Performs mounts on the running kernel. Needs CAP_SYS_ADMIN.
@@ -267,26 +268,6 @@ fn mount_overlay_legacy(o: &OverlayMount) -> Result<(), MountError> {
         flags: crate::MountFlags::empty(),
         data,
     })
-}
-
-const NO_KERNEL_MESSAGE: &str = "no kernel message";
-
-/// Drains the messages the kernel queued on a filesystem context ("e overlay:
-/// failed to resolve ..."), which say far more than the bare errno.
-pub(crate) fn kernel_log(fs: BorrowedFd<'_>) -> String {
-    let mut messages = Vec::new();
-    let mut buf = [0u8; 1024];
-    while let Ok(n) = rustix::io::read(fs, &mut buf) {
-        if n == 0 {
-            break;
-        }
-        messages.push(String::from_utf8_lossy(&buf[..n]).trim_end().to_string());
-    }
-    if messages.is_empty() {
-        NO_KERNEL_MESSAGE.into()
-    } else {
-        messages.join("; ")
-    }
 }
 
 #[cfg(test)]
