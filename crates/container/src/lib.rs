@@ -43,6 +43,7 @@ pub mod modes;
 pub mod names;
 pub mod rootfs;
 pub mod state;
+pub mod userns;
 pub mod volume_rename;
 
 use std::path::PathBuf;

@@ -41,6 +41,9 @@ pub struct HostModes {
     pub devices: Vec<DeviceMapping>,
     pub oom_score_adj: i64,
     pub oom_kill_disable: bool,
+    /// `--userns`: `""`/`host`, `auto[:size=N]` or `keep-id`
+    /// ([`crate::userns::UsernsMode`]).
+    pub userns_mode: String,
 }
 
 /// How a container gets its IPC namespace (`--ipc`).

@@ -22,13 +22,35 @@ pub fn mount(store: &Store, id: &str, sys: &dyn Syscalls) -> Result<()> {
             reason: "no image layers recorded".into(),
         });
     }
-    sys.mount_overlay(&OverlayMount {
+    let overlay = OverlayMount {
         lowers,
         upper: paths.upper.clone(),
         work: paths.work.clone(),
         target: paths.rootfs.clone(),
-    })?;
+    };
+    match id_map(store, id)? {
+        // A user namespace of its own: the shared layers idmapped into it,
+        // the writable layer owned by its root (what it creates lands there
+        // as the mapped ids).
+        Some(map) if !map.is_identity() => {
+            let root = (
+                berth_mount::IdMap::outside(&map.uids, 0),
+                berth_mount::IdMap::outside(&map.gids, 0),
+            );
+            for dir in [&paths.upper, &paths.work] {
+                std::os::unix::fs::chown(dir, root.0, root.1)
+                    .map_err(|e| ContainerError::io(dir, e))?;
+            }
+            sys.mount_overlay_idmapped(&overlay, &map)?
+        }
+        _ => sys.mount_overlay(&overlay)?,
+    }
     Ok(())
+}
+
+fn id_map(store: &Store, id: &str) -> Result<Option<berth_mount::IdMap>> {
+    let c = model::find(store, id)?;
+    crate::userns::id_map(store.db(), &c)
 }
 
 /// Mounts the `shm/` tmpfs of a shareable IPC namespace (Docker's

@@ -282,7 +282,7 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
         "SecurityOpt": list_or_null(&host.security_opt),
         "Tmpfs": if host.tmpfs.is_empty() { Value::Null } else { json!(host.tmpfs) },
         "UTSMode": modes.uts_mode,
-        "UsernsMode": "",
+        "UsernsMode": modes.userns_mode,
         "ShmSize": host.shm_size,
         "Sysctls": if modes.sysctls.is_empty() { Value::Null } else { json!(modes.sysctls) },
         "Runtime": host.runtime,

@@ -13,7 +13,7 @@ use rustix::mount::{
     FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags,
 };
 
-use crate::linux::kernel_log;
+use crate::fslog::kernel_log;
 use crate::{Linux, MountError};
 
 impl Linux {

@@ -19,6 +19,10 @@
 //! followed by [`Syscalls::set_readonly_recursive`], because `MS_RDONLY` on a
 //! bind applies only to its top mount, never to submounts under it.
 //!
+//! Idmapped mounts (`idmap.rs`) show a tree's owners through a user
+//! namespace's mapping: a user-namespaced container's image layers, volumes
+//! and binds, and `:idmap` binds.
+//!
 //! Overlays go through the fd-based mount API with one `lowerdir+` parameter per
 //! layer (Linux >= 6.8), so a deep image is never limited by the single page
 //! `mount(2)` allows for its whole option string. An image's layers alone make a
@@ -26,12 +30,15 @@
 //! (`detached.rs`: image mounts, volume seeding).
 
 mod detached;
+mod fslog;
+mod idmap;
 mod linux;
 mod recording;
 mod rootless;
 
 use std::path::{Path, PathBuf};
 
+pub use idmap::{IdExtent, IdMap};
 pub use linux::Linux;
 pub use recording::{Call, Recording};
 pub use rootless::{in_user_namespace, overlay_xattr_prefix};
@@ -258,6 +265,22 @@ pub trait Syscalls {
     /// Makes the mount at `target` and every mount below it read-only
     /// (`mount_setattr(MOUNT_ATTR_RDONLY, AT_RECURSIVE)`), for `:ro` binds.
     fn set_readonly_recursive(&self, target: &Path) -> Result<(), MountError>;
+
+    /// Mounts the overlay `o` with each lower layer idmapped through `map`
+    /// (`open_tree` clone + `mount_setattr(MOUNT_ATTR_IDMAP)`, the copies
+    /// handed to overlayfs by descriptor): a container in a user namespace
+    /// sees the shared layers owned as on disk, without copying or chowning
+    /// them. Upper and work are used as they are.
+    fn mount_overlay_idmapped(&self, o: &OverlayMount, map: &IdMap) -> Result<(), MountError>;
+
+    /// Binds `source` at `target` idmapped through `map` (see [`IdMap`]).
+    fn bind_idmapped(
+        &self,
+        source: &Path,
+        target: &Path,
+        recursive: bool,
+        map: &IdMap,
+    ) -> Result<(), MountError>;
 }
 
 /// True if `path` is the root of a mount. Uses `statx`'s

@@ -2,7 +2,7 @@
 //! `umount2(2)`, the fd-based mount API and `mount_setattr(2)`.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -11,7 +11,8 @@ use rustix::mount::{
     FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags,
 };
 
-use crate::{Mount, MountError, OverlayMount, Syscalls};
+use crate::fslog::{kernel_log, NO_KERNEL_MESSAGE};
+use crate::{IdMap, Mount, MountError, OverlayMount, Syscalls};
 
 /// Performs mounts on the running kernel. Needs CAP_SYS_ADMIN.
 #[derive(Debug, Default, Clone, Copy)]
@@ -206,6 +207,20 @@ impl Syscalls for Linux {
         }
         Ok(())
     }
+
+    fn mount_overlay_idmapped(&self, o: &OverlayMount, map: &IdMap) -> Result<(), MountError> {
+        crate::idmap::overlay(o, map)
+    }
+
+    fn bind_idmapped(
+        &self,
+        source: &Path,
+        target: &Path,
+        recursive: bool,
+        map: &IdMap,
+    ) -> Result<(), MountError> {
+        crate::idmap::bind(source, target, recursive, map)
+    }
 }
 
 /// Pre-6.8 kernels: one `mount(2)` with every layer in a single "lowerdir=" string.
@@ -253,26 +268,6 @@ fn mount_overlay_legacy(o: &OverlayMount) -> Result<(), MountError> {
         flags: crate::MountFlags::empty(),
         data,
     })
-}
-
-const NO_KERNEL_MESSAGE: &str = "no kernel message";
-
-/// Drains the messages the kernel queued on a filesystem context ("e overlay:
-/// failed to resolve ..."), which say far more than the bare errno.
-pub(crate) fn kernel_log(fs: BorrowedFd<'_>) -> String {
-    let mut messages = Vec::new();
-    let mut buf = [0u8; 1024];
-    while let Ok(n) = rustix::io::read(fs, &mut buf) {
-        if n == 0 {
-            break;
-        }
-        messages.push(String::from_utf8_lossy(&buf[..n]).trim_end().to_string());
-    }
-    if messages.is_empty() {
-        NO_KERNEL_MESSAGE.into()
-    } else {
-        messages.join("; ")
-    }
 }
 
 #[cfg(test)]

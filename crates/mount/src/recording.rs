@@ -4,15 +4,25 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::{Mount, MountError, OverlayMount, Syscalls};
+use crate::{IdMap, Mount, MountError, OverlayMount, Syscalls};
 
 /// One recorded call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     Mount(Mount),
     MountOverlay(OverlayMount),
-    Unmount { target: PathBuf, detach: bool },
+    Unmount {
+        target: PathBuf,
+        detach: bool,
+    },
     SetReadonlyRecursive(PathBuf),
+    MountOverlayIdmapped(OverlayMount, IdMap),
+    BindIdmapped {
+        source: PathBuf,
+        target: PathBuf,
+        recursive: bool,
+        map: IdMap,
+    },
 }
 
 /// Records calls; can be told to fail mounts onto one target, to test how
@@ -84,6 +94,29 @@ impl Syscalls for Recording {
         self.lock_calls()
             .push(Call::SetReadonlyRecursive(target.to_path_buf()));
         Ok(())
+    }
+
+    fn mount_overlay_idmapped(&self, o: &OverlayMount, map: &IdMap) -> Result<(), MountError> {
+        self.record(
+            Call::MountOverlayIdmapped(o.clone(), map.clone()),
+            &o.target,
+        )
+    }
+
+    fn bind_idmapped(
+        &self,
+        source: &Path,
+        target: &Path,
+        recursive: bool,
+        map: &IdMap,
+    ) -> Result<(), MountError> {
+        let call = Call::BindIdmapped {
+            source: source.to_path_buf(),
+            target: target.to_path_buf(),
+            recursive,
+            map: map.clone(),
+        };
+        self.record(call, target)
     }
 }
 

@@ -177,3 +177,36 @@ fn mount_error_names_the_target() {
         "{err}"
     );
 }
+
+#[test]
+fn idmapped_lowers_show_the_mapped_owner_and_copy_up_keeps_it() {
+    use berth_mount::IdMap;
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = mkdirs(dir.path(), &["l1", "l2", "upper", "work", "merged"]);
+    fs::write(d[0].join("top"), "l1").unwrap();
+    fs::write(d[1].join("bottom"), "l2").unwrap();
+    std::os::unix::fs::chown(d[1].join("bottom"), Some(5), Some(6)).unwrap();
+    std::os::unix::fs::chown(&d[2], Some(500_000), Some(600_000)).unwrap();
+    let overlay = OverlayMount {
+        lowers: d[0..2].to_vec(),
+        upper: d[2].clone(),
+        work: d[3].clone(),
+        target: d[4].clone(),
+    };
+    Linux
+        .mount_overlay_idmapped(&overlay, &IdMap::range(500_000, 600_000, 1000))
+        .unwrap();
+    let _cleanup = Cleanup(vec![d[4].clone()]);
+    let owner = |p: &Path| {
+        let m = fs::metadata(p).unwrap();
+        (m.uid(), m.gid())
+    };
+    assert_eq!(owner(&d[4].join("top")), (500_000, 600_000));
+    assert_eq!(owner(&d[4].join("bottom")), (500_005, 600_006));
+    fs::write(d[4].join("bottom"), "changed").unwrap();
+    // Copied up as seen: the upper holds the mapped owner; the layer is untouched.
+    assert_eq!(owner(&d[2].join("bottom")), (500_005, 600_006));
+    assert_eq!(owner(&d[1].join("bottom")), (5, 6));
+    assert_eq!(fs::read_to_string(d[1].join("bottom")).unwrap(), "l2");
+}

@@ -67,8 +67,8 @@ pub use sources::{pin_source, PinnedSource};
 pub use spec::{
     build_exec_process, build_spec, cgroup_v2_unified, check_devices, check_oom, check_resources,
     check_sysctl, inherit_container_limits, linux_resources, masked_paths, readonly_paths,
-    write_bundle, BindMount, DeviceMapping, ExtraMount, KernelSettings, Limits, Namespace,
-    Resources, Shm, SpecInput, Ulimit, DEFAULT_SHM_SIZE_BYTES,
+    write_bundle, BindMount, DeviceMapping, ExtraMount, IdMapping, KernelSettings, Limits,
+    Namespace, Resources, Shm, SpecInput, Ulimit, UserNamespace, DEFAULT_SHM_SIZE_BYTES,
 };
 pub use terminal::set_window_size;
 pub use user::{resolve_container_user, resolve_user, User};

@@ -109,6 +109,7 @@ fn input(rootfs: &Path, id: &str, user: User, script: &str) -> SpecInput {
         cgroups_path: format!("/{id}"),
         oom_score_adj: None,
         kernel: Default::default(),
+        user_namespace: None,
     }
 }
 

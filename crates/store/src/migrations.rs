@@ -229,6 +229,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX container_image_mounts_by_image ON container_image_mounts(image_id);
     CREATE INDEX container_image_mounts_by_layer ON container_image_mounts(chain_id);
     "#,
+    // 8: `--userns=auto` (berth_container::userns): the uid and gid range a
+    // container's user namespace maps from berth's subordinate-id pool,
+    // taken in the transaction that inserts the container and released with
+    // its row, so no two containers of a root hold overlapping ranges.
+    r#"
+    CREATE TABLE container_userns (
+        container_id TEXT PRIMARY KEY REFERENCES containers(id) ON DELETE CASCADE,
+        uid_start    INTEGER NOT NULL,
+        gid_start    INTEGER NOT NULL,
+        size         INTEGER NOT NULL CHECK (size > 0)
+    );
+    CREATE INDEX container_userns_by_uid ON container_userns(uid_start);
+    CREATE INDEX container_userns_by_gid ON container_userns(gid_start);
+    "#,
 ];
 
 /// Schema version after all migrations.

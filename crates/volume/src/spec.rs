@@ -145,9 +145,15 @@ fn valid_mode(mode: &str) -> bool {
     if mode.is_empty() {
         return true;
     }
-    let mut counts = [0u8; 5];
+    let mut counts = [0u8; 7];
     for word in mode.split(',') {
-        let kind = if RW_MODES.contains(&word) {
+        // podman's `idmap` (an idmapped mount) and `U` (chown the source to
+        // the container's user), applied at start (berth-engine).
+        let kind = if word == "idmap" {
+            5
+        } else if word == "U" {
+            6
+        } else if RW_MODES.contains(&word) {
             0
         } else if word == "z" || word == "Z" {
             1
@@ -656,7 +662,8 @@ pub fn parse_volumes_from(s: &str) -> Result<(String, Option<bool>), VolumeError
         return Err(bad());
     }
     // Propagation and copy modes belong to the original mounts.
-    if mode_words(mode).any(|w| PROPAGATIONS.contains(&w) || w == "nocopy") {
+    if mode_words(mode).any(|w| PROPAGATIONS.contains(&w) || ["nocopy", "idmap", "U"].contains(&w))
+    {
         return Err(bad());
     }
     let read_only = mode_words(mode)

@@ -55,6 +55,7 @@ pub(super) fn create_modes(host: &HostConfig) -> HostModes {
     HostModes {
         pid_mode: host.pid_mode.clone().unwrap_or_default(),
         uts_mode: host.uts_mode.clone().unwrap_or_default(),
+        userns_mode: host.userns_mode.clone().unwrap_or_default(),
         group_add: host.group_add.clone().unwrap_or_default(),
         isolation: host
             .isolation

@@ -135,15 +135,6 @@ pub(super) fn check(body: &Value) -> Result<(), ApiError> {
             return Err(refuse(&format!("HostConfig.{field}"), why));
         }
     }
-    // berth has no user-namespace remapping: the host's is what it uses.
-    if let Some(mode) = host.get("UsernsMode").and_then(Value::as_str) {
-        if !matches!(mode, "" | "host") {
-            return Err(refuse(
-                "HostConfig.UsernsMode",
-                "containers use the host's user namespace (no remapping)",
-            ));
-        }
-    }
     for mount in host
         .get("Mounts")
         .and_then(Value::as_array)
@@ -176,7 +167,6 @@ mod tests {
         for body in [
             json!({"HostConfig": {"KernelMemory": 1}}),
             json!({"HostConfig": {"MaskedPaths": []}}),
-            json!({"HostConfig": {"UsernsMode": "private"}}),
             json!({"OnBuild": ["RUN true"]}),
         ] {
             assert!(check(&body).is_err(), "{body}");

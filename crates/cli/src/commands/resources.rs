@@ -99,6 +99,9 @@ pub struct HostFlags {
     /// UTS namespace to use
     #[arg(long = "uts")]
     uts: Option<String>,
+    /// User namespace to use
+    #[arg(long = "userns")]
+    userns: Option<String>,
     /// Cgroup namespace to use (host|private)
     #[arg(long = "cgroupns")]
     cgroupns: Option<String>,
@@ -162,6 +165,7 @@ impl HostFlags {
                 .collect::<Result<_>>()?,
             oom_score_adj: self.oom_score_adj.unwrap_or(0),
             oom_kill_disable: self.oom_kill_disable,
+            userns_mode: self.userns.clone().unwrap_or_default(),
         };
 
         Ok(())

@@ -69,6 +69,8 @@ struct Plan {
     /// The images of image mounts, by destination (held by the container).
     image_mounts: ImageMounts,
     networks: NetworkPlan,
+    /// `--userns=auto`'s range, taken with the row.
+    userns: Option<super::userns::AutoRange>,
 }
 
 /// A volume the container's mounts name that does not exist yet; `--mount`'s
@@ -120,6 +122,7 @@ fn plan(store: &Store, default_runtime: &str, id: String, req: CreateRequest) ->
     let mut host = validate_host(req.host.clone())?;
     let networks = create_network::validate(store, &mut host, &req.endpoints_config)?;
     super::settings::validate(store, &mut host, req.hostname.is_some())?;
+    let userns = super::userns::plan(&mut host)?;
     if host.runtime.is_empty() {
         host.runtime = default_runtime.to_string();
     }
@@ -253,6 +256,7 @@ fn plan(store: &Store, default_runtime: &str, id: String, req: CreateRequest) ->
         volumes_to_create,
         image_mounts,
         networks,
+        userns,
     })
 }
 
@@ -681,6 +685,7 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
         volumes_to_create,
         image_mounts,
         networks,
+        userns,
     } = plan;
     let mut created_volumes = Vec::new();
     let result = (|| -> Result<()> {
@@ -720,6 +725,7 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
         crash::point("create", "after-rename");
         let inserted = store.write(|tx| {
             model::insert(tx, &container, &layer_chain_ids)?;
+            super::userns::record(tx, &container.id, &userns)?;
             for (destination, held) in &image_mounts {
                 berth_image::mounts::hold(tx, &container.id, destination, held)?;
             }

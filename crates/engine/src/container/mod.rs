@@ -38,6 +38,9 @@ pub mod stop;
 pub mod top;
 mod unlink;
 pub mod update;
+mod userns;
+pub(crate) mod userns_access;
+pub(crate) mod userns_mounts;
 pub(crate) mod volumes;
 pub mod wait;
 

@@ -78,12 +78,16 @@ fn remove_locked(store: &mut Store, run_dir: &Path, c: &Container, volumes: bool
         Err(e) => return Err(ContainerError::io(&dir, e)),
     }
     crash::point("rm", "after-move");
+    let userns = berth_container::userns::range(store.db(), &c.id)?;
     store.write(|tx| {
         state::record(tx, &c.id, "destroy", vec![])?;
         tx.execute("DELETE FROM containers WHERE id=?1", [&c.id])?;
         Ok::<_, ContainerError>(())
     })?;
     crash::point("rm", "after-delete-row");
+    if let Some(range) = userns {
+        super::userns_access::revoke(store.root(), range.uid_start)?;
+    }
     if trash.exists() {
         std::fs::remove_dir_all(&trash).map_err(|e| ContainerError::io(&trash, e))?;
     }

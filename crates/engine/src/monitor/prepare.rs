@@ -12,6 +12,7 @@ use berth_runtime::{BindMount, ExtraMount, Namespace, SpecInput, Ulimit};
 use berth_store::{crash, Store};
 
 use crate::container::env::process_env;
+use crate::container::userns_mounts::{self, Ownership};
 use crate::container::volumes;
 use crate::monitor::links::{self, Link};
 
@@ -28,6 +29,9 @@ pub(super) fn spec_input(
     sandbox_slot: &mut Option<berth_network::Sandbox>,
 ) -> Result<SpecInput> {
     rootfs::mount(store, &c.id, sys)?;
+    if let Some(range) = berth_container::userns::range(store.db(), &c.id)? {
+        crate::container::userns_access::grant(store.root(), &paths.dir, range.uid_start)?;
+    }
     crash::point("start", "after-mount");
     write_etc_files(paths, c)?;
     // Its endpoints are wired while the runtime creates the container
@@ -46,6 +50,9 @@ pub(super) fn spec_input(
     };
     let mut mounts = Vec::new();
     rootfs::unmount_subpaths(paths, sys)?;
+    let userns = berth_container::userns::id_map(store.db(), c)?;
+    // `:U` sources, chowned once the container's user is known.
+    let mut chowns = Vec::new();
     for (index, m) in c.spec.mounts.iter().enumerate() {
         match m.kind {
             MountKind::Volume => {
@@ -68,6 +75,18 @@ pub(super) fn spec_input(
                     berth_runtime::pin_source(&staged, None)?;
                     staged
                 };
+                let ownership = Ownership::of(m, &source)?;
+                chowns.push((source.clone(), ownership));
+                let ownership = &chowns[chowns.len() - 1].1;
+                let source = userns_mounts::source_for(
+                    paths,
+                    index,
+                    source,
+                    true,
+                    userns.as_ref(),
+                    ownership,
+                    sys,
+                )?;
                 mounts.push(ExtraMount::Bind(BindMount {
                     source,
                     destination: m.destination.clone(),
@@ -79,8 +98,19 @@ pub(super) fn spec_input(
             MountKind::Bind => {
                 // Verified to be what got mounted (berth_runtime::verify_created).
                 berth_runtime::pin_source(&m.source, None)?;
+                let ownership = Ownership::of(m, &m.source)?;
+                let source = userns_mounts::source_for(
+                    paths,
+                    index,
+                    m.source.clone(),
+                    !m.non_recursive,
+                    userns.as_ref(),
+                    &ownership,
+                    sys,
+                )?;
+                chowns.push((m.source.clone(), ownership));
                 mounts.push(ExtraMount::Bind(BindMount {
-                    source: m.source.clone(),
+                    source,
                     destination: m.destination.clone(),
                     read_only: !m.rw,
                     recursive: !m.non_recursive,
@@ -132,6 +162,9 @@ pub(super) fn spec_input(
         &c.spec.user,
         &c.spec.host.modes.group_add,
     )?;
+    for (source, ownership) in &chowns {
+        userns_mounts::chown_to_user(source, ownership, user.uid, user.gid)?;
+    }
     // Docker's defaults and the link variables, the container's own on top.
     let links_env = links.iter().flat_map(|l| l.env()).collect();
     let mut env = process_env(&c.spec.hostname, c.spec.tty, links_env, &[&c.spec.env]);
@@ -206,6 +239,7 @@ pub(super) fn spec_input(
         },
         oom_score_adj: Some(c.spec.host.modes.oom_score_adj as i32),
         kernel,
+        user_namespace: userns_mounts::user_namespace(userns.as_ref()),
     })
 }
 

@@ -31,7 +31,7 @@ use crate::user::User;
 
 pub use kernel::{check_devices, check_oom, check_sysctl, DeviceMapping, KernelSettings, Shm};
 pub use mounts::{masked_paths, readonly_paths};
-pub use namespaces::cgroup_v2_unified;
+pub use namespaces::{cgroup_v2_unified, IdMapping, UserNamespace};
 pub use process::{build_exec_process, inherit_container_limits};
 pub use resources::{check_resources, linux_resources, Limits, Resources};
 
@@ -134,6 +134,8 @@ pub struct SpecInput {
     pub oom_score_adj: Option<i32>,
     /// `--ipc` and `/dev/shm`, `--sysctl`, `--device`, `--oom-kill-disable`.
     pub kernel: KernelSettings,
+    /// `--userns`: a user namespace of its own; `None`: the host's.
+    pub user_namespace: Option<UserNamespace>,
 }
 
 impl SpecInput {
@@ -265,11 +267,12 @@ fn linux_section(
         sysctl.insert("kernel.domainname".into(), input.domainname.clone());
     }
 
+    let (uid_mappings, gid_mappings) = namespaces::id_mappings(input.user_namespace.as_ref())?;
     // Every field is set explicitly: the library's Default carries its own opinions.
     let mut linux = oci_spec::runtime::Linux::default();
     linux
-        .set_uid_mappings(None)
-        .set_gid_mappings(None)
+        .set_uid_mappings(uid_mappings)
+        .set_gid_mappings(gid_mappings)
         .set_sysctl((!sysctl.is_empty()).then_some(sysctl))
         .set_resources(Some(resources))
         .set_cgroups_path(

@@ -140,7 +140,7 @@ fn mount(
         .build()?)
 }
 
-fn default_mounts(shm_size_bytes: u64) -> Result<Vec<Mount>, RuntimeError> {
+fn default_mounts(shm_size_bytes: u64, userns: bool) -> Result<Vec<Mount>, RuntimeError> {
     let shm_size = if shm_size_bytes == 0 {
         DEFAULT_SHM_SIZE_BYTES
     } else {
@@ -172,12 +172,25 @@ fn default_mounts(shm_size_bytes: u64) -> Result<Vec<Mount>, RuntimeError> {
                 "gid=5",
             ]),
         )?,
-        mount(
-            "/sys",
-            "sysfs",
-            "sysfs",
-            strings(&["nosuid", "noexec", "nodev", "ro"]),
-        )?,
+        // In a user namespace of its own the container may not mount a
+        // sysfs for a network namespace it does not own (berth makes the
+        // namespace first): the host's is bound read-only instead, as podman
+        // does for such containers.
+        if userns {
+            mount(
+                "/sys",
+                "bind",
+                "/sys",
+                strings(&["rbind", "nosuid", "noexec", "nodev", "ro"]),
+            )?
+        } else {
+            mount(
+                "/sys",
+                "sysfs",
+                "sysfs",
+                strings(&["nosuid", "noexec", "nodev", "ro"]),
+            )?
+        },
         mount(
             "/sys/fs/cgroup",
             "cgroup",
@@ -247,7 +260,7 @@ pub(super) fn mounts(input: &SpecInput) -> Result<(Vec<Mount>, Option<String>), 
     let user_mounts_dev = user_destinations.contains("/dev");
 
     let mut result: Vec<Mount> = Vec::new();
-    for default in default_mounts(input.shm_size_bytes)? {
+    for default in default_mounts(input.shm_size_bytes, input.user_namespace.is_some())? {
         let destination = default.destination().to_string_lossy().into_owned();
         if user_destinations.contains(destination.as_str()) {
             continue;

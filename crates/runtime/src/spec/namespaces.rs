@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType};
+use oci_spec::runtime::{
+    LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespace, LinuxNamespaceBuilder,
+    LinuxNamespaceType,
+};
 
 use super::{Namespace, SpecInput};
 use crate::error::RuntimeError;
@@ -30,11 +33,51 @@ pub fn cgroup_v2_unified() -> bool {
         .unwrap_or(false)
 }
 
+/// `len` ids from `container` in a container's user namespace are the
+/// host's ids from `host` (a line of its `uid_map`/`gid_map`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdMapping {
+    pub container: u32,
+    pub host: u32,
+    pub len: u32,
+}
+
+/// A container's own user namespace (`--userns=auto`, `keep-id`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserNamespace {
+    pub uids: Vec<IdMapping>,
+    pub gids: Vec<IdMapping>,
+}
+
+/// The OCI `uidMappings`/`gidMappings` of a user namespace.
+pub(super) fn id_mappings(
+    userns: Option<&UserNamespace>,
+) -> Result<(Option<Vec<LinuxIdMapping>>, Option<Vec<LinuxIdMapping>>), RuntimeError> {
+    let Some(userns) = userns else {
+        return Ok((None, None));
+    };
+    let convert = |list: &[IdMapping]| {
+        list.iter()
+            .map(|m| {
+                LinuxIdMappingBuilder::default()
+                    .container_id(m.container)
+                    .host_id(m.host)
+                    .size(m.len)
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok((Some(convert(&userns.uids)?), Some(convert(&userns.gids)?)))
+}
+
 /// The namespaces of a container: its own mount namespace, its network,
 /// UTS, PID and IPC namespaces as asked, and a cgroup namespace as asked
 /// (by default on a pure cgroup v2 host).
 pub(super) fn namespaces(input: &SpecInput) -> Result<Vec<LinuxNamespace>, RuntimeError> {
     let mut namespaces = vec![namespace(LinuxNamespaceType::Mount, None)?];
+    if input.user_namespace.is_some() {
+        namespaces.push(namespace(LinuxNamespaceType::User, None)?);
+    }
     match &input.network {
         Namespace::New => namespaces.push(namespace(LinuxNamespaceType::Network, None)?),
         Namespace::Path(path) => {

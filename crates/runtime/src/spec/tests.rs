@@ -43,6 +43,7 @@ fn base_input() -> SpecInput {
         cgroups_path: "/berth/x".into(),
         oom_score_adj: None,
         kernel: Default::default(),
+        user_namespace: None,
     }
 }
 
@@ -737,4 +738,38 @@ fn write_bundle_round_trips() {
     let loaded = Spec::load(bundle.join("config.json")).unwrap();
     assert_eq!(loaded, spec);
     assert!(!bundle.join(".config.json.tmp").exists());
+}
+
+#[test]
+fn a_user_namespace_adds_the_namespace_and_its_maps() {
+    let mut input = base_input();
+    assert!(build_spec(&input)
+        .unwrap()
+        .linux()
+        .as_ref()
+        .unwrap()
+        .uid_mappings()
+        .is_none());
+    let line = crate::IdMapping {
+        container: 0,
+        host: 300_000,
+        len: 65536,
+    };
+    input.user_namespace = Some(crate::UserNamespace {
+        uids: vec![line],
+        gids: vec![line],
+    });
+    let spec = build_spec(&input).unwrap();
+    let linux = spec.linux().as_ref().unwrap();
+    let uids = linux.uid_mappings().as_ref().unwrap();
+    assert_eq!(
+        (uids[0].host_id(), uids[0].container_id(), uids[0].size()),
+        (300_000, 0, 65536)
+    );
+    assert!(linux
+        .namespaces()
+        .as_ref()
+        .unwrap()
+        .iter()
+        .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::User));
 }

@@ -1,0 +1,328 @@
+//! A container's user namespace (`--userns`, `HostConfig.UsernsMode`, with
+//! podman's rootful meanings) and the id ranges `--userns=auto` takes from
+//! berth's subordinate-id pool.
+//!
+//! # Terms
+//! * `host` (or empty): the host's user namespace, as Docker runs every
+//!   container.
+//! * `auto[:size=N]`: a user namespace of its own mapping container ids
+//!   `0..N` to a range of host ids no other container of the root holds
+//!   (`container_userns` rows, taken in the transaction that inserts the
+//!   container, gone with its row). The image's layers are shared, idmapped
+//!   into the range (`rootfs.rs`), never copied or chowned.
+//! * `keep-id`: podman's rootful meaning, "the current mapping copied into a
+//!   new user namespace": every id as itself, in a namespace of its own.
+//! * An idmapped bind (`:idmap`) shows the bind source's owner as the
+//!   container's root and root as that owner ([`bind_map`]).
+
+use berth_mount::{IdExtent, IdMap};
+use berth_store::rusqlite::{self, params, OptionalExtension};
+
+use crate::{Container, ContainerError};
+
+/// podman's default for rootful `auto` when the image does not tell:
+/// containers.conf's `auto_userns_max_size`.
+pub const DEFAULT_AUTO_SIZE: u32 = 65536;
+
+/// The ids a full map covers (0 ..= 4294967294; 4294967295 is "no id").
+const ALL_IDS: u32 = u32::MAX;
+
+/// What `--userns` asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsernsMode {
+    Host,
+    Auto { size: u32 },
+    KeepId,
+}
+
+impl UsernsMode {
+    /// Parses `--userns`'s value; refusals in the docker CLI's and podman's
+    /// words.
+    pub fn parse(mode: &str) -> Result<UsernsMode, ContainerError> {
+        let invalid = |m: &str| Err(ContainerError::InvalidArgument(m.to_string()));
+        let (name, options) = mode.split_once(':').unwrap_or((mode, ""));
+        match name {
+            "" | "host" if options.is_empty() => Ok(UsernsMode::Host),
+            "auto" => {
+                let mut size = DEFAULT_AUTO_SIZE;
+                for option in options.split(',').filter(|o| !o.is_empty()) {
+                    match option.split_once('=') {
+                        Some(("size", n)) => match n.parse::<u32>() {
+                            Ok(n) if n > 0 => size = n,
+                            _ => return invalid(&format!("invalid size \"{n}\" for --userns=auto")),
+                        },
+                        _ => {
+                            return invalid(&format!(
+                                "--userns=auto: option \"{option}\" is not supported by berth (only size=N)"
+                            ))
+                        }
+                    }
+                }
+                Ok(UsernsMode::Auto { size })
+            }
+            "keep-id" if options.is_empty() => Ok(UsernsMode::KeepId),
+            // podman: keep-id's uid=/gid= move the invoking user, root here.
+            "keep-id" => invalid(
+                "--userns=keep-id: uid=, gid= and size= options are supported only for rootless containers",
+            ),
+            // podman's own words (pkg/util GetNoMapMapping).
+            "nomap" => invalid("nomap is only supported in rootless mode"),
+            // The docker CLI's words.
+            _ => invalid("--userns: invalid USER mode"),
+        }
+    }
+}
+
+/// A range of `size` uids and gids a container's namespace maps from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub uid_start: u32,
+    pub gid_start: u32,
+    pub size: u32,
+}
+
+/// Subordinate ids berth may hand out: `(start, count)` extents, as
+/// `/etc/subuid` and `/etc/subgid` list them for berth's user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pool {
+    pub uids: Vec<(u32, u32)>,
+    pub gids: Vec<(u32, u32)>,
+}
+
+/// The first `size` ids of `pool` that no range in `taken` (start, size)
+/// overlaps.
+fn first_free(pool: &[(u32, u32)], taken: &[(u64, u64)], size: u32) -> Option<u32> {
+    let size = u64::from(size);
+    for (start, count) in pool {
+        let end = u64::from(*start) + u64::from(*count);
+        let mut candidate = u64::from(*start);
+        // `taken` is sorted by start: each overlap moves the candidate past it.
+        for (t_start, t_size) in taken {
+            if candidate + size <= *t_start {
+                break;
+            }
+            if t_start + t_size > candidate {
+                candidate = t_start + t_size;
+            }
+        }
+        if candidate + size <= end {
+            return u32::try_from(candidate).ok();
+        }
+    }
+    None
+}
+
+/// Takes a range of `size` ids from `pool` for container `id`, inside the
+/// transaction that inserts it.
+pub fn allocate(
+    tx: &rusqlite::Transaction,
+    id: &str,
+    pool: &Pool,
+    size: u32,
+) -> Result<Range, ContainerError> {
+    let taken = |column: &str| -> Result<Vec<(u64, u64)>, ContainerError> {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT {column}, size FROM container_userns ORDER BY {column}"
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    let exhausted = |what: &str| {
+        ContainerError::InvalidArgument(format!(
+            "--userns=auto: no free range of {size} {what} left in berth's subordinate ids (every range is held by a container; remove some or add ids to berth's entry)"
+        ))
+    };
+    let uid_start = first_free(&pool.uids, &taken("uid_start")?, size)
+        .ok_or_else(|| exhausted("uids in /etc/subuid"))?;
+    let gid_start = first_free(&pool.gids, &taken("gid_start")?, size)
+        .ok_or_else(|| exhausted("gids in /etc/subgid"))?;
+    tx.execute(
+        "INSERT INTO container_userns (container_id, uid_start, gid_start, size) VALUES (?1, ?2, ?3, ?4)",
+        params![id, uid_start, gid_start, size],
+    )?;
+    Ok(Range {
+        uid_start,
+        gid_start,
+        size,
+    })
+}
+
+/// The range a container holds, if it runs with `--userns=auto`.
+pub fn range(db: &rusqlite::Connection, id: &str) -> Result<Option<Range>, ContainerError> {
+    Ok(db
+        .query_row(
+            "SELECT uid_start, gid_start, size FROM container_userns WHERE container_id = ?1",
+            [id],
+            |r| {
+                Ok(Range {
+                    uid_start: r.get(0)?,
+                    gid_start: r.get(1)?,
+                    size: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The mapping of a container's own user namespace; `None` for the host's.
+pub fn id_map(db: &rusqlite::Connection, c: &Container) -> Result<Option<IdMap>, ContainerError> {
+    match UsernsMode::parse(&c.spec.host.modes.userns_mode)? {
+        UsernsMode::Host => Ok(None),
+        UsernsMode::KeepId => Ok(Some(IdMap::range(0, 0, ALL_IDS))),
+        UsernsMode::Auto { .. } => match range(db, &c.id)? {
+            Some(r) => Ok(Some(IdMap::range(r.uid_start, r.gid_start, r.size))),
+            None => Err(ContainerError::Corrupt {
+                id: c.id.clone(),
+                reason: "--userns=auto without a recorded id range".into(),
+            }),
+        },
+    }
+}
+
+/// `0` and `owner` exchanged, every other id as itself.
+fn swap(owner: u32) -> Vec<IdExtent> {
+    if owner == 0 {
+        return vec![IdExtent {
+            inside: 0,
+            outside: 0,
+            len: ALL_IDS,
+        }];
+    }
+    let mut extents = vec![IdExtent {
+        inside: 0,
+        outside: owner,
+        len: 1,
+    }];
+    if owner > 1 {
+        extents.push(IdExtent {
+            inside: 1,
+            outside: 1,
+            len: owner - 1,
+        });
+    }
+    extents.push(IdExtent {
+        inside: owner,
+        outside: 0,
+        len: 1,
+    });
+    if owner < ALL_IDS - 1 {
+        extents.push(IdExtent {
+            inside: owner + 1,
+            outside: owner + 1,
+            len: ALL_IDS - owner - 1,
+        });
+    }
+    extents
+}
+
+/// `outer` after `inner`: ids of `inner`'s inside through both.
+fn compose(inner: &[IdExtent], outer: &[IdExtent]) -> Vec<IdExtent> {
+    let mut out = Vec::new();
+    for a in inner {
+        for b in outer {
+            let lo = u64::from(a.outside).max(u64::from(b.inside));
+            let hi = (u64::from(a.outside) + u64::from(a.len))
+                .min(u64::from(b.inside) + u64::from(b.len));
+            if lo < hi {
+                out.push(IdExtent {
+                    inside: (u64::from(a.inside) + lo - u64::from(a.outside)) as u32,
+                    outside: (u64::from(b.outside) + lo - u64::from(b.inside)) as u32,
+                    len: (hi - lo) as u32,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The map of a bind or volume of a container whose namespace maps as
+/// `container` (`None`: the host's): ids on disk show in the container as
+/// the same ids, or, with `:idmap`, the source's owner (`owner`, uid and
+/// gid) as the container's root and root as that owner. `None` when the
+/// mount needs no idmapping.
+pub fn bind_map(container: Option<&IdMap>, idmap_owner: Option<(u32, u32)>) -> Option<IdMap> {
+    let full = [IdExtent {
+        inside: 0,
+        outside: 0,
+        len: ALL_IDS,
+    }];
+    let (uid_swap, gid_swap) = match idmap_owner {
+        Some((uid, gid)) => (swap(uid), swap(gid)),
+        None => (full.to_vec(), full.to_vec()),
+    };
+    let map = IdMap {
+        uids: compose(&uid_swap, container.map_or(&full[..], |m| &m.uids)),
+        gids: compose(&gid_swap, container.map_or(&full[..], |m| &m.gids)),
+    };
+    (!map.is_identity()).then_some(map)
+}
+
+/// The id on disk a container id `id` writes through a bind whose source's
+/// owner is `idmap_owner` when `:idmap` (podman's `:U` chowns to it).
+pub fn disk_id(id: u32, idmap_owner: Option<u32>) -> u32 {
+    match idmap_owner {
+        Some(owner) if id == 0 => owner,
+        Some(owner) if id == owner => 0,
+        _ => id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_with_docker_and_podman_refusals() {
+        assert_eq!(UsernsMode::parse("").unwrap(), UsernsMode::Host);
+        assert_eq!(UsernsMode::parse("host").unwrap(), UsernsMode::Host);
+        assert_eq!(
+            UsernsMode::parse("auto").unwrap(),
+            UsernsMode::Auto {
+                size: DEFAULT_AUTO_SIZE
+            }
+        );
+        assert_eq!(
+            UsernsMode::parse("auto:size=1024").unwrap(),
+            UsernsMode::Auto { size: 1024 }
+        );
+        assert_eq!(UsernsMode::parse("keep-id").unwrap(), UsernsMode::KeepId);
+        let err = |m: &str| UsernsMode::parse(m).unwrap_err().to_string();
+        assert_eq!(err("private"), "--userns: invalid USER mode");
+        assert_eq!(err("nomap"), "nomap is only supported in rootless mode");
+        assert!(err("auto:size=0").contains("invalid size"));
+        assert!(err("auto:uidmapping=0:1:2").contains("uidmapping"));
+        assert!(err("keep-id:uid=5").contains("rootless"));
+    }
+
+    #[test]
+    fn first_free_skips_taken_ranges() {
+        let pool = [(1000, 100), (5000, 50)];
+        assert_eq!(first_free(&pool, &[], 10), Some(1000));
+        assert_eq!(first_free(&pool, &[(1000, 10)], 10), Some(1010));
+        assert_eq!(first_free(&pool, &[(1000, 10), (1015, 5)], 10), Some(1020));
+        assert_eq!(first_free(&pool, &[(1000, 95)], 10), Some(5000));
+        assert_eq!(first_free(&pool, &[(1000, 100), (5000, 45)], 10), None);
+        assert_eq!(first_free(&pool, &[], 60), Some(1000));
+    }
+
+    #[test]
+    fn bind_maps_swap_the_owner_with_root_through_the_container_map() {
+        assert_eq!(bind_map(None, None), None);
+        assert_eq!(bind_map(None, Some((0, 0))), None);
+        let host = bind_map(None, Some((1000, 100))).unwrap();
+        assert_eq!(IdMap::outside(&host.uids, 1000), Some(0));
+        assert_eq!(IdMap::outside(&host.uids, 0), Some(1000));
+        assert_eq!(IdMap::outside(&host.uids, 7), Some(7));
+        assert_eq!(IdMap::outside(&host.gids, 100), Some(0));
+        let auto = IdMap::range(200_000, 300_000, 65536);
+        let plain = bind_map(Some(&auto), None).unwrap();
+        assert_eq!(plain, auto);
+        let swapped = bind_map(Some(&auto), Some((1000, 1000))).unwrap();
+        assert_eq!(IdMap::outside(&swapped.uids, 1000), Some(200_000));
+        assert_eq!(IdMap::outside(&swapped.uids, 0), Some(201_000));
+        assert_eq!(IdMap::outside(&swapped.uids, 70_000), None);
+        assert_eq!(disk_id(0, Some(1000)), 1000);
+        assert_eq!(disk_id(1000, Some(1000)), 0);
+        assert_eq!(disk_id(5, None), 5);
+    }
+}

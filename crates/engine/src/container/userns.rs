@@ -1,0 +1,133 @@
+//! `--userns` at create: the mode checked and, for `auto`, berth's pool of
+//! subordinate ids read and a range taken in the transaction that inserts
+//! the container (`berth_container::userns`).
+//!
+//! The pool is what `/etc/subuid` and `/etc/subgid` give the user `berth`
+//! (podman's is `containers`); daemon.json's `userns-auto-user` names
+//! another. The user needs no passwd entry: only its subordinate ids are
+//! used. A missing entry refuses the container before anything is created.
+
+use std::path::Path;
+
+use berth_container::model::HostSpec;
+use berth_container::userns::{self, Pool, UsernsMode};
+use berth_container::{ContainerError, Result};
+
+/// The user whose subordinate ids `--userns=auto` hands out by default.
+const DEFAULT_POOL_USER: &str = "berth";
+const SUBUID: &str = "/etc/subuid";
+const SUBGID: &str = "/etc/subgid";
+
+/// A range to take at commit: its size and the pool it comes from.
+#[derive(Debug, Clone)]
+pub(crate) struct AutoRange {
+    size: u32,
+    pool: Pool,
+}
+
+/// Checks the container's `--userns` (normalizing `host` to Docker's `""`)
+/// and, for `auto`, that the pool can hold a range of the size asked.
+pub(crate) fn plan(host: &mut HostSpec) -> Result<Option<AutoRange>> {
+    let mode = UsernsMode::parse(&host.modes.userns_mode)?;
+    if mode == UsernsMode::Host {
+        host.modes.userns_mode.clear();
+    }
+    let UsernsMode::Auto { size } = mode else {
+        return Ok(None);
+    };
+    let user = pool_user()?;
+    let pool = Pool {
+        uids: entries(Path::new(SUBUID), &user)?,
+        gids: entries(Path::new(SUBGID), &user)?,
+    };
+    for (file, extents) in [(SUBUID, &pool.uids), (SUBGID, &pool.gids)] {
+        if !extents.iter().any(|(_, count)| *count >= size) {
+            return Err(ContainerError::InvalidArgument(format!(
+                "--userns=auto:size={size}: no entry for user \"{user}\" in {file} holds {size} ids"
+            )));
+        }
+    }
+    Ok(Some(AutoRange { size, pool }))
+}
+
+/// Takes the planned range for container `id` (inside its insert's
+/// transaction: the range and the row commit or vanish together).
+pub(crate) fn record(
+    tx: &berth_store::rusqlite::Transaction,
+    id: &str,
+    planned: &Option<AutoRange>,
+) -> Result<()> {
+    if let Some(auto) = planned {
+        userns::allocate(tx, id, &auto.pool, auto.size)?;
+    }
+    Ok(())
+}
+
+/// daemon.json's `userns-auto-user`, else `berth`.
+fn pool_user() -> Result<String> {
+    let path = berth_registry::daemon_config_path();
+    let text = match std::fs::read(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DEFAULT_POOL_USER.into()),
+        Err(e) => return Err(ContainerError::io(&path, e)),
+    };
+    let config: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| ContainerError::InvalidArgument(format!("{}: {e}", path.display())))?;
+    match config.get("userns-auto-user") {
+        None => Ok(DEFAULT_POOL_USER.into()),
+        Some(serde_json::Value::String(user)) if !user.is_empty() => Ok(user.clone()),
+        Some(other) => Err(ContainerError::InvalidArgument(format!(
+            "{}: \"userns-auto-user\" must be a user name, not {other}",
+            path.display()
+        ))),
+    }
+}
+
+/// `user`'s `NAME:START:COUNT` lines of `file` (subuid(5)).
+fn entries(file: &Path, user: &str) -> Result<Vec<(u32, u32)>> {
+    let missing = || {
+        ContainerError::InvalidArgument(format!(
+            "--userns=auto needs subordinate ids for user \"{user}\": {} has no \"{user}:START:COUNT\" entry (add one to /etc/subuid and /etc/subgid, e.g. \"{user}:2147483647:2147483648\")",
+            file.display()
+        ))
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
+        Err(e) => return Err(ContainerError::io(file, e)),
+    };
+    let found: Vec<(u32, u32)> = text
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.trim().splitn(3, ':');
+            let (name, start, count) = (fields.next()?, fields.next()?, fields.next()?);
+            (name == user).then_some(())?;
+            Some((start.parse().ok()?, count.parse().ok()?))
+        })
+        .filter(|(start, count): &(u32, u32)| *count > 0 && start.checked_add(*count).is_some())
+        .collect();
+    if found.is_empty() {
+        return Err(missing());
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_the_users_lines_and_a_missing_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("subuid");
+        std::fs::write(
+            &file,
+            "alice:100000:65536\nberth:1000000:500000\nberth:bad:1\n",
+        )
+        .unwrap();
+        assert_eq!(entries(&file, "berth").unwrap(), vec![(1_000_000, 500_000)]);
+        let err = entries(&file, "nobody-here").unwrap_err().to_string();
+        assert!(err.contains("\"nobody-here:START:COUNT\""), "{err}");
+        assert!(err.contains(&file.display().to_string()), "{err}");
+    }
+}

@@ -1,0 +1,151 @@
+//! The path to a user-namespaced container's bundle, for its root alone.
+//!
+//! The OCI runtime mounts the rootfs, `/etc/hosts` and the staged binds as
+//! the container's root (a host uid from berth's pool), which must traverse
+//! the state root (`0710 root:root`), `containers/` and the container's
+//! directory (`0700`). Each gets a POSIX ACL entry `user:UID:--x` for that uid
+//! while the container exists (granted at each start, revoked at `rm`):
+//! traversal only, for that uid only, and the modes the store checks stay
+//! as they are (the ACL mask is `--x`, shown as the group bits of `0710`).
+//! A crash between them leaves an entry naming a pool uid, which the next
+//! container given that range takes over.
+
+use std::path::Path;
+
+use berth_container::{ContainerError, Result};
+
+const XATTR: &str = "system.posix_acl_access";
+const VERSION: u32 = 2;
+const USER_OBJ: u16 = 0x01;
+const USER: u16 = 0x02;
+const GROUP_OBJ: u16 = 0x04;
+const GROUP: u16 = 0x08;
+const MASK: u16 = 0x10;
+const OTHER: u16 = 0x20;
+const NO_ID: u32 = u32::MAX;
+const EXECUTE: u16 = 1;
+
+/// `(tag, perm, id)` entries of a directory's access ACL (its mode as an
+/// ACL when it has none).
+fn read(dir: &Path) -> Result<Vec<(u16, u16, u32)>> {
+    let mut buf = vec![0u8; 4096];
+    match rustix::fs::getxattr(dir, XATTR, &mut buf) {
+        Ok(n) => {
+            let body = buf.get(4..n).unwrap_or_default();
+            Ok(body
+                .chunks_exact(8)
+                .map(|e| {
+                    (
+                        u16::from_le_bytes([e[0], e[1]]),
+                        u16::from_le_bytes([e[2], e[3]]),
+                        u32::from_le_bytes([e[4], e[5], e[6], e[7]]),
+                    )
+                })
+                .collect())
+        }
+        Err(rustix::io::Errno::NODATA) => {
+            use std::os::unix::fs::MetadataExt;
+            let mode = std::fs::metadata(dir)
+                .map_err(|e| ContainerError::io(dir, e))?
+                .mode() as u16;
+            Ok(vec![
+                (USER_OBJ, (mode >> 6) & 7, NO_ID),
+                (GROUP_OBJ, (mode >> 3) & 7, NO_ID),
+                (OTHER, mode & 7, NO_ID),
+            ])
+        }
+        Err(e) => Err(ContainerError::io(dir, e.into())),
+    }
+}
+
+fn write(dir: &Path, mut entries: Vec<(u16, u16, u32)>) -> Result<()> {
+    entries.retain(|e| e.0 != MASK);
+    let group_class = entries
+        .iter()
+        .filter(|e| matches!(e.0, USER | GROUP))
+        .count();
+    if group_class > 0 {
+        let mask = entries
+            .iter()
+            .filter(|e| matches!(e.0, USER | GROUP | GROUP_OBJ))
+            .fold(0, |m, e| m | e.1);
+        entries.push((MASK, mask, NO_ID));
+    }
+    entries.sort_by_key(|e| (e.0, e.2));
+    let mut bytes = VERSION.to_le_bytes().to_vec();
+    for (tag, perm, id) in entries {
+        bytes.extend(tag.to_le_bytes());
+        bytes.extend(perm.to_le_bytes());
+        bytes.extend(id.to_le_bytes());
+    }
+    rustix::fs::setxattr(dir, XATTR, &bytes, rustix::fs::XattrFlags::empty())
+        .map_err(|e| ContainerError::io(dir, e.into()))
+}
+
+/// Lets `uid` traverse the state root, `containers/` and `container_dir`.
+pub(crate) fn grant(root: &Path, container_dir: &Path, uid: u32) -> Result<()> {
+    for dir in [root, &root.join("containers"), container_dir] {
+        let mut entries = read(dir)?;
+        if entries.contains(&(USER, EXECUTE, uid)) {
+            continue;
+        }
+        entries.retain(|e| !(e.0 == USER && e.2 == uid));
+        entries.push((USER, EXECUTE, uid));
+        write(dir, entries)?;
+    }
+    Ok(())
+}
+
+/// Takes back what [`grant`] gave `uid` on the shared directories (the
+/// container's own goes with it).
+pub(crate) fn revoke(root: &Path, uid: u32) -> Result<()> {
+    for dir in [root, &root.join("containers")] {
+        let mut entries = read(dir)?;
+        let before = entries.len();
+        entries.retain(|e| !(e.0 == USER && e.2 == uid));
+        if entries.len() != before {
+            write(dir, entries)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn a_grant_lets_the_uid_traverse_and_keeps_the_mode_until_revoked() {
+        let root = tempfile::tempdir().unwrap();
+        let containers = root.path().join("containers");
+        let dir = containers.join("c1");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (d, mode) in [
+            (root.path(), 0o710),
+            (containers.as_path(), 0o700),
+            (dir.as_path(), 0o700),
+        ] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        grant(root.path(), &dir, 3_000_000).unwrap();
+        grant(root.path(), &dir, 3_000_000).unwrap();
+        let mode = |d: &Path| std::fs::metadata(d).unwrap().mode() & 0o7777;
+        assert_eq!(mode(root.path()), 0o710);
+        assert!(read(&containers)
+            .unwrap()
+            .contains(&(USER, EXECUTE, 3_000_000)));
+        assert_eq!(
+            read(root.path())
+                .unwrap()
+                .iter()
+                .filter(|e| e.0 == USER)
+                .count(),
+            1
+        );
+        revoke(root.path(), 3_000_000).unwrap();
+        assert!(!read(root.path()).unwrap().iter().any(|e| e.0 == USER));
+        assert_eq!(mode(root.path()), 0o710);
+        assert_eq!(mode(&containers), 0o700);
+    }
+}
