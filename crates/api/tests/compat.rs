@@ -107,3 +107,37 @@ fn volume_create_with_an_unknown_driver_is_not_found() {
         assert_eq!(ours, create(dockerd).replace("}\n\n", "}\n"));
     }
 }
+
+/// docker-py's `create_container(runtime=...)` sends `Runtime` beside
+/// `Config`'s fields, not in `HostConfig`: the container runs under the
+/// runtime asked for (runc keeps a `state.json`, crun a `status` file).
+#[test]
+fn a_runtime_sent_beside_the_config_is_the_one_that_runs() {
+    let server = Server::start();
+    let (code, created) = common::json_request(
+        &server.socket,
+        "POST",
+        "/containers/create",
+        &serde_json::json!({"Image": "busybox", "Cmd": ["sleep", "60"], "Runtime": "runc"}),
+    );
+    assert_eq!(code, 201, "{created}");
+    let id = created["Id"].as_str().unwrap().to_string();
+    server.berth_ok(&["start", &id]);
+    assert_eq!(
+        server.berth_ok(&["inspect", "-f", "{{.HostConfig.Runtime}}", &id]),
+        "runc"
+    );
+    let run_dir = &server.env()[0].1;
+    let out = Command::new("find")
+        .arg(run_dir)
+        .args(["-maxdepth", "4", "-path"])
+        .arg(format!("*/{id}/state.json"))
+        .output()
+        .expect("find");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "no runc state for {id} under {}",
+        run_dir.display()
+    );
+    server.berth_ok(&["rm", "-f", &id]);
+}

@@ -30,6 +30,22 @@ fn normalise_create_body(mut body: Value) -> Value {
             body[key] = json!([s]);
         }
     }
+    // Docker quirk: docker-py's `create_container(runtime=...)` sends
+    // `Runtime` beside `Config`'s fields, not in `HostConfig`; dockerd's
+    // decoder drops it there (its default runtime, runc, happens to be what
+    // docker-py's own test asks for). berth honours what the client asked:
+    // it becomes `HostConfig.Runtime` unless that names one already.
+    if let Some(runtime) = body.as_object_mut().and_then(|b| b.remove("Runtime")) {
+        if let Some(b) = body.as_object_mut() {
+            let host = b.entry("HostConfig").or_insert(Value::Null);
+            if host.is_null() {
+                *host = json!({});
+            }
+            if let Some(host) = host.as_object_mut() {
+                host.entry("Runtime").or_insert(runtime);
+            }
+        }
+    }
     if let Some(host) = body.get_mut("HostConfig") {
         super::resources::normalise_host_config(host);
     }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::Paths;
 
 fn read(path: &Path, opts: &ReadOptions) -> Result<(Vec<Entry>, u64)> {
     read_with_live(path, path, opts)
