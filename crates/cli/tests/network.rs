@@ -566,6 +566,11 @@ fn removing_fifty_published_containers_leaves_nothing() {
     let mut args = vec!["rm", "-f"];
     args.extend(ids.iter().map(String::as_str));
     b.ok(&args);
+    // The kernel destroys a dropped namespace's veth in the background.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while brif(&bridge) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_eq!(brif(&bridge), 0, "veths left on {bridge}");
     // Released ports may be another test's by now (their rules and sockets
     // too): only this test's containers' rules, and this root's processes,

@@ -92,8 +92,8 @@ fn a_root_of_a_newer_berth_is_refused_unchanged() {
     assert_eq!(b.ok(&["volume", "ls", "-q"]), "vv");
 }
 
-/// Undoes migrations 5 and 6 (network configs and endpoint settings; the
-/// health column) of a fresh root: the root an older berth left. With
+/// Undoes migrations 5 to 8 (network configs and endpoint settings; the
+/// health column; image mounts; userns ranges) of a fresh root: the root an older berth left. With
 /// `keep_health`, migration 6 will fail (its column is there already).
 fn make_version_4(b: &Berth, keep_health: bool) {
     let conn = db(b);
@@ -104,7 +104,8 @@ fn make_version_4(b: &Berth, keep_health: bool) {
          ALTER TABLE container_networks DROP COLUMN settings;
          ALTER TABLE endpoints DROP COLUMN ipv6;
          ALTER TABLE endpoints DROP COLUMN settings;
-         DROP TABLE container_image_mounts;",
+         DROP TABLE container_image_mounts;
+         DROP TABLE container_userns;",
     );
     if !keep_health {
         sql.push_str("ALTER TABLE containers DROP COLUMN health;");
