@@ -98,6 +98,7 @@ fn table(flag: &str) -> Option<Flag> {
         "--ulimit" => Field(&["--ulimit", "nofile=1000:2000"], "{{json .HostConfig.Ulimits}}", "1000"),
         "--user" => Field(&["--user", "65534"], "{{.Config.User}}", "65534"),
         "--uts" => Field(&["--uts", "host"], "{{.HostConfig.UTSMode}}", "host"),
+        "--userns" => Field(&["--userns", "keep-id"], "{{.HostConfig.UsernsMode}}", "keep-id"),
         "--volume" => Field(&["--volume", "/walkvol"], "{{json .Mounts}}", "/walkvol"),
         "--volume-driver" => Field(&["--volume-driver", "local"], "{{.HostConfig.VolumeDriver}}", "local"),
         "--volumes-from" => Client("HostConfig.VolumesFrom: needs another container (walked through the API)"),
