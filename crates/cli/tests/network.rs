@@ -407,8 +407,32 @@ fn network_none_has_only_loopback_and_host_shares_the_hosts() {
     assert!(sees_link("host"));
     assert!(!sees_link("bridge"));
     drop(link);
-    // container:NAME joins the other container's namespace.
-    b.ok(&["run", "-d", "--name", "owner", "busybox", "sleep", "30"]);
+    // container:NAME joins the other container's namespace, and has its
+    // hostname and resolv.conf (as dockerd gives them).
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "owner",
+        "-h",
+        "ownerhost",
+        "--dns",
+        "10.9.8.7",
+        "busybox",
+        "sleep",
+        "30",
+    ]);
+    let names = b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:owner",
+        "busybox",
+        "sh",
+        "-c",
+        "hostname; cat /etc/hostname; grep nameserver /etc/resolv.conf",
+    ]);
+    assert_eq!(names, "ownerhost\nownerhost\nnameserver 10.9.8.7");
     let a = b.ok(&["exec", "owner", "cat", "/sys/class/net/eth0/address"]);
     let joined = b.ok(&[
         "run",

@@ -22,8 +22,8 @@
 //!
 //! # Streaming
 //! Exec, Attach and PortForward return URLs of a streaming server; the
-//! server is pluggable through [`StreamUrls`] (none by default: the calls
-//! are refused as unimplemented).
+//! server is pluggable through [`StreamUrls`]; `serve` starts
+//! berth-cri-stream's server over the engine ([`EngineStreams`]).
 
 mod authority;
 mod containers;
@@ -34,6 +34,7 @@ pub mod meta;
 mod runtime;
 mod sandbox;
 mod security;
+mod stream;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,7 +42,9 @@ use std::sync::Arc;
 use berth_engine::{Config, Engine};
 use tonic::Status;
 
+pub use berth_cri_stream::Config as StreamConfig;
 pub use k8s_cri::v1 as api;
+pub use stream::EngineStreams;
 
 /// The version of the CRI this server speaks.
 pub const CRI_VERSION: &str = "v1";
@@ -66,7 +69,9 @@ pub struct ServeOptions {
     pub listen: String,
     /// The image of pods' infra containers (pulled when missing).
     pub pause_image: String,
-    pub streaming: Option<Arc<dyn StreamUrls>>,
+    /// The streaming server's settings (`None`: Exec, Attach and
+    /// PortForward are refused).
+    pub streaming: Option<berth_cri_stream::Config>,
 }
 
 /// The CRI services over one state root.
@@ -109,7 +114,6 @@ impl Cri {
 
     fn streaming(&self) -> Result<&dyn StreamUrls, Status> {
         self.inner.streaming.as_deref().ok_or_else(|| {
-            // TODO(lead): wire berth-cri-stream's server here.
             error::unsupported("the streaming calls (Exec, Attach, PortForward) yet")
         })
     }
@@ -134,8 +138,21 @@ pub fn serve(options: ServeOptions) -> std::io::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let cri = Cri::new(options.config, options.pause_image, options.streaming);
     rt.block_on(async move {
+        let streaming: Option<Arc<dyn StreamUrls>> = match options.streaming {
+            Some(c) => {
+                let runtime = Arc::new(EngineStreams {
+                    config: options.config.clone(),
+                });
+                let server = berth_cri_stream::Server::start(c, runtime)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                tracing::info!("berth cri streaming on http://{}", server.local_addr());
+                Some(Arc::new(server))
+            }
+            None => None,
+        };
+        let cri = Cri::new(options.config, options.pause_image, streaming);
         let listener = bind(&path)?;
         tracing::info!("berth cri listening on unix://{}", path.display());
         let result = serve_on(cri, listener, shutdown()).await;

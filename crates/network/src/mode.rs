@@ -37,6 +37,19 @@ pub enum Namespace {
 }
 
 impl Namespace {
+    /// A TCP connection to `port` on the loopback of this namespace (the
+    /// CRI's port forwarding), made from a thread that entered it: the
+    /// socket stays in the namespace it was made in.
+    pub fn connect_loopback(&self, port: u16) -> std::io::Result<std::net::TcpStream> {
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        match self {
+            Namespace::Host => std::net::TcpStream::connect(address),
+            Namespace::Path(path) => {
+                crate::netlink::in_namespace(path, move || std::net::TcpStream::connect(address))
+            }
+        }
+    }
+
     /// The namespace of a running container, if it has one of its own.
     pub fn of_container(run_dir: &Path, container_id: &str) -> Option<Namespace> {
         netns::exists(run_dir, container_id)

@@ -16,6 +16,10 @@ pub struct CriArgs {
     /// command must wait until it is stopped
     #[arg(long, value_name = "IMAGE", default_value = berth_cri::DEFAULT_PAUSE_IMAGE)]
     pause_image: String,
+    /// Where the streaming server (exec, attach, port-forward) listens;
+    /// port 0 picks a free one
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    stream_address: std::net::SocketAddr,
 }
 
 pub fn cri(ctx: &Ctx, args: CriArgs) -> Result<i32> {
@@ -29,7 +33,10 @@ pub fn cri(ctx: &Ctx, args: CriArgs) -> Result<i32> {
         config: ctx.config(),
         listen: args.listen,
         pause_image: args.pause_image,
-        streaming: None,
+        streaming: Some(berth_cri::StreamConfig {
+            listen: args.stream_address,
+            ..berth_cri::StreamConfig::default()
+        }),
     })?;
     Ok(0)
 }

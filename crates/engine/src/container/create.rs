@@ -210,9 +210,17 @@ fn plan(store: &Store, default_runtime: &str, id: String, req: CreateRequest) ->
         ));
     }
 
+    let (hostname, domainname) = match (&req.hostname, create_network::joined_names(store, &host)?)
+    {
+        (None, Some(names)) => names,
+        (h, _) => (
+            h.clone().unwrap_or_else(|| id[..12].to_string()),
+            req.domainname.clone(),
+        ),
+    };
     let spec = ContainerSpec {
-        hostname: req.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
-        domainname: req.domainname.clone(),
+        hostname,
+        domainname,
         user,
         tty: req.tty,
         open_stdin: req.open_stdin,

@@ -126,6 +126,17 @@ fn endpoints(
     Ok(plan)
 }
 
+/// The hostname and domain name of the container whose network namespace
+/// `host` joins (`--network container:NAME`): Docker gives the joining
+/// container the other's names, so both answer `hostname` alike.
+pub(super) fn joined_names(store: &Store, host: &HostSpec) -> Result<Option<(String, String)>> {
+    let Mode::Container(other) = Mode::parse(&host.network_mode) else {
+        return Ok(None);
+    };
+    let other = model::find(store, &other).map_err(refused)?;
+    Ok(Some((other.spec.hostname, other.spec.domainname)))
+}
+
 /// The mode network's settings from `NetworkingConfig`, completed by what
 /// the request gave outside it (flags of the CLI, Docker's container-wide
 /// fields of older API versions): each field the endpoint config leaves

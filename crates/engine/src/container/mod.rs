@@ -21,6 +21,7 @@ pub(crate) mod leftovers;
 pub mod list;
 pub mod logs;
 mod pause;
+mod port_connect;
 pub mod prune;
 mod reconcile;
 mod removal;

@@ -44,6 +44,11 @@ pub(super) fn spec_input(
     let links = links::resolve(store, c, on_bridge)?;
     let host_gateway = host_gateway(store, sandbox);
     write_network_files(paths, c, sandbox, &links, &host_gateway)?;
+    if let berth_network::Mode::Container(other) =
+        berth_network::Mode::parse(&c.spec.host.network_mode)
+    {
+        share_network_files(store, paths, &other)?;
+    }
     let network = match &sandbox.namespace {
         berth_network::Namespace::Host => Namespace::Host,
         berth_network::Namespace::Path(path) => Namespace::Path(path.clone()),
@@ -399,6 +404,21 @@ fn write_network_files(
         let resolv = berth_network::resolv_conf(&base, &nameservers);
         std::fs::write(&paths.resolv_conf, resolv)
             .map_err(|e| ContainerError::io(&paths.resolv_conf, e))?;
+    }
+    Ok(())
+}
+
+/// `--network container:NAME`: the container sees NAME's /etc/hosts and
+/// /etc/resolv.conf, as Docker gives it NAME's files (it refuses `--dns`
+/// and `--add-host` with that mode).
+fn share_network_files(store: &Store, paths: &Paths, other: &str) -> Result<()> {
+    let other = model::find(store, other)?;
+    let theirs = Paths::of(store, &other.id);
+    for (from, to) in [
+        (&theirs.hosts, &paths.hosts),
+        (&theirs.resolv_conf, &paths.resolv_conf),
+    ] {
+        std::fs::copy(from, to).map_err(|e| ContainerError::io(from, e))?;
     }
     Ok(())
 }
