@@ -162,11 +162,35 @@ pub(crate) fn idmapped_tree(
 
 /// `struct mount_attr` of <linux/mount.h>.
 #[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
+pub(crate) struct MountAttr {
+    pub attr_set: u64,
+    pub attr_clr: u64,
+    pub propagation: u64,
+    pub userns_fd: u64,
+}
+
+/// mount_setattr(2) of `path` relative to `dirfd`.
+pub(crate) fn mount_setattr(
+    dirfd: libc::c_int,
+    path: &std::ffi::CStr,
+    flags: libc::c_int,
+    attr: &MountAttr,
+) -> std::io::Result<()> {
+    // SAFETY: a valid NUL-terminated path and a valid struct of the size given.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            dirfd,
+            path.as_ptr(),
+            flags as libc::c_uint,
+            attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
@@ -187,25 +211,13 @@ fn set_idmap(
     if recursive {
         flags |= libc::AT_RECURSIVE;
     }
-    // SAFETY: an empty NUL-terminated path, a valid struct of the size given.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            flags as libc::c_uint,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if r != 0 {
-        return Err(sys(
+    mount_setattr(tree.as_raw_fd(), c"", flags, &attr).map_err(|e| {
+        sys(
             "mount_setattr idmap (the kernel or this filesystem lacks idmapped mounts)",
             shown,
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+            e,
+        )
+    })
 }
 
 /// Binds `source` at `target` idmapped through `map`.

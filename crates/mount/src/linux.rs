@@ -170,14 +170,7 @@ impl Syscalls for Linux {
     }
 
     fn set_readonly_recursive(&self, target: &Path) -> Result<(), MountError> {
-        /// `struct mount_attr` of <linux/mount.h>.
-        #[repr(C)]
-        struct MountAttr {
-            attr_set: u64,
-            attr_clr: u64,
-            propagation: u64,
-            userns_fd: u64,
-        }
+        use crate::idmap::MountAttr;
         const MOUNT_ATTR_RDONLY: u64 = 0x1;
         let path = c_string(target.as_os_str().as_bytes(), target)?;
         let attr = MountAttr {
@@ -186,26 +179,13 @@ impl Syscalls for Linux {
             propagation: 0,
             userns_fd: 0,
         };
-        // SAFETY: mount_setattr reads `size_of::<MountAttr>()` bytes from a
-        // valid struct and a valid NUL-terminated path.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_mount_setattr,
-                libc::AT_FDCWD,
-                path.as_ptr(),
-                (libc::AT_RECURSIVE | libc::AT_SYMLINK_NOFOLLOW) as libc::c_uint,
-                &attr as *const MountAttr,
-                std::mem::size_of::<MountAttr>(),
-            )
-        };
-        if r != 0 {
-            return Err(sys_error(
-                "mount_setattr read-only",
-                target,
-                std::io::Error::last_os_error(),
-            ));
-        }
-        Ok(())
+        crate::idmap::mount_setattr(
+            libc::AT_FDCWD,
+            &path,
+            libc::AT_RECURSIVE | libc::AT_SYMLINK_NOFOLLOW,
+            &attr,
+        )
+        .map_err(|e| sys_error("mount_setattr read-only", target, e))
     }
 
     fn mount_overlay_idmapped(&self, o: &OverlayMount, map: &IdMap) -> Result<(), MountError> {

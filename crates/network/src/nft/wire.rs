@@ -7,7 +7,7 @@
 //! packet's bytes (or, for `meta`, `ct` and `fib` results, host order).
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFNL_MSG_BATCH_BEGIN: u16 = 16;
@@ -336,20 +336,8 @@ pub(crate) struct Rule {
 
 impl Socket {
     pub(crate) fn open() -> io::Result<Socket> {
-        // SAFETY: plain socket(2); the descriptor is owned from here on.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_NETFILTER,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd was just returned by socket(2), owned by nobody else.
         Ok(Socket {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            fd: crate::netlink::socket(libc::NETLINK_NETFILTER)?,
         })
     }
 
