@@ -530,12 +530,7 @@ impl OciRuntime for RuncCli {
                 // The runtime connects and sends the terminal's master during
                 // `create`; the listening socket queues it until we accept.
                 let console = ConsoleSocket::bind(bundle, "console.sock")?;
-                command
-                    .arg("--console-socket")
-                    .arg(console.path())
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
+                pass_terminal(&mut command, &console);
                 Some((console, size))
             }
         };
@@ -735,12 +730,7 @@ impl OciRuntime for RuncCli {
                 // read from it to the end: a runtime relaying it (crun 1.8)
                 // may lose what the process wrote just before exiting.
                 let console = ConsoleSocket::bind(&self.state_root, &files.console)?;
-                command
-                    .arg("--console-socket")
-                    .arg(console.path())
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
+                pass_terminal(&mut command, &console);
                 Some((console, size))
             }
         };
@@ -785,6 +775,17 @@ impl OciRuntime for RuncCli {
         self.run("update", &["update", "--resources", "-", id], Some(&json))
             .map(drop)
     }
+}
+
+/// The runtime sends the process's terminal over `console` (the process's
+/// stdio is that terminal, none of the runtime's own).
+fn pass_terminal(command: &mut Command, console: &ConsoleSocket) {
+    command
+        .arg("--console-socket")
+        .arg(console.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
 }
 
 #[cfg(test)]
