@@ -71,8 +71,19 @@ fn ruled_marker(bridge: &str) -> PathBuf {
 }
 
 /// Whether the bridge's only port is berth's keeper: no container uses it.
+/// Called when the store records no endpoint on it, so other ports may be
+/// the veths of containers that just stopped, which the kernel destroys in
+/// the background: they are waited for (up to [`DYING_VETHS_WAIT`]).
 pub(crate) fn only_kept(bridge: &str) -> bool {
-    ports(bridge) == [keeper_name(bridge)]
+    let keeper = [keeper_name(bridge)];
+    let deadline = Instant::now() + DYING_VETHS_WAIT;
+    loop {
+        let now = ports(bridge);
+        if now == keeper || !now.contains(&keeper[0]) || Instant::now() >= deadline {
+            return now == keeper;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Makes the network's bridge and its keeper unless they exist (two
