@@ -61,7 +61,9 @@ fn compose_with(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Output {
-    Command::new("docker-compose")
+    // Bounded: a step that hangs fails the test instead of the whole suite.
+    Command::new("timeout")
+        .args(["120", "docker-compose"])
         .current_dir(dir)
         .env("DOCKER_HOST", host)
         .envs(env.iter().copied())

@@ -83,6 +83,19 @@ pub fn end_quietly_on_closed_output() {
     }));
 }
 
+/// Starts from an empty signal mask whatever the parent left blocked (a CI
+/// harness may block SIGPIPE or SIGTERM): every process berth starts — the
+/// monitor, pasta, the runtime — inherits the mask, and a blocked SIGTERM
+/// would make `stop` and a container's teardown wait for their timeouts.
+pub fn unblock_signals() {
+    // SAFETY: an empty set of our own, given to pthread_sigmask.
+    unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
+}
+
 /// Dies of SIGPIPE if standard output or error is a pipe or socket whose
 /// reader is gone (the kernel reports POLLERR on such a write end);
 /// returns otherwise.
@@ -97,6 +110,8 @@ fn die_if_output_closed() {
     if ready <= 0 || !fds.iter().any(|p| p.revents & libc::POLLERR != 0) {
         return;
     }
+    // As Go's runtime dies of it: the default action restored, then raised
+    // (unblocked since `unblock_signals`).
     // SAFETY: restoring the default action and raising a signal touch no memory.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);

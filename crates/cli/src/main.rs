@@ -247,6 +247,7 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> anyhow::Result<i32> {
 }
 
 fn main() {
+    exit::unblock_signals();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

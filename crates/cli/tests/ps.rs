@@ -174,6 +174,24 @@ fn output_into_a_closed_pipe_ends_quietly_by_sigpipe() {
         assert_eq!(signal, Some(libc::SIGPIPE), "berth {args:?}: {stderr}");
         assert_eq!(stderr, "", "berth {args:?}");
     }
+    // The same from a parent that left SIGPIPE blocked (some CI harnesses
+    // do): a mask is inherited across exec, and a blocked SIGPIPE raised
+    // would only be pending.
+    let mut blocked = b.command(&["ps", "-a"]);
+    // SAFETY: only sigemptyset/sigaddset/pthread_sigmask between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut blocked, || {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGPIPE);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    assert_eq!(
+        into_closed_pipe(blocked),
+        (Some(libc::SIGPIPE), String::new())
+    );
     if common::dockerd_answers() {
         let mut docker = Command::new("docker");
         docker.args(["ps", "-a"]);

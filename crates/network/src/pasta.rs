@@ -137,10 +137,38 @@ pub(crate) fn stop(run_dir: &Path, container_id: &str) {
     let is_pasta = std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .is_ok_and(|comm| comm.starts_with("pasta") || comm.starts_with("passt"));
     if is_pasta {
-        // SAFETY: a signal to the pasta process this container started.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
+        end(pid);
     }
     let _ = std::fs::remove_file(&pid_file);
+}
+
+/// How long pasta has to leave after SIGTERM before it is killed.
+const STOP_WAIT_MS: i32 = 2000;
+
+/// Ends pasta and waits until it is gone, so the host ports it held are
+/// free when the container's removal returns (as Docker's proxies are).
+/// pasta daemonises (not our child): its exit is awaited on a pidfd.
+fn end(pid: i32) {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    // SAFETY: a signal to the pasta process this container started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    if fd < 0 {
+        return;
+    }
+    let mut poll = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd of ours; the descriptor is closed once, below.
+    unsafe {
+        if libc::poll(&mut poll, 1, STOP_WAIT_MS) == 0 {
+            libc::syscall(libc::SYS_pidfd_send_signal, fd, libc::SIGKILL, 0, 0);
+            libc::poll(&mut poll, 1, STOP_WAIT_MS);
+        }
+        libc::close(fd);
+    }
 }
 
 #[cfg(test)]

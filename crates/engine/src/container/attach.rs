@@ -196,6 +196,31 @@ enum Link {
     },
 }
 
+/// How long a session waits for a run it found over to be recorded so.
+const RECORDED_END_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits (up to [`RECORDED_END_WAIT`]) until `c`'s run, which its monitor
+/// has just said is over, is recorded over, so a client that attaches and
+/// then inspects (compose's dockerpty: "start again unless Running") sees
+/// the container stopped and starts the next run this session waits for.
+/// Without it, under load, a second attach could wait for a start that
+/// the client, still seeing Running, never made.
+fn await_recorded_end(store: &Store, c: &Container) {
+    let deadline = std::time::Instant::now() + RECORDED_END_WAIT;
+    let mut now = c.clone();
+    // The same run, still recorded running (a restart is a new start time).
+    let unrecorded = |now: &Container| {
+        now.state.status == berth_container::model::Status::Running
+            && now.state.started_at == c.state.started_at
+    };
+    while unrecorded(&now) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        if berth_container::model::reload(store, &mut now).is_err() {
+            return;
+        }
+    }
+}
+
 impl PendingAttachment {
     /// To `c`'s current run if its monitor answers, else to its next run.
     pub(crate) fn of(store: &Store, c: &Container) -> Result<PendingAttachment> {
@@ -226,8 +251,8 @@ impl PendingAttachment {
                 let greeting = protocol::read_frame(&mut stream);
                 let _ = stream.set_read_timeout(None);
                 match greeting {
-                    Ok(Some((ENDED, _))) | Ok(None) => {}
-                    Err(e) if e.kind() != io::ErrorKind::WouldBlock => {}
+                    Ok(Some((ENDED, _))) | Ok(None) => await_recorded_end(store, c),
+                    Err(e) if e.kind() != io::ErrorKind::WouldBlock => await_recorded_end(store, c),
                     // LIVE, or no answer in time: this run's session.
                     _ => {
                         return Ok(PendingAttachment {
