@@ -122,11 +122,13 @@ fn a_restart_that_cannot_start_shows_in_inspect_events_and_the_monitor_log() {
     std::fs::write(&refuse, b"").unwrap();
     std::fs::write(gate.join("exit"), b"").unwrap();
 
-    // The restart's `create` is refused: no command is waiting to hear it.
+    // The restart's `create` is refused (the runtime's words go to the log
+    // runc writes, so the error names the runtime and its call): no command
+    // is waiting to hear it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let error = loop {
         let error = b.ok(&["inspect", "-f", "{{.State.Error}}", &id]);
-        if error.contains("create refused by the test") {
+        if error.contains("runtime-refusing-create create failed") {
             break error;
         }
         assert!(
@@ -151,10 +153,16 @@ fn a_restart_that_cannot_start_shows_in_inspect_events_and_the_monitor_log() {
         .lines()
         .find(|l| l.starts_with(&id))
         .unwrap_or_else(|| panic!("no monitor_error event for {id}:\n{events}"));
-    assert!(line.contains("create refused by the test"), "{line}");
+    assert!(
+        line.contains("runtime-refusing-create create failed"),
+        "{line}"
+    );
     let log = std::fs::read_to_string(b.path().join("containers").join(&id).join("monitor.log"))
         .expect("monitor.log");
-    assert!(log.contains("create refused by the test"), "{log}");
+    assert!(
+        log.contains("runtime-refusing-create create failed"),
+        "{log}"
+    );
 
     // Once the runtime creates again, the policy's next restart clears it.
     std::fs::remove_file(gate.join("exit")).unwrap();
