@@ -149,7 +149,8 @@ fn push_and_pull_stream_bytes_per_layer_as_progress_detail() {
         assert_eq!(layer["id"].as_str().unwrap().len(), 12, "{layer}");
     }
 
-    server.berth_ok(&["rmi", &format!("{repo}:v1")]);
+    // Its layer gone too, so the pull downloads it.
+    server.berth_ok(&["rmi", &format!("{repo}:v1"), "busybox:latest"]);
     let pulled = progress_messages(&server, &format!("/images/create?fromImage={repo}&tag=v1"));
     let downloading = bytes_of(&pulled, "Downloading");
     // Each layer's bytes as they arrive, up to all of them, with the text
