@@ -37,6 +37,26 @@ fn refusing_runtime(dir: &Path, verb: &str) -> (PathBuf, PathBuf) {
     (script, refuse)
 }
 
+/// The last minute's `monitor_error` event of `id`: `ID ERROR`.
+fn monitor_error_event(b: &Berth, id: &str) -> String {
+    let events = b.ok(&[
+        "events",
+        "--since",
+        "1m",
+        "--until",
+        "0s",
+        "--filter",
+        "event=monitor_error",
+        "--format",
+        "{{.Actor.ID}} {{index .Actor.Attributes \"error\"}}",
+    ]);
+    events
+        .lines()
+        .find(|l| l.starts_with(id))
+        .unwrap_or_else(|| panic!("no monitor_error event for {id}:\n{events}"))
+        .to_string()
+}
+
 #[test]
 fn a_teardown_failure_after_exit_shows_in_inspect_events_and_the_monitor_log() {
     let b = Berth::with_busybox();
@@ -61,21 +81,7 @@ fn a_teardown_failure_after_exit_shows_in_inspect_events_and_the_monitor_log() {
     );
     assert_eq!(b.ok(&["inspect", "-f", "{{.State.ExitCode}}", &id]), "0");
 
-    let events = b.ok(&[
-        "events",
-        "--since",
-        "1m",
-        "--until",
-        "0s",
-        "--filter",
-        "event=monitor_error",
-        "--format",
-        "{{.Actor.ID}} {{index .Actor.Attributes \"error\"}}",
-    ]);
-    let line = events
-        .lines()
-        .find(|l| l.starts_with(&id))
-        .unwrap_or_else(|| panic!("no monitor_error event for {id}:\n{events}"));
+    let line = monitor_error_event(&b, &id);
     assert!(line.contains("delete refused by the test"), "{line}");
 
     let log = std::fs::read_to_string(b.path().join("containers").join(&id).join("monitor.log"))
@@ -138,21 +144,7 @@ fn a_restart_that_cannot_start_shows_in_inspect_events_and_the_monitor_log() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     assert!(!error.contains('\n'), "{error:?}");
-    let events = b.ok(&[
-        "events",
-        "--since",
-        "1m",
-        "--until",
-        "0s",
-        "--filter",
-        "event=monitor_error",
-        "--format",
-        "{{.Actor.ID}} {{index .Actor.Attributes \"error\"}}",
-    ]);
-    let line = events
-        .lines()
-        .find(|l| l.starts_with(&id))
-        .unwrap_or_else(|| panic!("no monitor_error event for {id}:\n{events}"));
+    let line = monitor_error_event(&b, &id);
     assert!(
         line.contains("runtime-refusing-create create failed"),
         "{line}"
