@@ -56,7 +56,17 @@ const MACHINE_FACTS: &[&str] = &[
     "BridgeNfIp6tables",
     "IndexServerAddress",
     "Driver",
-    "OSType",
+];
+
+/// What an unconfigured dockerd answers: berth's defaults are the same.
+const DEFAULTS: &[&str] = &[
+    "LoggingDriver",
+    "Debug",
+    "Isolation",
+    "GenericResources",
+    "Swarm",
+    "ExperimentalBuild",
+    "Labels",
 ];
 
 #[test]
@@ -68,7 +78,7 @@ fn info_matches_dockerd_field_by_field() {
     let server = Server::start();
     let berth = get_info(&server.socket);
     let docker = get_info(dockerd);
-    for key in MACHINE_FACTS {
+    for key in MACHINE_FACTS.iter().chain(DEFAULTS) {
         assert_eq!(berth[key], docker[key], "{key}");
     }
     for key in docker.as_object().unwrap().keys() {
@@ -80,7 +90,8 @@ fn info_matches_dockerd_field_by_field() {
     // The storage driver's facts, when both roots are on one filesystem.
     let docker_root = docker["DockerRootDir"].as_str().unwrap();
     if fs_type(server.root.path()) == fs_type(std::path::Path::new(docker_root)) {
-        for row in 0..2 {
+        // Backing filesystem, d_type, native overlay diff, userxattr.
+        for row in 0..4 {
             assert_eq!(
                 berth["DriverStatus"][row], docker["DriverStatus"][row],
                 "DriverStatus row {row}"
@@ -91,6 +102,17 @@ fn info_matches_dockerd_field_by_field() {
     if berth["Runtimes"].get("runc").is_some() {
         assert_eq!(berth["RuncCommit"], docker["RuncCommit"]);
     }
+    // The same confinement, by name (the profile is `builtin` as dockerd
+    // 23 and later name it; 20.10 says `default`).
+    let names = |info: &Value| -> Vec<String> {
+        info["SecurityOptions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o.as_str()?.split(',').next().map(String::from))
+            .collect()
+    };
+    assert_eq!(names(&berth), names(&docker));
     // dockerd's warnings are berth's too (berth adds its own).
     for warning in docker["Warnings"].as_array().into_iter().flatten() {
         assert!(

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
 
+use crate::cp_progress::{tar_size, CopyProgress, Counted};
 use crate::error::{ArchiveError, At};
 use crate::extract::{ExtractOptions, Extractor, Ownership, Parents};
 use crate::fsutil::fd_path;
@@ -416,8 +417,14 @@ impl CopyIn {
         &self.dst_dir
     }
 
-    /// Copies into the container root `root` (the one it was planned on).
-    pub fn run(self, root: &Path, copy_uid_gid: bool) -> Result<(), ArchiveError> {
+    /// Copies into the container root `root` (the one it was planned on),
+    /// reporting to `progress`.
+    pub fn run(
+        self,
+        root: &Path,
+        copy_uid_gid: bool,
+        progress: &dyn CopyProgress,
+    ) -> Result<(), ArchiveError> {
         let (source_dir, source_base) = split_path_dir_entry(&self.source);
         let source_dir_fd = rustix::fs::open(
             source_dir.as_str(),
@@ -426,10 +433,15 @@ impl CopyIn {
         )
         .at(&source_dir)?;
         let shown = PathBuf::from(&self.source);
+        progress.total(tar_size(
+            source_dir_fd.as_fd(),
+            source_base.as_ref(),
+            &shown,
+        )?);
         let top_name = self.top_name;
         pipe_through(
-            |writer| {
-                let mut packer = Packer::new(writer, false);
+            |inner| {
+                let mut packer = Packer::new(Counted { inner, progress }, false);
                 packer.add(
                     source_dir_fd.as_fd(),
                     source_base.as_ref(),
@@ -549,12 +561,14 @@ pub fn resolve_container_path(
     Ok(out)
 }
 
-/// `docker cp CTR:SRC HOST_DEST` out of the container root `root`.
+/// `docker cp CTR:SRC HOST_DEST` out of the container root `root`,
+/// reporting to `progress`.
 pub fn copy_from_root(
     root: &Path,
     src_in_root: &str,
     host_dest: &Path,
     follow_link: bool,
+    progress: &dyn CopyProgress,
 ) -> Result<(), ArchiveError> {
     let mut src_path = container_abs_path(src_in_root);
     let mut rebase_name = None;
@@ -579,8 +593,20 @@ pub fn copy_from_root(
     let located = locate(&root_fd, root, &src_path)?;
     let dest = PathBuf::from(&dst_dir);
     let parents = Parents::strict(&dest)?;
+    let leaf = located.leaf.as_deref().unwrap_or(".");
+    progress.total(tar_size(
+        located.dir.as_fd(),
+        leaf.as_ref(),
+        Path::new(&located.abs),
+    )?);
     pipe_through(
-        |writer| write_located(&located, &tar_top_name(&top_name), writer),
+        |inner| {
+            write_located(
+                &located,
+                &tar_top_name(&top_name),
+                Counted { inner, progress },
+            )
+        },
         |reader| {
             let mut extractor = Extractor::new(
                 dest.clone(),

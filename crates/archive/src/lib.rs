@@ -13,7 +13,8 @@
 //! - **tree tar**: a plain tar of a directory without whiteout translation ([`pack_tree`]), for `export` / `save`.
 //! - **changes**: `docker diff` of an upperdir against its lowerdirs ([`changes`]).
 //! - **cp**: Docker's `GET/PUT/HEAD /containers/{id}/archive` primitives ([`stat_in_root`], [`archive_path`],
-//!   [`extract_to_dir`]) and the docker CLI's SRC/DEST rules on top of them ([`plan_copy_into_root`], [`copy_from_root`]).
+//!   [`extract_to_dir`]) and the docker CLI's SRC/DEST rules on top of them ([`plan_copy_into_root`], [`copy_from_root`]),
+//!   which report their progress to a [`CopyProgress`].
 //! - **copy-up**: seeding a new volume with the image content at its mount point ([`copy_up`]).
 //! - **volume tar**: a volume's backup ([`pack_volume`] / [`unpack_volume`]): a tree tar with its root, holes kept
 //!   (GNU sparse entries), plain, gzip or zstd; **clone**: a tree copied file by file, reflinked where the
@@ -32,6 +33,7 @@
 mod clone;
 mod copyup;
 mod cp;
+mod cp_progress;
 mod diff;
 mod du;
 mod error;
@@ -50,6 +52,7 @@ pub use cp::{
     archive_path, copy_from_root, extract_to_dir, go_clean as clean_path, plan_copy_into_root,
     resolve_container_path, stat_in_root, CopyIn, PathStat,
 };
+pub use cp_progress::{CopyProgress, NoProgress};
 pub use diff::{changes, Change, ChangeKind};
 pub use du::disk_usage;
 pub use error::ArchiveError;

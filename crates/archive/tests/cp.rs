@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use berth_archive::{
     archive_path, copy_from_root, copy_up, extract_to_dir, stat_in_root, ArchiveError,
+    CopyProgress, NoProgress,
 };
 use common::*;
 use tar::EntryType;
@@ -246,8 +247,11 @@ fn copy_into_root(
     follow_link: bool,
     copy_uid_gid: bool,
 ) -> Result<(), berth_archive::ArchiveError> {
-    berth_archive::plan_copy_into_root(root, host_src, dest_in_root, follow_link)?
-        .run(root, copy_uid_gid)
+    berth_archive::plan_copy_into_root(root, host_src, dest_in_root, follow_link)?.run(
+        root,
+        copy_uid_gid,
+        &NoProgress,
+    )
 }
 
 #[test]
@@ -341,7 +345,14 @@ fn copy_from_root_follows_docker_cp_rules_and_never_writes_through_container_lin
     symlink("/tmp", f.root.join("etc/dir/nest/escape")).unwrap();
 
     // dir -> missing host path: created.
-    copy_from_root(&f.root, "/etc/dir", &f.host.join("copy"), false).unwrap();
+    copy_from_root(
+        &f.root,
+        "/etc/dir",
+        &f.host.join("copy"),
+        false,
+        &NoProgress,
+    )
+    .unwrap();
     assert_eq!(std::fs::read(f.host.join("copy/a")).unwrap(), b"a");
     assert_eq!(
         std::fs::read_link(f.host.join("copy/nest/escape")).unwrap(),
@@ -349,51 +360,86 @@ fn copy_from_root_follows_docker_cp_rules_and_never_writes_through_container_lin
         "kept as a link"
     );
     // file -> existing host dir.
-    copy_from_root(&f.root, "/etc/passwd", &f.host, false).unwrap();
+    copy_from_root(&f.root, "/etc/passwd", &f.host, false, &NoProgress).unwrap();
     assert_eq!(
         std::fs::read(f.host.join("passwd")).unwrap(),
         b"container passwd"
     );
     // dir/. -> existing host dir: content only.
     std::fs::create_dir(f.host.join("content")).unwrap();
-    copy_from_root(&f.root, "/etc/dir/.", &f.host.join("content"), false).unwrap();
+    copy_from_root(
+        &f.root,
+        "/etc/dir/.",
+        &f.host.join("content"),
+        false,
+        &NoProgress,
+    )
+    .unwrap();
     assert!(f.host.join("content/a").exists() && f.host.join("content/b").exists());
     // Through the container's /etc/evil -> / : the container's file, not the host's.
-    copy_from_root(&f.root, "/etc/evil/etc/passwd", &f.host.join("p2"), false).unwrap();
+    copy_from_root(
+        &f.root,
+        "/etc/evil/etc/passwd",
+        &f.host.join("p2"),
+        false,
+        &NoProgress,
+    )
+    .unwrap();
     assert_eq!(
         std::fs::read(f.host.join("p2")).unwrap(),
         b"container passwd"
     );
     // A symlink: copied as a link, or followed with -L (named after the link).
-    copy_from_root(&f.root, "/link", &f.host.join("l-asis"), false).unwrap();
+    copy_from_root(&f.root, "/link", &f.host.join("l-asis"), false, &NoProgress).unwrap();
     assert!(lmeta(&f.host.join("l-asis")).file_type().is_symlink());
-    copy_from_root(&f.root, "/link", &f.host.join("followed"), true).unwrap();
+    copy_from_root(
+        &f.root,
+        "/link",
+        &f.host.join("followed"),
+        true,
+        &NoProgress,
+    )
+    .unwrap();
     assert_eq!(
         std::fs::read(f.host.join("followed")).unwrap(),
         b"container passwd"
     );
     std::fs::create_dir(f.host.join("intodir")).unwrap();
-    copy_from_root(&f.root, "/link", &f.host.join("intodir"), true).unwrap();
+    copy_from_root(&f.root, "/link", &f.host.join("intodir"), true, &NoProgress).unwrap();
     assert_eq!(
         std::fs::read(f.host.join("intodir/link")).unwrap(),
         b"container passwd"
     );
     // Second copy of a dir over the host copy that now contains the container's link: merged, the link is
     // replaced rather than written through.
-    copy_from_root(&f.root, "/etc/dir", &f.host, false).unwrap();
-    copy_from_root(&f.root, "/etc/dir", &f.host, false).unwrap();
+    copy_from_root(&f.root, "/etc/dir", &f.host, false, &NoProgress).unwrap();
+    copy_from_root(&f.root, "/etc/dir", &f.host, false, &NoProgress).unwrap();
     assert!(lmeta(&f.host.join("dir/nest/escape"))
         .file_type()
         .is_symlink());
     // Errors.
     assert!(
-        copy_from_root(&f.root, "/missing", &f.host.join("m"), false)
+        copy_from_root(&f.root, "/missing", &f.host.join("m"), false, &NoProgress)
             .unwrap_err()
             .is_not_found()
     );
-    let error = copy_from_root(&f.root, "/etc/dir", &f.host.join("passwd"), false).unwrap_err();
+    let error = copy_from_root(
+        &f.root,
+        "/etc/dir",
+        &f.host.join("passwd"),
+        false,
+        &NoProgress,
+    )
+    .unwrap_err();
     assert_eq!(error.to_string(), "cannot copy directory");
-    let error = copy_from_root(&f.root, "/etc/passwd", &f.host.join("nodir/"), false).unwrap_err();
+    let error = copy_from_root(
+        &f.root,
+        "/etc/passwd",
+        &f.host.join("nodir/"),
+        false,
+        &NoProgress,
+    )
+    .unwrap_err();
     assert_eq!(error.to_string(), "no such directory");
     f.assert_contained();
 }
@@ -444,4 +490,63 @@ fn copy_up_preserves_ownership_and_never_leaves_root() {
     copy_up(&f.root, "/etc/evil/etc/dir", &empty).unwrap();
     assert_eq!(tree(&empty), vec!["a", "b"]);
     f.assert_contained();
+}
+
+/// Counts what a copy reports.
+#[derive(Default)]
+struct Recorded {
+    total: std::sync::atomic::AtomicU64,
+    copied: std::sync::atomic::AtomicU64,
+}
+
+impl CopyProgress for Recorded {
+    fn total(&self, bytes: u64) {
+        self.total.store(bytes, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn copied(&self, bytes: u64) {
+        self.copied
+            .fetch_add(bytes, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Recorded {
+    fn get(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (self.total.load(SeqCst), self.copied.load(SeqCst))
+    }
+}
+
+#[test]
+fn copies_report_the_stream_and_its_size_beforehand() {
+    let f = fixture();
+    let tree = f.host.join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("a"), vec![1u8; 300_000]).unwrap();
+    std::fs::write(tree.join("sub/b"), vec![2u8; 100_001]).unwrap();
+    symlink("a", tree.join("link")).unwrap();
+
+    let into = Recorded::default();
+    berth_archive::plan_copy_into_root(&f.root, &tree, "/tree-in", false)
+        .unwrap()
+        .run(&f.root, false, &into)
+        .unwrap();
+    let (total, copied) = into.get();
+    assert!(copied >= 400_001, "{copied}");
+    // The estimate is the stream's size but for extended headers.
+    assert!(
+        copied.abs_diff(total) <= 4096,
+        "total {total}, copied {copied}"
+    );
+
+    let out = Recorded::default();
+    copy_from_root(&f.root, "/tree-in", &f.host.join("tree-out"), false, &out).unwrap();
+    let (total, copied) = out.get();
+    assert!(
+        copied.abs_diff(total) <= 4096,
+        "total {total}, copied {copied}"
+    );
+    assert_eq!(
+        std::fs::read(f.host.join("tree-out/sub/b")).unwrap().len(),
+        100_001
+    );
 }

@@ -1,6 +1,6 @@
-//! Long byte streams (`save`, `load`, `volume export/import`) show their
-//! progress on a terminal (stderr) and nothing in pipes or with `-q`; stdout
-//! is never touched.
+//! Long byte streams (`save`, `load`, `volume export/import`, `cp`) show
+//! their progress on a terminal (stderr) and nothing in pipes or with `-q`;
+//! stdout is never touched.
 
 mod common;
 
@@ -95,4 +95,60 @@ fn volume_export_and_import_show_progress_on_a_terminal_only() {
     // In pipes: nothing on stderr.
     let r = b.run(&["volume", "import", "again", backup.to_str().unwrap()]);
     assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{}", r.stderr);
+}
+
+#[test]
+fn cp_shows_progress_both_ways_on_a_terminal_only() {
+    let b = Berth::with_busybox();
+    b.ok(&["create", "--name", "box", "busybox", "true"]);
+    let tree = b.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    for (i, size) in [3 << 20, 1 << 20, 12345].into_iter().enumerate() {
+        std::fs::write(tree.join(format!("sub/f{i}")), vec![i as u8; size]).unwrap();
+    }
+
+    // Into the container: the bar (its total known beforehand), then the
+    // docker CLI's last line.
+    let shown = on_a_terminal(&b, &format!("cp {} box:/copied", tree.display()));
+    let bar = shown
+        .lines()
+        .rev()
+        .find(|l| l.contains("Copying to container ["))
+        .unwrap_or_else(|| panic!("no progress on the terminal:\n{shown}"));
+    assert!(bar.contains("MiB/4.") && bar.contains("MiB"), "{bar}");
+    assert!(
+        shown.contains("Successfully copied 4.2") && shown.contains("MB to box:/copied"),
+        "{shown}"
+    );
+
+    // Out of it.
+    let out = b.path().join("out");
+    let shown = on_a_terminal(&b, &format!("cp box:/copied {}", out.display()));
+    assert!(shown.contains("Copying from container ["), "{shown}");
+    assert!(
+        shown.contains(&format!("MB to {}", out.display())),
+        "{shown}"
+    );
+    assert_eq!(
+        std::fs::metadata(out.join("sub/f0")).unwrap().len(),
+        3 << 20
+    );
+
+    // `-q` on a terminal, and pipes: nothing.
+    let quiet = b.path().join("quiet");
+    let shown = on_a_terminal(&b, &format!("cp -q box:/copied {}", quiet.display()));
+    assert!(
+        !shown.contains("Copying") && !shown.contains("Successfully"),
+        "{shown}"
+    );
+    assert!(quiet.join("sub/f1").exists());
+    let r = b.run(&["cp", tree.to_str().unwrap(), "box:/again"]);
+    assert_eq!((r.code, r.stderr.as_str(), r.stdout.as_str()), (0, "", ""));
+    let piped = b.path().join("piped");
+    let r = b.run(&["cp", "box:/again", piped.to_str().unwrap()]);
+    assert_eq!((r.code, r.stderr.as_str(), r.stdout.as_str()), (0, "", ""));
+    assert_eq!(
+        std::fs::metadata(piped.join("sub/f2")).unwrap().len(),
+        12345
+    );
 }

@@ -30,6 +30,7 @@ mod containers;
 pub mod error;
 mod exec;
 mod images;
+mod log;
 pub mod meta;
 mod runtime;
 mod sandbox;
@@ -203,6 +204,7 @@ pub async fn serve_on(
     let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener)
         .map(|conn| conn.map(authority::Tolerant::new));
     tonic::transport::Server::builder()
+        .layer(log::LogLayer)
         .add_service(RuntimeServiceServer::new(cri.clone()))
         .add_service(ImageServiceServer::new(cri))
         .serve_with_incoming_shutdown(incoming, stop)

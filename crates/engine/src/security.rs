@@ -1,6 +1,7 @@
 //! How this host confines containers, as `info` reports it: dockerd's
 //! `SecurityOptions` (seccomp with Docker's builtin profile where the kernel
-//! filters system calls, AppArmor where it is enabled) and warnings, in
+//! filters system calls, AppArmor where it is enabled, rootless, a private
+//! cgroup namespace by default on cgroup v2) and warnings, in
 //! dockerd's form, about what is missing and about container-escape CVEs of
 //! the installed OCI runtime.
 
@@ -17,10 +18,17 @@ pub struct HostSecurity {
 pub fn host_security(runtime: &str) -> HostSecurity {
     let mut warnings = berth_runtime::host_warnings();
     warnings.extend(berth_runtime::runtime_warnings(runtime));
-    HostSecurity {
-        options: berth_runtime::security_options(),
-        warnings,
+    let mut options = berth_runtime::security_options();
+    // dockerd's order after seccomp: `userns` (a daemon-wide remap, which
+    // berth has not: `--userns` is per container), `rootless`, `cgroupns`
+    // (containers get a private cgroup namespace by default, cgroup v2).
+    if crate::rootless::active() {
+        options.push("name=rootless".to_string());
     }
+    if berth_runtime::cgroup_v2_unified() {
+        options.push("name=cgroupns".to_string());
+    }
+    HostSecurity { options, warnings }
 }
 
 /// The paths an unprivileged container sees masked and read-only, as

@@ -20,15 +20,14 @@ pub struct CriArgs {
     /// port 0 picks a free one
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     stream_address: std::net::SocketAddr,
+    #[command(flatten)]
+    log: super::server_log::LogArgs,
 }
 
 pub fn cri(ctx: &Ctx, args: CriArgs) -> Result<i32> {
     // A root refused as a whole exits as every command does (125).
     ctx.engine()?;
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    super::server_log::init(&args.log);
     berth_cri::serve(berth_cri::ServeOptions {
         config: ctx.config(),
         listen: args.listen,

@@ -15,6 +15,7 @@ pub mod resources;
 pub mod search;
 pub mod security_opt;
 pub mod serve;
+pub mod server_log;
 pub mod system;
 pub mod update;
 pub mod volume;

@@ -64,12 +64,20 @@ pub struct Server {
     pub socket: PathBuf,
     child: Option<Child>,
     pub isolation: isolation::Isolation,
+    /// Flags of `berth cri` beyond the socket and pause image.
+    args: Vec<String>,
 }
 
 impl Server {
     /// A new root with busybox:latest and the pause image (busybox
     /// sleeping), served by `berth cri` on `<root>/cri.sock`.
     pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// As [`Server::start`], with `args` for `berth cri` (its log is
+    /// [`Server::log`]).
+    pub fn start_with(args: &[&str]) -> Server {
         let isolation = isolation::Isolation::acquire();
         let root = tempfile::Builder::new()
             .prefix("berth-cri-")
@@ -81,6 +89,7 @@ impl Server {
             socket,
             child: None,
             isolation,
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         server.import("CMD [\"sh\"]", "busybox:latest");
         server.import("ENTRYPOINT [\"sleep\", \"2147483647\"]", PAUSE);
@@ -104,10 +113,11 @@ impl Server {
             .arg("--listen")
             .arg(format!("unix://{}", self.socket.display()))
             .args(["--pause-image", PAUSE])
+            .args(&self.args)
             .envs(self.isolation.env())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(self.log_path()).expect("cri.log"))
             .spawn()
             .expect("spawn berth cri");
         self.child = Some(child);
@@ -116,6 +126,11 @@ impl Server {
             assert!(Instant::now() < deadline, "berth cri did not come up");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Where `berth cri`'s stderr (its log) goes.
+    pub fn log_path(&self) -> PathBuf {
+        self.root.path().join("cri.log")
     }
 
     /// SIGTERM, then waits; returns whether it exited cleanly.

@@ -25,7 +25,7 @@ use berth_error::ErrorKind;
 use berth_mount::Linux;
 use berth_store::Store;
 
-pub use berth_archive::PathStat;
+pub use berth_archive::{CopyProgress, PathStat};
 
 use super::exec::live_root;
 use super::reconcile::lookup_settled;
@@ -173,34 +173,38 @@ fn with_root<T>(
 }
 
 impl Engine {
-    /// `cp HOST_PATH CONTAINER:PATH`; the mount written into, if any.
+    /// `cp HOST_PATH CONTAINER:PATH`, reporting to `progress`; the mount
+    /// written into, if any.
     pub fn container_copy_in(
         &mut self,
         reference: &str,
         host_src: &Path,
         dest: &str,
         opts: CopyOptions,
+        progress: &dyn CopyProgress,
     ) -> crate::Result<Option<CopyMount>> {
         with_root(&mut self.store, &self.config.run_dir, reference, |at| {
             let plan =
                 berth_archive::plan_copy_into_root(at.root, host_src, dest, opts.follow_link)?;
             let dir = berth_archive::resolve_container_path(at.root, plan.extraction_dir(), true)?;
             let mount = at.destination_mount(&dir)?;
-            plan.run(at.root, opts.archive)?;
+            plan.run(at.root, opts.archive, progress)?;
             Ok(mount)
         })
     }
 
-    /// `cp CONTAINER:PATH HOST_PATH`; the mount read from, if any.
+    /// `cp CONTAINER:PATH HOST_PATH`, reporting to `progress`; the mount
+    /// read from, if any.
     pub fn container_copy_out(
         &mut self,
         reference: &str,
         src: &str,
         host_dest: &Path,
         opts: CopyOptions,
+        progress: &dyn CopyProgress,
     ) -> crate::Result<Option<CopyMount>> {
         with_root(&mut self.store, &self.config.run_dir, reference, |at| {
-            berth_archive::copy_from_root(at.root, src, host_dest, opts.follow_link)?;
+            berth_archive::copy_from_root(at.root, src, host_dest, opts.follow_link, progress)?;
             let path = berth_archive::resolve_container_path(at.root, src, opts.follow_link)?;
             Ok(at.source_mount(&path))
         })

@@ -304,6 +304,9 @@ impl Monitor {
                         self.notify_exit(end.code);
                         return Ok(());
                     }
+                    // A restart that could not start: no caller hears it,
+                    // so it goes where a failure after start goes.
+                    self.record_failure(&end.error);
                     end
                 }
             };

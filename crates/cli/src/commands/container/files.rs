@@ -51,7 +51,11 @@ pub fn cp(ctx: &Ctx, args: CpArgs) -> Result<i32> {
                 let out = std::io::stdout().lock();
                 engine.container_archive_out(container, path, opts, out)?
             } else {
-                engine.container_copy_out(container, path, args.dest.as_ref(), opts)?
+                let bar = crate::progress::Copy::new("Copying from container", args.quiet);
+                let mount =
+                    engine.container_copy_out(container, path, args.dest.as_ref(), opts, &bar)?;
+                bar.finish(&args.dest);
+                mount
             };
             note_mount("from", mount);
         }
@@ -64,7 +68,10 @@ pub fn cp(ctx: &Ctx, args: CpArgs) -> Result<i32> {
                 if std::fs::symlink_metadata(&src).is_err() {
                     bail!("lstat {}: no such file or directory", src.display());
                 }
-                engine.container_copy_in(container, &src, path, opts)?
+                let bar = crate::progress::Copy::new("Copying to container", args.quiet);
+                let mount = engine.container_copy_in(container, &src, path, opts, &bar)?;
+                bar.finish(&args.dest);
+                mount
             };
             note_mount("into", mount);
         }
