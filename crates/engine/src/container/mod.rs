@@ -52,8 +52,9 @@ use crate::{Engine, Result};
 /// Status changes the engine itself makes outside the operations' files
 /// (the monitor, the builder's step containers, `ps`).
 pub(crate) mod lifecycle {
+    pub(crate) use super::pause::freezer_change_killed;
     pub(crate) use super::reconcile::{lookup, reconcile};
-    pub(crate) use super::removal::{removal_lock, remove_stopped};
+    pub(crate) use super::removal::{removal_lock, remove_own, remove_stopped};
     pub(crate) use super::rm::remove;
     pub(crate) use super::start::start;
     pub(crate) use super::wait::until_stopped;
