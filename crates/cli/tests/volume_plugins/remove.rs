@@ -2,11 +2,29 @@
 //! transaction, and no container takes the volume meanwhile; its Source in
 //! `inspect` and `info`'s Plugins.Volume name the plugin as dockerd's do.
 
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::volume_plugins::recorder::{Answer, Recorder};
 use crate::{Host, PLUGIN_TIMEOUT};
+
+/// `volume rm VOLUME` (the plugin's deadline `timeout` seconds), once it
+/// has asked the plugin to remove it.
+fn rm_under_way(h: &Host, rec: &Recorder, volume: &str, timeout: &str) -> Child {
+    let rm = h
+        .command(&["volume", "rm", volume])
+        .env(PLUGIN_TIMEOUT, timeout)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rec.calls_of("Remove").is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(rec.calls_of("Remove").len(), 1);
+    rm
+}
 
 #[test]
 fn a_hung_plugin_remove_blocks_no_other_command_and_a_crash_leaves_it_listed() {
@@ -28,18 +46,7 @@ fn a_hung_plugin_remove_blocks_no_other_command_and_a_crash_leaves_it_listed() {
 
     // A Remove that hangs holds no lock: other commands go on meanwhile.
     rec.answer("Remove", Answer::Hang);
-    let rm = h
-        .command(&["volume", "rm", "hv"])
-        .env(PLUGIN_TIMEOUT, "6")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while rec.calls_of("Remove").is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(rec.calls_of("Remove").len(), 1);
+    let rm = rm_under_way(&h, &rec, "hv", "6");
     let started = Instant::now();
     h.ok(&["volume", "create", "meanwhile"]);
     assert!(
@@ -90,17 +97,7 @@ fn no_container_takes_a_volume_its_plugin_is_removing() {
         "echo kept > /x/f",
     ]);
     rec.answer("Remove", Answer::After(Duration::from_secs(3)));
-    let rm = h
-        .command(&["volume", "rm", "rv"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while rec.calls_of("Remove").is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(rec.calls_of("Remove").len(), 1);
+    let rm = rm_under_way(&h, &rec, "rv", "5");
     // The plugin is deleting the data: a container created now would find
     // it gone (or the removal would fail after the data went).
     let (code, err) = h.fails(&["create", "--name", "late", "-v", "rv:/x", "busybox", "true"]);

@@ -73,7 +73,7 @@ pub fn reconcile(store: &mut Store, run_dir: &Path, c: &mut Container) -> Result
     let paths = Paths::of(store, &c.id);
     if FileLock::is_held(&paths.monitor_lock) {
         // A pause or unpause killed between the freezer and its record.
-        return super::pause::settle(store, run_dir, c);
+        return super::freezer::settle(store, run_dir, c);
     }
     if !c.state.status.has_monitor() && leftovers::find(store, run_dir, &c.id).is_empty() {
         return Ok(());
