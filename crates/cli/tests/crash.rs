@@ -131,12 +131,20 @@ fn killed_before_cleanup(at: &str) {
     );
     assert!(status.success(), "{at}");
     let id = id_of(&b, "c1");
-    // The next command sees the monitor gone and repairs the container.
+    // The monitor records the exit before its cleanup: wait until it is
+    // gone (killed at the crash point), then the next command sees that
+    // and repairs the container.
+    let lock = b.path().join("containers").join(&id).join("monitor.lock");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while b.ok(&["inspect", "-f", "{{.State.Status}}", "c1"]) != "exited" {
-        assert!(Instant::now() < deadline, "{at}: never exited");
+    while berth_store::FileLock::is_held(&lock) {
+        assert!(Instant::now() < deadline, "{at}: the monitor never died");
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert_eq!(
+        b.ok(&["inspect", "-f", "{{.State.Status}}", "c1"]),
+        "exited",
+        "{at}"
+    );
     assert_clean(&b, at);
     b.ok(&["rm", "c1"]);
     assert_clean(&b, at);

@@ -513,11 +513,14 @@ pub fn reload(store: &Store, c: &mut Container) -> Result<(), ContainerError> {
 }
 
 /// Inserts a new container with its layer and volume references in one
-/// transaction. A name already taken is reported as Docker does.
+/// transaction. A name already taken is reported as Docker does; a volume
+/// (in `volumes_dir`) whose removal has begun is refused (the write lock
+/// orders this with `volume rm`'s first transaction).
 pub fn insert(
     tx: &rusqlite::Transaction,
     c: &Container,
     layer_chain_ids: &[String],
+    volumes_dir: &Path,
 ) -> Result<(), ContainerError> {
     let taken: Option<String> = tx
         .query_row(
@@ -548,6 +551,7 @@ pub fn insert(
         )?;
     }
     for m in c.spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
+        berth_volume::refuse_removing(volumes_dir, &m.name)?;
         tx.execute(
             "INSERT INTO container_volumes (container_id, destination, volume_name) VALUES (?1, ?2, ?3)",
             params![c.id, m.destination, m.name],

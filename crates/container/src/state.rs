@@ -356,7 +356,10 @@ mod tests {
             },
             state: State::created(),
         };
-        store.write(|tx| model::insert(tx, &c, &[])).unwrap();
+        let volumes = store.volumes_dir();
+        store
+            .write(|tx| model::insert(tx, &c, &[], &volumes))
+            .unwrap();
         let id = c.id;
         (dir, store, id)
     }

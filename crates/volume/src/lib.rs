@@ -56,7 +56,7 @@ use std::path::{Path, PathBuf};
 
 use berth_mount::{Linux, Syscalls};
 use berth_store::rusqlite::{self, params, OptionalExtension};
-use berth_store::{LockError, Store, StoreError};
+use berth_store::{FileLock, LockError, Store, StoreError};
 
 pub use copy::{create_filled, rename_in};
 pub use driver::{Capabilities, Scope, VolumeDriver};
@@ -123,6 +123,9 @@ pub enum VolumeError {
     /// `volume clone` / `volume rename` to a name a volume has.
     #[error("volume {0} already exists")]
     Exists(String),
+    /// A volume whose removal runs (or was killed before its commit).
+    #[error("volume {0} is being removed")]
+    Removing(String),
     #[error("remove {name}: volume is in use - [{}]", containers.join(", "))]
     InUse {
         name: String,
@@ -195,6 +198,7 @@ impl berth_error::HasKind for VolumeError {
         match self {
             VolumeError::NotFound(_) => ErrorKind::NotFound,
             VolumeError::InUse { .. }
+            | VolumeError::Removing(_)
             | VolumeError::Exists(_)
             | VolumeError::DriverConflict { .. } => ErrorKind::Conflict,
             VolumeError::Plugin {
@@ -505,29 +509,37 @@ pub fn remove(store: &mut Store, name: &str, force: bool) -> Result<(), VolumeEr
 fn remove_unused(store: &mut Store, name: &str, purge: bool) -> Result<(), VolumeError> {
     let dir = volume_dir(store, name);
     let trash = trash_path(&store.volumes_dir(), name);
-    let mark = dir.join(REMOVING_MARK);
+    let mark_path = dir.join(REMOVING_MARK);
     // A plugin's Remove may take up to its timeout: it is asked between two
-    // transactions, not inside one, so a hung plugin holds no lock. A mark
-    // in the volume's directory says the plugin is being asked: a retry
-    // after a crash accepts the plugin's refusal (the volume may be gone
-    // there already). A crash anywhere leaves the volume listed or gone.
-    let driver_name = store.write(|tx| {
+    // transactions, not inside one, so a hung plugin holds no lock. The
+    // mark in the volume's directory, held while the plugin is asked, is
+    // made in the first transaction: a container created after it commits
+    // is refused the volume ([`refuse_removing`]), so none takes a volume
+    // whose data the plugin may be deleting. A retry after a crash (the
+    // mark there, nobody holding it) accepts the plugin's refusal (the
+    // volume may be gone there already). A crash anywhere leaves the
+    // volume listed (and refused to containers) or gone.
+    let (driver_name, mark) = store.write(|tx| {
         let driver_name = unused_driver(tx, name)?;
         if driver_name == LOCAL_DRIVER {
             delete_row(tx, name, &driver_name, &dir, &trash)?;
+            return Ok::<_, VolumeError>((driver_name, None));
         }
-        Ok::<_, VolumeError>(driver_name)
+        let retry = mark_path.exists();
+        let mark = FileLock::try_acquire(&mark_path).map_err(|e| match e {
+            LockError::WouldBlock { .. } => VolumeError::Removing(name.to_string()),
+            e => e.into(),
+        })?;
+        Ok((driver_name, Some((mark, retry))))
     })?;
-    if driver_name != LOCAL_DRIVER {
-        let retry = mark.exists();
-        std::fs::write(&mark, "").map_err(|e| VolumeError::io(&mark, e))?;
+    if let Some((mark, retry)) = mark {
         let removed = driver_for(&driver_name, &Linux).and_then(|d| d.remove(name, &dir));
         berth_store::crash::point("volume-rm", "after-plugin-remove");
         match removed {
             Ok(()) => {}
             Err(_) if purge || retry => {}
             Err(e) => {
-                let _ = std::fs::remove_file(&mark);
+                mark.remove();
                 return Err(match e {
                     VolumeError::Plugin { .. }
                     | VolumeError::NoSuchDriver(_)
@@ -540,17 +552,45 @@ fn remove_unused(store: &mut Store, name: &str, purge: bool) -> Result<(), Volum
                 });
             }
         }
+        // Still held: moved to the trash with the directory.
         store.write(|tx| {
             let driver_name = unused_driver(tx, name)?;
             delete_row(tx, name, &driver_name, &dir, &trash)
         })?;
+        drop(mark);
     }
     berth_store::crash::point("volume-rm", "after-commit");
     delete_tree(name, &trash)
 }
 
-/// A plugin volume's directory holds this while its removal runs.
+/// A plugin volume's directory holds this while its removal runs (a lock
+/// its remover holds; left behind, unheld, by a removal killed before its
+/// commit).
 const REMOVING_MARK: &str = ".removing";
+
+/// Refuses volume `name` (in `volumes_dir`) to a container while its
+/// removal runs or was killed before its commit: called inside the
+/// transaction that records the container's use of it.
+pub fn refuse_removing(volumes_dir: &Path, name: &str) -> Result<(), VolumeError> {
+    if volumes_dir.join(name).join(REMOVING_MARK).exists() {
+        return Err(VolumeError::Removing(name.to_string()));
+    }
+    Ok(())
+}
+
+/// Plugin volumes whose removal was killed before its commit (the mark
+/// there, nobody holding it): what `volume rm` of them would finish.
+pub(crate) fn interrupted_plugin_removals(store: &Store) -> Result<Vec<String>, VolumeError> {
+    Ok(list(store)?
+        .into_iter()
+        .filter(|v| v.driver != LOCAL_DRIVER)
+        .filter(|v| {
+            let mark = volume_dir(store, &v.name).join(REMOVING_MARK);
+            mark.exists() && !FileLock::is_held(&mark)
+        })
+        .map(|v| v.name)
+        .collect())
+}
 
 /// The driver of volume `name`, if it exists and no container uses it.
 fn unused_driver(tx: &rusqlite::Connection, name: &str) -> Result<String, VolumeError> {

@@ -214,6 +214,8 @@ fn register(
 /// in the trash) and directories without a row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Unfinished {
+    /// Entries in the trash, and the marks of plugin volumes whose removal
+    /// was killed before its commit (finished by a repair).
     pub trash: Vec<PathBuf>,
     /// Orphans holding data (registered again by a repair).
     pub orphans_with_data: Vec<String>,
@@ -249,6 +251,11 @@ pub fn unfinished(store: &Store) -> Result<Unfinished, VolumeError> {
             found.missing_dirs.push(volume.name);
         }
     }
+    found.trash.extend(
+        crate::interrupted_plugin_removals(store)?
+            .into_iter()
+            .map(|name| volumes.join(name).join(crate::REMOVING_MARK)),
+    );
     Ok(found)
 }
 
@@ -257,6 +264,11 @@ pub fn unfinished(store: &Store) -> Result<Unfinished, VolumeError> {
 /// missing data directory of a row again, empty.
 pub fn repair(store: &mut Store) -> Result<(), VolumeError> {
     recover(store)?;
+    // A plugin volume's removal killed before its commit is finished, as
+    // `volume rm` again would: the plugin may have deleted its data.
+    for name in crate::interrupted_plugin_removals(store)? {
+        crate::remove(store, &name, true)?;
+    }
     for volume in crate::list(store)? {
         if volume.mountpoint.exists() {
             continue;

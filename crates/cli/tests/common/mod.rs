@@ -7,6 +7,7 @@ pub mod crash;
 pub mod isolation;
 pub mod net;
 pub mod registry;
+pub mod serve;
 pub mod storage;
 pub mod terminal;
 

@@ -19,6 +19,8 @@ pub enum Answer {
     Refuse(String),
     Hang,
     Die,
+    /// Answers as [`Answer::Normal`] after this long.
+    After(Duration),
 }
 
 #[derive(Default)]
@@ -203,6 +205,10 @@ fn serve(conn: UnixStream, state: &Mutex<State>, base: &Path) {
             Answer::Die => return,
             Answer::Refuse(err) => json!({ "Err": err }),
             Answer::Normal => normal(&short, &body, state, base),
+            Answer::After(delay) => {
+                std::thread::sleep(delay);
+                normal(&short, &body, state, base)
+            }
         };
         let text = reply.to_string();
         let head = format!(

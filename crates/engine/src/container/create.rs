@@ -731,8 +731,9 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
         let _claim = store.claim_container_dir(&container.id)?;
         std::fs::rename(&staging, &final_dir).map_err(|e| ContainerError::io(&final_dir, e))?;
         crash::point("create", "after-rename");
+        let volumes_dir = store.volumes_dir();
         let inserted = store.write(|tx| {
-            model::insert(tx, &container, &layer_chain_ids)?;
+            model::insert(tx, &container, &layer_chain_ids, &volumes_dir)?;
             super::userns::record(tx, &container.id, &userns)?;
             for (destination, held) in &image_mounts {
                 berth_image::mounts::hold(tx, &container.id, destination, held)?;

@@ -16,6 +16,7 @@ pub mod exec_instances;
 pub mod exec_start;
 mod exec_terminals;
 mod export;
+mod freezer;
 mod kill;
 pub(crate) mod leftovers;
 pub mod list;
@@ -52,8 +53,9 @@ use crate::{Engine, Result};
 /// Status changes the engine itself makes outside the operations' files
 /// (the monitor, the builder's step containers, `ps`).
 pub(crate) mod lifecycle {
+    pub(crate) use super::freezer::freezer_change_killed;
     pub(crate) use super::reconcile::{lookup, reconcile};
-    pub(crate) use super::removal::{removal_lock, remove_stopped};
+    pub(crate) use super::removal::{removal_lock, remove_own, remove_stopped};
     pub(crate) use super::rm::remove;
     pub(crate) use super::start::start;
     pub(crate) use super::wait::until_stopped;

@@ -3,12 +3,11 @@
 use std::path::Path;
 
 use berth_container::model::{Container, Status};
-use berth_container::state::{self, Transition};
 use berth_container::ContainerError;
 use berth_store::Store;
 
+use super::freezer::change;
 use super::reconcile::lookup;
-use super::runtime::runtime_of;
 use crate::{Engine, Result};
 
 /// Freezes a running `c` and records it paused (Docker's `pause` event).
@@ -17,8 +16,7 @@ pub(super) fn pause(
     run_dir: &Path,
     c: &Container,
 ) -> berth_container::Result<()> {
-    runtime_of(c, run_dir)?.pause(&c.id)?;
-    store.write(|tx| state::transition(tx, &c.id, Transition::Pause))
+    change(store, run_dir, c, true)
 }
 
 /// Thaws a paused `c` and records it running (Docker's `unpause` event).
@@ -27,8 +25,7 @@ pub(super) fn unpause(
     run_dir: &Path,
     c: &Container,
 ) -> berth_container::Result<()> {
-    runtime_of(c, run_dir)?.resume(&c.id)?;
-    store.write(|tx| state::transition(tx, &c.id, Transition::Unpause))
+    change(store, run_dir, c, false)
 }
 
 impl Engine {

@@ -63,15 +63,17 @@ pub(crate) fn tearing_down(store: &Store, c: &Container) -> bool {
 /// directory (the runtime's state, the namespace).
 pub fn reconcile(store: &mut Store, run_dir: &Path, c: &mut Container) -> Result<()> {
     if c.state.status == Status::Removing {
-        // Another process may be removing it right now: leave it to that one.
+        // Another process may be removing it (or a monitor running it)
+        // right now: leave it to that one.
         return match remove_stopped(store, run_dir, c, false) {
             Err(ContainerError::Conflict(_)) => Ok(()),
-            other => other,
+            other => other.map(|_| ()),
         };
     }
     let paths = Paths::of(store, &c.id);
     if FileLock::is_held(&paths.monitor_lock) {
-        return Ok(());
+        // A pause or unpause killed between the freezer and its record.
+        return super::freezer::settle(store, run_dir, c);
     }
     if !c.state.status.has_monitor() && leftovers::find(store, run_dir, &c.id).is_empty() {
         return Ok(());

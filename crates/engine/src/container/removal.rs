@@ -12,6 +12,18 @@ use berth_store::{crash, FileLock, LockError, Store};
 
 use super::{leftovers, volumes};
 
+/// Whether a command's removal happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum Removal {
+    /// Removed (or found removed by another process).
+    Done,
+    /// A monitor runs the container: it is being started (a `start`
+    /// racing the removal) or its run is being torn down. Nothing was
+    /// changed; the caller waits for it to settle and looks again.
+    MonitorRuns,
+}
+
 /// Removes a container that has no monitor: what a run left torn down
 /// (a container created but never started, or whose monitor died during
 /// setup, has a namespace, leases, runtime state to go), rootfs unmounted,
@@ -23,25 +35,56 @@ use super::{leftovers, volumes};
 ///
 /// One process removes a container at a time, holding its removal lock: a
 /// second `rm` gets Docker's conflict, `reconcile` leaves the container to
-/// the holder, and a container already gone is removed.
+/// the holder, and a container already gone is removed. The container's
+/// monitor lock is taken before anything changes and held to the end, so
+/// no monitor mounts its rootfs meanwhile: a directory is never moved to
+/// the trash with a mount in it. A monitor that holds the lock already is
+/// left alone ([`Removal::MonitorRuns`]).
 pub(crate) fn remove_stopped(
     store: &mut Store,
     run_dir: &Path,
     c: &Container,
     volumes: bool,
-) -> Result<()> {
-    let lock_path = removal_lock(store, &c.id);
+) -> Result<Removal> {
+    with_removal_lock(store, &c.id, |store| {
+        remove_locked(store, run_dir, c, volumes, Remover::Command)
+    })
+}
+
+/// `--rm`: the container's own monitor removes it after its run's
+/// teardown, holding its monitor lock.
+pub(crate) fn remove_own(store: &mut Store, run_dir: &Path, c: &Container) -> Result<()> {
+    with_removal_lock(store, &c.id, |store| {
+        remove_locked(store, run_dir, c, true, Remover::OwnMonitor)
+    })
+    .map(|_| ())
+}
+
+/// Who removes a container.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Remover {
+    /// A command: no monitor may run the container.
+    Command,
+    /// Its own monitor (`--rm`), which holds the monitor lock.
+    OwnMonitor,
+}
+
+fn with_removal_lock(
+    store: &mut Store,
+    id: &str,
+    remove: impl FnOnce(&mut Store) -> Result<Removal>,
+) -> Result<Removal> {
+    let lock_path = removal_lock(store, id);
     let _lock = match FileLock::try_acquire(&lock_path) {
         Ok(lock) => lock,
         Err(LockError::WouldBlock { .. }) => {
             return Err(ContainerError::Conflict(format!(
-                "removal of container {} is already in progress",
-                c.id
+                "removal of container {id} is already in progress"
             )))
         }
         Err(e) => return Err(e.into()),
     };
-    let result = remove_locked(store, run_dir, c, volumes);
+    let result = remove(store);
     let _ = std::fs::remove_file(&lock_path);
     result
 }
@@ -51,24 +94,39 @@ pub(crate) fn removal_lock(store: &Store, id: &str) -> std::path::PathBuf {
     store.shared_tmp_dir().join(format!("rm-{id}.lock"))
 }
 
-fn remove_locked(store: &mut Store, run_dir: &Path, c: &Container, volumes: bool) -> Result<()> {
+fn remove_locked(
+    store: &mut Store,
+    run_dir: &Path,
+    c: &Container,
+    volumes: bool,
+    remover: Remover,
+) -> Result<Removal> {
     // Another process may have finished the removal before we took the lock.
     match model::find(store, &c.id) {
         Ok(_) => {}
-        Err(ContainerError::NotFound(_)) => return Ok(()),
+        Err(ContainerError::NotFound(_)) => return Ok(Removal::Done),
         Err(e) => return Err(e),
     }
+    // Held to the end: a monitor spawned meanwhile (`start` racing `rm -f`)
+    // cannot take it, so it mounts nothing in the directory moved below.
+    let _monitor = match remover {
+        Remover::OwnMonitor => None,
+        Remover::Command => match FileLock::try_acquire(&Paths::of(store, &c.id).monitor_lock) {
+            Ok(lock) => Some(lock),
+            Err(LockError::WouldBlock { .. }) => return Ok(Removal::MonitorRuns),
+            // No directory (a rerun after the move below): no monitor can
+            // start either.
+            Err(_) => None,
+        },
+    };
     store.write(|tx| state::transition(tx, &c.id, Transition::Remove))?;
     crash::point("rm", "after-mark");
-    // Unless a monitor still holds the container (`--rm`: the monitor
-    // removing its own container, after its cleanup).
-    let monitor_lock = Paths::of(store, &c.id).monitor_lock;
-    match FileLock::try_acquire(&monitor_lock) {
-        Ok(_lock) => leftovers::tear_down(store, run_dir, c)?,
-        Err(LockError::WouldBlock { .. }) => rootfs::unmount(store, &c.id, &Linux)?,
-        // No directory (a rerun after the move below).
-        Err(_) => leftovers::tear_down(store, run_dir, c)?,
+    if remover == Remover::Command {
+        leftovers::tear_down(store, run_dir, c)?;
     }
+    // Whatever is still mounted in the directory (detached): never moved
+    // into the trash, where nothing would unmount it.
+    rootfs::unmount(store, &c.id, &Linux)?;
     crash::point("rm", "after-teardown");
     let dir = c.dir(store);
     let trash = store.tmp_dir().join(format!("removed-{}", c.id));
@@ -95,5 +153,5 @@ fn remove_locked(store: &mut Store, run_dir: &Path, c: &Container, volumes: bool
         volumes::remove_anonymous(store, c)?;
     }
     berth_image::gc_layers(store)?;
-    Ok(())
+    Ok(Removal::Done)
 }

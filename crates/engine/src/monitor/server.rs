@@ -74,6 +74,11 @@ pub fn main(root: &Path, run_dir: &Path) -> i32 {
     }
 }
 
+/// Whether container `id` is being removed (or is gone already).
+fn removing(store: &Store, id: &str) -> bool {
+    model::find(store, id).map_or(true, |c| c.state.status == model::Status::Removing)
+}
+
 /// A monitor that fails after its container started records why, where
 /// `inspect` and `events` show it (best effort: the store may be what failed).
 fn record_error(root: &Path, id: &str, error: &str) {
@@ -236,6 +241,12 @@ impl Monitor {
         let store = Store::open(root)?;
         let paths = Paths::of(&store, id);
         let lock = FileLock::try_acquire(&paths.monitor_lock).map_err(|e| match e {
+            // An `rm` holds it while it removes the container.
+            berth_store::LockError::WouldBlock { .. } if removing(&store, id) => {
+                ContainerError::Conflict(format!(
+                    "container {id} is marked for removal and cannot be started"
+                ))
+            }
             berth_store::LockError::WouldBlock { .. } => {
                 ContainerError::Conflict(format!("container {id} is already running"))
             }
@@ -382,7 +393,7 @@ impl Monitor {
     /// Final step after the last exit: `--rm` removal.
     fn finish(&mut self, container: &Container) -> Result<()> {
         if container.spec.host.auto_remove {
-            lifecycle::remove_stopped(&mut self.store, &self.run_dir, container, true)?;
+            lifecycle::remove_own(&mut self.store, &self.run_dir, container)?;
         }
         Ok(())
     }

@@ -30,6 +30,9 @@ pub(super) fn containers(store: &Store, run_dir: &Path) -> Result<Vec<Finding>> 
             continue;
         }
         if FileLock::is_held(&paths.monitor_lock) {
+            if lifecycle::freezer_change_killed(store, &c.id) {
+                found.push(Finding::FreezerUnrecorded { id: c.id.clone() });
+            }
             continue;
         }
         if c.state.status.has_monitor() {
@@ -157,7 +160,7 @@ pub(super) fn leases(store: &Store, run_dir: &Path) -> Result<Vec<Finding>> {
 /// Repairs a finding about one container; other findings are left alone.
 pub(super) fn repair_container(store: &mut Store, run_dir: &Path, f: &Finding) -> Result<()> {
     match f {
-        Finding::MonitorGone { id } => {
+        Finding::MonitorGone { id } | Finding::FreezerUnrecorded { id } => {
             let mut c = model::find(store, id)?;
             lifecycle::reconcile(store, run_dir, &mut c)?;
         }
@@ -171,7 +174,8 @@ pub(super) fn repair_container(store: &mut Store, run_dir: &Path, f: &Finding) -
         Finding::ContainerWithoutDir { id } => {
             let mut c = model::find(store, id)?;
             lifecycle::reconcile(store, run_dir, &mut c)?;
-            lifecycle::remove_stopped(store, run_dir, &c, false)?;
+            // Without a directory no monitor can run it: always removed.
+            let _ = lifecycle::remove_stopped(store, run_dir, &c, false)?;
         }
         Finding::ContainerDirWithoutRow { id } => {
             let claimed = berth_store::staging::live_claims(&store.shared_tmp_dir());

@@ -20,6 +20,9 @@ pub enum Finding {
     /// A container said to run whose monitor is gone (repair: marked exited,
     /// what it left torn down).
     MonitorGone { id: String },
+    /// A running container's `pause` or `unpause` killed between the
+    /// runtime's freezer and its record (repair: recorded as the runtime says).
+    FreezerUnrecorded { id: String },
     /// Something a run of a container that does not run left (repair: torn down).
     Leftover { id: String, what: Leftover },
     /// The content store (repair: gc for garbage; a damaged image is
@@ -58,6 +61,10 @@ impl std::fmt::Display for Finding {
                     "container {id}: recorded as running but its monitor is gone"
                 )
             }
+            Finding::FreezerUnrecorded { id } => write!(
+                f,
+                "container {id}: a pause or unpause was killed before its record"
+            ),
             Finding::Leftover { id, what } => {
                 write!(f, "container {id}: not running but {what} left")
             }
