@@ -52,11 +52,13 @@ base_root() {
     mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,var/run,var/www,home,proc,sys,dev}
     chmod 1777 "$root/tmp"
     cp "$BUSYBOX" "$root/bin/busybox"
-    # Hard links, as busybox's image has them (a symlink would take
-    # busybox itself along when a spec masks /bin/ls).
     "$BUSYBOX" --list-full | while read -r applet; do
-        [ "$applet" = bin/busybox ] || ln -f "$root/bin/busybox" "$root/$applet"
+        [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$root/$applet"
     done
+    # busybox's image has hard links: a symlink /bin/ls would take busybox
+    # itself along when a spec masks /bin/ls. A copy (berth's COPY stores
+    # hard links as copies: every applet one would cost 2 MB).
+    rm "$root/bin/ls" && cp "$BUSYBOX" "$root/bin/ls"
     cat >"$root/etc/passwd" <<'P'
 root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/bin/false
