@@ -11,9 +11,15 @@
 #            and point the runtime's mirror for registry.k8s.io and gcr.io at it).
 #
 # What each image must offer (from cri-tools' specs):
-#   busybox:1.29-2            sh and the busybox applets, /etc/passwd with nobody and www-data
-#   nginx:1.14-2              HTTP 200 on port 80, its pid in /var/run/nginx.pid (hostPID spec)
-#   httpd:2.4.39-4            HTTP 200 on port 80, echo
+#   pause:3.9                 waits until stopped (berth cri's default --pause-image)
+#   busybox:1.29-2            sh and the busybox applets (with pgrep and ipcs -m, which
+#                             Debian's busybox-static lacks), /etc/passwd with nobody and www-data
+#   nginx:1.14-2              HTTP 200 on port 80; a process named nginx whose pid is in
+#                             /var/run/nginx.pid and whose command line says "master process"
+#                             (the host/pod/container PID specs)
+#   httpd:2.4.39-4            HTTP 200 on port 80, echo, "httpd" in its log (multi-container spec)
+#   nonewprivs:1.3            a setuid-root program printing "Effective uid: N" (needs gcc and
+#                             a static libc; skipped without them)
 #   hostnet-nginx-amd64       HTTP 200 on port 12003 (host network specs)
 #   test-image-predefined-group  USER 1000, user default-user in group 50000 (group-defined-in-image)
 #   test-image-{latest,tag:test,tag:all,1,2,3,tags:1..3,user-*}  the Image Manager specs' pulls
@@ -49,6 +55,10 @@ base_root() {
     "$BUSYBOX" --list-full | while read -r applet; do
         [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$root/$applet"
     done
+    # busybox's image has hard links: a symlink /bin/ls would take busybox
+    # itself along when a spec masks /bin/ls. A copy (berth's COPY stores
+    # hard links as copies: every applet one would cost 2 MB).
+    rm "$root/bin/ls" && cp "$BUSYBOX" "$root/bin/ls"
     cat >"$root/etc/passwd" <<'P'
 root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/bin/false
@@ -62,6 +72,25 @@ www-data:x:33:
 users:x:100:
 nogroup:x:65534:
 G
+    # busybox's pgrep and `ipcs -m`, which Debian's build leaves out.
+    cat >"$root/bin/pgrep" <<'S'
+#!/bin/sh
+# pgrep PATTERN: the pids whose name matches; 1 when none does.
+found=1
+for d in /proc/[0-9]*; do
+    read -r comm <"$d/comm" 2>/dev/null || continue
+    if echo "$comm" | grep -q -- "$1"; then echo "${d#/proc/}"; found=0; fi
+done
+exit $found
+S
+    cat >"$root/bin/ipcs" <<'S'
+#!/bin/sh
+# ipcs -m: the IPC namespace's shared memory segments.
+echo "------ Shared Memory Segments --------"
+echo "key        shmid      owner      perms      bytes      nattch"
+awk 'NR > 1 { printf "%-10s %-10s %-10s %-10s %-10s %s\n", $1, $2, $8, $3, $4, $7 }' /proc/sysvipc/shm
+S
+    chmod 755 "$root/bin/pgrep" "$root/bin/ipcs"
 }
 
 # build NAME DIR [Dockerfile lines after FROM/COPY]
@@ -86,31 +115,56 @@ build() {
     fi
 }
 
-# A web server: busybox httpd in the foreground, its pid where nginx or
-# apache keep theirs.
+# A web server: busybox httpd in the foreground under a shell named as the
+# server (/usr/sbin/NAME: pidof finds it), whose pid is where nginx or
+# apache keep theirs, which says it started in its log and whose command
+# line reads "master process", as nginx's master rewrites its own.
 web_root() {
-    local root=$1 docroot=$2 page=$3 port=$4 pidfile=$5
+    local root=$1 docroot=$2 page=$3 port=$4 pidfile=$5 name=$6
     base_root "$root"
     mkdir -p "$root$docroot" "$(dirname "$root$pidfile")"
     echo "$page" >"$root$docroot/index.html"
-    cat >"$root/serve" <<S
+    cat >"$root/usr/sbin/$name" <<S
 #!/bin/sh
 echo \$\$ > $pidfile
-exec httpd -f -p $port -h $docroot
+echo "$name: serving $docroot on port $port" >&2
+httpd -f -p $port -h $docroot &
+trap 'kill \$!; exit 0' TERM INT QUIT
+wait
 S
-    chmod 755 "$root/serve"
+    chmod 755 "$root/usr/sbin/$name"
 }
 
 r=$WORK/r; base_root "$r"; build "$E2E/busybox:1.29-2" "$r" 'CMD ["sh"]'
 
-r=$WORK/r; web_root "$r" /usr/share/nginx/html "<h1>Welcome to nginx!</h1>" 80 /var/run/nginx.pid
-build "$E2E/nginx:1.14-2" "$r" 'EXPOSE 80' 'CMD ["/serve"]'
+# berth cri's default pause image: waits until stopped, running no `sleep`
+# (a spec looks for its own sleep in the pod's shared PID namespace).
+r=$WORK/r; base_root "$r"
+build registry.k8s.io/pause:3.9 "$r" \
+    'ENTRYPOINT ["sh", "-c", "trap \"exit 0\" TERM INT; tail -f /dev/null & wait"]'
 
-r=$WORK/r; web_root "$r" /usr/local/apache2/htdocs "<html><body><h1>It works!</h1></body></html>" 80 /usr/local/apache2/logs/httpd.pid
-build "$E2E/httpd:2.4.39-4" "$r" 'EXPOSE 80' 'CMD ["/serve"]'
+r=$WORK/r; web_root "$r" /usr/share/nginx/html "<h1>Welcome to nginx!</h1>" 80 /var/run/nginx.pid nginx
+build "$E2E/nginx:1.14-2" "$r" 'EXPOSE 80' 'CMD ["/usr/sbin/nginx", "master process"]'
 
-r=$WORK/r; web_root "$r" /usr/share/nginx/html "<h1>Welcome to nginx!</h1>" 12003 /var/run/nginx.pid
-build "$CRI/hostnet-nginx-amd64" "$r" 'EXPOSE 12003' 'CMD ["/serve"]'
+r=$WORK/r; web_root "$r" /usr/local/apache2/htdocs "<html><body><h1>It works!</h1></body></html>" 80 /usr/local/apache2/logs/httpd.pid httpd-foreground
+build "$E2E/httpd:2.4.39-4" "$r" 'EXPOSE 80' 'CMD ["/usr/sbin/httpd-foreground"]'
+
+r=$WORK/r; web_root "$r" /usr/share/nginx/html "<h1>Welcome to nginx!</h1>" 12003 /var/run/nginx.pid nginx
+build "$CRI/hostnet-nginx-amd64" "$r" 'EXPOSE 12003' 'CMD ["/usr/sbin/nginx", "master process"]'
+
+# Kubernetes' nonewprivs test image: a setuid-root program that prints its
+# effective uid (0 unless no_new_privs stops the setuid).
+if command -v gcc >/dev/null && echo 'int main(void){return 0;}' | gcc -static -x c -o /dev/null - 2>/dev/null; then
+    r=$WORK/r; base_root "$r"
+    mkdir -p "$r/usr/local/bin"
+    printf '%s\n' '#include <stdio.h>' '#include <unistd.h>' \
+        'int main(void) { printf("Effective uid: %d\n", (int)geteuid()); return 0; }' |
+        gcc -static -O2 -x c -o "$r/usr/local/bin/nnp" -
+    chmod 4755 "$r/usr/local/bin/nnp"
+    build "$E2E/nonewprivs:1.3" "$r" 'CMD ["/usr/local/bin/nnp"]'
+else
+    echo "no gcc with a static libc: $E2E/nonewprivs:1.3 not built" >&2
+fi
 
 r=$WORK/r; base_root "$r"
 echo "default-user:x:1000:1000::/home/default-user:/bin/sh" >>"$r/etc/passwd"

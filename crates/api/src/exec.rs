@@ -65,6 +65,7 @@ async fn create(
         attach_stderr: body.attach_stderr.unwrap_or(false),
         detach_keys: body.detach_keys.unwrap_or_default(),
         console_size: console_size(body.console_size.as_deref()),
+        timeout: None,
     };
     let id = server
         .with_engine(move |engine| Ok(engine.exec_create(&container, config)?))

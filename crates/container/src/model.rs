@@ -142,6 +142,13 @@ pub struct HostSpec {
     /// PidMode, UTSMode, GroupAdd, Isolation, VolumeDriver.
     #[serde(flatten)]
     pub modes: crate::HostModes,
+    /// HostConfig.MaskedPaths and ReadonlyPaths: what an unprivileged
+    /// container sees masked (an empty file or directory) and read-only;
+    /// `None`: berth's lists (Docker's). A privileged container has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masked_paths: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readonly_paths: Option<Vec<String>>,
 }
 
 fn default_runtime() -> String {
@@ -192,6 +199,10 @@ pub struct MountPoint {
     /// (`bind-nonrecursive`, `BindOptions.NonRecursive`).
     #[serde(default)]
     pub non_recursive: bool,
+    /// A read-only bind read-only on its own mount only: its submounts stay
+    /// writable (`ReadOnlyNonRecursive`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only_non_recursive: bool,
     /// A volume's (or image's) subpath mounted instead of its root (relative, cleaned).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub subpath: String,

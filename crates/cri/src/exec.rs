@@ -1,7 +1,7 @@
 //! ExecSync: a command in a running container, its output collected.
 
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use berth_engine::container::attach::Output;
 use berth_engine::container::exec_instances::ExecConfig;
@@ -24,6 +24,10 @@ pub fn exec_sync(
         return Err(invalid("ExecSync needs a command"));
     }
     let d = containers::find(engine, &req.container_id)?;
+    // The engine kills the process at the timeout; the call then fails as
+    // the CRI asks (containerd's and CRI-O's DeadlineExceeded).
+    let timeout = (req.timeout > 0).then(|| Duration::from_secs(req.timeout as u64));
+    let started = Instant::now();
     let id = engine
         .exec_create(
             &d.container.id,
@@ -31,6 +35,7 @@ pub fn exec_sync(
                 cmd: req.cmd.clone(),
                 attach_stdout: true,
                 attach_stderr: true,
+                timeout,
                 ..ExecConfig::default()
             },
         )
@@ -52,19 +57,16 @@ pub fn exec_sync(
         }
         let _ = tx.send(out);
     });
-    let result = if req.timeout > 0 {
-        rx.recv_timeout(Duration::from_secs(req.timeout as u64))
-            .map_err(|_| {
-                Status::deadline_exceeded(format!(
-                    "command {:?} timed out after {}s",
-                    req.cmd, req.timeout
-                ))
-            })
-    } else {
-        rx.recv()
-            .map_err(|_| Status::internal("the exec session ended without its output"))
-    }?;
-    Ok(result)
+    let result = rx
+        .recv()
+        .map_err(|_| Status::internal("the exec session ended without its output"))?;
+    match timeout {
+        Some(timeout) if started.elapsed() >= timeout => Err(Status::deadline_exceeded(format!(
+            "command {:?} timed out after {}s",
+            req.cmd, req.timeout
+        ))),
+        _ => Ok(result),
+    }
 }
 
 fn append(buf: &mut Vec<u8>, data: &[u8]) {

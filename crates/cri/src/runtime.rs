@@ -232,6 +232,15 @@ impl RuntimeService for Cri {
             status: Some(RuntimeStatus {
                 conditions: vec![ready("RuntimeReady"), ready("NetworkReady")],
             }),
+            // The default handler (the only one) mounts read-only binds
+            // recursively read-only on request; no user namespaces.
+            runtime_handlers: vec![crate::api::RuntimeHandler {
+                name: String::new(),
+                features: Some(crate::api::RuntimeHandlerFeatures {
+                    recursive_read_only_mounts: true,
+                    user_namespaces: false,
+                }),
+            }],
             ..Default::default()
         }))
     }

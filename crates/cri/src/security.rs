@@ -117,14 +117,20 @@ fn selinux(o: &Option<api::SeLinuxOption>) -> Result<(), Status> {
 }
 
 /// seccomp and AppArmor profiles as `--security-opt` values.
+///
+/// The CRI's seccomp rules, as containerd and CRI-O apply them: no profile
+/// at all (neither field) is unconfined, not the runtime's default, and a
+/// privileged container runs without a filter whatever profile it names.
 fn profiles(
     seccomp: &Option<api::SecurityProfile>,
     seccomp_path: &str,
     apparmor: &Option<api::SecurityProfile>,
     apparmor_name: &str,
+    privileged: bool,
     out: &mut Vec<String>,
 ) -> Result<(), Status> {
     match seccomp {
+        _ if privileged => out.push("seccomp=unconfined".into()),
         Some(p) => match ProfileType::try_from(p.profile_type) {
             Ok(ProfileType::RuntimeDefault) => {}
             Ok(ProfileType::Unconfined) => out.push("seccomp=unconfined".into()),
@@ -134,8 +140,8 @@ fn profiles(
             Err(_) => return Err(invalid("unknown seccomp profile type")),
         },
         None => match seccomp_path {
-            "" | "runtime/default" | "docker/default" => {}
-            "unconfined" => out.push("seccomp=unconfined".into()),
+            "runtime/default" | "docker/default" => {}
+            "" | "unconfined" => out.push("seccomp=unconfined".into()),
             p => match p.strip_prefix("localhost/") {
                 Some(path) => out.push(format!("seccomp={}", read_profile(path)?)),
                 None => return Err(invalid(format!("unknown seccomp profile {p:?}"))),
@@ -189,6 +195,7 @@ pub fn sandbox_context(
         &sc.seccomp_profile_path,
         &sc.apparmor,
         "",
+        sc.privileged,
         &mut host.security_opt,
     )
 }
@@ -218,31 +225,14 @@ pub fn container_context(
         &sc.seccomp_profile_path,
         &sc.apparmor,
         &sc.apparmor_profile,
+        sc.privileged,
         &mut host.security_opt,
     )?;
-    // berth masks and write-protects Docker's paths for every unprivileged
-    // container (kubelet sends the same list, or none for a privileged
-    // container or an unmasked /proc): any other list is refused.
-    let (masked, readonly) = berth_engine::security::confined_paths();
-    let same = |asked: &[String], ours: &[String]| {
-        let mut a = asked.to_vec();
-        let mut o = ours.to_vec();
-        a.sort();
-        o.sort();
-        a == o
-    };
-    if !sc.masked_paths.is_empty() && !same(&sc.masked_paths, &masked) {
-        return Err(unsupported(format!(
-            "masked paths other than berth's ({})",
-            masked.join(", ")
-        )));
-    }
-    if !sc.readonly_paths.is_empty() && !same(&sc.readonly_paths, &readonly) {
-        return Err(unsupported(format!(
-            "read-only paths other than berth's ({})",
-            readonly.join(", ")
-        )));
-    }
+    // An empty list (proto3 cannot tell it from none) keeps berth's own,
+    // Docker's, as containerd keeps its defaults; kubelet sends the same
+    // list or none.
+    host.masked_paths = (!sc.masked_paths.is_empty()).then(|| sc.masked_paths.clone());
+    host.readonly_paths = (!sc.readonly_paths.is_empty()).then(|| sc.readonly_paths.clone());
     user(
         sc.run_as_user.as_ref(),
         sc.run_as_group.as_ref(),
@@ -259,9 +249,6 @@ pub fn mount(m: &api::Mount) -> Result<MountRequest, Status> {
     if !m.uid_mappings.is_empty() || !m.gid_mappings.is_empty() {
         return Err(unsupported("ID-mapped mounts"));
     }
-    if m.recursive_read_only {
-        return Err(unsupported("recursive read-only mounts"));
-    }
     // selinux_relabel: berth runs without SELinux; nothing to relabel.
     let propagation = match api::MountPropagation::try_from(m.propagation) {
         Ok(api::MountPropagation::PropagationPrivate) => "rprivate",
@@ -274,6 +261,17 @@ pub fn mount(m: &api::Mount) -> Result<MountRequest, Status> {
             )))
         }
     };
+    // The CRI's read-only mount leaves its submounts writable unless it is
+    // `recursive_read_only` (berth's, and Docker's, read-only bind), which
+    // must be read-only and private (kubelet's and containerd's checks).
+    if m.recursive_read_only && !m.readonly {
+        return Err(invalid("a recursive read-only mount must be readonly"));
+    }
+    if m.recursive_read_only && propagation != "rprivate" {
+        return Err(invalid(
+            "a recursive read-only mount must have private propagation",
+        ));
+    }
     Ok(MountRequest {
         kind: "bind".into(),
         source: m.host_path.clone(),
@@ -282,6 +280,7 @@ pub fn mount(m: &api::Mount) -> Result<MountRequest, Status> {
         bind_options: Some(BindOptions {
             propagation: Some(propagation.into()),
             non_recursive: false,
+            read_only_non_recursive: m.readonly && !m.recursive_read_only,
         }),
         ..MountRequest::default()
     })

@@ -12,85 +12,6 @@ use berth_cri::api::{self, ContainerState, PodSandboxState};
 use common::*;
 use tonic::Code;
 
-async fn exec(c: &mut Client, id: &str, cmd: &[&str]) -> api::ExecSyncResponse {
-    c.runtime
-        .exec_sync(api::ExecSyncRequest {
-            container_id: id.into(),
-            cmd: cmd.iter().map(|s| s.to_string()).collect(),
-            timeout: 10,
-        })
-        .await
-        .expect("ExecSync")
-        .into_inner()
-}
-
-async fn exec_out(c: &mut Client, id: &str, cmd: &[&str]) -> String {
-    let r = exec(c, id, cmd).await;
-    assert_eq!(
-        r.exit_code,
-        0,
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&r.stderr)
-    );
-    String::from_utf8_lossy(&r.stdout).trim().to_string()
-}
-
-async fn run_pod(c: &mut Client, config: api::PodSandboxConfig) -> String {
-    c.runtime
-        .run_pod_sandbox(api::RunPodSandboxRequest {
-            config: Some(config),
-            runtime_handler: String::new(),
-        })
-        .await
-        .expect("RunPodSandbox")
-        .into_inner()
-        .pod_sandbox_id
-}
-
-async fn create(
-    c: &mut Client,
-    pod: &str,
-    pod_config: &api::PodSandboxConfig,
-    config: api::ContainerConfig,
-) -> Result<String, tonic::Status> {
-    c.runtime
-        .create_container(api::CreateContainerRequest {
-            pod_sandbox_id: pod.into(),
-            config: Some(config),
-            sandbox_config: Some(pod_config.clone()),
-        })
-        .await
-        .map(|r| r.into_inner().container_id)
-}
-
-async fn start(c: &mut Client, id: &str) {
-    c.runtime
-        .start_container(api::StartContainerRequest {
-            container_id: id.into(),
-        })
-        .await
-        .expect("StartContainer");
-}
-
-async fn container_status(c: &mut Client, id: &str) -> Result<api::ContainerStatus, tonic::Status> {
-    c.runtime
-        .container_status(api::ContainerStatusRequest {
-            container_id: id.into(),
-            verbose: false,
-        })
-        .await
-        .map(|r| r.into_inner().status.expect("a status"))
-}
-
-async fn pods(c: &mut Client) -> Vec<api::PodSandbox> {
-    c.runtime
-        .list_pod_sandbox(api::ListPodSandboxRequest { filter: None })
-        .await
-        .unwrap()
-        .into_inner()
-        .items
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pod_runs_containers_that_share_its_namespaces() {
     let server = Server::start();
@@ -433,16 +354,6 @@ async fn what_berth_cannot_do_is_refused_and_creates_nothing() {
 
     let pod_config = pod_config("ok", logs.path());
     let pod = run_pod(&mut c, pod_config.clone()).await;
-    let mut masked = container_config("m", "true");
-    masked.linux = Some(api::LinuxContainerConfig {
-        security_context: Some(api::LinuxContainerSecurityContext {
-            masked_paths: vec!["/proc/kcore".into()],
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
-    let e = create(&mut c, &pod, &pod_config, masked).await.unwrap_err();
-    assert_eq!(e.code(), Code::Unimplemented, "{e:?}");
     let mut ambient = container_config("a", "true");
     ambient.linux = Some(api::LinuxContainerConfig {
         security_context: Some(api::LinuxContainerSecurityContext {

@@ -242,12 +242,16 @@ fn host_config(c: &Container, binds: &[String]) -> Value {
         .iter()
         .map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard}))
         .collect();
-    // Docker shows the daemon's masked and read-only paths, none when privileged.
+    // Docker shows the container's masked and read-only paths (the
+    // daemon's unless it was given its own), none when privileged.
     let (masked, readonly) = if host.privileged {
         (Value::Null, Value::Null)
     } else {
         let (masked, readonly) = berth_engine::security::confined_paths();
-        (json!(masked), json!(readonly))
+        (
+            json!(host.masked_paths.as_ref().unwrap_or(&masked)),
+            json!(host.readonly_paths.as_ref().unwrap_or(&readonly)),
+        )
     };
     let mut v = json!({
         "Binds": list_or_null(binds),

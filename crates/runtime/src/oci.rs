@@ -142,8 +142,9 @@ pub trait ExecProcess: Send {
     /// [`wait`](ExecProcess::wait) without blocking: `None` while it runs.
     fn try_wait(&mut self) -> Result<Option<i32>, RuntimeError>;
 
-    /// Kills the process (SIGKILL) and the runtime's process that waits for
-    /// it; [`wait`](ExecProcess::wait) then reports it killed.
+    /// Kills the process (SIGKILL; the runtime's process that waits for it
+    /// then exits, or is killed if it had not started it yet);
+    /// [`wait`](ExecProcess::wait) then reports it killed.
     fn kill(&mut self);
 }
 

@@ -291,18 +291,24 @@ impl ExecProcess for RuncExec {
     }
 
     /// The process's host pid is in the pid file once the runtime started
-    /// it; the runtime's own process is killed too, in case it had not.
+    /// it: the runtime, its parent, then reaps it and exits (killed with
+    /// it, the runtime would leave it a zombie until the container's init
+    /// reaps it). Before that, the runtime's own process is killed.
     fn kill(&mut self) {
-        if let Some(pid) = std::fs::read_to_string(&self.files.pid)
+        match std::fs::read_to_string(&self.files.pid)
             .ok()
             .and_then(|t| t.trim().parse::<i32>().ok())
             .filter(|pid| *pid > 0)
         {
             // SAFETY: kill with a pid the runtime reported for a process it
             // still waits for (so the pid cannot have been reused).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            Some(pid) => unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            },
+            None => {
+                let _ = self.child.kill();
+            }
         }
-        let _ = self.child.kill();
     }
 }
 

@@ -91,6 +91,8 @@ fn input(rootfs: &Path, id: &str, user: User, script: &str) -> SpecInput {
         domainname: String::new(),
         mounts: vec![],
         privileged: false,
+        masked_paths: None,
+        readonly_paths: None,
         cap_add: vec![],
         cap_drop: vec![],
         no_new_privileges: false,
@@ -482,6 +484,7 @@ fn limits_mounts_and_read_only_rootfs_reach_the_container() {
             destination: "/data".into(),
             read_only: true,
             recursive: true,
+            read_only_non_recursive: false,
             propagation: Some("rprivate".into()),
         }),
     ];

@@ -45,6 +45,11 @@ pub struct BindOptions {
     pub propagation: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub non_recursive: bool,
+    /// Docker's `ReadOnlyNonRecursive` (API 1.44): a read-only bind whose
+    /// submounts stay writable (the CRI's read-only mount that is not
+    /// `recursive_read_only`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_only_non_recursive: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -44,6 +44,10 @@ pub enum MountSource {
         create_missing: bool,
         /// `rbind` (Docker's default) rather than a single-mount bind.
         recursive: bool,
+        /// Read-only on its own mount only, its submounts left writable
+        /// (`ro-non-recursive`, `ReadOnlyNonRecursive`); else a read-only
+        /// bind is read-only throughout.
+        read_only_non_recursive: bool,
     },
     Tmpfs {
         size: Option<u64>,
@@ -268,6 +272,7 @@ pub fn parse_volume_flag(s: &str) -> Result<MountSpec, VolumeError> {
             host: PathBuf::from(clean(&source)),
             create_missing: true,
             recursive: true,
+            read_only_non_recursive: mode_words(mode).any(|w| w == "ro-non-recursive"),
         }
     } else {
         if propagation.is_some() {
@@ -490,10 +495,22 @@ pub fn validate_mount(m: &MountRequest) -> Result<MountSpec, VolumeError> {
                 }
                 Err(e) => return Err(invalid(mount_config(kind, e))),
             }
+            let read_only_non_recursive = m
+                .bind_options
+                .as_ref()
+                .is_some_and(|b| b.read_only_non_recursive);
+            if read_only_non_recursive && !m.read_only {
+                // dockerd's words.
+                return Err(invalid(mount_config(
+                    kind,
+                    "field BindOptions.ReadOnlyNonRecursive must not be specified",
+                )));
+            }
             MountSource::Bind {
                 host: PathBuf::from(clean(source)),
                 create_missing: false,
                 recursive: !m.bind_options.as_ref().is_some_and(|b| b.non_recursive),
+                read_only_non_recursive,
             }
         }
         "volume" => {

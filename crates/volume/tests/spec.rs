@@ -25,6 +25,7 @@ fn bind(host: &str, create_missing: bool) -> MountSource {
         host: PathBuf::from(host),
         create_missing,
         recursive: true,
+        read_only_non_recursive: false,
     }
 }
 
@@ -177,6 +178,7 @@ fn mount_flag_valid_forms() {
         spec.source,
         MountSource::Bind {
             recursive: false,
+            read_only_non_recursive: false,
             ..
         }
     ));

@@ -78,6 +78,8 @@ fn mount_request(m: &bollard_stubs::models::Mount) -> MountRequest {
                 .map(|p| p.to_string())
                 .filter(|p| !p.is_empty()),
             non_recursive: b.non_recursive.unwrap_or(false),
+            // Refused before (unsupported.rs).
+            read_only_non_recursive: false,
         }),
         volume_options: m.volume_options.as_ref().map(|v| VolumeOptions {
             no_copy: v.no_copy.unwrap_or(false),

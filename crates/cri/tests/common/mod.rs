@@ -8,6 +8,9 @@
 #[path = "../../../cli/tests/common/isolation.rs"]
 pub mod isolation;
 
+mod calls;
+pub use calls::*;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};

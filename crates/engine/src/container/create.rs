@@ -448,6 +448,7 @@ fn plan_mounts(
             anonymous: true,
             tmpfs_options: Vec::new(),
             non_recursive: false,
+            read_only_non_recursive: false,
             subpath: String::new(),
         });
     }
@@ -557,6 +558,7 @@ fn mount_point(
                 anonymous,
                 tmpfs_options: Vec::new(),
                 non_recursive: false,
+                read_only_non_recursive: false,
                 subpath: subpath.clone().unwrap_or_default(),
             }
         }
@@ -564,6 +566,7 @@ fn mount_point(
             host,
             create_missing,
             recursive,
+            read_only_non_recursive,
         } => {
             if !host.exists() {
                 if *create_missing {
@@ -593,6 +596,7 @@ fn mount_point(
                 anonymous: false,
                 tmpfs_options: Vec::new(),
                 non_recursive: !recursive,
+                read_only_non_recursive: *read_only_non_recursive,
                 subpath: String::new(),
             }
         }
@@ -625,6 +629,7 @@ fn mount_point(
                 anonymous: false,
                 tmpfs_options: Vec::new(),
                 non_recursive: false,
+                read_only_non_recursive: false,
                 subpath: subpath.clone().unwrap_or_default(),
             }
         }
@@ -648,6 +653,7 @@ fn mount_point(
                 anonymous: false,
                 tmpfs_options: options,
                 non_recursive: false,
+                read_only_non_recursive: false,
                 subpath: String::new(),
             }
         }

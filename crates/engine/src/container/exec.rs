@@ -180,6 +180,23 @@ impl RunningExec {
     pub(crate) fn wait(&mut self) -> Result<i32> {
         self.process.wait().map_err(exec_failure)
     }
+
+    /// [`wait`](RunningExec::wait), killing the process (and the runtime's
+    /// process that waits for it) once it has run for `timeout`.
+    pub(crate) fn wait_at_most(&mut self, timeout: std::time::Duration) -> Result<i32> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(code) = self.process.try_wait().map_err(exec_failure)? {
+                return Ok(code);
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                self.process.kill();
+                return self.wait();
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+        }
+    }
 }
 
 /// Validates an exec request against a running container and builds its

@@ -38,6 +38,11 @@ pub struct ExecConfig {
     /// (`ConsoleSize` of the API's exec create).
     #[serde(default)]
     pub console_size: Option<[u16; 2]>,
+    /// How long the process may run once started: then it is killed
+    /// (SIGKILL, exit 137). `None`: as long as it likes (Docker's execs);
+    /// the CRI's ExecSync has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// One exec instance.

@@ -151,8 +151,12 @@ impl Engine {
             pumps.push(pump(stderr, Output::Stderr, out.clone()));
         }
         let engine = self.config.clone();
+        let timeout = config.timeout;
         std::thread::spawn(move || {
-            let status = running.wait();
+            let status = match timeout {
+                Some(timeout) => running.wait_at_most(timeout),
+                None => running.wait(),
+            };
             drop(exit_seen);
             if let Some(id) = terminal_id {
                 super::exec_terminals::unregister(&id);

@@ -97,6 +97,7 @@ pub(super) fn spec_input(
                     destination: m.destination.clone(),
                     read_only: !m.rw,
                     recursive: true,
+                    read_only_non_recursive: false,
                     propagation: None,
                 }));
             }
@@ -119,6 +120,7 @@ pub(super) fn spec_input(
                     destination: m.destination.clone(),
                     read_only: !m.rw,
                     recursive: !m.non_recursive,
+                    read_only_non_recursive: m.read_only_non_recursive,
                     propagation: (!m.propagation.is_empty()).then(|| m.propagation.clone()),
                 }))
             }
@@ -133,6 +135,7 @@ pub(super) fn spec_input(
                     destination: m.destination.clone(),
                     read_only: true,
                     recursive: true,
+                    read_only_non_recursive: false,
                     propagation: None,
                 }));
             }
@@ -159,6 +162,7 @@ pub(super) fn spec_input(
             destination: destination.to_string(),
             read_only: c.spec.host.read_only_rootfs,
             recursive: false,
+            read_only_non_recursive: false,
             propagation: None,
         }));
     }
@@ -210,6 +214,8 @@ pub(super) fn spec_input(
         domainname: c.spec.domainname.clone(),
         mounts,
         privileged: c.spec.host.privileged,
+        masked_paths: c.spec.host.masked_paths.clone(),
+        readonly_paths: c.spec.host.readonly_paths.clone(),
         cap_add: c.spec.host.cap_add.clone(),
         cap_drop: c.spec.host.cap_drop.clone(),
         no_new_privileges: c.spec.host.security.no_new_privileges,

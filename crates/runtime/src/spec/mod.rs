@@ -54,6 +54,8 @@ pub struct BindMount {
     pub read_only: bool,
     /// `rbind` (submounts follow) rather than `bind`.
     pub recursive: bool,
+    /// Read-only on its own mount only (submounts stay writable).
+    pub read_only_non_recursive: bool,
     /// `private`, `rprivate`, `shared`, `rshared`, `slave`, `rslave`.
     pub propagation: Option<String>,
 }
@@ -106,6 +108,10 @@ pub struct SpecInput {
     /// Volumes, binds, tmpfs and the berth-managed /etc files.
     pub mounts: Vec<ExtraMount>,
     pub privileged: bool,
+    /// The paths masked and made read-only in an unprivileged container
+    /// (`None`: Docker's lists, [`masked_paths`] and [`readonly_paths`]).
+    pub masked_paths: Option<Vec<String>>,
+    pub readonly_paths: Option<Vec<String>>,
     /// Docker syntax: `NET_ADMIN`, `CAP_NET_ADMIN`, `ALL`.
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
@@ -282,8 +288,14 @@ fn linux_section(
         .set_devices(Some(devices))
         .set_seccomp(seccomp)
         .set_rootfs_propagation(rootfs_propagation)
-        .set_masked_paths((!input.privileged).then(mounts::masked_paths))
-        .set_readonly_paths((!input.privileged).then(mounts::readonly_paths))
+        .set_masked_paths(
+            (!input.privileged)
+                .then(|| (input.masked_paths.clone()).unwrap_or_else(mounts::masked_paths)),
+        )
+        .set_readonly_paths(
+            (!input.privileged)
+                .then(|| (input.readonly_paths.clone()).unwrap_or_else(mounts::readonly_paths)),
+        )
         .set_mount_label(None)
         .set_intel_rdt(None)
         .set_personality(None)

@@ -320,11 +320,14 @@ pub(super) fn mounts(input: &SpecInput) -> Result<(Vec<Mount>, Option<String>), 
                 let mut options = vec![if bind.recursive { "rbind" } else { "bind" }.to_string()];
                 if bind.read_only {
                     // Recursive binds are made read-only recursively (Docker ≥ 25 with
-                    // a runtime supporting "rro"), so submounts cannot be written either.
-                    // A file has no submounts: it gets "ro", which crun 1.8 needs
-                    // (its "rro" opens the target as a directory: "Not a directory").
+                    // a runtime supporting "rro"), so submounts cannot be written either,
+                    // unless asked otherwise (`ReadOnlyNonRecursive`: "ro" remounts
+                    // the bind alone). A file has no submounts: it gets "ro", which
+                    // crun 1.8 needs (its "rro" opens the target as a directory:
+                    // "Not a directory").
                     let file = std::fs::metadata(&bind.source).is_ok_and(|m| !m.is_dir());
-                    options.push(if bind.recursive && !file { "rro" } else { "ro" }.to_string());
+                    let rro = bind.recursive && !file && !bind.read_only_non_recursive;
+                    options.push(if rro { "rro" } else { "ro" }.to_string());
                 }
                 if let Some(propagation) = &bind.propagation {
                     match propagation.as_str() {

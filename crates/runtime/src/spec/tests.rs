@@ -25,6 +25,8 @@ fn base_input() -> SpecInput {
         domainname: String::new(),
         mounts: vec![],
         privileged: false,
+        masked_paths: None,
+        readonly_paths: None,
         cap_add: vec![],
         cap_drop: vec![],
         no_new_privileges: false,
@@ -100,6 +102,7 @@ fn bind(source: &str, destination: &str, read_only: bool) -> ExtraMount {
         destination: destination.into(),
         read_only,
         recursive: true,
+        read_only_non_recursive: false,
         propagation: None,
     })
 }
@@ -612,6 +615,7 @@ fn propagation_sets_rootfs_propagation_and_bad_values_fail() {
         destination: "/mnt".into(),
         read_only: true,
         recursive: false,
+        read_only_non_recursive: false,
         propagation: Some("rshared".into()),
     })];
     let spec = build_spec(&input).unwrap();

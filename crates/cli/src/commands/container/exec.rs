@@ -70,6 +70,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
         attach_stderr: !args.detach,
         detach_keys,
         console_size: None,
+        timeout: None,
     };
     let mut engine = ctx.engine()?;
     let id = engine.exec_create(&args.args[0], config)?;

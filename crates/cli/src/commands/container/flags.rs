@@ -369,6 +369,10 @@ pub(super) fn request(flags: &CreateFlags) -> Result<CreateRequest> {
         // From the resource and namespace flags, just below.
         resources: Default::default(),
         modes: Default::default(),
+        // Docker's CLI has no flag for its own lists (`systempaths=unconfined`
+        // is refused with the other unknown security options).
+        masked_paths: None,
+        readonly_paths: None,
     };
     flags.endpoint.apply(&mut host);
     flags.host_flags.apply(&mut host)?;
