@@ -34,6 +34,7 @@ pub mod meta;
 mod runtime;
 mod sandbox;
 mod security;
+mod stats;
 mod stream;
 
 use std::path::{Path, PathBuf};
