@@ -87,15 +87,19 @@ build() {
 }
 
 # A web server: busybox httpd in the foreground, its pid where nginx or
-# apache keep theirs.
+# apache keep theirs, and a first line of log as the real server's (the
+# multi-container spec looks for "httpd" in the httpd container's log).
 web_root() {
-    local root=$1 docroot=$2 page=$3 port=$4 pidfile=$5
+    local root=$1 docroot=$2 page=$3 port=$4 pidfile=$5 greeting=${6:-}
     base_root "$root"
     mkdir -p "$root$docroot" "$(dirname "$root$pidfile")"
     echo "$page" >"$root$docroot/index.html"
+    local greet=
+    [ -z "$greeting" ] || greet="echo '$greeting' >&2"
     cat >"$root/serve" <<S
 #!/bin/sh
 echo \$\$ > $pidfile
+$greet
 exec httpd -f -p $port -h $docroot
 S
     chmod 755 "$root/serve"
@@ -106,7 +110,8 @@ r=$WORK/r; base_root "$r"; build "$E2E/busybox:1.29-2" "$r" 'CMD ["sh"]'
 r=$WORK/r; web_root "$r" /usr/share/nginx/html "<h1>Welcome to nginx!</h1>" 80 /var/run/nginx.pid
 build "$E2E/nginx:1.14-2" "$r" 'EXPOSE 80' 'CMD ["/serve"]'
 
-r=$WORK/r; web_root "$r" /usr/local/apache2/htdocs "<html><body><h1>It works!</h1></body></html>" 80 /usr/local/apache2/logs/httpd.pid
+r=$WORK/r; web_root "$r" /usr/local/apache2/htdocs "<html><body><h1>It works!</h1></body></html>" 80 /usr/local/apache2/logs/httpd.pid \
+    "AH00558: httpd: Could not reliably determine the fully qualified domain name of this server"
 build "$E2E/httpd:2.4.39-4" "$r" 'EXPOSE 80' 'CMD ["/serve"]'
 
 r=$WORK/r; web_root "$r" /usr/share/nginx/html "<h1>Welcome to nginx!</h1>" 12003 /var/run/nginx.pid
