@@ -8,7 +8,10 @@
 # --push:    also push each image to a (loopback) registry as
 #            HOST:PORT/<path>, e.g. 127.0.0.1:5000/e2e-test-images/busybox:1.29-2,
 #            for the Image Manager specs (serve it with Debian's docker-registry
-#            and point the runtime's mirror for registry.k8s.io and gcr.io at it).
+#            and point the runtime's mirrors for registry.k8s.io and gcr.io at
+#            it: berth's daemon.json
+#            {"registry-host-mirrors": {"gcr.io": ["http://HOST:PORT"],
+#                                       "registry.k8s.io": ["http://HOST:PORT"]}}).
 #
 # What each image must offer (from cri-tools' specs):
 #   pause:3.9                 waits until stopped (berth cri's default --pause-image)

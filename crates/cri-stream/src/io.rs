@@ -2,6 +2,7 @@
 //! writes, and the messages they exchange with a connection's writer task.
 
 use std::io::{self, Read, Write};
+use std::sync::{Arc, Condvar, Mutex};
 
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -123,6 +124,43 @@ impl Drop for StreamWriter {
                 let _ = tx.blocking_send(fin);
             });
         }
+    }
+}
+
+/// The end of the client's connection (closed, or gone without a word),
+/// for a runtime whose session would otherwise wait on the container alone
+/// (an attach to a silent container).
+#[derive(Debug, Clone, Default)]
+pub struct Hangup(Arc<(Mutex<bool>, Condvar)>);
+
+impl Hangup {
+    fn signal(&self) {
+        let (done, cv) = &*self.0;
+        *done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+    }
+
+    /// Blocks until the connection has ended.
+    pub fn wait(&self) {
+        let (done, cv) = &*self.0;
+        let mut ended = done.lock().unwrap_or_else(|e| e.into_inner());
+        while !*ended {
+            ended = cv.wait(ended).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// A guard for a connection's reader task: its end, or its abort,
+    /// signals the hangup.
+    pub(crate) fn on_drop(&self) -> HangupOnDrop {
+        HangupOnDrop(self.clone())
+    }
+}
+
+pub(crate) struct HangupOnDrop(Hangup);
+
+impl Drop for HangupOnDrop {
+    fn drop(&mut self) {
+        self.0.signal();
     }
 }
 

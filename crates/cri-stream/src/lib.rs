@@ -32,6 +32,6 @@ mod spdy;
 mod token;
 mod ws;
 
-pub use io::{StreamReader, StreamWriter, TermSize};
+pub use io::{Hangup, StreamReader, StreamWriter, TermSize};
 pub use runtime::{PortStream, RuntimeError, StreamIo, StreamRuntime};
 pub use server::{AttachRequest, Config, Error, ExecRequest, PortForwardRequest, Server};

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::io::{resize_events, Out, OutSender, StreamReader, StreamWriter};
+use crate::io::{resize_events, Hangup, Out, OutSender, StreamReader, StreamWriter};
 use crate::runtime::{StreamIo, StreamRuntime};
 use crate::spdy::{frame, Session};
 
@@ -186,6 +186,7 @@ pub(crate) async fn serve_spdy(
         stderr,
         tty: target.tty,
         resize,
+        hangup: session.hangup.clone(),
     };
     let outcome = run(runtime, target.clone(), io).await;
     let json_status = protocol == "v4.channel.k8s.io";
@@ -199,6 +200,7 @@ pub(crate) async fn serve_spdy(
 pub(crate) async fn serve_ws(
     mut readers: HashMap<u8, StreamReader>,
     out: OutSender,
+    hangup: Hangup,
     protocol: &str,
     target: Target,
     runtime: Arc<dyn StreamRuntime>,
@@ -233,6 +235,7 @@ pub(crate) async fn serve_ws(
             .then(|| StreamWriter::new(out.clone(), u32::from(STDERR))),
         tty: target.tty,
         resize,
+        hangup,
     };
     let outcome = run(runtime, target.clone(), io).await;
     let json_status = protocol.starts_with("v4.") || protocol.starts_with("v5.");

@@ -2,7 +2,7 @@
 
 use std::sync::mpsc::Receiver;
 
-use crate::io::{StreamReader, StreamWriter, TermSize};
+use crate::io::{Hangup, StreamReader, StreamWriter, TermSize};
 
 /// An error a runtime reports; its text reaches the client (kubelet writes
 /// it to the stream's error channel the same way).
@@ -21,6 +21,8 @@ pub struct StreamIo {
     /// The client's terminal sizes, when `tty` (the first arrives at once
     /// with kubectl and crictl).
     pub resize: Option<Receiver<TermSize>>,
+    /// Signalled when the client's connection ends.
+    pub hangup: Hangup,
 }
 
 /// One forwarded connection: what the client sends, and where the answer
@@ -49,7 +51,8 @@ pub trait StreamRuntime: Send + Sync + 'static {
     fn exec(&self, container_id: &str, cmd: &[String], io: StreamIo) -> Result<i32, RuntimeError>;
 
     /// Connect `io` to the running container's main process until it exits
-    /// or the client goes away.
+    /// or the client goes away (`io.hangup`, even if the container is
+    /// silent).
     fn attach(&self, container_id: &str, io: StreamIo) -> Result<(), RuntimeError>;
 
     /// Connect `stream` to `port` on the loopback of the pod sandbox's

@@ -379,6 +379,14 @@ async fn serve_ws_command(
     let framing = ws::Framing {
         base64: protocol.contains("base64"),
     };
-    let (readers, out) = ws::start(conn, early, framing, &[0, 4]);
-    remotecommand::serve_ws(readers, out, protocol, target, shared.runtime.clone()).await;
+    let (readers, out, hangup) = ws::start(conn, early, framing, &[0, 4]);
+    remotecommand::serve_ws(
+        readers,
+        out,
+        hangup,
+        protocol,
+        target,
+        shared.runtime.clone(),
+    )
+    .await;
 }

@@ -11,7 +11,7 @@ use sha1::{Digest, Sha1};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::io::{Out, OutSender, StreamReader, OUT_QUEUE};
+use crate::io::{Hangup, HangupOnDrop, Out, OutSender, StreamReader, OUT_QUEUE};
 
 const OP_CONT: u8 = 0;
 const OP_TEXT: u8 = 1;
@@ -43,7 +43,7 @@ pub(crate) fn start<S>(
     early: Vec<u8>,
     framing: Framing,
     read_channels: &[u8],
-) -> (HashMap<u8, StreamReader>, OutSender)
+) -> (HashMap<u8, StreamReader>, OutSender, Hangup)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -56,11 +56,13 @@ where
         senders.insert(c, tx);
         readers.insert(c, StreamReader::new(rx));
     }
+    let hangup = Hangup::default();
     let reader = tokio::spawn(read_loop(
         std::io::Cursor::new(early).chain(read),
         framing,
         senders,
         out_tx.clone(),
+        hangup.on_drop(),
     ));
     tokio::spawn(async move {
         write_loop(write, out_rx, framing).await;
@@ -69,7 +71,7 @@ where
             reader.abort();
         }
     });
-    (readers, out_tx)
+    (readers, out_tx, hangup)
 }
 
 /// One message: its opcode and payload (fragments joined).
@@ -123,6 +125,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     framing: Framing,
     mut senders: HashMap<u8, mpsc::UnboundedSender<Vec<u8>>>,
     out: OutSender,
+    _ended: HangupOnDrop,
 ) {
     while let Ok((op, payload)) = read_message(&mut r).await {
         if op == OP_PING {

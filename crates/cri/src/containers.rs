@@ -279,14 +279,14 @@ fn image_spec(r: &ContainerRecord) -> api::ImageSpec {
     }
 }
 
-fn metadata(r: &ContainerRecord) -> api::ContainerMetadata {
+pub fn metadata(r: &ContainerRecord) -> api::ContainerMetadata {
     api::ContainerMetadata {
         name: r.name.clone(),
         attempt: r.attempt,
     }
 }
 
-fn sandbox_of(d: &ContainerDetails) -> String {
+pub fn sandbox_of(d: &ContainerDetails) -> String {
     d.container
         .spec
         .labels
@@ -389,16 +389,10 @@ pub fn status(engine: &mut Engine, id: &str) -> Result<api::ContainerStatusRespo
     })
 }
 
-/// ReopenContainerLog: the monitor's CRI log writer moves to a new file as
-/// soon as the path names another one (kubelet renamed it), at its next
-/// write; so a reopen only checks that the container runs.
+/// ReopenContainerLog: the engine starts the renamed log anew at its path.
 pub fn reopen_log(engine: &mut Engine, id: &str) -> Result<(), Status> {
     let d = find(engine, id)?;
-    if d.container.state.status != BerthStatus::Running {
-        return Err(Status::failed_precondition(format!(
-            "container {} is not running",
-            d.container.id
-        )));
-    }
-    Ok(())
+    engine
+        .container_reopen_log(&d.container.id)
+        .map_err(error::status)
 }

@@ -35,6 +35,7 @@ pub mod meta;
 mod runtime;
 mod sandbox;
 mod security;
+mod stats;
 mod stream;
 
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@ use crate::api::image_service_server::ImageService;
 use crate::api::runtime_service_server::RuntimeService;
 use crate::api::*;
 use crate::error::unsupported;
-use crate::{containers, exec, images, sandbox, Cri, CRI_VERSION};
+use crate::{containers, exec, images, sandbox, stats, Cri, CRI_VERSION};
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -173,34 +173,42 @@ impl RuntimeService for Cri {
 
     async fn container_stats(
         &self,
-        _: Request<ContainerStatsRequest>,
+        r: Request<ContainerStatsRequest>,
     ) -> Reply<ContainerStatsResponse> {
-        Err(unsupported(
-            "ContainerStats (kubelet's default, cAdvisor, reads the cgroups itself)",
+        let id = r.into_inner().container_id;
+        Ok(Response::new(
+            self.run(move |e, _| stats::container(e, &id)).await?,
         ))
     }
 
     async fn list_container_stats(
         &self,
-        _: Request<ListContainerStatsRequest>,
+        r: Request<ListContainerStatsRequest>,
     ) -> Reply<ListContainerStatsResponse> {
-        Err(unsupported(
-            "ListContainerStats (kubelet's default, cAdvisor, reads the cgroups itself)",
-        ))
+        let filter = r.into_inner().filter;
+        let stats = self
+            .run(move |e, _| stats::list_containers(e, filter))
+            .await?;
+        Ok(Response::new(ListContainerStatsResponse { stats }))
     }
 
     async fn pod_sandbox_stats(
         &self,
-        _: Request<PodSandboxStatsRequest>,
+        r: Request<PodSandboxStatsRequest>,
     ) -> Reply<PodSandboxStatsResponse> {
-        Err(unsupported("PodSandboxStats"))
+        let id = r.into_inner().pod_sandbox_id;
+        Ok(Response::new(
+            self.run(move |e, _| stats::pod(e, &id)).await?,
+        ))
     }
 
     async fn list_pod_sandbox_stats(
         &self,
-        _: Request<ListPodSandboxStatsRequest>,
+        r: Request<ListPodSandboxStatsRequest>,
     ) -> Reply<ListPodSandboxStatsResponse> {
-        Err(unsupported("ListPodSandboxStats"))
+        let filter = r.into_inner().filter;
+        let stats = self.run(move |e, _| stats::list_pods(e, filter)).await?;
+        Ok(Response::new(ListPodSandboxStatsResponse { stats }))
     }
 
     async fn update_runtime_config(

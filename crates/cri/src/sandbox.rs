@@ -238,7 +238,7 @@ pub fn nanos(rfc3339: &str) -> i64 {
         .unwrap_or(0)
 }
 
-fn metadata(r: &PodRecord) -> api::PodSandboxMetadata {
+pub fn metadata(r: &PodRecord) -> api::PodSandboxMetadata {
     api::PodSandboxMetadata {
         name: r.name.clone(),
         uid: r.uid.clone(),

@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::sync::mpsc::Receiver;
+use std::time::Duration;
 
 use berth_cri_stream as stream;
 use berth_cri_stream::{PortStream, RuntimeError, StreamIo, StreamRuntime, TermSize};
@@ -46,6 +47,9 @@ impl StreamUrls for stream::Server {
         .map_err(error::status)
     }
 }
+
+/// How long an exec with a terminal waits for the client's size.
+const FIRST_SIZE: Duration = Duration::from_secs(2);
 
 /// The streaming server's runtime: each session opens the engine of the
 /// state root `berth cri` serves.
@@ -91,7 +95,14 @@ impl StreamRuntime for EngineStreams {
                 ..ExecConfig::default()
             },
         )?;
-        let session = engine.exec_start(&id, ExecIo::Streams { rows: 0, cols: 0 })?;
+        // The process starts at the client's size (its first resize comes at
+        // once): a command that asks right away (`stty size`) sees it.
+        let first = match (&io.resize, io.tty) {
+            (Some(sizes), true) => sizes.recv_timeout(FIRST_SIZE).ok(),
+            _ => None,
+        };
+        let (rows, cols) = first.map_or((0, 0), |s| (s.height, s.width));
+        let session = engine.exec_start(&id, ExecIo::Streams { rows, cols })?;
         let exec_id = id.clone();
         self.follow_resizes(io.resize, move |e, rows, cols| {
             let _ = e.exec_resize(&exec_id, rows, cols);
@@ -119,6 +130,14 @@ impl StreamRuntime for EngineStreams {
         if io.stdin.is_some() {
             input.attach_stdin()?;
         }
+        // A client gone without a word ends the session even while the
+        // container prints nothing.
+        let detacher = input.detacher()?;
+        let hangup = io.hangup.clone();
+        std::thread::spawn(move || {
+            hangup.wait();
+            detacher.detach();
+        });
         relay_stdin(io.stdin, input);
         relay_output(output, io.stdout, io.stderr);
         Ok(())

@@ -12,7 +12,17 @@
 //!   `HOST[:PORT]` or CIDRs, as in dockerd's daemon.json), or one whose address
 //!   is in 127.0.0.0/8, which dockerd treats as insecure by default. As dockerd
 //!   does, berth tries HTTPS first without verifying the certificate and falls
-//!   back to plain HTTP when the host does not speak TLS.
+//!   back to plain HTTP when the host does not speak TLS;
+//! * a **mirror** of a host serves the same repositories under the same paths
+//!   (pull-through caches, or a loopback registry standing in for one that
+//!   cannot be reached). Pulls try a host's mirrors in order, then the host
+//!   itself; the image keeps the name it was pulled by. The daemon config's
+//!   `registry-mirrors` (dockerd's key: `http(s)://HOST[:PORT]` URLs) mirror
+//!   Docker Hub, as in dockerd; berth's own `registry-host-mirrors`
+//!   (`{"registry.k8s.io": ["http://127.0.0.1:5000"], ...}`) mirror any host.
+//!   A mirror given without a scheme is reached as any host is. Mirrors are
+//!   spoken to anonymously (the host's credentials are the host's), and pushes
+//!   never go to mirrors.
 
 use std::net::{IpAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -43,6 +53,38 @@ pub struct RegistrySettings {
     pub certs_dir: PathBuf,
     /// `insecure-registries`: hosts (`HOST[:PORT]`) and CIDRs.
     pub insecure: Vec<String>,
+    /// Per registry host (`docker.io`, `registry.k8s.io`), its mirrors in order.
+    pub mirrors: Vec<(String, Vec<Mirror>)>,
+}
+
+/// A registry that serves another host's repositories under the same paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirror {
+    /// `HOST[:PORT]`.
+    pub host: String,
+    /// `http` or `https` when the configuration said so; else decided as
+    /// for any host (HTTPS, or a probe for an insecure one).
+    pub scheme: Option<&'static str>,
+}
+
+impl Mirror {
+    /// `http://HOST[:PORT]`, `https://HOST[:PORT]` (a trailing `/` allowed) or
+    /// `HOST[:PORT]`.
+    pub fn parse(text: &str) -> Option<Mirror> {
+        let (scheme, rest) = match text.split_once("://") {
+            Some(("http", rest)) => (Some("http"), rest),
+            Some(("https", rest)) => (Some("https"), rest),
+            Some(_) => return None,
+            None => (None, text),
+        };
+        let host = rest.strip_suffix('/').unwrap_or(rest);
+        let valid =
+            !host.is_empty() && !host.starts_with(':') && !host.contains(['/', '?', '#', '@', ' ']);
+        valid.then(|| Mirror {
+            host: host.to_string(),
+            scheme,
+        })
+    }
 }
 
 impl RegistrySettings {
@@ -55,10 +97,21 @@ impl RegistrySettings {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CERTS_D));
         let daemon = daemon_config_path();
+        let doc = read_daemon(&daemon)?;
         Ok(RegistrySettings {
             certs_dir,
-            insecure: read_insecure(&daemon)?,
+            insecure: read_insecure(&daemon, &doc)?,
+            mirrors: read_mirrors(&daemon, &doc)?,
         })
+    }
+
+    /// The mirrors configured for registry host `host`, in order.
+    pub fn mirrors_of(&self, host: &str) -> &[Mirror] {
+        self.mirrors
+            .iter()
+            .find(|(h, _)| h == host)
+            .map(|(_, m)| m.as_slice())
+            .unwrap_or(&[])
     }
 
     /// dockerd's `isSecureIndex`, inverted.
@@ -101,29 +154,85 @@ impl RegistrySettings {
     }
 }
 
-fn read_insecure(path: &Path) -> Result<Vec<String>, RegistryError> {
+/// The daemon config as JSON (`null` when there is none).
+fn read_daemon(path: &Path) -> Result<serde_json::Value, RegistryError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(serde_json::Value::Null),
         Err(e) => return Err(RegistryError::io(path, e)),
     };
-    let doc: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| RegistryError::config(path, e.to_string()))?;
-    match doc.get("insecure-registries") {
+    serde_json::from_slice(&bytes).map_err(|e| RegistryError::config(path, e.to_string()))
+}
+
+/// A key holding a list of strings (absent or `null`: none).
+fn string_list(
+    path: &Path,
+    key: &str,
+    value: Option<&serde_json::Value>,
+) -> Result<Vec<String>, RegistryError> {
+    let bad = || RegistryError::config(path, format!("{key} must be a list of strings"));
+    match value {
         None | Some(serde_json::Value::Null) => Ok(Vec::new()),
         Some(serde_json::Value::Array(items)) => items
             .iter()
-            .map(|v| {
-                v.as_str().map(str::to_string).ok_or_else(|| {
-                    RegistryError::config(path, "insecure-registries must be a list of strings")
-                })
-            })
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(bad))
             .collect(),
-        Some(_) => Err(RegistryError::config(
-            path,
-            "insecure-registries must be a list of strings",
-        )),
+        Some(_) => Err(bad()),
     }
+}
+
+fn read_insecure(path: &Path, doc: &serde_json::Value) -> Result<Vec<String>, RegistryError> {
+    string_list(path, "insecure-registries", doc.get("insecure-registries"))
+}
+
+/// dockerd's `registry-mirrors` (Docker Hub's, URLs with a scheme) and
+/// berth's `registry-host-mirrors` (any host's).
+fn read_mirrors(
+    path: &Path,
+    doc: &serde_json::Value,
+) -> Result<Vec<(String, Vec<Mirror>)>, RegistryError> {
+    let parse = |key: &str, text: &str, scheme_required: bool| {
+        Mirror::parse(text)
+            .filter(|m| m.scheme.is_some() || !scheme_required)
+            .ok_or_else(|| {
+                RegistryError::config(
+                    path,
+                    format!("{key}: invalid mirror {text:?} (want http(s)://HOST[:PORT])"),
+                )
+            })
+    };
+    let mut mirrors: Vec<(String, Vec<Mirror>)> = Vec::new();
+    let hub = string_list(path, "registry-mirrors", doc.get("registry-mirrors"))?;
+    if !hub.is_empty() {
+        let hub = hub
+            .iter()
+            .map(|m| parse("registry-mirrors", m, true))
+            .collect::<Result<_, _>>()?;
+        mirrors.push(("docker.io".to_string(), hub));
+    }
+    match doc.get("registry-host-mirrors") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(hosts)) => {
+            for (host, list) in hosts {
+                let key = format!("registry-host-mirrors.{host}");
+                let list = string_list(path, &key, Some(list))?
+                    .iter()
+                    .map(|m| parse(&key, m, false))
+                    .collect::<Result<Vec<_>, _>>()?;
+                match mirrors.iter_mut().find(|(h, _)| h == host) {
+                    Some((_, have)) => have.extend(list),
+                    None => mirrors.push((host.clone(), list)),
+                }
+            }
+        }
+        Some(_) => {
+            return Err(RegistryError::config(
+                path,
+                "registry-host-mirrors must map registry hosts to lists of mirrors",
+            ))
+        }
+    }
+    Ok(mirrors)
 }
 
 /// The host part of `HOST[:PORT]` (`[::1]:5000` -> `::1`).
@@ -190,15 +299,31 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     /// Decides the scheme for `host` (probing an insecure host for TLS).
     pub async fn open(settings: &RegistrySettings, host: &str) -> Result<Endpoint, RegistryError> {
+        Endpoint::open_with(settings, host, None).await
+    }
+
+    /// As [`Endpoint::open`], with the scheme a mirror's URL gave.
+    pub async fn open_mirror(
+        settings: &RegistrySettings,
+        mirror: &Mirror,
+    ) -> Result<Endpoint, RegistryError> {
+        Endpoint::open_with(settings, &mirror.host, mirror.scheme).await
+    }
+
+    async fn open_with(
+        settings: &RegistrySettings,
+        host: &str,
+        scheme: Option<&'static str>,
+    ) -> Result<Endpoint, RegistryError> {
         let insecure = settings.is_insecure(host);
         let ca_pems = settings.ca_certificates(host)?;
         let mut endpoint = Endpoint {
             host: host.to_string(),
-            scheme: "https",
+            scheme: scheme.unwrap_or("https"),
             insecure,
             ca_pems,
         };
-        if insecure {
+        if insecure && scheme.is_none() {
             let probe = endpoint.http_client()?;
             let url = format!("https://{}/v2/", endpoint.api_host());
             if probe.get(&url).send().await.is_err() {
@@ -269,6 +394,7 @@ mod tests {
         RegistrySettings {
             certs_dir: PathBuf::from("/nonexistent"),
             insecure: insecure.iter().map(|s| s.to_string()).collect(),
+            mirrors: Vec::new(),
         }
     }
 
@@ -297,12 +423,52 @@ mod tests {
             r#"{"insecure-registries":["a:1","192.168.0.0/24"],"x":1}"#,
         )
         .unwrap();
-        assert_eq!(read_insecure(&path).unwrap(), vec!["a:1", "192.168.0.0/24"]);
+        let insecure = |p: &Path| read_insecure(p, &read_daemon(p)?);
+        assert_eq!(insecure(&path).unwrap(), vec!["a:1", "192.168.0.0/24"]);
         std::fs::write(&path, r#"{"insecure-registries":"a"}"#).unwrap();
-        assert!(read_insecure(&path).is_err());
-        assert!(read_insecure(&dir.path().join("none.json"))
-            .unwrap()
-            .is_empty());
+        assert!(insecure(&path).is_err());
+        assert!(insecure(&dir.path().join("none.json")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn mirrors_are_read_per_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("daemon.json");
+        let mirrors = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            read_mirrors(&path, &read_daemon(&path)?)
+        };
+        let got = mirrors(
+            r#"{"registry-mirrors":["https://hub.example/"],
+                "registry-host-mirrors":{"gcr.io":["http://127.0.0.1:5000","m:1"],
+                                         "docker.io":["127.0.0.1:5001"]}}"#,
+        )
+        .unwrap();
+        let m = |host: &str, scheme| Mirror {
+            host: host.to_string(),
+            scheme,
+        };
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0],
+            (
+                "docker.io".to_string(),
+                vec![m("hub.example", Some("https")), m("127.0.0.1:5001", None)]
+            )
+        );
+        assert_eq!(
+            got[1],
+            (
+                "gcr.io".to_string(),
+                vec![m("127.0.0.1:5000", Some("http")), m("m:1", None)]
+            )
+        );
+        // dockerd wants a scheme in registry-mirrors; a path is no mirror.
+        assert!(mirrors(r#"{"registry-mirrors":["hub.example"]}"#).is_err());
+        assert!(mirrors(r#"{"registry-host-mirrors":{"a":["http://m/v2"]}}"#).is_err());
+        assert!(mirrors(r#"{"registry-host-mirrors":{"a":["ftp://m"]}}"#).is_err());
+        assert!(mirrors(r#"{"registry-host-mirrors":["m"]}"#).is_err());
+        assert!(mirrors("{}").unwrap().is_empty());
     }
 
     #[test]
@@ -313,6 +479,7 @@ mod tests {
         let s = RegistrySettings {
             certs_dir: dir.path().to_path_buf(),
             insecure: vec![],
+            mirrors: Vec::new(),
         };
         let err = s.ca_certificates("h:1").unwrap_err().to_string();
         assert!(err.contains("ca.crt"), "{err}");

@@ -33,7 +33,7 @@ mod push;
 mod search;
 
 pub use credentials::{Credentials, DockerConfig};
-pub use endpoint::{daemon_config_path, RegistrySettings};
+pub use endpoint::{daemon_config_path, Mirror, RegistrySettings};
 pub use error::RegistryError;
 pub use login::login;
 pub use progress::{Event, LayerStatus, Progress};

@@ -208,13 +208,59 @@ pub fn pull(
         None => RegistryAuth::Anonymous,
     };
     let rt = runtime()?;
+    let want = Want {
+        reference: &reference,
+        all_tags: opts.all_tags,
+        platform: &platform,
+        explicit_platform: explicit_platform.is_some(),
+    };
+    for mirror in settings.mirrors_of(&domain) {
+        let attempt = rt
+            .block_on(Endpoint::open_mirror(settings, mirror))
+            .and_then(|endpoint| {
+                pull_from(
+                    store,
+                    &rt,
+                    &endpoint,
+                    &RegistryAuth::Anonymous,
+                    &want,
+                    progress,
+                )
+            });
+        // As dockerd does: a mirror that fails leaves the pull to the next
+        // one, and finally to the host itself.
+        if let Ok(pulled) = attempt {
+            return Ok(pulled);
+        }
+    }
     let endpoint = rt.block_on(Endpoint::open(settings, &domain))?;
+    pull_from(store, &rt, &endpoint, &auth, &want, progress)
+}
+
+/// What one pull asks for.
+struct Want<'a> {
+    reference: &'a Reference,
+    all_tags: bool,
+    platform: &'a Platform,
+    explicit_platform: bool,
+}
+
+/// The pull, from one endpoint (the host's or a mirror's).
+fn pull_from(
+    store: &mut Store,
+    rt: &tokio::runtime::Runtime,
+    endpoint: &Endpoint,
+    auth: &RegistryAuth,
+    want: &Want,
+    progress: &dyn Progress,
+) -> Result<Vec<Pulled>, RegistryError> {
+    let (reference, platform) = (want.reference, want.platform);
     let client = endpoint.oci_client()?;
 
-    let targets: Vec<Reference> = if opts.all_tags {
-        let repo = oci_reference(&reference, &endpoint);
+    let targets: Vec<Reference> = if want.all_tags {
+        let repo = oci_reference(reference, endpoint);
         let tags = rt
-            .block_on(client.list_tags(&repo, &auth, None, None))
+            .block_on(client.list_tags(&repo, auth, None, None))
             .map_err(|e| from_oci(e, &format!("tags of {}", reference.familiar_name())))?;
         let mut tags = tags.tags;
         tags.sort();
@@ -230,11 +276,11 @@ pub fn pull(
         let fetched = rt.block_on(fetch(
             store,
             &client,
-            &endpoint,
-            &auth,
+            endpoint,
+            auth,
             target,
-            &platform,
-            explicit_platform.is_some(),
+            platform,
+            want.explicit_platform,
             progress,
         ))?;
         let announced = Cell::new(0usize);
@@ -275,7 +321,7 @@ pub fn pull(
         progress.event(Event::Digest {
             digest: &fetched.top_digest,
         });
-        if !opts.all_tags {
+        if !want.all_tags {
             progress.event(Event::Status {
                 reference: &target.familiar(),
                 up_to_date: stored.up_to_date,
@@ -288,7 +334,7 @@ pub fn pull(
             up_to_date: stored.up_to_date,
         });
     }
-    if opts.all_tags {
+    if want.all_tags {
         progress.event(Event::Status {
             reference: &reference.familiar_name(),
             up_to_date: pulled.iter().all(|p| p.up_to_date),

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ContainerError, Result};
 
 pub use config::{LogConfig, LogDriver, LogSettings};
-pub use writer::LogWriter;
+pub use writer::{start_cri_log, LogWriter};
 
 /// One entry of a log.
 #[derive(Serialize, Deserialize, Debug, Clone)]

@@ -70,6 +70,18 @@ fn open_log(path: &Path, truncate: bool) -> Result<File> {
         .map_err(|e| ContainerError::io(path, e))
 }
 
+/// `ReopenContainerLog`: a CRI log that kubelet renamed starts anew at
+/// `path` at once (kubelet looks for it as soon as the call returns); the
+/// monitor's writer, which follows the path, writes there from its next
+/// entry on.
+/// (Also before a container starts: kubelet reads the log at once.)
+pub fn start_cri_log(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| ContainerError::io(dir, e))?;
+    }
+    open_log(path, false).map(drop)
+}
+
 impl LogWriter {
     /// Appends to the log at `path`, rotating as `settings` say and adding
     /// `attrs` to every entry.

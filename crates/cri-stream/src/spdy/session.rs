@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::frame::{self, Frame, HeaderDeflater, HeaderInflater, Headers};
-use crate::io::{Out, OutSender, StreamReader, OUT_QUEUE};
+use crate::io::{Hangup, HangupOnDrop, Out, OutSender, StreamReader, OUT_QUEUE};
 
 /// How long the client may keep the connection open after this side is done.
 const LINGER: Duration = Duration::from_secs(10);
@@ -26,6 +26,8 @@ pub(crate) struct Session {
     /// The client's new streams; ends with the connection.
     pub(crate) streams: mpsc::UnboundedReceiver<IncomingStream>,
     pub(crate) out: OutSender,
+    /// Signalled when the client's side of the connection ends.
+    pub(crate) hangup: Hangup,
 }
 
 /// Runs SPDY on `io`; `early` are bytes already read past the HTTP request.
@@ -36,10 +38,13 @@ where
     let (read, write) = tokio::io::split(io);
     let (out_tx, out_rx) = mpsc::channel(OUT_QUEUE);
     let (streams_tx, streams_rx) = mpsc::unbounded_channel();
+    let hangup = Hangup::default();
+    let ended = hangup.on_drop();
     let reader = tokio::spawn(read_loop(
         std::io::Cursor::new(early).chain(read),
         streams_tx,
         out_tx.clone(),
+        ended,
     ));
     tokio::spawn(async move {
         write_loop(write, out_rx).await;
@@ -53,6 +58,7 @@ where
     Session {
         streams: streams_rx,
         out: out_tx,
+        hangup,
     }
 }
 
@@ -60,6 +66,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     mut r: R,
     streams: mpsc::UnboundedSender<IncomingStream>,
     out: OutSender,
+    _ended: HangupOnDrop,
 ) {
     let mut inflater = HeaderInflater::new();
     let mut open: HashMap<u32, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();

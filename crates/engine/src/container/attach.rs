@@ -180,6 +180,27 @@ impl AttachInput {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
     }
+
+    /// A handle that detaches from another thread (the user's connection
+    /// went away while the output side waits on a silent container).
+    pub fn detacher(&self) -> io::Result<Detacher> {
+        Ok(Detacher(match &self.sink {
+            Sink::Monitor(stream) => Some(stream.try_clone()?),
+            Sink::Process(_) => None,
+        }))
+    }
+}
+
+/// See [`AttachInput::detacher`].
+pub struct Detacher(Option<UnixStream>);
+
+impl Detacher {
+    /// As [`AttachInput::detach`]; nothing for an exec.
+    pub fn detach(self) {
+        if let Some(stream) = self.0 {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
 }
 
 /// A session that begins with the container's current run, or, if it has

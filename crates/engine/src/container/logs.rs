@@ -10,8 +10,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use berth_container::logs::{read_from, read_with_live, Entry, ReadOptions};
-use berth_container::model::Paths;
+use berth_container::logs::{read_from, read_with_live, Entry, LogDriver, ReadOptions};
+use berth_container::model::{Paths, Status};
 use berth_store::FileLock;
 
 use crate::{Engine, Error, ErrorKind, Result};
@@ -151,7 +151,7 @@ impl Engine {
         // kubelet's to read (and rotate), in a format of its own.
         let path = settings
             .path(&paths)
-            .filter(|_| settings.driver != berth_container::logs::LogDriver::Cri);
+            .filter(|_| settings.driver != LogDriver::Cri);
         let Some(path) = path else {
             return Err(Error::refused(
                 ErrorKind::NotImplemented,
@@ -189,5 +189,28 @@ impl Engine {
             done: false,
             tty: c.spec.tty,
         })
+    }
+
+    /// `ReopenContainerLog` (the CRI): the running container's CRI log is
+    /// started anew at its path, which kubelet has just renamed away.
+    pub fn container_reopen_log(&mut self, reference: &str) -> Result<()> {
+        let c = self.container_lookup(reference)?;
+        let settings = c.spec.host.log_config.settings()?;
+        let path = settings
+            .path(&Paths::of(&self.store, &c.id))
+            .filter(|_| settings.driver == LogDriver::Cri)
+            .ok_or_else(|| {
+                Error::refused(
+                    ErrorKind::InvalidArgument,
+                    format!("container {} does not log in the CRI format", c.id),
+                )
+            })?;
+        if c.state.status != Status::Running {
+            return Err(Error::refused(
+                ErrorKind::Conflict,
+                format!("container {} is not running", c.id),
+            ));
+        }
+        Ok(berth_container::logs::start_cri_log(&path)?)
     }
 }

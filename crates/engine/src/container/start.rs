@@ -3,6 +3,7 @@
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
+use berth_container::logs::{start_cri_log, LogDriver};
 use berth_container::model::{self, Container, Status};
 use berth_container::{ContainerError, Result};
 use berth_store::Store;
@@ -68,6 +69,14 @@ pub(crate) fn start(
     } else {
         (None, None)
     };
+    // kubelet reads a CRI log as soon as the start returns; the monitor
+    // opens it a moment later.
+    let logs = c.spec.host.log_config.settings()?;
+    if logs.driver == LogDriver::Cri {
+        if let Some(path) = logs.path(&model::Paths::of(store, &c.id)) {
+            start_cri_log(&path)?;
+        }
+    }
     let report = client::spawn(store.root(), run_dir, &c.id, theirs.as_ref())?;
     if !report.ok {
         return Err(if report.code == 126 || report.code == 127 {

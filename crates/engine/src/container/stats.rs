@@ -13,6 +13,8 @@ use crate::{Engine, Result};
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     pub cpu_percent: f64,
+    /// CPU time used since the container started, in nanoseconds.
+    pub cpu_usage_ns: u64,
     pub memory_usage: u64,
     pub memory_limit: u64,
     pub pids: u64,
@@ -98,6 +100,21 @@ impl Engine {
             usage,
         })
     }
+
+    /// The container's counters read once, without a CPU percentage (the
+    /// CRI's stats, whose clients compute rates from cumulative CPU time).
+    pub fn container_usage(&mut self, reference: &str) -> Result<ContainerStats> {
+        let c = lookup(&mut self.store, &self.config.run_dir, reference)?;
+        let usage = if matches!(c.state.status, Status::Running | Status::Paused) {
+            read_once(&c)
+        } else {
+            Stats::default()
+        };
+        Ok(ContainerStats {
+            container: c,
+            usage,
+        })
+    }
 }
 
 fn sample(c: &Container, interval: Duration) -> Stats {
@@ -105,13 +122,19 @@ fn sample(c: &Container, interval: Duration) -> Stats {
     let t0 = std::time::Instant::now();
     let cpu0 = cgroup_usage(root, &c.id).cpu_ns.unwrap_or(0);
     std::thread::sleep(interval);
-    let usage = cgroup_usage(root, &c.id);
-    let cpu1 = usage.cpu_ns.unwrap_or(cpu0);
+    let mut stats = read_once(c);
     let elapsed = t0.elapsed().as_nanos().max(1) as f64;
+    stats.cpu_percent = (stats.cpu_usage_ns.saturating_sub(cpu0)) as f64 / elapsed * 100.0;
+    stats
+}
+
+fn read_once(c: &Container) -> Stats {
+    let usage = cgroup_usage(Path::new(CGROUP_ROOT), &c.id);
     let host_memory = host_memory_bytes();
     let (net_rx, net_tx) = net_bytes(c.state.pid);
     Stats {
-        cpu_percent: (cpu1.saturating_sub(cpu0)) as f64 / elapsed * 100.0,
+        cpu_percent: 0.0,
+        cpu_usage_ns: usage.cpu_ns.unwrap_or(0),
         memory_usage: usage.memory_usage.unwrap_or(0),
         memory_limit: usage.memory_limit.unwrap_or(host_memory).min(host_memory),
         pids: usage.pids.unwrap_or(0),
