@@ -13,7 +13,8 @@
 //! # Lifecycle
 //! [`start`] spawns slirp4netns in a process group of its own, waits until
 //! its API socket answers (it is made once the interface is up), asks for
-//! each forward and writes its pid to `<run dir>/slirp4netns/<id>.pid`;
+//! each forward and writes its pid to `<run dir>/slirp4netns/<id>.pid`
+//! (its API socket is `<short id>.sock` there);
 //! a thread reaps it when it ends. [`stop`] (from `sandbox::teardown`,
 //! idempotent) ends it by that pid file.
 
@@ -46,8 +47,12 @@ fn pid_file(run_dir: &Path, container_id: &str) -> PathBuf {
     dir(run_dir).join(format!("{container_id}.pid"))
 }
 
+/// The API socket, named by the short id: a socket's path must fit
+/// `sun_path` (108 bytes), which a full id under a home directory's run
+/// directory does not.
 fn api_socket(run_dir: &Path, container_id: &str) -> PathBuf {
-    dir(run_dir).join(format!("{container_id}.sock"))
+    let short = &container_id[..12.min(container_id.len())];
+    dir(run_dir).join(format!("{short}.sock"))
 }
 
 fn unavailable(message: impl Into<String>) -> NetworkError {
