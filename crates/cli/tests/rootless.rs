@@ -559,6 +559,11 @@ fn rootless_without_pasta_falls_back_to_slirp4netns() {
     assert!(out.contains("nameserver 10.0.2.3"), "{out}");
     assert!(out.contains(&host_resolves(RESOLVED_NAME)), "{out}");
     user.ok(&["rm", "-f", "web"]);
+    // Ended by SIGTERM: it goes within moments.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while processes_of(user.uid, "slirp4netns") > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_eq!(processes_of(user.uid, "slirp4netns"), 0);
     TcpListener::bind(("127.0.0.1", port)).expect("the published port is released");
 }
