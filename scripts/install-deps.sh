@@ -51,8 +51,9 @@ packages=(
     # registries: OpenSSL for TLS (native-tls), and the tests' registry, CA and htpasswd
     libssl-dev openssl docker-registry apache2-utils
     # rootless berth: the user namespace from /etc/subuid (newuidmap/newgidmap),
-    # pasta for a rootless container's network and published ports
-    uidmap passt
+    # pasta for a rootless container's network and published ports, and
+    # slirp4netns, berth's fallback where pasta is missing
+    uidmap passt slirp4netns
     # `berth cri`: the CRI's gRPC code is generated from cri-api's proto at build time
     protobuf-compiler
     # the network tests read berth's nftables rules with `nft` (berth itself speaks netlink)

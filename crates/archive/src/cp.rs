@@ -26,6 +26,7 @@ use crate::cp_progress::{tar_size, CopyProgress, Counted};
 use crate::error::{ArchiveError, At};
 use crate::extract::{ExtractOptions, Extractor, Ownership, Parents};
 use crate::fsutil::fd_path;
+use crate::ids::IdShift;
 use crate::inroot::{in_root_path_of, open_root, openat_in_root, resolve_in_root};
 use crate::pack::Packer;
 use crate::unpack::decompressed;
@@ -265,6 +266,7 @@ pub fn archive_path(
     path: &str,
     follow_link: bool,
     out: impl Write,
+    ids: Option<IdShift>,
 ) -> Result<(), ArchiveError> {
     let root_fd = open_root(root)?;
     let mut path = path.to_string();
@@ -276,14 +278,19 @@ pub fn archive_path(
     }
     let located = locate(&root_fd, root, &path)?;
     let top = tar_top_name(&located.name);
-    write_located(&located, &top, out)
+    write_located(&located, &top, out, ids)
 }
 
-fn write_located(located: &Located, top_name: &str, out: impl Write) -> Result<(), ArchiveError> {
+fn write_located(
+    located: &Located,
+    top_name: &str,
+    out: impl Write,
+    ids: Option<IdShift>,
+) -> Result<(), ArchiveError> {
     // Existence first, so a missing path is NotFound rather than an empty archive.
     lstat_located(located)?;
     let leaf = located.leaf.as_deref().unwrap_or(".");
-    let mut packer = Packer::new(out, false);
+    let mut packer = Packer::new(out, false).shifting(ids);
     packer.add(
         located.dir.as_fd(),
         leaf.as_ref(),
@@ -301,6 +308,27 @@ pub fn extract_to_dir(
     input: impl Read,
     no_overwrite_dir_non_dir: bool,
     copy_uid_gid: bool,
+) -> Result<(), ArchiveError> {
+    extract_to_dir_shifted(
+        root,
+        dir,
+        input,
+        no_overwrite_dir_non_dir,
+        copy_uid_gid,
+        None,
+    )
+}
+
+/// [`extract_to_dir`] into a user-namespaced container's root: the owners
+/// written (its root's, or the archive's with `copy_uid_gid`) are the host
+/// ids `ids` gives them.
+pub fn extract_to_dir_shifted(
+    root: &Path,
+    dir: &str,
+    input: impl Read,
+    no_overwrite_dir_non_dir: bool,
+    copy_uid_gid: bool,
+    ids: Option<IdShift>,
 ) -> Result<(), ArchiveError> {
     let root_fd = open_root(root)?;
     let abs = container_abs_path(dir);
@@ -339,10 +367,10 @@ pub fn extract_to_dir(
         ExtractOptions {
             whiteouts: false,
             no_overwrite_dir_non_dir,
-            ownership: if copy_uid_gid {
-                Ownership::FromArchive
-            } else {
-                Ownership::Root
+            ownership: match (ids, copy_uid_gid) {
+                (Some(ids), keep) => Ownership::Shifted { keep, ids },
+                (None, true) => Ownership::FromArchive,
+                (None, false) => Ownership::Root,
             },
         },
     );
@@ -418,12 +446,14 @@ impl CopyIn {
     }
 
     /// Copies into the container root `root` (the one it was planned on),
-    /// reporting to `progress`.
+    /// reporting to `progress`. `ids`: a user-namespaced container's range
+    /// (see [`extract_to_dir_shifted`]).
     pub fn run(
         self,
         root: &Path,
         copy_uid_gid: bool,
         progress: &dyn CopyProgress,
+        ids: Option<IdShift>,
     ) -> Result<(), ArchiveError> {
         let (source_dir, source_base) = split_path_dir_entry(&self.source);
         let source_dir_fd = rustix::fs::open(
@@ -450,7 +480,7 @@ impl CopyIn {
                 )?;
                 packer.finish(&shown).map(drop)
             },
-            |reader| extract_to_dir(root, &self.dst_dir, reader, true, copy_uid_gid),
+            |reader| extract_to_dir_shifted(root, &self.dst_dir, reader, true, copy_uid_gid, ids),
         )
     }
 }
@@ -605,6 +635,7 @@ pub fn copy_from_root(
                 &located,
                 &tar_top_name(&top_name),
                 Counted { inner, progress },
+                None,
             )
         },
         |reader| {

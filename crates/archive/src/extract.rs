@@ -30,6 +30,7 @@ use crate::error::{ArchiveError, At};
 use crate::fsutil::{
     chmod_nofollow, open_dir_at, owner as chown_ids, proc_child_path, remove_all_at, timestamps,
 };
+use crate::ids::IdShift;
 use crate::inroot::{mkdir_all_fd, openat_in_root};
 use crate::sparse::copy_sparse;
 
@@ -69,6 +70,9 @@ pub(crate) enum Ownership {
     Root,
     /// No chown at all: files belong to whoever extracts (`docker cp` to the host, like the CLI's NoLchown).
     Unchanged,
+    /// Into a user-namespaced container: its root's host ids, or (`keep`)
+    /// the archive's ids as its range holds them.
+    Shifted { keep: bool, ids: IdShift },
 }
 
 pub(crate) enum Parents {
@@ -351,7 +355,7 @@ impl Extractor {
             |what: &str| ArchiveError::unsafe_entry(name, format!("invalid {what} in header"));
         let header = entry.header();
         let (uid, gid) = match self.opts.ownership {
-            Ownership::FromArchive => {
+            Ownership::FromArchive | Ownership::Shifted { keep: true, .. } => {
                 let uid = header.uid().map_err(|_| bad("uid"))?;
                 let gid = header.gid().map_err(|_| bad("gid"))?;
                 let uid = u32::try_from(uid)
@@ -362,8 +366,12 @@ impl Extractor {
                     .ok()
                     .filter(|id| *id != u32::MAX)
                     .ok_or_else(|| bad("gid"))?;
-                (uid, gid)
+                match self.opts.ownership {
+                    Ownership::Shifted { ids, .. } => ids.to_host(uid, gid),
+                    _ => (uid, gid),
+                }
             }
+            Ownership::Shifted { ids, .. } => ids.to_host(0, 0),
             Ownership::Root => (0, 0),
             // u32::MAX is chown's "leave unchanged".
             Ownership::Unchanged => (u32::MAX, u32::MAX),

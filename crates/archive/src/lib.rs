@@ -39,6 +39,7 @@ mod du;
 mod error;
 mod extract;
 mod fsutil;
+mod ids;
 mod inroot;
 mod pack;
 mod reseed;
@@ -49,13 +50,14 @@ mod volume;
 pub use clone::{clone_tree, CloneStats};
 pub use copyup::copy_up;
 pub use cp::{
-    archive_path, copy_from_root, extract_to_dir, go_clean as clean_path, plan_copy_into_root,
-    resolve_container_path, stat_in_root, CopyIn, PathStat,
+    archive_path, copy_from_root, extract_to_dir, extract_to_dir_shifted, go_clean as clean_path,
+    plan_copy_into_root, resolve_container_path, stat_in_root, CopyIn, PathStat,
 };
 pub use cp_progress::{CopyProgress, NoProgress};
 pub use diff::{changes, Change, ChangeKind};
 pub use du::disk_usage;
 pub use error::ArchiveError;
+pub use ids::IdShift;
 pub use inroot::{mkdir_all_in_root, open_in_root, resolve_in_root};
 pub use pack::{pack_layer, pack_tree, PackedLayer};
 pub use reseed::{compare_trees, seed_tree, SeedPolicy};

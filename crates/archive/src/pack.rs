@@ -18,6 +18,7 @@ use tar::{EntryType, Header};
 use crate::error::{ArchiveError, At};
 use crate::extract::{is_overlay_xattr, overlay_opaque_xattr};
 use crate::fsutil::{dir_entries, list_fd_xattrs, list_xattrs, proc_child_path};
+use crate::ids::IdShift;
 use crate::unpack::Hashing;
 
 const OUT_BUF: usize = 1 << 20;
@@ -32,10 +33,15 @@ pub struct PackedLayer {
     pub size: u64,
 }
 
-/// Write the overlay upperdir `upper` as an uncompressed OCI layer tar.
-pub fn pack_layer(upper: &Path, out: impl Write) -> Result<PackedLayer, ArchiveError> {
+/// Write the overlay upperdir `upper` as an uncompressed OCI layer tar,
+/// its owners shifted by `ids` (a user-namespaced container's layer).
+pub fn pack_layer(
+    upper: &Path,
+    out: impl Write,
+    ids: Option<IdShift>,
+) -> Result<PackedLayer, ArchiveError> {
     let dir = open_dir(upper)?;
-    let mut packer = Packer::new(Hashing::new(out), true);
+    let mut packer = Packer::new(Hashing::new(out), true).shifting(ids);
     packer.add_children(dir.as_fd(), b"", upper)?;
     let hashing = packer.finish(upper)?;
     Ok(PackedLayer {
@@ -44,10 +50,11 @@ pub fn pack_layer(upper: &Path, out: impl Write) -> Result<PackedLayer, ArchiveE
     })
 }
 
-/// Write a plain tar of the whole tree under `dir` (no whiteout translation). Returns the bytes written.
-pub fn pack_tree(dir: &Path, out: impl Write) -> Result<u64, ArchiveError> {
+/// Write a plain tar of the whole tree under `dir` (no whiteout translation), its owners shifted by
+/// `ids`. Returns the bytes written.
+pub fn pack_tree(dir: &Path, out: impl Write, ids: Option<IdShift>) -> Result<u64, ArchiveError> {
     let fd = open_dir(dir)?;
-    let mut packer = Packer::new(Hashing::new(out), false);
+    let mut packer = Packer::new(Hashing::new(out), false).shifting(ids);
     packer.add_children(fd.as_fd(), b"", dir)?;
     Ok(packer.finish(dir)?.count())
 }
@@ -69,6 +76,8 @@ pub(crate) struct Packer<W: Write> {
     links: HashMap<(u64, u64), Vec<u8>>,
     /// Files with holes become GNU sparse entries (volume export).
     sparse: bool,
+    /// Host owners shown as the user-namespaced container sees them.
+    ids: Option<IdShift>,
 }
 
 impl<W: Write> Packer<W> {
@@ -80,7 +89,25 @@ impl<W: Write> Packer<W> {
             whiteouts,
             links: HashMap::new(),
             sparse: false,
+            ids: None,
         }
+    }
+
+    /// Owners written as the ids a user-namespaced container sees (`None`: as they are).
+    pub(crate) fn shifting(mut self, ids: Option<IdShift>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// A header for `stat`, its owner shifted as [`Packer::shifting`] asked.
+    fn header_for(&self, stat: &Stat, kind: EntryType, mode: u32) -> Header {
+        let mut header = header_for(stat, kind, mode);
+        if let Some(ids) = self.ids {
+            let (uid, gid) = ids.to_container(stat.st_uid, stat.st_gid);
+            header.set_uid(uid.into());
+            header.set_gid(gid.into());
+        }
+        header
     }
 
     /// Write files with holes as sparse entries, so they keep their holes when extracted.
@@ -102,7 +129,7 @@ impl<W: Write> Packer<W> {
             .filter(|(key, _)| !is_overlay_xattr(key))
             .collect();
         self.append_pax(&xattrs, shown)?;
-        let mut header = header_for(&stat, EntryType::Directory, stat.st_mode & 0o7777);
+        let mut header = self.header_for(&stat, EntryType::Directory, stat.st_mode & 0o7777);
         self.append_data(&mut header, b"./", io::empty(), shown)
     }
 
@@ -211,11 +238,11 @@ impl<W: Write> Packer<W> {
             let mut whiteout_name = parent_part(tar_name).to_vec();
             whiteout_name.extend_from_slice(b".wh.");
             whiteout_name.extend_from_slice(name.as_bytes());
-            let mut header = header_for(&stat, EntryType::Regular, 0o600);
+            let mut header = self.header_for(&stat, EntryType::Regular, 0o600);
             return self.append_data(&mut header, &whiteout_name, io::empty(), shown);
         }
 
-        let mut header = header_for(&stat, EntryType::Regular, stat.st_mode & 0o7777);
+        let mut header = self.header_for(&stat, EntryType::Regular, stat.st_mode & 0o7777);
         if file_type != FileType::Directory && stat.st_nlink > 1 {
             let key = (stat.st_dev, stat.st_ino);
             if let Some(first) = self.links.get(&key).cloned() {
@@ -259,7 +286,8 @@ impl<W: Write> Packer<W> {
                 if self.whiteouts && opaque {
                     let mut marker_name = tar_name.to_vec();
                     marker_name.extend_from_slice(b"/.wh..wh..opq");
-                    let mut marker = header_for(&stat, EntryType::Regular, stat.st_mode & 0o777);
+                    let mut marker =
+                        self.header_for(&stat, EntryType::Regular, stat.st_mode & 0o777);
                     self.append_data(&mut marker, &marker_name, io::empty(), shown)?;
                 }
                 let dir = opened.expect("directories are opened by add");

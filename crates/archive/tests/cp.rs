@@ -111,7 +111,7 @@ fn archive_path_names_entries_like_docker() {
     let f = fixture();
     let get = |path: &str, follow: bool| {
         let mut out = Vec::new();
-        archive_path(&f.root, path, follow, &mut out).unwrap();
+        archive_path(&f.root, path, follow, &mut out, None).unwrap();
         names(&out)
     };
     let dir = get("/etc/dir", false);
@@ -134,15 +134,17 @@ fn archive_path_names_entries_like_docker() {
     );
     // Through a symlink to / : still the container's own passwd.
     let mut out = Vec::new();
-    archive_path(&f.root, "/etc/evil/etc/passwd", false, &mut out).unwrap();
+    archive_path(&f.root, "/etc/evil/etc/passwd", false, &mut out, None).unwrap();
     let mut archive = tar::Archive::new(&out[..]);
     let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
     let mut text = String::new();
     std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
     assert_eq!(text, "container passwd");
-    assert!(archive_path(&f.root, "/missing", false, &mut Vec::new())
-        .unwrap_err()
-        .is_not_found());
+    assert!(
+        archive_path(&f.root, "/missing", false, &mut Vec::new(), None)
+            .unwrap_err()
+            .is_not_found()
+    );
 }
 
 #[test]
@@ -251,6 +253,7 @@ fn copy_into_root(
         root,
         copy_uid_gid,
         &NoProgress,
+        None,
     )
 }
 

@@ -56,7 +56,7 @@ fn pack_layer_round_trips_whiteouts_links_and_metadata() {
     unpack_layer(&tar.finish()[..], &first).unwrap();
 
     let mut packed = Vec::new();
-    let layer = pack_layer(&first, &mut packed).unwrap();
+    let layer = pack_layer(&first, &mut packed, None).unwrap();
     assert_eq!(layer.diff_id, sha256(&packed));
     assert_eq!(layer.size, packed.len() as u64);
     let (list, xattr_keys) = entries(&packed);
@@ -86,7 +86,7 @@ fn pack_layer_round_trips_whiteouts_links_and_metadata() {
     // Deterministic: same tree, same bytes.
     let mut again = Vec::new();
     assert_eq!(
-        pack_layer(&first, &mut again).unwrap().diff_id,
+        pack_layer(&first, &mut again, None).unwrap().diff_id,
         layer.diff_id
     );
 
@@ -135,7 +135,7 @@ fn pack_tree_keeps_devices_as_devices() {
     .unwrap();
     std::fs::write(dir.join("f"), b"12345").unwrap();
     let mut out = Vec::new();
-    let written = pack_tree(&dir, &mut out).unwrap();
+    let written = pack_tree(&dir, &mut out, None).unwrap();
     assert_eq!(written, out.len() as u64);
     let (list, _) = entries(&out);
     assert_eq!(

@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::{bin, busybox_tar, Berth, Run};
 
+/// The `PATH` the user's berth runs with.
+const STANDARD_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// A user made for one test, removed with everything it ran when dropped.
 struct User {
     name: String,
@@ -69,6 +72,11 @@ impl User {
 
     /// `berth ARGS` as the user, in a clean environment.
     fn berth(&self, args: &[&str]) -> Run {
+        self.berth_on(STANDARD_PATH, args)
+    }
+
+    /// [`User::berth`] with `PATH` set to `path`.
+    fn berth_on(&self, path: &str, args: &[&str]) -> Run {
         let out = Command::new("runuser")
             .args(["-u", &self.name, "--", "env", "-i"])
             .arg(format!("HOME={}", self.home.display()))
@@ -76,7 +84,7 @@ impl User {
                 "XDG_RUNTIME_DIR={}",
                 self.home.join("run").display()
             ))
-            .arg("PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+            .arg(format!("PATH={path}"))
             .arg(bin())
             .args(args)
             .current_dir(&self.home)
@@ -90,7 +98,11 @@ impl User {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let r = self.berth(args);
+        self.ok_on(STANDARD_PATH, args)
+    }
+
+    fn ok_on(&self, path: &str, args: &[&str]) -> String {
+        let r = self.berth_on(path, args);
         assert_eq!(
             r.code, 0,
             "berth {args:?} as {}: {}{}",
@@ -289,40 +301,13 @@ fn rootless_published_port_through_pasta() {
         "pasta needs /dev/net/tun usable by every user (scripts/install-deps.sh sets 0666)"
     );
     let user = User::with_busybox();
-    // The port is the test's until it hands it to berth.
-    let held = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = held.local_addr().unwrap().port();
-    let publish = format!("127.0.0.1:{port}:80");
-    drop(held);
-    user.ok(&[
-        "run",
-        "-d",
-        "--name",
-        "web",
-        "-p",
-        &publish,
-        "busybox",
-        "sh",
-        "-c",
-        "while true; do echo hello-rootless | nc -l -p 80; done",
-    ]);
+    let port = free_port();
+    serve_greeting(&user, STANDARD_PATH, port, "hello-rootless");
     assert_eq!(
         user.ok(&["port", "web"]),
         format!("80/tcp -> 127.0.0.1:{port}\n")
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let answer = loop {
-        use std::io::Read;
-        let mut got = String::new();
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = s.read_to_string(&mut got);
-        }
-        if got.contains("hello-rootless") || std::time::Instant::now() > deadline {
-            break got;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
-    assert_eq!(answer, "hello-rootless\n");
+    assert_eq!(answer(port, "hello-rootless"), "hello-rootless\n");
     user.ok(&["rm", "-f", "web"]);
     // pasta went with the container: the port is free again.
     TcpListener::bind(("127.0.0.1", port)).expect("the published port is released");
@@ -427,5 +412,199 @@ fn rootless_serve_answers_the_docker_cli_on_the_users_socket() {
         "via docker\n0\n",
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What the published port `port` on 127.0.0.1 answers, waiting (10s at
+/// most) until it says `expected`.
+fn answer(port: u16, expected: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        use std::io::Read;
+        let mut got = String::new();
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.read_to_string(&mut got);
+        }
+        if got.contains(expected) || std::time::Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Runs container `web` answering `greeting` on its port 80, published on
+/// 127.0.0.1:`port`, with `PATH` set to `path`.
+fn serve_greeting(user: &User, path: &str, port: u16, greeting: &str) {
+    let publish = format!("127.0.0.1:{port}:80");
+    let script = format!("while true; do echo {greeting} | nc -l -p 80; done");
+    user.ok_on(
+        path,
+        &[
+            "run", "-d", "--name", "web", "-p", &publish, "busybox", "sh", "-c", &script,
+        ],
+    );
+}
+
+/// A free port on 127.0.0.1, the test's until it hands it to berth.
+fn free_port() -> u16 {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    held.local_addr().unwrap().port()
+}
+
+/// The IPv4 address the host resolves `name` to through its resolvers.
+fn host_resolves(name: &str) -> String {
+    let out = Command::new("getent")
+        .args(["ahostsv4", name])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .next()
+        .unwrap_or_else(|| panic!("the host resolves no address for {name}: the test needs one"))
+        .to_string()
+}
+
+/// The name the DNS tests resolve: one the host's resolvers answer.
+const RESOLVED_NAME: &str = "deb.debian.org";
+
+/// Processes of `uid` whose command name is `comm`.
+fn processes_of(uid: u32, comm: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.metadata().is_ok_and(|m| m.uid() == uid))
+        .filter(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == comm))
+        .count()
+}
+
+#[test]
+fn rootless_build_runs_copies_and_switches_user() {
+    let user = User::with_busybox();
+    let ctx = user.home.join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\n\
+         RUN echo 'app:x:1234:1234::/:/bin/sh' >> /etc/passwd && echo 'app:x:1234:' >> /etc/group \\\n\
+         \x20 && mkdir /data && echo built > /data/f && chown 1234:1234 /data/f\n\
+         COPY hello.txt /hello.txt\n\
+         COPY --chown=app:app hello.txt /hello-app.txt\n\
+         USER app\n\
+         RUN id -u > /tmp/who && cat /data/f\n\
+         CMD [\"cat\", \"/hello.txt\"]\n",
+    )
+    .unwrap();
+    std::fs::write(ctx.join("hello.txt"), "hi\n").unwrap();
+    for path in [&ctx, &ctx.join("Dockerfile"), &ctx.join("hello.txt")] {
+        std::os::unix::fs::chown(path, Some(user.uid), Some(user.uid)).unwrap();
+    }
+    let out = user.ok(&["build", "-t", "built", "ctx"]);
+    assert!(out.contains("Successfully tagged built:latest"), "{out}");
+    assert_eq!(user.ok(&["run", "--rm", "built"]), "hi\n");
+    let check = "id -u; cat /tmp/who; stat -c %u:%g /data/f /hello.txt /hello-app.txt";
+    assert_eq!(
+        user.ok(&["run", "--rm", "built", "sh", "-c", check]),
+        "1234\n1234\n1234:1234\n0:0\n1234:1234\n"
+    );
+    // The build's layers are unpacked in the user's range, as pulled ones.
+    let owners: Vec<u32> = std::fs::read_dir(user.root().join("layers"))
+        .unwrap()
+        .flatten()
+        .filter_map(|l| std::fs::metadata(l.path().join("data/f")).ok())
+        .map(|m| m.uid())
+        .collect();
+    assert_eq!(owners, vec![user.subuid_start() + 1233]);
+}
+
+#[test]
+fn rootless_without_pasta_falls_back_to_slirp4netns() {
+    if Command::new("slirp4netns")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("slirp4netns is missing (scripts/install-deps.sh installs it)");
+    }
+    let user = User::with_busybox();
+    // A PATH with everything of /usr/bin but pasta (and passt).
+    let bin_dir = user.home.join("no-pasta");
+    std::fs::create_dir(&bin_dir).unwrap();
+    for entry in std::fs::read_dir("/usr/bin").unwrap().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with("pasta") && !name.starts_with("passt") {
+            std::os::unix::fs::symlink(entry.path(), bin_dir.join(&*name)).unwrap();
+        }
+    }
+    let path = format!("{}:/usr/sbin", bin_dir.display());
+    let port = free_port();
+    serve_greeting(&user, &path, port, "hello-slirp");
+    assert_eq!(answer(port, "hello-slirp"), "hello-slirp\n");
+    assert_eq!(processes_of(user.uid, "slirp4netns"), 1);
+    assert_eq!(processes_of(user.uid, "pasta"), 0);
+    // slirp4netns's network, and its DNS forwarder resolving as the host does.
+    let addr = user.ok(&["exec", "web", "ip", "-4", "addr", "show", "tap0"]);
+    assert!(addr.contains("10.0.2.100/24"), "{addr}");
+    let out = user.ok_on(
+        &path,
+        &[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            &format!("cat /etc/resolv.conf; nslookup {RESOLVED_NAME}"),
+        ],
+    );
+    assert!(out.contains("nameserver 10.0.2.3"), "{out}");
+    assert!(out.contains(&host_resolves(RESOLVED_NAME)), "{out}");
+    user.ok(&["rm", "-f", "web"]);
+    // Ended by SIGTERM: it goes within moments.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while processes_of(user.uid, "slirp4netns") > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(processes_of(user.uid, "slirp4netns"), 0);
+    TcpListener::bind(("127.0.0.1", port)).expect("the published port is released");
+}
+
+#[test]
+fn rootless_containers_resolve_names_and_share_the_hosts_network() {
+    let user = User::with_busybox();
+    // The default network (pasta): the host's resolvers answer.
+    let out = user.ok(&["run", "--rm", "busybox", "nslookup", RESOLVED_NAME]);
+    assert!(out.contains(&host_resolves(RESOLVED_NAME)), "{out}");
+    // --network host: the host's interfaces, names and hostname.
+    let host_addrs = String::from_utf8_lossy(
+        &Command::new("ip")
+            .args(["-4", "-o", "addr", "show", "scope", "global"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .into_owned();
+    let first = host_addrs
+        .split_whitespace()
+        .find(|w| w.contains('/') && w.contains('.'))
+        .expect("the host has a global IPv4 address")
+        .to_string();
+    let script = format!("nslookup {RESOLVED_NAME}; ip -4 -o addr; hostname; cat /etc/hosts");
+    let out = user.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(out.contains(&host_resolves(RESOLVED_NAME)), "{out}");
+    assert!(out.contains(&first), "{first} in {out}");
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert!(out.contains(&format!("\n{}\n", hostname.trim())), "{out}");
+    assert!(
+        out.ends_with(&std::fs::read_to_string("/etc/hosts").unwrap()),
+        "{out}"
     );
 }

@@ -186,18 +186,7 @@ fn auto_containers_get_distinct_ranges_over_the_same_layers() {
     let layers = b.path().join("layers");
     let layers_before = du(&layers);
     for name in ["ua", "ub"] {
-        b.ok(&[
-            "run",
-            "-d",
-            "--name",
-            name,
-            "--network",
-            "none",
-            "--userns=auto",
-            "busybox",
-            "sleep",
-            "300",
-        ]);
+        run_auto(&b, name);
     }
     let (a, b_) = (map_of(&b, "ua", "uid_map"), map_of(&b, "ub", "uid_map"));
     assert_eq!(a.1, 65536);
@@ -225,8 +214,11 @@ fn auto_containers_get_distinct_ranges_over_the_same_layers() {
         owner(&made),
         (a.0 as u32, map_of(&b, "ua", "gid_map").0 as u32)
     );
-    // rm releases the range: the next container takes it again.
+    // rm releases the range (other roots share the pool: the root's own
+    // record is what tells).
+    assert!(held(&b).contains(&(a.0 as u32)));
     b.ok(&["rm", "-f", "ua"]);
+    assert_eq!(held(&b), vec![b_.0 as u32]);
     b.ok(&[
         "run",
         "-d",
@@ -239,8 +231,9 @@ fn auto_containers_get_distinct_ranges_over_the_same_layers() {
         "sleep",
         "300",
     ]);
-    assert_eq!(map_of(&b, "uc", "uid_map"), (a.0, 1024));
+    assert_eq!(map_of(&b, "uc", "uid_map").1, 1024);
     b.ok(&["rm", "-f", "ub", "uc"]);
+    assert_eq!(held(&b), Vec::<u32>::new());
 }
 
 #[test]
@@ -297,11 +290,35 @@ fn a_create_killed_before_its_row_leaks_no_range() {
         .unwrap();
     assert!(!r.status.success());
     b.ok(&["system", "check", "--repair"]);
+    run_auto(&b, "after");
+    // The crashed create holds nothing: the one range is the new container's.
+    let first = map_of(&b, "after", "uid_map").0;
+    assert_eq!(held(&b), vec![first as u32]);
+    b.ok(&["rm", "-f", "after"]);
+    assert_eq!(held(&b), Vec::<u32>::new());
+    b.ok(&["system", "check"]);
+}
+
+/// The first uid of every range the root's containers hold, as recorded.
+fn held(b: &Berth) -> Vec<u32> {
+    use berth_store::rusqlite::{Connection, OpenFlags};
+    let db =
+        Connection::open_with_flags(b.path().join("berth.db"), OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut stmt = db
+        .prepare("SELECT uid_start FROM container_userns ORDER BY uid_start")
+        .unwrap();
+    let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+/// Runs an `auto` container `name` that sleeps, in root `b`.
+fn run_auto(b: &Berth, name: &str) {
     b.ok(&[
         "run",
         "-d",
         "--name",
-        "after",
+        name,
         "--network",
         "none",
         "--userns=auto",
@@ -309,15 +326,157 @@ fn a_create_killed_before_its_row_leaks_no_range() {
         "sleep",
         "300",
     ]);
-    let first = map_of(&b, "after", "uid_map").0;
-    b.ok(&["rm", "-f", "after"]);
-    // The pool's first range was free: nothing held it after the crash.
-    let pool_start: u64 = std::fs::read_to_string("/etc/subuid")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("berth:"))
-        .and_then(|rest| rest.split(':').next()?.parse().ok())
-        .unwrap();
-    assert_eq!(first, pool_start);
+}
+
+#[test]
+fn two_roots_at_once_take_disjoint_ranges_of_the_one_pool() {
+    ensure_pool();
+    let roots = [Berth::with_busybox(), Berth::with_busybox()];
+    std::thread::scope(|s| {
+        for b in &roots {
+            s.spawn(move || {
+                for name in ["p1", "p2"] {
+                    run_auto(b, name);
+                }
+            });
+        }
+    });
+    let mut ranges = Vec::new();
+    for b in &roots {
+        for name in ["p1", "p2"] {
+            ranges.push((map_of(b, name, "uid_map"), map_of(b, name, "gid_map")));
+        }
+    }
+    for (i, a) in ranges.iter().enumerate() {
+        for b in &ranges[i + 1..] {
+            let apart = |x: (u64, u64), y: (u64, u64)| x.0 + x.1 <= y.0 || y.0 + y.1 <= x.0;
+            assert!(apart(a.0, b.0) && apart(a.1, b.1), "{ranges:?}");
+        }
+    }
+    for b in &roots {
+        b.ok(&["rm", "-f", "p1", "p2"]);
+    }
+}
+
+/// The uids of the `user:` entries of `dir`'s access ACL.
+fn acl_users(dir: &std::path::Path) -> Vec<u32> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: a NUL-terminated path and a buffer of the length given.
+    let n = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            c"system.posix_acl_access".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 4 {
+        return Vec::new();
+    }
+    buf[4..n as usize]
+        .chunks_exact(8)
+        .filter(|e| u16::from_le_bytes([e[0], e[1]]) == 0x02)
+        .map(|e| u32::from_le_bytes([e[4], e[5], e[6], e[7]]))
+        .collect()
+}
+
+#[test]
+fn an_rm_killed_after_its_row_leaves_no_acl_entry_behind() {
+    ensure_pool();
+    let b = Berth::with_busybox();
+    run_auto(&b, "ua");
+    let uid = map_of(&b, "ua", "uid_map").0 as u32;
+    let shared = [b.path().to_path_buf(), b.path().join("containers")];
+    for dir in &shared {
+        assert!(acl_users(dir).contains(&uid), "{}", dir.display());
+    }
+    common::crash::killed_at(&b, "rm:after-delete-row", &["rm", "-f", "ua"]);
+    assert!(
+        acl_users(b.path()).contains(&uid),
+        "the crash left the entry"
+    );
+    // The next command takes it back.
+    b.ok(&["ps", "-a"]);
+    for dir in &shared {
+        assert!(!acl_users(dir).contains(&uid), "{}", dir.display());
+    }
     b.ok(&["system", "check"]);
+}
+
+#[test]
+fn cp_export_and_commit_of_an_auto_container_carry_the_ids_it_sees() {
+    ensure_pool();
+    let b = Berth::with_busybox();
+    run_auto(&b, "ua");
+    let (start, _) = map_of(&b, "ua", "uid_map");
+    b.ok(&[
+        "exec",
+        "ua",
+        "sh",
+        "-c",
+        "echo r > /by-root; echo u > /by-1000; chown 1000:1000 /by-1000",
+    ]);
+    // cp in: the container's root owns what it receives, on disk its range's first id.
+    let host_file = b.path().join("from-host");
+    std::fs::write(&host_file, "from host\n").unwrap();
+    b.ok(&["cp", host_file.to_str().unwrap(), "ua:/from-host"]);
+    assert_eq!(
+        b.ok(&["exec", "ua", "stat", "-c", "%u:%g", "/from-host"]),
+        "0:0"
+    );
+    let id = b.ok(&["inspect", "-f", "{{.Id}}", "ua"]);
+    let diff = b.path().join(format!("containers/{id}/diff"));
+    assert_eq!(owner(&diff.join("from-host")).0 as u64, start);
+    assert_eq!(owner(&diff.join("by-1000")).0 as u64, start + 1000);
+    // cp out as a tar, and export: the ids the container sees.
+    let owners = |tar: &[u8]| -> Vec<(String, u64)> {
+        let mut archive = tar::Archive::new(tar);
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let name = e.path().unwrap().display().to_string();
+                (name, e.header().uid().unwrap())
+            })
+            .collect()
+    };
+    let out = b.command(&["cp", "ua:/by-1000", "-"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(owners(&out.stdout), vec![("by-1000".to_string(), 1000)]);
+    let out = b.command(&["export", "ua"]).output().unwrap();
+    assert!(out.status.success());
+    let exported = owners(&out.stdout);
+    for (name, uid) in [
+        ("by-root", 0),
+        ("by-1000", 1000),
+        ("from-host", 0),
+        ("bin/sh", 0),
+    ] {
+        assert!(
+            exported.contains(&(name.to_string(), uid)),
+            "{name} as {uid}: {exported:?}"
+        );
+    }
+    // commit: the image's layer, run in the host's ids, shows them too.
+    b.ok(&["commit", "ua", "committed"]);
+    assert_eq!(
+        b.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "committed",
+            "stat",
+            "-c",
+            "%u:%g",
+            "/by-root",
+            "/by-1000",
+            "/from-host"
+        ]),
+        "0:0\n1000:1000\n0:0"
+    );
+    b.ok(&["rm", "-f", "ua"]);
 }

@@ -113,19 +113,31 @@ fn first_free(pool: &[(u32, u32)], taken: &[(u64, u64)], size: u32) -> Option<u3
 }
 
 /// Takes a range of `size` ids from `pool` for container `id`, inside the
-/// transaction that inserts it.
+/// transaction that inserts it, past every range this root's containers
+/// hold and every range in `elsewhere` (other roots', [`held_in`]).
 pub fn allocate(
     tx: &rusqlite::Transaction,
     id: &str,
     pool: &Pool,
     size: u32,
+    elsewhere: &[Range],
 ) -> Result<Range, ContainerError> {
     let taken = |column: &str| -> Result<Vec<(u64, u64)>, ContainerError> {
         let mut stmt = tx.prepare(&format!(
             "SELECT {column}, size FROM container_userns ORDER BY {column}"
         ))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut held: Vec<(u64, u64)> = rows.collect::<Result<_, _>>()?;
+        held.extend(elsewhere.iter().map(|r| {
+            let start = if column == "uid_start" {
+                r.uid_start
+            } else {
+                r.gid_start
+            };
+            (u64::from(start), u64::from(r.size))
+        }));
+        held.sort_unstable();
+        Ok(held)
     };
     let exhausted = |what: &str| {
         ContainerError::InvalidArgument(format!(
@@ -145,6 +157,46 @@ pub fn allocate(
         gid_start,
         size,
     })
+}
+
+/// Every range the containers of another root hold, read from its
+/// database at `db` (read-only); none if it has no database or no
+/// `container_userns` table (yet).
+pub fn held_in(db: &std::path::Path) -> Result<Vec<Range>, ContainerError> {
+    use rusqlite::OpenFlags;
+    let conn = match rusqlite::Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) {
+        Ok(conn) => conn,
+        Err(_) if !db.exists() => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let has_table: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'container_userns'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare("SELECT uid_start, gid_start, size FROM container_userns")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Range {
+            uid_start: r.get(0)?,
+            gid_start: r.get(1)?,
+            size: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The first uid of every range this root's containers hold.
+pub fn held_uids(db: &rusqlite::Connection) -> Result<Vec<u32>, ContainerError> {
+    let mut stmt = db.prepare("SELECT uid_start FROM container_userns")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The range a container holds, if it runs with `--userns=auto`.

@@ -127,6 +127,8 @@ impl Engine {
         let _ = berth_image::layers::gc_after_crash(&mut store);
         // A volume removal killed before its commit gets its data back.
         let _ = berth_volume::recover_interrupted(&mut store);
+        // What an `rm` killed after its row left of a range's ACL entries.
+        let _ = container::userns_access::revoke_stale(&store);
         let mut engine = Engine { config, store };
         // Containers a killed `volume export|clone --pause` left frozen.
         engine.thaw_after_crash();

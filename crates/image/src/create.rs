@@ -90,6 +90,9 @@ pub fn import(
 pub struct CommitContainer<'a> {
     pub id: &'a str,
     pub config: &'a ContainerConfig,
+    /// A user-namespaced container's range: its layer's owners are stored
+    /// as the container sees them.
+    pub ids: Option<berth_archive::IdShift>,
 }
 
 /// `docker commit`: the overlay upperdir `upper` becomes a new layer on top of
@@ -107,6 +110,7 @@ pub fn commit(
 ) -> Result<String, ImageError> {
     let tag = tag.map(tag_reference).transpose()?;
     let container_id = container.as_ref().map(|c| c.id);
+    let ids = container.as_ref().and_then(|c| c.ids);
     let parent_doc = ImageConfigDoc::parse(&crate::blobs::Blobs::new(store).read(&parent.id)?)
         .map_err(|e| ImageError::json(format!("config of {}", parent.id), e))?;
     let mut config = match container {
@@ -123,7 +127,7 @@ pub fn commit(
         .prefix("commit-")
         .tempfile_in(store.tmp_dir())
         .at(store.tmp_dir())?;
-    berth_archive::pack_layer(upper, io::BufWriter::new(packed.as_file_mut()))?;
+    berth_archive::pack_layer(upper, io::BufWriter::new(packed.as_file_mut()), ids)?;
     packed.as_file_mut().rewind().at(packed.path())?;
     let parent_chain = parent.layers.last().map(|l| l.chain_id.clone());
     for layer in &parent.layers {
@@ -367,7 +371,7 @@ pub fn commit_build_step(store: &mut Store, step: &BuildStep<'_>) -> Result<Stri
             .prefix("build-")
             .tempfile_in(store.tmp_dir())
             .at(store.tmp_dir())?;
-        berth_archive::pack_layer(upper, io::BufWriter::new(packed.as_file_mut()))?;
+        berth_archive::pack_layer(upper, io::BufWriter::new(packed.as_file_mut()), None)?;
         packed.as_file_mut().rewind().at(packed.path())?;
         let parent_chain = step
             .parent

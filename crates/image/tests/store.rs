@@ -597,6 +597,7 @@ fn commit_stacks_a_layer_on_its_parent() {
     let container = berth_image::CommitContainer {
         id: &"d".repeat(64),
         config: &config,
+        ids: None,
     };
     let new = berth_image::commit(
         &mut store,

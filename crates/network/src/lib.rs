@@ -103,6 +103,7 @@ mod ports;
 mod remove;
 mod resolver;
 mod sandbox;
+mod slirp;
 mod veth;
 
 use std::path::PathBuf;
@@ -157,9 +158,13 @@ pub enum NetworkError {
     /// iproute2's `ip`, making or removing a bridge (see `bridges`).
     #[error("ip: {0}")]
     Ip(String),
-    /// pasta, a rootless berth's network (`pasta.rs`).
-    #[error("pasta: {0}")]
-    Pasta(String),
+    /// pasta or slirp4netns, a rootless berth's network (`pasta.rs`,
+    /// `slirp.rs`).
+    #[error("{program}: {message}")]
+    UserNet {
+        program: &'static str,
+        message: String,
+    },
     #[error("netavark {command}: {message}")]
     Netavark { command: String, message: String },
     #[error("{path}: {source}")]
@@ -197,7 +202,9 @@ impl berth_error::HasKind for NetworkError {
             | NetworkError::PortAllocated { .. } => ErrorKind::Conflict,
             NetworkError::InvalidArgument(_) => ErrorKind::InvalidArgument,
             NetworkError::Forbidden(_) => ErrorKind::Forbidden,
-            NetworkError::NotSwarmManager(_) | NetworkError::Pasta(_) => ErrorKind::Unavailable,
+            NetworkError::NotSwarmManager(_) | NetworkError::UserNet { .. } => {
+                ErrorKind::Unavailable
+            }
             NetworkError::Store(e) => e.kind(),
             NetworkError::Lock(e) => e.kind(),
             NetworkError::Mount(e) => e.kind(),

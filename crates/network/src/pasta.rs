@@ -13,6 +13,8 @@
 //! which daemonizes once the interface is up, writing its pid to
 //! `<run dir>/pasta/<container id>.pid`; [`stop`] (from `sandbox::teardown`,
 //! idempotent) ends it. Bridge networks are refused in a rootless berth.
+//! Where no `pasta` is on `PATH`, slirp4netns serves the namespace instead
+//! (`slirp.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -82,6 +84,33 @@ fn arguments(netns: &Path, pid_file: &Path, ports: &[PortBinding]) -> Vec<String
     args
 }
 
+/// Whether `program` is an executable file in a directory of `PATH`.
+pub(crate) fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|dir| {
+        std::fs::metadata(dir.join(program))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// The error for a helper program's failure, from what it said on stderr.
+pub(crate) fn failed(program: &'static str, stderr: &[u8]) -> NetworkError {
+    // Without a terminal pasta also says that it cannot reach syslog.
+    let said: Vec<String> = String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| !l.starts_with("Failed to send") && !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut message = said.join("; ");
+    if message.contains("tun") {
+        message.push_str(&format!(
+            " ({program} needs /dev/net/tun usable by this user: mode 0666, as udev makes it)"
+        ));
+    }
+    NetworkError::UserNet { program, message }
+}
+
 /// Starts pasta for the namespace at `netns`, publishing `ports` (host
 /// ports already chosen); returns once the interface is up.
 pub(crate) fn start(
@@ -97,61 +126,50 @@ pub(crate) fn start(
         .args(arguments(netns, &pid_file, ports))
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| {
-            NetworkError::Pasta(if e.kind() == std::io::ErrorKind::NotFound {
-                "not found: rootless networking needs pasta (apt-get install passt), or use \
-                 --network none"
-                    .into()
-            } else {
-                e.to_string()
-            })
+        .map_err(|e| NetworkError::UserNet {
+            program: PASTA,
+            message: e.to_string(),
         })?;
     if out.status.success() {
         return Ok(());
     }
-    // Without a terminal pasta also says that it cannot reach syslog.
-    let said: Vec<String> = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter(|l| !l.starts_with("Failed to send") && !l.trim().is_empty())
-        .map(str::to_string)
-        .collect();
-    let mut message = said.join("; ");
-    if message.contains("tun") {
-        message.push_str(
-            " (pasta needs /dev/net/tun usable by this user: mode 0666, as udev makes it)",
-        );
-    }
-    Err(NetworkError::Pasta(message))
+    Err(failed(PASTA, &out.stderr))
 }
 
 /// Ends the container's pasta, if it runs. Idempotent.
 pub(crate) fn stop(run_dir: &Path, container_id: &str) {
-    let pid_file = pid_file(run_dir, container_id);
-    let Some(pid) = std::fs::read_to_string(&pid_file)
+    // pasta execs the build for the CPU (`passt.avx2`): any passt/pasta.
+    stop_helper(&pid_file(run_dir, container_id), &["pasta", "passt"]);
+}
+
+/// Ends the helper whose pid `pid_file` holds if its command name starts
+/// with one of `names` (a pid reused since is left alone), and removes
+/// the file. Idempotent.
+pub(crate) fn stop_helper(pid_file: &Path, names: &[&str]) {
+    let Some(pid) = std::fs::read_to_string(pid_file)
         .ok()
         .and_then(|text| text.trim().parse::<i32>().ok())
     else {
         return;
     };
-    // pasta execs the build for the CPU (`passt.avx2`): any passt/pasta.
-    let is_pasta = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .is_ok_and(|comm| comm.starts_with("pasta") || comm.starts_with("passt"));
-    if is_pasta {
+    let ours = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|comm| names.iter().any(|n| comm.starts_with(n)));
+    if ours {
         end(pid);
     }
-    let _ = std::fs::remove_file(&pid_file);
+    let _ = std::fs::remove_file(pid_file);
 }
 
-/// How long pasta has to leave after SIGTERM before it is killed.
+/// How long a helper has to leave after SIGTERM before it is killed.
 const STOP_WAIT_MS: i32 = 2000;
 
-/// Ends pasta and waits until it is gone, so the host ports it held are
-/// free when the container's removal returns (as Docker's proxies are).
-/// pasta daemonises (not our child): its exit is awaited on a pidfd.
+/// Ends the helper (pasta, slirp4netns) and waits until it is gone, so the
+/// host ports it held are free when the container's removal returns (as
+/// Docker's proxies are). It is not our child: its exit is awaited on a pidfd.
 fn end(pid: i32) {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-    // SAFETY: a signal to the pasta process this container started.
+    // SAFETY: a signal to the helper this container started.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     if fd < 0 {
         return;

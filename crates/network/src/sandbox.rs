@@ -82,6 +82,8 @@ pub struct Sandbox {
     resolver_start: Option<ResolverStart>,
     /// The thread wiring the endpoints, until [`Sandbox::ready`].
     wiring: Option<std::thread::JoinHandle<Result<()>>>,
+    /// The resolver a rootless network's helper serves (slirp4netns's).
+    helper_nameserver: Option<Ipv4Addr>,
 }
 
 impl Drop for Sandbox {
@@ -112,6 +114,7 @@ impl Sandbox {
             resolver: None,
             resolver_start: None,
             wiring: None,
+            helper_nameserver: None,
         }
     }
 
@@ -163,8 +166,12 @@ impl Sandbox {
     }
 
     /// The resolvers the container must use: its own (see [`Resolver`]) on
-    /// a DNS-enabled network (empty: keep the configured ones).
+    /// a DNS-enabled network, slirp4netns's forwarder behind it (empty:
+    /// keep the configured ones).
     pub fn nameservers(&self) -> Vec<Ipv4Addr> {
+        if let Some(helper) = self.helper_nameserver {
+            return vec![helper];
+        }
         dns_nameservers(&self.endpoints)
     }
 }
@@ -263,6 +270,7 @@ pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sa
             dns_servers: spec.dns_servers.to_vec(),
         }),
         wiring: None,
+        helper_nameserver: None,
     };
     // The endpoints are wired on a thread of their own, while the runtime
     // creates the container in the namespace: [`Sandbox::ready`] waits.
@@ -289,8 +297,9 @@ pub fn setup(store: &mut Store, run_dir: &Path, spec: &SandboxSpec) -> Result<Sa
 }
 
 /// A rootless berth's container on the default network: its namespace
-/// served by pasta (`pasta.rs`), the published ports recorded as any
-/// container's (host ports chosen first, released for pasta to bind).
+/// served by pasta (`pasta.rs`), or slirp4netns where pasta is missing
+/// (`slirp.rs`), the published ports recorded as any container's (host
+/// ports chosen first, released for the helper to bind).
 fn setup_pasta(
     store: &mut Store,
     run_dir: &Path,
@@ -308,7 +317,7 @@ fn setup_pasta(
     let recorded = store.write(|tx| {
         let mut published = Vec::new();
         for b in &bindings {
-            // The reservation only picks a free port (`-p 80`): pasta binds it.
+            // The reservation only picks a free port (`-p 80`): the helper binds it.
             let (_probe, port) = reserve(b, &label, false)?;
             let bound = PortBinding {
                 host_port: port,
@@ -319,13 +328,23 @@ fn setup_pasta(
         }
         Ok::<_, NetworkError>(published)
     });
-    let started = recorded
-        .and_then(|published| crate::pasta::start(run_dir, spec.container_id, &path, &published));
+    let pasta = crate::pasta::on_path("pasta");
+    let started = recorded.and_then(|published| {
+        if pasta {
+            crate::pasta::start(run_dir, spec.container_id, &path, &published)
+        } else {
+            crate::slirp::start(run_dir, spec.container_id, &path, &published)
+        }
+    });
     if let Err(e) = started {
         let _ = teardown(store, run_dir, spec.container_id);
         return Err(e);
     }
-    Ok(Sandbox::without_endpoints(Namespace::Path(path)))
+    let mut sandbox = Sandbox::without_endpoints(Namespace::Path(path));
+    if !pasta && spec.dns_servers.is_empty() {
+        sandbox.helper_nameserver = Some(crate::slirp::NAMESERVER);
+    }
+    Ok(sandbox)
 }
 
 /// What wiring a container's endpoints needs, owned by the thread that
@@ -442,6 +461,7 @@ pub fn teardown(store: &mut Store, run_dir: &Path, container_id: &str) -> Result
     let ports = published_ports(store.db(), container_id)?;
     let path = netns::path(run_dir, container_id);
     crate::pasta::stop(run_dir, container_id);
+    crate::slirp::stop(run_dir, container_id);
     let mut first_error = None;
     if !ports.is_empty() {
         if let Err(err) = nft::remove_ports(container_id) {

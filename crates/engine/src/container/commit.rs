@@ -52,6 +52,7 @@ fn commit(
     let container = berth_image::CommitContainer {
         id: &c.id,
         config: &config,
+        ids: super::userns::id_shift(store.db(), &c.id)?,
     };
     let image_id = berth_image::commit(
         store,

@@ -118,6 +118,9 @@ struct Reached<'a> {
     container: &'a Container,
     root: &'a Path,
     running: bool,
+    /// A user-namespaced container's range: what crosses is owned as the
+    /// container sees it.
+    ids: Option<berth_archive::IdShift>,
 }
 
 impl Reached<'_> {
@@ -154,11 +157,13 @@ fn with_root<T>(
     f: impl FnOnce(&Reached) -> crate::Result<T>,
 ) -> crate::Result<T> {
     let c: Container = lookup_settled(store, run_dir, reference)?;
+    let ids = super::userns::id_shift(store.db(), &c.id)?;
     if c.state.status == Status::Running || c.state.status == Status::Paused {
         f(&Reached {
             container: &c,
             root: &live_root(&c),
             running: true,
+            ids,
         })
     } else {
         // The engine's own result travels through the library's closure.
@@ -167,6 +172,7 @@ fn with_root<T>(
                 container: &c,
                 root,
                 running: false,
+                ids,
             }))
         })?
     }
@@ -188,7 +194,7 @@ impl Engine {
                 berth_archive::plan_copy_into_root(at.root, host_src, dest, opts.follow_link)?;
             let dir = berth_archive::resolve_container_path(at.root, plan.extraction_dir(), true)?;
             let mount = at.destination_mount(&dir)?;
-            plan.run(at.root, opts.archive, progress)?;
+            plan.run(at.root, opts.archive, progress, at.ids)?;
             Ok(mount)
         })
     }
@@ -220,7 +226,7 @@ impl Engine {
         out: impl Write,
     ) -> crate::Result<Option<CopyMount>> {
         with_root(&mut self.store, &self.config.run_dir, reference, |at| {
-            berth_archive::archive_path(at.root, src, opts.follow_link, out)?;
+            berth_archive::archive_path(at.root, src, opts.follow_link, out, at.ids)?;
             let path = berth_archive::resolve_container_path(at.root, src, opts.follow_link)?;
             Ok(at.source_mount(&path))
         })
@@ -241,12 +247,13 @@ impl Engine {
                 Ok(resolved) => at.destination_mount(&resolved)?,
                 Err(_) => None,
             };
-            berth_archive::extract_to_dir(
+            berth_archive::extract_to_dir_shifted(
                 at.root,
                 dir,
                 input,
                 opts.no_overwrite_dir_non_dir,
                 opts.archive,
+                at.ids,
             )?;
             Ok(mount)
         })

@@ -122,7 +122,7 @@ fn plan(store: &Store, default_runtime: &str, id: String, req: CreateRequest) ->
     let mut host = validate_host(req.host.clone())?;
     let networks = create_network::validate(store, &mut host, &req.endpoints_config)?;
     super::settings::validate(store, &mut host, req.hostname.is_some())?;
-    let userns = super::userns::plan(&mut host)?;
+    let userns = super::userns::plan(store.root(), &mut host)?;
     if host.runtime.is_empty() {
         host.runtime = default_runtime.to_string();
     }

@@ -128,10 +128,19 @@ fn endpoints(
 
 /// The hostname and domain name of the container whose network namespace
 /// `host` joins (`--network container:NAME`): Docker gives the joining
-/// container the other's names, so both answer `hostname` alike.
+/// container the other's names, so both answer `hostname` alike. With
+/// `--network host`, the host's hostname, as dockerd gives such a container
+/// (`initializeNetworking`: `os.Hostname()` when none was asked for).
 pub(super) fn joined_names(store: &Store, host: &HostSpec) -> Result<Option<(String, String)>> {
-    let Mode::Container(other) = Mode::parse(&host.network_mode) else {
-        return Ok(None);
+    let other = match Mode::parse(&host.network_mode) {
+        Mode::Container(other) => other,
+        Mode::Host => {
+            let path = "/proc/sys/kernel/hostname";
+            let name = std::fs::read_to_string(path)
+                .map_err(|e| ContainerError::io(std::path::Path::new(path), e))?;
+            return Ok(Some((name.trim().to_string(), String::new())));
+        }
+        _ => return Ok(None),
     };
     let other = model::find(store, &other).map_err(refused)?;
     Ok(Some((other.spec.hostname, other.spec.domainname)))

@@ -43,6 +43,7 @@ pub mod update;
 mod userns;
 pub(crate) mod userns_access;
 pub(crate) mod userns_mounts;
+mod userns_pool;
 pub(crate) mod volumes;
 pub mod wait;
 

@@ -18,16 +18,19 @@ const DEFAULT_POOL_USER: &str = "berth";
 const SUBUID: &str = "/etc/subuid";
 const SUBGID: &str = "/etc/subgid";
 
-/// A range to take at commit: its size and the pool it comes from.
-#[derive(Debug, Clone)]
+/// A range to take at commit: its size, the pool it comes from, and the
+/// pool's host-wide lock (held until the container's row committed).
+#[derive(Debug)]
 pub(crate) struct AutoRange {
     size: u32,
     pool: Pool,
+    lock: super::userns_pool::PoolLock,
 }
 
 /// Checks the container's `--userns` (normalizing `host` to Docker's `""`)
-/// and, for `auto`, that the pool can hold a range of the size asked.
-pub(crate) fn plan(host: &mut HostSpec) -> Result<Option<AutoRange>> {
+/// and, for `auto`, that the pool can hold a range of the size asked; then
+/// takes the pool's host-wide lock for the root at `root`.
+pub(crate) fn plan(root: &Path, host: &mut HostSpec) -> Result<Option<AutoRange>> {
     let mode = UsernsMode::parse(&host.modes.userns_mode)?;
     if mode == UsernsMode::Host {
         host.modes.userns_mode.clear();
@@ -47,20 +50,38 @@ pub(crate) fn plan(host: &mut HostSpec) -> Result<Option<AutoRange>> {
             )));
         }
     }
-    Ok(Some(AutoRange { size, pool }))
+    let lock = super::userns_pool::lock(root)?;
+    Ok(Some(AutoRange { size, pool, lock }))
 }
 
 /// Takes the planned range for container `id` (inside its insert's
-/// transaction: the range and the row commit or vanish together).
+/// transaction: the range and the row commit or vanish together), free in
+/// this root and every other.
 pub(crate) fn record(
     tx: &berth_store::rusqlite::Transaction,
     id: &str,
     planned: &Option<AutoRange>,
 ) -> Result<()> {
     if let Some(auto) = planned {
-        userns::allocate(tx, id, &auto.pool, auto.size)?;
+        let elsewhere = super::userns_pool::held_elsewhere(&auto.lock)?;
+        userns::allocate(tx, id, &auto.pool, auto.size, &elsewhere)?;
     }
     Ok(())
+}
+
+/// How container `id`'s files' host owners shift to the ids it sees: its
+/// `--userns=auto` range (`None` in the host's ids, and for `keep-id`,
+/// which maps every id to itself). `cp`, `export` and `commit` carry ids
+/// as the container sees them, as they do for any other container.
+pub(crate) fn id_shift(
+    db: &berth_store::rusqlite::Connection,
+    id: &str,
+) -> Result<Option<berth_archive::IdShift>> {
+    Ok(userns::range(db, id)?.map(|r| berth_archive::IdShift {
+        uid_start: r.uid_start,
+        gid_start: r.gid_start,
+        size: r.size,
+    }))
 }
 
 /// daemon.json's `userns-auto-user`, else `berth`.

@@ -7,8 +7,9 @@
 //! while the container exists (granted at each start, revoked at `rm`):
 //! traversal only, for that uid only, and the modes the store checks stay
 //! as they are (the ACL mask is `--x`, shown as the group bits of `0710`).
-//! A crash between them leaves an entry naming a pool uid, which the next
-//! container given that range takes over.
+//! An `rm` killed after its row went leaves an entry naming a uid no
+//! container holds: the next command's [`revoke_stale`] (from
+//! `Engine::open`) takes it back.
 
 use std::path::Path;
 
@@ -103,6 +104,36 @@ pub(crate) fn revoke(root: &Path, uid: u32) -> Result<()> {
         let mut entries = read(dir)?;
         let before = entries.len();
         entries.retain(|e| !(e.0 == USER && e.2 == uid));
+        if entries.len() != before {
+            write(dir, entries)?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes back every entry on the shared directories whose uid is the
+/// first of no range a container of this root holds (what an `rm` killed
+/// between its row's delete and [`revoke`] left). Writes only when one is
+/// found.
+pub(crate) fn revoke_stale(store: &berth_store::Store) -> Result<()> {
+    let root = store.root();
+    let containers = root.join("containers");
+    let mut held: Option<Vec<u32>> = None;
+    for dir in [root, containers.as_path()] {
+        let mut entries = match read(dir) {
+            Ok(entries) => entries,
+            Err(_) if !dir.exists() => continue,
+            Err(e) => return Err(e),
+        };
+        if !entries.iter().any(|e| e.0 == USER) {
+            continue;
+        }
+        let held = match &held {
+            Some(held) => held,
+            None => held.insert(berth_container::userns::held_uids(store.db())?),
+        };
+        let before = entries.len();
+        entries.retain(|e| e.0 != USER || held.contains(&e.2));
         if entries.len() != before {
             write(dir, entries)?;
         }
