@@ -531,7 +531,7 @@ fn copies_report_the_stream_and_its_size_beforehand() {
     let into = Recorded::default();
     berth_archive::plan_copy_into_root(&f.root, &tree, "/tree-in", false)
         .unwrap()
-        .run(&f.root, false, &into)
+        .run(&f.root, false, &into, None)
         .unwrap();
     let (total, copied) = into.get();
     assert!(copied >= 400_001, "{copied}");

@@ -5,6 +5,7 @@
 
 mod common;
 #[path = "../../cli/tests/common/registry.rs"]
+#[allow(dead_code)] // the CLI tests' registry helper; this file uses part of it
 mod registry;
 
 use std::time::Duration;

@@ -9,6 +9,8 @@
 pub mod isolation;
 
 mod calls;
+// Not every test binary calls each helper.
+#[allow(unused_imports)]
 pub use calls::*;
 
 use std::collections::HashMap;
