@@ -33,6 +33,7 @@
 mod clone;
 mod copyup;
 mod cp;
+mod cp_paths;
 mod cp_progress;
 mod diff;
 mod du;
@@ -50,9 +51,10 @@ mod volume;
 pub use clone::{clone_tree, CloneStats};
 pub use copyup::copy_up;
 pub use cp::{
-    archive_path, copy_from_root, extract_to_dir, extract_to_dir_shifted, go_clean as clean_path,
-    plan_copy_into_root, resolve_container_path, stat_in_root, CopyIn, PathStat,
+    archive_path, copy_from_root, extract_to_dir, extract_to_dir_shifted, plan_copy_into_root,
+    resolve_container_path, stat_in_root, CopyIn, PathStat,
 };
+pub use cp_paths::go_clean as clean_path;
 pub use cp_progress::{CopyProgress, NoProgress};
 pub use diff::{changes, Change, ChangeKind};
 pub use du::disk_usage;
