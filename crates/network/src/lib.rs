@@ -100,6 +100,7 @@ mod networks;
 mod nft;
 mod pasta;
 mod ports;
+mod quiet_thread;
 mod remove;
 mod resolver;
 mod sandbox;

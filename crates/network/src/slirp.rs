@@ -166,22 +166,8 @@ pub(crate) fn start(
         return Err(e);
     }
     let _ = std::fs::remove_file(&log_path);
-    // Reaped when it ends, while this process lives (else by init), by a
-    // thread that takes no signal: the monitor takes SIGCHLD from a
-    // signalfd, which sees only signals no thread takes (a thread with
-    // SIGCHLD unblocked swallowed the container's exits). It inherits the
-    // mask of this thread, all blocked for the spawn.
-    // SAFETY: sigsets of our own; this thread's mask is restored after.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut before: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut before);
-        let _ = std::thread::Builder::new()
-            .name(SLIRP.into())
-            .spawn(move || child.wait());
-        libc::pthread_sigmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
-    }
+    // Reaped when it ends, while this process lives (else by init).
+    let _ = crate::quiet_thread::spawn(SLIRP, move || child.wait());
     Ok(())
 }
 

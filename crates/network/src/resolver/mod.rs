@@ -103,23 +103,19 @@ impl Resolver {
         });
         let netns = netns.to_path_buf();
         let (ready, listening) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("resolver".into())
-            .spawn(move || {
-                match block_signals()
-                    .and_then(|()| enter(&netns))
-                    .and_then(|()| listen(&netns))
-                {
-                    Ok((udp, tcp)) => {
-                        let _ = ready.send(Ok(()));
-                        serve(&context, &udp, &tcp, &stop_read);
-                    }
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                    }
+        // Its query threads inherit its mask.
+        let thread = crate::quiet_thread::spawn("resolver", move || {
+            match enter(&netns).and_then(|()| listen(&netns)) {
+                Ok((udp, tcp)) => {
+                    let _ = ready.send(Ok(()));
+                    serve(&context, &udp, &tcp, &stop_read);
                 }
-            })
-            .map_err(|e| NetworkError::io("resolver thread", e))?;
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            }
+        })
+        .map_err(|e| NetworkError::io("resolver thread", e))?;
         let outcome = listening
             .recv()
             .unwrap_or_else(|_| Err(NetworkError::Resolver("its thread did not start".into())));
@@ -144,25 +140,6 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     }
     // SAFETY: both were just created and are owned here only.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// Blocks every signal in the calling thread (and the threads it starts),
-/// so that they reach the process's main thread: the monitor takes SIGCHLD
-/// from a signalfd, which sees only signals no thread takes.
-fn block_signals() -> Result<()> {
-    // SAFETY: a zeroed sigset filled by sigfillset, applied to this thread.
-    let failed = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut()) != 0
-    };
-    if failed {
-        return Err(NetworkError::io(
-            "pthread_sigmask",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
 }
 
 /// Moves the calling thread into the namespace at `netns`.
