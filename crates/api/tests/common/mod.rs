@@ -158,9 +158,9 @@ impl Server {
         format!("unix://{}", self.socket.display())
     }
 
-    /// The environment its berth commands run with: its run directory and
-    /// daemon config.
-    pub fn env(&self) -> [(&'static str, PathBuf); 2] {
+    /// The environment its berth commands run with: its run directory,
+    /// daemon config and plugin directory.
+    pub fn env(&self) -> [(&'static str, PathBuf); 3] {
         self.isolation.env()
     }
 

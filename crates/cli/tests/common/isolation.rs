@@ -94,11 +94,19 @@ impl Isolation {
         format!("{}.0.1", self.subnet_prefix())
     }
 
+    /// The root's plugin directory (`BERTH_PLUGIN_DIRS`): empty unless a
+    /// test puts a plugin there, so that no test discovers the plugins
+    /// another test serves from the host's /run/docker/plugins.
+    pub fn plugin_dir(&self) -> PathBuf {
+        self.dir.join("plugins")
+    }
+
     /// The environment every berth command of the root runs with.
-    pub fn env(&self) -> [(&'static str, PathBuf); 2] {
+    pub fn env(&self) -> [(&'static str, PathBuf); 3] {
         [
             ("BERTH_RUN_DIR", self.run_dir()),
             ("BERTH_DAEMON_CONFIG", self.daemon_json()),
+            ("BERTH_PLUGIN_DIRS", self.plugin_dir()),
         ]
     }
 

@@ -66,7 +66,7 @@ impl Berth {
 
     /// The environment its commands run with: its run directory and daemon
     /// config (for commands a test spawns itself).
-    pub fn env(&self) -> [(&'static str, PathBuf); 2] {
+    pub fn env(&self) -> [(&'static str, PathBuf); 3] {
         self.isolation.env()
     }
 
