@@ -64,8 +64,8 @@ impl Berth {
         cmd
     }
 
-    /// The environment its commands run with: its run directory and daemon
-    /// config (for commands a test spawns itself).
+    /// The environment its commands run with: its run directory, daemon
+    /// config and plugin directory (for commands a test spawns itself).
     pub fn env(&self) -> [(&'static str, PathBuf); 3] {
         self.isolation.env()
     }
