@@ -16,7 +16,10 @@ command -v docker >/dev/null || die "docker CLI not found (run scripts/install-d
 docker info >/dev/null 2>&1 && exit 0
 
 log=/tmp/dockerd.log
-if ! pgrep -x dockerd >/dev/null; then
+# The default dockerd is the one whose pidfile is /var/run/docker.pid; a private
+# dockerd (its own --pidfile and socket, as the outside-client runs start) is not it.
+default_alive() { [ -s /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; }
+if ! default_alive; then
     # setsid: the daemon must outlive this script and the shell that ran it.
     setsid dockerd >>"$log" 2>&1 </dev/null &
 fi
@@ -24,7 +27,7 @@ fi
 deadline=$((SECONDS + 60))
 while [ "$SECONDS" -lt "$deadline" ]; do
     docker info >/dev/null 2>&1 && exit 0
-    pgrep -x dockerd >/dev/null || { tail -n 20 "$log" >&2; die "dockerd exited (log: $log)"; }
+    default_alive || pgrep -f '^dockerd$' >/dev/null || { tail -n 20 "$log" >&2; die "dockerd exited (log: $log)"; }
     sleep 0.5
 done
 tail -n 20 "$log" >&2
