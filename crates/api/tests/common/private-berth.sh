@@ -72,7 +72,8 @@ if [ -z "$tar" ]; then
     "$repo/scripts/make-busybox-image.sh" --no-import --out "$tar" >/dev/null
 fi
 b import -c 'CMD ["sh"]' "$tar" busybox:latest >/dev/null
-b serve -H "unix://$work/api.sock" 2>"$work/serve.log" &
+# Not through b(): $! must be the server itself, for the kill above.
+"$berth" --root "$work/root" serve -H "unix://$work/api.sock" </dev/null >/dev/null 2>"$work/serve.log" &
 server=$!
 for _ in $(seq 200); do [ -S "$work/api.sock" ] && break; sleep 0.05; done
 [ -S "$work/api.sock" ] || { cat "$work/serve.log" >&2; die "berth serve did not come up"; }

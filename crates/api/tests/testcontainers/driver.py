@@ -88,12 +88,6 @@ def client() -> docker.DockerClient:
     return DockerClient().client
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def context_dir(name: str, files: dict) -> pathlib.Path:
     root = WORK / name
     for rel, text in files.items():
@@ -161,12 +155,29 @@ def port_wait():
 
 
 def fixed_host_port():
-    port = free_port()
-    c = sh(web("fixed")).with_bind_ports(8080, port)
-    c.waiting_for(HttpWaitStrategy(8080).for_status_code(200).with_startup_timeout(TIMEOUT))
-    with c:
+    for _ in range(5):
+        # The port is held until the moment the engine is asked for it;
+        # should another process take it in that instant, another one.
+        held = socket.socket()
+        held.bind(("0.0.0.0", 0))
+        port = held.getsockname()[1]
+        c = sh(web("fixed")).with_bind_ports(8080, port)
+        c.waiting_for(HttpWaitStrategy(8080).for_status_code(200).with_startup_timeout(TIMEOUT))
+        held.close()
+        try:
+            c.start()
+            break
+        except docker.errors.APIError as e:
+            c.stop()
+            if "port is already allocated" not in str(e):
+                raise
+    else:
+        raise AssertionError("five host ports in a row were taken")
+    try:
         expect(c.get_exposed_port(8080) == port, f"mapped to {c.get_exposed_port(8080)}, asked {port}")
         expect(http_get("127.0.0.1", port).strip() == "fixed", "body")
+    finally:
+        c.stop()
 
 
 def http_wait_predicate():
@@ -205,10 +216,11 @@ def exec_wait():
 
 def file_exists_wait():
     """FileExistsWaitStrategy on a host file the container writes through
-    a read-write bind."""
+    a read-write bind (whole: renamed into place, as the wait only sees
+    that the file is there)."""
     host = WORK / "out"
     host.mkdir()
-    c = sh("sleep 1; echo done > /out/flag; sleep 60").with_volume_mapping(host, "/out", "rw")
+    c = sh("sleep 1; echo done > /out/.flag; mv /out/.flag /out/flag; sleep 60").with_volume_mapping(host, "/out", "rw")
     c.waiting_for(FileExistsWaitStrategy(host / "flag").with_startup_timeout(TIMEOUT))
     with c:
         expect((host / "flag").read_text() == "done\n", "content")
