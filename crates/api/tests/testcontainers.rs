@@ -113,7 +113,10 @@ fn testcontainers_python_passes_every_step() {
     // Everything the steps made went with them (Ryuk is off: stop() and
     // the context managers are what clean up).
     assert_eq!(lines(&server, &["ps", "-aq"]), Vec::<String>::new());
-    assert_eq!(lines(&server, &["volume", "ls", "-q"]), Vec::<String>::new());
+    assert_eq!(
+        lines(&server, &["volume", "ls", "-q"]),
+        Vec::<String>::new()
+    );
     assert_eq!(
         lines(&server, &["images", "--format", "{{.Repository}}:{{.Tag}}"]),
         ["busybox:latest"]

@@ -181,7 +181,10 @@ def fixed_host_port():
 
 
 def http_wait_predicate():
-    script = "mkdir -p /w; echo starting > /w/index.html; httpd -p 8080 -h /w; sleep 2; echo ready > /w/index.html; sleep 60"
+    script = (
+        "mkdir -p /w; echo starting > /w/index.html; httpd -p 8080 -h /w;"
+        " sleep 2; echo ready > /w/index.html; sleep 60"
+    )
     c = sh(script).with_exposed_ports(8080)
     c.waiting_for(
         HttpWaitStrategy(8080, "/index.html")
@@ -397,7 +400,8 @@ def network_connect():
 def server_container():
     """testcontainers' generic ServerContainer: waits for a 404 at /, then
     the test talks to it with httpx."""
-    ctx = context_dir("srv", {"Dockerfile": f'FROM {IMAGE}\nRUN mkdir /www\nCMD ["httpd", "-f", "-p", "9000", "-h", "/www"]\n'})
+    dockerfile = f'FROM {IMAGE}\nRUN mkdir /www\nCMD ["httpd", "-f", "-p", "9000", "-h", "/www"]\n'
+    ctx = context_dir("srv", {"Dockerfile": dockerfile})
     with DockerImage(path=ctx, tag=f"{PREFIX}-srv:1") as image:
         with ServerContainer(port=9000, image=image) as srv:
             srv.exec(["sh", "-c", "echo served > /www/hi.txt"])
