@@ -46,6 +46,8 @@ packages=(
     rclone fuse3
     # the scripts' own tools (`script` lives in bsdutils)
     curl ca-certificates python3 jq hyperfine util-linux bsdutils procps
+    # Testcontainers (Python) runs from a virtualenv of its own (below)
+    python3-venv
     # rusqlite's bundled SQLite is compiled with the system C compiler
     gcc libc6-dev make pkg-config
     # registries: OpenSSL for TLS (native-tls), and the tests' registry, CA and htpasswd
@@ -93,5 +95,9 @@ fi
 if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
     chmod 0666 /dev/net/tun
 fi
+
+# Testcontainers for Python, pinned, in /opt/berth-testcontainers (PyPI):
+# crates/api/tests/testcontainers.rs drives it against `berth serve`.
+"$(dirname "${BASH_SOURCE[0]}")/testcontainers-venv.sh"
 
 cargo_on_path
