@@ -95,14 +95,16 @@ fn write(dir: &Path, mut entries: Vec<(u16, u16, u32)>) -> Result<()> {
 
 /// An exclusive `flock` on the state root directory, held while its
 /// shared directories' ACLs are read and rewritten; released when dropped.
-struct AclLock(std::fs::File);
+struct AclLock {
+    _dir: std::fs::File,
+}
 
 impl AclLock {
     fn acquire(root: &Path) -> Result<AclLock> {
         let dir = std::fs::File::open(root).map_err(|e| ContainerError::io(root, e))?;
         loop {
             match rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive) {
-                Ok(()) => return Ok(AclLock(dir)),
+                Ok(()) => return Ok(AclLock { _dir: dir }),
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err(ContainerError::io(root, e.into())),
             }
