@@ -226,6 +226,7 @@ mod tests {
         assert_eq!(mode(root.path()), 0o710);
         assert_eq!(mode(&containers), 0o700);
     }
+
     #[test]
     fn concurrent_grants_and_revokes_lose_none_of_each_others_entries() {
         let root = tempfile::tempdir().unwrap();
