@@ -12,7 +12,7 @@
 #                 100k files, with and without a quota (default 5, never
 #                 more than -n)
 #   --only ROWS   only these rows, comma-separated, from: run_none run_bridge
-#                 run_publish run_network
+#                 run_publish run_network run_rootless
 #                 runtime lifecycle exec volume run_volume cp load ps export
 #                 import df df_quota disk memory monitor;
 #                 the tables then go to stdout only, unless --out is given
@@ -52,7 +52,7 @@ done
 [[ "$heavy_runs" =~ ^[1-9][0-9]*$ ]] || die "--heavy-n wants a positive number, not '$heavy_runs'"
 [ "$heavy_runs" -le "$runs" ] || heavy_runs=$runs
 for row in ${only//,/ }; do
-    [[ " run_none run_bridge run_publish run_network runtime lifecycle exec volume run_volume cp load ps export import df df_quota disk memory monitor " == *" $row "* ]] \
+    [[ " run_none run_bridge run_publish run_network run_rootless runtime lifecycle exec volume run_volume cp load ps export import df df_quota disk memory monitor " == *" $row "* ]] \
         || die "--only: no row named '$row' (see --help)"
 done
 require_root
@@ -132,6 +132,7 @@ remove_leftovers() { # ENGINE: every bench-* container, volume and image
     E "$engine" network rm bench-net >/dev/null 2>&1 || true
 }
 cleanup() {
+    remove_rootless_user
     for engine in "${engines[@]}"; do
         [ -n "${unavailable[$engine]:-}" ] || remove_leftovers "$engine"
     done
@@ -226,6 +227,62 @@ op_run_publish() { R "$1" run --rm -p 80 busybox true; }
 setup_run_network() { E "$1" network create bench-net; }
 op_run_network() { R "$1" run --rm --network bench-net busybox true; }
 teardown_run_network() { E "$1" network rm bench-net; }
+# Rootless: berth and podman run by an ordinary user the bench makes
+# (useradd gives it subordinate ids), each with its own storage in the
+# user's home, busybox imported from the same tar. podman: cgroupfs and a
+# file for events (there is no systemd user session), and runc (crun
+# refuses a rootless container on a hybrid cgroup host: "cgroups in hybrid
+# mode not supported"; berth hides the cgroup2 mount from it instead); its
+# network is its rootless default (slirp4netns in podman 4), berth's is
+# pasta. Both run behind the same `setpriv ... env -i` (a few ms, in every
+# cell). docker's rootless mode needs dockerd-rootless-setuptool.sh and a
+# daemon per user.
+rootless_user=""
+rootless_home=""
+make_rootless_user() {
+    [ -z "$rootless_user" ] || return 0
+    local name="brlbench$$" conf
+    useradd -m -s /bin/sh "$name" || return 1
+    rootless_user=$name
+    rootless_home=$(getent passwd "$name" | cut -d: -f6)
+    grep -q "^$name:" /etc/subuid && grep -q "^$name:" /etc/subgid \
+        || { echo "useradd gave $name no subordinate ids" >&2; return 1; }
+    install -d -o "$name" -g "$(id -g "$name")" -m 0700 "$rootless_home/run" \
+        "$rootless_home/.config" "$rootless_home/.config/containers"
+    conf="$rootless_home/.config/containers/containers.conf"
+    printf '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nruntime = "runc"\n' >"$conf"
+    install -o "$name" -m 0600 "$tar_file" "$rootless_home/busybox.tar"
+    chown "$name" "$conf"
+}
+as_rootless_user() {
+    setpriv --reuid "$rootless_user" --regid "$(id -g "$rootless_user")" --init-groups \
+        env -i HOME="$rootless_home" XDG_RUNTIME_DIR="$rootless_home/run" \
+        PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
+# Everything the user runs (berth's namespace holder, podman's pause
+# process), then the user and its home.
+remove_rootless_user() {
+    [ -n "$rootless_user" ] || return 0
+    pkill -KILL -U "$rootless_user" 2>/dev/null || true
+    sleep 0.2
+    userdel -r -f "$rootless_user" >/dev/null 2>&1 || true
+    rm -rf "$rootless_home"
+    rootless_user=""
+}
+rootless_engine() { # ENGINE: its binary, for the user
+    case "$1" in
+        berth) echo "$berth" ;;
+        podman) echo podman ;;
+        *) echo "docker has no rootless mode set up here (dockerd-rootless-setuptool.sh)" >&2; return 1 ;;
+    esac
+}
+setup_run_rootless() {
+    local binary
+    binary=$(rootless_engine "$1") && make_rootless_user || return 1
+    as_rootless_user "$binary" import -c 'CMD ["sh"]' "$rootless_home/busybox.tar" busybox:latest
+}
+op_run_rootless() { as_rootless_user "$(rootless_engine "$1")" run --rm busybox true; }
+teardown_run_rootless() { remove_rootless_user; }
 # The container runs until removed and exits at once on SIGTERM: `docker rm -f`
 # sends SIGKILL, but `podman rm -f` sends SIGTERM and waits 10s for the exit.
 op_lifecycle() {
@@ -424,7 +481,7 @@ bench() { # OP
 # wanted ROW: whether --only (if given) names ROW
 wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 
-ops=(run_none run_bridge run_publish run_network runtime lifecycle exec volume run_volume cp load ps export import df df_quota)
+ops=(run_none run_bridge run_publish run_network run_rootless runtime lifecycle exec volume run_volume cp load ps export import df df_quota)
 for op in "${ops[@]}"; do
     if wanted "$op"; then bench "$op"; fi
 done
@@ -599,6 +656,7 @@ timed = [
     ("run_bridge", "`run --rm busybox true` (default bridge)"),
     ("run_publish", "`run --rm -p 80 busybox true` (a published port)"),
     ("run_network", "`run --rm --network NET busybox true` (a user network, with DNS)"),
+    ("run_rootless", "rootless: `run --rm busybox true` as an ordinary user (docker: no rootless set-up; podman: rootless, its own storage)"),
     ("runtime", "the OCI runtime alone: `run` of a busybox `true` bundle (berth: its default runtime, docker: runc, podman: its own)"),
     ("lifecycle", "`create` + `start` + `rm -f` (a running container)"),
     ("exec", "`exec c true` in a running container"),

@@ -608,3 +608,69 @@ fn rootless_containers_resolve_names_and_share_the_hosts_network() {
         "{out}"
     );
 }
+
+#[test]
+fn rootless_userns_modes_are_refused_with_nothing_created() {
+    let user = User::with_busybox();
+    for mode in ["auto", "auto:size=1024", "keep-id"] {
+        let userns = format!("--userns={mode}");
+        let r = user.berth(&["run", "--rm", "-v", "data:/d", &userns, "busybox", "true"]);
+        assert_eq!(r.code, 125, "{mode}: {}{}", r.stdout, r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!(
+                "{userns} refused: rootless berth's containers run in the user's own namespace"
+            )),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(user.ok(&["ps", "-aq"]), "");
+    assert_eq!(user.ok(&["volume", "ls", "-q"]), "");
+    // `host` is what every rootless container gets, named or not.
+    assert_eq!(
+        user.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--userns=host",
+            "busybox",
+            "id",
+            "-u"
+        ]),
+        "0\n"
+    );
+}
+
+#[test]
+fn rootless_without_user_namespaces_names_the_setting() {
+    let user = User::new();
+    let gid = Command::new("id")
+        .args(["-g", &user.name])
+        .output()
+        .unwrap();
+    let gid = String::from_utf8_lossy(&gid.stdout).trim().to_string();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid", &user.uid.to_string(), "--regid", &gid])
+        .args(["--init-groups", "env", "-i"])
+        .arg(format!("HOME={}", user.home.display()))
+        .arg(format!(
+            "XDG_RUNTIME_DIR={}",
+            user.home.join("run").display()
+        ))
+        .arg(format!("PATH={STANDARD_PATH}"))
+        .arg(bin())
+        .args(["run", "--rm", "busybox", "true"])
+        .current_dir(&user.home);
+    let r = common::no_userns::run(&cmd);
+    assert_eq!(r.code, 125, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error response from daemon: rootless berth needs a user namespace, and the kernel \
+         allows none here: user.max_user_namespaces is 0 (sysctl -w user.max_user_namespaces=N \
+         allows N)"
+    );
+    assert!(!user.root().exists(), "nothing is created");
+    assert!(!user.home.join("run/berth").exists(), "nothing is created");
+}

@@ -480,3 +480,75 @@ fn cp_export_and_commit_of_an_auto_container_carry_the_ids_it_sees() {
     );
     b.ok(&["rm", "-f", "ua"]);
 }
+
+#[test]
+fn concurrent_starts_and_removals_keep_every_running_containers_acl_entry() {
+    ensure_pool();
+    let b = Berth::with_busybox();
+    for name in ["gone1", "gone2"] {
+        run_auto(&b, name);
+    }
+    let running = ["k1", "k2", "k3", "k4"];
+    // Each start grants, each rm revokes, every command's open sweeps: all
+    // read and rewrite the same two ACLs at once.
+    std::thread::scope(|s| {
+        for name in running {
+            let b = &b;
+            s.spawn(move || run_auto(b, name));
+        }
+        for name in ["gone1", "gone2"] {
+            let b = &b;
+            s.spawn(move || b.ok(&["rm", "-f", name]));
+        }
+    });
+    let mut uids: Vec<u32> = running
+        .iter()
+        .map(|name| map_of(&b, name, "uid_map").0 as u32)
+        .collect();
+    uids.sort_unstable();
+    for dir in [b.path().to_path_buf(), b.path().join("containers")] {
+        let mut users = acl_users(&dir);
+        users.sort_unstable();
+        assert_eq!(users, uids, "{}", dir.display());
+    }
+    for name in running {
+        assert_eq!(b.ok(&["exec", name, "id", "-u"]), "0");
+    }
+    b.ok(&["rm", "-f", "k1", "k2", "k3", "k4"]);
+    assert_eq!(acl_users(b.path()), Vec::<u32>::new());
+    assert_eq!(acl_users(&b.path().join("containers")), Vec::<u32>::new());
+}
+
+#[test]
+fn a_kernel_without_user_namespaces_is_named_and_nothing_is_created() {
+    ensure_pool();
+    let b = Berth::with_busybox();
+    for mode in ["auto", "keep-id"] {
+        let userns = format!("--userns={mode}");
+        let r = common::no_userns::run(
+            &b.command(&["run", "--rm", "-v", "data:/d", &userns, "busybox", "true"]),
+        );
+        assert_eq!(r.code, 125, "{}{}", r.stdout, r.stderr);
+        assert_eq!(
+            r.stderr.trim(),
+            format!(
+                "Error response from daemon: {userns} needs a user namespace, and the kernel \
+                 allows none here: user.max_user_namespaces is 0 (sysctl -w \
+                 user.max_user_namespaces=N allows N)"
+            )
+        );
+    }
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+    assert_eq!(b.ok(&["volume", "ls", "-q"]), "");
+    assert_eq!(held(&b), Vec::<u32>::new());
+    // The host's own setting is untouched: the same run works here.
+    b.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--userns=auto",
+        "busybox",
+        "true",
+    ]);
+}

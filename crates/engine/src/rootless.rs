@@ -224,6 +224,12 @@ pub fn enter(run_dir: &Path) -> Result<()> {
     let gids = range_in("/etc/subgid", &name, uid)?;
     let newuidmap = helper("newuidmap")?;
     let newgidmap = helper("newgidmap")?;
+    if let Some(why) = berth_mount::user_namespaces_unavailable() {
+        return Err(Error::refused(
+            ErrorKind::Unavailable,
+            format!("rootless berth needs a user namespace, and {why}"),
+        ));
+    }
     private_dir(run_dir)?;
     ns::join_or_make(&ns::Plan {
         run_dir,

@@ -136,11 +136,26 @@ fn make_holder(plan: &Plan<'_>) -> Result<i32> {
     let mut status = 0;
     // SAFETY: waits for the intermediate child forked above.
     unsafe { libc::waitpid(child, &mut status, 0) };
-    let mut pid_bytes = [0u8; 4];
+    // `P` and the pid once it made its user namespace, else `E` and why.
+    let mut frame = [0u8; 5];
     from_holder
-        .read_exact(&mut pid_bytes)
+        .read_exact(&mut frame[..1])
         .map_err(|e| failed("starting the namespace holder", e))?;
-    let pid = i32::from_ne_bytes(pid_bytes);
+    if frame[0] != b'P' {
+        let mut why = Vec::new();
+        let _ = from_holder.read_to_end(&mut why);
+        return Err(Error::refused(
+            ErrorKind::Unavailable,
+            format!(
+                "rootless berth needs a user namespace, and the kernel refused one: {}",
+                String::from_utf8_lossy(&why)
+            ),
+        ));
+    }
+    from_holder
+        .read_exact(&mut frame[1..])
+        .map_err(|e| failed("starting the namespace holder", e))?;
+    let pid = i32::from_ne_bytes([frame[1], frame[2], frame[3], frame[4]]);
     let map = |helper: &Path, id: u32, range: Range| -> Result<()> {
         let out = Command::new(helper)
             .arg(pid.to_string())
@@ -195,11 +210,15 @@ fn hold(report: File, wait: File) -> ! {
         libc::setsid();
         libc::prctl(libc::PR_SET_NAME, c"berth-pause".as_ptr());
         if libc::unshare(libc::CLONE_NEWUSER) != 0 {
-            fail("unshare of a user namespace (are unprivileged user namespaces enabled?)");
+            let e = std::io::Error::last_os_error();
+            let _ = write!(&report, "Eunshare(CLONE_NEWUSER): {e}");
+            libc::_exit(1);
         }
     }
     let pid = std::process::id() as i32;
-    if (&report).write_all(&pid.to_ne_bytes()).is_err() {
+    let mut frame = vec![b'P'];
+    frame.extend(pid.to_ne_bytes());
+    if (&report).write_all(&frame).is_err() {
         // SAFETY: as above.
         unsafe { libc::_exit(1) }
     }

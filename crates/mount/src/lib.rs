@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 pub use idmap::{IdExtent, IdMap};
 pub use linux::Linux;
 pub use recording::{Call, Recording};
-pub use rootless::{in_user_namespace, overlay_xattr_prefix};
+pub use rootless::{in_user_namespace, overlay_xattr_prefix, user_namespaces_unavailable};
 
 bitflags::bitflags! {
     /// `MS_*` flags of `mount(2)`, including the propagation ones.

@@ -6,6 +6,7 @@
 pub mod crash;
 pub mod isolation;
 pub mod net;
+pub mod no_userns;
 pub mod registry;
 pub mod serve;
 pub mod storage;

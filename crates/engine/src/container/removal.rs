@@ -144,7 +144,7 @@ fn remove_locked(
     })?;
     crash::point("rm", "after-delete-row");
     if let Some(range) = userns {
-        super::userns_access::revoke(store.root(), range.uid_start)?;
+        super::userns_access::revoke(store, range.uid_start)?;
     }
     if trash.exists() {
         std::fs::remove_dir_all(&trash).map_err(|e| ContainerError::io(&trash, e))?;

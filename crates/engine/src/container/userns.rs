@@ -34,7 +34,10 @@ pub(crate) fn plan(root: &Path, host: &mut HostSpec) -> Result<Option<AutoRange>
     let mode = UsernsMode::parse(&host.modes.userns_mode)?;
     if mode == UsernsMode::Host {
         host.modes.userns_mode.clear();
+        return Ok(None);
     }
+    refuse_rootless(&host.modes.userns_mode)?;
+    check_kernel(&host.modes.userns_mode)?;
     let UsernsMode::Auto { size } = mode else {
         return Ok(None);
     };
@@ -52,6 +55,36 @@ pub(crate) fn plan(root: &Path, host: &mut HostSpec) -> Result<Option<AutoRange>
     }
     let lock = super::userns_pool::lock(root)?;
     Ok(Some(AutoRange { size, pool, lock }))
+}
+
+/// Refuses every mode but `host` in a rootless berth. `auto` would need a
+/// pool beyond the user's own subordinate range, which its berth's
+/// namespace already maps whole, and idmapping the image's layers needs
+/// root on the host (an idmapped mount of a host filesystem is for the
+/// initial namespace's root); podman honours rootless `auto` by chowning a
+/// copy of the image per range, which berth does not do. `keep-id` would
+/// need every host id in the namespace.
+fn refuse_rootless(mode: &str) -> Result<()> {
+    if !crate::rootless::active() {
+        return Ok(());
+    }
+    Err(ContainerError::InvalidArgument(format!(
+        "--userns={mode} refused: rootless berth's containers run in the user's own namespace \
+         (its subordinate ids, all of them already mapped), and it has no pool of ids or idmapped \
+         layers to give a container a range of its own; run it as root, or leave --userns unset"
+    )))
+}
+
+/// Refuses a namespaced container where the kernel gives no user
+/// namespaces (`user.max_user_namespaces` is 0 in this namespace), naming
+/// the setting: the OCI runtime would fail at start with a bare errno.
+fn check_kernel(mode: &str) -> Result<()> {
+    match berth_mount::user_namespaces_unavailable() {
+        Some(why) => Err(ContainerError::InvalidArgument(format!(
+            "--userns={mode} needs a user namespace, and {why}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Takes the planned range for container `id` (inside its insert's

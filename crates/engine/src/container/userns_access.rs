@@ -10,6 +10,16 @@
 //! An `rm` killed after its row went leaves an entry naming a uid no
 //! container holds: the next command's [`revoke_stale`] (from
 //! `Engine::open`) takes it back.
+//!
+//! An ACL is one xattr, read, changed and written back whole: two commands
+//! doing so at once (two starts, a start and an `rm`, a start and another
+//! command's sweep) would each write back what they read, losing the
+//! other's change. Every read-change-write here runs under [`AclLock`], an
+//! exclusive `flock` on the state root directory itself (nothing else locks
+//! it), which the kernel drops with the process however it ends. A revoke
+//! under it takes an entry back only if no container of the root holds its
+//! uid any longer (a range freed by one `rm` may be taken by the next
+//! create before that `rm` revokes).
 
 use std::path::Path;
 
@@ -83,8 +93,28 @@ fn write(dir: &Path, mut entries: Vec<(u16, u16, u32)>) -> Result<()> {
         .map_err(|e| ContainerError::io(dir, e.into()))
 }
 
+/// An exclusive `flock` on the state root directory, held while its
+/// shared directories' ACLs are read and rewritten; released when dropped.
+struct AclLock {
+    _dir: std::fs::File,
+}
+
+impl AclLock {
+    fn acquire(root: &Path) -> Result<AclLock> {
+        let dir = std::fs::File::open(root).map_err(|e| ContainerError::io(root, e))?;
+        loop {
+            match rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive) {
+                Ok(()) => return Ok(AclLock { _dir: dir }),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(ContainerError::io(root, e.into())),
+            }
+        }
+    }
+}
+
 /// Lets `uid` traverse the state root, `containers/` and `container_dir`.
 pub(crate) fn grant(root: &Path, container_dir: &Path, uid: u32) -> Result<()> {
+    let _lock = AclLock::acquire(root)?;
     for dir in [root, &root.join("containers"), container_dir] {
         let mut entries = read(dir)?;
         if entries.contains(&(USER, EXECUTE, uid)) {
@@ -98,8 +128,19 @@ pub(crate) fn grant(root: &Path, container_dir: &Path, uid: u32) -> Result<()> {
 }
 
 /// Takes back what [`grant`] gave `uid` on the shared directories (the
-/// container's own goes with it).
-pub(crate) fn revoke(root: &Path, uid: u32) -> Result<()> {
+/// container's own goes with it), unless a container of the root holds
+/// `uid` again.
+pub(crate) fn revoke(store: &berth_store::Store, uid: u32) -> Result<()> {
+    let root = store.root();
+    let _lock = AclLock::acquire(root)?;
+    if berth_container::userns::held_uids(store.db())?.contains(&uid) {
+        return Ok(());
+    }
+    take_back(root, uid)
+}
+
+/// Removes `uid`'s entries from the shared directories (under the lock).
+fn take_back(root: &Path, uid: u32) -> Result<()> {
     for dir in [root, &root.join("containers")] {
         let mut entries = read(dir)?;
         let before = entries.len();
@@ -118,6 +159,12 @@ pub(crate) fn revoke(root: &Path, uid: u32) -> Result<()> {
 pub(crate) fn revoke_stale(store: &berth_store::Store) -> Result<()> {
     let root = store.root();
     let containers = root.join("containers");
+    // Most roots have no entry at all: only a root with one takes the lock.
+    let has_entry = |dir: &Path| read(dir).is_ok_and(|e| e.iter().any(|e| e.0 == USER));
+    if !has_entry(root) && !has_entry(&containers) {
+        return Ok(());
+    }
+    let _lock = AclLock::acquire(root)?;
     let mut held: Option<Vec<u32>> = None;
     for dir in [root, containers.as_path()] {
         let mut entries = match read(dir) {
@@ -174,9 +221,51 @@ mod tests {
                 .count(),
             1
         );
-        revoke(root.path(), 3_000_000).unwrap();
+        take_back(root.path(), 3_000_000).unwrap();
         assert!(!read(root.path()).unwrap().iter().any(|e| e.0 == USER));
         assert_eq!(mode(root.path()), 0o710);
         assert_eq!(mode(&containers), 0o700);
+    }
+
+    #[test]
+    fn concurrent_grants_and_revokes_lose_none_of_each_others_entries() {
+        let root = tempfile::tempdir().unwrap();
+        drop(berth_store::Store::open(root.path()).unwrap());
+        let threads = 6u32;
+        let per_thread = 30u32;
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let root = root.path();
+                s.spawn(move || {
+                    let store = berth_store::Store::open(root).unwrap();
+                    let dir = root.join(format!("containers/c{t}"));
+                    std::fs::create_dir_all(&dir).unwrap();
+                    for i in 0..per_thread {
+                        let uid = 4_000_000 + t * 1000 + i;
+                        grant(root, &dir, uid).unwrap();
+                        if i % 2 == 1 {
+                            revoke(&store, uid).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        let expected: Vec<u32> = (0..threads)
+            .flat_map(|t| {
+                (0..per_thread)
+                    .filter(|i| i % 2 == 0)
+                    .map(move |i| 4_000_000 + t * 1000 + i)
+            })
+            .collect();
+        for dir in [root.path().to_path_buf(), root.path().join("containers")] {
+            let mut users: Vec<u32> = read(&dir)
+                .unwrap()
+                .iter()
+                .filter(|e| e.0 == USER)
+                .map(|e| e.2)
+                .collect();
+            users.sort_unstable();
+            assert_eq!(users, expected, "{}", dir.display());
+        }
     }
 }
