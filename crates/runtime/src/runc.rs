@@ -391,9 +391,8 @@ impl RuncCli {
         }
     }
 
-    /// crun runs from a sealed copy of its binary ([`crate::sealed_exe`]).
     fn command(&self, log_file: Option<&Path>) -> RuntimeCommand {
-        let mut command = RuntimeCommand::new(&self.binary, self.name == "crun");
+        let mut command = RuntimeCommand::new(&self.binary, self.name == "crun"); // sealed_exe.rs
         if self.hide_unified {
             crate::crun::hide_unified(&mut command);
         }
