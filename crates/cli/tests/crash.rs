@@ -151,6 +151,45 @@ fn killed_before_cleanup(at: &str) {
     assert_gone_from_host(&b, &id, at);
 }
 
+/// `--rm`: the run hears the exit once the container is gone from `ps -a`
+/// and its name is free, before its directory (moved to the monitor's
+/// staging) is deleted. A monitor killed in between leaves that directory
+/// to the next command's sweep.
+#[test]
+fn a_run_rm_killed_before_deleting_its_layer_leaves_nothing() {
+    let b = Berth::with_busybox();
+    let at = "exit:before-trash";
+    let id = b.ok(&[
+        "create", "--rm", "--name", "c1", "busybox", "sh", "-c", "exit 3",
+    ]);
+    let status = crashed(&b, at, &["start", "-a", "c1"]);
+    assert_eq!(status.code(), Some(3), "{at}");
+    // Told before the deletion: the directory is still in the staging.
+    let trash = || {
+        std::fs::read_dir(b.path().join("tmp"))
+            .unwrap()
+            .flatten()
+            .filter(|own| own.path().join(format!("removed-{id}")).exists())
+            .count()
+    };
+    assert_eq!(trash(), 1, "{at}: the exit came after the deletion");
+    // The monitor dies at the crash point; the next command sweeps its
+    // staging once its lock is gone with it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert_eq!(b.ok(&["ps", "-aq"]), "", "{at}");
+        if trash() == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{at}: the directory stayed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_clean(&b, at);
+    assert_gone_from_host(&b, &id, at);
+    b.ok(&["run", "--rm", "--name", "c1", "busybox", "true"]);
+    assert_eq!(b.ok(&["ps", "-aq"]), "", "{at}");
+}
+
 #[test]
 fn stop_and_rm_crashed_at_any_point_are_finished_by_the_next_rm() {
     let b = Berth::with_busybox();

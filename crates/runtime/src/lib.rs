@@ -19,7 +19,9 @@
 //!   and youki share), is the one implementation today; [`default_runtime`]
 //!   is crun where it is installed, else runc. On a hybrid cgroup host crun
 //!   runs in a mount namespace of its own that hides the cgroup2 mount it
-//!   refuses (`crun`). The runtime's own state
+//!   refuses (`crun`), and from a sealed copy of its binary that berth makes
+//!   once per process, so that crun skips its own (`sealed_exe`,
+//!   [`release_sealed_copy`]). The runtime's own state
 //!   (under its state root) is authoritative only for "is it there and what is
 //!   its pid"; berth keeps everything else in its store.
 //! * [`build_exec_process`] makes the `process.json` given to `runtime exec`, with
@@ -38,6 +40,7 @@ mod error;
 mod executable;
 mod oci;
 mod runc;
+mod sealed_exe;
 pub mod seccomp;
 mod seccomp_cache;
 mod signal;
@@ -61,6 +64,7 @@ pub use executable::check_command_in_root;
 pub use oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, WindowSize};
 pub use oci_spec;
 pub use runc::{default_runtime, runtime_binary, RuncCli, KNOWN_RUNTIMES};
+pub use sealed_exe::release_sealed_copy;
 pub use seccomp::Seccomp;
 pub use signal::parse_signal;
 pub use sources::{pin_source, PinnedSource};

@@ -26,6 +26,7 @@ use serde::Deserialize;
 
 use crate::error::RuntimeError;
 use crate::oci::{Created, Exec, ExecProcess, OciRuntime, ProcessIo, State, Status, WindowSize};
+use crate::sealed_exe::RuntimeCommand;
 use crate::seccomp_cache::{self, Pending};
 use crate::terminal::{open_pty, ConsoleSocket};
 
@@ -390,8 +391,8 @@ impl RuncCli {
         }
     }
 
-    fn command(&self, log_file: Option<&Path>) -> Command {
-        let mut command = Command::new(&self.binary);
+    fn command(&self, log_file: Option<&Path>) -> RuntimeCommand {
+        let mut command = RuntimeCommand::new(&self.binary, self.name == "crun"); // sealed_exe.rs
         if self.hide_unified {
             crate::crun::hide_unified(&mut command);
         }

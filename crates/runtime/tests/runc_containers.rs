@@ -516,3 +516,60 @@ fn limits_mounts_and_read_only_rootfs_reach_the_container() {
     assert!(out.contains("size=8192k"), "{out}");
     assert!(!shared.join("new").exists());
 }
+
+/// CVE-2019-5736 under crun: until `start`, the container's init is crun
+/// itself, and what the container reaches as its `/proc/1/exe` is the
+/// sealed copy berth runs crun from (not crun's own copy: berth's is named
+/// `berth-crun`), so crun skipped its re-exec. The exploit's steps — a
+/// handle on that exe kept past the exec, then reopened for writing — end
+/// in a refused write.
+#[test]
+fn crun_runs_from_a_sealed_copy_no_container_can_write() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+
+    ensure_installed(&["/usr/bin/crun", "/usr/local/bin/crun"], "crun");
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = busybox_rootfs(dir.path());
+    let runtime = RuncCli::new("crun", &dir.path().join("state")).unwrap();
+    let id = unique_id("sealed");
+    let spec_input = input(&rootfs, &id, resolve_user(&rootfs, "").unwrap(), "true");
+    let bundle = dir.path().join("bundle");
+    write_bundle(&bundle, &build_spec(&spec_input).unwrap()).unwrap();
+    let _cleanup = Cleanup {
+        runtime: &runtime,
+        id: id.clone(),
+    };
+    let created = runtime.create(&id, &bundle, ProcessIo::null()).unwrap();
+    let exe = format!("/proc/{}/exe", created.pid);
+    let target = fs::read_link(&exe).unwrap();
+    assert!(
+        target.to_string_lossy().starts_with("/memfd:berth-crun"),
+        "the created container's init runs {}",
+        target.display()
+    );
+    let handle = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(&exe)
+        .unwrap();
+    let through = format!("/proc/self/fd/{}", handle.as_raw_fd());
+    let readable = fs::File::open(&through).unwrap();
+    // SAFETY: fcntl on a descriptor this test owns.
+    let seals = unsafe { libc::fcntl(readable.as_raw_fd(), libc::F_GET_SEALS) };
+    assert_eq!(
+        seals,
+        libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE
+    );
+
+    runtime.start(&id).unwrap();
+    wait_until_stopped(&runtime, &id);
+    runtime.delete(&id, false).unwrap();
+    // No process runs the copy any more (no ETXTBSY): only the seals stand.
+    let writable = fs::OpenOptions::new().write(true).open(&through).unwrap();
+    // The byte already there: nothing would change even if it went through.
+    let err = writable.write_at(b"\x7f", 0).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+    assert!(writable.set_len(0).is_err());
+    assert!(writable.set_len(1 << 30).is_err());
+}

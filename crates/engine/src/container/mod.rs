@@ -56,7 +56,7 @@ use crate::{Engine, Result};
 pub(crate) mod lifecycle {
     pub(crate) use super::freezer::freezer_change_killed;
     pub(crate) use super::reconcile::{lookup, reconcile};
-    pub(crate) use super::removal::{removal_lock, remove_own, remove_stopped};
+    pub(crate) use super::removal::{removal_lock, remove_own, remove_stopped, Trash};
     pub(crate) use super::rm::remove;
     pub(crate) use super::start::start;
     pub(crate) use super::wait::until_stopped;

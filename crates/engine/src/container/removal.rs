@@ -2,7 +2,7 @@
 //! (on request) anonymous volumes, one process at a time. `rm` comes here
 //! after stopping it, and so does `reconcile` for a removal left unfinished.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use berth_container::model::{self, Container, Paths};
 use berth_container::state::{self, Transition};
@@ -47,17 +47,41 @@ pub(crate) fn remove_stopped(
     volumes: bool,
 ) -> Result<Removal> {
     with_removal_lock(store, &c.id, |store| {
-        remove_locked(store, run_dir, c, volumes, Remover::Command)
+        let (removal, trash) = remove_locked(store, run_dir, c, volumes, Remover::Command)?;
+        trash.empty()?;
+        Ok(removal)
     })
 }
 
 /// `--rm`: the container's own monitor removes it after its run's
-/// teardown, holding its monitor lock.
-pub(crate) fn remove_own(store: &mut Store, run_dir: &Path, c: &Container) -> Result<()> {
+/// teardown, holding its monitor lock. What is left is its directory in
+/// the monitor's staging: the monitor tells its clients the exit first and
+/// then empties it ([`Trash::empty`]); if the monitor dies before, the
+/// next command's sweep of dead processes' staging removes it.
+pub(crate) fn remove_own(store: &mut Store, run_dir: &Path, c: &Container) -> Result<Trash> {
+    let mut trash = Trash(None);
     with_removal_lock(store, &c.id, |store| {
-        remove_locked(store, run_dir, c, true, Remover::OwnMonitor)
+        let (removal, left) = remove_locked(store, run_dir, c, true, Remover::OwnMonitor)?;
+        trash = left;
+        Ok(removal)
     })
-    .map(|_| ())
+    .map(|_| trash)
+}
+
+/// A removed container's directory, moved into this process's staging.
+#[must_use]
+pub(crate) struct Trash(Option<PathBuf>);
+
+impl Trash {
+    /// Deletes it.
+    pub(crate) fn empty(self) -> Result<()> {
+        match self.0 {
+            Some(trash) if trash.exists() => {
+                std::fs::remove_dir_all(&trash).map_err(|e| ContainerError::io(&trash, e))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Who removes a container.
@@ -100,11 +124,11 @@ fn remove_locked(
     c: &Container,
     volumes: bool,
     remover: Remover,
-) -> Result<Removal> {
+) -> Result<(Removal, Trash)> {
     // Another process may have finished the removal before we took the lock.
     match model::find(store, &c.id) {
         Ok(_) => {}
-        Err(ContainerError::NotFound(_)) => return Ok(Removal::Done),
+        Err(ContainerError::NotFound(_)) => return Ok((Removal::Done, Trash(None))),
         Err(e) => return Err(e),
     }
     // Held to the end: a monitor spawned meanwhile (`start` racing `rm -f`)
@@ -113,7 +137,7 @@ fn remove_locked(
         Remover::OwnMonitor => None,
         Remover::Command => match FileLock::try_acquire(&Paths::of(store, &c.id).monitor_lock) {
             Ok(lock) => Some(lock),
-            Err(LockError::WouldBlock { .. }) => return Ok(Removal::MonitorRuns),
+            Err(LockError::WouldBlock { .. }) => return Ok((Removal::MonitorRuns, Trash(None))),
             // No directory (a rerun after the move below): no monitor can
             // start either.
             Err(_) => None,
@@ -146,12 +170,9 @@ fn remove_locked(
     if let Some(range) = userns {
         super::userns_access::revoke(store, range.uid_start)?;
     }
-    if trash.exists() {
-        std::fs::remove_dir_all(&trash).map_err(|e| ContainerError::io(&trash, e))?;
-    }
     if volumes {
         volumes::remove_anonymous(store, c)?;
     }
     berth_image::gc_layers(store)?;
-    Ok(Removal::Done)
+    Ok((Removal::Done, Trash(Some(trash))))
 }

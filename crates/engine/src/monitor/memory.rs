@@ -6,8 +6,10 @@ use berth_store::Store;
 
 /// An idle monitor only runs its poll loop: give back what setup touched
 /// (SQLite's page cache, freed heap, and the binary's read-only pages,
-/// which fault back in from the page cache if ever needed again).
+/// which fault back in from the page cache if ever needed again), and the
+/// sealed copy of crun's binary (~0.5 MB, made again for the next call).
 pub(super) fn shed_setup_memory(store: &Store) {
+    berth_runtime::release_sealed_copy();
     let _ = store.db().execute_batch("PRAGMA shrink_memory");
     // SAFETY: malloc_trim only returns free heap memory to the kernel.
     unsafe { libc::malloc_trim(0) };

@@ -2,7 +2,7 @@
 //! its poll loop.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -97,7 +97,11 @@ fn report(sync: &mut Option<File>, error: &str, code: i32) {
             error: error.to_string(),
             code,
         };
-        let _ = serde_json::to_writer(&mut f, &r);
+        // One write: the spawner reads until the descriptor closes, and
+        // serde_json's writer would make a write(2) per token.
+        if let Ok(bytes) = serde_json::to_vec(&r) {
+            let _ = f.write_all(&bytes);
+        }
     }
 }
 
@@ -311,9 +315,9 @@ impl Monitor {
                             error: &end.error,
                         }))?;
                         report(sync, &end.error, end.code);
-                        self.finish(&container)?;
+                        let trash = self.finish(&container)?;
                         self.notify_exit(end.code);
-                        return Ok(());
+                        return self.empty(trash);
                     }
                     // A restart that could not start: no caller hears it,
                     // so it goes where a failure after start goes.
@@ -336,10 +340,12 @@ impl Monitor {
             })?;
             self.cleanup_runtime();
             if !restart {
-                // Clients (e.g. `run --rm`) learn the exit once removal is done.
-                self.finish(&container)?;
+                // Clients (e.g. `run --rm`) learn the exit once the removal
+                // is done but for deleting the directory already out of
+                // place: `ps -a` no longer shows it, its name is free.
+                let trash = self.finish(&container)?;
                 self.notify_exit(end.code);
-                return Ok(());
+                return self.empty(trash);
             }
             if end.ran_for >= Duration::from_secs(10) {
                 backoff = Duration::from_millis(100);
@@ -390,12 +396,21 @@ impl Monitor {
         }
     }
 
-    /// Final step after the last exit: `--rm` removal.
-    fn finish(&mut self, container: &Container) -> Result<()> {
+    /// Final step after the last exit: `--rm` removal, but for the
+    /// deletion of the container's directory, moved to the monitor's
+    /// staging ([`Self::empty`] after the clients heard the exit).
+    fn finish(&mut self, container: &Container) -> Result<Option<lifecycle::Trash>> {
         if container.spec.host.auto_remove {
-            lifecycle::remove_own(&mut self.store, &self.run_dir, container)?;
+            return lifecycle::remove_own(&mut self.store, &self.run_dir, container).map(Some);
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// Deletes what [`Self::finish`] left (a monitor killed before leaves
+    /// it to the next command's sweep of dead processes' staging).
+    fn empty(&mut self, trash: Option<lifecycle::Trash>) -> Result<()> {
+        crash::point("exit", "before-trash");
+        trash.map_or(Ok(()), lifecycle::Trash::empty)
     }
 
     /// One run of the container: prepare, create, start, supervise until exit.
