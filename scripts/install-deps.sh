@@ -65,6 +65,8 @@ if $with_bench; then
     packages+=(podman uidmap slirp4netns fuse-overlayfs conmon golang-github-containers-common)
     # bench/seccomp.sh times libseccomp itself (bench/seccomp-compile.c)
     packages+=(libseccomp-dev)
+    # bench/runpath.sh reads CPU time per run with perf stat
+    packages+=(linux-perf)
 fi
 
 missing=()
