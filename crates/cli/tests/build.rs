@@ -497,23 +497,16 @@ fn copy_keeps_hard_links() {
     assert_eq!(stat[2].0, "1", "{stat:?}");
     let expected = ["d/a = d/b", "d/c"];
     let saved = b.path().join("links.tar");
-    b.ok(&[
-        "build",
-        "-f",
-        "Dockerfile.scratch",
-        "-t",
-        "links-scratch",
-        ctx_path,
-    ]);
+    let scratch = ctx.path().join("Dockerfile.scratch");
+    let scratch = scratch.to_str().unwrap();
+    b.ok(&["build", "-f", scratch, "-t", "links-scratch", ctx_path]);
     b.ok(&["save", "-o", saved.to_str().unwrap(), "links-scratch"]);
     assert_eq!(last_layer_files(&saved), expected);
 
     if docker_answers() {
         let built = Command::new("docker")
             .env("DOCKER_BUILDKIT", "0")
-            .args(["build", "-q", "-f"])
-            .arg(ctx.path().join("Dockerfile.scratch"))
-            .arg(ctx_path)
+            .args(["build", "-q", "-f", scratch, ctx_path])
             .output()
             .unwrap();
         assert!(
