@@ -183,3 +183,53 @@ fn the_cli_shows_the_servers_document_and_dockers_layout() {
         "{own}\n---\n{through_docker}"
     );
 }
+
+/// `registry-mirrors` of the daemon config are Docker Hub's mirrors in
+/// `info`, normalized as dockerd's `ValidateMirror` does (one trailing
+/// `/`), in `RegistryConfig.Mirrors` and the `docker.io` index; the CLI's
+/// document and text show them as the docker CLI does.
+#[test]
+fn info_shows_the_configured_registry_mirrors() {
+    let server = Server::start();
+    let none = get_info(&server.socket);
+    assert_eq!(none["RegistryConfig"]["Mirrors"], serde_json::json!([]));
+    assert!(!server.berth_ok(&["info"]).contains("Registry Mirrors:"));
+
+    let configured = ["https://mirror.example.com", "http://127.0.0.1:5999/"];
+    server
+        .isolation
+        .set_daemon_config(&serde_json::json!({ "registry-mirrors": configured }));
+    let shown = serde_json::json!(["https://mirror.example.com/", "http://127.0.0.1:5999/"]);
+    let api = get_info(&server.socket);
+    assert_eq!(
+        api["RegistryConfig"]["Mirrors"], shown,
+        "{}",
+        api["RegistryConfig"]
+    );
+    assert_eq!(
+        api["RegistryConfig"]["IndexConfigs"]["docker.io"]["Mirrors"],
+        shown
+    );
+    let cli: Value = serde_json::from_str(&server.berth_ok(&[
+        "info",
+        "--format",
+        "{{json .RegistryConfig.Mirrors}}",
+    ]))
+    .expect("json");
+    assert_eq!(cli, shown);
+    let text = server.berth_ok(&["info"]);
+    let block = " Registry Mirrors:\n  https://mirror.example.com/\n  http://127.0.0.1:5999/\n";
+    assert!(text.contains(block), "{text}");
+    // The docker CLI prints the server's mirrors in the same block.
+    if let Some(docker) = common::docker_clients()
+        .into_iter()
+        .find(|p| p.starts_with("/usr/local"))
+    {
+        let through_docker = Command::new(docker)
+            .args(["-H", &server.docker_host(), "info"])
+            .output()
+            .expect("docker info");
+        let through_docker = String::from_utf8_lossy(&through_docker.stdout).into_owned();
+        assert!(through_docker.contains(block), "{through_docker}");
+    }
+}

@@ -116,6 +116,9 @@ pub struct Entry {
     pub mode: u32,
     pub size: u64,
     pub mtime: i64,
+    /// A regular file with more than one link: its device and inode, so
+    /// that the names of one inode stay one inode where they are copied.
+    pub inode: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -322,6 +325,7 @@ fn entry_of_kind(rel: &str, host: &Path, meta: &fs::Metadata) -> Result<Option<E
         mode: meta.permissions().mode() & 0o7777,
         size: if ft.is_file() { meta.len() } else { 0 },
         mtime: meta.mtime(),
+        inode: (ft.is_file() && meta.nlink() > 1).then(|| (meta.dev(), meta.ino())),
     }))
 }
 
@@ -337,9 +341,17 @@ pub struct Ownership {
 /// The digest of what a list of entries would copy: names, kinds, modes,
 /// link targets and file contents — not mtimes, as Docker's cache ignores them.
 pub fn digest_entries(entries: &[Entry], hasher: &mut Sha256) -> Result<(), BuildError> {
+    let mut links = HardLinks::default();
     for e in entries {
         hasher.update(e.rel.as_bytes());
         hasher.update([0]);
+        if let Some(first) = links.earlier(e, &e.rel) {
+            // Which names share an inode is part of what is copied.
+            hasher.update(b"h");
+            hasher.update(first.as_bytes());
+            hasher.update([0]);
+            continue;
+        }
         match &e.kind {
             EntryKind::Dir => hasher.update(b"d"),
             EntryKind::File => {
@@ -372,6 +384,7 @@ pub fn pack_entries(
     out: &mut (impl Write + Seek),
 ) -> Result<(), BuildError> {
     let mut builder = tar::Builder::new(out);
+    let mut links = HardLinks::default();
     for e in entries {
         let name = match (prefix.is_empty(), e.rel.is_empty()) {
             (true, true) => continue,
@@ -386,6 +399,16 @@ pub fn pack_entries(
         let mode = owner.chmod.unwrap_or(e.mode);
         header.set_mode(mode);
         let tar_error = |err: std::io::Error| BuildError::io(&e.host, err);
+        if let Some(first) = links.earlier(e, &name) {
+            // Docker's COPY keeps hard links: a later name of an inode
+            // already packed is a tar hard link to the first name.
+            header.set_entry_type(tar::EntryType::Link);
+            header.set_size(0);
+            builder
+                .append_link(&mut header, &name, first)
+                .map_err(tar_error)?;
+            continue;
+        }
         match &e.kind {
             EntryKind::Dir => {
                 header.set_entry_type(tar::EntryType::Directory);
@@ -419,6 +442,27 @@ pub fn pack_entries(
         .flush()
         .map_err(|e| BuildError::io("tar stream", e))?;
     Ok(())
+}
+
+/// The first name each multiply-linked inode was seen under.
+#[derive(Default)]
+struct HardLinks {
+    first: std::collections::HashMap<(u64, u64), String>,
+}
+
+impl HardLinks {
+    /// The name `e`'s inode was first seen under, if it was; else `name`
+    /// is remembered as its first.
+    fn earlier(&mut self, e: &Entry, name: &str) -> Option<String> {
+        let inode = e.inode?;
+        match self.first.get(&inode) {
+            Some(first) => Some(first.clone()),
+            None => {
+                self.first.insert(inode, name.to_string());
+                None
+            }
+        }
+    }
 }
 
 /// Whether a file is a tar archive ADD should extract (plain or gzip'd).

@@ -429,3 +429,101 @@ fn scratch_stage_with_copy() {
     ]);
     assert_eq!(layers, "2");
 }
+
+/// The files of the last layer of image archive `archive` (`save`'s):
+/// `A = B` for two names of one inode (a hard link and its target, in
+/// name order, whichever the walk met first), `NAME` for any other file.
+fn last_layer_files(archive: &std::path::Path) -> Vec<String> {
+    let read = |name: &str| -> Vec<u8> {
+        let mut tar = tar::Archive::new(std::fs::File::open(archive).unwrap());
+        for entry in tar.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().to_string_lossy() == name {
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+                return data;
+            }
+        }
+        panic!("{name} not in {}", archive.display());
+    };
+    let manifest: Value = serde_json::from_slice(&read("manifest.json")).unwrap();
+    let layers = manifest[0]["Layers"].as_array().unwrap();
+    let layer = read(layers.last().unwrap().as_str().unwrap());
+    let (mut files, mut links) = (Vec::new(), Vec::new());
+    for entry in tar::Archive::new(layer.as_slice()).entries().unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        match entry.header().entry_type() {
+            tar::EntryType::Regular => files.push(name),
+            tar::EntryType::Link => {
+                let target = entry.link_name().unwrap().unwrap();
+                let target = target.to_string_lossy().into_owned();
+                links.push([name.clone().min(target.clone()), name.max(target)]);
+            }
+            _ => {}
+        }
+    }
+    files.retain(|f| !links.iter().flatten().any(|l| l == f));
+    files.extend(links.iter().map(|[a, b]| format!("{a} = {b}")));
+    files.sort();
+    files
+}
+
+/// COPY keeps hard links, as Docker's does: two names of one inode in the
+/// context are one inode in the image (a tar hard link in the layer, one
+/// inode with two links in the container).
+#[test]
+fn copy_keeps_hard_links() {
+    let b = Berth::with_busybox();
+    let ctx = context_with("FROM busybox\nCOPY d/ /d/\n");
+    let dir = ctx.path().join("d");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a"), "shared\n").unwrap();
+    std::fs::hard_link(dir.join("a"), dir.join("b")).unwrap();
+    std::fs::write(dir.join("c"), "alone\n").unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile.scratch"),
+        "FROM scratch\nCOPY d/ /d/\n",
+    )
+    .unwrap();
+    let ctx_path = ctx.path().to_str().unwrap();
+    b.ok(&["build", "-t", "links", ctx_path]);
+    let stat = b.ok(&[
+        "run", "--rm", "links", "stat", "-c", "%h %i", "/d/a", "/d/b", "/d/c",
+    ]);
+    let stat: Vec<(&str, &str)> = stat.lines().map(|l| l.split_once(' ').unwrap()).collect();
+    assert_eq!(stat[0].0, "2", "{stat:?}");
+    assert_eq!(stat[0], stat[1], "a and b are one inode: {stat:?}");
+    assert_eq!(stat[2].0, "1", "{stat:?}");
+    let expected = ["d/a = d/b", "d/c"];
+    let saved = b.path().join("links.tar");
+    let scratch = ctx.path().join("Dockerfile.scratch");
+    let scratch = scratch.to_str().unwrap();
+    b.ok(&["build", "-f", scratch, "-t", "links-scratch", ctx_path]);
+    b.ok(&["save", "-o", saved.to_str().unwrap(), "links-scratch"]);
+    assert_eq!(last_layer_files(&saved), expected);
+
+    if docker_answers() {
+        let built = Command::new("docker")
+            .env("DOCKER_BUILDKIT", "0")
+            .args(["build", "-q", "-f", scratch, ctx_path])
+            .output()
+            .unwrap();
+        assert!(
+            built.status.success(),
+            "{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let id = String::from_utf8_lossy(&built.stdout).trim().to_string();
+        let theirs = b.path().join("docker-links.tar");
+        let saved = Command::new("docker")
+            .args(["save", "-o"])
+            .arg(&theirs)
+            .arg(&id)
+            .status()
+            .unwrap();
+        let _ = Command::new("docker").args(["rmi", &id]).output();
+        assert!(saved.success());
+        assert_eq!(last_layer_files(&theirs), expected, "dockerd's layer");
+    }
+}

@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,52 @@ fn create_crashed_at_any_point_leaves_no_orphan() {
         assert_eq!(dirs, usize::from(exists), "{at}: container directories");
         assert_clean(&b, &at);
         b.run(&["rm", "-f", "c1"]);
+        assert_clean(&b, &at);
+    }
+}
+
+/// A create killed before its row commits leaves no anonymous volume: the
+/// next command removes the ones it made (a named one stays, as Docker
+/// keeps named volumes); one killed after its commit keeps its container's.
+#[test]
+fn create_crashed_before_its_commit_leaves_no_anonymous_volume() {
+    let b = Berth::with_busybox();
+    let anonymous = |b: &Berth| -> Vec<String> {
+        b.ok(&["volume", "ls", "-q"])
+            .lines()
+            .filter(|v| v.len() == 64)
+            .map(String::from)
+            .collect()
+    };
+    for point in ["after-staging", "after-rename", "after-commit"] {
+        let at = format!("create:{point}");
+        let args = [
+            "create",
+            "--name",
+            "c1",
+            "-v",
+            "/data",
+            "-v",
+            "named:/named",
+            "busybox",
+            "true",
+        ];
+        killed_at(&b, &at, &args);
+        let left = anonymous(&b);
+        let committed = point == "after-commit";
+        assert_eq!(left.len(), usize::from(committed), "{at}: {left:?}");
+        if committed {
+            let mounts = b.ok(&["inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}", "c1"]);
+            assert!(mounts.contains(&left[0]), "{at}: {mounts}");
+        }
+        assert!(
+            b.ok(&["volume", "ls", "-q"]).lines().any(|v| v == "named"),
+            "{at}"
+        );
+        assert_clean(&b, &at);
+        b.run(&["rm", "-f", "-v", "c1"]);
+        assert_eq!(anonymous(&b), Vec::<String>::new(), "{at}");
+        b.ok(&["volume", "rm", "named"]);
         assert_clean(&b, &at);
     }
 }
@@ -366,6 +413,55 @@ fn image_and_network_operations_crashed_at_any_point_are_redone_cleanly() {
     let at = "network-rm:before-commit";
     killed_at(&b, at, &["network", "rm", "n"]);
     b.ok(&["network", "rm", "n"]);
+    assert_clean(&b, at);
+}
+
+/// A `network connect` of a running container killed after its commit,
+/// before the interface is plugged, is undone by the next command: the
+/// record and the container's namespace agree, no lease of it is left, and
+/// the same connect then works.
+#[test]
+fn network_connect_crashed_before_the_plug_is_undone() {
+    let b = Berth::with_busybox();
+    b.ok(&["network", "create", "n1"]);
+    b.ok(&["run", "-d", "--name", "c1", "busybox", "sleep", "60"]);
+    let id = id_of(&b, "c1");
+    let networks = |b: &Berth| -> Vec<String> {
+        let json = b.ok(&["inspect", "-f", "{{json .NetworkSettings.Networks}}", "c1"]);
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json).unwrap();
+        map.keys().cloned().collect()
+    };
+    let interfaces = |b: &Berth| -> Vec<String> {
+        let out = b.ok(&["exec", "c1", "ls", "/sys/class/net"]);
+        out.split_whitespace().map(String::from).collect()
+    };
+    let netns = b.run_dir().join("netns").join(&id);
+    let leases = || -> usize {
+        let all = std::fs::read_dir("/run/berth/leases")
+            .into_iter()
+            .flatten()
+            .flatten();
+        all.flat_map(|bridge| {
+            std::fs::read_dir(bridge.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .filter(|l| std::fs::read_to_string(l.path()).is_ok_and(|o| Path::new(&o) == netns))
+        .count()
+    };
+    let at = "network-connect:after-commit";
+    killed_at(&b, at, &["network", "connect", "n1", "c1"]);
+    assert_eq!(networks(&b), ["bridge"], "{at}");
+    assert_eq!(interfaces(&b), ["eth0", "lo"], "{at}");
+    assert_eq!(leases(), 1, "{at}: leases of the container");
+    assert_clean(&b, at);
+    b.ok(&["network", "connect", "n1", "c1"]);
+    assert_eq!(networks(&b), ["bridge", "n1"], "{at}");
+    assert_eq!(interfaces(&b), ["eth0", "eth1", "lo"], "{at}");
+    assert_eq!(leases(), 2, "{at}: leases of the container");
+    b.ok(&["rm", "-f", "c1"]);
+    b.ok(&["network", "rm", "n1"]);
     assert_clean(&b, at);
 }
 

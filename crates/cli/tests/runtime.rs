@@ -139,3 +139,107 @@ fn start_failures_exit_127_126_or_125_under_each_runtime() {
         );
     }
 }
+
+/// `SigBlk` and `SigIgn` of a process's `/proc/PID/status`.
+fn signal_masks(status: &str) -> Vec<String> {
+    status
+        .lines()
+        .filter(|l| l.starts_with("SigBlk:") || l.starts_with("SigIgn:"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// Runs berth from a parent that ignores and blocks signals (SIGINT and
+/// SIGQUIT, as a shell's background job; glibc's reserved 32 and 33, which
+/// only the raw system call reaches; a real-time one), as a CI harness or a
+/// `nohup` may.
+fn from_a_signal_ignoring_parent(b: &Berth, args: &[&str]) -> common::Run {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = b.command(args);
+    // SAFETY: raw system calls on constants only, in the forked child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let ignore = [1u64, 0, 0, 0]; // the kernel's sigaction, SIG_IGN
+            for signal in [
+                libc::SIGINT,
+                libc::SIGQUIT,
+                libc::SIGHUP,
+                libc::SIGUSR1,
+                32,
+                33,
+                40,
+            ] {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    signal,
+                    ignore.as_ptr(),
+                    std::ptr::null_mut::<u64>(),
+                    8usize,
+                );
+            }
+            let blocked: u64 = [libc::SIGUSR2, libc::SIGTERM, 32, 33, 50]
+                .iter()
+                .fold(0, |m, s| m | 1 << (s - 1));
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &blocked as *const u64,
+                std::ptr::null_mut::<u64>(),
+                8usize,
+            );
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("spawn berth");
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A container's init and its exec'd processes start with every signal at
+/// its default action and none blocked (as Docker's do), whatever the
+/// process that ran berth ignored or blocked.
+#[test]
+fn container_processes_start_with_default_signal_dispositions() {
+    let b = Berth::with_busybox();
+    let clean = ["SigBlk: 0000000000000000", "SigIgn: 0000000000000000"];
+    let grep = ["grep", "-E", "^Sig(Blk|Ign)", "/proc/1/status"];
+    let mut run = vec!["run", "--rm", "busybox"];
+    run.extend(grep);
+    let r = from_a_signal_ignoring_parent(&b, &run);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(signal_masks(&r.stdout), clean, "run's init");
+
+    let r = from_a_signal_ignoring_parent(
+        &b,
+        &["run", "-d", "--name", "sigs", "busybox", "sleep", "60"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut exec = vec!["exec", "sigs"];
+    exec.extend(grep);
+    assert_eq!(signal_masks(&b.ok(&exec)), clean, "run -d's init");
+    let own = [
+        "exec",
+        "sigs",
+        "grep",
+        "-E",
+        "^Sig(Blk|Ign)",
+        "/proc/self/status",
+    ];
+    let r = from_a_signal_ignoring_parent(&b, &own);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(signal_masks(&r.stdout), clean, "an exec'd process");
+    let r = from_a_signal_ignoring_parent(&b, &["exec", "-d", "sigs", "sleep", "30"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let detached = b.ok(&[
+        "exec",
+        "sigs",
+        "sh",
+        "-c",
+        "for p in /proc/[0-9]*; do grep -q '^Name:.sleep' $p/status && [ ${p#/proc/} != 1 ] && grep -E '^Sig(Blk|Ign)' $p/status; done; true",
+    ]);
+    assert_eq!(signal_masks(&detached), clean, "a detached exec");
+    b.ok(&["rm", "-f", "sigs"]);
+}

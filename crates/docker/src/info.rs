@@ -49,9 +49,10 @@ pub fn document(i: &SystemInfo, answering: &Answering) -> Value {
     let (cidrs, hosts): (Vec<&String>, Vec<&String>) =
         i.insecure_registries.iter().partition(|r| r.contains('/'));
     let mut index_configs = Map::new();
+    // dockerd lists Docker Hub's mirrors twice: for the index and overall.
     index_configs.insert(
         "docker.io".into(),
-        json!({"Name": "docker.io", "Mirrors": [], "Secure": true, "Official": true}),
+        json!({"Name": "docker.io", "Mirrors": i.registry_mirrors, "Secure": true, "Official": true}),
     );
     for host in hosts {
         index_configs.insert(
@@ -114,7 +115,7 @@ pub fn document(i: &SystemInfo, answering: &Answering) -> Value {
             "AllowNondistributableArtifactsHostnames": [],
             "InsecureRegistryCIDRs": cidrs,
             "IndexConfigs": index_configs,
-            "Mirrors": [],
+            "Mirrors": i.registry_mirrors,
         },
         "NCPU": i.ncpu,
         "MemTotal": i.mem_total,
@@ -235,6 +236,14 @@ pub fn write_text(out: &mut impl std::io::Write, d: &Value) -> std::io::Result<(
     {
         if index["Secure"] == false {
             writeln!(out, "  {name}")?;
+        }
+    }
+    // The docker CLI prints the block only when there are mirrors.
+    let mirrors = d["RegistryConfig"]["Mirrors"].as_array();
+    if mirrors.is_some_and(|m| !m.is_empty()) {
+        writeln!(out, " Registry Mirrors:")?;
+        for mirror in mirrors.into_iter().flatten() {
+            writeln!(out, "  {}", s(mirror))?;
         }
     }
     writeln!(

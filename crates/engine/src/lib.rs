@@ -124,12 +124,16 @@ impl Engine {
         // The step containers of a build that died go first: the gc then
         // sees what they alone used.
         image::build::remove_dead_builds_steps(&mut store, &config.run_dir);
+        // The anonymous volumes of creates killed before their commit.
+        container::create_marks::remove_dead_creates_volumes(&mut store);
         let _ = berth_image::layers::gc_after_crash(&mut store);
         // A volume removal killed before its commit gets its data back.
         let _ = berth_volume::recover_interrupted(&mut store);
         // What an `rm` killed after its row left of a range's ACL entries.
         let _ = container::userns_access::revoke_stale(&store);
         let mut engine = Engine { config, store };
+        // Network connects killed before their interface was plugged.
+        engine.undo_killed_connects();
         // Containers a killed `volume export|clone --pause` left frozen.
         engine.thaw_after_crash();
         Ok(engine)

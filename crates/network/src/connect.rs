@@ -73,6 +73,14 @@ pub fn connect(
         network: network.clone(),
         settings: settings.clone(),
     };
+    // From its lease and row to its interface, a running container's
+    // connect is marked: killed on the way, the next command undoes it
+    // (`undo_connect`).
+    let _mark = if running {
+        Some(store.mark_unfinished(&connect_mark(member.container_id, &network.id))?)
+    } else {
+        None
+    };
     let endpoint = store.write(|tx| {
         set_attachment(
             tx,
@@ -100,6 +108,7 @@ pub fn connect(
     let Some(endpoint) = endpoint else {
         return Ok(());
     };
+    berth_store::crash::point("network-connect", "after-commit");
     let path = netns::path(run_dir, member.container_id);
     let request = Request {
         container_id: member.container_id,
@@ -119,6 +128,48 @@ pub fn connect(
         return Err(e);
     }
     Ok(())
+}
+
+/// The kind of unfinished mark of a running container's `network
+/// connect`: `network-connect.CONTAINER.NETWORK` (ids).
+pub const CONNECT_MARK: &str = "network-connect.";
+
+fn connect_mark(container_id: &str, network_id: &str) -> String {
+    format!("{CONNECT_MARK}{container_id}.{network_id}")
+}
+
+/// Undoes a `network connect` of `member` to network `network_id` killed
+/// before its interface was plugged (its mark's flag; the mark's kind
+/// after [`CONNECT_MARK`] is `CONTAINER.NETWORK`): an attachment that
+/// committed is disconnected as `network disconnect` would (its interface,
+/// if it was made, removed; the namespace gone, the record only), and the
+/// leases the connect claimed for the container on the network's bridge
+/// that no endpoint row holds (killed before its commit) are released. So
+/// the container's record matches its namespace again; the connect, which
+/// never reported success, did not happen.
+pub fn undo_connect(
+    store: &mut Store,
+    run_dir: &Path,
+    network_id: &str,
+    member: &Member,
+) -> Result<()> {
+    let network = match networks::find(store.db(), network_id) {
+        Ok(n) => n,
+        // Removed since: `network rm` refuses a network with endpoints.
+        Err(NetworkError::NotFound(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let committed: bool = store.db().query_row(
+        "SELECT EXISTS (SELECT 1 FROM container_networks \
+         WHERE container_id = ?1 AND network_id = ?2 AND connected)",
+        params![member.container_id, network.id],
+        |r| r.get(0),
+    )?;
+    if committed {
+        let namespace_gone = !netns::exists(run_dir, member.container_id);
+        disconnect(store, run_dir, &network.id, member, namespace_gone)?;
+    }
+    crate::endpoints::release_unrecorded_leases(store.db(), run_dir, member.container_id, &network)
 }
 
 /// `network disconnect`: removes the attachment and, if the container runs,

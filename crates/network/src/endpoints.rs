@@ -651,6 +651,39 @@ pub fn remove_lease_file(lease: &LeaseFile) {
     }
 }
 
+/// Releases the container's lease files on `network`'s bridge that none of
+/// its endpoint rows holds: a `network connect` killed between claiming
+/// them and its commit.
+pub(crate) fn release_unrecorded_leases(
+    db: &Connection,
+    run_dir: &Path,
+    container_id: &str,
+    network: &Network,
+) -> Result<()> {
+    let mut stmt =
+        db.prepare("SELECT ipv4, ipv6 FROM endpoints WHERE container_id = ?1 AND network_id = ?2")?;
+    let recorded: HashSet<String> = stmt
+        .query_map(params![container_id, network.id], |r| {
+            Ok([r.get::<_, String>(0)?, r.get::<_, String>(1)?])
+        })?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let owner = netns::path(run_dir, container_id);
+    let bridge = crate::host_dir().join("leases").join(&network.interface);
+    for lease in lease_files().into_iter().filter(|l| {
+        l.owner == owner
+            && l.path.parent() == Some(bridge.as_path())
+            && l.path
+                .file_name()
+                .is_some_and(|ip| !recorded.contains(&*ip.to_string_lossy()))
+    }) {
+        remove_lease_file(&lease);
+    }
+    Ok(())
+}
+
 /// Removes the container's lease files of an endpoint.
 pub(crate) fn release_lease(run_dir: &Path, e: &Endpoint) {
     let owner = netns::path(run_dir, &e.container_id);

@@ -109,7 +109,7 @@ mod veth;
 
 use std::path::PathBuf;
 
-pub use connect::{connect, disconnect, join_at_create, Member};
+pub use connect::{connect, disconnect, join_at_create, undo_connect, Member, CONNECT_MARK};
 pub use create::{create, CreateOptions, PoolRequest};
 pub use default_bridge::{apply as apply_default_bridge, Applied, BridgeConfig};
 pub use endpoints::{

@@ -85,6 +85,14 @@ impl Mirror {
             scheme,
         })
     }
+
+    /// The mirror as dockerd shows a configured one (`info`'s
+    /// `RegistryConfig.Mirrors`): its URL with one trailing `/`, as
+    /// dockerd's `ValidateMirror` normalizes it (HTTPS when no scheme was
+    /// given, berth's `registry-host-mirrors` only).
+    pub fn url(&self) -> String {
+        format!("{}://{}/", self.scheme.unwrap_or("https"), self.host)
+    }
 }
 
 impl RegistrySettings {

@@ -702,8 +702,13 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
         userns,
     } = plan;
     let mut created_volumes = Vec::new();
+    let mut marks = Vec::new(); // held until the row commits or the volumes go
     let result = (|| -> Result<()> {
         for v in &volumes_to_create {
+            let mark = v
+                .anonymous
+                .then(|| super::create_marks::mark(store, &v.name));
+            marks.extend(mark.transpose()?);
             berth_volume::create(
                 store,
                 Some(&v.name),

@@ -53,8 +53,8 @@ impl Engine {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         let fd = theirs.as_raw_fd();
-        // SAFETY: only async-signal-safe calls (dup2, setsid) between fork
-        // and exec.
+        // SAFETY: only async-signal-safe calls (dup2, setsid, raw
+        // rt_sigaction) between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
                 // dup2 clears close-on-exec on the copy; a socket already
@@ -67,7 +67,9 @@ impl Engine {
                 if moved < 0 || libc::setsid() < 0 {
                     return Err(io::Error::last_os_error());
                 }
-                Ok(())
+                // Signals at their defaults, none blocked (and so the
+                // runtime it starts, and the exec'd process).
+                berth_runtime::default_signals_in_child()
             });
         }
         // The holder is reaped by whoever inherits it once this process ends;

@@ -6,6 +6,7 @@ pub mod attach;
 pub mod commit;
 pub mod cp;
 pub mod create;
+pub(crate) mod create_marks;
 pub(crate) mod create_network;
 pub mod details;
 pub mod diff;

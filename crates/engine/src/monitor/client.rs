@@ -79,7 +79,10 @@ pub fn spawn(
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }
-            Ok(())
+            // The monitor, and so the runtime and the container, start
+            // with every signal at its default action and none blocked,
+            // whatever this process inherited.
+            berth_runtime::default_signals_in_child()
         });
     }
     let mut child = cmd.spawn().map_err(|e| ContainerError::io(&exe, e))?;

@@ -1,6 +1,7 @@
 //! `network connect` and `network disconnect`.
 
 use berth_container::model::{Container, Paths};
+use berth_error::{ErrorKind, HasKind};
 use berth_network::{EndpointSettings, Member, NetworkError};
 
 use crate::container::lifecycle;
@@ -45,6 +46,41 @@ impl Engine {
             network,
             &member(&c),
             force,
+        )?)
+    }
+
+    /// Undoes the `network connect`s killed before their interface was
+    /// plugged (`berth_network::undo_connect`). Best effort: one that
+    /// cannot be undone now keeps its flag for the next command.
+    pub(crate) fn undo_killed_connects(&mut self) {
+        for kind in self
+            .store
+            .unfinished_with_prefix(berth_network::CONNECT_MARK)
+        {
+            let undone = match kind.split_once('.') {
+                Some((container, network)) => self.undo_killed_connect(container, network),
+                None => Ok(()),
+            };
+            if undone.is_ok() {
+                self.store
+                    .finished(&format!("{}{kind}", berth_network::CONNECT_MARK));
+            }
+        }
+    }
+
+    fn undo_killed_connect(&mut self, container: &str, network: &str) -> Result<()> {
+        let c = match self.network_member(container) {
+            Ok(c) => c,
+            // Removed since, and its endpoints and leases with it.
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let run_dir = &self.config.run_dir;
+        Ok(berth_network::undo_connect(
+            &mut self.store,
+            run_dir,
+            network,
+            &member(&c),
         )?)
     }
 

@@ -56,6 +56,9 @@ pub struct SystemInfo {
     /// `insecure-registries` of the daemon config, after dockerd's default
     /// (`127.0.0.0/8`).
     pub insecure_registries: Vec<String>,
+    /// Docker Hub's mirrors (`registry-mirrors` of the daemon config), as
+    /// dockerd shows them (`Mirror::url`).
+    pub registry_mirrors: Vec<String>,
     /// `WARNING: ...` lines, as dockerd's `Warnings`.
     pub warnings: Vec<String>,
 }
@@ -89,6 +92,8 @@ impl Engine {
         let init_binary = crate::monitor::init_binary();
         let layers = self.store.layers_dir();
         let (running, paused) = (count(Status::Running), count(Status::Paused));
+        // An unreadable daemon.json fails pulls, with its reason.
+        let registry = berth_registry::RegistrySettings::from_env().ok();
         Ok(SystemInfo {
             containers: containers.len(),
             containers_running: running,
@@ -126,11 +131,16 @@ impl Engine {
             log_drivers: berth_container::logs::config::LOG_DRIVERS.to_vec(),
             insecure_registries: std::iter::once("127.0.0.0/8".to_string())
                 .chain(
-                    berth_registry::RegistrySettings::from_env()
-                        .map(|r| r.insecure)
+                    registry
+                        .as_ref()
+                        .map(|r| r.insecure.clone())
                         .unwrap_or_default(),
                 )
                 .collect(),
+            registry_mirrors: registry
+                .as_ref()
+                .map(|r| r.mirrors_of("docker.io").iter().map(|m| m.url()).collect())
+                .unwrap_or_default(),
             warnings,
         })
     }
