@@ -97,26 +97,21 @@ pub(crate) fn grant(root: &Path, container_dir: &Path, uid: u32) -> Result<()> {
     Ok(())
 }
 
-/// Takes back what [`grant`] gave `uid` on the shared directories (the
-/// container's own goes with it).
-pub(crate) fn revoke(root: &Path, uid: u32) -> Result<()> {
-    for dir in [root, &root.join("containers")] {
-        let mut entries = read(dir)?;
-        let before = entries.len();
-        entries.retain(|e| !(e.0 == USER && e.2 == uid));
-        if entries.len() != before {
-            write(dir, entries)?;
-        }
-    }
-    Ok(())
+/// Takes back every entry on the shared directories whose uid is the
+/// first of no range a container of this root holds: at `rm` once the
+/// row is gone (a pod's other containers may hold the same ids), and at
+/// open (what an `rm` killed between its row's delete and the revoke
+/// left). The container's own directory goes with it. Writes only when
+/// one is found.
+pub(crate) fn revoke_stale(store: &berth_store::Store) -> Result<()> {
+    revoke_unheld(store.root(), || {
+        berth_container::userns::held_uids(store.db())
+    })
 }
 
-/// Takes back every entry on the shared directories whose uid is the
-/// first of no range a container of this root holds (what an `rm` killed
-/// between its row's delete and [`revoke`] left). Writes only when one is
-/// found.
-pub(crate) fn revoke_stale(store: &berth_store::Store) -> Result<()> {
-    let root = store.root();
+/// [`revoke_stale`] with the held uids from `held_uids` (read only when an
+/// entry is found).
+fn revoke_unheld(root: &Path, held_uids: impl Fn() -> Result<Vec<u32>>) -> Result<()> {
     let containers = root.join("containers");
     let mut held: Option<Vec<u32>> = None;
     for dir in [root, containers.as_path()] {
@@ -130,7 +125,7 @@ pub(crate) fn revoke_stale(store: &berth_store::Store) -> Result<()> {
         }
         let held = match &held {
             Some(held) => held,
-            None => held.insert(berth_container::userns::held_uids(store.db())?),
+            None => held.insert(held_uids()?),
         };
         let before = entries.len();
         entries.retain(|e| e.0 != USER || held.contains(&e.2));
@@ -174,7 +169,11 @@ mod tests {
                 .count(),
             1
         );
-        revoke(root.path(), 3_000_000).unwrap();
+        revoke_unheld(root.path(), || Ok(vec![3_000_000])).unwrap();
+        assert!(read(root.path())
+            .unwrap()
+            .contains(&(USER, EXECUTE, 3_000_000)));
+        revoke_unheld(root.path(), || Ok(vec![])).unwrap();
         assert!(!read(root.path()).unwrap().iter().any(|e| e.0 == USER));
         assert_eq!(mode(root.path()), 0o710);
         assert_eq!(mode(&containers), 0o700);
