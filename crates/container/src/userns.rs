@@ -99,9 +99,11 @@ fn parse_map(options: &str) -> Result<UsernsMode, ContainerError> {
                     ))
                 })?)
             }
-            _ => return Err(ContainerError::InvalidArgument(format!(
+            _ => {
+                return Err(ContainerError::InvalidArgument(format!(
                 "--userns=map: option \"{option}\" is unknown or repeated (map:uid=U,gid=G,size=N)"
-            ))),
+            )))
+            }
         }
     }
     let [Some(uid_start), Some(gid_start), Some(size)] = found else {

@@ -243,7 +243,13 @@ impl crate::Engine {
         if c.state.status != Status::Running {
             return Ok(None);
         }
-        Ok(Some(process_user(&c, &live_root(&c), &c.spec.user)?))
+        let root = live_root(&c);
+        match process_user(&c, &root, &c.spec.user) {
+            Ok(user) => Ok(Some(user)),
+            // It exited since its record was read: its root went with it.
+            Err(_) if !root.exists() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
