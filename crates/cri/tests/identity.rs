@@ -268,10 +268,10 @@ async fn a_node_user_namespace_is_the_hosts_and_bad_mappings_are_refused() {
     let mut c = server.client().await;
     let logs = tempfile::tempdir().unwrap();
     let ns = userns(api::NamespaceMode::Node, &[]);
-    let pod_config = with_namespaces(pod_config("node", logs.path()), &ns);
-    let pod = run_pod(&mut c, pod_config.clone()).await;
+    let node_pod = with_namespaces(pod_config("node", logs.path()), &ns);
+    let pod = run_pod(&mut c, node_pod.clone()).await;
     let config = in_namespaces(container_config("n", "exec sleep 1000"), &ns);
-    let id = create(&mut c, &pod, &pod_config, config)
+    let id = create(&mut c, &pod, &node_pod, config)
         .await
         .expect("create");
     start(&mut c, &id).await;
