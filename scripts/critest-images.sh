@@ -1,6 +1,8 @@
 #!/bin/bash
 # Builds the images critest (kubernetes-sigs/cri-tools) needs, under their
-# exact names, from Debian's busybox-static: no image is downloaded.
+# exact names, from Debian's busybox-static and (for the default test image)
+# Debian's dynamic busybox: no image is downloaded (the busybox package is
+# fetched with `apt-get download`, never installed).
 #
 #   scripts/critest-images.sh [--builder "berth --root R"] [--push HOST:PORT]
 #
@@ -16,7 +18,11 @@
 # What each image must offer (from cri-tools' specs):
 #   pause:3.9                 waits until stopped (berth cri's default --pause-image)
 #   busybox:1.29-2            sh and the busybox applets (with pgrep and ipcs -m, which
-#                             Debian's busybox-static lacks), /etc/passwd with nobody and www-data
+#                             Debian's busybox lacks), /etc/passwd with nobody and www-data;
+#                             a shell that runs `ls` from PATH (the MaskedPaths spec masks
+#                             /bin/ls and expects `sh -c ls` to fail): Debian's dynamic
+#                             busybox and its libraries, as busybox-static's shell runs
+#                             its own applets without looking at /bin/ls
 #   nginx:1.14-2              HTTP 200 on port 80; a process named nginx whose pid is in
 #                             /var/run/nginx.pid and whose command line says "master process"
 #                             (the host/pod/container PID specs)
@@ -46,22 +52,37 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
+# Debian's dynamic busybox (package busybox, which conflicts with
+# busybox-static: downloaded and unpacked here, not installed).
+DYNAMIC=
+if (cd "$WORK" && apt-get download busybox >/dev/null 2>&1) &&
+    dpkg-deb -x "$WORK"/busybox_*.deb "$WORK/dynamic"; then
+    DYNAMIC=$WORK/dynamic/bin/busybox
+else
+    echo "apt-get download busybox failed: busybox:1.29-2 gets busybox-static (the MaskedPaths spec will fail)" >&2
+fi
+
 E2E=registry.k8s.io/e2e-test-images
 CRI=gcr.io/k8s-staging-cri-tools
 
-# A busybox root: the binary, its applets as links, the usual files.
+# A busybox root: the binary (BUSYBOX, or the one given, with the shared
+# libraries it loads), its applets as links, the usual files.
 base_root() {
-    local root=$1
+    local root=$1 bb=${2:-$BUSYBOX}
     mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,var/run,var/www,home,proc,sys,dev}
     chmod 1777 "$root/tmp"
-    cp "$BUSYBOX" "$root/bin/busybox"
-    "$BUSYBOX" --list-full | while read -r applet; do
+    cp "$bb" "$root/bin/busybox"
+    local lib
+    for lib in $(ldd "$bb" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+        mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib"
+    done
+    "$bb" --list-full | while read -r applet; do
         [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$root/$applet"
     done
     # busybox's image has hard links: a symlink /bin/ls would take busybox
     # itself along when a spec masks /bin/ls. A copy (berth's COPY stores
     # hard links as copies: every applet one would cost 2 MB).
-    rm "$root/bin/ls" && cp "$BUSYBOX" "$root/bin/ls"
+    rm "$root/bin/ls" && cp "$bb" "$root/bin/ls"
     cat >"$root/etc/passwd" <<'P'
 root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/bin/false
@@ -75,7 +96,9 @@ www-data:x:33:
 users:x:100:
 nogroup:x:65534:
 G
-    # busybox's pgrep and `ipcs -m`, which Debian's build leaves out.
+    # busybox's pgrep and `ipcs -m`, which Debian's builds leave out (no
+    # applet link to write through: the links point at the host's busybox).
+    rm -f "$root/bin/pgrep" "$root/bin/ipcs"
     cat >"$root/bin/pgrep" <<'S'
 #!/bin/sh
 # pgrep PATTERN: the pids whose name matches; 1 when none does.
@@ -138,7 +161,7 @@ S
     chmod 755 "$root/usr/sbin/$name"
 }
 
-r=$WORK/r; base_root "$r"; build "$E2E/busybox:1.29-2" "$r" 'CMD ["sh"]'
+r=$WORK/r; base_root "$r" "${DYNAMIC:-$BUSYBOX}"; build "$E2E/busybox:1.29-2" "$r" 'CMD ["sh"]'
 
 # berth cri's default pause image: waits until stopped, running no `sleep`
 # (a spec looks for its own sleep in the pod's shared PID namespace).

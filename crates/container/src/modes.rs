@@ -26,6 +26,10 @@ pub struct HostModes {
     pub cgroupns_mode: String,
     /// `--group-add`: group names (looked up in the image at start) or ids.
     pub group_add: Vec<String>,
+    /// Leave out the image's `/etc/group` memberships of the user (the
+    /// CRI's `supplemental_groups_policy: Strict`; Docker always merges).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub strict_groups: bool,
     /// `""` or `default`, the only isolation Linux has.
     pub isolation: String,
     /// The driver of the volumes created for the container (`""` = local);

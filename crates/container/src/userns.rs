@@ -12,6 +12,12 @@
 //!   into the range (`rootfs.rs`), never copied or chowned.
 //! * `keep-id`: podman's rootful meaning, "the current mapping copied into a
 //!   new user namespace": every id as itself, in a namespace of its own.
+//! * `map:uid=U,gid=G,size=N` (berth's, for the CRI's pod user namespaces,
+//!   whose ids kubelet chooses): container ids `0..N` are host uids from `U`
+//!   and gids from `G`. Recorded as a `container_userns` row like `auto`'s
+//!   range (so `auto` never hands those ids out, and the bundle's ACL, `cp`,
+//!   `export` and `commit` treat both alike), but taken from no pool: every
+//!   container of a pod holds the same ids.
 //! * An idmapped bind (`:idmap`) shows the bind source's owner as the
 //!   container's root and root as that owner ([`bind_map`]).
 
@@ -33,6 +39,7 @@ pub enum UsernsMode {
     Host,
     Auto { size: u32 },
     KeepId,
+    Map(Range),
 }
 
 impl UsernsMode {
@@ -61,6 +68,7 @@ impl UsernsMode {
                 Ok(UsernsMode::Auto { size })
             }
             "keep-id" if options.is_empty() => Ok(UsernsMode::KeepId),
+            "map" => parse_map(options),
             // podman: keep-id's uid=/gid= move the invoking user, root here.
             "keep-id" => invalid(
                 "--userns=keep-id: uid=, gid= and size= options are supported only for rootless containers",
@@ -71,6 +79,49 @@ impl UsernsMode {
             _ => invalid("--userns: invalid USER mode"),
         }
     }
+}
+
+/// `map:`'s `uid=U,gid=G,size=N`, each once.
+fn parse_map(options: &str) -> Result<UsernsMode, ContainerError> {
+    let mut found = [None; 3];
+    for option in options.split(',') {
+        let slot = match option.split_once('=') {
+            Some(("uid", n)) => (0, n),
+            Some(("gid", n)) => (1, n),
+            Some(("size", n)) => (2, n),
+            _ => (3, option),
+        };
+        match (slot, found.get(slot.0)) {
+            ((i, n), Some(None)) => {
+                found[i] = Some(n.parse::<u32>().map_err(|_| {
+                    ContainerError::InvalidArgument(format!(
+                        "--userns=map: invalid number in \"{option}\""
+                    ))
+                })?)
+            }
+            _ => {
+                return Err(ContainerError::InvalidArgument(format!(
+                "--userns=map: option \"{option}\" is unknown or repeated (map:uid=U,gid=G,size=N)"
+            )))
+            }
+        }
+    }
+    let [Some(uid_start), Some(gid_start), Some(size)] = found else {
+        return Err(ContainerError::InvalidArgument(
+            "--userns=map needs uid=U,gid=G,size=N".into(),
+        ));
+    };
+    let fits = |start: u32| u64::from(start) + u64::from(size) <= u64::from(ALL_IDS);
+    if size == 0 || !fits(uid_start) || !fits(gid_start) {
+        return Err(ContainerError::InvalidArgument(format!(
+            "--userns=map: {size} ids from uid {uid_start} and gid {gid_start} do not fit in the host's ids"
+        )));
+    }
+    Ok(UsernsMode::Map(Range {
+        uid_start,
+        gid_start,
+        size,
+    }))
 }
 
 /// A range of `size` uids and gids a container's namespace maps from 0.
@@ -159,6 +210,20 @@ pub fn allocate(
     })
 }
 
+/// Records `map:`'s fixed range for container `id`, inside the transaction
+/// that inserts it.
+pub fn record_fixed(
+    tx: &rusqlite::Transaction,
+    id: &str,
+    range: &Range,
+) -> Result<(), ContainerError> {
+    tx.execute(
+        "INSERT INTO container_userns (container_id, uid_start, gid_start, size) VALUES (?1, ?2, ?3, ?4)",
+        params![id, range.uid_start, range.gid_start, range.size],
+    )?;
+    Ok(())
+}
+
 /// Every range the containers of another root hold, read from its
 /// database at `db` (read-only); none if it has no database or no
 /// `container_userns` table (yet).
@@ -221,6 +286,7 @@ pub fn id_map(db: &rusqlite::Connection, c: &Container) -> Result<Option<IdMap>,
     match UsernsMode::parse(&c.spec.host.modes.userns_mode)? {
         UsernsMode::Host => Ok(None),
         UsernsMode::KeepId => Ok(Some(IdMap::range(0, 0, ALL_IDS))),
+        UsernsMode::Map(r) => Ok(Some(IdMap::range(r.uid_start, r.gid_start, r.size))),
         UsernsMode::Auto { .. } => match range(db, &c.id)? {
             Some(r) => Ok(Some(IdMap::range(r.uid_start, r.gid_start, r.size))),
             None => Err(ContainerError::Corrupt {
@@ -344,6 +410,19 @@ mod tests {
         assert!(err("auto:size=0").contains("invalid size"));
         assert!(err("auto:uidmapping=0:1:2").contains("uidmapping"));
         assert!(err("keep-id:uid=5").contains("rootless"));
+        assert_eq!(
+            UsernsMode::parse("map:uid=1000,gid=2000,size=100000").unwrap(),
+            UsernsMode::Map(Range {
+                uid_start: 1000,
+                gid_start: 2000,
+                size: 100000
+            })
+        );
+        assert!(err("map:uid=1000,gid=1000").contains("needs uid=U,gid=G,size=N"));
+        assert!(err("map:uid=1,uid=2,gid=1,size=1").contains("repeated"));
+        assert!(err("map:uid=x,gid=1,size=1").contains("invalid number"));
+        assert!(err("map:uid=4294967000,gid=0,size=65536").contains("do not fit"));
+        assert!(err("map:uid=0,gid=0,size=0").contains("do not fit"));
     }
 
     #[test]

@@ -93,7 +93,13 @@ pub fn create(engine: &mut Engine, req: api::CreateContainerRequest) -> Result<S
             ipc: pod.ipc_mode,
             ..Default::default()
         });
-    security::container_namespaces(&ns, &pod, &infra_id, &mut host)?;
+    security::container_namespaces(
+        &ns,
+        &pod,
+        &infra_id,
+        &infra.container.spec.host.modes.userns_mode,
+        &mut host,
+    )?;
     let user = security::container_context(&sc, &mut host)?;
     if let Some(r) = &linux.resources {
         resources(r, &mut host)?;
@@ -360,6 +366,18 @@ pub fn status(engine: &mut Engine, id: &str) -> Result<api::ContainerStatusRespo
             ..Default::default()
         })
         .collect();
+    // The identity its first process got (the CRI's ContainerUser), while
+    // it runs.
+    let user = engine
+        .container_process_user(&c.id)
+        .map_err(error::status)?
+        .map(|u| api::ContainerUser {
+            linux: Some(api::LinuxContainerUser {
+                uid: u.uid.into(),
+                gid: u.gid.into(),
+                supplemental_groups: u.additional_gids.iter().map(|&g| g.into()).collect(),
+            }),
+        });
     let status = api::ContainerStatus {
         id: c.id.clone(),
         metadata: Some(metadata(&r)),
@@ -381,6 +399,7 @@ pub fn status(engine: &mut Engine, id: &str) -> Result<api::ContainerStatusRespo
         mounts,
         log_path: r.log_path.clone(),
         image_id: c.image_id.clone(),
+        user,
         ..Default::default()
     };
     Ok(api::ContainerStatusResponse {

@@ -241,14 +241,19 @@ impl RuntimeService for Cri {
                 conditions: vec![ready("RuntimeReady"), ready("NetworkReady")],
             }),
             // The default handler (the only one) mounts read-only binds
-            // recursively read-only on request; no user namespaces.
+            // recursively read-only on request and runs pods in user
+            // namespaces (idmapped rootfs and mounts, as `--userns=auto`).
             runtime_handlers: vec![crate::api::RuntimeHandler {
                 name: String::new(),
                 features: Some(crate::api::RuntimeHandlerFeatures {
                     recursive_read_only_mounts: true,
-                    user_namespaces: false,
+                    user_namespaces: true,
                 }),
             }],
+            // Strict supplemental groups, and ContainerStatus's user.
+            features: Some(crate::api::RuntimeFeatures {
+                supplemental_groups_policy: true,
+            }),
             ..Default::default()
         }))
     }

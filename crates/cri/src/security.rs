@@ -4,7 +4,7 @@
 use berth_engine::model::{BindOptions, HostSpec, MountRequest};
 use tonic::Status;
 
-use crate::api::{self, security_profile::ProfileType, NamespaceMode};
+use crate::api::{self, security_profile::ProfileType, NamespaceMode, SupplementalGroupsPolicy};
 use crate::error::{invalid, unsupported};
 use crate::meta::PodRecord;
 
@@ -19,7 +19,7 @@ pub fn sandbox_namespaces(
     host: &mut HostSpec,
     record: &mut PodRecord,
 ) -> Result<(), Status> {
-    userns(ns)?;
+    host.modes.userns_mode = userns(ns)?;
     match mode(ns.network, "network")? {
         NamespaceMode::Pod => host.network_mode = "default".into(),
         NamespaceMode::Node => host.network_mode = "host".into(),
@@ -39,23 +39,68 @@ pub fn sandbox_namespaces(
     Ok(())
 }
 
-fn userns(ns: &api::NamespaceOption) -> Result<(), Status> {
-    match &ns.userns_options {
-        Some(u) if u.mode != NamespaceMode::Node as i32 => Err(unsupported(
-            "user namespaces (userns_options other than NODE)",
-        )),
-        _ => Ok(()),
+/// The pod's user namespace as the engine's `--userns`: the node's (`""`)
+/// or, for POD, `map:uid=U,gid=G,size=N` from its one uid and one gid
+/// mapping, which must map the pod's ids from 0 (kubelet's; containerd
+/// and CRI-O refuse the rest too).
+fn userns(ns: &api::NamespaceOption) -> Result<String, Status> {
+    let Some(u) = &ns.userns_options else {
+        return Ok(String::new());
+    };
+    match mode(u.mode, "user")? {
+        NamespaceMode::Node => return Ok(String::new()),
+        NamespaceMode::Pod => {}
+        m => {
+            return Err(invalid(format!(
+                "user namespace mode {m:?}: only POD and NODE exist for user namespaces"
+            )))
+        }
     }
+    let (uid, gid) = match (&u.uids[..], &u.gids[..]) {
+        ([uid], [gid]) => (uid, gid),
+        _ => {
+            return Err(invalid(format!(
+                "a pod user namespace needs exactly one uid and one gid mapping, not {} and {}",
+                u.uids.len(),
+                u.gids.len()
+            )))
+        }
+    };
+    if uid.container_id != 0 || gid.container_id != 0 {
+        return Err(invalid(
+            "a pod user namespace must map container ids from 0 (container_id 0)",
+        ));
+    }
+    if uid.length != gid.length {
+        return Err(invalid(format!(
+            "a pod user namespace must map as many uids as gids, not {} and {}",
+            uid.length, gid.length
+        )));
+    }
+    Ok(format!(
+        "map:uid={},gid={},size={}",
+        uid.host_id, gid.host_id, uid.length
+    ))
 }
 
-/// A container's namespaces: joined to its pod's (`infra`) or the node's.
+/// A container's namespaces: joined to its pod's (`infra`, whose user
+/// namespace mode is `pod_userns`) or the node's. Its user namespace maps
+/// as its pod's (each container has a namespace of its own with the pod's
+/// ids, the infra container's network and IPC namespaces joined as host
+/// root before it is made); asking for another is refused.
 pub fn container_namespaces(
     ns: &api::NamespaceOption,
     pod: &PodRecord,
     infra: &str,
+    pod_userns: &str,
     host: &mut HostSpec,
 ) -> Result<(), Status> {
-    userns(ns)?;
+    if ns.userns_options.is_some() && userns(ns)? != pod_userns {
+        return Err(invalid(
+            "a container's user namespace must be its pod's (userns_options as the pod's)",
+        ));
+    }
+    host.modes.userns_mode = pod_userns.to_string();
     let join = format!("container:{infra}");
     host.network_mode = match mode(ns.network, "network")? {
         NamespaceMode::Node if pod.network_mode == NamespaceMode::Node as i32 => "host".into(),
@@ -172,11 +217,20 @@ fn read_profile(path: &str) -> Result<String, Status> {
     std::fs::read_to_string(path).map_err(|e| invalid(format!("seccomp profile {path}: {e}")))
 }
 
-fn groups(ids: &[i64], policy: i32) -> Result<Vec<String>, Status> {
-    if policy != 0 {
-        return Err(unsupported("supplemental_groups_policy Strict"));
-    }
-    Ok(ids.iter().map(i64::to_string).collect())
+/// Supplemental groups, and whether the image's `/etc/group` memberships
+/// of the user join them (Merge) or not (Strict).
+fn groups(ids: &[i64], policy: i32, host: &mut HostSpec) -> Result<(), Status> {
+    host.modes.strict_groups = match SupplementalGroupsPolicy::try_from(policy) {
+        Ok(SupplementalGroupsPolicy::Merge) => false,
+        Ok(SupplementalGroupsPolicy::Strict) => true,
+        Err(_) => {
+            return Err(invalid(format!(
+                "unknown supplemental_groups_policy {policy}"
+            )))
+        }
+    };
+    host.modes.group_add = ids.iter().map(i64::to_string).collect();
+    Ok(())
 }
 
 /// The infra container's confinement (the pod's security context).
@@ -189,7 +243,7 @@ pub fn sandbox_context(
     selinux(&sc.selinux_options)?;
     host.privileged = sc.privileged;
     host.read_only_rootfs = sc.readonly_rootfs;
-    host.modes.group_add = groups(&sc.supplemental_groups, sc.supplemental_groups_policy)?;
+    groups(&sc.supplemental_groups, sc.supplemental_groups_policy, host)?;
     profiles(
         &sc.seccomp,
         &sc.seccomp_profile_path,
@@ -209,7 +263,7 @@ pub fn container_context(
     selinux(&sc.selinux_options)?;
     host.privileged = sc.privileged;
     host.read_only_rootfs = sc.readonly_rootfs;
-    host.modes.group_add = groups(&sc.supplemental_groups, sc.supplemental_groups_policy)?;
+    groups(&sc.supplemental_groups, sc.supplemental_groups_policy, host)?;
     if let Some(caps) = &sc.capabilities {
         if !caps.add_ambient_capabilities.is_empty() {
             return Err(unsupported("ambient capabilities"));

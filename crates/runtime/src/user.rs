@@ -154,13 +154,20 @@ pub fn resolve_user(rootfs: &Path, user: &str) -> Result<User, RuntimeError> {
 
 /// [`resolve_user`], plus the container's `--group-add` groups (see
 /// [`resolve_groups`]) among the supplementary ones: the identity of a
-/// container's process and of its execs, as Docker gives them.
+/// container's process and of its execs, as Docker gives them. With
+/// `image_groups` false (the CRI's `supplemental_groups_policy: Strict`)
+/// the image's `/etc/group` memberships of the user are left out: only its
+/// primary group and `group_add` remain.
 pub fn resolve_container_user(
     rootfs: &Path,
     user: &str,
     group_add: &[String],
+    image_groups: bool,
 ) -> Result<User, RuntimeError> {
     let mut resolved = resolve_user(rootfs, user)?;
+    if !image_groups {
+        resolved.additional_gids.truncate(1);
+    }
     for gid in resolve_groups(rootfs, group_add)? {
         if !resolved.additional_gids.contains(&gid) {
             resolved.additional_gids.push(gid);
@@ -397,8 +404,13 @@ mod tests {
             "Unable to find group nope: no matching entries in group file"
         );
         assert!(resolve_groups(root.path(), &["-3".to_string()]).is_err());
-        let user = resolve_container_user(root.path(), "alice", &["4242".to_string()]).unwrap();
+        let user =
+            resolve_container_user(root.path(), "alice", &["4242".to_string()], true).unwrap();
         assert_eq!(user.additional_gids, vec![1000, 10, 29, 4242]);
+        // Strict: alice's memberships in the image's /etc/group are left out.
+        let strict =
+            resolve_container_user(root.path(), "alice", &["4242".to_string()], false).unwrap();
+        assert_eq!(strict.additional_gids, vec![1000, 4242]);
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub(super) fn create_modes(host: &HostConfig) -> HostModes {
             .as_ref()
             .map(|m| m.to_string())
             .unwrap_or_default(),
+        // Docker merges the image's groups (no such setting).
+        strict_groups: false,
     }
 }
 

@@ -166,6 +166,7 @@ impl HostFlags {
             oom_score_adj: self.oom_score_adj.unwrap_or(0),
             oom_kill_disable: self.oom_kill_disable,
             userns_mode: self.userns.clone().unwrap_or_default(),
+            strict_groups: false,
         };
 
         Ok(())

@@ -69,8 +69,8 @@ struct Plan {
     /// The images of image mounts, by destination (held by the container).
     image_mounts: ImageMounts,
     networks: NetworkPlan,
-    /// `--userns=auto`'s range, taken with the row.
-    userns: Option<super::userns::AutoRange>,
+    /// `--userns=auto`'s or `map:`'s range, taken with the row.
+    userns: Option<super::userns::PlannedRange>,
 }
 
 /// A volume the container's mounts name that does not exist yet; `--mount`'s

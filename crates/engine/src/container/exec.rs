@@ -219,6 +219,40 @@ pub(crate) fn prepare_exec(
     })
 }
 
+/// `user_spec` resolved in `c` (whose processes see `root` as their root),
+/// with the container's extra groups and its group policy: the identity its
+/// processes and its execs get.
+fn process_user(c: &Container, root: &Path, user_spec: &str) -> Result<berth_runtime::User> {
+    Ok(berth_runtime::resolve_container_user(
+        root,
+        user_spec,
+        &c.spec.host.modes.group_add,
+        !c.spec.host.modes.strict_groups,
+    )?)
+}
+
+impl crate::Engine {
+    /// The identity (uid, gid, supplementary groups) a running container's
+    /// processes have, resolved in its root as at its start; `None` when it
+    /// is not running (its root is not mounted).
+    pub fn container_process_user(
+        &mut self,
+        reference: &str,
+    ) -> crate::Result<Option<berth_runtime::User>> {
+        let c = self.container_lookup(reference)?;
+        if c.state.status != Status::Running {
+            return Ok(None);
+        }
+        let root = live_root(&c);
+        match process_user(&c, &root, &c.spec.user) {
+            Ok(user) => Ok(Some(user)),
+            // It exited since its record was read: its root went with it.
+            Err(_) if !root.exists() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// The OCI process of an exec in `c` (whose processes see `root` as their
 /// root): the container's user, environment and working directory unless
 /// the request says otherwise, as Docker's. The monitor's healthchecks run
@@ -234,8 +268,7 @@ pub(crate) fn exec_process(c: &Container, root: &Path, req: &ExecConfig) -> Resu
     } else {
         &req.user
     };
-    let user =
-        berth_runtime::resolve_container_user(root, user_spec, &c.spec.host.modes.group_add)?;
+    let user = process_user(c, root, user_spec)?;
     let mut env = super::env::process_env(
         &c.spec.hostname,
         req.tty,

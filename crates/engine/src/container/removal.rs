@@ -160,15 +160,17 @@ fn remove_locked(
         Err(e) => return Err(ContainerError::io(&dir, e)),
     }
     crash::point("rm", "after-move");
-    let userns = berth_container::userns::range(store.db(), &c.id)?;
+    let userns = berth_container::userns::range(store.db(), &c.id)?.is_some();
     store.write(|tx| {
         state::record(tx, &c.id, "destroy", vec![])?;
         tx.execute("DELETE FROM containers WHERE id=?1", [&c.id])?;
         Ok::<_, ContainerError>(())
     })?;
     crash::point("rm", "after-delete-row");
-    if let Some(range) = userns {
-        super::userns_access::revoke(store, range.uid_start)?;
+    // The pod's other containers may hold the same ids (`map:`): only the
+    // entries of uids no container holds any longer go.
+    if userns {
+        super::userns_access::revoke_stale(store)?;
     }
     if volumes {
         volumes::remove_anonymous(store, c)?;

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use berth_container::model::HostSpec;
-use berth_container::userns::{self, Pool, UsernsMode};
+use berth_container::userns::{self, Pool, Range, UsernsMode};
 use berth_container::{ContainerError, Result};
 
 /// The user whose subordinate ids `--userns=auto` hands out by default.
@@ -18,19 +18,24 @@ const DEFAULT_POOL_USER: &str = "berth";
 const SUBUID: &str = "/etc/subuid";
 const SUBGID: &str = "/etc/subgid";
 
-/// A range to take at commit: its size, the pool it comes from, and the
-/// pool's host-wide lock (held until the container's row committed).
+/// A range to record at commit.
 #[derive(Debug)]
-pub(crate) struct AutoRange {
-    size: u32,
-    pool: Pool,
-    lock: super::userns_pool::PoolLock,
+pub(crate) enum PlannedRange {
+    /// `auto`: its size, the pool it comes from, and the pool's host-wide
+    /// lock (held until the container's row committed).
+    Auto {
+        size: u32,
+        pool: Pool,
+        lock: super::userns_pool::PoolLock,
+    },
+    /// `map:`: the ids it names.
+    Fixed(Range),
 }
 
 /// Checks the container's `--userns` (normalizing `host` to Docker's `""`)
 /// and, for `auto`, that the pool can hold a range of the size asked; then
 /// takes the pool's host-wide lock for the root at `root`.
-pub(crate) fn plan(root: &Path, host: &mut HostSpec) -> Result<Option<AutoRange>> {
+pub(crate) fn plan(root: &Path, host: &mut HostSpec) -> Result<Option<PlannedRange>> {
     let mode = UsernsMode::parse(&host.modes.userns_mode)?;
     if mode == UsernsMode::Host {
         host.modes.userns_mode.clear();
@@ -38,8 +43,10 @@ pub(crate) fn plan(root: &Path, host: &mut HostSpec) -> Result<Option<AutoRange>
     }
     refuse_rootless(&host.modes.userns_mode)?;
     check_kernel(&host.modes.userns_mode)?;
-    let UsernsMode::Auto { size } = mode else {
-        return Ok(None);
+    let size = match mode {
+        UsernsMode::Auto { size } => size,
+        UsernsMode::Map(range) => return Ok(Some(PlannedRange::Fixed(range))),
+        UsernsMode::Host | UsernsMode::KeepId => return Ok(None),
     };
     let user = pool_user()?;
     let pool = Pool {
@@ -54,7 +61,7 @@ pub(crate) fn plan(root: &Path, host: &mut HostSpec) -> Result<Option<AutoRange>
         }
     }
     let lock = super::userns_pool::lock(root)?;
-    Ok(Some(AutoRange { size, pool, lock }))
+    Ok(Some(PlannedRange::Auto { size, pool, lock }))
 }
 
 /// Refuses every mode but `host` in a rootless berth. `auto` would need a
@@ -88,16 +95,20 @@ fn check_kernel(mode: &str) -> Result<()> {
 }
 
 /// Takes the planned range for container `id` (inside its insert's
-/// transaction: the range and the row commit or vanish together), free in
-/// this root and every other.
+/// transaction: the range and the row commit or vanish together): `auto`'s
+/// free in this root and every other, `map:`'s as named.
 pub(crate) fn record(
     tx: &berth_store::rusqlite::Transaction,
     id: &str,
-    planned: &Option<AutoRange>,
+    planned: &Option<PlannedRange>,
 ) -> Result<()> {
-    if let Some(auto) = planned {
-        let elsewhere = super::userns_pool::held_elsewhere(&auto.lock)?;
-        userns::allocate(tx, id, &auto.pool, auto.size, &elsewhere)?;
+    match planned {
+        Some(PlannedRange::Auto { size, pool, lock }) => {
+            let elsewhere = super::userns_pool::held_elsewhere(lock)?;
+            userns::allocate(tx, id, pool, *size, &elsewhere)?;
+        }
+        Some(PlannedRange::Fixed(range)) => userns::record_fixed(tx, id, range)?,
+        None => {}
     }
     Ok(())
 }

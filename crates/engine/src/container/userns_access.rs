@@ -127,37 +127,21 @@ pub(crate) fn grant(root: &Path, container_dir: &Path, uid: u32) -> Result<()> {
     Ok(())
 }
 
-/// Takes back what [`grant`] gave `uid` on the shared directories (the
-/// container's own goes with it), unless a container of the root holds
-/// `uid` again.
-pub(crate) fn revoke(store: &berth_store::Store, uid: u32) -> Result<()> {
-    let root = store.root();
-    let _lock = AclLock::acquire(root)?;
-    if berth_container::userns::held_uids(store.db())?.contains(&uid) {
-        return Ok(());
-    }
-    take_back(root, uid)
-}
-
-/// Removes `uid`'s entries from the shared directories (under the lock).
-fn take_back(root: &Path, uid: u32) -> Result<()> {
-    for dir in [root, &root.join("containers")] {
-        let mut entries = read(dir)?;
-        let before = entries.len();
-        entries.retain(|e| !(e.0 == USER && e.2 == uid));
-        if entries.len() != before {
-            write(dir, entries)?;
-        }
-    }
-    Ok(())
-}
-
 /// Takes back every entry on the shared directories whose uid is the
-/// first of no range a container of this root holds (what an `rm` killed
-/// between its row's delete and [`revoke`] left). Writes only when one is
-/// found.
+/// first of no range a container of this root holds: at `rm` once the
+/// row is gone (a pod's other containers may hold the same ids), and at
+/// open (what an `rm` killed between its row's delete and the revoke
+/// left). The container's own directory goes with it. Writes only when
+/// one is found.
 pub(crate) fn revoke_stale(store: &berth_store::Store) -> Result<()> {
-    let root = store.root();
+    revoke_unheld(store.root(), || {
+        berth_container::userns::held_uids(store.db())
+    })
+}
+
+/// [`revoke_stale`] with the held uids from `held_uids` (read only when an
+/// entry is found).
+fn revoke_unheld(root: &Path, held_uids: impl Fn() -> Result<Vec<u32>>) -> Result<()> {
     let containers = root.join("containers");
     // Most roots have no entry at all: only a root with one takes the lock.
     let has_entry = |dir: &Path| read(dir).is_ok_and(|e| e.iter().any(|e| e.0 == USER));
@@ -177,7 +161,7 @@ pub(crate) fn revoke_stale(store: &berth_store::Store) -> Result<()> {
         }
         let held = match &held {
             Some(held) => held,
-            None => held.insert(berth_container::userns::held_uids(store.db())?),
+            None => held.insert(held_uids()?),
         };
         let before = entries.len();
         entries.retain(|e| e.0 != USER || held.contains(&e.2));
@@ -221,7 +205,11 @@ mod tests {
                 .count(),
             1
         );
-        take_back(root.path(), 3_000_000).unwrap();
+        revoke_unheld(root.path(), || Ok(vec![3_000_000])).unwrap();
+        assert!(read(root.path())
+            .unwrap()
+            .contains(&(USER, EXECUTE, 3_000_000)));
+        revoke_unheld(root.path(), || Ok(vec![])).unwrap();
         assert!(!read(root.path()).unwrap().iter().any(|e| e.0 == USER));
         assert_eq!(mode(root.path()), 0o710);
         assert_eq!(mode(&containers), 0o700);
@@ -233,18 +221,27 @@ mod tests {
         drop(berth_store::Store::open(root.path()).unwrap());
         let threads = 6u32;
         let per_thread = 30u32;
+        let held = || -> Vec<u32> {
+            (0..threads)
+                .flat_map(|t| {
+                    (0..per_thread)
+                        .step_by(2)
+                        .map(move |i| 4_000_000 + t * 1000 + i)
+                })
+                .collect()
+        };
         std::thread::scope(|s| {
             for t in 0..threads {
                 let root = root.path();
                 s.spawn(move || {
-                    let store = berth_store::Store::open(root).unwrap();
                     let dir = root.join(format!("containers/c{t}"));
                     std::fs::create_dir_all(&dir).unwrap();
                     for i in 0..per_thread {
                         let uid = 4_000_000 + t * 1000 + i;
                         grant(root, &dir, uid).unwrap();
                         if i % 2 == 1 {
-                            revoke(&store, uid).unwrap();
+                            // Every even uid is held to the end; this odd one is not.
+                            revoke_unheld(root, || Ok(held())).unwrap();
                         }
                     }
                 });

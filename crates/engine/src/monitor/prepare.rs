@@ -170,6 +170,7 @@ pub(super) fn spec_input(
         &paths.rootfs,
         &c.spec.user,
         &c.spec.host.modes.group_add,
+        !c.spec.host.modes.strict_groups,
     )?;
     for (source, ownership) in &chowns {
         userns_mounts::chown_to_user(source, ownership, user.uid, user.gid)?;
