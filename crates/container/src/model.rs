@@ -627,9 +627,15 @@ pub fn rootfs_lowers(store: &Store, id: &str) -> Result<Vec<PathBuf>, ContainerE
 pub const INIT_DIRS: &[&str] = &["dev", "proc", "sys", "etc"];
 pub const INIT_FILES: &[&str] = &["etc/hosts", "etc/hostname", "etc/resolv.conf"];
 
-/// Builds an init layer in `dir` (an empty directory).
-pub fn make_init_layer(dir: &Path) -> Result<(), ContainerError> {
+/// Makes a new container's directories in `staged.dir` (an empty
+/// directory): the init layer with its placeholders, `diff/`, `work/` and
+/// `merged/`.
+pub fn make_container_dirs(staged: &Paths) -> Result<(), ContainerError> {
     use std::os::unix::fs::DirBuilderExt;
+    for dir in [&staged.init, &staged.upper, &staged.work, &staged.rootfs] {
+        std::fs::create_dir(dir).map_err(|e| ContainerError::io(dir, e))?;
+    }
+    let dir = &staged.init;
     for d in INIT_DIRS {
         let path = dir.join(d);
         std::fs::DirBuilder::new()

@@ -393,10 +393,6 @@ impl RuncCli {
 
     fn command(&self, log_file: Option<&Path>) -> RuntimeCommand {
         let mut command = RuntimeCommand::new(&self.binary, self.name == "crun"); // sealed_exe.rs
-                                                                                  // The runtime, and so the container's processes, start with every
-                                                                                  // signal at its default action and none blocked.
-                                                                                  // SAFETY: raw system calls only (see `child_signals`).
-        unsafe { command.pre_exec(crate::child_signals::default_signals_in_child) };
         if self.hide_unified {
             crate::crun::hide_unified(&mut command);
         }

@@ -173,12 +173,16 @@ pub(crate) struct RuntimeCommand {
 
 impl RuntimeCommand {
     /// `binary`, run from its sealed copy when `sealed` and one can be made.
+    /// The runtime, and so the container's processes, start with every
+    /// signal at its default action and none blocked.
     pub(crate) fn new(binary: &Path, sealed: bool) -> RuntimeCommand {
         let exe = sealed.then(|| sealed_copy(binary)).flatten();
-        let command = match &exe {
+        let mut command = match &exe {
             Some(exe) => exe.command(),
             None => Command::new(binary),
         };
+        // SAFETY: raw system calls only (see `child_signals`).
+        unsafe { command.pre_exec(crate::child_signals::default_signals_in_child) };
         RuntimeCommand { command, _exe: exe }
     }
 }

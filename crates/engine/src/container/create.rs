@@ -705,10 +705,9 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
     let mut marks = Vec::new(); // held until the row commits or the volumes go
     let result = (|| -> Result<()> {
         for v in &volumes_to_create {
-            let mark = v
-                .anonymous
-                .then(|| super::create_marks::mark(store, &v.name));
-            marks.extend(mark.transpose()?);
+            if v.anonymous {
+                marks.push(super::create_marks::mark(store, &v.name)?);
+            }
             berth_volume::create(
                 store,
                 Some(&v.name),
@@ -719,22 +718,17 @@ fn commit(store: &mut Store, plan: Plan) -> Result<Container> {
             )?;
             created_volumes.push(v.name.clone());
         }
-        for m in container
+        let binds = container
             .spec
             .mounts
             .iter()
-            .filter(|m| m.kind == MountKind::Bind)
-        {
-            if !m.source.exists() {
-                std::fs::create_dir_all(&m.source).map_err(|e| ContainerError::io(&m.source, e))?;
-            }
+            .filter(|m| m.kind == MountKind::Bind);
+        for m in binds.filter(|m| !m.source.exists()) {
+            std::fs::create_dir_all(&m.source).map_err(|e| ContainerError::io(&m.source, e))?;
         }
         let staging = store.staging_dir("container")?;
         let staged = Paths::new(&staging, &container.id);
-        for dir in [&staged.init, &staged.upper, &staged.work, &staged.rootfs] {
-            std::fs::create_dir(dir).map_err(|e| ContainerError::io(dir, e))?;
-        }
-        model::make_init_layer(&staged.init)?;
+        model::make_container_dirs(&staged)?;
         crash::point("create", "after-staging");
         let final_dir = model::container_dir(store, &container.id);
         // Until the row commits, a crash leaves the directory to the next
