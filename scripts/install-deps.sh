@@ -100,6 +100,8 @@ fi
 
 # Testcontainers for Python, pinned, in /opt/berth-testcontainers (PyPI):
 # crates/api/tests/testcontainers.rs drives it against `berth serve`.
-"$(dirname "${BASH_SOURCE[0]}")/testcontainers-venv.sh"
+# Without it only that test cannot run (it says why); every other test still can.
+"$(dirname "${BASH_SOURCE[0]}")/testcontainers-venv.sh" \
+    || echo "install-deps: warning: no Testcontainers venv; crates/api/tests/testcontainers.rs will say why" >&2
 
 cargo_on_path
